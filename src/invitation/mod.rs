@@ -1,0 +1,1 @@
+//! invitation (in progress).

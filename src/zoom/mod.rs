@@ -1,0 +1,1 @@
+//! zoom (in progress).
