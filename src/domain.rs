@@ -22,12 +22,16 @@ impl Language {
         let s = s.trim().to_ascii_lowercase();
         let mut parts = s.split('-');
         let primary = parts.next().unwrap_or_default();
-        let primary_ok = (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
-        let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let primary_ok =
+            (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
+        let rest_ok = parts
+            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
         if primary_ok && rest_ok {
             Ok(Language(s))
         } else {
-            Err(format!("{s:?} is not a language code: use a BCP 47 code such as \"es\" or \"pt-BR\""))
+            Err(format!(
+                "{s:?} is not a language code: use a BCP 47 code such as \"es\" or \"pt-BR\""
+            ))
         }
     }
 
@@ -101,7 +105,9 @@ pub struct LanguagePair {
 impl LanguagePair {
     pub fn new(from: Language, to: Language) -> Result<Self, String> {
         if from == to {
-            return Err(format!("a language pair needs two different languages, got {from}:{to}"));
+            return Err(format!(
+                "a language pair needs two different languages, got {from}:{to}"
+            ));
         }
         Ok(LanguagePair { from, to })
     }
@@ -111,12 +117,17 @@ impl LanguagePair {
         let (a, b) = s
             .split_once(':')
             .or_else(|| s.split_once('>'))
-            .ok_or_else(|| format!("{s:?} is not a language pair: write it as FROM:TO, e.g. es:en"))?;
+            .ok_or_else(|| {
+                format!("{s:?} is not a language pair: write it as FROM:TO, e.g. es:en")
+            })?;
         LanguagePair::new(Language::parse(a)?, Language::parse(b)?)
     }
 
     pub fn reversed(&self) -> LanguagePair {
-        LanguagePair { from: self.to.clone(), to: self.from.clone() }
+        LanguagePair {
+            from: self.to.clone(),
+            to: self.from.clone(),
+        }
     }
 }
 
@@ -137,15 +148,21 @@ impl EmailAddress {
         let (local, domain) = s
             .rsplit_once('@')
             .ok_or_else(|| format!("{s:?} is not an email address: it has no @"))?;
-        let ok_local = !local.is_empty() && !local.contains(char::is_whitespace) && !local.contains('@');
+        let ok_local =
+            !local.is_empty() && !local.contains(char::is_whitespace) && !local.contains('@');
         let ok_domain = domain.contains('.') || domain == "localhost";
         let ok_domain = ok_domain
             && !domain.is_empty()
-            && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
         if !ok_local || !ok_domain {
             return Err(format!("{s:?} is not an email address"));
         }
-        Ok(EmailAddress(format!("{local}@{}", domain.to_ascii_lowercase())))
+        Ok(EmailAddress(format!(
+            "{local}@{}",
+            domain.to_ascii_lowercase()
+        )))
     }
 
     pub fn as_str(&self) -> &str {
@@ -216,7 +233,12 @@ impl Interpreter {
     /// `"{FirstName} {InterpreterId} ({Language} Interpreter)"` (SPEC §1), Language being the
     /// English name of the request's source language.
     pub fn display_name(&self, source: &Language) -> String {
-        format!("{} {} ({} Interpreter)", self.first_name(), self.id, source.english_name())
+        format!(
+            "{} {} ({} Interpreter)",
+            self.first_name(),
+            self.id,
+            source.english_name()
+        )
     }
 }
 
@@ -347,7 +369,10 @@ impl Meeting {
                 no_query.trim_end_matches('/').to_ascii_lowercase()
             }
         };
-        let when = self.start.map(|s| s.timestamp().to_string()).unwrap_or_else(|| "none".into());
+        let when = self
+            .start
+            .map(|s| s.timestamp().to_string())
+            .unwrap_or_else(|| "none".into());
         format!("{what}@{when}")
     }
 }
@@ -375,22 +400,35 @@ pub struct Token(String);
 impl Token {
     /// 32 random alphanumeric characters: about 190 bits.
     pub fn generate() -> Self {
-        let s: String = rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
+        let s: String = rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(32)
+            .map(char::from)
+            .collect();
         Token(s)
     }
 
     /// Accepts only what `generate` (or `derive`) can produce, so junk never reaches the store.
     pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 32 && s.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| Token(s.to_string()))
+        (s.len() == 32 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| Token(s.to_string()))
     }
 
     /// A second token bound to this one (e.g. the join token of an accepted offer), so the
     /// holder of the offer token can be shown the same join link again without the store
     /// keeping any raw token.
     pub fn derive(&self, purpose: &str) -> Token {
-        let digest = Sha256::new().chain_update(purpose.as_bytes()).chain_update([0u8]).chain_update(self.0.as_bytes()).finalize();
+        let digest = Sha256::new()
+            .chain_update(purpose.as_bytes())
+            .chain_update([0u8])
+            .chain_update(self.0.as_bytes())
+            .finalize();
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let s = digest.iter().take(32).map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
+        let s = digest
+            .iter()
+            .take(32)
+            .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+            .collect();
         Token(s)
     }
 
@@ -420,12 +458,17 @@ pub struct CustomerKey(String);
 
 impl CustomerKey {
     pub fn generate() -> Self {
-        let s: String = rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
+        let s: String = rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(32)
+            .map(char::from)
+            .collect();
         CustomerKey(s)
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        ((8..=35).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| CustomerKey(s.to_string()))
+        ((8..=35).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| CustomerKey(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -518,7 +561,10 @@ mod tests {
             presence_until: None,
             created_at: Utc::now(),
         };
-        assert_eq!(i.display_name(&Language::parse("es").unwrap()), "Ana 17 (Spanish Interpreter)");
+        assert_eq!(
+            i.display_name(&Language::parse("es").unwrap()),
+            "Ana 17 (Spanish Interpreter)"
+        );
     }
 
     #[test]

@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{
-    AssignmentId, AttributionMethod, CustomerKey, EmailAddress, Interpreter, InterpreterId, LanguagePair,
-    Meeting, NewInterpreter, OfferId, OfferState, Request, RequestId, RequestState, TokenHash,
+    AssignmentId, AttributionMethod, CustomerKey, EmailAddress, Interpreter, InterpreterId,
+    LanguagePair, Meeting, NewInterpreter, OfferId, OfferState, Request, RequestId, RequestState,
+    TokenHash,
 };
 
 pub mod postgres;
@@ -93,10 +94,17 @@ pub struct NewOffer {
 pub enum IngestDecision {
     /// An invitation from an allowed sender for a route: record the request (or find the
     /// existing one for the same meeting) and, only if it is new, its offers and emails.
-    Request { request: NewRequest, offers: Vec<NewOffer>, emails: Vec<NewEmail> },
+    Request {
+        request: NewRequest,
+        offers: Vec<NewOffer>,
+        emails: Vec<NewEmail>,
+    },
     /// Not turned into a request (unknown sender, not an invitation, no route, loop safety);
     /// `emails` may hold a reply.
-    Rejected { reason: String, emails: Vec<NewEmail> },
+    Rejected {
+        reason: String,
+        emails: Vec<NewEmail>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,9 +141,17 @@ pub struct NewAssignment {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AcceptOutcome {
     /// This accept won.
-    Won { offer_id: OfferId, request_id: RequestId, assignment_id: AssignmentId },
+    Won {
+        offer_id: OfferId,
+        request_id: RequestId,
+        assignment_id: AssignmentId,
+    },
     /// This interpreter had already won: same answer as before, nothing changed.
-    AlreadyYours { offer_id: OfferId, request_id: RequestId, assignment_id: AssignmentId },
+    AlreadyYours {
+        offer_id: OfferId,
+        request_id: RequestId,
+        assignment_id: AssignmentId,
+    },
     /// Someone else won, or the request is no longer open.
     Taken,
     /// The offer expired, was declined, or the token is unknown.
@@ -241,14 +257,26 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- roster -------------------------------------------------------------------------
 
-    async fn add_interpreter(&self, new: &NewInterpreter, now: DateTime<Utc>) -> StoreResult<Interpreter>;
+    async fn add_interpreter(
+        &self,
+        new: &NewInterpreter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Interpreter>;
     async fn list_interpreters(&self) -> StoreResult<Vec<Interpreter>>;
     /// By numeric id or by email (case-insensitive).
     async fn find_interpreter(&self, id_or_email: &str) -> StoreResult<Option<Interpreter>>;
     /// Sets the presence lease (`None`: offline). Returns the updated interpreter.
-    async fn set_presence(&self, id: InterpreterId, until: Option<DateTime<Utc>>) -> StoreResult<Interpreter>;
+    async fn set_presence(
+        &self,
+        id: InterpreterId,
+        until: Option<DateTime<Utc>>,
+    ) -> StoreResult<Interpreter>;
     /// Interpreters who have this directed pair and are online at `now`, by id.
-    async fn eligible_interpreters(&self, pair: &LanguagePair, now: DateTime<Utc>) -> StoreResult<Vec<Interpreter>>;
+    async fn eligible_interpreters(
+        &self,
+        pair: &LanguagePair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Interpreter>>;
 
     // ---- ingest -------------------------------------------------------------------------
 
@@ -273,7 +301,11 @@ pub trait Store: Send + Sync + 'static {
         assignment: &NewAssignment,
         now: DateTime<Utc>,
     ) -> StoreResult<AcceptOutcome>;
-    async fn decline_offer(&self, token: &TokenHash, now: DateTime<Utc>) -> StoreResult<DeclineOutcome>;
+    async fn decline_offer(
+        &self,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DeclineOutcome>;
     async fn join_by_token(&self, token: &TokenHash) -> StoreResult<Option<JoinView>>;
 
     // ---- requests -----------------------------------------------------------------------
@@ -282,20 +314,39 @@ pub trait Store: Send + Sync + 'static {
     async fn request_detail(&self, id: RequestId) -> StoreResult<Option<RequestDetail>>;
     /// Cancels an open, offered or assigned request; pending offers are superseded.
     /// Returns false when the request was already finished.
-    async fn cancel_request(&self, id: RequestId, emails: &[NewEmail], now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn cancel_request(
+        &self,
+        id: RequestId,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     // ---- zoom ---------------------------------------------------------------------------
 
     /// Records a participant event once, attributing it by `customer_key`.
-    async fn record_participant_event(&self, event: &ParticipantEvent, now: DateTime<Utc>) -> StoreResult<WebhookOutcome>;
+    async fn record_participant_event(
+        &self,
+        event: &ParticipantEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WebhookOutcome>;
 
     // ---- outbox -------------------------------------------------------------------------
 
     /// Claims up to `limit` due jobs, leasing them until `lease_until` (SKIP LOCKED on PostgreSQL).
-    async fn claim_outbox(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxJob>>;
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxJob>>;
     async fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()>;
     /// `retry_at: None` marks the job failed for good.
-    async fn outbox_failed(&self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> StoreResult<()>;
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
 
     // ---- status -------------------------------------------------------------------------
 
@@ -312,7 +363,10 @@ pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         let _ = postgres::PostgresStore::connect(url).await?;
         anyhow::bail!("the PostgreSQL store is not written yet")
     } else {
-        anyhow::bail!("database url must start with sqlite: or postgres: (got scheme {:?})", url.split(':').next().unwrap_or(""))
+        anyhow::bail!(
+            "database url must start with sqlite: or postgres: (got scheme {:?})",
+            url.split(':').next().unwrap_or("")
+        )
     }
 }
 
@@ -321,12 +375,14 @@ pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn from_millis(ms: i64) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
 }
 
 /// The state as text for the `state` column, and back.
 pub(crate) fn parse_request_state(s: &str) -> StoreResult<RequestState> {
-    RequestState::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown request state {s:?}")))
+    RequestState::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown request state {s:?}")))
 }
 
 pub(crate) fn parse_offer_state(s: &str) -> StoreResult<OfferState> {
