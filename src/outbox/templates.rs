@@ -1,0 +1,293 @@
+//! Email templates (minijinja): text and HTML for every message dragoman sends, built in and
+//! overridable from a directory (`[templates] dir`). HTML is autoescaped.
+//!
+//! Rendering is pure: it never reads the clock and never touches the store. Templates receive
+//! only what the recipient may see: never a passcode or a Zoom join URL in an offer.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use minijinja::{context, AutoEscape, Environment};
+
+use crate::domain::{Interpreter, Request};
+
+/// The built-in templates: (name, source). `NAME.subject`, `NAME.txt` and `NAME.html` per message.
+const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "offer.subject",
+        include_str!("../../templates/offer.subject"),
+    ),
+    ("offer.txt", include_str!("../../templates/offer.txt")),
+    ("offer.html", include_str!("../../templates/offer.html")),
+    (
+        "confirmation.subject",
+        include_str!("../../templates/confirmation.subject"),
+    ),
+    (
+        "confirmation.txt",
+        include_str!("../../templates/confirmation.txt"),
+    ),
+    (
+        "confirmation.html",
+        include_str!("../../templates/confirmation.html"),
+    ),
+    ("layout.html", include_str!("../../templates/layout.html")),
+];
+
+/// A message to render.
+#[derive(Debug)]
+pub enum Message<'a> {
+    /// An offer to an interpreter, with the link to the offer page.
+    Offer {
+        interpreter: &'a Interpreter,
+        request: &'a Request,
+        offer_url: String,
+        expires_at: DateTime<Utc>,
+    },
+    /// The winner's confirmation with the join link.
+    Confirmation {
+        interpreter: &'a Interpreter,
+        request: &'a Request,
+        join_url: String,
+    },
+}
+
+impl Message<'_> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Message::Offer { .. } => "offer",
+            Message::Confirmation { .. } => "confirmation",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+    dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("dir", &self.dir).finish()
+    }
+}
+
+impl Templates {
+    /// Built-in templates, each replaced by a file of the same name in `dir` when present.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Templates> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        env.set_keep_trailing_newline(true);
+        for (name, source) in BUILT_IN {
+            let source = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("reading template {}: {e}", path.display()))?,
+                None => (*source).to_string(),
+            };
+            env.add_template_owned(name.to_string(), source)
+                .map_err(|e| anyhow::anyhow!("template {name} does not compile: {e}"))?;
+        }
+        Ok(Templates {
+            env,
+            dir: dir.map(Path::to_path_buf),
+        })
+    }
+
+    pub fn render(&self, message: &Message<'_>) -> anyhow::Result<Rendered> {
+        let ctx = match message {
+            Message::Offer {
+                interpreter,
+                request,
+                offer_url,
+                expires_at,
+            } => context! {
+                interpreter => interpreter_ctx(interpreter),
+                request => request_ctx(request, &interpreter.timezone),
+                offer_url => offer_url,
+                expires => local_time(*expires_at, &interpreter.timezone),
+            },
+            Message::Confirmation {
+                interpreter,
+                request,
+                join_url,
+            } => context! {
+                interpreter => interpreter_ctx(interpreter),
+                request => request_ctx(request, &interpreter.timezone),
+                join_url => join_url,
+                display_name => interpreter.display_name(&request.pair.from),
+            },
+        };
+        let name = message.name();
+        let get = |part: &str| -> anyhow::Result<String> {
+            let t = self.env.get_template(&format!("{name}.{part}"))?;
+            Ok(t.render(&ctx)
+                .map_err(|e| anyhow::anyhow!("rendering {name}.{part}: {e}"))?)
+        };
+        Ok(Rendered {
+            subject: get("subject")?
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .trim()
+                .to_string(),
+            text: get("txt")?,
+            html: get("html")?,
+        })
+    }
+}
+
+fn interpreter_ctx(i: &Interpreter) -> minijinja::Value {
+    context! { name => i.name, first_name => i.first_name(), id => i.id }
+}
+
+fn request_ctx(r: &Request, tz: &str) -> minijinja::Value {
+    context! {
+        id => r.id,
+        pair => r.pair.to_string(),
+        from_language => r.pair.from.english_name(),
+        to_language => r.pair.to.english_name(),
+        topic => r.meeting.topic.clone().unwrap_or_else(|| "Zoom meeting".into()),
+        start => r.meeting.start.map(|s| local_time(s, tz)),
+        kind => r.meeting.kind,
+    }
+}
+
+/// "Thu 3 Dec 10:00 EST" in the recipient's zone (UTC when the zone is unknown).
+pub fn local_time(t: DateTime<Utc>, tz: &str) -> String {
+    let zone: Tz = tz.parse().unwrap_or(Tz::UTC);
+    t.with_timezone(&zone)
+        .format("%a %-d %b %Y %H:%M %Z")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EmailAddress, LanguagePair, Meeting, RequestState};
+
+    fn fixtures() -> (Interpreter, Request) {
+        let i = Interpreter {
+            id: 7,
+            name: "Ana <b>Ruiz</b>".into(),
+            email: EmailAddress::parse("ana@example.com").unwrap(),
+            pairs: vec![LanguagePair::parse("es:en").unwrap()],
+            timezone: "America/New_York".into(),
+            presence_until: None,
+            created_at: DateTime::from_timestamp(0, 0).unwrap(),
+        };
+        let r = Request {
+            id: 3,
+            state: RequestState::Offered,
+            meeting: Meeting {
+                meeting_id: Some("81234567890".into()),
+                passcode: Some("s3cret".into()),
+                join_url: "https://us02web.zoom.us/j/81234567890?pwd=abc.1".into(),
+                host: "us02web.zoom.us".into(),
+                kind: "meeting".into(),
+                topic: Some("Cardiology <follow-up>".into()),
+                start: DateTime::from_timestamp(1_796_310_000, 0),
+                timezone: Some("America/New_York".into()),
+            },
+            pair: LanguagePair::parse("es:en").unwrap(),
+            requestor: EmailAddress::parse("dr@clinic.example").unwrap(),
+            route_address: "es-en@agency.example".into(),
+            epoch: 0,
+            created_at: DateTime::from_timestamp(0, 0).unwrap(),
+        };
+        (i, r)
+    }
+
+    #[test]
+    fn offer_says_what_when_and_never_the_join_url() {
+        let t = Templates::load(None).unwrap();
+        let (i, r) = fixtures();
+        let m = t
+            .render(&Message::Offer {
+                interpreter: &i,
+                request: &r,
+                offer_url: "http://x/offer/T".into(),
+                expires_at: DateTime::from_timestamp(1_796_306_400, 0).unwrap(),
+            })
+            .unwrap();
+        assert!(
+            m.subject.starts_with("Offer: Spanish→English"),
+            "{}",
+            m.subject
+        );
+        assert!(
+            m.subject.contains("EST"),
+            "times in the interpreter's zone: {}",
+            m.subject
+        );
+        let html = m.html.replace("&#x2f;", "/");
+        for part in [&m.text, &html] {
+            assert!(part.contains("http://x/offer/T"));
+            assert!(
+                !part.contains("zoom.us"),
+                "an offer never carries the join URL"
+            );
+            assert!(
+                !part.contains("s3cret"),
+                "an offer never carries the passcode"
+            );
+        }
+        assert!(
+            m.html.contains("Cardiology &lt;follow-up&gt;"),
+            "HTML is escaped: {}",
+            m.html
+        );
+        assert!(!m.html.contains("<b>Ruiz</b>"));
+    }
+
+    #[test]
+    fn confirmation_carries_our_join_link() {
+        let t = Templates::load(None).unwrap();
+        let (i, r) = fixtures();
+        let m = t
+            .render(&Message::Confirmation {
+                interpreter: &i,
+                request: &r,
+                join_url: "http://x/join/J".into(),
+            })
+            .unwrap();
+        assert!(m.text.contains("http://x/join/J"));
+        assert!(m.html.replace("&#x2f;", "/").contains("http://x/join/J"));
+        assert!(m.text.contains("Ana 7 (Spanish Interpreter)"));
+    }
+
+    #[test]
+    fn a_directory_overrides_a_template() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("offer.subject"),
+            "Custom {{ request.pair }}",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let (i, r) = fixtures();
+        let m = t
+            .render(&Message::Offer {
+                interpreter: &i,
+                request: &r,
+                offer_url: "u".into(),
+                expires_at: DateTime::from_timestamp(0, 0).unwrap(),
+            })
+            .unwrap();
+        assert_eq!(m.subject, "Custom Spanish→English");
+    }
+}
