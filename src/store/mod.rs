@@ -417,8 +417,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let _ = postgres::PostgresStore::connect(url).await?;
-        anyhow::bail!("the PostgreSQL store is not written yet")
+        Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
     } else {
         anyhow::bail!(
             "database url must start with sqlite: or postgres: (got scheme {:?})",
