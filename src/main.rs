@@ -26,7 +26,7 @@ struct Cli {
     #[arg(long, global = true, env = "DRAGOMAN_CONFIG")]
     config: Option<PathBuf>,
     /// Where the embedded default keeps its database, spool and outbox.
-    #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
+    #[arg(long, global = true, env = "DRAGOMAN_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
