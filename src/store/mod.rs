@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use crate::domain::{
     AssignmentId, AttributionMethod, CustomerKey, EmailAddress, Interpreter, InterpreterId,
-    LanguagePair, Meeting, NewInterpreter, OfferId, OfferState, Request, RequestId, RequestState,
-    TokenHash,
+    Language, LanguagePair, Meeting, NewInterpreter, OfferId, OfferState, Request, RequestId,
+    RequestState, TokenHash,
 };
 
 pub mod postgres;
@@ -250,6 +250,9 @@ pub struct StatusCounts {
 }
 
 /// Every durable unit of work. Each method is one transaction.
+///
+/// Both backends implement exactly the semantics written here; `tests/store_contract.rs` runs
+/// one story against both and is the check.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies pending migrations.
@@ -257,21 +260,26 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- roster -------------------------------------------------------------------------
 
+    /// Adds an interpreter with its pairs (returned sorted, duplicates dropped).
+    /// `Conflict` when an interpreter with that email (case-insensitive) exists.
     async fn add_interpreter(
         &self,
         new: &NewInterpreter,
         now: DateTime<Utc>,
     ) -> StoreResult<Interpreter>;
+    /// Every interpreter, by id.
     async fn list_interpreters(&self) -> StoreResult<Vec<Interpreter>>;
-    /// By numeric id or by email (case-insensitive).
+    /// By numeric id (when the text is all digits) or by email (case-insensitive).
     async fn find_interpreter(&self, id_or_email: &str) -> StoreResult<Option<Interpreter>>;
-    /// Sets the presence lease (`None`: offline). Returns the updated interpreter.
+    /// Sets the presence lease (`None`: offline). Returns the updated interpreter;
+    /// `NotFound` for an unknown id.
     async fn set_presence(
         &self,
         id: InterpreterId,
         until: Option<DateTime<Utc>>,
     ) -> StoreResult<Interpreter>;
-    /// Interpreters who have this directed pair and are online at `now`, by id.
+    /// Interpreters who have this exact directed pair and are online at `now`
+    /// (`presence_until > now`), by id.
     async fn eligible_interpreters(
         &self,
         pair: &LanguagePair,
@@ -283,7 +291,20 @@ pub trait Store: Send + Sync + 'static {
     /// True when this message (mailbox + source key) is already recorded.
     async fn message_recorded(&self, mailbox: &str, source_key: &str) -> StoreResult<bool>;
     /// Records the message and what was decided about it, in one transaction with the request,
-    /// offers and emails. Idempotent by (mailbox, source key) and by meeting.
+    /// offers and emails. Idempotent by (mailbox, source key) and by meeting:
+    ///
+    /// - (mailbox, source key) already recorded → `AlreadyRecorded`, nothing written.
+    /// - `Request`: the request is stored with `meeting.dedupe_key()` as its meeting key, in
+    ///   state `offered` when `offers` is non-empty, else `open`. When a request for the same
+    ///   meeting key and pair exists, the message is recorded with outcome `duplicate` and
+    ///   `DuplicateMeeting(existing id)` is returned: no offers and no emails are written.
+    ///   Otherwise the offers (state `pending`), each offer's email, and `emails` are written,
+    ///   the message is recorded with outcome `request`, and `Created(id)` is returned.
+    /// - `Rejected`: the message is recorded with outcome `rejected` and the reason, plus
+    ///   `emails`; returns `Rejected`.
+    ///
+    /// Every email goes to the outbox as `pending`, due at `now`; an email whose `message_id`
+    /// is already in the outbox is skipped (so a replay never sends twice).
     async fn record_ingest(
         &self,
         message: &IngestedMessage,
@@ -293,27 +314,51 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- offers -------------------------------------------------------------------------
 
+    /// The offer with its interpreter and request, whatever its state (the page shows it).
     async fn offer_by_token(&self, token: &TokenHash) -> StoreResult<Option<OfferView>>;
-    /// Exactly one accept per request wins, whatever the concurrency.
+    /// Exactly one accept per request wins, whatever the concurrency:
+    ///
+    /// - unknown token → `Gone`;
+    /// - offer already accepted → `AlreadyYours` with the existing assignment (nothing written);
+    /// - offer superseded (another accept won, or the request was cancelled) → `Taken`;
+    /// - offer otherwise not pending (declined, expired), or `expires_at <= now` → `Gone`;
+    /// - the request moves from `open`/`offered` to `assigned` (epoch + 1) in one conditional
+    ///   update: the winner's offer becomes `accepted`, the request's other pending offers
+    ///   `superseded`, the assignment and `assignment.email` are written → `Won`;
+    /// - the conditional update changes nothing (someone else won, or the request was
+    ///   cancelled or finished) → `Taken`, or `AlreadyYours` when the winner was a concurrent
+    ///   accept of this same offer.
+    ///
+    /// A losing accept writes nothing.
     async fn accept_offer(
         &self,
         token: &TokenHash,
         assignment: &NewAssignment,
         now: DateTime<Utc>,
     ) -> StoreResult<AcceptOutcome>;
+    /// A pending, unexpired offer becomes `declined` → `Declined`; an already declined one →
+    /// `AlreadyDeclined`; anything else (unknown, accepted, superseded, expired) → `Gone`.
+    /// The request's state is not changed, even when no pending offer remains (the next wave
+    /// is the offers module's decision).
     async fn decline_offer(
         &self,
         token: &TokenHash,
         now: DateTime<Utc>,
     ) -> StoreResult<DeclineOutcome>;
+    /// The assignment whose join token hashes to `token`, whatever its expiry (the caller
+    /// compares `expires_at` with its clock).
     async fn join_by_token(&self, token: &TokenHash) -> StoreResult<Option<JoinView>>;
 
     // ---- requests -----------------------------------------------------------------------
 
+    /// Every request, by id.
     async fn list_requests(&self) -> StoreResult<Vec<Request>>;
+    /// The request, its assignment, its offers (by id) and its attendance: rows attributed to
+    /// its assignment, plus unattributed rows of the same Zoom meeting id.
     async fn request_detail(&self, id: RequestId) -> StoreResult<Option<RequestDetail>>;
-    /// Cancels an open, offered or assigned request; pending offers are superseded.
-    /// Returns false when the request was already finished.
+    /// Cancels an open, offered or assigned request (epoch + 1); pending offers are superseded
+    /// and `emails` are enqueued. Returns false (nothing written) when the request is unknown or
+    /// already finished.
     async fn cancel_request(
         &self,
         id: RequestId,
@@ -323,7 +368,13 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- zoom ---------------------------------------------------------------------------
 
-    /// Records a participant event once, attributing it by `customer_key`.
+    /// Records a participant event once (by `dedupe_key`; a repeat → `Duplicate`).
+    ///
+    /// `Joined`: attributed by `customer_key` to its assignment (method `customer_key`, with
+    /// the interpreter) or else `unattributed`; opens an attendance row. `Left`: closes the most
+    /// recent open row of (meeting uuid, participant key) and returns that row's method; when
+    /// the join never arrived, a row with only `left_at` is written, attributed as a join would
+    /// be.
     async fn record_participant_event(
         &self,
         event: &ParticipantEvent,
@@ -332,15 +383,19 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- outbox -------------------------------------------------------------------------
 
-    /// Claims up to `limit` due jobs, leasing them until `lease_until` (SKIP LOCKED on PostgreSQL).
+    /// Claims up to `limit` due jobs (state `pending`, `next_attempt_at <= now`, not leased or
+    /// lease over), oldest first: each is leased until `lease_until` and its `attempts` is
+    /// incremented (the returned value counts this attempt). SKIP LOCKED on PostgreSQL.
     async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<OutboxJob>>;
+    /// Marks the job sent at `now`. `NotFound` for an unknown id.
     async fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()>;
-    /// `retry_at: None` marks the job failed for good.
+    /// Records `error`. With `retry_at` the job is pending again, due then, lease cleared;
+    /// `retry_at: None` marks the job failed for good. `NotFound` for an unknown id.
     async fn outbox_failed(
         &self,
         id: i64,
@@ -350,6 +405,9 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- status -------------------------------------------------------------------------
 
+    /// Requests and offers counted by state (every state listed, in `ALL` order, zeros
+    /// included); outbox by state; interpreters in total and online at `now`; messages in total
+    /// (`messages_ingested`, every outcome) and with outcome `rejected`.
     async fn status(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts>;
 }
 
@@ -357,11 +415,9 @@ pub trait Store: Send + Sync + 'static {
 /// the backend). Does not migrate.
 pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        let _ = sqlite::SqliteStore::connect(url).await?;
-        anyhow::bail!("the SQLite store is not written yet")
+        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let _ = postgres::PostgresStore::connect(url).await?;
-        anyhow::bail!("the PostgreSQL store is not written yet")
+        Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
     } else {
         anyhow::bail!(
             "database url must start with sqlite: or postgres: (got scheme {:?})",
@@ -387,4 +443,256 @@ pub(crate) fn parse_request_state(s: &str) -> StoreResult<RequestState> {
 
 pub(crate) fn parse_offer_state(s: &str) -> StoreResult<OfferState> {
     OfferState::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown offer state {s:?}")))
+}
+
+/// Message outcomes in the `messages.outcome` column.
+pub(crate) const OUTCOME_REQUEST: &str = "request";
+pub(crate) const OUTCOME_DUPLICATE: &str = "duplicate";
+pub(crate) const OUTCOME_REJECTED: &str = "rejected";
+
+/// Maps a driver error to what callers branch on: uniqueness → `Conflict`, a row that does not
+/// decode → `Corrupt`, everything else (connection, pool, I/O, busy, serialization) →
+/// `Unavailable`.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(d.message().to_string())
+        }
+        sqlx::Error::RowNotFound => StoreError::NotFound(e.to_string()),
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// True when `e` is a unique violation of the index or constraint `name` (PostgreSQL names it;
+/// SQLite names the columns in the message instead, so `columns` is matched there).
+pub(crate) fn is_unique_violation_of(e: &sqlx::Error, name: &str, columns: &str) -> bool {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            d.constraint() == Some(name)
+                || (d.constraint().is_none() && d.message().contains(columns))
+        }
+        _ => false,
+    }
+}
+
+pub(crate) fn migrate_err(e: sqlx::migrate::MigrateError) -> StoreError {
+    StoreError::Unavailable(format!("migrations failed: {e}"))
+}
+
+/// An interpreter joined with one of its pairs (pairs NULL when it has none).
+#[derive(sqlx::FromRow)]
+pub(crate) struct InterpreterPairRow {
+    id: i64,
+    name: String,
+    email: String,
+    timezone: String,
+    presence_until: Option<i64>,
+    created_at: i64,
+    from_lang: Option<String>,
+    to_lang: Option<String>,
+}
+
+/// Folds rows ordered by interpreter id into interpreters with their pairs.
+pub(crate) fn group_interpreters(rows: Vec<InterpreterPairRow>) -> StoreResult<Vec<Interpreter>> {
+    let mut out: Vec<Interpreter> = Vec::new();
+    for row in rows {
+        let pair = match (&row.from_lang, &row.to_lang) {
+            (Some(f), Some(t)) => Some(parse_pair(f, t)?),
+            _ => None,
+        };
+        match out.last_mut() {
+            Some(last) if last.id == row.id => {
+                if let Some(p) = pair {
+                    last.pairs.push(p);
+                }
+            }
+            _ => out.push(Interpreter {
+                id: row.id,
+                name: row.name,
+                email: EmailAddress::parse(&row.email)
+                    .map_err(|e| StoreError::Corrupt(format!("interpreter {}: {e}", row.id)))?,
+                pairs: pair.into_iter().collect(),
+                timezone: row.timezone,
+                presence_until: row.presence_until.map(from_millis).transpose()?,
+                created_at: from_millis(row.created_at)?,
+            }),
+        }
+    }
+    for i in &mut out {
+        i.pairs.sort();
+        i.pairs.dedup();
+    }
+    Ok(out)
+}
+
+pub(crate) fn parse_pair(from: &str, to: &str) -> StoreResult<LanguagePair> {
+    let lang = |s: &str| Language::parse(s).map_err(StoreError::Corrupt);
+    LanguagePair::new(lang(from)?, lang(to)?).map_err(StoreError::Corrupt)
+}
+
+/// The pairs of a new interpreter as stored: sorted, without duplicates.
+pub(crate) fn normalized_pairs(pairs: &[LanguagePair]) -> Vec<LanguagePair> {
+    let mut p = pairs.to_vec();
+    p.sort();
+    p.dedup();
+    p
+}
+
+/// A `requests` row (every column but `meeting_key` and `updated_at`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct RequestRow {
+    id: i64,
+    meeting_id: Option<String>,
+    passcode: Option<String>,
+    join_url: String,
+    host: String,
+    kind: String,
+    topic: Option<String>,
+    start_at: Option<i64>,
+    timezone: Option<String>,
+    from_lang: String,
+    to_lang: String,
+    requestor: String,
+    route_address: String,
+    state: String,
+    epoch: i64,
+    created_at: i64,
+}
+
+impl RequestRow {
+    pub(crate) fn into_request(self) -> StoreResult<Request> {
+        Ok(Request {
+            id: self.id,
+            state: parse_request_state(&self.state)?,
+            meeting: Meeting {
+                meeting_id: self.meeting_id,
+                passcode: self.passcode,
+                join_url: self.join_url,
+                host: self.host,
+                kind: self.kind,
+                topic: self.topic,
+                start: self.start_at.map(from_millis).transpose()?,
+                timezone: self.timezone,
+            },
+            pair: parse_pair(&self.from_lang, &self.to_lang)?,
+            requestor: EmailAddress::parse(&self.requestor)
+                .map_err(|e| StoreError::Corrupt(format!("request {}: {e}", self.id)))?,
+            route_address: self.route_address,
+            epoch: self.epoch,
+            created_at: from_millis(self.created_at)?,
+        })
+    }
+}
+
+/// An `offers` row (what every reader needs).
+#[derive(sqlx::FromRow)]
+pub(crate) struct OfferRow {
+    pub(crate) id: i64,
+    pub(crate) request_id: i64,
+    pub(crate) interpreter_id: i64,
+    pub(crate) state: String,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
+}
+
+impl OfferRow {
+    pub(crate) fn summary(&self) -> StoreResult<OfferSummary> {
+        Ok(OfferSummary {
+            offer_id: self.id,
+            interpreter: self.interpreter_id,
+            state: parse_offer_state(&self.state)?,
+            created_at: from_millis(self.created_at)?,
+            expires_at: from_millis(self.expires_at)?,
+        })
+    }
+}
+
+/// An `outbox` row as a claimed job.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboxRow {
+    id: i64,
+    message_id: String,
+    kind: String,
+    recipient: String,
+    subject: String,
+    body_text: String,
+    body_html: String,
+    in_reply_to: Option<String>,
+    attempts: i64,
+}
+
+impl OutboxRow {
+    pub(crate) fn into_job(self) -> StoreResult<OutboxJob> {
+        Ok(OutboxJob {
+            id: self.id,
+            email: NewEmail {
+                message_id: self.message_id,
+                kind: self.kind,
+                to: EmailAddress::parse(&self.recipient)
+                    .map_err(|e| StoreError::Corrupt(format!("outbox {}: {e}", self.id)))?,
+                subject: self.subject,
+                text: self.body_text,
+                html: self.body_html,
+                in_reply_to: self.in_reply_to,
+            },
+            attempts: self.attempts,
+        })
+    }
+}
+
+/// An `attendance` row as `request show` prints it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AttendanceRow {
+    interpreter_id: Option<i64>,
+    method: String,
+    user_name: Option<String>,
+    joined_at: Option<i64>,
+    left_at: Option<i64>,
+}
+
+impl AttendanceRow {
+    pub(crate) fn into_attendance(self) -> StoreResult<Attendance> {
+        Ok(Attendance {
+            interpreter: self.interpreter_id,
+            method: parse_method(&self.method)?,
+            user_name: self.user_name,
+            joined_at: self.joined_at.map(from_millis).transpose()?,
+            left_at: self.left_at.map(from_millis).transpose()?,
+        })
+    }
+}
+
+pub(crate) fn parse_method(s: &str) -> StoreResult<AttributionMethod> {
+    AttributionMethod::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown attribution method {s:?}")))
+}
+
+pub(crate) fn parse_customer_key(s: &str) -> StoreResult<CustomerKey> {
+    CustomerKey::parse(s).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "malformed customer key in assignment ({} chars)",
+            s.len()
+        ))
+    })
+}
+
+/// Counts by state in `all` order, zeros included, from (state, count) rows.
+pub(crate) fn counts_in_order<'a>(
+    all: impl IntoIterator<Item = &'a str>,
+    rows: &[(String, i64)],
+) -> Vec<(String, i64)> {
+    all.into_iter()
+        .map(|st| {
+            (
+                st.to_string(),
+                rows.iter()
+                    .find(|(s, _)| s == st)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0),
+            )
+        })
+        .collect()
 }

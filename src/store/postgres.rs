@@ -1,7 +1,945 @@
-//! The PostgreSQL implementation of `Store` (in progress).
-pub struct PostgresStore;
+//! The PostgreSQL implementation of `Store`: a pool, READ COMMITTED transactions.
+//!
+//! Owns every PostgreSQL statement, methods in the trait's order (mirroring `sqlite.rs`, whose
+//! SQL it shares wherever the dialects agree). Exactly-once accept rests on one conditional
+//! `UPDATE requests … WHERE state IN ('open', 'offered')` (row-locked, re-checked after a
+//! concurrent commit) with the partial unique index `offers_one_accepted` behind it; outbox
+//! workers claim with `FOR UPDATE SKIP LOCKED`. It must never format a value into SQL, read the
+//! clock, or leak `sqlx` types to callers.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Transaction};
+
+use super::*;
+use crate::domain::{
+    AttributionMethod, Interpreter, InterpreterId, LanguagePair, NewInterpreter, OfferState,
+    RequestId,
+};
+
+/// How long a caller waits for a pooled connection before `Unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The PostgreSQL backend. Cloning shares the pool.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
 impl PostgresStore {
-    pub async fn connect(_url: &str) -> anyhow::Result<Self> {
-        anyhow::bail!("the PostgreSQL store is not written yet")
+    /// Connects to the database named by a `postgres:` URL. Does not migrate.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let options = PgConnectOptions::from_str(url)
+            .with_context(|| "parsing the PostgreSQL database url")?;
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .with_context(|| "connecting to PostgreSQL")?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// A write transaction (READ COMMITTED: conditional updates re-check after a concurrent
+    /// commit, which is what the accept relies on).
+    async fn write(&self) -> StoreResult<Transaction<'static, sqlx::Postgres>> {
+        self.pool.begin().await.map_err(db_err)
+    }
+
+    /// A read transaction: several statements, one connection.
+    async fn read(&self) -> StoreResult<Transaction<'static, sqlx::Postgres>> {
+        self.pool.begin().await.map_err(db_err)
+    }
+}
+
+// ---- helpers on a connection (inside a transaction) ---------------------------------------
+
+async fn interpreter_by_id(
+    conn: &mut PgConnection,
+    id: InterpreterId,
+) -> StoreResult<Option<Interpreter>> {
+    let rows: Vec<InterpreterPairRow> = sqlx::query_as(
+        "SELECT i.id, i.name, i.email, i.timezone, i.presence_until, i.created_at, p.from_lang, p.to_lang
+         FROM interpreters i LEFT JOIN interpreter_pairs p ON p.interpreter_id = i.id
+         WHERE i.id = $1
+         ORDER BY i.id, p.from_lang, p.to_lang",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(group_interpreters(rows)?.into_iter().next())
+}
+
+async fn request_by_id(conn: &mut PgConnection, id: RequestId) -> StoreResult<Option<Request>> {
+    let row: Option<RequestRow> = sqlx::query_as(
+        "SELECT id, meeting_id, passcode, join_url, host, kind, topic, start_at, timezone,
+                from_lang, to_lang, requestor, route_address, state, epoch, created_at
+         FROM requests WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    row.map(RequestRow::into_request).transpose()
+}
+
+async fn offer_by_hash(
+    conn: &mut PgConnection,
+    token: &TokenHash,
+) -> StoreResult<Option<OfferRow>> {
+    sqlx::query_as(
+        "SELECT id, request_id, interpreter_id, state, created_at, expires_at FROM offers WHERE token_hash = $1",
+    )
+    .bind(&token.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)
+}
+
+async fn assignment_of_offer(
+    conn: &mut PgConnection,
+    offer_id: OfferId,
+) -> StoreResult<AssignmentId> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM assignments WHERE offer_id = $1")
+        .bind(offer_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    id.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "offer {offer_id} is accepted but has no assignment"
+        ))
+    })
+}
+
+/// Writes one email to the outbox, due at `now`; skipped when its `message_id` is there already.
+async fn enqueue(conn: &mut PgConnection, email: &NewEmail, now: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (message_id, kind, recipient, subject, body_text, body_html, in_reply_to,
+                             state, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8)
+         ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(&email.message_id)
+    .bind(&email.kind)
+    .bind(email.to.as_str())
+    .bind(&email.subject)
+    .bind(&email.text)
+    .bind(&email.html)
+    .bind(&email.in_reply_to)
+    .bind(to_millis(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The assignment and interpreter a Zoom `customer_key` belongs to, if any.
+async fn attribute(
+    conn: &mut PgConnection,
+    customer_key: Option<&str>,
+) -> StoreResult<Option<(i64, i64)>> {
+    let Some(key) = customer_key else {
+        return Ok(None);
+    };
+    sqlx::query_as("SELECT id, interpreter_id FROM assignments WHERE customer_key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)
+}
+
+async fn insert_attendance(
+    conn: &mut PgConnection,
+    event: &ParticipantEvent,
+    joined_at: Option<i64>,
+    left_at: Option<i64>,
+) -> StoreResult<AttributionMethod> {
+    let found = attribute(conn, event.customer_key.as_deref()).await?;
+    let method = if found.is_some() {
+        AttributionMethod::CustomerKey
+    } else {
+        AttributionMethod::Unattributed
+    };
+    sqlx::query(
+        "INSERT INTO attendance (assignment_id, interpreter_id, meeting_id, meeting_uuid, participant_key,
+                                 user_name, customer_key, method, joined_at, left_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(found.map(|(a, _)| a))
+    .bind(found.map(|(_, i)| i))
+    .bind(&event.meeting_id)
+    .bind(&event.meeting_uuid)
+    .bind(&event.participant_key)
+    .bind(&event.user_name)
+    .bind(&event.customer_key)
+    .bind(method.as_str())
+    .bind(joined_at)
+    .bind(left_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(method)
+}
+
+/// The answer for an accept whose conditional update changed nothing: `AlreadyYours` when a
+/// concurrent accept of this very offer won meanwhile, else `Taken`.
+async fn accept_lost(conn: &mut PgConnection, offer: &OfferRow) -> StoreResult<AcceptOutcome> {
+    let now_state: Option<String> = sqlx::query_scalar("SELECT state FROM offers WHERE id = $1")
+        .bind(offer.id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    if now_state.as_deref() == Some(OfferState::Accepted.as_str()) {
+        let assignment_id = assignment_of_offer(conn, offer.id).await?;
+        return Ok(AcceptOutcome::AlreadyYours {
+            offer_id: offer.id,
+            request_id: offer.request_id,
+            assignment_id,
+        });
+    }
+    Ok(AcceptOutcome::Taken)
+}
+
+async fn commit(tx: Transaction<'static, sqlx::Postgres>) -> StoreResult<()> {
+    tx.commit().await.map_err(db_err)
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await
+            .map_err(migrate_err)
+    }
+
+    // ---- roster -------------------------------------------------------------------------
+
+    async fn add_interpreter(
+        &self,
+        new: &NewInterpreter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Interpreter> {
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO interpreters (name, email, timezone, presence_until, created_at)
+             VALUES ($1, $2, $3, NULL, $4) RETURNING id",
+        )
+        .bind(&new.name)
+        .bind(new.email.as_str())
+        .bind(&new.timezone)
+        .bind(to_millis(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match db_err(e) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("an interpreter with email {} exists", new.email))
+            }
+            other => other,
+        })?;
+        for pair in normalized_pairs(&new.pairs) {
+            sqlx::query("INSERT INTO interpreter_pairs (interpreter_id, from_lang, to_lang) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(pair.from.code())
+                .bind(pair.to.code())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        let interpreter = interpreter_by_id(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("interpreter {id} vanished")))?;
+        commit(tx).await?;
+        Ok(interpreter)
+    }
+
+    async fn list_interpreters(&self) -> StoreResult<Vec<Interpreter>> {
+        let rows: Vec<InterpreterPairRow> = sqlx::query_as(
+            "SELECT i.id, i.name, i.email, i.timezone, i.presence_until, i.created_at, p.from_lang, p.to_lang
+             FROM interpreters i LEFT JOIN interpreter_pairs p ON p.interpreter_id = i.id
+             ORDER BY i.id, p.from_lang, p.to_lang",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        group_interpreters(rows)
+    }
+
+    async fn find_interpreter(&self, id_or_email: &str) -> StoreResult<Option<Interpreter>> {
+        let needle = id_or_email.trim();
+        let mut tx = self.read().await?;
+        let id: Option<i64> = if !needle.is_empty() && needle.bytes().all(|b| b.is_ascii_digit()) {
+            needle.parse().ok()
+        } else {
+            sqlx::query_scalar("SELECT id FROM interpreters WHERE lower(email) = lower($1)")
+                .bind(needle)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?
+        };
+        match id {
+            Some(id) => interpreter_by_id(&mut tx, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn set_presence(
+        &self,
+        id: InterpreterId,
+        until: Option<DateTime<Utc>>,
+    ) -> StoreResult<Interpreter> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query("UPDATE interpreters SET presence_until = $1 WHERE id = $2")
+            .bind(until.map(to_millis))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no interpreter with id {id}")));
+        }
+        let interpreter = interpreter_by_id(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no interpreter with id {id}")))?;
+        commit(tx).await?;
+        Ok(interpreter)
+    }
+
+    async fn eligible_interpreters(
+        &self,
+        pair: &LanguagePair,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Interpreter>> {
+        let rows: Vec<InterpreterPairRow> = sqlx::query_as(
+            "SELECT i.id, i.name, i.email, i.timezone, i.presence_until, i.created_at, p.from_lang, p.to_lang
+             FROM interpreters i LEFT JOIN interpreter_pairs p ON p.interpreter_id = i.id
+             WHERE i.presence_until > $1
+               AND i.id IN (SELECT interpreter_id FROM interpreter_pairs WHERE from_lang = $2 AND to_lang = $3)
+             ORDER BY i.id, p.from_lang, p.to_lang",
+        )
+        .bind(to_millis(now))
+        .bind(pair.from.code())
+        .bind(pair.to.code())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        group_interpreters(rows)
+    }
+
+    // ---- ingest -------------------------------------------------------------------------
+
+    async fn message_recorded(&self, mailbox: &str, source_key: &str) -> StoreResult<bool> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM messages WHERE mailbox = $1 AND source_key = $2")
+                .bind(mailbox)
+                .bind(source_key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(id.is_some())
+    }
+
+    async fn record_ingest(
+        &self,
+        message: &IngestedMessage,
+        decision: &IngestDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IngestOutcome> {
+        let mut tx = self.write().await?;
+        let (outcome, reason) = match decision {
+            IngestDecision::Request { .. } => (OUTCOME_REQUEST, None),
+            IngestDecision::Rejected { reason, .. } => (OUTCOME_REJECTED, Some(reason.as_str())),
+        };
+        // The message row first: it is the claim on (mailbox, source key).
+        let message_row: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO messages (mailbox, source_key, message_id, sha256, outcome, reason, request_id, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
+             ON CONFLICT (mailbox, source_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(&message.mailbox)
+        .bind(&message.source_key)
+        .bind(&message.message_id)
+        .bind(&message.sha256)
+        .bind(outcome)
+        .bind(reason)
+        .bind(to_millis(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(message_row) = message_row else {
+            return Ok(IngestOutcome::AlreadyRecorded);
+        };
+
+        let result = match decision {
+            IngestDecision::Rejected { emails, .. } => {
+                for email in emails {
+                    enqueue(&mut tx, email, now).await?;
+                }
+                IngestOutcome::Rejected
+            }
+            IngestDecision::Request {
+                request,
+                offers,
+                emails,
+            } => {
+                let meeting = &request.meeting;
+                let meeting_key = meeting.dedupe_key();
+                let state = if offers.is_empty() {
+                    RequestState::Open
+                } else {
+                    RequestState::Offered
+                };
+                let created: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO requests (meeting_key, meeting_id, passcode, join_url, host, kind, topic, start_at,
+                                           timezone, from_lang, to_lang, requestor, route_address, state, epoch,
+                                           created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15)
+                     ON CONFLICT (meeting_key, from_lang, to_lang) DO NOTHING
+                     RETURNING id",
+                )
+                .bind(&meeting_key)
+                .bind(&meeting.meeting_id)
+                .bind(&meeting.passcode)
+                .bind(&meeting.join_url)
+                .bind(&meeting.host)
+                .bind(&meeting.kind)
+                .bind(&meeting.topic)
+                .bind(meeting.start.map(to_millis))
+                .bind(&meeting.timezone)
+                .bind(request.pair.from.code())
+                .bind(request.pair.to.code())
+                .bind(request.requestor.as_str())
+                .bind(&request.route_address)
+                .bind(state.as_str())
+                .bind(to_millis(now))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                match created {
+                    None => {
+                        let existing: i64 = sqlx::query_scalar(
+                            "SELECT id FROM requests WHERE meeting_key = $1 AND from_lang = $2 AND to_lang = $3",
+                        )
+                        .bind(&meeting_key)
+                        .bind(request.pair.from.code())
+                        .bind(request.pair.to.code())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        sqlx::query(
+                            "UPDATE messages SET outcome = $1, request_id = $2 WHERE id = $3",
+                        )
+                        .bind(OUTCOME_DUPLICATE)
+                        .bind(existing)
+                        .bind(message_row)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        IngestOutcome::DuplicateMeeting(existing)
+                    }
+                    Some(request_id) => {
+                        for offer in offers {
+                            sqlx::query(
+                                "INSERT INTO offers (request_id, interpreter_id, token_hash, state, created_at, expires_at)
+                                 VALUES ($1, $2, $3, 'pending', $4, $5)",
+                            )
+                            .bind(request_id)
+                            .bind(offer.interpreter_id)
+                            .bind(&offer.token_hash.0)
+                            .bind(to_millis(now))
+                            .bind(to_millis(offer.expires_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                            enqueue(&mut tx, &offer.email, now).await?;
+                        }
+                        for email in emails {
+                            enqueue(&mut tx, email, now).await?;
+                        }
+                        sqlx::query("UPDATE messages SET request_id = $1 WHERE id = $2")
+                            .bind(request_id)
+                            .bind(message_row)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        IngestOutcome::Created(request_id)
+                    }
+                }
+            }
+        };
+        commit(tx).await?;
+        Ok(result)
+    }
+
+    // ---- offers -------------------------------------------------------------------------
+
+    async fn offer_by_token(&self, token: &TokenHash) -> StoreResult<Option<OfferView>> {
+        let mut tx = self.read().await?;
+        let Some(offer) = offer_by_hash(&mut tx, token).await? else {
+            return Ok(None);
+        };
+        let interpreter = interpreter_by_id(&mut tx, offer.interpreter_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("offer {} has no interpreter", offer.id)))?;
+        let request = request_by_id(&mut tx, offer.request_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("offer {} has no request", offer.id)))?;
+        Ok(Some(OfferView {
+            offer_id: offer.id,
+            state: parse_offer_state(&offer.state)?,
+            expires_at: from_millis(offer.expires_at)?,
+            interpreter,
+            request,
+        }))
+    }
+
+    async fn accept_offer(
+        &self,
+        token: &TokenHash,
+        assignment: &NewAssignment,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AcceptOutcome> {
+        let mut tx = self.write().await?;
+        let Some(offer) = offer_by_hash(&mut tx, token).await? else {
+            return Ok(AcceptOutcome::Gone);
+        };
+        let state = parse_offer_state(&offer.state)?;
+        if state == OfferState::Accepted {
+            let assignment_id = assignment_of_offer(&mut tx, offer.id).await?;
+            return Ok(AcceptOutcome::AlreadyYours {
+                offer_id: offer.id,
+                request_id: offer.request_id,
+                assignment_id,
+            });
+        }
+        if state == OfferState::Superseded {
+            return Ok(AcceptOutcome::Taken);
+        }
+        if state != OfferState::Pending || offer.expires_at <= to_millis(now) {
+            return Ok(AcceptOutcome::Gone);
+        }
+        // The one conditional update that decides the winner.
+        let won = sqlx::query(
+            "UPDATE requests SET state = 'assigned', epoch = epoch + 1, updated_at = $1
+             WHERE id = $2 AND state IN ('open', 'offered')",
+        )
+        .bind(to_millis(now))
+        .bind(offer.request_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if won == 0 {
+            return accept_lost(&mut tx, &offer).await;
+        }
+        let accepted = sqlx::query(
+            "UPDATE offers SET state = 'accepted', responded_at = $1 WHERE id = $2 AND state = 'pending'",
+        )
+        .bind(to_millis(now))
+        .bind(offer.id)
+        .execute(&mut *tx)
+        .await;
+        match accepted {
+            Err(e) if is_unique_violation_of(&e, "offers_one_accepted", "offers.request_id") => {
+                return Ok(AcceptOutcome::Taken)
+            }
+            Err(e) => return Err(db_err(e)),
+            Ok(r) if r.rows_affected() == 0 => return Ok(AcceptOutcome::Gone),
+            Ok(_) => {}
+        }
+        sqlx::query(
+            "UPDATE offers SET state = 'superseded', responded_at = $1
+             WHERE request_id = $2 AND state = 'pending' AND id <> $3",
+        )
+        .bind(to_millis(now))
+        .bind(offer.request_id)
+        .bind(offer.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let assignment_id: i64 = sqlx::query_scalar(
+            "INSERT INTO assignments (request_id, offer_id, interpreter_id, customer_key, join_token_hash,
+                                      join_expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(offer.request_id)
+        .bind(offer.id)
+        .bind(offer.interpreter_id)
+        .bind(assignment.customer_key.as_str())
+        .bind(&assignment.join_token_hash.0)
+        .bind(to_millis(assignment.join_expires_at))
+        .bind(to_millis(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation_of(&e, "assignments_request", "assignments.request_id") {
+                StoreError::Conflict(format!("request {} already has an assignment", offer.request_id))
+            } else {
+                db_err(e)
+            }
+        })?;
+        enqueue(&mut tx, &assignment.email, now).await?;
+        commit(tx).await?;
+        Ok(AcceptOutcome::Won {
+            offer_id: offer.id,
+            request_id: offer.request_id,
+            assignment_id,
+        })
+    }
+
+    async fn decline_offer(
+        &self,
+        token: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DeclineOutcome> {
+        let mut tx = self.write().await?;
+        let declined = sqlx::query(
+            "UPDATE offers SET state = 'declined', responded_at = $1
+             WHERE token_hash = $2 AND state = 'pending' AND expires_at > $1",
+        )
+        .bind(to_millis(now))
+        .bind(&token.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if declined == 1 {
+            commit(tx).await?;
+            return Ok(DeclineOutcome::Declined);
+        }
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM offers WHERE token_hash = $1")
+                .bind(&token.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        Ok(match state.as_deref() {
+            Some("declined") => DeclineOutcome::AlreadyDeclined,
+            _ => DeclineOutcome::Gone,
+        })
+    }
+
+    async fn join_by_token(&self, token: &TokenHash) -> StoreResult<Option<JoinView>> {
+        let mut tx = self.read().await?;
+        let row: Option<(i64, i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT id, request_id, interpreter_id, customer_key, join_expires_at
+             FROM assignments WHERE join_token_hash = $1",
+        )
+        .bind(&token.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some((assignment_id, request_id, interpreter_id, customer_key, expires_at)) = row
+        else {
+            return Ok(None);
+        };
+        let interpreter = interpreter_by_id(&mut tx, interpreter_id)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("assignment {assignment_id} has no interpreter"))
+            })?;
+        let request = request_by_id(&mut tx, request_id).await?.ok_or_else(|| {
+            StoreError::Corrupt(format!("assignment {assignment_id} has no request"))
+        })?;
+        Ok(Some(JoinView {
+            assignment_id,
+            customer_key: parse_customer_key(&customer_key)?,
+            expires_at: from_millis(expires_at)?,
+            interpreter,
+            request,
+        }))
+    }
+
+    // ---- requests -----------------------------------------------------------------------
+
+    async fn list_requests(&self) -> StoreResult<Vec<Request>> {
+        let rows: Vec<RequestRow> = sqlx::query_as(
+            "SELECT id, meeting_id, passcode, join_url, host, kind, topic, start_at, timezone,
+                    from_lang, to_lang, requestor, route_address, state, epoch, created_at
+             FROM requests ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(RequestRow::into_request).collect()
+    }
+
+    async fn request_detail(&self, id: RequestId) -> StoreResult<Option<RequestDetail>> {
+        let mut tx = self.read().await?;
+        let Some(request) = request_by_id(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        let assignment: Option<(i64, i64, String)> = sqlx::query_as(
+            "SELECT id, interpreter_id, customer_key FROM assignments WHERE request_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let offers: Vec<OfferRow> = sqlx::query_as(
+            "SELECT id, request_id, interpreter_id, state, created_at, expires_at
+             FROM offers WHERE request_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let attendance: Vec<AttendanceRow> = sqlx::query_as(
+            "SELECT interpreter_id, method, user_name, joined_at, left_at FROM attendance
+             WHERE assignment_id = $1 OR (assignment_id IS NULL AND meeting_id = $2)
+             ORDER BY id",
+        )
+        .bind(assignment.as_ref().map(|(a, _, _)| *a))
+        .bind(&request.meeting.meeting_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        Ok(Some(RequestDetail {
+            request,
+            assigned_interpreter: assignment.as_ref().map(|(_, i, _)| *i),
+            customer_key: assignment.map(|(_, _, k)| k),
+            offers: offers
+                .iter()
+                .map(OfferRow::summary)
+                .collect::<StoreResult<_>>()?,
+            attendance: attendance
+                .into_iter()
+                .map(AttendanceRow::into_attendance)
+                .collect::<StoreResult<_>>()?,
+        }))
+    }
+
+    async fn cancel_request(
+        &self,
+        id: RequestId,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let cancelled = sqlx::query(
+            "UPDATE requests SET state = 'cancelled', epoch = epoch + 1, updated_at = $1
+             WHERE id = $2 AND state IN ('open', 'offered', 'assigned')",
+        )
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if cancelled == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE offers SET state = 'superseded', responded_at = $1 WHERE request_id = $2 AND state = 'pending'",
+        )
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        for email in emails {
+            enqueue(&mut tx, email, now).await?;
+        }
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    // ---- zoom ---------------------------------------------------------------------------
+
+    async fn record_participant_event(
+        &self,
+        event: &ParticipantEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WebhookOutcome> {
+        let mut tx = self.write().await?;
+        let fresh: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO webhook_events (dedupe_key, received_at) VALUES ($1, $2)
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(&event.dedupe_key)
+        .bind(to_millis(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if fresh.is_none() {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        let at = to_millis(event.at);
+        let method = match event.kind {
+            ParticipantEventKind::Joined => {
+                insert_attendance(&mut tx, event, Some(at), None).await?
+            }
+            ParticipantEventKind::Left => {
+                let open: Option<(i64, String)> = sqlx::query_as(
+                    "SELECT id, method FROM attendance
+                     WHERE meeting_uuid = $1 AND participant_key = $2 AND left_at IS NULL
+                     ORDER BY joined_at DESC, id DESC LIMIT 1
+                     FOR UPDATE",
+                )
+                .bind(&event.meeting_uuid)
+                .bind(&event.participant_key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                match open {
+                    Some((row, method)) => {
+                        sqlx::query("UPDATE attendance SET left_at = $1 WHERE id = $2")
+                            .bind(at)
+                            .bind(row)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        parse_method(&method)?
+                    }
+                    None => insert_attendance(&mut tx, event, None, Some(at)).await?,
+                }
+            }
+        };
+        commit(tx).await?;
+        Ok(WebhookOutcome::Recorded(method))
+    }
+
+    // ---- outbox -------------------------------------------------------------------------
+
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxJob>> {
+        let mut tx = self.write().await?;
+        let rows: Vec<OutboxRow> = sqlx::query_as(
+            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE state = 'pending' AND next_attempt_at <= $2
+                            AND (lease_until IS NULL OR lease_until <= $2)
+                          ORDER BY id LIMIT $3
+                          FOR UPDATE SKIP LOCKED)
+             RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts",
+        )
+        .bind(to_millis(lease_until))
+        .bind(to_millis(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        let mut jobs = rows
+            .into_iter()
+            .map(OutboxRow::into_job)
+            .collect::<StoreResult<Vec<_>>>()?;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    async fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query(
+            "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL WHERE id = $2",
+        )
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no outbox job {id}")));
+        }
+        commit(tx).await
+    }
+
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result = match retry_at {
+            Some(at) => sqlx::query(
+                "UPDATE outbox SET state = 'pending', next_attempt_at = $1, lease_until = NULL, last_error = $2
+                 WHERE id = $3",
+            )
+            .bind(to_millis(at))
+            .bind(error)
+            .bind(id),
+            None => sqlx::query("UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2")
+                .bind(error)
+                .bind(id),
+        };
+        let changed = result
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no outbox job {id}")));
+        }
+        commit(tx).await
+    }
+
+    // ---- status -------------------------------------------------------------------------
+
+    async fn status(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts> {
+        let mut tx = self.read().await?;
+        let requests: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, count(*) FROM requests GROUP BY state")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let offers: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, count(*) FROM offers GROUP BY state")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let outbox: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, count(*) FROM outbox GROUP BY state")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let messages: Vec<(String, i64)> =
+            sqlx::query_as("SELECT outcome, count(*) FROM messages GROUP BY outcome")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let (interpreters, interpreters_online): (i64, i64) = sqlx::query_as(
+            "SELECT count(*), count(CASE WHEN presence_until > $1 THEN 1 END) FROM interpreters",
+        )
+        .bind(to_millis(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let outbox_count = |st: &str| {
+            outbox
+                .iter()
+                .find(|(s, _)| s == st)
+                .map(|(_, n)| *n)
+                .unwrap_or(0)
+        };
+        Ok(StatusCounts {
+            requests: counts_in_order(RequestState::ALL.iter().map(|s| s.as_str()), &requests),
+            offers: counts_in_order(OfferState::ALL.iter().map(|s| s.as_str()), &offers),
+            outbox_pending: outbox_count("pending"),
+            outbox_failed: outbox_count("failed"),
+            outbox_sent: outbox_count("sent"),
+            interpreters,
+            interpreters_online,
+            messages_ingested: messages.iter().map(|(_, n)| n).sum(),
+            messages_rejected: messages
+                .iter()
+                .find(|(s, _)| s == OUTCOME_REJECTED)
+                .map(|(_, n)| *n)
+                .unwrap_or(0),
+        })
     }
 }

@@ -1,0 +1,941 @@
+//! The store contract: one story through every `Store` method, run on SQLite and PostgreSQL.
+//!
+//! Owns the definition of what callers may rely on from the store. It must never sleep or read
+//! the clock: every instant is a parameter, derived from a fixed `T0`.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use dragoman::domain::{
+    AttributionMethod, CustomerKey, EmailAddress, Interpreter, LanguagePair, Meeting,
+    NewInterpreter, OfferState, RequestState, Token,
+};
+use dragoman::store::{
+    self, AcceptOutcome, DeclineOutcome, IngestDecision, IngestOutcome, IngestedMessage,
+    NewAssignment, NewEmail, NewOffer, NewRequest, ParticipantEvent, ParticipantEventKind, Store,
+    StoreError, WebhookOutcome,
+};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0)
+        .single()
+        .expect("a valid instant")
+}
+
+fn mins(m: i64) -> DateTime<Utc> {
+    t0() + Duration::minutes(m)
+}
+
+fn addr(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).expect("test address")
+}
+
+fn pair(s: &str) -> LanguagePair {
+    LanguagePair::parse(s).expect("test pair")
+}
+
+fn email(id: &str, kind: &str, to: &str) -> NewEmail {
+    NewEmail {
+        message_id: id.to_string(),
+        kind: kind.to_string(),
+        to: addr(to),
+        subject: format!("subject of {id}"),
+        text: format!("text of {id}"),
+        html: format!("<p>html of {id}</p>"),
+        in_reply_to: Some(format!("reply-to-{id}")),
+    }
+}
+
+fn message(source_key: &str) -> IngestedMessage {
+    IngestedMessage {
+        mailbox: "intake".into(),
+        source_key: source_key.into(),
+        message_id: Some(format!("{source_key}@mail.example")),
+        sha256: format!("{:0>64}", source_key.len()),
+    }
+}
+
+fn meeting(id: &str, start: DateTime<Utc>) -> Meeting {
+    Meeting {
+        meeting_id: Some(id.into()),
+        passcode: Some("s3cret".into()),
+        join_url: format!("https://us02web.zoom.us/j/{id}?pwd=abc"),
+        host: "us02web.zoom.us".into(),
+        kind: "meeting".into(),
+        topic: Some(format!("Topic {id}")),
+        start: Some(start),
+        timezone: Some("America/New_York".into()),
+    }
+}
+
+fn new_request(m: Meeting, p: &str) -> NewRequest {
+    NewRequest {
+        meeting: m,
+        pair: pair(p),
+        requestor: addr("clinic@requestor.example"),
+        route_address: "es-en@agency.example".into(),
+    }
+}
+
+/// An offer for `who`, with its token (kept so the story can click it).
+fn offer(who: &Interpreter, tag: &str, expires_at: DateTime<Utc>) -> (Token, NewOffer) {
+    let token = Token::generate();
+    let o = NewOffer {
+        interpreter_id: who.id,
+        token_hash: token.hash(),
+        expires_at,
+        email: email(
+            &format!("offer-{tag}@dragoman"),
+            "offer",
+            who.email.as_str(),
+        ),
+    };
+    (token, o)
+}
+
+fn new_assignment(tag: &str, to: &str) -> (Token, NewAssignment) {
+    let join = Token::generate();
+    let a = NewAssignment {
+        customer_key: CustomerKey::generate(),
+        join_token_hash: join.hash(),
+        join_expires_at: mins(240),
+        email: email(&format!("confirm-{tag}@dragoman"), "confirmation", to),
+    };
+    (join, a)
+}
+
+fn event(
+    key: &str,
+    participant: &str,
+    customer_key: Option<&str>,
+    kind: ParticipantEventKind,
+    at: DateTime<Utc>,
+) -> ParticipantEvent {
+    ParticipantEvent {
+        dedupe_key: key.into(),
+        meeting_id: "81234567890".into(),
+        meeting_uuid: "uuid-1==".into(),
+        participant_key: participant.into(),
+        user_name: Some(format!("user {participant}")),
+        customer_key: customer_key.map(str::to_string),
+        kind,
+        at,
+    }
+}
+
+/// The whole story. Every assertion here is a promise the rest of dragoman codes against.
+async fn contract(store: Arc<dyn Store>) {
+    store.migrate().await.expect("migrate");
+    store.migrate().await.expect("migrating twice is a no-op");
+
+    // ---- roster ------------------------------------------------------------------------
+    let ana = store
+        .add_interpreter(
+            &NewInterpreter {
+                name: "Ana María Ruiz".into(),
+                email: addr("Ana@Example.com"),
+                pairs: vec![pair("es:en"), pair("en:es"), pair("es:en")],
+                timezone: "America/New_York".into(),
+            },
+            t0(),
+        )
+        .await
+        .expect("add ana");
+    assert_eq!(
+        ana.pairs,
+        vec![pair("en:es"), pair("es:en")],
+        "pairs come back sorted, without duplicates"
+    );
+    assert_eq!(ana.presence_until, None);
+    assert_eq!(ana.created_at, t0());
+    let add = |name: &str, email: &str, pairs: &[&str]| NewInterpreter {
+        name: name.into(),
+        email: addr(email),
+        pairs: pairs.iter().map(|p| pair(p)).collect(),
+        timezone: "UTC".into(),
+    };
+    let bob = store
+        .add_interpreter(&add("Bob Stone", "bob@example.com", &["es:en"]), t0())
+        .await
+        .expect("add bob");
+    let cho = store
+        .add_interpreter(&add("Cho Lee", "cho@example.com", &["fr:en"]), t0())
+        .await
+        .expect("add cho");
+    let dup = store
+        .add_interpreter(&add("Ana Again", "ANA@example.com", &["es:en"]), t0())
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(_))),
+        "emails are unique case-insensitively: {dup:?}"
+    );
+
+    let all = store.list_interpreters().await.expect("list");
+    assert_eq!(
+        all.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![ana.id, bob.id, cho.id]
+    );
+    assert_eq!(all[0], ana);
+    assert_eq!(
+        store
+            .find_interpreter(&bob.id.to_string())
+            .await
+            .expect("find"),
+        Some(bob.clone())
+    );
+    assert_eq!(
+        store
+            .find_interpreter("ana@EXAMPLE.COM")
+            .await
+            .expect("find"),
+        Some(ana.clone())
+    );
+    assert_eq!(
+        store
+            .find_interpreter("nobody@example.com")
+            .await
+            .expect("find"),
+        None
+    );
+    assert_eq!(store.find_interpreter("999999").await.expect("find"), None);
+
+    let ana = store
+        .set_presence(ana.id, Some(mins(60)))
+        .await
+        .expect("presence");
+    assert_eq!(ana.presence_until, Some(mins(60)));
+    let bob = store
+        .set_presence(bob.id, Some(mins(60)))
+        .await
+        .expect("presence");
+    let cho = store
+        .set_presence(cho.id, Some(mins(60)))
+        .await
+        .expect("presence");
+    assert!(matches!(
+        store.set_presence(999_999, None).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let ids = |v: Vec<Interpreter>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store
+            .eligible_interpreters(&pair("es:en"), t0())
+            .await
+            .expect("eligible")),
+        vec![ana.id, bob.id]
+    );
+    assert_eq!(
+        ids(store
+            .eligible_interpreters(&pair("en:es"), t0())
+            .await
+            .expect("eligible")),
+        vec![ana.id],
+        "pairs are directed"
+    );
+    assert_eq!(
+        ids(store
+            .eligible_interpreters(&pair("es:en"), mins(60))
+            .await
+            .expect("eligible")),
+        Vec::<i64>::new(),
+        "lease over at its instant"
+    );
+    store.set_presence(bob.id, None).await.expect("offline");
+    assert_eq!(
+        ids(store
+            .eligible_interpreters(&pair("es:en"), t0())
+            .await
+            .expect("eligible")),
+        vec![ana.id]
+    );
+    let bob = store
+        .set_presence(bob.id, Some(mins(60)))
+        .await
+        .expect("online again");
+    let full = store
+        .eligible_interpreters(&pair("es:en"), t0())
+        .await
+        .expect("eligible");
+    assert_eq!(
+        full[0], ana,
+        "eligible interpreters come with all their pairs"
+    );
+
+    // ---- ingest ------------------------------------------------------------------------
+    let m1 = meeting("81234567890", mins(120));
+    let (ana_token, ana_offer) = offer(&ana, "r1-ana", mins(30));
+    let (bob_token, bob_offer) = offer(&bob, "r1-bob", mins(30));
+    let (cho_token, cho_offer) = offer(&cho, "r1-cho", mins(30));
+    let decision = IngestDecision::Request {
+        request: new_request(m1.clone(), "es:en"),
+        offers: vec![ana_offer, bob_offer, cho_offer],
+        emails: vec![email("ack-r1@dragoman", "ack", "clinic@requestor.example")],
+    };
+    assert!(!store
+        .message_recorded("intake", "1:101")
+        .await
+        .expect("recorded?"));
+    let r1 = match store
+        .record_ingest(&message("1:101"), &decision, t0())
+        .await
+        .expect("ingest")
+    {
+        IngestOutcome::Created(id) => id,
+        other => panic!("expected Created, got {other:?}"),
+    };
+    assert!(store
+        .message_recorded("intake", "1:101")
+        .await
+        .expect("recorded?"));
+    assert!(!store
+        .message_recorded("other-mailbox", "1:101")
+        .await
+        .expect("keys are scoped by mailbox"));
+    assert_eq!(
+        store
+            .record_ingest(&message("1:101"), &decision, t0())
+            .await
+            .expect("replay"),
+        IngestOutcome::AlreadyRecorded
+    );
+
+    // The same meeting forwarded by someone else: one request, nothing new offered or sent.
+    let (_, extra_offer) = offer(&ana, "r1-dup", mins(30));
+    let forwarded = IngestDecision::Request {
+        request: new_request(m1.clone(), "es:en"),
+        offers: vec![extra_offer],
+        emails: vec![email("ack-dup@dragoman", "ack", "other@requestor.example")],
+    };
+    assert_eq!(
+        store
+            .record_ingest(&message("1:102"), &forwarded, mins(1))
+            .await
+            .expect("dup"),
+        IngestOutcome::DuplicateMeeting(r1)
+    );
+    assert!(store
+        .message_recorded("intake", "1:102")
+        .await
+        .expect("the duplicate is recorded too"));
+
+    let rejected = IngestDecision::Rejected {
+        reason: "unknown sender".into(),
+        emails: vec![email(
+            "reply-stranger@dragoman",
+            "rejection",
+            "stranger@elsewhere.example",
+        )],
+    };
+    assert_eq!(
+        store
+            .record_ingest(&message("1:103"), &rejected, mins(1))
+            .await
+            .expect("rejected"),
+        IngestOutcome::Rejected
+    );
+    // A second message answered with the same Message-ID: recorded, but the email is not queued twice.
+    assert_eq!(
+        store
+            .record_ingest(&message("1:104"), &rejected, mins(1))
+            .await
+            .expect("rejected"),
+        IngestOutcome::Rejected
+    );
+
+    // A request nobody could be offered: open.
+    let r2 = match store
+        .record_ingest(
+            &message("1:105"),
+            &IngestDecision::Request {
+                request: new_request(meeting("5550001", mins(600)), "fr:en"),
+                offers: vec![],
+                emails: vec![],
+            },
+            mins(2),
+        )
+        .await
+        .expect("ingest open")
+    {
+        IngestOutcome::Created(id) => id,
+        other => panic!("expected Created, got {other:?}"),
+    };
+    // Same meeting, other direction: a different request.
+    let r1_reverse = store
+        .record_ingest(
+            &message("1:106"),
+            &IngestDecision::Request {
+                request: new_request(m1.clone(), "en:es"),
+                offers: vec![],
+                emails: vec![],
+            },
+            mins(2),
+        )
+        .await
+        .expect("ingest reverse");
+    assert!(
+        matches!(r1_reverse, IngestOutcome::Created(id) if id != r1),
+        "{r1_reverse:?}"
+    );
+
+    let requests = store.list_requests().await.expect("list requests");
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[0].id, r1);
+    assert_eq!(requests[0].state, RequestState::Offered);
+    assert_eq!(
+        requests[0].meeting, m1,
+        "the meeting round-trips, passcode and join URL included"
+    );
+    assert_eq!(requests[0].pair, pair("es:en"));
+    assert_eq!(requests[0].requestor, addr("clinic@requestor.example"));
+    assert_eq!(requests[0].route_address, "es-en@agency.example");
+    assert_eq!(requests[0].epoch, 0);
+    assert_eq!(requests[0].created_at, t0());
+    assert_eq!(requests[1].id, r2);
+    assert_eq!(requests[1].state, RequestState::Open);
+
+    // ---- offers ------------------------------------------------------------------------
+    let view = store
+        .offer_by_token(&ana_token.hash())
+        .await
+        .expect("offer")
+        .expect("ana's offer exists");
+    assert_eq!(view.state, OfferState::Pending);
+    assert_eq!(view.expires_at, mins(30));
+    assert_eq!(view.interpreter, ana);
+    assert_eq!(view.request, requests[0]);
+    assert!(store
+        .offer_by_token(&Token::generate().hash())
+        .await
+        .expect("offer")
+        .is_none());
+
+    assert_eq!(
+        store
+            .decline_offer(&bob_token.hash(), mins(5))
+            .await
+            .expect("decline"),
+        DeclineOutcome::Declined
+    );
+    assert_eq!(
+        store
+            .decline_offer(&bob_token.hash(), mins(6))
+            .await
+            .expect("decline"),
+        DeclineOutcome::AlreadyDeclined
+    );
+    assert_eq!(
+        store
+            .decline_offer(&Token::generate().hash(), mins(6))
+            .await
+            .expect("decline"),
+        DeclineOutcome::Gone
+    );
+    assert_eq!(
+        store
+            .decline_offer(&cho_token.hash(), mins(30))
+            .await
+            .expect("decline"),
+        DeclineOutcome::Gone,
+        "expired"
+    );
+    let r1_now = store.request_detail(r1).await.expect("detail").expect("r1");
+    assert_eq!(
+        r1_now.request.state,
+        RequestState::Offered,
+        "a decline leaves the request offered"
+    );
+
+    let (join_token, assignment) = new_assignment("r1", ana.email.as_str());
+    assert_eq!(
+        store
+            .accept_offer(&bob_token.hash(), &assignment, mins(6))
+            .await
+            .expect("accept"),
+        AcceptOutcome::Gone,
+        "declined"
+    );
+    assert_eq!(
+        store
+            .accept_offer(&Token::generate().hash(), &assignment, mins(6))
+            .await
+            .expect("accept"),
+        AcceptOutcome::Gone
+    );
+    assert_eq!(
+        store
+            .accept_offer(&ana_token.hash(), &assignment, mins(30))
+            .await
+            .expect("accept"),
+        AcceptOutcome::Gone,
+        "expired at its instant"
+    );
+
+    let won = store
+        .accept_offer(&ana_token.hash(), &assignment, mins(7))
+        .await
+        .expect("accept");
+    let AcceptOutcome::Won {
+        offer_id,
+        request_id,
+        assignment_id,
+    } = won.clone()
+    else {
+        panic!("expected Won, got {won:?}")
+    };
+    assert_eq!((offer_id, request_id), (view.offer_id, r1));
+    let (_, other_assignment) = new_assignment("r1-again", ana.email.as_str());
+    assert_eq!(
+        store
+            .accept_offer(&ana_token.hash(), &other_assignment, mins(8))
+            .await
+            .expect("accept again"),
+        AcceptOutcome::AlreadyYours {
+            offer_id,
+            request_id,
+            assignment_id
+        },
+        "the winner clicking again gets the same assignment, even after expiry would have passed"
+    );
+    assert_eq!(
+        store
+            .accept_offer(&ana_token.hash(), &other_assignment, mins(31))
+            .await
+            .expect("accept again"),
+        AcceptOutcome::AlreadyYours {
+            offer_id,
+            request_id,
+            assignment_id
+        }
+    );
+    assert_eq!(
+        store
+            .accept_offer(&cho_token.hash(), &other_assignment, mins(9))
+            .await
+            .expect("accept"),
+        AcceptOutcome::Taken
+    );
+    assert_eq!(
+        store
+            .decline_offer(&ana_token.hash(), mins(9))
+            .await
+            .expect("decline"),
+        DeclineOutcome::Gone,
+        "accepted"
+    );
+    assert_eq!(
+        store
+            .decline_offer(&cho_token.hash(), mins(9))
+            .await
+            .expect("decline"),
+        DeclineOutcome::Gone,
+        "superseded"
+    );
+
+    let join = store
+        .join_by_token(&join_token.hash())
+        .await
+        .expect("join")
+        .expect("join view");
+    assert_eq!(join.assignment_id, assignment_id);
+    assert_eq!(join.customer_key, assignment.customer_key);
+    assert_eq!(join.expires_at, mins(240));
+    assert_eq!(join.interpreter, ana);
+    assert_eq!(join.request.id, r1);
+    assert_eq!(join.request.state, RequestState::Assigned);
+    assert_eq!(join.request.epoch, 1, "the accept bumped the epoch");
+    assert_eq!(join.request.meeting.passcode.as_deref(), Some("s3cret"));
+    assert!(store
+        .join_by_token(&Token::generate().hash())
+        .await
+        .expect("join")
+        .is_none());
+    assert!(
+        store
+            .join_by_token(&ana_token.hash())
+            .await
+            .expect("join")
+            .is_none(),
+        "an offer token is not a join token"
+    );
+
+    let detail = store.request_detail(r1).await.expect("detail").expect("r1");
+    assert_eq!(detail.assigned_interpreter, Some(ana.id));
+    assert_eq!(
+        detail.customer_key.as_deref(),
+        Some(assignment.customer_key.as_str())
+    );
+    assert_eq!(
+        detail
+            .offers
+            .iter()
+            .map(|o| (o.interpreter, o.state))
+            .collect::<Vec<_>>(),
+        vec![
+            (ana.id, OfferState::Accepted),
+            (bob.id, OfferState::Declined),
+            (cho.id, OfferState::Superseded)
+        ]
+    );
+    assert_eq!(detail.offers[0].created_at, t0());
+    assert_eq!(detail.offers[0].expires_at, mins(30));
+    assert!(detail.attendance.is_empty());
+    assert!(store
+        .request_detail(999_999)
+        .await
+        .expect("detail")
+        .is_none());
+    let view = store
+        .offer_by_token(&cho_token.hash())
+        .await
+        .expect("offer")
+        .expect("cho's offer");
+    assert_eq!(
+        view.state,
+        OfferState::Superseded,
+        "a superseded offer still shows its page"
+    );
+
+    // ---- cancel ------------------------------------------------------------------------
+    let (bob4, bob4_offer) = offer(&bob, "r4-bob", mins(60));
+    let (cho4, cho4_offer) = offer(&cho, "r4-cho", mins(60));
+    let r4 = match store
+        .record_ingest(
+            &message("1:107"),
+            &IngestDecision::Request {
+                request: new_request(meeting("7770001", mins(300)), "es:en"),
+                offers: vec![bob4_offer, cho4_offer],
+                emails: vec![],
+            },
+            mins(10),
+        )
+        .await
+        .expect("ingest r4")
+    {
+        IngestOutcome::Created(id) => id,
+        other => panic!("expected Created, got {other:?}"),
+    };
+    assert_eq!(
+        store
+            .decline_offer(&cho4.hash(), mins(11))
+            .await
+            .expect("decline"),
+        DeclineOutcome::Declined
+    );
+    let cancel_mail = [email(
+        "cancel-r4@dragoman",
+        "cancellation",
+        "bob@example.com",
+    )];
+    assert!(store
+        .cancel_request(r4, &cancel_mail, mins(12))
+        .await
+        .expect("cancel"));
+    assert!(!store
+        .cancel_request(r4, &cancel_mail, mins(13))
+        .await
+        .expect("cancel twice"));
+    assert!(!store
+        .cancel_request(999_999, &[], mins(13))
+        .await
+        .expect("cancel unknown"));
+    let d4 = store.request_detail(r4).await.expect("detail").expect("r4");
+    assert_eq!(d4.request.state, RequestState::Cancelled);
+    assert_eq!(d4.request.epoch, 1);
+    assert_eq!(
+        d4.offers.iter().map(|o| o.state).collect::<Vec<_>>(),
+        vec![OfferState::Superseded, OfferState::Declined],
+        "pending offers are superseded; answered ones keep their answer"
+    );
+    let (_, a4) = new_assignment("r4", "bob@example.com");
+    assert_eq!(
+        store
+            .accept_offer(&bob4.hash(), &a4, mins(14))
+            .await
+            .expect("accept"),
+        AcceptOutcome::Taken
+    );
+    assert!(store
+        .cancel_request(r2, &[], mins(14))
+        .await
+        .expect("cancel open"));
+
+    // ---- zoom participant events -------------------------------------------------------
+    use ParticipantEventKind::{Joined, Left};
+    let key = assignment.customer_key.as_str();
+    assert_eq!(
+        store
+            .record_participant_event(
+                &event("e1", "p-ana", Some(key), Joined, mins(118)),
+                mins(118)
+            )
+            .await
+            .expect("event"),
+        WebhookOutcome::Recorded(AttributionMethod::CustomerKey)
+    );
+    assert_eq!(
+        store
+            .record_participant_event(
+                &event("e1", "p-ana", Some(key), Joined, mins(118)),
+                mins(119)
+            )
+            .await
+            .expect("retry"),
+        WebhookOutcome::Duplicate
+    );
+    assert_eq!(
+        store
+            .record_participant_event(
+                &event("e2", "p-host", Some("UnknownKey123"), Joined, mins(119)),
+                mins(119)
+            )
+            .await
+            .expect("event"),
+        WebhookOutcome::Recorded(AttributionMethod::Unattributed)
+    );
+    assert_eq!(
+        store
+            .record_participant_event(&event("e3", "p-ana", None, Left, mins(130)), mins(130))
+            .await
+            .expect("event"),
+        WebhookOutcome::Recorded(AttributionMethod::CustomerKey),
+        "a leave takes the method of the join it closes"
+    );
+    assert_eq!(
+        store
+            .record_participant_event(
+                &event("e4", "p-ana", Some(key), Joined, mins(131)),
+                mins(131)
+            )
+            .await
+            .expect("rejoin"),
+        WebhookOutcome::Recorded(AttributionMethod::CustomerKey)
+    );
+    assert_eq!(
+        store
+            .record_participant_event(&event("e5", "p-ana", Some(key), Left, mins(170)), mins(170))
+            .await
+            .expect("leave"),
+        WebhookOutcome::Recorded(AttributionMethod::CustomerKey)
+    );
+    assert_eq!(
+        store
+            .record_participant_event(&event("e6", "p-ghost", None, Left, mins(150)), mins(150))
+            .await
+            .expect("leave without join"),
+        WebhookOutcome::Recorded(AttributionMethod::Unattributed)
+    );
+    assert_eq!(
+        store
+            .record_participant_event(&event("e6", "p-ghost", None, Left, mins(150)), mins(151))
+            .await
+            .expect("retry"),
+        WebhookOutcome::Duplicate
+    );
+    let attendance = store
+        .request_detail(r1)
+        .await
+        .expect("detail")
+        .expect("r1")
+        .attendance;
+    let seen: Vec<_> = attendance
+        .iter()
+        .map(|a| (a.interpreter, a.method, a.joined_at, a.left_at))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                Some(ana.id),
+                AttributionMethod::CustomerKey,
+                Some(mins(118)),
+                Some(mins(130))
+            ),
+            (None, AttributionMethod::Unattributed, Some(mins(119)), None),
+            (
+                Some(ana.id),
+                AttributionMethod::CustomerKey,
+                Some(mins(131)),
+                Some(mins(170))
+            ),
+            (None, AttributionMethod::Unattributed, None, Some(mins(150))),
+        ]
+    );
+    assert_eq!(attendance[0].user_name.as_deref(), Some("user p-ana"));
+
+    // ---- outbox ------------------------------------------------------------------------
+    let expected: BTreeSet<&str> = [
+        "offer-r1-ana@dragoman",
+        "offer-r1-bob@dragoman",
+        "offer-r1-cho@dragoman",
+        "ack-r1@dragoman",
+        "reply-stranger@dragoman",
+        "confirm-r1@dragoman",
+        "offer-r4-bob@dragoman",
+        "offer-r4-cho@dragoman",
+        "cancel-r4@dragoman",
+    ]
+    .into_iter()
+    .collect();
+    let status = store.status(mins(20)).await.expect("status");
+    assert_eq!(status.outbox_pending, expected.len() as i64);
+
+    let first_two = store
+        .claim_outbox(mins(20), mins(25), 2)
+        .await
+        .expect("claim");
+    assert_eq!(first_two.len(), 2);
+    assert!(first_two[0].id < first_two[1].id, "oldest first");
+    assert_eq!(
+        first_two[0].email,
+        email("offer-r1-ana@dragoman", "offer", "Ana@example.com"),
+        "the email round-trips"
+    );
+    assert_eq!(first_two[0].attempts, 1);
+    let rest = store
+        .claim_outbox(mins(20), mins(25), 100)
+        .await
+        .expect("claim");
+    let claimed: BTreeSet<&str> = first_two
+        .iter()
+        .chain(&rest)
+        .map(|j| j.email.message_id.as_str())
+        .collect();
+    assert_eq!(
+        claimed, expected,
+        "exactly the due emails, each once: no duplicate replies, nothing from duplicates"
+    );
+    assert!(
+        store
+            .claim_outbox(mins(24), mins(30), 100)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "leased jobs are not claimed"
+    );
+
+    // The lease runs out (a worker died): the jobs come back, counting the attempt.
+    let again = store
+        .claim_outbox(mins(25), mins(30), 100)
+        .await
+        .expect("claim");
+    assert_eq!(again.len(), expected.len());
+    assert!(again.iter().all(|j| j.attempts == 2), "{again:?}");
+    let (sent, retry, dead) = (again[0].id, again[1].id, again[2].id);
+    store.outbox_sent(sent, mins(26)).await.expect("sent");
+    store
+        .outbox_failed(retry, "421 try later", Some(mins(40)))
+        .await
+        .expect("retry");
+    store
+        .outbox_failed(dead, "550 no such user", None)
+        .await
+        .expect("dead");
+    assert!(matches!(
+        store.outbox_sent(999_999, mins(26)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.outbox_failed(999_999, "x", None).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let later = store
+        .claim_outbox(mins(35), mins(45), 100)
+        .await
+        .expect("claim");
+    assert_eq!(
+        later.len(),
+        expected.len() - 3,
+        "sent, failed and not-yet-due jobs stay put"
+    );
+    assert!(later.iter().all(|j| ![sent, retry, dead].contains(&j.id)));
+    let retried = store
+        .claim_outbox(mins(40), mins(45), 100)
+        .await
+        .expect("claim");
+    assert_eq!(
+        retried
+            .iter()
+            .map(|j| (j.id, j.attempts))
+            .collect::<Vec<_>>(),
+        vec![(retry, 3)],
+        "a retry is due at its time"
+    );
+    for job in later.iter().chain(&retried) {
+        store.outbox_sent(job.id, mins(41)).await.expect("sent");
+    }
+    assert!(store
+        .claim_outbox(mins(500), mins(505), 100)
+        .await
+        .expect("claim")
+        .is_empty());
+
+    // ---- status ------------------------------------------------------------------------
+    let status = store.status(mins(20)).await.expect("status");
+    let by = |v: &[(String, i64)]| v.iter().map(|(s, n)| (s.clone(), *n)).collect::<Vec<_>>();
+    let named = |pairs: &[(&str, i64)]| {
+        pairs
+            .iter()
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by(&status.requests),
+        named(&[
+            ("open", 1),
+            ("offered", 0),
+            ("assigned", 1),
+            ("cancelled", 2),
+            ("unfilled", 0),
+            ("done", 0)
+        ])
+    );
+    assert_eq!(
+        by(&status.offers),
+        named(&[
+            ("pending", 0),
+            ("accepted", 1),
+            ("declined", 2),
+            ("expired", 0),
+            ("superseded", 2)
+        ])
+    );
+    assert_eq!(
+        (
+            status.outbox_pending,
+            status.outbox_failed,
+            status.outbox_sent
+        ),
+        (0, 1, expected.len() as i64 - 1)
+    );
+    assert_eq!((status.interpreters, status.interpreters_online), (3, 3));
+    assert_eq!(
+        store
+            .status(mins(60))
+            .await
+            .expect("status")
+            .interpreters_online,
+        0
+    );
+    assert_eq!((status.messages_ingested, status.messages_rejected), (7, 2));
+}
+
+#[tokio::test]
+async fn sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = common::fresh_sqlite_url(dir.path());
+    let store = store::connect(&url).await.expect("connect to SQLite");
+    contract(store).await;
+}
+
+#[tokio::test]
+async fn postgres() {
+    let url = common::fresh_postgres_url().await;
+    let store = store::connect(&url).await.expect("connect to PostgreSQL");
+    contract(store).await;
+    common::drop_postgres(&url).await;
+}
