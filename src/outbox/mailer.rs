@@ -1,0 +1,601 @@
+//! The mailer: turns an outbox row into MIME bytes and hands them to a transport (a directory of
+//! `.eml` files, or SMTP with a connection pool and rustls).
+//!
+//! This is the only file that uses lettre. It never touches the store, never decides about
+//! retries (it only says whether a failure is transient or permanent), and never logs a body,
+//! a password or a full recipient address.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{Config, SmtpConfig, TlsMode, Transport};
+use crate::domain::EmailAddress;
+use crate::store::NewEmail;
+
+/// Why a message could not be sent, as the worker needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying later: 4xx replies, timeouts, refused or broken connections, TLS failures
+    /// (a wrong CA is an operator's mistake to fix, not a reason to lose the message).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Retrying cannot help: a 5xx reply about this message or recipient, or a message that
+    /// cannot be built.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl SendError {
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, SendError::Permanent(_))
+    }
+}
+
+/// Classifies an SMTP reply code. 5xx is permanent, except the authentication replies
+/// (530, 534, 535, 538): they say our credentials or TLS setup are wrong, which holds for every
+/// message alike and is fixed by the operator, so the messages wait instead of being dropped.
+pub fn classify_reply(code: u16, text: String) -> SendError {
+    match code {
+        530 | 534 | 535 | 538 => SendError::Transient(text),
+        500..=599 => SendError::Permanent(text),
+        _ => SendError::Transient(text),
+    }
+}
+
+/// How long one message may take to send, connect included, when the config says nothing.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many SMTP connections the pool keeps (and how many sends the worker runs at once).
+pub const SMTP_POOL_SIZE: u32 = 8;
+
+/// The `Auto-Submitted` value (RFC 3834): `auto-replied` for answers to a person's message,
+/// `auto-generated` for everything else. Both tell well-behaved responders not to answer.
+pub fn auto_submitted(email: &NewEmail) -> &'static str {
+    if email.in_reply_to.is_some() {
+        "auto-replied"
+    } else {
+        "auto-generated"
+    }
+}
+
+/// The complete message (headers and body, CRLF line endings) as both transports send it.
+/// `Date` is now.
+pub fn build_message(from: &EmailAddress, email: &NewEmail) -> anyhow::Result<Vec<u8>> {
+    Ok(build(from, email, SystemTime::now())?.formatted())
+}
+
+/// [`build_message`] with a given `Date`.
+pub fn build_message_at(
+    from: &EmailAddress,
+    email: &NewEmail,
+    date: SystemTime,
+) -> anyhow::Result<Vec<u8>> {
+    Ok(build(from, email, date)?.formatted())
+}
+
+fn angle(id: &str) -> String {
+    format!(
+        "<{}>",
+        id.trim().trim_start_matches('<').trim_end_matches('>')
+    )
+}
+
+fn raw_header(name: &'static str, value: &str) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_string())
+}
+
+fn build(from: &EmailAddress, email: &NewEmail, date: SystemTime) -> anyhow::Result<Message> {
+    let from: Mailbox = from
+        .as_str()
+        .parse()
+        .with_context(|| format!("outbound.from {from} is not a valid mailbox"))?;
+    let to: Mailbox =
+        email.to.as_str().parse().with_context(|| {
+            format!("recipient at {} is not a valid mailbox", email.to.domain())
+        })?;
+    let mut b = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(email.subject.as_str())
+        .date(date)
+        .message_id(Some(angle(&email.message_id)))
+        .raw_header(raw_header("Auto-Submitted", auto_submitted(email)))
+        // Asks Exchange and Outlook not to send out-of-office or delivery replies.
+        .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
+    if let Some(parent) = &email.in_reply_to {
+        b = b.in_reply_to(angle(parent)).references(angle(parent));
+    }
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.text.clone()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(email.html.clone()),
+        );
+    b.multipart(body).context("building the MIME message")
+}
+
+/// A filesystem-safe file stem for a Message-ID: the id itself when it is made only of safe
+/// characters, otherwise the safe characters plus a hash of the id (so two ids never share a
+/// file).
+pub fn file_stem(message_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let safe: String = message_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '+' | '-' | '=') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    let safe = safe.trim_start_matches('.').to_string();
+    if safe == message_id && !safe.is_empty() {
+        safe
+    } else {
+        let h = Sha256::digest(message_id.as_bytes());
+        format!("{safe}-{}", hex::encode(&h[..6]))
+    }
+}
+
+/// Sends email: one `.eml` file per message into a directory, or SMTP.
+#[derive(Clone)]
+pub struct Mailer {
+    /// The `From` of every message.
+    from: EmailAddress,
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    File {
+        /// Created when the mailer is built; messages appear here atomically (temp + rename).
+        dir: PathBuf,
+    },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// Bounds a whole send; lettre's own timeout covers only connecting.
+        timeout: Duration,
+        /// `host:port` for logs.
+        endpoint: Arc<str>,
+    },
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// Installs rustls's ring provider as the process default, once; another part of the program
+/// having installed it first is fine.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Mailer {
+    /// The mailer `[outbound]` (and `[smtp]`) describe.
+    pub fn from_config(config: &Config) -> anyhow::Result<Mailer> {
+        let from = config.outbound.from.clone();
+        match config.outbound.transport {
+            Transport::File => Mailer::file(&config.outbound.dir, from),
+            Transport::Smtp => {
+                let smtp = config
+                    .smtp
+                    .as_ref()
+                    .context("outbound.transport is \"smtp\" but there is no [smtp] section")?;
+                Mailer::smtp(smtp, from)
+            }
+        }
+    }
+
+    /// Writes each message to `dir/<message-id>.eml`, creating `dir`.
+    pub fn file(dir: &Path, from: EmailAddress) -> anyhow::Result<Mailer> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the outbox directory {}", dir.display()))?;
+        Ok(Mailer {
+            from,
+            inner: Inner::File {
+                dir: dir.to_path_buf(),
+            },
+        })
+    }
+
+    /// Sends over SMTP with a pool of connections. Does not connect yet.
+    pub fn smtp(cfg: &SmtpConfig, from: EmailAddress) -> anyhow::Result<Mailer> {
+        install_crypto_provider();
+        let timeout = if cfg.timeout_secs == 0 {
+            DEFAULT_SEND_TIMEOUT
+        } else {
+            Duration::from_secs(cfg.timeout_secs)
+        };
+        let tls = match cfg.tls {
+            TlsMode::None => Tls::None,
+            TlsMode::Starttls => Tls::Required(tls_parameters(cfg)?),
+            TlsMode::Implicit => Tls::Wrapper(tls_parameters(cfg)?),
+        };
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())
+            .port(cfg.port)
+            .tls(tls)
+            .timeout(Some(timeout))
+            .pool_config(PoolConfig::new().max_size(SMTP_POOL_SIZE));
+        if let Some(user) = &cfg.username {
+            let password = cfg
+                .password
+                .as_ref()
+                .context("smtp.username is set but smtp.password (or password_file) is not")?;
+            b = b.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
+        }
+        Ok(Mailer {
+            from,
+            inner: Inner::Smtp {
+                transport: b.build(),
+                timeout,
+                endpoint: format!("{}:{}", cfg.host, cfg.port).into(),
+            },
+        })
+    }
+
+    /// The `From` address.
+    pub fn from_address(&self) -> &EmailAddress {
+        &self.from
+    }
+
+    /// What this mailer is, for logs (no secrets).
+    pub fn describe(&self) -> String {
+        match &self.inner {
+            Inner::File { dir } => format!("file:{}", dir.display()),
+            Inner::Smtp { endpoint, .. } => format!("smtp:{endpoint}"),
+        }
+    }
+
+    /// How many sends are worth running at once.
+    pub fn concurrency(&self) -> usize {
+        match &self.inner {
+            Inner::File { .. } => 4,
+            Inner::Smtp { .. } => SMTP_POOL_SIZE as usize,
+        }
+    }
+
+    /// The longest one send can take.
+    pub fn send_timeout(&self) -> Duration {
+        match &self.inner {
+            Inner::File { .. } => Duration::from_secs(10),
+            Inner::Smtp { timeout, .. } => *timeout,
+        }
+    }
+
+    /// Sends one message. Sending the same row again sends the same `Message-ID` again (the
+    /// file transport overwrites the same file).
+    pub async fn send(&self, email: &NewEmail) -> Result<(), SendError> {
+        let message = build(&self.from, email, SystemTime::now())
+            .map_err(|e| SendError::Permanent(format!("{e:#}")))?;
+        match &self.inner {
+            Inner::File { dir } => write_eml(dir, &email.message_id, &message.formatted())
+                .await
+                .map_err(|e| SendError::Transient(format!("{e:#}"))),
+            Inner::Smtp {
+                transport, timeout, ..
+            } => match tokio::time::timeout(*timeout, transport.send(message)).await {
+                Err(_) => Err(SendError::Transient(format!(
+                    "no answer from the SMTP server within {} s",
+                    timeout.as_secs()
+                ))),
+                Ok(Ok(_response)) => Ok(()),
+                Ok(Err(e)) => Err(classify_smtp_error(&e)),
+            },
+        }
+    }
+}
+
+fn tls_parameters(cfg: &SmtpConfig) -> anyhow::Result<TlsParameters> {
+    let mut b = TlsParameters::builder(cfg.host.clone());
+    if let Some(ca) = &cfg.ca_file {
+        let pem =
+            std::fs::read(ca).with_context(|| format!("reading smtp.ca_file {}", ca.display()))?;
+        let cert = Certificate::from_pem(&pem)
+            .with_context(|| format!("smtp.ca_file {} is not a PEM certificate", ca.display()))?;
+        // Only that CA: a private relay's certificate must not be trusted because some public
+        // CA signed something with the same name, nor the other way round.
+        b = b
+            .certificate_store(CertificateStore::None)
+            .add_root_certificate(cert);
+    }
+    b.build_rustls().context("setting up TLS for SMTP")
+}
+
+/// Every cause in the chain on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+fn classify_smtp_error(e: &lettre::transport::smtp::Error) -> SendError {
+    let text = error_chain(e);
+    match e.status() {
+        Some(code) => match code.to_string().parse::<u16>() {
+            Ok(n) => classify_reply(n, text),
+            Err(_) => SendError::Transient(text),
+        },
+        // Connection refused or reset, TLS handshake, timeouts, a closed pool: all transient.
+        None => SendError::Transient(text),
+    }
+}
+
+/// Writes `bytes` to `dir/<stem>.eml` atomically: a hidden temp file in the same directory,
+/// flushed, then renamed over any earlier copy.
+async fn write_eml(dir: &Path, message_id: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    use rand::Rng;
+    use tokio::io::AsyncWriteExt;
+    let stem = file_stem(message_id);
+    let target = dir.join(format!("{stem}.eml"));
+    let tmp = dir.join(format!(
+        ".{stem}.{:08x}.tmp",
+        rand::thread_rng().gen::<u32>()
+    ));
+    let write = async {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let mut f = tokio::fs::File::create(&tmp)
+            .await
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes).await.context("writing the message")?;
+        f.sync_all().await.context("flushing the message")?;
+        drop(f);
+        tokio::fs::rename(&tmp, &target)
+            .await
+            .with_context(|| format!("renaming into {}", target.display()))
+    };
+    let r = write.await;
+    if r.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    fn email(id: &str) -> NewEmail {
+        NewEmail {
+            message_id: id.to_string(),
+            kind: "offer".into(),
+            to: addr("interp1@agency.test"),
+            subject: "Offer: Español→English — Cardiología".into(),
+            text: "Plain body line\n".into(),
+            html: "<p>HTML body</p>".into(),
+            in_reply_to: None,
+        }
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// The header section, unfolded.
+    fn headers(msg: &str) -> Vec<(String, String)> {
+        let head = msg.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
+        head.split("\r\n")
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+            .collect()
+    }
+
+    fn header(msg: &str, name: &str) -> Option<String> {
+        headers(msg)
+            .into_iter()
+            .find(|(k, _)| k == &name.to_ascii_lowercase())
+            .map(|(_, v)| v)
+    }
+
+    #[test]
+    fn message_has_stable_id_and_loop_headers_and_both_parts() {
+        let from = addr("dispatch@agency.test");
+        let e = email("offer.abc123@agency.test");
+        let a = text(&build_message(&from, &e).unwrap());
+        let b = text(&build_message(&from, &e).unwrap());
+        for m in [&a, &b] {
+            assert_eq!(
+                header(m, "Message-ID").as_deref(),
+                Some("<offer.abc123@agency.test>")
+            );
+        }
+        assert_eq!(
+            header(&a, "Auto-Submitted").as_deref(),
+            Some("auto-generated")
+        );
+        assert_eq!(
+            header(&a, "X-Auto-Response-Suppress").as_deref(),
+            Some("All")
+        );
+        assert_eq!(header(&a, "From").as_deref(), Some("dispatch@agency.test"));
+        assert_eq!(header(&a, "To").as_deref(), Some("interp1@agency.test"));
+        assert!(header(&a, "Date").is_some());
+        assert!(header(&a, "In-Reply-To").is_none());
+        assert!(header(&a, "Content-Type")
+            .unwrap()
+            .starts_with("multipart/alternative"));
+        assert!(a.contains("Content-Type: text/plain; charset=utf-8"));
+        assert!(a.contains("Content-Type: text/html; charset=utf-8"));
+        assert!(a.contains("Plain body line"));
+        assert!(a.contains("<p>HTML body</p>"));
+        // Bodies and subjects never travel as raw 8-bit in the headers.
+        let subject = header(&a, "Subject").unwrap();
+        assert!(subject.is_ascii(), "{subject}");
+        assert!(subject.starts_with("=?utf-8?"), "{subject}");
+    }
+
+    #[test]
+    fn non_ascii_subject_round_trips() {
+        let from = addr("dispatch@agency.test");
+        let e = email("x@agency.test");
+        let raw = build_message(&from, &e).unwrap();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.subject(), Some(e.subject.as_str()));
+        assert_eq!(parsed.body_text(0).as_deref(), Some("Plain body line\n"));
+        assert_eq!(parsed.body_html(0).as_deref(), Some("<p>HTML body</p>"));
+    }
+
+    #[test]
+    fn replies_thread_and_say_auto_replied() {
+        let from = addr("dispatch@agency.test");
+        let mut e = email("received.1@agency.test");
+        e.in_reply_to = Some("CAF00@mail.clinic.test".into());
+        let m = text(&build_message(&from, &e).unwrap());
+        assert_eq!(
+            header(&m, "In-Reply-To").as_deref(),
+            Some("<CAF00@mail.clinic.test>")
+        );
+        assert_eq!(
+            header(&m, "References").as_deref(),
+            Some("<CAF00@mail.clinic.test>")
+        );
+        assert_eq!(
+            header(&m, "Auto-Submitted").as_deref(),
+            Some("auto-replied")
+        );
+        // Already bracketed ids are not bracketed twice.
+        e.in_reply_to = Some("<CAF00@mail.clinic.test>".into());
+        let m = text(&build_message(&from, &e).unwrap());
+        assert_eq!(
+            header(&m, "In-Reply-To").as_deref(),
+            Some("<CAF00@mail.clinic.test>")
+        );
+    }
+
+    #[test]
+    fn reply_codes_are_classified() {
+        assert!(matches!(
+            classify_reply(450, "busy".into()),
+            SendError::Transient(_)
+        ));
+        assert!(matches!(
+            classify_reply(421, "closing".into()),
+            SendError::Transient(_)
+        ));
+        assert!(classify_reply(550, "no such user".into()).is_permanent());
+        assert!(classify_reply(554, "rejected".into()).is_permanent());
+        // Our own credentials are wrong: every message would fail alike; keep them.
+        assert!(!classify_reply(535, "auth failed".into()).is_permanent());
+        assert!(!classify_reply(530, "auth required".into()).is_permanent());
+    }
+
+    #[test]
+    fn file_stems_are_safe_and_distinct() {
+        assert_eq!(file_stem("offer.abc@agency.test"), "offer.abc@agency.test");
+        let a = file_stem("../../etc/passwd@x");
+        assert!(!a.contains('/'), "{a}");
+        assert!(!a.starts_with('.'), "{a}");
+        assert_ne!(file_stem("a/b@x"), file_stem("a_b@x"));
+        assert_ne!(file_stem("a/b@x"), file_stem("a\\b@x"));
+        assert!(file_stem(&"x".repeat(500)).len() < 140);
+    }
+
+    #[tokio::test]
+    async fn file_transport_is_atomic_and_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("outbox/nested");
+        let m = Mailer::file(&out, addr("dispatch@agency.test")).unwrap();
+        let e = email("offer.same@agency.test");
+        m.send(&e).await.unwrap();
+        m.send(&e).await.unwrap();
+        m.send(&email("offer.other@agency.test")).await.unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|d| d.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["offer.other@agency.test.eml", "offer.same@agency.test.eml"]
+        );
+        let raw = std::fs::read(out.join("offer.same@agency.test.eml")).unwrap();
+        let m = text(&raw);
+        assert_eq!(
+            header(&m, "Message-ID").as_deref(),
+            Some("<offer.same@agency.test>")
+        );
+    }
+
+    #[tokio::test]
+    async fn smtp_refused_connection_is_transient() {
+        // A port nothing listens on: bind, note the port, close.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let cfg = SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: TlsMode::None,
+            username: None,
+            password: None,
+            from: None,
+            ca_file: None,
+            timeout_secs: 5,
+        };
+        let m = Mailer::smtp(&cfg, addr("dispatch@agency.test")).unwrap();
+        let err = m.send(&email("x.1@agency.test")).await.unwrap_err();
+        assert!(matches!(err, SendError::Transient(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn smtp_silent_server_times_out_as_transient() {
+        // Accepts the connection and never says a word.
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = l.accept().await {
+                held.push(s);
+            }
+        });
+        let cfg = SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: TlsMode::None,
+            username: None,
+            password: None,
+            from: None,
+            ca_file: None,
+            timeout_secs: 1,
+        };
+        let m = Mailer::smtp(&cfg, addr("dispatch@agency.test")).unwrap();
+        let err = m.send(&email("x.2@agency.test")).await.unwrap_err();
+        assert!(matches!(err, SendError::Transient(_)), "{err}");
+        hold.abort();
+    }
+}
