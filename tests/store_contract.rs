@@ -939,3 +939,12 @@ async fn postgres() {
     contract(store).await;
     common::drop_postgres(&url).await;
 }
+
+#[tokio::test]
+async fn sqlite_in_memory() {
+    // The embedded default for demos: one connection, or each would see its own empty database.
+    let store = store::connect("sqlite::memory:")
+        .await
+        .expect("connect to in-memory SQLite");
+    contract(store).await;
+}

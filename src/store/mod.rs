@@ -91,6 +91,10 @@ pub struct NewOffer {
 
 /// What an ingest step decided about a message.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per ingested message, built by callers with a struct literal: boxing buys nothing"
+)]
 pub enum IngestDecision {
     /// An invitation from an allowed sender for a route: record the request (or find the
     /// existing one for the same meeting) and, only if it is new, its offers and emails.
