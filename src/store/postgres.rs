@@ -51,9 +51,13 @@ impl PostgresStore {
         self.pool.begin().await.map_err(db_err)
     }
 
-    /// A read transaction: several statements, one connection.
+    /// A read transaction: one snapshot for several statements (a read-only repeatable-read
+    /// transaction never fails with a serialization error).
     async fn read(&self) -> StoreResult<Transaction<'static, sqlx::Postgres>> {
-        self.pool.begin().await.map_err(db_err)
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await
+            .map_err(db_err)
     }
 }
 
