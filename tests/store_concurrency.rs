@@ -239,7 +239,7 @@ async fn sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres() {
-    let url = common::fresh_postgres_url().await;
+    let db = common::fresh_postgres().await;
+    let url = db.url.clone();
     story(store::connect(&url).await.expect("connect to PostgreSQL")).await;
-    common::drop_postgres(&url).await;
 }

@@ -934,10 +934,10 @@ async fn sqlite() {
 
 #[tokio::test]
 async fn postgres() {
-    let url = common::fresh_postgres_url().await;
+    let db = common::fresh_postgres().await;
+    let url = db.url.clone();
     let store = store::connect(&url).await.expect("connect to PostgreSQL");
     contract(store).await;
-    common::drop_postgres(&url).await;
 }
 
 #[tokio::test]
