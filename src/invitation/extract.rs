@@ -312,7 +312,9 @@ impl Facts {
         let script = script_lang(text);
         let max = self.votes.values().copied().max().unwrap_or(0);
         if max == 0 {
-            return script.map(str::to_owned);
+            return script
+                .or_else(|| labels::stopword_lang(text))
+                .map(str::to_owned);
         }
         let mut best: Vec<&'static str> = self
             .votes
@@ -376,6 +378,11 @@ fn is_phone_line(line: &str) -> bool {
         || PHONE_LINE.is_match(&l)
 }
 
+fn is_phone_header(line: &str) -> bool {
+    let l = line.trim().to_lowercase();
+    labels::PHONE_HEADERS.iter().any(|h| l.starts_with(h)) || ONE_TAP.is_match(&l)
+}
+
 fn ascii_letter_before(text: &str, pos: usize) -> bool {
     text[..pos]
         .chars()
@@ -401,7 +408,8 @@ fn read_facts(text: &str, link: &JoinLink) -> Facts {
 
     // The phone part: from the first phone line after the link's line to the next other link.
     let phone_first = (link_line + 1..lines.len()).find(|&i| is_phone_line(lines[i]));
-    f.has_phone_section = lines.iter().any(|l| is_phone_line(l));
+    // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
+    f.has_phone_section = lines.iter().any(|l| is_phone_header(l));
     let phone_start = phone_first
         .and_then(|i| starts.get(i).copied())
         .unwrap_or(text.len());

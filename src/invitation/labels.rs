@@ -365,9 +365,84 @@ pub(crate) fn lang_of(table: &[(&str, &'static str)], matched: &str) -> Option<&
             .flat_map(char::to_lowercase)
             .collect::<String>()
     };
-    let m = norm(matched);
-    table
+    let exact = table
         .iter()
-        .find(|(l, _)| norm(l) == m)
+        .find(|(l, _)| l.to_lowercase() == matched.to_lowercase());
+    let m = norm(matched);
+    exact
+        .or_else(|| table.iter().find(|(l, _)| norm(l) == m))
         .map(|(_, lang)| *lang)
+}
+
+/// Common short words per Latin-script language, for texts without any label.
+const STOPWORDS: &[(&str, &[&str])] = &[
+    (
+        "en",
+        &[
+            "the", "and", "you", "to", "join", "meeting", "with", "your", "is",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "und", "der", "die", "das", "sie", "mit", "nicht", "ist", "ein", "zu",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "le", "la", "les", "et", "vous", "de", "une", "pour", "est", "des",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "el", "la", "los", "y", "usted", "de", "una", "para", "es", "reunión",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "il", "la", "gli", "e", "di", "una", "per", "che", "riunione", "sono",
+        ],
+    ),
+    (
+        "pt",
+        &[
+            "o", "a", "os", "e", "você", "de", "uma", "para", "reunião", "não",
+        ],
+    ),
+    (
+        "nl",
+        &[
+            "de",
+            "het",
+            "een",
+            "en",
+            "u",
+            "van",
+            "voor",
+            "niet",
+            "vergadering",
+            "is",
+        ],
+    ),
+];
+
+/// The language whose common words a Latin-script text uses most, if any stands out.
+pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .take(5000)
+        .map(str::to_lowercase)
+        .collect();
+    let mut best: Option<(&'static str, usize)> = None;
+    for (lang, list) in STOPWORDS {
+        let n = words.iter().filter(|w| list.contains(&w.as_str())).count();
+        if n >= 3 && best.is_none_or(|(_, b)| n > b) {
+            best = Some((lang, n));
+        }
+    }
+    best.map(|(l, _)| l)
 }

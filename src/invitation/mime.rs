@@ -99,6 +99,8 @@ fn walk(message: &Message<'_>, out: &mut Loaded, depth: usize) {
             || name.ends_with(".ics")
             || name.ends_with(".vcs");
         match &part.body {
+            PartType::Text(t) if t.trim().is_empty() => {}
+            PartType::Html(h) if h.trim().is_empty() => {}
             PartType::Text(t) => {
                 if is_calendar {
                     add_calendar(out, t);
@@ -161,6 +163,11 @@ fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
         DocKind::Plain
     };
     out.docs.push(Doc { kind, text });
+}
+
+/// See [`super::mime_baseline`].
+pub(crate) fn baseline(bytes: &[u8]) -> bool {
+    MessageParser::default().parse(bytes).is_some()
 }
 
 /// Header names that only a message (not a pasted invitation) starts with.
