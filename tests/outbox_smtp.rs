@@ -541,3 +541,61 @@ async fn throughput_into_postfix() {
         dragoman::outbox::mailer::SMTP_POOL_SIZE
     );
 }
+
+/// The `[outbound]` + `[smtp]` keys an operator writes (password from a file, the test CA)
+/// reach the server through `Mailer::from_config`.
+#[tokio::test]
+async fn a_config_file_with_an_smtp_section_sends_through_starttls() {
+    let stack = Stack::from_env();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let secret = tmp.path().join("smtp_password");
+    std::fs::write(&secret, format!("{}\n", stack.password)).expect("write secret");
+    let toml = format!(
+        r#"
+[database]
+url = "sqlite://{db}"
+[[mailbox]]
+name = "spool"
+maildir = "{spool}"
+[[route]]
+address = "es-en@agency.test"
+from = "es"
+to = "en"
+[requestors]
+allow_domains = ["clinic.test"]
+[outbound]
+transport = "smtp"
+from = "dispatch@agency.test"
+[smtp]
+host = "127.0.0.1"
+port = {port}
+tls = "starttls"
+username = "dispatch@agency.test"
+password_file = "{secret}"
+ca_file = "{ca}"
+timeout = 10
+"#,
+        db = tmp.path().join("d.db").display(),
+        spool = tmp.path().join("spool").display(),
+        port = stack.submission,
+        secret = secret.display(),
+        ca = stack.ca.display(),
+    );
+    let path = tmp.path().join("dragoman.toml");
+    std::fs::write(&path, toml).expect("write config");
+    let config = dragoman::config::Config::load(Some(&path), tmp.path(), Vec::new())
+        .unwrap_or_else(|e| panic!("config rejected: {e}"));
+    let mailer = Mailer::from_config(&config).expect("mailer from config");
+    assert_eq!(
+        mailer.describe(),
+        format!("smtp:127.0.0.1:{}", stack.submission)
+    );
+    let id = fresh_id("offer");
+    mailer
+        .send(&email(&id, "interp10@agency.test"))
+        .await
+        .expect("send");
+    let m = stack.delivered("interp10@agency.test", &id).await;
+    let from_hdr = m.from().and_then(|a| a.first()).and_then(|a| a.address());
+    assert_eq!(from_hdr, Some("dispatch@agency.test"));
+}

@@ -224,6 +224,9 @@ impl Mailer {
         } else {
             Duration::from_secs(cfg.timeout_secs)
         };
+        if cfg.tls == TlsMode::None && cfg.ca_file.is_some() {
+            tracing::warn!("smtp.ca_file is set but smtp.tls is \"none\": the CA is not used");
+        }
         let tls = match cfg.tls {
             TlsMode::None => Tls::None,
             TlsMode::Starttls => Tls::Required(tls_parameters(cfg)?),
@@ -322,6 +325,17 @@ fn tls_parameters(cfg: &SmtpConfig) -> anyhow::Result<TlsParameters> {
     b.build_rustls().context("setting up TLS for SMTP")
 }
 
+/// `text` with the local part of every email address replaced by `…`, for logs: SMTP replies
+/// quote the recipient, and logs carry only its domain.
+pub fn redact_addresses(text: &str) -> String {
+    use std::sync::OnceLock;
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r#"[^\s<>()\[\]"',;:=@]+@"#).expect("a valid literal regex")
+    });
+    re.replace_all(text, "…@").into_owned()
+}
+
 /// Every cause in the chain on one line.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
@@ -372,7 +386,14 @@ async fn write_eml(dir: &Path, message_id: &str, bytes: &[u8]) -> anyhow::Result
         drop(f);
         tokio::fs::rename(&tmp, &target)
             .await
-            .with_context(|| format!("renaming into {}", target.display()))
+            .with_context(|| format!("renaming into {}", target.display()))?;
+        // The rename is durable only once the directory is: the job is marked sent next.
+        let d = tokio::fs::File::open(dir)
+            .await
+            .with_context(|| format!("opening {}", dir.display()))?;
+        d.sync_all()
+            .await
+            .with_context(|| format!("flushing {}", dir.display()))
     };
     let r = write.await;
     if r.is_err() {
@@ -515,6 +536,21 @@ mod tests {
         // Our own credentials are wrong: every message would fail alike; keep them.
         assert!(!classify_reply(535, "auth failed".into()).is_permanent());
         assert!(!classify_reply(530, "auth required".into()).is_permanent());
+    }
+
+    #[test]
+    fn logged_errors_keep_only_the_domain() {
+        assert_eq!(
+            redact_addresses(
+                "permanent: 550 5.1.1 <bounce@agency.test>: Recipient address rejected"
+            ),
+            "permanent: 550 5.1.1 <…@agency.test>: Recipient address rejected"
+        );
+        assert_eq!(
+            redact_addresses("to=a.b+c@x.test, from=d@y.test"),
+            "to=…@x.test, from=…@y.test"
+        );
+        assert_eq!(redact_addresses("no address here"), "no address here");
     }
 
     #[test]

@@ -236,13 +236,14 @@ impl Worker {
                         .outbox_failed(job.id, &err.to_string(), retry_at)
                         .await
                         .context("recording an outbox failure")?;
+                    let logged = mailer::redact_addresses(&err.to_string());
                     match retry_at {
                         Some(at) => {
-                            tracing::warn!(error = %err, retry_at = %at, "send failed; will retry");
+                            tracing::warn!(error = %logged, retry_at = %at, "send failed; will retry");
                             Ok(Outcome::Retry)
                         }
                         None => {
-                            tracing::error!(error = %err, failures, "send failed for good");
+                            tracing::error!(error = %logged, failures, "send failed for good");
                             Ok(Outcome::Failed)
                         }
                     }
