@@ -599,3 +599,64 @@ timeout = 10
     let from_hdr = m.from().and_then(|a| a.first()).and_then(|a| a.address());
     assert_eq!(from_hdr, Some("dispatch@agency.test"));
 }
+
+/// The daemon is killed while a send hangs (the server accepted the connection and went
+/// silent); a restarted worker sends the job once its lease ends, exactly once.
+#[tokio::test]
+async fn a_worker_killed_mid_send_leaves_the_job_to_its_successor() {
+    let stack = Stack::from_env();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = sqlite(tmp.path()).await;
+    let hole = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let hole_port = hole.local_addr().expect("addr").port();
+    let (accepted_tx, accepted_rx) = tokio::sync::oneshot::channel::<()>();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        let mut tell = Some(accepted_tx);
+        while let Ok((s, _)) = hole.accept().await {
+            held.push(s); // never answered
+            if let Some(t) = tell.take() {
+                let _ = t.send(());
+            }
+        }
+    });
+
+    let user = "interp11@agency.test";
+    let id = fresh_id("offer");
+    let now = Utc::now();
+    enqueue(&*store, vec![email(&id, user)], now).await;
+    let doomed = Worker::new(
+        store.clone(),
+        Mailer::smtp(&smtp(hole_port, TlsMode::None, None, None), from()).expect("mailer"),
+    );
+    let running = tokio::spawn(async move { doomed.step(now).await });
+    tokio::time::timeout(StdDuration::from_secs(10), accepted_rx)
+        .await
+        .expect("the worker never connected")
+        .expect("holder gone");
+    running.abort(); // the kill
+    assert!(running.await.expect_err("aborted").is_cancelled());
+
+    let successor = Worker::new(
+        store.clone(),
+        Mailer::smtp(&stack.plain(), from()).expect("mailer"),
+    );
+    // Still leased to the dead worker.
+    assert_eq!(
+        successor
+            .step(now + Duration::seconds(30))
+            .await
+            .expect("step"),
+        report(0, 0, 0)
+    );
+    assert_eq!(
+        successor
+            .step(now + Duration::minutes(10))
+            .await
+            .expect("step"),
+        report(1, 0, 0)
+    );
+    stack.delivered(user, &id).await;
+    assert_eq!(counts(&*store).await, (1, 0, 0));
+    holder.abort();
+}
