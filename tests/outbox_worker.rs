@@ -281,3 +281,63 @@ async fn run_sends_when_poked_and_returns_on_shutdown() {
     let s = store.status(Utc::now()).await.expect("status");
     assert_eq!(s.outbox_sent, 1);
 }
+
+/// Two workers stepping at once over the same outbox: every job is sent by exactly one of
+/// them (leases, and SKIP LOCKED on PostgreSQL).
+async fn two_workers_share_without_overlap(store: Arc<dyn Store>, out: &Path) {
+    const JOBS: usize = 120;
+    let now = t0();
+    for chunk in 0..JOBS / 40 {
+        let emails = (0..40)
+            .map(|i| {
+                email(
+                    &format!("offer.{chunk}-{i}@agency.test"),
+                    "interp1@agency.test",
+                )
+            })
+            .collect();
+        enqueue(&*store, &format!("m{chunk}"), emails, now).await;
+    }
+    let a = Worker::new(
+        store.clone(),
+        Mailer::file(out, from()).expect("file mailer"),
+    )
+    .with_batch(7);
+    let b = Worker::new(
+        store.clone(),
+        Mailer::file(out, from()).expect("file mailer"),
+    )
+    .with_batch(7);
+    let mut total = 0;
+    loop {
+        let (ra, rb) = tokio::join!(a.step(now), b.step(now));
+        let (ra, rb) = (ra.expect("step a"), rb.expect("step b"));
+        assert_eq!(ra.retried + ra.failed + rb.retried + rb.failed, 0);
+        if ra.claimed() + rb.claimed() == 0 {
+            break;
+        }
+        total += ra.sent + rb.sent;
+    }
+    assert_eq!(total, JOBS, "some job was sent twice, or never");
+    assert_eq!(eml_files(out).len(), JOBS);
+    let s = store.status(now).await.expect("status");
+    assert_eq!(s.outbox_sent, JOBS as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_never_send_the_same_job_sqlite() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = sqlite(tmp.path()).await;
+    two_workers_share_without_overlap(store, &tmp.path().join("outbox")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_never_send_the_same_job_postgres() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let url = common::fresh_postgres_url().await;
+    let store = store::connect(&url).await.expect("open PostgreSQL");
+    store.migrate().await.expect("migrate");
+    two_workers_share_without_overlap(store.clone(), &tmp.path().join("outbox")).await;
+    drop(store);
+    common::drop_postgres(&url).await;
+}
