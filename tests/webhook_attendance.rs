@@ -9,6 +9,7 @@ mod support;
 use chrono::{Duration, SecondsFormat};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use support::common;
 use support::*;
 
 async fn post(app: &TestApp, body: &Value, request_id: Option<&str>) -> StatusCode {
@@ -237,5 +238,41 @@ async fn webhooks_are_refused_without_a_valid_signature() {
     }
     let res = send(Some(good), Some(ts.to_string())).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+/// When the database is gone, Zoom must hear 5xx (so it retries later), never 200 or 4xx;
+/// pages say to try again. Runs on PostgreSQL, whose database the test can drop under the app.
+#[tokio::test]
+async fn database_unavailable_asks_zoom_to_retry() {
+    let (app, url) = spawn_app_postgres().await;
+    let ids = seed_interpreters(&app, 1).await;
+    let (_, tokens) = seed_request(&app, "Outage story").await;
+    common::drop_postgres(&url).await;
+
+    let now = app.now();
+    let joined = participant_event(
+        "meeting.participant_joined",
+        json!(MEETING_ID),
+        now.timestamp_millis(),
+        json!({"user_id": "1", "user_name": "", "participant_uuid": "p",
+               "join_time": now.to_rfc3339_opts(SecondsFormat::Secs, true),
+               "customer_key": "ABCDEFGH1234"}),
+    );
+    assert_eq!(
+        post(&app, &joined, None).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    // URL validation needs no database and still works.
+    let validation = json!({"event": "endpoint.url_validation", "payload": {"plainToken": "t"}});
+    assert_eq!(post(&app, &validation, None).await, StatusCode::OK);
+    let res = app
+        .client
+        .get(app.url(&format!("/offer/{}", tokens[&ids[0]])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
     app.stop().await;
 }
