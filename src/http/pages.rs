@@ -328,6 +328,7 @@ pub const JOIN_SCRIPT: &str = r#"
     if (page.libUrl && ZoomMtg.setZoomJSLib) { ZoomMtg.setZoomJSLib(page.libUrl, "/av"); }
     ZoomMtg.preLoadWasm();
     ZoomMtg.prepareWebSDK();
+    if (ZoomMtg.i18n && ZoomMtg.i18n.load) { ZoomMtg.i18n.load("en-US"); }
   } catch (e) {
     say("Zoom could not prepare this browser: " + e + ". Try Chrome, Edge, Firefox or Safari.", true);
     return;
