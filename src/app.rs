@@ -28,20 +28,30 @@ impl App {
     /// Connects to the database (migrating it when configured) and loads the templates.
     pub async fn open(config: Config) -> anyhow::Result<App> {
         if let Some(path) = config.database.url.strip_prefix("sqlite://") {
-            if let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
+            if let Some(parent) =
+                std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
+            {
                 if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| anyhow::anyhow!("creating the database folder {}: {e}", parent.display()))?;
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        anyhow::anyhow!("creating the database folder {}: {e}", parent.display())
+                    })?;
                 }
             }
         }
         let store = store::connect(&config.database.url).await?;
         if config.database.migrate_on_start {
-            store.migrate().await.map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
+            store
+                .migrate()
+                .await
+                .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
         }
         let templates = Arc::new(Templates::load(config.templates.dir.as_deref())?);
         let offers = Arc::new(Offers::new(store.clone(), templates, &config));
-        Ok(App { config: Arc::new(config), store, offers })
+        Ok(App {
+            config: Arc::new(config),
+            store,
+            offers,
+        })
     }
 
     /// The Maildir inboxes of the configuration, opened (folders created).
@@ -50,7 +60,9 @@ impl App {
             .mailboxes
             .iter()
             .filter_map(|m| match &m.source {
-                MailboxSource::Maildir(dir) => Some(Maildir::open(dir).map(|md| (m.name.clone(), md))),
+                MailboxSource::Maildir(dir) => {
+                    Some(Maildir::open(dir).map(|md| (m.name.clone(), md)))
+                }
                 MailboxSource::Imap(_) => None,
             })
             .collect()
@@ -88,7 +100,10 @@ impl App {
                     continue;
                 }
             } {
-                if let Err(e) = maildir.step(&name, &self.offers, &self.config, Utc::now()).await {
+                if let Err(e) = maildir
+                    .step(&name, &self.offers, &self.config, Utc::now())
+                    .await
+                {
                     tracing::error!(mailbox = %name, error = %format!("{e:#}"), "ingest pass failed");
                 }
             }
@@ -113,18 +128,59 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `dragoman run`: every loop until SIGTERM, then a drain.
+/// `dragoman run`: ingest, the outbox worker and HTTP until SIGTERM, then a drain: the loops
+/// finish the step they are in (a message being committed, an email being sent, a request
+/// being answered) and stop; anything not done is still in the inbox or the outbox.
 pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {} ([http] listen): {e}", config.http.listen))?;
     let app = App::open(config).await?;
-    tracing::info!(mailboxes = app.config.mailboxes.len(), routes = app.config.routes.len(), "dragoman started");
+    let mailer = crate::outbox::mailer::Mailer::from_config(&app.config)?;
+    let worker = crate::outbox::Worker::new(app.store.clone(), mailer);
+    tracing::info!(
+        mailboxes = app.config.mailboxes.len(),
+        routes = app.config.routes.len(),
+        http = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        "dragoman started"
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let ingest = tokio::spawn(app.clone().ingest_loop(Duration::from_secs(2), stopped(stop_rx.clone())));
+    let ingest = tokio::spawn(
+        app.clone()
+            .ingest_loop(Duration::from_secs(2), stopped(stop_rx.clone())),
+    );
+    let outbox = tokio::spawn(worker.run(stopped(stop_rx.clone())));
+    let state = crate::http::AppState::new(app.offers.clone(), app.config.clone());
+    let http = tokio::spawn(crate::http::serve(
+        listener,
+        state,
+        stopped(stop_rx.clone()),
+    ));
     shutdown_signal().await;
     let _ = stop_tx.send(true);
-    ingest.await.map_err(|e| anyhow::anyhow!("the ingest loop panicked: {e}"))?;
+    let drain = async {
+        ingest
+            .await
+            .map_err(|e| anyhow::anyhow!("the ingest loop panicked: {e}"))?;
+        outbox
+            .await
+            .map_err(|e| anyhow::anyhow!("the outbox worker panicked: {e}"))?;
+        http.await
+            .map_err(|e| anyhow::anyhow!("the HTTP server panicked: {e}"))??;
+        anyhow::Ok(())
+    };
+    match tokio::time::timeout(DRAIN_DEADLINE, drain).await {
+        Ok(result) => result?,
+        Err(_) => {
+            tracing::warn!(deadline = ?DRAIN_DEADLINE, "drain deadline passed; stopping with work left in the inbox/outbox")
+        }
+    }
     tracing::info!("dragoman stopped");
     Ok(())
 }
+
+/// How long SIGTERM waits for the loops to finish their current step.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(20);

@@ -20,7 +20,11 @@ use dragoman::store::RequestDetail;
 const EX_CONFIG: u8 = 78;
 
 #[derive(Parser)]
-#[command(name = "dragoman", version, about = "Dispatches interpreters to Zoom meetings from emailed invitations")]
+#[command(
+    name = "dragoman",
+    version,
+    about = "Dispatches interpreters to Zoom meetings from emailed invitations"
+)]
 struct Cli {
     /// Configuration file (default: the embedded default under --data-dir).
     #[arg(long, global = true, env = "DRAGOMAN_CONFIG")]
@@ -136,7 +140,10 @@ struct Failure {
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
         match error.downcast_ref::<ConfigError>() {
-            Some(_) => Failure { code: EX_CONFIG, error },
+            Some(_) => Failure {
+                code: EX_CONFIG,
+                error,
+            },
             None => Failure { code: 1, error },
         }
     }
@@ -144,7 +151,10 @@ impl From<anyhow::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -165,7 +175,8 @@ fn main() -> ExitCode {
 }
 
 fn load_config(cli: &Cli) -> Result<Config, Failure> {
-    Config::load(cli.config.as_deref(), &cli.data_dir, std::env::vars()).map_err(|e| Failure::from(anyhow::Error::new(e)))
+    Config::load(cli.config.as_deref(), &cli.data_dir, std::env::vars())
+        .map_err(|e| Failure::from(anyhow::Error::new(e)))
 }
 
 async fn open(cli: &Cli) -> Result<App, Failure> {
@@ -183,7 +194,12 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let config = load_config(&cli)?;
             println!(
                 "{}: valid ({} mailbox(es), {} route(s), database {})",
-                config.source.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_else(|| "embedded default".into()),
+                config
+                    .source
+                    .as_deref()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "embedded default".into()),
                 config.mailboxes.len(),
                 config.routes.len(),
                 config.database.url.split(':').next().unwrap_or("?")
@@ -241,7 +257,9 @@ fn parse_files(files: &[PathBuf], json: bool) -> anyhow::Result<u8> {
         let label = file.display().to_string();
         let result = match std::fs::read(file) {
             Ok(bytes) => dragoman::invitation::parse(&bytes),
-            Err(e) => Err(dragoman::invitation::NotAnInvitation::Malformed(format!("cannot read the file: {e}"))),
+            Err(e) => Err(dragoman::invitation::NotAnInvitation::Malformed(format!(
+                "cannot read the file: {e}"
+            ))),
         };
         all_ok &= result.is_ok();
         let value = dragoman::invitation::to_json(&label, &result);
@@ -270,15 +288,29 @@ async fn find(app: &App, id_or_email: &str) -> anyhow::Result<dragoman::domain::
 }
 
 fn print_interpreter(i: &dragoman::domain::Interpreter, now: chrono::DateTime<Utc>) {
-    let pairs: Vec<String> = i.pairs.iter().map(|p| format!("{}:{}", p.from, p.to)).collect();
+    let pairs: Vec<String> = i
+        .pairs
+        .iter()
+        .map(|p| format!("{}:{}", p.from, p.to))
+        .collect();
     let presence = match i.presence_until {
         Some(u) if u > now => format!("online until {}", u.format("%Y-%m-%d %H:%M UTC")),
         _ => "offline".into(),
     };
-    println!("{:>5}  {:<24} {:<32} {:<16} {}", i.id, i.name, i.email, pairs.join(","), presence);
+    println!(
+        "{:>5}  {:<24} {:<32} {:<16} {}",
+        i.id,
+        i.name,
+        i.email,
+        pairs.join(","),
+        presence
+    );
 }
 
-fn interpreter_json(i: &dragoman::domain::Interpreter, now: chrono::DateTime<Utc>) -> serde_json::Value {
+fn interpreter_json(
+    i: &dragoman::domain::Interpreter,
+    now: chrono::DateTime<Utc>,
+) -> serde_json::Value {
     serde_json::json!({
         "id": i.id,
         "name": i.name,
@@ -299,16 +331,23 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
                 .iter()
                 .map(|p| LanguagePair::parse(p).map_err(anyhow::Error::msg))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            a.timezone
-                .parse::<chrono_tz::Tz>()
-                .map_err(|_| anyhow::anyhow!("--timezone {:?} is not an IANA zone such as America/New_York", a.timezone))?;
+            a.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+                anyhow::anyhow!(
+                    "--timezone {:?} is not an IANA zone such as America/New_York",
+                    a.timezone
+                )
+            })?;
             let new = NewInterpreter {
                 name: a.name.trim().to_string(),
                 email: EmailAddress::parse(&a.email).map_err(anyhow::Error::msg)?,
                 pairs,
                 timezone: a.timezone.clone(),
             };
-            let i = app.store.add_interpreter(&new, now).await.context("adding the interpreter")?;
+            let i = app
+                .store
+                .add_interpreter(&new, now)
+                .await
+                .context("adding the interpreter")?;
             if a.json {
                 println!("{}", interpreter_json(&i, now));
             } else {
@@ -321,7 +360,10 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
                 let v: Vec<_> = all.iter().map(|i| interpreter_json(i, now)).collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("{:>5}  {:<24} {:<32} {:<16} presence", "id", "name", "email", "pairs");
+                println!(
+                    "{:>5}  {:<24} {:<32} {:<16} presence",
+                    "id", "name", "email", "pairs"
+                );
                 for i in &all {
                     print_interpreter(i, now);
                 }
@@ -330,21 +372,33 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
         InterpreterCmd::Show { id_or_email, json } => {
             let i = find(app, id_or_email).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&interpreter_json(&i, now))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&interpreter_json(&i, now))?
+                );
             } else {
                 print_interpreter(&i, now);
             }
         }
-        InterpreterCmd::Online { id_or_email, duration } => {
+        InterpreterCmd::Online {
+            id_or_email,
+            duration,
+        } => {
             let i = find(app, id_or_email).await?;
             let length = match duration {
                 Some(d) => humantime::parse_duration(d)
                     .map_err(|e| anyhow::anyhow!("--for {d:?}: {e} (write it like 2h or 90m)"))?,
-                None => std::time::Duration::from_secs(app.config.matching.presence_hours as u64 * 3600),
+                None => {
+                    std::time::Duration::from_secs(app.config.matching.presence_hours as u64 * 3600)
+                }
             };
             let until = now + chrono::Duration::from_std(length).context("--for is too long")?;
             let i = app.store.set_presence(i.id, Some(until)).await?;
-            println!("interpreter {} is online until {}", i.id, until.format("%Y-%m-%d %H:%M UTC"));
+            println!(
+                "interpreter {} is online until {}",
+                i.id,
+                until.format("%Y-%m-%d %H:%M UTC")
+            );
         }
         InterpreterCmd::Offline { id_or_email } => {
             let i = find(app, id_or_email).await?;
@@ -385,7 +439,11 @@ pub fn request_json(d: &RequestDetail) -> serde_json::Value {
 async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
     match cmd {
         RequestCmd::List { json } => {
-            let all = app.store.list_requests().await.map_err(anyhow::Error::from)?;
+            let all = app
+                .store
+                .list_requests()
+                .await
+                .map_err(anyhow::Error::from)?;
             if *json {
                 let v: Vec<_> = all
                     .iter()
@@ -397,9 +455,15 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?
+                );
             } else {
-                println!("{:>5}  {:<10} {:<12} {:<8} {:<22} topic", "id", "state", "meeting", "pair", "start (UTC)");
+                println!(
+                    "{:>5}  {:<10} {:<12} {:<8} {:<22} topic",
+                    "id", "state", "meeting", "pair", "start (UTC)"
+                );
                 for r in &all {
                     println!(
                         "{:>5}  {:<10} {:<12} {:<8} {:<22} {}",
@@ -407,7 +471,10 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
                         r.state.as_str(),
                         r.meeting.meeting_id.as_deref().unwrap_or("-"),
                         format!("{}:{}", r.pair.from, r.pair.to),
-                        r.meeting.start.map(|s| s.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "no fixed time".into()),
+                        r.meeting
+                            .start
+                            .map(|s| s.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_else(|| "no fixed time".into()),
                         r.meeting.topic.as_deref().unwrap_or("")
                     );
                 }
@@ -415,38 +482,76 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
             Ok(0)
         }
         RequestCmd::Show { id, json } => {
-            let Some(d) = app.store.request_detail(*id).await.map_err(anyhow::Error::from)? else {
+            let Some(d) = app
+                .store
+                .request_detail(*id)
+                .await
+                .map_err(anyhow::Error::from)?
+            else {
                 return Err(anyhow::anyhow!("no request {id}: see `dragoman request list`").into());
             };
             let v = request_json(&d);
             if *json {
-                println!("{}", serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?
+                );
             } else {
                 let r = &d.request;
                 println!("request {} — {}", r.id, r.state);
-                println!("  meeting     {} ({}, {})", r.meeting.meeting_id.as_deref().unwrap_or("-"), r.meeting.kind, r.meeting.host);
-                println!("  topic       {}", r.meeting.topic.as_deref().unwrap_or("-"));
-                println!("  start       {}", r.meeting.start.map(|s| s.to_rfc3339()).unwrap_or_else(|| "no fixed time".into()));
+                println!(
+                    "  meeting     {} ({}, {})",
+                    r.meeting.meeting_id.as_deref().unwrap_or("-"),
+                    r.meeting.kind,
+                    r.meeting.host
+                );
+                println!(
+                    "  topic       {}",
+                    r.meeting.topic.as_deref().unwrap_or("-")
+                );
+                println!(
+                    "  start       {}",
+                    r.meeting
+                        .start
+                        .map(|s| s.to_rfc3339())
+                        .unwrap_or_else(|| "no fixed time".into())
+                );
                 println!("  pair        {}", r.pair);
                 println!("  requestor   {}", r.requestor);
-                println!("  assigned    {}", d.assigned_interpreter.map(|i| i.to_string()).unwrap_or_else(|| "nobody yet".into()));
+                println!(
+                    "  assigned    {}",
+                    d.assigned_interpreter
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "nobody yet".into())
+                );
                 for o in &d.offers {
-                    println!("  offer {:>4}  interpreter {:>4}  {}", o.offer_id, o.interpreter, o.state);
+                    println!(
+                        "  offer {:>4}  interpreter {:>4}  {}",
+                        o.offer_id, o.interpreter, o.state
+                    );
                 }
                 for a in &d.attendance {
                     println!(
                         "  attendance  interpreter {:?} by {} joined {} left {}",
                         a.interpreter,
                         a.method.as_str(),
-                        a.joined_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into()),
-                        a.left_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
+                        a.joined_at
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_else(|| "-".into()),
+                        a.left_at
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_else(|| "-".into())
                     );
                 }
             }
             Ok(0)
         }
         RequestCmd::Cancel { id } => {
-            let done = app.store.cancel_request(*id, &[], Utc::now()).await.map_err(anyhow::Error::from)?;
+            let done = app
+                .store
+                .cancel_request(*id, &[], Utc::now())
+                .await
+                .map_err(anyhow::Error::from)?;
             if done {
                 println!("request {id} cancelled");
                 Ok(0)
@@ -477,14 +582,33 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        let fmt = |v: &[(String, i64)]| v.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", ");
+        let fmt = |v: &[(String, i64)]| {
+            v.iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         println!("requests      {}", fmt(&counts.requests));
         println!("offers        {}", fmt(&counts.offers));
-        println!("outbox        pending {}, failed {}, sent {}", counts.outbox_pending, counts.outbox_failed, counts.outbox_sent);
-        println!("interpreters  {} on the roster, {} online", counts.interpreters, counts.interpreters_online);
-        println!("messages      {} ingested, {} rejected", counts.messages_ingested, counts.messages_rejected);
+        println!(
+            "outbox        pending {}, failed {}, sent {}",
+            counts.outbox_pending, counts.outbox_failed, counts.outbox_sent
+        );
+        println!(
+            "interpreters  {} on the roster, {} online",
+            counts.interpreters, counts.interpreters_online
+        );
+        println!(
+            "messages      {} ingested, {} rejected",
+            counts.messages_ingested, counts.messages_rejected
+        );
         for m in &mailboxes {
-            println!("mailbox       {} (maildir {}): {} waiting", m["name"].as_str().unwrap_or("?"), m["path"], m["waiting"]);
+            println!(
+                "mailbox       {} (maildir {}): {} waiting",
+                m["name"].as_str().unwrap_or("?"),
+                m["path"],
+                m["waiting"]
+            );
         }
     }
     Ok(())

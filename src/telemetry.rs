@@ -15,8 +15,15 @@ pub fn init(log: &LogConfig) {
         "text" => false,
         _ => std::env::var_os("JOURNAL_STREAM").is_some(),
     };
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
-    let result = if json { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let result = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
     // Already installed (tests, or `demo` inside `run`): keep the first.
     let _ = result;
 }
@@ -24,5 +31,9 @@ pub fn init(log: &LogConfig) {
 /// For commands that print results to stdout: only warnings and errors on stderr.
 pub fn init_quiet() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }

@@ -48,8 +48,17 @@ level = "warn"
 }
 
 fn cli(config: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin()).arg("--config").arg(config).args(args).output().unwrap();
-    assert!(out.status.success(), "dragoman {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dragoman {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -94,8 +103,29 @@ fn sigkill_mid_batch_then_restart_ingests_every_message_exactly_once() {
     let config = write_config(dir);
     cli(&config, &["migrate"]);
     for i in 0..INTERPRETERS {
-        cli(&config, &["interpreter", "add", "--name", &format!("Interp {i}"), "--email", &format!("i{i}@agency.test"), "--pair", "es:en"]);
-        cli(&config, &["interpreter", "online", &format!("i{i}@agency.test"), "--for", "10h"]);
+        cli(
+            &config,
+            &[
+                "interpreter",
+                "add",
+                "--name",
+                &format!("Interp {i}"),
+                "--email",
+                &format!("i{i}@agency.test"),
+                "--pair",
+                "es:en",
+            ],
+        );
+        cli(
+            &config,
+            &[
+                "interpreter",
+                "online",
+                &format!("i{i}@agency.test"),
+                "--for",
+                "10h",
+            ],
+        );
     }
     let spool = dragoman::ingest::maildir::Maildir::open(&dir.join("spool")).unwrap();
     for n in 0..MESSAGES {
@@ -106,31 +136,61 @@ fn sigkill_mid_batch_then_restart_ingests_every_message_exactly_once() {
 
     // First run: killed as soon as it has made some progress.
     let mut child = start(&config, &dir.join("run1.log"));
-    wait_until("the first messages to be ingested", Duration::from_secs(60), || count(&cur) >= 10);
+    wait_until(
+        "the first messages to be ingested",
+        Duration::from_secs(60),
+        || count(&cur) >= 10,
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let done_before = count(&cur);
-    assert!(done_before < MESSAGES, "the kill came too late to be mid-batch ({done_before} done)");
+    assert!(
+        done_before < MESSAGES,
+        "the kill came too late to be mid-batch ({done_before} done)"
+    );
 
     // Second run: finishes the backlog, then stops cleanly on SIGTERM.
     let mut child = start(&config, &dir.join("run2.log"));
-    wait_until("the backlog to drain", Duration::from_secs(120), || count(&new) == 0);
+    wait_until("the backlog to drain", Duration::from_secs(120), || {
+        count(&new) == 0
+    });
     let outbox = dir.join("outbox");
-    wait_until("every offer email to be written", Duration::from_secs(60), || count(&outbox) >= MESSAGES * INTERPRETERS);
+    wait_until(
+        "every offer email to be written",
+        Duration::from_secs(60),
+        || count(&outbox) >= MESSAGES * INTERPRETERS,
+    );
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let status = child.wait().unwrap();
-    assert!(status.success(), "SIGTERM should drain and exit 0, got {status}: {}", std::fs::read_to_string(dir.join("run2.log")).unwrap_or_default());
+    assert!(
+        status.success(),
+        "SIGTERM should drain and exit 0, got {status}: {}",
+        std::fs::read_to_string(dir.join("run2.log")).unwrap_or_default()
+    );
 
-    let list: serde_json::Value = serde_json::from_str(&cli(&config, &["request", "list", "--json"])).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&cli(&config, &["request", "list", "--json"])).unwrap();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), MESSAGES, "one request per message");
-    let mut ids: Vec<&str> = list.iter().map(|r| r["meeting_id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = list
+        .iter()
+        .map(|r| r["meeting_id"].as_str().unwrap())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), MESSAGES, "no request twice");
-    assert_eq!(count(&outbox), MESSAGES * INTERPRETERS, "exactly one offer email per interpreter per request");
-    let status: serde_json::Value = serde_json::from_str(&cli(&config, &["status", "--json"])).unwrap();
+    assert_eq!(
+        count(&outbox),
+        MESSAGES * INTERPRETERS,
+        "exactly one offer email per interpreter per request"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&cli(&config, &["status", "--json"])).unwrap();
     assert_eq!(status["offers"]["pending"], MESSAGES * INTERPRETERS);
     assert_eq!(status["outbox"]["pending"], 0);
     assert_eq!(count(&cur), MESSAGES);

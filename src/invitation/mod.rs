@@ -80,3 +80,11 @@ pub struct Envelope {
 pub fn envelope(_bytes: &[u8]) -> Envelope {
     Envelope::default()
 }
+/// The decoded text of a whole message (its first text part, or HTML as text): for reading
+/// back what dragoman itself sent (demo, tests).
+pub fn text_of_message(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap_or_default()
+}

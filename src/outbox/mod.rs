@@ -206,7 +206,7 @@ impl Worker {
             message_id = %email.message_id,
             kind = %email.kind,
             to_domain = %email.to.domain(),
-            attempt = job.attempts + 1,
+            attempt = job.attempts,
         );
         async {
             match self.mailer.send(email).await {
@@ -219,7 +219,8 @@ impl Worker {
                     Ok(Outcome::Sent)
                 }
                 Err(err) => {
-                    let failures = job.attempts + 1;
+                    // The claim counted this attempt already.
+                    let failures = job.attempts.max(1);
                     let give_up = err.is_permanent() || failures >= self.max_attempts;
                     let retry_at = if give_up {
                         None
