@@ -1,1 +1,186 @@
-//! app (in progress).
+//! Wiring: opens the store, builds the use cases, and runs the daemon's loops (mail ingest,
+//! outbox worker, HTTP) until shutdown.
+//!
+//! Loops are exposed as single steps (`ingest_step`, the outbox worker's `step`) that tests and
+//! the demo drive one at a time; only the loops here read the clock.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, MailboxSource};
+use crate::ingest::maildir::{Maildir, StepReport};
+use crate::offers::Offers;
+use crate::outbox::templates::Templates;
+use crate::store::{self, Store};
+
+/// Everything a command needs, opened once.
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub offers: Arc<Offers>,
+}
+
+impl App {
+    /// Connects to the database (migrating it when configured) and loads the templates.
+    pub async fn open(config: Config) -> anyhow::Result<App> {
+        if let Some(path) = config.database.url.strip_prefix("sqlite://") {
+            if let Some(parent) =
+                std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
+            {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        anyhow::anyhow!("creating the database folder {}: {e}", parent.display())
+                    })?;
+                }
+            }
+        }
+        let store = store::connect(&config.database.url).await?;
+        if config.database.migrate_on_start {
+            store
+                .migrate()
+                .await
+                .map_err(|e| anyhow::anyhow!("migrating the database: {e}"))?;
+        }
+        let templates = Arc::new(Templates::load(config.templates.dir.as_deref())?);
+        let offers = Arc::new(Offers::new(store.clone(), templates, &config));
+        Ok(App {
+            config: Arc::new(config),
+            store,
+            offers,
+        })
+    }
+
+    /// The Maildir inboxes of the configuration, opened (folders created).
+    pub fn maildirs(&self) -> anyhow::Result<Vec<(String, Maildir)>> {
+        self.config
+            .mailboxes
+            .iter()
+            .filter_map(|m| match &m.source {
+                MailboxSource::Maildir(dir) => {
+                    Some(Maildir::open(dir).map(|md| (m.name.clone(), md)))
+                }
+                MailboxSource::Imap(_) => None,
+            })
+            .collect()
+    }
+
+    /// One pass over every Maildir inbox.
+    pub async fn ingest_step(&self, now: DateTime<Utc>) -> anyhow::Result<StepReport> {
+        let mut total = StepReport::default();
+        for (name, maildir) in self.maildirs()? {
+            let r = maildir.step(&name, &self.offers, &self.config, now).await?;
+            total.created += r.created;
+            total.duplicates += r.duplicates;
+            total.rejected += r.rejected;
+            total.resumed += r.resumed;
+            total.errors += r.errors;
+        }
+        Ok(total)
+    }
+
+    /// The ingest loop: a pass every `every`, until `shutdown` resolves. A pass that fails is
+    /// logged and retried at the next tick; one mailbox's failure does not stop the others.
+    pub async fn ingest_loop(self, every: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tick.tick() => {}
+            }
+            for (name, maildir) in match self.maildirs() {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "cannot open the Maildir inboxes");
+                    continue;
+                }
+            } {
+                if let Err(e) = maildir
+                    .step(&name, &self.offers, &self.config, Utc::now())
+                    .await
+                {
+                    tracing::error!(mailbox = %name, error = %format!("{e:#}"), "ingest pass failed");
+                }
+            }
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: draining"),
+                _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: draining"),
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the daemon");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// `dragoman run`: ingest, the outbox worker and HTTP until SIGTERM, then a drain: the loops
+/// finish the step they are in (a message being committed, an email being sent, a request
+/// being answered) and stop; anything not done is still in the inbox or the outbox.
+pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {} ([http] listen): {e}", config.http.listen))?;
+    let app = App::open(config).await?;
+    let mailer = crate::outbox::mailer::Mailer::from_config(&app.config)?;
+    let worker = crate::outbox::Worker::new(app.store.clone(), mailer);
+    tracing::info!(
+        mailboxes = app.config.mailboxes.len(),
+        routes = app.config.routes.len(),
+        http = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        "dragoman started"
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let ingest = tokio::spawn(
+        app.clone()
+            .ingest_loop(Duration::from_secs(2), stopped(stop_rx.clone())),
+    );
+    let outbox = tokio::spawn(worker.run(stopped(stop_rx.clone())));
+    let state = crate::http::AppState::new(app.offers.clone(), app.config.clone());
+    let http = tokio::spawn(crate::http::serve(
+        listener,
+        state,
+        stopped(stop_rx.clone()),
+    ));
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let drain = async {
+        ingest
+            .await
+            .map_err(|e| anyhow::anyhow!("the ingest loop panicked: {e}"))?;
+        outbox
+            .await
+            .map_err(|e| anyhow::anyhow!("the outbox worker panicked: {e}"))?;
+        http.await
+            .map_err(|e| anyhow::anyhow!("the HTTP server panicked: {e}"))??;
+        anyhow::Ok(())
+    };
+    match tokio::time::timeout(DRAIN_DEADLINE, drain).await {
+        Ok(result) => result?,
+        Err(_) => {
+            tracing::warn!(deadline = ?DRAIN_DEADLINE, "drain deadline passed; stopping with work left in the inbox/outbox")
+        }
+    }
+    tracing::info!("dragoman stopped");
+    Ok(())
+}
+
+/// How long SIGTERM waits for the loops to finish their current step.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(20);

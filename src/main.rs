@@ -1,1 +1,615 @@
-fn main() {}
+//! The `dragoman` command line (SPEC §2): parses arguments, loads the configuration, runs one
+//! command, and maps failures to exit codes (0 ok, 1 runtime failure, 2 usage, 78 config).
+//!
+//! Thin: every command calls into the library. Errors are printed once, here, on one line with
+//! their whole cause chain.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+
+use dragoman::app::App;
+use dragoman::config::{Config, ConfigError, DEFAULT_DATA_DIR};
+use dragoman::domain::{EmailAddress, LanguagePair, NewInterpreter};
+use dragoman::store::RequestDetail;
+
+const EX_CONFIG: u8 = 78;
+
+#[derive(Parser)]
+#[command(
+    name = "dragoman",
+    version,
+    about = "Dispatches interpreters to Zoom meetings from emailed invitations"
+)]
+struct Cli {
+    /// Configuration file (default: the embedded default under --data-dir).
+    #[arg(long, global = true, env = "DRAGOMAN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the embedded default keeps its database, spool and outbox.
+    #[arg(long, global = true, env = "DRAGOMAN_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole story on the embedded default, no servers needed.
+    Demo {
+        /// Print one JSON object per step instead of prose.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The daemon: ingest, outbox worker and HTTP until SIGTERM.
+    Run,
+    /// Validate the configuration: exit 0 when valid, 78 naming every problem otherwise.
+    CheckConfig,
+    /// Print a fully commented example configuration.
+    PrintConfig,
+    /// Apply database migrations.
+    Migrate,
+    /// Parse invitation files (.eml, text, HTML or .ics) and print what was found.
+    Parse {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts of requests and offers by state, outbox backlog, mailboxes and presence.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Roster management.
+    #[command(subcommand)]
+    Interpreter(InterpreterCmd),
+    /// Requests.
+    #[command(subcommand)]
+    Request(RequestCmd),
+}
+
+#[derive(Subcommand)]
+enum InterpreterCmd {
+    /// Add an interpreter.
+    Add(AddArgs),
+    /// List the roster.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one interpreter.
+    Show {
+        id_or_email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark online for a while (a presence lease that expires).
+    Online {
+        id_or_email: String,
+        /// How long, e.g. 2h, 90m (default: [matching] presence_hours).
+        #[arg(long = "for")]
+        duration: Option<String>,
+    },
+    /// Mark offline now.
+    Offline { id_or_email: String },
+}
+
+#[derive(Args)]
+struct AddArgs {
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    email: String,
+    /// A directed pair FROM:TO, e.g. es:en; repeat for more.
+    #[arg(long = "pair", required = true)]
+    pairs: Vec<String>,
+    /// The interpreter's IANA time zone (times in their emails are shown in it).
+    #[arg(long, default_value = "UTC")]
+    timezone: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum RequestCmd {
+    /// List requests.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one request with its offers and attendance.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a request; pending offers are withdrawn.
+    Cancel { id: i64 },
+}
+
+/// A failure with its exit code.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        match error.downcast_ref::<ConfigError>() {
+            Some(_) => Failure {
+                code: EX_CONFIG,
+                error,
+            },
+            None => Failure { code: 1, error },
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure { code, error }) => {
+            if code == EX_CONFIG {
+                eprintln!("error: invalid configuration: {error}");
+            } else {
+                eprintln!("error: {error:#}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    Config::load(cli.config.as_deref(), &cli.data_dir, std::env::vars())
+        .map_err(|e| Failure::from(anyhow::Error::new(e)))
+}
+
+async fn open(cli: &Cli) -> Result<App, Failure> {
+    let config = load_config(cli)?;
+    Ok(App::open(config).await?)
+}
+
+async fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    match &cli.command {
+        Command::PrintConfig => {
+            print!("{}", dragoman::config::EXAMPLE);
+            Ok(0)
+        }
+        Command::CheckConfig => {
+            let config = load_config(&cli)?;
+            println!(
+                "{}: valid ({} mailbox(es), {} route(s), database {})",
+                config
+                    .source
+                    .as_deref()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "embedded default".into()),
+                config.mailboxes.len(),
+                config.routes.len(),
+                config.database.url.split(':').next().unwrap_or("?")
+            );
+            Ok(0)
+        }
+        Command::Parse { files, json } => {
+            dragoman::telemetry::init_quiet();
+            Ok(parse_files(files, *json)?)
+        }
+        Command::Demo { json } => {
+            dragoman::telemetry::init_at("error");
+            let ok = dragoman::demo::run(&cli.data_dir, *json).await?;
+            Ok(if ok { 0 } else { 1 })
+        }
+        Command::Run => {
+            let config = load_config(&cli)?;
+            dragoman::telemetry::init(&config.log);
+            dragoman::app::run_daemon(config).await?;
+            Ok(0)
+        }
+        Command::Migrate => {
+            dragoman::telemetry::init_quiet();
+            let mut config = load_config(&cli)?;
+            config.database.migrate_on_start = false;
+            let app = App::open(config).await?;
+            app.store.migrate().await.context("applying migrations")?;
+            println!("migrations applied");
+            Ok(0)
+        }
+        Command::Status { json } => {
+            dragoman::telemetry::init_quiet();
+            let app = open(&cli).await?;
+            status(&app, *json).await?;
+            Ok(0)
+        }
+        Command::Interpreter(cmd) => {
+            dragoman::telemetry::init_quiet();
+            let app = open(&cli).await?;
+            interpreter(&app, cmd).await?;
+            Ok(0)
+        }
+        Command::Request(cmd) => {
+            dragoman::telemetry::init_quiet();
+            let app = open(&cli).await?;
+            request(&app, cmd).await
+        }
+    }
+}
+
+fn parse_files(files: &[PathBuf], json: bool) -> anyhow::Result<u8> {
+    let mut all_ok = true;
+    let mut out = std::io::stdout().lock();
+    for file in files {
+        let label = file.display().to_string();
+        let result = match std::fs::read(file) {
+            Ok(bytes) => dragoman::invitation::parse(&bytes),
+            Err(e) => Err(dragoman::invitation::NotAnInvitation::Malformed(format!(
+                "cannot read the file: {e}"
+            ))),
+        };
+        all_ok &= result.is_ok();
+        let value = dragoman::invitation::to_json(&label, &result);
+        if json {
+            writeln!(out, "{}", serde_json::to_string(&value)?)?;
+        } else {
+            writeln!(out, "{label}:")?;
+            if let Some(obj) = value.as_object() {
+                for (k, v) in obj.iter().filter(|(k, _)| *k != "file") {
+                    let shown = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    writeln!(out, "  {k:<11} {shown}")?;
+                }
+            }
+        }
+    }
+    Ok(if all_ok { 0 } else { 1 })
+}
+
+async fn find(app: &App, id_or_email: &str) -> anyhow::Result<dragoman::domain::Interpreter> {
+    app.store.find_interpreter(id_or_email).await?.with_context(|| {
+        format!("no interpreter {id_or_email:?}: see `dragoman interpreter list` for ids and emails")
+    })
+}
+
+fn print_interpreter(i: &dragoman::domain::Interpreter, now: chrono::DateTime<Utc>) {
+    let pairs: Vec<String> = i
+        .pairs
+        .iter()
+        .map(|p| format!("{}:{}", p.from, p.to))
+        .collect();
+    let presence = match i.presence_until {
+        Some(u) if u > now => format!("online until {}", u.format("%Y-%m-%d %H:%M UTC")),
+        _ => "offline".into(),
+    };
+    println!(
+        "{:>5}  {:<24} {:<32} {:<16} {}",
+        i.id,
+        i.name,
+        i.email,
+        pairs.join(","),
+        presence
+    );
+}
+
+fn interpreter_json(
+    i: &dragoman::domain::Interpreter,
+    now: chrono::DateTime<Utc>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": i.id,
+        "name": i.name,
+        "email": i.email,
+        "pairs": i.pairs.iter().map(|p| format!("{}:{}", p.from, p.to)).collect::<Vec<_>>(),
+        "timezone": i.timezone,
+        "online": i.is_online(now),
+        "presence_until": i.presence_until,
+    })
+}
+
+async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
+    let now = Utc::now();
+    match cmd {
+        InterpreterCmd::Add(a) => {
+            let pairs = a
+                .pairs
+                .iter()
+                .map(|p| LanguagePair::parse(p).map_err(anyhow::Error::msg))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            a.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+                anyhow::anyhow!(
+                    "--timezone {:?} is not an IANA zone such as America/New_York",
+                    a.timezone
+                )
+            })?;
+            let new = NewInterpreter {
+                name: a.name.trim().to_string(),
+                email: EmailAddress::parse(&a.email).map_err(anyhow::Error::msg)?,
+                pairs,
+                timezone: a.timezone.clone(),
+            };
+            let i = app
+                .store
+                .add_interpreter(&new, now)
+                .await
+                .context("adding the interpreter")?;
+            if a.json {
+                println!("{}", interpreter_json(&i, now));
+            } else {
+                println!("added interpreter {} ({})", i.id, i.email);
+            }
+        }
+        InterpreterCmd::List { json } => {
+            let all = app.store.list_interpreters().await?;
+            if *json {
+                let v: Vec<_> = all.iter().map(|i| interpreter_json(i, now)).collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!(
+                    "{:>5}  {:<24} {:<32} {:<16} presence",
+                    "id", "name", "email", "pairs"
+                );
+                for i in &all {
+                    print_interpreter(i, now);
+                }
+            }
+        }
+        InterpreterCmd::Show { id_or_email, json } => {
+            let i = find(app, id_or_email).await?;
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&interpreter_json(&i, now))?
+                );
+            } else {
+                print_interpreter(&i, now);
+            }
+        }
+        InterpreterCmd::Online {
+            id_or_email,
+            duration,
+        } => {
+            let i = find(app, id_or_email).await?;
+            let length = match duration {
+                Some(d) => humantime::parse_duration(d)
+                    .map_err(|e| anyhow::anyhow!("--for {d:?}: {e} (write it like 2h or 90m)"))?,
+                None => {
+                    std::time::Duration::from_secs(app.config.matching.presence_hours as u64 * 3600)
+                }
+            };
+            let until = now + chrono::Duration::from_std(length).context("--for is too long")?;
+            let i = app.store.set_presence(i.id, Some(until)).await?;
+            println!(
+                "interpreter {} is online until {}",
+                i.id,
+                until.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        InterpreterCmd::Offline { id_or_email } => {
+            let i = find(app, id_or_email).await?;
+            app.store.set_presence(i.id, None).await?;
+            println!("interpreter {} is offline", i.id);
+        }
+    }
+    Ok(())
+}
+
+/// The JSON of `request show` (SPEC §2, issue #2 item 11).
+pub fn request_json(d: &RequestDetail) -> serde_json::Value {
+    let r = &d.request;
+    serde_json::json!({
+        "id": r.id,
+        "state": r.state,
+        "meeting_id": r.meeting.meeting_id,
+        "host": r.meeting.host,
+        "kind": r.meeting.kind,
+        "topic": r.meeting.topic,
+        "start": r.meeting.start,
+        "pair": format!("{}:{}", r.pair.from, r.pair.to),
+        "requestor": r.requestor,
+        "route_address": r.route_address,
+        "created_at": r.created_at,
+        "assigned_interpreter": d.assigned_interpreter,
+        "offers": d.offers,
+        "attendance": d.attendance.iter().map(|a| serde_json::json!({
+            "interpreter": a.interpreter,
+            "method": a.method,
+            "user_name": a.user_name,
+            "joined_at": a.joined_at,
+            "left_at": a.left_at,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
+    match cmd {
+        RequestCmd::List { json } => {
+            let all = app
+                .store
+                .list_requests()
+                .await
+                .map_err(anyhow::Error::from)?;
+            if *json {
+                let v: Vec<_> = all
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "id": r.id, "state": r.state, "meeting_id": r.meeting.meeting_id,
+                            "topic": r.meeting.topic, "start": r.meeting.start,
+                            "pair": format!("{}:{}", r.pair.from, r.pair.to), "requestor": r.requestor,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?
+                );
+            } else {
+                println!(
+                    "{:>5}  {:<10} {:<12} {:<8} {:<22} topic",
+                    "id", "state", "meeting", "pair", "start (UTC)"
+                );
+                for r in &all {
+                    println!(
+                        "{:>5}  {:<10} {:<12} {:<8} {:<22} {}",
+                        r.id,
+                        r.state.as_str(),
+                        r.meeting.meeting_id.as_deref().unwrap_or("-"),
+                        format!("{}:{}", r.pair.from, r.pair.to),
+                        r.meeting
+                            .start
+                            .map(|s| s.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_else(|| "no fixed time".into()),
+                        r.meeting.topic.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(0)
+        }
+        RequestCmd::Show { id, json } => {
+            let Some(d) = app
+                .store
+                .request_detail(*id)
+                .await
+                .map_err(anyhow::Error::from)?
+            else {
+                return Err(anyhow::anyhow!("no request {id}: see `dragoman request list`").into());
+            };
+            let v = request_json(&d);
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(anyhow::Error::from)?
+                );
+            } else {
+                let r = &d.request;
+                println!("request {} — {}", r.id, r.state);
+                println!(
+                    "  meeting     {} ({}, {})",
+                    r.meeting.meeting_id.as_deref().unwrap_or("-"),
+                    r.meeting.kind,
+                    r.meeting.host
+                );
+                println!(
+                    "  topic       {}",
+                    r.meeting.topic.as_deref().unwrap_or("-")
+                );
+                println!(
+                    "  start       {}",
+                    r.meeting
+                        .start
+                        .map(|s| s.to_rfc3339())
+                        .unwrap_or_else(|| "no fixed time".into())
+                );
+                println!("  pair        {}", r.pair);
+                println!("  requestor   {}", r.requestor);
+                println!(
+                    "  assigned    {}",
+                    d.assigned_interpreter
+                        .map(|i| i.to_string())
+                        .unwrap_or_else(|| "nobody yet".into())
+                );
+                for o in &d.offers {
+                    println!(
+                        "  offer {:>4}  interpreter {:>4}  {}",
+                        o.offer_id, o.interpreter, o.state
+                    );
+                }
+                for a in &d.attendance {
+                    println!(
+                        "  attendance  interpreter {:?} by {} joined {} left {}",
+                        a.interpreter,
+                        a.method.as_str(),
+                        a.joined_at
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_else(|| "-".into()),
+                        a.left_at
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_else(|| "-".into())
+                    );
+                }
+            }
+            Ok(0)
+        }
+        RequestCmd::Cancel { id } => {
+            let done = app
+                .store
+                .cancel_request(*id, &[], Utc::now())
+                .await
+                .map_err(anyhow::Error::from)?;
+            if done {
+                println!("request {id} cancelled");
+                Ok(0)
+            } else {
+                Err(anyhow::anyhow!("request {id} is already finished or does not exist: see `dragoman request show {id}`").into())
+            }
+        }
+    }
+}
+
+async fn status(app: &App, json: bool) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let counts = app.store.status(now).await?;
+    let mut mailboxes = Vec::new();
+    for (name, md) in app.maildirs()? {
+        mailboxes.push(serde_json::json!({
+            "name": name, "kind": "maildir", "path": md.root(), "waiting": md.pending()?.len(),
+        }));
+    }
+    if json {
+        let v = serde_json::json!({
+            "requests": counts.requests.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            "offers": counts.offers.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            "outbox": {"pending": counts.outbox_pending, "failed": counts.outbox_failed, "sent": counts.outbox_sent},
+            "interpreters": {"total": counts.interpreters, "online": counts.interpreters_online},
+            "messages": {"ingested": counts.messages_ingested, "rejected": counts.messages_rejected},
+            "mailboxes": mailboxes,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let fmt = |v: &[(String, i64)]| {
+            v.iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!("requests      {}", fmt(&counts.requests));
+        println!("offers        {}", fmt(&counts.offers));
+        println!(
+            "outbox        pending {}, failed {}, sent {}",
+            counts.outbox_pending, counts.outbox_failed, counts.outbox_sent
+        );
+        println!(
+            "interpreters  {} on the roster, {} online",
+            counts.interpreters, counts.interpreters_online
+        );
+        println!(
+            "messages      {} ingested, {} rejected",
+            counts.messages_ingested, counts.messages_rejected
+        );
+        for m in &mailboxes {
+            println!(
+                "mailbox       {} (maildir {}): {} waiting",
+                m["name"].as_str().unwrap_or("?"),
+                m["path"],
+                m["waiting"]
+            );
+        }
+    }
+    Ok(())
+}

@@ -187,6 +187,19 @@ impl Offers {
         Ok(self.store.decline_offer(&token.hash(), now).await?)
     }
 
+    /// The join link of an offer this token's holder has already won, without changing
+    /// anything (for the page after an accept, and for the offer page opened again). `None`
+    /// when the token is unknown or its offer is not the accepted one.
+    pub async fn accepted_join_url(&self, token: &str) -> anyhow::Result<Option<String>> {
+        let Some(token) = Token::parse(token) else {
+            return Ok(None);
+        };
+        let join_token = token.derive("join");
+        // Only the winning offer has an assignment under the join token derived from it.
+        let assignment = self.store.join_by_token(&join_token.hash()).await?;
+        Ok(assignment.map(|_| self.join_url(&join_token)))
+    }
+
     /// The join page's data, if the token is known and not expired.
     pub async fn join(&self, token: &str, now: DateTime<Utc>) -> anyhow::Result<Option<JoinView>> {
         let Some(token) = Token::parse(token) else {

@@ -282,8 +282,8 @@ async fn sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres() {
-    let url = common::fresh_postgres_url().await;
+    let db = common::fresh_postgres().await;
+    let url = db.url.clone();
     race(store::connect(&url).await.expect("connect to PostgreSQL")).await;
     assert_eq!(assignment_rows(&url).await, ROUNDS as i64);
-    common::drop_postgres(&url).await;
 }

@@ -164,10 +164,10 @@ async fn postgres_schema(url: &str) -> (Columns, Indexes) {
 
 #[tokio::test]
 async fn both_sets_apply_and_describe_the_same_schema() {
-    let url = common::fresh_postgres_url().await;
+    let db = common::fresh_postgres().await;
+    let url = db.url.clone();
     let (sqlite_columns, sqlite_indexes) = sqlite_schema().await;
     let (pg_columns, pg_indexes) = postgres_schema(&url).await;
-    common::drop_postgres(&url).await;
 
     // SQLite lists tables by name, PostgreSQL too: both are in (table, column position) order.
     assert!(!sqlite_columns.is_empty());

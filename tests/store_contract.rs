@@ -934,8 +934,17 @@ async fn sqlite() {
 
 #[tokio::test]
 async fn postgres() {
-    let url = common::fresh_postgres_url().await;
+    let db = common::fresh_postgres().await;
+    let url = db.url.clone();
     let store = store::connect(&url).await.expect("connect to PostgreSQL");
     contract(store).await;
-    common::drop_postgres(&url).await;
+}
+
+#[tokio::test]
+async fn sqlite_in_memory() {
+    // The embedded default for demos: one connection, or each would see its own empty database.
+    let store = store::connect("sqlite::memory:")
+        .await
+        .expect("connect to in-memory SQLite");
+    contract(store).await;
 }

@@ -1,1 +1,274 @@
-//! ingest (in progress).
+//! Mail ingest: turns one incoming message into a committed decision (a request with its
+//! offers, or a rejection with its reason), whatever the source.
+//!
+//! `classify` is pure (headers, parse result and configuration in, decision out). The sources
+//! (`maildir`) call `ingest_message`, and only after it returns do they mark the message done,
+//! so a crash at any point is followed by a correct resume. Nothing here sends email.
+
+pub mod maildir;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::domain::{EmailAddress, Meeting};
+use crate::invitation::{self, Envelope, Invitation};
+use crate::offers::Offers;
+use crate::store::{IngestDecision, IngestOutcome, IngestedMessage, NewRequest};
+
+/// What the pure classification says about a message.
+#[derive(Debug, Clone)]
+pub enum Classified {
+    /// Make (or find) a request.
+    Request(NewRequest),
+    /// Record and move on; never answered (loops, our own mail, unknown senders when silent).
+    Rejected(String),
+}
+
+/// Decides, without I/O, what a message is. Loop safety comes first: automated mail and our
+/// own mail are never requests and never answered.
+pub fn classify(
+    envelope: &Envelope,
+    parsed: Result<Invitation, invitation::NotAnInvitation>,
+    config: &Config,
+) -> Classified {
+    if let Some(why) = &envelope.automated {
+        return Classified::Rejected(format!("automated message ({why}): not answered"));
+    }
+    let Some(from) = envelope
+        .from
+        .as_deref()
+        .and_then(|f| EmailAddress::parse(f).ok())
+    else {
+        return Classified::Rejected("no usable From address".into());
+    };
+    if from.without_plus_tag() == config.outbound.from.without_plus_tag()
+        || config
+            .routes
+            .iter()
+            .any(|r| r.address == from.without_plus_tag())
+    {
+        return Classified::Rejected("our own message: not answered".into());
+    }
+    let Some(route) = config.route_for(envelope.recipients.iter().map(String::as_str)) else {
+        return Classified::Rejected(format!(
+            "no [[route]] for any recipient ({})",
+            if envelope.recipients.is_empty() {
+                "none found".to_string()
+            } else {
+                envelope.recipients.join(", ")
+            }
+        ));
+    };
+    if !config.requestors.allows(&from) {
+        return Classified::Rejected(format!("sender {from} is not an allowed requestor"));
+    }
+    let inv = match parsed {
+        Ok(inv) => inv,
+        Err(e) => return Classified::Rejected(e.to_string()),
+    };
+    Classified::Request(NewRequest {
+        meeting: meeting_of(&inv),
+        pair: route.pair.clone(),
+        requestor: from,
+        route_address: route.address.clone(),
+    })
+}
+
+/// The stored meeting of a parsed invitation.
+pub fn meeting_of(inv: &Invitation) -> Meeting {
+    Meeting {
+        meeting_id: inv.meeting_id.clone(),
+        passcode: inv.passcode.clone(),
+        join_url: inv.join_url.clone(),
+        host: inv.host.clone(),
+        kind: inv.kind.as_str().to_string(),
+        topic: inv.topic.clone(),
+        start: inv.start.map(|s| s.with_timezone(&Utc)),
+        timezone: inv.timezone.clone(),
+    }
+}
+
+/// One message from a source, fully processed and committed.
+pub async fn ingest_message(
+    offers: &Offers,
+    config: &Config,
+    mailbox: &str,
+    source_key: &str,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> anyhow::Result<IngestOutcome> {
+    let envelope = invitation::envelope(raw);
+    let message = IngestedMessage {
+        mailbox: mailbox.to_string(),
+        source_key: source_key.to_string(),
+        message_id: envelope.message_id.clone(),
+        sha256: hex::encode(Sha256::digest(raw)),
+    };
+    let parsed = invitation::parse_with_limit(raw, config.limits.max_message_bytes);
+    let decision = match classify(&envelope, parsed, config) {
+        Classified::Request(request) => offers.plan_request(request, now).await?,
+        Classified::Rejected(reason) => IngestDecision::Rejected {
+            reason,
+            emails: vec![],
+        },
+    };
+    let outcome = offers
+        .store()
+        .record_ingest(&message, &decision, now)
+        .await?;
+    match (&outcome, &decision) {
+        (IngestOutcome::Created(id), IngestDecision::Request { offers, .. }) => {
+            tracing::info!(
+                mailbox,
+                source_key,
+                request = id,
+                offers = offers.len(),
+                "request recorded"
+            )
+        }
+        (IngestOutcome::DuplicateMeeting(id), _) => {
+            tracing::info!(
+                mailbox,
+                source_key,
+                request = id,
+                "same meeting as an existing request"
+            )
+        }
+        (IngestOutcome::Rejected, IngestDecision::Rejected { reason, .. }) => {
+            tracing::info!(mailbox, source_key, reason = %reason, "message not turned into a request")
+        }
+        _ => tracing::debug!(mailbox, source_key, ?outcome, "message already recorded"),
+    }
+    Ok(outcome)
+}
+
+/// A message too large to read: recorded as rejected from its size alone.
+pub async fn ingest_oversized(
+    offers: &Offers,
+    mailbox: &str,
+    source_key: &str,
+    size: u64,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> anyhow::Result<IngestOutcome> {
+    let message = IngestedMessage {
+        mailbox: mailbox.to_string(),
+        source_key: source_key.to_string(),
+        message_id: None,
+        sha256: format!("unread:{size}"),
+    };
+    let reason = invitation::NotAnInvitation::TooLarge {
+        size: size as usize,
+        limit,
+    }
+    .to_string();
+    tracing::warn!(
+        mailbox,
+        source_key,
+        size,
+        limit,
+        "message over the size cap: recorded without reading it"
+    );
+    let decision = IngestDecision::Rejected {
+        reason,
+        emails: vec![],
+    };
+    Ok(offers
+        .store()
+        .record_ingest(&message, &decision, now)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invitation::{MeetingKind, NotAnInvitation};
+    use std::path::Path;
+
+    fn inv() -> Invitation {
+        Invitation {
+            meeting_id: Some("81234567890".into()),
+            passcode: Some("a1B2c3".into()),
+            join_url: "https://us02web.zoom.us/j/81234567890?pwd=abc.1".into(),
+            host: "us02web.zoom.us".into(),
+            kind: MeetingKind::Meeting,
+            topic: Some("Intake".into()),
+            start: None,
+            timezone: None,
+            recurrence: None,
+            organizer: None,
+            locale: None,
+            calendar: None,
+        }
+    }
+
+    fn env(from: &str, to: &str) -> Envelope {
+        Envelope {
+            from: Some(from.into()),
+            recipients: vec![to.into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn classification_table() {
+        let c = Config::embedded(Path::new("/tmp/x"));
+        let ok = env("dr@clinic.example", "es-en@agency.example");
+        assert!(
+            matches!(classify(&ok, Ok(inv()), &c), Classified::Request(r) if r.pair.from.code() == "es")
+        );
+        let plus = env("dr@clinic.example", "ES-EN+urgent@agency.example");
+        assert!(matches!(
+            classify(&plus, Ok(inv()), &c),
+            Classified::Request(_)
+        ));
+
+        let cases: Vec<(Envelope, Result<Invitation, NotAnInvitation>, &str)> = vec![
+            (
+                Envelope {
+                    automated: Some("Auto-Submitted: auto-replied".into()),
+                    ..ok.clone()
+                },
+                Ok(inv()),
+                "automated",
+            ),
+            (
+                env("dr@stranger.example", "es-en@agency.example"),
+                Ok(inv()),
+                "not an allowed requestor",
+            ),
+            (
+                env("dr@clinic.example", "nobody@agency.example"),
+                Ok(inv()),
+                "no [[route]]",
+            ),
+            (
+                env("dispatch@agency.example", "es-en@agency.example"),
+                Ok(inv()),
+                "our own message",
+            ),
+            (
+                ok.clone(),
+                Err(NotAnInvitation::NoJoinLink),
+                "no Zoom join link",
+            ),
+            (
+                Envelope {
+                    from: None,
+                    ..ok.clone()
+                },
+                Ok(inv()),
+                "no usable From",
+            ),
+        ];
+        for (e, parsed, want) in cases {
+            match classify(&e, parsed, &c) {
+                Classified::Rejected(reason) => {
+                    assert!(reason.contains(want), "{reason:?} should say {want:?}")
+                }
+                other => panic!("expected a rejection saying {want:?}, got {other:?}"),
+            }
+        }
+    }
+}

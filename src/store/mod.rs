@@ -91,6 +91,10 @@ pub struct NewOffer {
 
 /// What an ingest step decided about a message.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one value per ingested message, built by callers with a struct literal: boxing buys nothing"
+)]
 pub enum IngestDecision {
     /// An invitation from an allowed sender for a route: record the request (or find the
     /// existing one for the same meeting) and, only if it is new, its offers and emails.
@@ -695,4 +699,71 @@ pub(crate) fn counts_in_order<'a>(
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_list_every_state_in_order_with_zeros() {
+        let rows = vec![("offered".to_string(), 3), ("done".to_string(), 1)];
+        let counts = counts_in_order(RequestState::ALL.iter().map(|s| s.as_str()), &rows);
+        let expected: Vec<(String, i64)> = [
+            ("open", 0),
+            ("offered", 3),
+            ("assigned", 0),
+            ("cancelled", 0),
+            ("unfilled", 0),
+            ("done", 1),
+        ]
+        .into_iter()
+        .map(|(s, n)| (s.to_string(), n))
+        .collect();
+        assert_eq!(counts, expected);
+    }
+
+    #[test]
+    fn pairs_are_stored_sorted_and_once() {
+        let p = |s: &str| LanguagePair::parse(s).expect("pair");
+        assert_eq!(
+            normalized_pairs(&[p("es:en"), p("en:es"), p("es:en")]),
+            vec![p("en:es"), p("es:en")]
+        );
+    }
+
+    #[test]
+    fn rows_fold_into_interpreters_with_their_pairs() {
+        let row = |id: i64, pair: Option<(&str, &str)>| InterpreterPairRow {
+            id,
+            name: format!("I {id}"),
+            email: format!("i{id}@example.com"),
+            timezone: "UTC".into(),
+            presence_until: None,
+            created_at: 0,
+            from_lang: pair.map(|(f, _)| f.to_string()),
+            to_lang: pair.map(|(_, t)| t.to_string()),
+        };
+        let folded = group_interpreters(vec![
+            row(1, Some(("es", "en"))),
+            row(1, Some(("en", "es"))),
+            row(2, None),
+        ])
+        .expect("well-formed rows");
+        assert_eq!(folded.len(), 2);
+        assert_eq!(folded[0].pairs.len(), 2);
+        assert!(
+            folded[1].pairs.is_empty(),
+            "an interpreter without pairs is still listed"
+        );
+        let bad = group_interpreters(vec![row(3, Some(("es", "es")))]);
+        assert!(matches!(bad, Err(StoreError::Corrupt(_))), "{bad:?}");
+    }
+
+    #[test]
+    fn timestamps_round_trip_in_milliseconds() {
+        let t = DateTime::from_timestamp_millis(1_795_000_000_123).expect("in range");
+        assert_eq!(from_millis(to_millis(t)).expect("in range"), t);
+        assert!(matches!(from_millis(i64::MAX), Err(StoreError::Corrupt(_))));
+    }
 }

@@ -51,9 +51,13 @@ impl PostgresStore {
         self.pool.begin().await.map_err(db_err)
     }
 
-    /// A read transaction: several statements, one connection.
+    /// A read transaction: one snapshot for several statements (a read-only repeatable-read
+    /// transaction never fails with a serialization error).
     async fn read(&self) -> StoreResult<Transaction<'static, sqlx::Postgres>> {
-        self.pool.begin().await.map_err(db_err)
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await
+            .map_err(db_err)
     }
 }
 
@@ -816,6 +820,10 @@ impl Store for PostgresStore {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<OutboxJob>> {
+        if limit <= 0 {
+            // SQLite reads a negative LIMIT as "no limit": never let that through.
+            return Ok(Vec::new());
+        }
         let mut tx = self.write().await?;
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "UPDATE outbox SET lease_until = $1, attempts = attempts + 1

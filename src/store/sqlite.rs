@@ -833,6 +833,10 @@ impl Store for SqliteStore {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<OutboxJob>> {
+        if limit <= 0 {
+            // SQLite reads a negative LIMIT as "no limit": never let that through.
+            return Ok(Vec::new());
+        }
         let mut tx = self.write().await?;
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "UPDATE outbox SET lease_until = $1, attempts = attempts + 1

@@ -42,6 +42,35 @@ pub async fn fresh_postgres_url() -> String {
     with_database(&admin, &name)
 }
 
+/// A fresh PostgreSQL database that is dropped when this value is, even when the test panics.
+pub struct PostgresDb {
+    pub url: String,
+}
+
+/// [`fresh_postgres_url`] with a guard: hold it for the length of the test.
+pub async fn fresh_postgres() -> PostgresDb {
+    PostgresDb {
+        url: fresh_postgres_url().await,
+    }
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        // Drop cannot await, and the test's runtime may be the one unwinding: use a thread
+        // with its own runtime, and wait for it so the database is gone when the test ends.
+        let url = std::mem::take(&mut self.url);
+        let dropper = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(drop_postgres(&url));
+            }
+        });
+        let _ = dropper.join();
+    }
+}
+
 /// Drops a database made by [`fresh_postgres_url`], ignoring failures (the test has already
 /// decided). Close the store's pool first or the drop is forced.
 pub async fn drop_postgres(url: &str) {

@@ -1,0 +1,49 @@
+//! Exactly-once acceptance over HTTP: 30 interpreters, each with their own offer for the same
+//! request, POST accept at the same moment; exactly one gets 303, the other 29 get 409.
+
+#[path = "http_support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_concurrent_accepts_one_winner() {
+    const N: usize = 30;
+    let app = spawn_app(false).await;
+    let ids = seed_interpreters(&app, N).await;
+    let (request_id, tokens) = seed_request(&app, "Race").await;
+    assert_eq!(tokens.len(), N, "one offer per interpreter");
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(N));
+    let mut tasks = Vec::new();
+    for id in &ids {
+        let url = app.url(&format!("/offer/{}/accept", tokens[id]));
+        let client = app.client.clone();
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let res = client.post(url).send().await.expect("accept request");
+            (res.status(), res.headers().get("location").cloned())
+        }));
+    }
+    let mut winners = 0;
+    let mut taken = 0;
+    for t in tasks {
+        let (status, location) = t.await.expect("task");
+        match status {
+            StatusCode::SEE_OTHER => {
+                winners += 1;
+                assert!(location.is_some());
+            }
+            StatusCode::CONFLICT => taken += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((winners, taken), (1, N - 1));
+    let detail = app.store.request_detail(request_id).await.unwrap().unwrap();
+    assert!(detail.assigned_interpreter.is_some());
+    app.stop().await;
+}

@@ -1,0 +1,225 @@
+//! Shared by the HTTP tests: runs the real app (router + SQLite store) on port 0 with a
+//! clock the test controls, and seeds interpreters and a request with offers the way ingest
+//! does (`Offers::plan_request` + `Store::record_ingest`).
+//!
+//! Never sleeps; never talks to anything but the app it started.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use dragoman::config::{Config, Secret};
+use dragoman::domain::{
+    EmailAddress, InterpreterId, LanguagePair, Meeting, NewInterpreter, RequestId,
+};
+use dragoman::http::{serve, AppState};
+use dragoman::offers::Offers;
+use dragoman::outbox::templates::Templates;
+use dragoman::store::{IngestDecision, IngestOutcome, IngestedMessage, NewRequest, Store};
+
+pub const SDK_KEY: &str = "test-sdk-key";
+pub const SDK_SECRET: &str = "test-sdk-secret";
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+pub const MEETING_ID: &str = "81234567890";
+pub const PASSCODE: &str = "a1B2c3";
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub offers: Arc<Offers>,
+    pub client: reqwest::Client,
+    clock: Arc<AtomicI64>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.clock.load(Ordering::SeqCst)).expect("valid time")
+    }
+
+    /// Moves the app's clock (never sleeps).
+    pub fn advance(&self, by: Duration) {
+        self.clock
+            .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stops the server and waits for it to finish (graceful shutdown).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task panicked")
+                .expect("server failed");
+        }
+    }
+}
+
+/// Starts the app with SDK credentials (live join page) unless `demo`.
+pub async fn spawn_app(demo: bool) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let base = format!("http://{addr}");
+
+    let mut config = Config::embedded(dir.path());
+    config.http.public_url = base.clone();
+    config.database.url = format!("sqlite://{}/db", dir.path().display());
+    if !demo {
+        config.zoom.sdk_key = Some(SDK_KEY.into());
+        config.zoom.sdk_secret = Some(Secret::new(SDK_SECRET));
+    }
+    config.zoom.webhook_secret = Some(Secret::new(WEBHOOK_SECRET));
+
+    let store = dragoman::store::connect(&config.database.url)
+        .await
+        .expect("SQLite store opens");
+    store.migrate().await.expect("migrations apply");
+    let templates = Arc::new(Templates::load(None).expect("built-in templates load"));
+    let offers = Arc::new(Offers::new(store.clone(), templates, &config));
+
+    let clock = Arc::new(AtomicI64::new(Utc::now().timestamp_millis()));
+    let c = clock.clone();
+    let state = AppState {
+        offers: offers.clone(),
+        config: Arc::new(config),
+        clock: Arc::new(move || {
+            DateTime::from_timestamp_millis(c.load(Ordering::SeqCst)).expect("valid time")
+        }),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("reqwest client");
+    TestApp {
+        base,
+        store,
+        offers,
+        client,
+        clock,
+        shutdown: Some(tx),
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+/// Adds `n` online es→en interpreters; returns their ids.
+pub async fn seed_interpreters(app: &TestApp, n: usize) -> Vec<InterpreterId> {
+    let now = app.now();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let new = NewInterpreter {
+            name: format!("Ana{i} María Ruiz"),
+            email: EmailAddress::parse(&format!("ana{i}@interpreters.test")).expect("email"),
+            pairs: vec![LanguagePair::parse("es:en").expect("pair")],
+            timezone: "America/New_York".into(),
+        };
+        let added = app
+            .store
+            .add_interpreter(&new, now)
+            .await
+            .expect("add interpreter");
+        app.store
+            .set_presence(added.id, Some(now + Duration::hours(4)))
+            .await
+            .expect("set presence");
+        ids.push(added.id);
+    }
+    ids
+}
+
+/// Records a request for an es→en meeting starting in an hour, with one offer per online
+/// interpreter. Returns the request id and each interpreter's raw offer token (read from the
+/// offer email, as the interpreter would).
+pub async fn seed_request(
+    app: &TestApp,
+    topic: &str,
+) -> (RequestId, HashMap<InterpreterId, String>) {
+    let now = app.now();
+    let meeting = Meeting {
+        meeting_id: Some(MEETING_ID.into()),
+        passcode: Some(PASSCODE.into()),
+        join_url: format!("https://us02web.zoom.us/j/{MEETING_ID}?pwd=secretPwd.1"),
+        host: "us02web.zoom.us".into(),
+        kind: "meeting".into(),
+        topic: Some(topic.into()),
+        start: Some(now + Duration::hours(1)),
+        timezone: Some("America/New_York".into()),
+    };
+    let request = NewRequest {
+        meeting,
+        pair: LanguagePair::parse("es:en").expect("pair"),
+        requestor: EmailAddress::parse("dr.ruiz@clinic.example").expect("email"),
+        route_address: "es-en@agency.test".into(),
+    };
+    let decision = app
+        .offers
+        .plan_request(request, now)
+        .await
+        .expect("plan request");
+    let IngestDecision::Request { offers, .. } = &decision else {
+        panic!("plan_request did not make a request")
+    };
+    let re = regex::Regex::new(r"/offer/([A-Za-z0-9]{32})").expect("regex");
+    let tokens: HashMap<InterpreterId, String> = offers
+        .iter()
+        .map(|o| {
+            let token = re
+                .captures(&o.email.text)
+                .expect("the offer email holds the offer link")[1]
+                .to_string();
+            (o.interpreter_id, token)
+        })
+        .collect();
+    let message = IngestedMessage {
+        mailbox: "spool".into(),
+        source_key: format!("test-{}", topic.len()),
+        message_id: None,
+        sha256: "0".repeat(64),
+    };
+    let outcome = app
+        .store
+        .record_ingest(&message, &decision, now)
+        .await
+        .expect("record ingest");
+    let IngestOutcome::Created(request_id) = outcome else {
+        panic!("request not created: {outcome:?}")
+    };
+    (request_id, tokens)
+}
+
+/// The JSON inside `<script type="application/json" id="zoom-join">`.
+pub fn zoom_join_json(html: &str) -> serde_json::Value {
+    let open = "<script type=\"application/json\" id=\"zoom-join\">";
+    let start = html.find(open).expect("the page has #zoom-join") + open.len();
+    let end = start
+        + html[start..]
+            .find("</script>")
+            .expect("#zoom-join is closed");
+    serde_json::from_str(&html[start..end]).expect("#zoom-join holds JSON")
+}
+
+/// Zoom's signature header for `body` at `ts`.
+pub fn zoom_sign(ts: i64, body: &str) -> String {
+    dragoman::zoom::webhook::sign(
+        &Secret::new(WEBHOOK_SECRET),
+        &ts.to_string(),
+        body.as_bytes(),
+    )
+}
