@@ -20,7 +20,7 @@ struct TextDoc {
 }
 
 static PHONE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[•·*\-]\s*)?(?:[A-Z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)")
+    Regex::new(r"(?i)^(?:[•·*\-]\s*)?(?:[a-z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)")
         .expect("static regex")
 });
 static ONE_TAP: LazyLock<Regex> =
