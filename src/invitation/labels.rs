@@ -313,6 +313,24 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
     (r"(?i)^(.+?) приглашает вас", "ru"),
 ];
 
+/// Cheap pre-check before the organizer regexes: the line has a word they all need.
+pub(crate) fn may_name_organizer(line: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "invit",
+        "Invit",
+        "INVIT",
+        "lädt",
+        "convid",
+        "nodigt",
+        "招待",
+        "邀请",
+        "邀請",
+        "초대",
+        "приглаша",
+    ];
+    MARKERS.iter().any(|m| line.contains(m))
+}
+
 fn alternation(labels: &[(&str, &str)]) -> String {
     let mut l: Vec<&str> = labels.iter().map(|(l, _)| *l).collect();
     l.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
