@@ -18,6 +18,7 @@ use crate::store::{IngestDecision, IngestOutcome, IngestedMessage, NewRequest};
 
 /// What the pure classification says about a message.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // built once per message and consumed at once
 pub enum Classified {
     /// Make (or find) a request.
     Request(NewRequest),

@@ -20,7 +20,7 @@ struct TextDoc {
 }
 
 static PHONE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[•·*\-]\s*)?(?:[A-Z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)")
+    Regex::new(r"(?i)^(?:[•·*\-]\s*)?(?:[a-z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)")
         .expect("static regex")
 });
 static ONE_TAP: LazyLock<Regex> =
@@ -378,11 +378,6 @@ fn is_phone_line(line: &str) -> bool {
         || PHONE_LINE.is_match(&l)
 }
 
-fn is_phone_header(line: &str) -> bool {
-    let l = line.trim().to_lowercase();
-    labels::PHONE_HEADERS.iter().any(|h| l.starts_with(h)) || ONE_TAP.is_match(&l)
-}
-
 fn ascii_letter_before(text: &str, pos: usize) -> bool {
     text[..pos]
         .chars()
@@ -409,7 +404,13 @@ fn read_facts(text: &str, link: &JoinLink) -> Facts {
     // The phone part: from the first phone line after the link's line to the next other link.
     let phone_first = (link_line + 1..lines.len()).find(|&i| is_phone_line(lines[i]));
     // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
-    f.has_phone_section = lines.iter().any(|l| is_phone_header(l));
+    f.has_phone_section = ONE_TAP.is_match(text)
+        || text.split('\n').any(|l| {
+            let t = l.trim_start();
+            labels::PHONE_HEADERS
+                .iter()
+                .any(|h| t.get(..h.len()).is_some_and(|p| p.to_lowercase() == *h))
+        });
     let phone_start = phone_first
         .and_then(|i| starts.get(i).copied())
         .unwrap_or(text.len());
@@ -493,7 +494,8 @@ fn read_facts(text: &str, link: &JoinLink) -> Facts {
     // Topic, time, organizer, join phrases.
     let mut time_line: Option<usize> = None;
     for (i, line) in lines.iter().enumerate() {
-        if f.topic.is_none() {
+        let has_colon = line.contains(':') || line.contains('：');
+        if f.topic.is_none() && has_colon {
             if let Some(c) = labels::TOPIC_RE.captures(line) {
                 if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
                     f.vote(lang_of(labels::TOPIC, l.as_str()));
@@ -505,7 +507,7 @@ fn read_facts(text: &str, link: &JoinLink) -> Facts {
                 }
             }
         }
-        if time_line.is_none() {
+        if time_line.is_none() && has_colon {
             let m = labels::TIME_RE.captures(line).and_then(|c| {
                 let l = c.get(1)?;
                 Some((lang_of(labels::TIME, l.as_str()), c.get(2)?))
@@ -521,7 +523,7 @@ fn read_facts(text: &str, link: &JoinLink) -> Facts {
                 time_line = Some(i);
             }
         }
-        if f.organizer.is_none() {
+        if f.organizer.is_none() && labels::may_name_organizer(line) {
             for (re, lang) in labels::ORGANIZER_RES.iter() {
                 if let Some(name) = re.captures(line).and_then(|c| c.get(1)) {
                     f.organizer = clean_value(name.as_str());
@@ -530,11 +532,10 @@ fn read_facts(text: &str, link: &JoinLink) -> Facts {
                 }
             }
         }
-        let ll = line.to_lowercase();
-        for (p, lang) in labels::JOIN_PHRASES {
-            if ll.contains(p) {
-                f.vote(Some(lang));
-            }
+    }
+    for (p, lang) in labels::JOIN_PHRASES {
+        if lower.contains(p) {
+            f.vote(Some(lang));
         }
     }
     if f.organizer.is_none() && google {

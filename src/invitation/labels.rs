@@ -35,6 +35,7 @@ pub(crate) const GOOGLE_WHEN: &[(&str, &str)] = &[("When", "en")];
 
 pub(crate) const TIME: &[(&str, &str)] = &[
     ("Time", "en"),
+    ("When", "en"),
     ("Date & Time", "en"),
     ("Date and Time", "en"),
     ("Uhrzeit", "de"),
@@ -149,6 +150,12 @@ pub(crate) const JOIN_PHRASES: &[(&str, &str)] = &[
 /// numeric dial-in ones). Lower-case; matched at the start of a trimmed line.
 pub(crate) const PHONE_HEADERS: &[&str] = &[
     "one tap mobile",
+    "or one tap mobile",
+    "or an h.323/sip room system",
+    "or skype for business",
+    "dial(for higher quality",
+    "dial (for higher quality",
+    "join by skype for business",
     "or iphone one-tap",
     "iphone one-tap",
     "phone one-tap",
@@ -305,6 +312,24 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
     (r"^(.+?)님이 .*초대합니다", "ko"),
     (r"(?i)^(.+?) приглашает вас", "ru"),
 ];
+
+/// Cheap pre-check before the organizer regexes: the line has a word they all need.
+pub(crate) fn may_name_organizer(line: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "invit",
+        "Invit",
+        "INVIT",
+        "lädt",
+        "convid",
+        "nodigt",
+        "招待",
+        "邀请",
+        "邀請",
+        "초대",
+        "приглаша",
+    ];
+    MARKERS.iter().any(|m| line.contains(m))
+}
 
 fn alternation(labels: &[(&str, &str)]) -> String {
     let mut l: Vec<&str> = labels.iter().map(|(l, _)| *l).collect();

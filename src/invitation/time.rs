@@ -101,6 +101,7 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("china standard time", "Asia/Shanghai"),
     ("moscow standard time", "Europe/Moscow"),
     // Localized city names.
+    ("roma", "Europe/Rome"),
     ("londres", "Europe/London"),
     ("londra", "Europe/London"),
     ("londen", "Europe/London"),
