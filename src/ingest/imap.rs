@@ -43,7 +43,11 @@ pub struct ImapOptions {
     pub backoff_max: Duration,
     /// Failed attempts at one message before it is quarantined.
     pub max_attempts: i64,
-    /// The watch lease: held this long, renewed every third of it.
+    /// Take the watch lease before connecting (PostgreSQL, where several instances may run;
+    /// SQLite has one instance by construction).
+    pub use_lease: bool,
+    /// The watch lease: held this long, renewed every third of it. Another instance takes
+    /// over within `lease + lease / 3` of this one dying.
     pub lease: Duration,
     /// This instance's name in the lease table.
     pub owner: String,
@@ -62,6 +66,7 @@ impl Default for ImapOptions {
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(5 * 60),
             max_attempts: 3,
+            use_lease: true,
             lease: Duration::from_secs(60),
             owner: default_owner(),
             fetch_batch: 500,
@@ -721,7 +726,7 @@ impl ImapMailbox {
             let mut connected = false;
             let result = tokio::select! {
                 r = self.watch(&mut shutdown, &mut connected) => r.map(|_| true),
-                why = self.keep_lease() => Err(ImapError::Protocol("lease", why)),
+                why = self.keep_lease(), if self.options.use_lease => Err(ImapError::Protocol("lease", why)),
             };
             match result {
                 Ok(_) => {

@@ -5,6 +5,7 @@
 //! (`maildir`) call `ingest_message`, and only after it returns do they mark the message done,
 //! so a crash at any point is followed by a correct resume. Nothing here sends email.
 
+pub mod deliver;
 pub mod imap;
 pub mod maildir;
 
@@ -118,7 +119,35 @@ pub async fn ingest_message_at(
     cursor: Option<&ImapCursor>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<IngestOutcome> {
-    let envelope = invitation::envelope(raw);
+    ingest_with(offers, config, mailbox, source_key, raw, cursor, None, now).await
+}
+
+/// The one implementation behind `ingest_message*`: `extra_recipient` is an envelope
+/// recipient the headers may not name (a Bcc handed over by an MTA in pipe mode).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site per source; a struct buys nothing"
+)]
+pub(crate) async fn ingest_with(
+    offers: &Offers,
+    config: &Config,
+    mailbox: &str,
+    source_key: &str,
+    raw: &[u8],
+    cursor: Option<&ImapCursor>,
+    extra_recipient: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<IngestOutcome> {
+    let mut envelope = invitation::envelope(raw);
+    if let Some(to) = extra_recipient {
+        if !envelope
+            .recipients
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(to))
+        {
+            envelope.recipients.push(to.to_string());
+        }
+    }
     let message = IngestedMessage {
         mailbox: mailbox.to_string(),
         source_key: source_key.to_string(),
