@@ -173,6 +173,13 @@ pub struct SweepReport {
     pub quarantined: usize,
 }
 
+impl SweepReport {
+    /// Messages whose decision was committed in this sweep (request, duplicate or rejection).
+    pub fn committed(&self) -> usize {
+        self.created + self.duplicates + self.rejected
+    }
+}
+
 /// How a wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Woke {
