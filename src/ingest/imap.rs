@@ -155,6 +155,9 @@ pub struct ImapSession {
     pub idle: bool,
     /// The server announced MOVE.
     pub can_move: bool,
+    /// Messages at or below the mark still waiting for their MOVE/\Seen (a crash between
+    /// commit and marking) were handled on this connection.
+    tidied: bool,
 }
 
 /// What one sweep did.
@@ -371,6 +374,7 @@ impl ImapMailbox {
             uidvalidity,
             idle,
             can_move,
+            tidied: false,
         })
     }
 
@@ -407,6 +411,10 @@ impl ImapMailbox {
                 "UIDVALIDITY changed (folder recreated or migrated): rescanning every message, deduplicating by Message-ID and content hash");
         }
         let last = mark.last_uid.unwrap_or(0);
+        if !s.tidied && last > 0 {
+            self.tidy(s, last).await?;
+        }
+        s.tidied = true;
         let found = within(
             "UID SEARCH",
             t,
@@ -558,17 +566,45 @@ impl ImapMailbox {
         }
     }
 
+    /// Once per connection: every message at or below the mark is committed (the mark only
+    /// advances in the commit's transaction, in UID order), so any still in the folder (MOVE
+    /// mode) or still unseen (flag mode) was interrupted between commit and marking: mark it.
+    async fn tidy(&self, s: &mut ImapSession, last: u32) -> Result<(), ImapError> {
+        let t = self.options.command_timeout;
+        let query = if self.moves(s) {
+            format!("UID 1:{last}")
+        } else {
+            format!("UID 1:{last} UNSEEN")
+        };
+        let found = within("UID SEARCH", t, s.session.uid_search(query)).await?;
+        let mut uids: Vec<u32> = found.into_iter().filter(|u| *u <= last).collect();
+        uids.sort_unstable();
+        if !uids.is_empty() {
+            tracing::info!(mailbox = %self.name, count = uids.len(), "marking messages committed before an interruption");
+        }
+        for chunk in uids.chunks(self.options.fetch_batch.max(1)) {
+            self.mark_set(s, &uid_set(chunk)).await?;
+        }
+        Ok(())
+    }
+
+    fn moves(&self, s: &ImapSession) -> bool {
+        self.cfg.processed_folder.is_some() && s.can_move
+    }
+
     /// After the commit: MOVE to the processed folder, or set \Seen.
     async fn mark_done(&self, s: &mut ImapSession, uid: u32) -> Result<(), ImapError> {
+        self.mark_set(s, &uid.to_string()).await
+    }
+
+    async fn mark_set(&self, s: &mut ImapSession, set: &str) -> Result<(), ImapError> {
         let t = self.options.command_timeout;
         match (&self.cfg.processed_folder, s.can_move) {
-            (Some(folder), true) => {
-                within("UID MOVE", t, s.session.uid_mv(uid.to_string(), folder)).await
-            }
+            (Some(folder), true) => within("UID MOVE", t, s.session.uid_mv(set, folder)).await,
             _ => {
                 within("UID STORE", t, async {
                     s.session
-                        .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+                        .uid_store(set, "+FLAGS.SILENT (\\Seen)")
                         .await?
                         .try_collect::<Vec<_>>()
                         .await
@@ -592,6 +628,7 @@ impl ImapMailbox {
             uidvalidity,
             idle,
             can_move,
+            tidied,
         } = s;
         if !idle {
             let mut session = session;
@@ -608,6 +645,7 @@ impl ImapMailbox {
                     uidvalidity,
                     idle,
                     can_move,
+                    tidied,
                 },
                 woke,
             ));
@@ -637,6 +675,7 @@ impl ImapMailbox {
                 uidvalidity,
                 idle,
                 can_move,
+                tidied,
             },
             woke,
         ))
@@ -704,14 +743,18 @@ impl ImapMailbox {
         let mut failures: u32 = 0;
         loop {
             let now = Utc::now();
-            let held = store
-                .acquire_mailbox_lease(
-                    &self.name,
-                    &self.options.owner,
-                    now,
-                    now + self.options.lease,
-                )
-                .await;
+            let held = if self.options.use_lease {
+                store
+                    .acquire_mailbox_lease(
+                        &self.name,
+                        &self.options.owner,
+                        now,
+                        now + self.options.lease,
+                    )
+                    .await
+            } else {
+                Ok(true)
+            };
             match held {
                 Ok(true) => {}
                 Ok(false) => {

@@ -48,7 +48,11 @@ pub fn mail_env() -> MailEnv {
     }
 }
 
-pub const USER: &str = "ingest@agency.test";
+/// The IMAP user the ingest tests work as, each test in its own `t_*` folder (never INBOX, so
+/// the outbox tests reading this user's INBOX are not disturbed). A user every version of
+/// `scripts/mailstack` defines: the stack is shared, and a restart by an older checkout would
+/// drop users added later (`ingest*@agency.test`).
+pub const USER: &str = "fr-en@agency.test";
 
 pub type Admin = async_imap::Session<TcpStream>;
 
