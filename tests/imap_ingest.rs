@@ -351,3 +351,41 @@ async fn a_silent_connection_is_dropped_and_recovered_within_the_bound() {
         .expect("the task stops on shutdown")
         .expect("no panic");
 }
+
+#[tokio::test]
+async fn a_poison_message_is_quarantined_with_its_bytes_while_the_next_ones_flow() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let mut poison = invitation("poison", 2);
+    poison.extend_from_slice(b"POISON\r\n");
+    append(&mut s.admin, &folder, &invitation("poison", 1), None).await;
+    append(&mut s.admin, &folder, &poison, None).await;
+    append(&mut s.admin, &folder, &invitation("poison", 3), None).await;
+    let options = ImapOptions {
+        fail_if: Some(|raw: &[u8]| raw.windows(6).any(|w| w == b"POISON")),
+        max_attempts: 3,
+        ..fast_options()
+    };
+    let mb = mailbox(&s, options);
+    let mut session = mb.connect().await.expect("connect");
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((r.committed(), r.quarantined), (2, 1), "{r:?}");
+    let q = s.app.store.quarantined("imap").await.expect("quarantine");
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        q[0].1.as_deref(),
+        Some(poison.as_slice()),
+        "the raw bytes are kept"
+    );
+    assert!(q[0].2.contains("injected failure"), "{:?}", q[0].2);
+    let again = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!(again.seen, 0, "moved past it: {again:?}");
+    let flags = flags_in(&mut s.admin, &folder).await;
+    assert_eq!(flags.len(), 3, "nothing deleted");
+}

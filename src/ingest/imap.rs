@@ -53,6 +53,10 @@ pub struct ImapOptions {
     pub owner: String,
     /// UIDs per FETCH of sizes and flags.
     pub fetch_batch: usize,
+    /// A test seam: messages for which this returns true fail to ingest, as a poison message
+    /// would. Always `None` outside tests.
+    #[doc(hidden)]
+    pub fail_if: Option<fn(&[u8]) -> bool>,
 }
 
 impl Default for ImapOptions {
@@ -70,6 +74,7 @@ impl Default for ImapOptions {
             lease: Duration::from_secs(60),
             owner: default_owner(),
             fetch_batch: 500,
+            fail_if: None,
         }
     }
 }
@@ -515,15 +520,22 @@ impl ImapMailbox {
             return Ok(());
         };
         loop {
-            let attempt = std::panic::AssertUnwindSafe(super::ingest_message_at(
-                &self.offers,
-                &self.config,
-                &self.name,
-                &key,
-                raw,
-                Some(&cursor),
-                now,
-            ))
+            let injected = self.options.fail_if.is_some_and(|f| f(raw));
+            let attempt = std::panic::AssertUnwindSafe(async {
+                if injected {
+                    anyhow::bail!("injected failure (test seam)");
+                }
+                super::ingest_message_at(
+                    &self.offers,
+                    &self.config,
+                    &self.name,
+                    &key,
+                    raw,
+                    Some(&cursor),
+                    now,
+                )
+                .await
+            })
             .catch_unwind()
             .await;
             let error = match attempt {
