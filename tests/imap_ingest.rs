@@ -389,3 +389,39 @@ async fn a_poison_message_is_quarantined_with_its_bytes_while_the_next_ones_flow
     let flags = flags_in(&mut s.admin, &folder).await;
     assert_eq!(flags.len(), 3, "nothing deleted");
 }
+
+#[tokio::test]
+async fn auto_replies_and_bounces_are_recorded_and_produce_nothing() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let auto_reply = b"From: Dr. Ruiz <ruiz@clinic.example>\r\nTo: es-en@agency.test\r\n\
+Subject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo-1@clinic.example>\r\n\r\n\
+I am away. https://us02web.zoom.us/j/81234567890?pwd=abc.1\r\n";
+    let bounce = b"Return-Path: <>\r\nFrom: MAILER-DAEMON@clinic.example\r\nTo: es-en@agency.test\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce-1@clinic.example>\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n\r\ngone\r\n--b--\r\n";
+    append(&mut s.admin, &folder, auto_reply, None).await;
+    append(&mut s.admin, &folder, bounce, None).await;
+    let mb = mailbox(&s, fast_options());
+    let mut session = mb.connect().await.expect("connect");
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((r.rejected, r.created), (2, 0), "{r:?}");
+    let status = s
+        .app
+        .store
+        .status(chrono::Utc::now())
+        .await
+        .expect("status");
+    assert_eq!(
+        (
+            status.outbox_pending,
+            status.outbox_sent,
+            status.outbox_failed
+        ),
+        (0, 0, 0),
+        "no reply to automated mail"
+    );
+}
