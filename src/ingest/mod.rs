@@ -20,6 +20,7 @@ use crate::store::{ImapCursor, IngestDecision, IngestOutcome, IngestedMessage, N
 
 /// What the pure classification says about a message.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // built once per message and consumed at once
 pub enum Classified {
     /// Make (or find) a request.
     Request(NewRequest),
