@@ -211,7 +211,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(parse_files(files, *json)?)
         }
         Command::Demo { json } => {
-            dragoman::telemetry::init_quiet();
+            dragoman::telemetry::init_at("error");
             let ok = dragoman::demo::run(&cli.data_dir, *json).await?;
             Ok(if ok { 0 } else { 1 })
         }

@@ -30,7 +30,12 @@ pub fn init(log: &LogConfig) {
 
 /// For commands that print results to stdout: only warnings and errors on stderr.
 pub fn init_quiet() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    init_at("warn");
+}
+
+/// Like `init_quiet` at another default level (the demo shows only errors beside its story).
+pub fn init_at(level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let _ = fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
