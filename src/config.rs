@@ -240,8 +240,14 @@ impl fmt::Display for Problem {
     }
 }
 
-pub const ZOOM_SDK_URL: &str = "https://source.zoom.us/4.0.0/lib";
-pub const DEFAULT_SDK_VERSION: &str = "4.0.0";
+/// The pinned Meeting SDK for Web (`@zoom/meetingsdk`, Client View) on Zoom's CDN. 6.2.0 is the
+/// newest release seen published with the classic CDN layout (`{version}/lib/vendor/*.min.js`
+/// plus `zoom-meeting-{version}.min.js`); 6.10.0 moved the build to Vite/ESM, so bumping past it
+/// needs the join page's script list re-checked first.
+pub const ZOOM_SDK_URL: &str = "https://source.zoom.us/6.2.0/lib";
+/// The version in [`ZOOM_SDK_URL`]; also the file name used for a self-hosted `sdk_url` whose
+/// path does not end in `/{version}/lib`.
+pub const DEFAULT_SDK_VERSION: &str = "6.2.0";
 
 // ---- raw, as written in the file --------------------------------------------------------
 
