@@ -925,6 +925,32 @@ async fn contract(store: Arc<dyn Store>) {
     assert_eq!((status.messages_ingested, status.messages_rejected), (7, 2));
 
     zoom_events(store.as_ref(), r1, ana.id, ana.first_name()).await;
+
+    // ---- join mode -----------------------------------------------------------------------
+    let d = store.request_detail(r1).await.expect("detail").expect("r1");
+    assert_eq!(
+        (d.join_mode, d.join_mode_note),
+        (None, None),
+        "not recorded yet"
+    );
+    store
+        .set_join_mode(
+            assignment_id,
+            "link",
+            Some("obf needs a connected Zoom user"),
+        )
+        .await
+        .expect("set join mode");
+    let d = store.request_detail(r1).await.expect("detail").expect("r1");
+    assert_eq!(d.join_mode.as_deref(), Some("link"));
+    assert_eq!(
+        d.join_mode_note.as_deref(),
+        Some("obf needs a connected Zoom user")
+    );
+    assert!(matches!(
+        store.set_join_mode(999_999, "link", None).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 /// Stored Zoom events (issue #7): durable insert with dedupe, apply exactly once, failures and

@@ -134,7 +134,9 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
             pages::join_by_link(topic, &meeting.join_url, &user_name),
         );
     };
-    if zoom.join_mode == JoinMode::Link {
+    // `obf`/`zak` without the Zoom user they need fall back (`[zoom] join_fallback`); the
+    // mode was recorded on the assignment when it was won.
+    if state.offers.resolved_join_mode().mode == JoinMode::Link {
         return html(
             StatusCode::OK,
             PLAIN_CSP,

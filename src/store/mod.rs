@@ -545,6 +545,14 @@ pub trait Store: Send + Sync + 'static {
         received_before: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<StoredZoomEvent>>;
+    /// Records the join mode the assignment was given (`same_account`, `obf`, `zak`, `link`)
+    /// and, for a fallback, why. `NotFound` for an unknown assignment.
+    async fn set_join_mode(
+        &self,
+        assignment_id: AssignmentId,
+        mode: &str,
+        note: Option<&str>,
+    ) -> StoreResult<()>;
 }
 
 /// Opens the store named by a `sqlite:` or `postgres:` URL (atuin's pattern: the scheme picks

@@ -1234,4 +1234,28 @@ impl Store for SqliteStore {
         .map_err(db_err)?;
         rows.into_iter().map(ZoomEventRow::into_event).collect()
     }
+
+    async fn set_join_mode(
+        &self,
+        assignment_id: AssignmentId,
+        mode: &str,
+        note: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let changed =
+            sqlx::query("UPDATE assignments SET join_mode = $1, join_mode_note = $2 WHERE id = $3")
+                .bind(mode)
+                .bind(note)
+                .bind(assignment_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no assignment {assignment_id}"
+            )));
+        }
+        commit(tx).await
+    }
 }

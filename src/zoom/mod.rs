@@ -8,6 +8,7 @@
 
 pub mod attendance;
 pub mod events;
+pub mod join_mode;
 pub mod signature;
 pub mod webhook;
 
