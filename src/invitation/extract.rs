@@ -39,7 +39,9 @@ fn clean_text(raw: &str) -> String {
         for c in t.trim_end().chars() {
             match c {
                 '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}' => out.push(' '),
-                '\u{200b}' | '\u{feff}' | '\u{200e}' | '\u{200f}' => {}
+                // Invisible characters mailers put inside long URLs and labels.
+                '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}'
+                | '\u{200e}' | '\u{200f}' => {}
                 c => out.push(c),
             }
         }

@@ -95,3 +95,13 @@ fn labels_with_non_ascii_capitals_and_full_width_colons() {
     assert_eq!(inv.passcode.as_deref(), Some("Xy7"));
     assert_eq!(inv.locale.as_deref(), Some("ko"));
 }
+
+#[test]
+fn invisible_characters_inside_a_url_are_dropped() {
+    let t = "Join Zoom Meeting\nhttps://us02web.zoom.us/j/812\u{ad}34567890?pwd=ab\u{200b}c.1\n";
+    let inv = parse(t.as_bytes()).expect("invitation");
+    assert_eq!(
+        inv.join_url,
+        "https://us02web.zoom.us/j/81234567890?pwd=abc.1"
+    );
+}
