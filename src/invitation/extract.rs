@@ -186,7 +186,12 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
     } else if flags.recurring
         || facts.time.no_fixed
         || recurrence.is_some()
-        || (!facts.has_time_label && facts.has_phone_section && start.is_none())
+        // Zoom's pre-2020 text left the Time line out for meetings with no fixed time; a
+        // current one without it is an instant meeting, not a recurring one.
+        || (!facts.has_time_label
+            && facts.has_phone_section
+            && facts.old_format
+            && start.is_none())
     {
         MeetingKind::Recurring
     } else if meeting_id.as_ref().is_some_and(|id| id.len() == 10)
@@ -272,6 +277,8 @@ struct Facts {
     organizer: Option<String>,
     votes: HashMap<&'static str, usize>,
     flags: labels::PhraseFlags,
+    /// The 2017-2019 generation of Zoom's text ("Join from PC, Mac, Linux, iOS or Android").
+    old_format: bool,
     /// The primary text's flags (kept when gaps are filled from other bodies).
     primary_flags: labels::PhraseFlags,
 }
@@ -415,6 +422,7 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     // The phone part: from the first phone line after the link's line to the next other link.
     let phone_first = (link_line + 1..lines.len()).find(|&i| is_phone_line(lines[i]));
     // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
+    f.old_format = text.contains("Join from PC, Mac") || text.contains("join from PC, Mac");
     f.has_phone_section =
         labels::PHONE_HEADER_RE.is_match(&text.to_ascii_lowercase()) || ONE_TAP.is_match(text);
     let phone_start = phone_first
