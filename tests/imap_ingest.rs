@@ -91,7 +91,7 @@ async fn implicit_tls_login_sweep_commit_then_seen_and_a_human_seen_message_stil
         .sweep(&mut session, chrono::Utc::now())
         .await
         .expect("sweep");
-    assert_eq!((report.seen, report.committed()), (3, 3), "{report:?}");
+    assert_eq!((report.seen, report.created), (3, 3), "{report:?}");
     let again = mb
         .sweep(&mut session, chrono::Utc::now())
         .await
@@ -258,6 +258,11 @@ async fn uidvalidity_change_rescans_without_duplicates() {
         .await
         .expect("status");
     assert_eq!(status.messages_ingested, 3, "each message recorded once");
+    let requests: i64 = status.requests.iter().map(|(_, n)| n).sum();
+    assert_eq!(
+        requests, 3,
+        "one request per invitation, none doubled by the rescan"
+    );
 }
 
 #[tokio::test]
