@@ -430,3 +430,47 @@ Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n-
         "no reply to automated mail"
     );
 }
+
+#[tokio::test]
+async fn shutdown_is_bounded_even_when_the_connection_went_silent() {
+    let s = scene("none", false, "").await;
+    let proxy = Proxy::start((s.env.host.clone(), s.env.imap_port)).await;
+    let mut cfg = imap_of(&s.app, "imap");
+    cfg.port = proxy.port;
+    let options = ImapOptions {
+        command_timeout: Duration::from_secs(1),
+        ..fast_options()
+    };
+    let mb = ImapMailbox::new(
+        "imap",
+        cfg,
+        s.app.offers.clone(),
+        s.app.config.clone(),
+        options,
+    );
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(mb.run(async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    }));
+    let store = s.app.store.clone();
+    eventually("the first sweep", Duration::from_secs(10), || async {
+        store
+            .mailbox_health()
+            .await
+            .expect("health")
+            .iter()
+            .any(|h| h.last_contact_at.is_some())
+    })
+    .await;
+    proxy.freeze(); // DONE and LOGOUT will never be answered (F2)
+    stop_tx.send(true).expect("stop");
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops within DONE's and LOGOUT's timeouts")
+        .expect("no panic");
+    eprintln!(
+        "shutdown on a silent connection took {:?}",
+        started.elapsed()
+    );
+}
