@@ -474,3 +474,48 @@ async fn shutdown_is_bounded_even_when_the_connection_went_silent() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_mailboxes_at_once_each_with_its_own_task() {
+    let env = mail_env();
+    let mut admin = admin(&env, USER).await;
+    let mut folders = Vec::new();
+    let mut tables = String::new();
+    for i in 0..10 {
+        let f = fresh_folder(&mut admin).await;
+        tables.push_str(&mailbox_toml(&env, &format!("m{i}"), &f, "implicit", None));
+        folders.push(f);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/dragoman.db", dir.path().display());
+    let app = open_app(&write_config(dir.path(), &db, &tables), dir.path()).await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks = app.spawn_imap(&stop_rx);
+    assert_eq!(tasks.len(), 10, "one task per IMAP mailbox");
+    for (i, f) in folders.iter().enumerate() {
+        append(&mut admin, f, &invitation("ten", i), None).await;
+    }
+    let store = app.store.clone();
+    eventually(
+        "every mailbox's message",
+        Duration::from_secs(15),
+        || async {
+            store
+                .status(chrono::Utc::now())
+                .await
+                .expect("status")
+                .messages_ingested
+                == 10
+        },
+    )
+    .await;
+    let health = store.mailbox_health().await.expect("health");
+    assert_eq!(health.len(), 10, "health per mailbox: {health:?}");
+    stop_tx.send(true).expect("stop");
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(10), t)
+            .await
+            .expect("stops")
+            .expect("no panic");
+    }
+}
