@@ -103,6 +103,7 @@ fn new_assignment(tag: &str, to: &str) -> (Token, NewAssignment) {
         join_token_hash: join.hash(),
         join_expires_at: mins(240),
         email: email(&format!("confirm-{tag}@dragoman"), "confirmation", to),
+        requestor_email: None,
     };
     (join, a)
 }
