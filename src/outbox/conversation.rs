@@ -124,7 +124,11 @@ pub async fn handle(
         return Ok(None);
     };
     let rejected = |reason: String, emails| Some(IngestDecision::Rejected { reason, emails });
-    if ours.recipient.without_plus_tag() != from.without_plus_tag() {
+    if !ours
+        .recipient
+        .without_plus_tag()
+        .eq_ignore_ascii_case(&from.without_plus_tag())
+    {
         return Ok(rejected(
             format!(
                 "reply to our {} message from an address it was not sent to: ignored",

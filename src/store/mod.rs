@@ -418,7 +418,7 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- conversations (issue #6) -------------------------------------------------------
 
-    /// How many outbox rows of a [`REPLY_KINDS`] kind to `to` were created after `since`
+    /// How many outbox rows of a [`REPLY_KINDS`] kind to `to` (case-insensitive) were created after `since`
     /// (whatever their state): the per-address daily cap on automatic replies.
     async fn replies_since(&self, to: &EmailAddress, since: DateTime<Utc>) -> StoreResult<i64>;
     /// The most recent of our outbox messages whose `Message-ID` is among `message_ids` (the

@@ -958,7 +958,7 @@ impl Store for PostgresStore {
 
     async fn replies_since(&self, to: &EmailAddress, since: DateTime<Utc>) -> StoreResult<i64> {
         let mut q = String::from(
-            "SELECT count(*) FROM outbox WHERE recipient = $1 AND created_at > $2 AND kind IN (",
+            "SELECT count(*) FROM outbox WHERE lower(recipient) = lower($1) AND created_at > $2 AND kind IN (",
         );
         // Placeholders only: the kinds are bound, never formatted in.
         for i in 0..REPLY_KINDS.len() {
