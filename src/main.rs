@@ -70,6 +70,12 @@ enum Command {
     /// Requests.
     #[command(subcommand)]
     Request(RequestCmd),
+    /// Pipe mode for MTAs: commit the message on stdin for envelope recipient --to. Exits 0
+    /// once committed, 75 (EX_TEMPFAIL: the MTA retries) when it could not be.
+    Deliver {
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -247,6 +253,34 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let app = open(&cli).await?;
             request(&app, cmd).await
         }
+        Command::Deliver { to } => {
+            dragoman::telemetry::init_quiet();
+            Ok(deliver(&cli, to).await)
+        }
+    }
+}
+
+/// `deliver`: anything but a commit is EX_TEMPFAIL, so the MTA keeps the message.
+async fn deliver(cli: &Cli, to: &str) -> u8 {
+    use dragoman::ingest::deliver::{self, EX_TEMPFAIL};
+    let result = async {
+        let config = load_config(cli).map_err(|f| f.error)?;
+        let (raw, size) =
+            deliver::read_message(std::io::stdin().lock(), config.limits.max_message_bytes)
+                .context("reading the message from stdin")?;
+        let app = App::open(config).await.context("opening the database")?;
+        deliver::deliver(&app.offers, &app.config, to, &raw, size, Utc::now()).await
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            eprintln!("dragoman deliver: committed ({outcome:?})");
+            0
+        }
+        Err(e) => {
+            eprintln!("dragoman deliver: not committed, try again later: {e:#}");
+            EX_TEMPFAIL
+        }
     }
 }
 
@@ -409,9 +443,47 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The JSON of `request show` (SPEC §2, issue #2 item 11).
+/// The JSON of `request show` (SPEC §2, issue #2 item 11; attendance: issue #7).
+///
+/// `attendance` lists the interpreters' merged intervals (rejoins merged, with `minutes`) and
+/// then the unattributed rows as recorded; `attended_minutes` is what agencies bill;
+/// `attendance_by_interpreter` adds late-join / early-leave flags against the meeting's real
+/// start (`meeting.started`, else the scheduled start) and end (`meeting.ended`).
 pub fn request_json(d: &RequestDetail) -> serde_json::Value {
     let r = &d.request;
+    let summary = dragoman::zoom::attendance::summarize(
+        &d.attendance,
+        d.meeting_started_at.or(r.meeting.start),
+        d.meeting_ended_at,
+    );
+    let mut attendance: Vec<serde_json::Value> = summary
+        .interpreters
+        .iter()
+        .flat_map(|i| i.intervals.iter())
+        .map(|iv| {
+            serde_json::json!({
+                "interpreter": iv.interpreter,
+                "method": iv.method,
+                "joined_at": iv.joined_at,
+                "left_at": iv.left_at,
+                "minutes": iv.minutes,
+            })
+        })
+        .collect();
+    attendance.extend(
+        d.attendance
+            .iter()
+            .filter(|a| a.interpreter.is_none())
+            .map(|a| {
+                serde_json::json!({
+                    "interpreter": a.interpreter,
+                    "method": a.method,
+                    "user_name": a.user_name,
+                    "joined_at": a.joined_at,
+                    "left_at": a.left_at,
+                })
+            }),
+    );
     serde_json::json!({
         "id": r.id,
         "state": r.state,
@@ -425,13 +497,18 @@ pub fn request_json(d: &RequestDetail) -> serde_json::Value {
         "route_address": r.route_address,
         "created_at": r.created_at,
         "assigned_interpreter": d.assigned_interpreter,
+        "join_mode": d.join_mode,
+        "join_mode_note": d.join_mode_note,
         "offers": d.offers,
-        "attendance": d.attendance.iter().map(|a| serde_json::json!({
-            "interpreter": a.interpreter,
-            "method": a.method,
-            "user_name": a.user_name,
-            "joined_at": a.joined_at,
-            "left_at": a.left_at,
+        "meeting_started_at": d.meeting_started_at,
+        "meeting_ended_at": d.meeting_ended_at,
+        "attendance": attendance,
+        "attended_minutes": summary.attended_minutes,
+        "attendance_by_interpreter": summary.interpreters.iter().map(|i| serde_json::json!({
+            "interpreter": i.interpreter,
+            "minutes": i.minutes,
+            "late_join": i.late_join,
+            "early_leave": i.early_leave,
         })).collect::<Vec<_>>(),
     })
 }
@@ -568,6 +645,21 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
             "name": name, "kind": "maildir", "path": md.root(), "waiting": md.pending()?.len(),
         }));
     }
+    let health = app.store.mailbox_health().await?;
+    for m in &app.config.mailboxes {
+        if let dragoman::config::MailboxSource::Imap(imap) = &m.source {
+            let h = health.iter().find(|h| h.mailbox == m.name);
+            mailboxes.push(serde_json::json!({
+                "name": m.name, "kind": "imap", "host": imap.host, "folder": imap.folder,
+                "last_contact_at": h.and_then(|h| h.last_contact_at),
+                "last_error": h.and_then(|h| h.last_error.clone()),
+                "last_error_at": h.and_then(|h| h.last_error_at),
+                "backlog": h.and_then(|h| h.backlog),
+                "owner": h.and_then(|h| h.owner.clone()),
+                "lease_until": h.and_then(|h| h.lease_until),
+            }));
+        }
+    }
     if json {
         let v = serde_json::json!({
             "requests": counts.requests.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
@@ -600,6 +692,18 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
             counts.messages_ingested, counts.messages_rejected
         );
         for m in &mailboxes {
+            if m["kind"] == "imap" {
+                println!(
+                    "mailbox       {} (imap {} {}): last contact {}, backlog {}, last error {}",
+                    m["name"].as_str().unwrap_or("?"),
+                    m["host"].as_str().unwrap_or("?"),
+                    m["folder"].as_str().unwrap_or("?"),
+                    m["last_contact_at"].as_str().unwrap_or("never"),
+                    m["backlog"],
+                    m["last_error"].as_str().unwrap_or("none"),
+                );
+                continue;
+            }
             println!(
                 "mailbox       {} (maildir {}): {} waiting",
                 m["name"].as_str().unwrap_or("?"),

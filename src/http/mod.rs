@@ -82,7 +82,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then lets requests in
-/// flight finish.
+/// flight finish. The Zoom event retry step runs alongside and stops with the server.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -92,10 +92,14 @@ pub async fn serve(
         .local_addr()
         .context("reading the HTTP listener's address")?;
     tracing::info!(%addr, "HTTP server listening");
-    axum::serve(listener, router(state))
+    // The webhook receiver's retry step lives as long as the server.
+    let retries = tokio::spawn(webhook::retry_loop(state.clone()));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
-        .with_context(|| format!("serving HTTP on {addr}"))
+        .with_context(|| format!("serving HTTP on {addr}"));
+    retries.abort();
+    served
 }
 
 async fn healthz() -> &'static str {

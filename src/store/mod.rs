@@ -230,6 +230,13 @@ pub struct RequestDetail {
     pub customer_key: Option<String>,
     pub offers: Vec<OfferSummary>,
     pub attendance: Vec<Attendance>,
+    /// When Zoom said the meeting started / ended (`meeting.started` / `meeting.ended` of its
+    /// latest instance); `None` when no such event arrived.
+    pub meeting_started_at: Option<DateTime<Utc>>,
+    pub meeting_ended_at: Option<DateTime<Utc>>,
+    /// The join mode the assignment was given, and why when it is a fallback.
+    pub join_mode: Option<String>,
+    pub join_mode_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -253,6 +260,84 @@ pub struct StatusCounts {
     pub interpreters_online: i64,
     pub messages_ingested: i64,
     pub messages_rejected: i64,
+}
+
+// ---- zoom events (issue #7) -------------------------------------------------------------
+
+/// A verified Zoom webhook event, to be stored raw before Zoom gets its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewZoomEvent {
+    /// Unique per event under Zoom's retries (see `zoom::events::envelope`).
+    pub dedupe_key: String,
+    /// Zoom's event name (`meeting.participant_joined`, …).
+    pub event: String,
+    /// The raw body exactly as received (verified, UTF-8).
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoomEventInsert {
+    /// Stored with this id; process it.
+    Inserted(i64),
+    /// The same event was stored before (a retry): nothing written.
+    Duplicate,
+}
+
+/// A stored event not processed yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredZoomEvent {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub event: String,
+    pub body: String,
+    pub received_at: DateTime<Utc>,
+    /// Attempts so far (0: never tried).
+    pub attempts: i64,
+}
+
+/// What a stored event asks of the store, parsed by `zoom::events`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ZoomAction {
+    /// A participant joined (also before the host, or waiting for the host) or left.
+    /// `named_interpreter` is the interpreter id and first name read from a display name of
+    /// the form `"{FirstName} {InterpreterId} ({Language} Interpreter)"`, if it has that form.
+    Participant {
+        event: ParticipantEvent,
+        named_interpreter: Option<(InterpreterId, String)>,
+    },
+    MeetingStarted {
+        meeting_id: String,
+        meeting_uuid: String,
+        at: DateTime<Utc>,
+    },
+    /// Closes every open attendance row of the instance at `at` and finishes (`done`) the
+    /// assigned requests for `meeting_id`.
+    MeetingEnded {
+        meeting_id: String,
+        meeting_uuid: String,
+        at: DateTime<Utc>,
+    },
+    /// The Zoom user removed dragoman's app: forget what we hold for them.
+    Deauthorized { zoom_user_id: String },
+    /// Nothing to do (an event dragoman does not use).
+    Nothing,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ZoomApplied {
+    /// A participant event recorded with this attribution method.
+    Participant(AttributionMethod),
+    MeetingStarted,
+    MeetingEnded {
+        /// Attendance rows closed at the end time.
+        closed_rows: u64,
+        /// Requests that became `done`.
+        done: Vec<RequestId>,
+    },
+    Deauthorized,
+    Nothing,
+    /// Someone else (the inline step or another worker) processed it first: nothing written.
+    AlreadyProcessed,
 }
 
 /// Every durable unit of work. Each method is one transaction.
@@ -416,6 +501,71 @@ pub trait Store: Send + Sync + 'static {
     /// (`messages_ingested`, every outcome) and with outcome `rejected`.
     async fn status(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts>;
 
+    // ---- IMAP ingest (issue #4) -----------------------------------------------------------
+
+    /// The UID high-water mark of (mailbox, UIDVALIDITY), and whether the mailbox has marks
+    /// under other UIDVALIDITY values (a change: the caller rescans and logs loudly).
+    async fn imap_mark(&self, mailbox: &str, uidvalidity: u32) -> StoreResult<ImapMark>;
+    /// `record_ingest`, plus, when `cursor` is given, in the same transaction: the high-water
+    /// mark of (mailbox, UIDVALIDITY) advanced to at least `cursor.uid` (whatever the outcome,
+    /// `AlreadyRecorded` included), and a second dedupe: a message of the same mailbox with the
+    /// same Message-ID or the same SHA-256 already recorded → `AlreadyRecorded`, nothing else
+    /// written (a rescan after a UIDVALIDITY change never doubles a request or a reply).
+    async fn record_ingest_at(
+        &self,
+        cursor: Option<&ImapCursor>,
+        message: &IngestedMessage,
+        decision: &IngestDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IngestOutcome>;
+    /// Counts one failed attempt at (mailbox, source key) and returns the attempts so far.
+    async fn ingest_attempt_failed(
+        &self,
+        mailbox: &str,
+        source_key: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Gives up on a message: keeps its raw bytes (when read) in the quarantine, records it as
+    /// `rejected` ("quarantined: …") so it is never tried again, and advances the mark, in one
+    /// transaction. Idempotent by (mailbox, source key).
+    async fn quarantine_message(
+        &self,
+        cursor: Option<&ImapCursor>,
+        message: &IngestedMessage,
+        raw: Option<&[u8]>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Quarantined messages of a mailbox: (source key, raw bytes, error), oldest first.
+    async fn quarantined(
+        &self,
+        mailbox: &str,
+    ) -> StoreResult<Vec<(String, Option<Vec<u8>>, String)>>;
+    /// Health of a watched mailbox: a successful contact (with the backlog seen then) when
+    /// `error` is `None`, else the error. Upsert by mailbox.
+    async fn record_mailbox_health(
+        &self,
+        mailbox: &str,
+        backlog: Option<i64>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Every mailbox's health, by name.
+    async fn mailbox_health(&self) -> StoreResult<Vec<MailboxHealth>>;
+    /// Takes or renews the lease on watching `mailbox`: true when `owner` holds it until
+    /// `until` (it was free, expired at `now`, or already `owner`'s); false when another owner
+    /// holds an unexpired lease. One owner per mailbox at a time.
+    async fn acquire_mailbox_lease(
+        &self,
+        mailbox: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up (only if `owner` holds it).
+    async fn release_mailbox_lease(&self, mailbox: &str, owner: &str) -> StoreResult<()>;
+
     // ---- conversations (issue #6) -------------------------------------------------------
 
     /// How many outbox rows of a [`REPLY_KINDS`] kind to `to` (case-insensitive) were created after `since`
@@ -429,6 +579,99 @@ pub trait Store: Send + Sync + 'static {
     /// The `Message-ID` of the first message recorded for this request (the requestor's mail
     /// that created or matched it), for threading our answers with it.
     async fn request_thread(&self, id: RequestId) -> StoreResult<Option<String>>;
+
+    // ---- zoom events (issue #7; keep this block last) ------------------------------------
+
+    /// Stores a verified webhook event before it is processed (`attempts` 0, unprocessed).
+    /// A `dedupe_key` seen before → `Duplicate`, nothing written.
+    async fn record_zoom_event(
+        &self,
+        event: &NewZoomEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ZoomEventInsert>;
+    /// Applies `action` for the stored event `id` and marks it processed at `now`
+    /// (`attempts` + 1), in one transaction; `AlreadyProcessed` (nothing written) when it was
+    /// processed already, `NotFound` for an unknown id.
+    ///
+    /// - `Participant`: attributed by `customer_key` to its assignment (method
+    ///   `customer_key`); else, when `named_interpreter` names an interpreter whose first name
+    ///   matches (case-insensitive) and who holds an assignment for a request with this Zoom
+    ///   meeting id, to that assignment (method `display_name`); else `unattributed`. A join
+    ///   opens an attendance row unless one is open for (meeting uuid, participant key); a
+    ///   leave closes the most recent open row, or writes a row with only `left_at`.
+    /// - `MeetingStarted` / `MeetingEnded`: the instance's `started_at` / `ended_at`;
+    ///   `MeetingEnded` also closes the instance's open rows at `at` and moves the `assigned`
+    ///   requests with this meeting id and an assignment to `done`.
+    /// - `Deauthorized`, `Nothing`: only marks the event processed.
+    async fn apply_zoom_event(
+        &self,
+        id: i64,
+        action: &ZoomAction,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ZoomApplied>;
+    /// Records a failed attempt (`attempts` + 1, `last_error`). `give_up` also marks it
+    /// processed (it will never work: e.g. a body that does not parse). `NotFound` for an
+    /// unknown id.
+    async fn zoom_event_failed(
+        &self,
+        id: i64,
+        error: &str,
+        give_up: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Unprocessed events received at or before `received_before`, oldest first, at most
+    /// `limit` (none when `limit <= 0`).
+    async fn pending_zoom_events(
+        &self,
+        received_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredZoomEvent>>;
+    /// Records the join mode the assignment was given (`same_account`, `obf`, `zak`, `link`)
+    /// and, for a fallback, why. `NotFound` for an unknown assignment.
+    async fn set_join_mode(
+        &self,
+        assignment_id: AssignmentId,
+        mode: &str,
+        note: Option<&str>,
+    ) -> StoreResult<()>;
+}
+
+// ---- IMAP ingest types (issue #4) --------------------------------------------------------
+
+/// Where an IMAP message sits: its UID under a UIDVALIDITY of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapCursor {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+}
+
+/// The stored high-water mark of a (mailbox, UIDVALIDITY).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImapMark {
+    /// Highest UID handled (committed or quarantined); `None` when never seen.
+    pub last_uid: Option<u32>,
+    /// The mailbox has marks under other UIDVALIDITY values.
+    pub other_uidvalidity: bool,
+}
+
+/// Health of one watched mailbox, for `status --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MailboxHealth {
+    pub mailbox: String,
+    pub last_contact_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Messages above the mark at the last contact.
+    pub backlog: Option<i64>,
+    /// The instance holding the watch lease, and until when.
+    pub owner: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// The outcome text of a quarantined message's `reason`.
+pub(crate) fn quarantine_reason(error: &str) -> String {
+    format!("quarantined: {error}")
 }
 
 /// Outbox kinds that are automatic replies to someone's mail: counted by
@@ -735,6 +978,37 @@ pub(crate) fn counts_in_order<'a>(
             )
         })
         .collect()
+}
+
+/// A `zoom_events` row as the retry step reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ZoomEventRow {
+    id: i64,
+    dedupe_key: String,
+    event: String,
+    body: String,
+    received_at: i64,
+    attempts: i64,
+}
+
+impl ZoomEventRow {
+    pub(crate) fn into_event(self) -> StoreResult<StoredZoomEvent> {
+        Ok(StoredZoomEvent {
+            id: self.id,
+            dedupe_key: self.dedupe_key,
+            event: self.event,
+            body: self.body,
+            received_at: from_millis(self.received_at)?,
+            attempts: self.attempts,
+        })
+    }
+}
+
+/// True when `first` is the first word of `name`, ignoring case (display-name attribution).
+pub(crate) fn first_name_matches(name: &str, first: &str) -> bool {
+    name.split_whitespace()
+        .next()
+        .is_some_and(|n| n.to_lowercase() == first.trim().to_lowercase())
 }
 
 #[cfg(test)]

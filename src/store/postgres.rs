@@ -20,6 +20,7 @@ use crate::domain::{
     AttributionMethod, Interpreter, InterpreterId, LanguagePair, NewInterpreter, OfferState,
     RequestId,
 };
+use base64::Engine as _;
 
 /// How long a caller waits for a pooled connection before `Unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -159,17 +160,46 @@ async fn attribute(
         .map_err(db_err)
 }
 
+/// The assignment `named` (interpreter id, first name from a display name) points at: one of
+/// theirs for a request with this Zoom meeting id, and only when the first name matches.
+async fn attribute_by_name(
+    conn: &mut PgConnection,
+    meeting_id: &str,
+    named: Option<&(InterpreterId, String)>,
+) -> StoreResult<Option<(i64, i64)>> {
+    let Some((interpreter, first)) = named else {
+        return Ok(None);
+    };
+    let found: Option<(i64, i64, String)> = sqlx::query_as(
+        "SELECT a.id, a.interpreter_id, i.name FROM assignments a
+         JOIN requests r ON r.id = a.request_id
+         JOIN interpreters i ON i.id = a.interpreter_id
+         WHERE a.interpreter_id = $1 AND r.meeting_id = $2
+         ORDER BY a.id DESC LIMIT 1",
+    )
+    .bind(interpreter)
+    .bind(meeting_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(found
+        .filter(|(_, _, name)| first_name_matches(name, first))
+        .map(|(a, i, _)| (a, i)))
+}
+
 async fn insert_attendance(
     conn: &mut PgConnection,
     event: &ParticipantEvent,
+    named: Option<&(InterpreterId, String)>,
     joined_at: Option<i64>,
     left_at: Option<i64>,
 ) -> StoreResult<AttributionMethod> {
-    let found = attribute(conn, event.customer_key.as_deref()).await?;
-    let method = if found.is_some() {
-        AttributionMethod::CustomerKey
-    } else {
-        AttributionMethod::Unattributed
+    let (found, method) = match attribute(conn, event.customer_key.as_deref()).await? {
+        Some(f) => (Some(f), AttributionMethod::CustomerKey),
+        None => match attribute_by_name(conn, &event.meeting_id, named).await? {
+            Some(f) => (Some(f), AttributionMethod::DisplayName),
+            None => (None, AttributionMethod::Unattributed),
+        },
     };
     sqlx::query(
         "INSERT INTO attendance (assignment_id, interpreter_id, meeting_id, meeting_uuid, participant_key,
@@ -190,6 +220,84 @@ async fn insert_attendance(
     .await
     .map_err(db_err)?;
     Ok(method)
+}
+
+/// Records a participant join or leave (shared by both webhook paths).
+async fn attendance_event(
+    conn: &mut PgConnection,
+    event: &ParticipantEvent,
+    named: Option<&(InterpreterId, String)>,
+    join_reopens: bool,
+) -> StoreResult<AttributionMethod> {
+    let at = to_millis(event.at);
+    match event.kind {
+        ParticipantEventKind::Joined => {
+            if join_reopens {
+                // Already in (a jbh_waiting/jbh_joined then joined, or a redelivery under a
+                // new key): the open row stands.
+                let open: Option<String> = sqlx::query_scalar(
+                    "SELECT method FROM attendance
+                     WHERE meeting_uuid = $1 AND participant_key = $2 AND left_at IS NULL
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(&event.meeting_uuid)
+                .bind(&event.participant_key)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                if let Some(method) = open {
+                    return parse_method(&method);
+                }
+                // The leave was processed first (a retried join): complete that row.
+                let leave_only: Option<(i64, String)> = sqlx::query_as(
+                    "SELECT id, method FROM attendance
+                     WHERE meeting_uuid = $1 AND participant_key = $2 AND joined_at IS NULL
+                       AND left_at >= $3
+                     ORDER BY left_at, id LIMIT 1",
+                )
+                .bind(&event.meeting_uuid)
+                .bind(&event.participant_key)
+                .bind(at)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                if let Some((row, method)) = leave_only {
+                    sqlx::query("UPDATE attendance SET joined_at = $1 WHERE id = $2")
+                        .bind(at)
+                        .bind(row)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
+                    return parse_method(&method);
+                }
+            }
+            insert_attendance(conn, event, named, Some(at), None).await
+        }
+        ParticipantEventKind::Left => {
+            let open: Option<(i64, String)> = sqlx::query_as(
+                "SELECT id, method FROM attendance
+                 WHERE meeting_uuid = $1 AND participant_key = $2 AND left_at IS NULL
+                 ORDER BY joined_at DESC, id DESC LIMIT 1",
+            )
+            .bind(&event.meeting_uuid)
+            .bind(&event.participant_key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            match open {
+                Some((row, method)) => {
+                    sqlx::query("UPDATE attendance SET left_at = $1 WHERE id = $2")
+                        .bind(at)
+                        .bind(row)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
+                    parse_method(&method)
+                }
+                None => insert_attendance(conn, event, named, None, Some(at)).await,
+            }
+        }
+    }
 }
 
 /// The answer for an accept whose conditional update changed nothing: `AlreadyYours` when a
@@ -357,131 +465,7 @@ impl Store for PostgresStore {
         decision: &IngestDecision,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
-        let mut tx = self.write().await?;
-        let (outcome, reason) = match decision {
-            IngestDecision::Request { .. } => (OUTCOME_REQUEST, None),
-            IngestDecision::Rejected { reason, .. } => (OUTCOME_REJECTED, Some(reason.as_str())),
-        };
-        // The message row first: it is the claim on (mailbox, source key).
-        let message_row: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (mailbox, source_key, message_id, sha256, outcome, reason, request_id, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
-             ON CONFLICT (mailbox, source_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(&message.mailbox)
-        .bind(&message.source_key)
-        .bind(&message.message_id)
-        .bind(&message.sha256)
-        .bind(outcome)
-        .bind(reason)
-        .bind(to_millis(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let Some(message_row) = message_row else {
-            return Ok(IngestOutcome::AlreadyRecorded);
-        };
-
-        let result = match decision {
-            IngestDecision::Rejected { emails, .. } => {
-                for email in emails {
-                    enqueue(&mut tx, email, now).await?;
-                }
-                IngestOutcome::Rejected
-            }
-            IngestDecision::Request {
-                request,
-                offers,
-                emails,
-            } => {
-                let meeting = &request.meeting;
-                let meeting_key = meeting.dedupe_key();
-                let state = if offers.is_empty() {
-                    RequestState::Open
-                } else {
-                    RequestState::Offered
-                };
-                let created: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO requests (meeting_key, meeting_id, passcode, join_url, host, kind, topic, start_at,
-                                           timezone, from_lang, to_lang, requestor, route_address, state, epoch,
-                                           created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15)
-                     ON CONFLICT (meeting_key, from_lang, to_lang) DO NOTHING
-                     RETURNING id",
-                )
-                .bind(&meeting_key)
-                .bind(&meeting.meeting_id)
-                .bind(&meeting.passcode)
-                .bind(&meeting.join_url)
-                .bind(&meeting.host)
-                .bind(&meeting.kind)
-                .bind(&meeting.topic)
-                .bind(meeting.start.map(to_millis))
-                .bind(&meeting.timezone)
-                .bind(request.pair.from.code())
-                .bind(request.pair.to.code())
-                .bind(request.requestor.as_str())
-                .bind(&request.route_address)
-                .bind(state.as_str())
-                .bind(to_millis(now))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                match created {
-                    None => {
-                        let existing: i64 = sqlx::query_scalar(
-                            "SELECT id FROM requests WHERE meeting_key = $1 AND from_lang = $2 AND to_lang = $3",
-                        )
-                        .bind(&meeting_key)
-                        .bind(request.pair.from.code())
-                        .bind(request.pair.to.code())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        sqlx::query(
-                            "UPDATE messages SET outcome = $1, request_id = $2 WHERE id = $3",
-                        )
-                        .bind(OUTCOME_DUPLICATE)
-                        .bind(existing)
-                        .bind(message_row)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        IngestOutcome::DuplicateMeeting(existing)
-                    }
-                    Some(request_id) => {
-                        for offer in offers {
-                            sqlx::query(
-                                "INSERT INTO offers (request_id, interpreter_id, token_hash, state, created_at, expires_at)
-                                 VALUES ($1, $2, $3, 'pending', $4, $5)",
-                            )
-                            .bind(request_id)
-                            .bind(offer.interpreter_id)
-                            .bind(&offer.token_hash.0)
-                            .bind(to_millis(now))
-                            .bind(to_millis(offer.expires_at))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                            enqueue(&mut tx, &offer.email, now).await?;
-                        }
-                        for email in emails {
-                            enqueue(&mut tx, email, now).await?;
-                        }
-                        sqlx::query("UPDATE messages SET request_id = $1 WHERE id = $2")
-                            .bind(request_id)
-                            .bind(message_row)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                        IngestOutcome::Created(request_id)
-                    }
-                }
-            }
-        };
-        commit(tx).await?;
-        Ok(result)
+        self.record_ingest_at(None, message, decision, now).await
     }
 
     // ---- offers -------------------------------------------------------------------------
@@ -685,13 +669,15 @@ impl Store for PostgresStore {
         let Some(request) = request_by_id(&mut tx, id).await? else {
             return Ok(None);
         };
-        let assignment: Option<(i64, i64, String)> = sqlx::query_as(
-            "SELECT id, interpreter_id, customer_key FROM assignments WHERE request_id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let assignment: Option<(i64, i64, String, Option<String>, Option<String>)> =
+            sqlx::query_as(
+                "SELECT id, interpreter_id, customer_key, join_mode, join_mode_note
+             FROM assignments WHERE request_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
         let offers: Vec<OfferRow> = sqlx::query_as(
             "SELECT id, request_id, interpreter_id, state, created_at, expires_at
              FROM offers WHERE request_id = $1 ORDER BY id",
@@ -705,15 +691,32 @@ impl Store for PostgresStore {
              WHERE assignment_id = $1 OR (assignment_id IS NULL AND meeting_id = $2)
              ORDER BY id",
         )
-        .bind(assignment.as_ref().map(|(a, _, _)| *a))
+        .bind(assignment.as_ref().map(|(a, ..)| *a))
         .bind(&request.meeting.meeting_id)
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
+        let instance: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT started_at, ended_at FROM zoom_meetings WHERE meeting_id = $1
+             ORDER BY COALESCE(started_at, ended_at) DESC LIMIT 1",
+        )
+        .bind(&request.meeting.meeting_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let (started, ended) = instance.unwrap_or((None, None));
+        let (join_mode, join_mode_note) = assignment
+            .as_ref()
+            .map(|(_, _, _, m, n)| (m.clone(), n.clone()))
+            .unwrap_or((None, None));
         Ok(Some(RequestDetail {
             request,
-            assigned_interpreter: assignment.as_ref().map(|(_, i, _)| *i),
-            customer_key: assignment.map(|(_, _, k)| k),
+            assigned_interpreter: assignment.as_ref().map(|(_, i, ..)| *i),
+            customer_key: assignment.map(|(_, _, k, ..)| k),
+            meeting_started_at: started.map(from_millis).transpose()?,
+            meeting_ended_at: ended.map(from_millis).transpose()?,
+            join_mode,
+            join_mode_note,
             offers: offers
                 .iter()
                 .map(OfferRow::summary)
@@ -780,37 +783,7 @@ impl Store for PostgresStore {
         if fresh.is_none() {
             return Ok(WebhookOutcome::Duplicate);
         }
-        let at = to_millis(event.at);
-        let method = match event.kind {
-            ParticipantEventKind::Joined => {
-                insert_attendance(&mut tx, event, Some(at), None).await?
-            }
-            ParticipantEventKind::Left => {
-                let open: Option<(i64, String)> = sqlx::query_as(
-                    "SELECT id, method FROM attendance
-                     WHERE meeting_uuid = $1 AND participant_key = $2 AND left_at IS NULL
-                     ORDER BY joined_at DESC, id DESC LIMIT 1
-                     FOR UPDATE",
-                )
-                .bind(&event.meeting_uuid)
-                .bind(&event.participant_key)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                match open {
-                    Some((row, method)) => {
-                        sqlx::query("UPDATE attendance SET left_at = $1 WHERE id = $2")
-                            .bind(at)
-                            .bind(row)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                        parse_method(&method)?
-                    }
-                    None => insert_attendance(&mut tx, event, None, Some(at)).await?,
-                }
-            }
-        };
+        let method = attendance_event(&mut tx, event, None, false).await?;
         commit(tx).await?;
         Ok(WebhookOutcome::Recorded(method))
     }
@@ -1024,4 +997,600 @@ impl Store for PostgresStore {
         .await
         .map_err(db_err)
     }
+
+    // ---- zoom events (issue #7; keep this block last) ------------------------------------
+
+    async fn record_zoom_event(
+        &self,
+        event: &NewZoomEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ZoomEventInsert> {
+        let mut tx = self.write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO zoom_events (dedupe_key, event, body, received_at, attempts)
+             VALUES ($1, $2, $3, $4, 0)
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(&event.dedupe_key)
+        .bind(&event.event)
+        .bind(&event.body)
+        .bind(to_millis(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(match id {
+            Some(id) => ZoomEventInsert::Inserted(id),
+            None => ZoomEventInsert::Duplicate,
+        })
+    }
+
+    async fn apply_zoom_event(
+        &self,
+        id: i64,
+        action: &ZoomAction,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ZoomApplied> {
+        let mut tx = self.write().await?;
+        let claimed = sqlx::query(
+            "UPDATE zoom_events SET processed_at = $1, attempts = attempts + 1, last_error = NULL
+             WHERE id = $2 AND processed_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if claimed == 0 {
+            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM zoom_events WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            return match known {
+                Some(_) => Ok(ZoomApplied::AlreadyProcessed),
+                None => Err(StoreError::NotFound(format!("no zoom event {id}"))),
+            };
+        }
+        let applied = match action {
+            ZoomAction::Participant {
+                event,
+                named_interpreter,
+            } => ZoomApplied::Participant(
+                attendance_event(&mut tx, event, named_interpreter.as_ref(), true).await?,
+            ),
+            ZoomAction::MeetingStarted {
+                meeting_id,
+                meeting_uuid,
+                at,
+            } => {
+                sqlx::query(
+                    "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, started_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (meeting_uuid) DO UPDATE SET started_at = excluded.started_at",
+                )
+                .bind(meeting_uuid)
+                .bind(meeting_id)
+                .bind(to_millis(*at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                ZoomApplied::MeetingStarted
+            }
+            ZoomAction::MeetingEnded {
+                meeting_id,
+                meeting_uuid,
+                at,
+            } => {
+                let end = to_millis(*at);
+                sqlx::query(
+                    "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, ended_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (meeting_uuid) DO UPDATE SET ended_at = excluded.ended_at",
+                )
+                .bind(meeting_uuid)
+                .bind(meeting_id)
+                .bind(end)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let closed_rows = sqlx::query(
+                    "UPDATE attendance
+                     SET left_at = CASE WHEN joined_at > $1 THEN joined_at ELSE $1 END
+                     WHERE meeting_uuid = $2 AND left_at IS NULL",
+                )
+                .bind(end)
+                .bind(meeting_uuid)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                let mut done: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE requests SET state = 'done', epoch = epoch + 1, updated_at = $1
+                     WHERE meeting_id = $2 AND state = 'assigned'
+                       AND id IN (SELECT request_id FROM assignments)
+                     RETURNING id",
+                )
+                .bind(to_millis(now))
+                .bind(meeting_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                done.sort_unstable();
+                ZoomApplied::MeetingEnded { closed_rows, done }
+            }
+            ZoomAction::Deauthorized { .. } => ZoomApplied::Deauthorized,
+            ZoomAction::Nothing => ZoomApplied::Nothing,
+        };
+        commit(tx).await?;
+        Ok(applied)
+    }
+
+    async fn zoom_event_failed(
+        &self,
+        id: i64,
+        error: &str,
+        give_up: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query(
+            "UPDATE zoom_events SET attempts = attempts + 1, last_error = $1,
+                    processed_at = CASE WHEN $2 THEN $3 ELSE processed_at END
+             WHERE id = $4",
+        )
+        .bind(error)
+        .bind(give_up)
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no zoom event {id}")));
+        }
+        commit(tx).await
+    }
+
+    async fn pending_zoom_events(
+        &self,
+        received_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredZoomEvent>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<ZoomEventRow> = sqlx::query_as(
+            "SELECT id, dedupe_key, event, body, received_at, attempts FROM zoom_events
+             WHERE processed_at IS NULL AND received_at <= $1
+             ORDER BY id LIMIT $2",
+        )
+        .bind(to_millis(received_before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(ZoomEventRow::into_event).collect()
+    }
+
+    async fn set_join_mode(
+        &self,
+        assignment_id: AssignmentId,
+        mode: &str,
+        note: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let changed =
+            sqlx::query("UPDATE assignments SET join_mode = $1, join_mode_note = $2 WHERE id = $3")
+                .bind(mode)
+                .bind(note)
+                .bind(assignment_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no assignment {assignment_id}"
+            )));
+        }
+        commit(tx).await
+    }
+
+    // ---- IMAP ingest (issue #4) -----------------------------------------------------------
+
+    async fn imap_mark(&self, mailbox: &str, uidvalidity: u32) -> StoreResult<ImapMark> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT uidvalidity, last_uid FROM imap_marks WHERE mailbox = $1")
+                .bind(mailbox)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        let mut mark = ImapMark::default();
+        for (v, last) in rows {
+            if v == i64::from(uidvalidity) {
+                mark.last_uid =
+                    Some(u32::try_from(last).map_err(|_| {
+                        StoreError::Corrupt(format!("imap mark {last} out of range"))
+                    })?);
+            } else {
+                mark.other_uidvalidity = true;
+            }
+        }
+        Ok(mark)
+    }
+
+    async fn record_ingest_at(
+        &self,
+        cursor: Option<&ImapCursor>,
+        message: &IngestedMessage,
+        decision: &IngestDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IngestOutcome> {
+        let mut tx = self.write().await?;
+        if let Some(cursor) = cursor {
+            advance_mark(&mut tx, cursor, now).await?;
+            if same_message_recorded(&mut tx, message).await? {
+                commit(tx).await?;
+                return Ok(IngestOutcome::AlreadyRecorded);
+            }
+        }
+        let (outcome, reason) = match decision {
+            IngestDecision::Request { .. } => (OUTCOME_REQUEST, None),
+            IngestDecision::Rejected { reason, .. } => (OUTCOME_REJECTED, Some(reason.as_str())),
+        };
+        // The message row first: it is the claim on (mailbox, source key).
+        let message_row: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO messages (mailbox, source_key, message_id, sha256, outcome, reason, request_id, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
+             ON CONFLICT (mailbox, source_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(&message.mailbox)
+        .bind(&message.source_key)
+        .bind(&message.message_id)
+        .bind(&message.sha256)
+        .bind(outcome)
+        .bind(reason)
+        .bind(to_millis(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(message_row) = message_row else {
+            // Committed, not rolled back: the mark advance above must stick.
+            commit(tx).await?;
+            return Ok(IngestOutcome::AlreadyRecorded);
+        };
+
+        let result = match decision {
+            IngestDecision::Rejected { emails, .. } => {
+                for email in emails {
+                    enqueue(&mut tx, email, now).await?;
+                }
+                IngestOutcome::Rejected
+            }
+            IngestDecision::Request {
+                request,
+                offers,
+                emails,
+            } => {
+                let meeting = &request.meeting;
+                let meeting_key = meeting.dedupe_key();
+                let state = if offers.is_empty() {
+                    RequestState::Open
+                } else {
+                    RequestState::Offered
+                };
+                let created: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO requests (meeting_key, meeting_id, passcode, join_url, host, kind, topic, start_at,
+                                           timezone, from_lang, to_lang, requestor, route_address, state, epoch,
+                                           created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15)
+                     ON CONFLICT (meeting_key, from_lang, to_lang) DO NOTHING
+                     RETURNING id",
+                )
+                .bind(&meeting_key)
+                .bind(&meeting.meeting_id)
+                .bind(&meeting.passcode)
+                .bind(&meeting.join_url)
+                .bind(&meeting.host)
+                .bind(&meeting.kind)
+                .bind(&meeting.topic)
+                .bind(meeting.start.map(to_millis))
+                .bind(&meeting.timezone)
+                .bind(request.pair.from.code())
+                .bind(request.pair.to.code())
+                .bind(request.requestor.as_str())
+                .bind(&request.route_address)
+                .bind(state.as_str())
+                .bind(to_millis(now))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                match created {
+                    None => {
+                        let existing: i64 = sqlx::query_scalar(
+                            "SELECT id FROM requests WHERE meeting_key = $1 AND from_lang = $2 AND to_lang = $3",
+                        )
+                        .bind(&meeting_key)
+                        .bind(request.pair.from.code())
+                        .bind(request.pair.to.code())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        sqlx::query(
+                            "UPDATE messages SET outcome = $1, request_id = $2 WHERE id = $3",
+                        )
+                        .bind(OUTCOME_DUPLICATE)
+                        .bind(existing)
+                        .bind(message_row)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        IngestOutcome::DuplicateMeeting(existing)
+                    }
+                    Some(request_id) => {
+                        for offer in offers {
+                            sqlx::query(
+                                "INSERT INTO offers (request_id, interpreter_id, token_hash, state, created_at, expires_at)
+                                 VALUES ($1, $2, $3, 'pending', $4, $5)",
+                            )
+                            .bind(request_id)
+                            .bind(offer.interpreter_id)
+                            .bind(&offer.token_hash.0)
+                            .bind(to_millis(now))
+                            .bind(to_millis(offer.expires_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                            enqueue(&mut tx, &offer.email, now).await?;
+                        }
+                        for email in emails {
+                            enqueue(&mut tx, email, now).await?;
+                        }
+                        sqlx::query("UPDATE messages SET request_id = $1 WHERE id = $2")
+                            .bind(request_id)
+                            .bind(message_row)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        IngestOutcome::Created(request_id)
+                    }
+                }
+            }
+        };
+        commit(tx).await?;
+        Ok(result)
+    }
+
+    async fn ingest_attempt_failed(
+        &self,
+        mailbox: &str,
+        source_key: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write().await?;
+        let attempts: i64 = sqlx::query_scalar(
+            "INSERT INTO ingest_attempts (mailbox, source_key, attempts, last_error, updated_at)
+             VALUES ($1, $2, 1, $3, $4)
+             ON CONFLICT (mailbox, source_key)
+             DO UPDATE SET attempts = ingest_attempts.attempts + 1, last_error = $3, updated_at = $4
+             RETURNING attempts",
+        )
+        .bind(mailbox)
+        .bind(source_key)
+        .bind(error)
+        .bind(to_millis(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(attempts)
+    }
+
+    async fn quarantine_message(
+        &self,
+        cursor: Option<&ImapCursor>,
+        message: &IngestedMessage,
+        raw: Option<&[u8]>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        if let Some(cursor) = cursor {
+            advance_mark(&mut tx, cursor, now).await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO messages (mailbox, source_key, message_id, sha256, outcome, reason, request_id, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
+             ON CONFLICT (mailbox, source_key) DO NOTHING",
+        )
+        .bind(&message.mailbox)
+        .bind(&message.source_key)
+        .bind(&message.message_id)
+        .bind(&message.sha256)
+        .bind(OUTCOME_REJECTED)
+        .bind(quarantine_reason(error))
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if inserted > 0 {
+            sqlx::query(
+                "INSERT INTO quarantine (mailbox, source_key, raw_base64, error, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (mailbox, source_key) DO NOTHING",
+            )
+            .bind(&message.mailbox)
+            .bind(&message.source_key)
+            .bind(raw.map(|r| base64::engine::general_purpose::STANDARD.encode(r)))
+            .bind(error)
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        commit(tx).await
+    }
+
+    async fn quarantined(
+        &self,
+        mailbox: &str,
+    ) -> StoreResult<Vec<(String, Option<Vec<u8>>, String)>> {
+        let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
+            "SELECT source_key, raw_base64, error FROM quarantine WHERE mailbox = $1 ORDER BY id",
+        )
+        .bind(mailbox)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(key, raw, error)| {
+                let raw = raw
+                    .map(|r| base64::engine::general_purpose::STANDARD.decode(r))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("quarantine {key}: {e}")))?;
+                Ok((key, raw, error))
+            })
+            .collect()
+    }
+
+    async fn record_mailbox_health(
+        &self,
+        mailbox: &str,
+        backlog: Option<i64>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        // One statement for both cases: a contact ($4 NULL) or an error ($4 set).
+        let sql = "INSERT INTO mailbox_health (mailbox, last_contact_at, last_error, last_error_at, backlog, updated_at)
+             VALUES ($1, CASE WHEN $4 IS NULL THEN $2 END, $4, CASE WHEN $4 IS NULL THEN NULL ELSE $2 END, $3, $2)
+             ON CONFLICT (mailbox) DO UPDATE SET
+               last_contact_at = CASE WHEN $4 IS NULL THEN $2 ELSE mailbox_health.last_contact_at END,
+               last_error = COALESCE($4, mailbox_health.last_error),
+               last_error_at = CASE WHEN $4 IS NULL THEN mailbox_health.last_error_at ELSE $2 END,
+               backlog = COALESCE($3, mailbox_health.backlog),
+               updated_at = $2";
+        sqlx::query(sql)
+            .bind(mailbox)
+            .bind(to_millis(now))
+            .bind(backlog)
+            .bind(error)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        commit(tx).await
+    }
+
+    async fn mailbox_health(&self) -> StoreResult<Vec<MailboxHealth>> {
+        #[allow(clippy::type_complexity, reason = "one row of a two-table join, read once")]
+        let rows: Vec<(String, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<String>, Option<i64>)> =
+            sqlx::query_as(
+                "SELECT h.mailbox, h.last_contact_at, h.last_error, h.last_error_at, h.backlog, l.owner, l.expires_at
+                 FROM mailbox_health h LEFT JOIN mailbox_leases l ON l.mailbox = h.mailbox
+                 ORDER BY h.mailbox",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(
+                |(mailbox, contact, error, error_at, backlog, owner, until)| {
+                    Ok(MailboxHealth {
+                        mailbox,
+                        last_contact_at: contact.map(from_millis).transpose()?,
+                        last_error: error,
+                        last_error_at: error_at.map(from_millis).transpose()?,
+                        backlog,
+                        owner,
+                        lease_until: until.map(from_millis).transpose()?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn acquire_mailbox_lease(
+        &self,
+        mailbox: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        // One statement: insert, or take over only when expired or already ours.
+        let got: Option<String> = sqlx::query_scalar(
+            "INSERT INTO mailbox_leases (mailbox, owner, expires_at) VALUES ($1, $2, $4)
+             ON CONFLICT (mailbox) DO UPDATE SET owner = $2, expires_at = $4
+             WHERE mailbox_leases.owner = $2 OR mailbox_leases.expires_at <= $3
+             RETURNING owner",
+        )
+        .bind(mailbox)
+        .bind(owner)
+        .bind(to_millis(now))
+        .bind(to_millis(until))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(got.as_deref() == Some(owner))
+    }
+
+    async fn release_mailbox_lease(&self, mailbox: &str, owner: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM mailbox_leases WHERE mailbox = $1 AND owner = $2")
+            .bind(mailbox)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+// ---- IMAP ingest helpers (issue #4) --------------------------------------------------------
+
+/// Raises the (mailbox, UIDVALIDITY) mark to at least `cursor.uid`.
+async fn advance_mark(
+    conn: &mut PgConnection,
+    cursor: &ImapCursor,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO imap_marks (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (mailbox, uidvalidity) DO UPDATE
+         SET last_uid = CASE WHEN imap_marks.last_uid > $3 THEN imap_marks.last_uid ELSE $3 END,
+             updated_at = $4",
+    )
+    .bind(&cursor.mailbox)
+    .bind(i64::from(cursor.uidvalidity))
+    .bind(i64::from(cursor.uid))
+    .bind(to_millis(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// True when the mailbox already recorded a message with this Message-ID or these bytes (a
+/// size-only placeholder hash never counts).
+async fn same_message_recorded(
+    conn: &mut PgConnection,
+    message: &IngestedMessage,
+) -> StoreResult<bool> {
+    let by_hash = (!message.sha256.starts_with("unread:")).then_some(message.sha256.as_str());
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM messages
+         WHERE mailbox = $1 AND ((message_id IS NOT NULL AND message_id = $2) OR sha256 = $3)
+         LIMIT 1",
+    )
+    .bind(&message.mailbox)
+    .bind(&message.message_id)
+    .bind(by_hash)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(id.is_some())
 }
