@@ -152,6 +152,9 @@ pub struct OutboundConfig {
     pub dir: PathBuf,
     /// The From address of every email dragoman sends.
     pub from: EmailAddress,
+    /// At most this many automatic replies (received, not understood, not authorised, …) to one
+    /// address in any 24 hours; further ones are recorded but not sent (loop and abuse safety).
+    pub max_replies_per_day: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -324,6 +327,7 @@ struct RawOutbound {
     transport: Option<Transport>,
     dir: Option<PathBuf>,
     from: Option<String>,
+    max_replies_per_day: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -795,6 +799,17 @@ impl Config {
             transport,
             dir: raw_out.dir.unwrap_or_else(|| data_dir.join("outbox")),
             from,
+            max_replies_per_day: match raw_out.max_replies_per_day {
+                None => 5,
+                Some(n) if n >= 0 => n,
+                Some(n) => {
+                    c.problem(
+                        "outbound.max_replies_per_day",
+                        format!("must be 0 or more (got {n})"),
+                    );
+                    5
+                }
+            },
         };
         let smtp = match raw_smtp {
             None => {

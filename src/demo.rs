@@ -315,12 +315,16 @@ async fn story(
     let sent = worker.step(now).await?;
     let files = outbox_files(&config.outbound.dir)?;
     ensure!(
-        sent.sent == 2 && files.len() == 2,
-        "expected two offer emails, got {sent:?} and {} files",
+        sent.sent == 3 && files.len() == 3,
+        "expected two offer emails and the requestor's notice, got {sent:?} and {} files",
         files.len()
     );
+    let is_kind = |f: &PathBuf, kind: &str| {
+        f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{kind}.")))
+    };
     say.step(
-        "Outbox: the offer emails are written (transport \"file\"; SMTP in production)",
+        "Outbox: the offer emails and the requestor's \"received\" notice are written (transport \"file\"; SMTP in production)",
         &files
             .iter()
             .map(|f| f.display().to_string())
@@ -330,7 +334,7 @@ async fn story(
 
     // 6. Ana opens her offer.
     let mut links = Vec::new();
-    for f in &files {
+    for f in files.iter().filter(|f| is_kind(f, "offer")) {
         let text = eml_text(f)?;
         let to = if text.contains("Hello Ana") {
             "ana"
@@ -399,9 +403,12 @@ async fn story(
     let sent = worker.step(Utc::now()).await?;
     let confirmation = outbox_files(&config.outbound.dir)?
         .into_iter()
-        .find(|f| !files.contains(f))
+        .find(|f| !files.contains(f) && is_kind(f, "confirmation"))
         .context("a confirmation email was written")?;
-    ensure!(sent.sent == 1, "expected one confirmation, got {sent:?}");
+    ensure!(
+        sent.sent == 2,
+        "expected the confirmation and the requestor's \"assigned\" notice, got {sent:?}"
+    );
     let join_link = first_link(&eml_text(&confirmation)?, "/join/")
         .context("the confirmation has a join link")?;
     say.step(

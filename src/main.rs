@@ -624,11 +624,8 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
             Ok(0)
         }
         RequestCmd::Cancel { id } => {
-            let done = app
-                .store
-                .cancel_request(*id, &[], Utc::now())
-                .await
-                .map_err(anyhow::Error::from)?;
+            // Tells the requestor and the assigned interpreter, in the cancel transaction.
+            let done = app.offers.cancel(*id, Utc::now()).await?;
             if done {
                 println!("request {id} cancelled");
                 Ok(0)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::{Config, JoinMode};
-use crate::domain::{AssignmentId, CustomerKey, EmailAddress, Token};
+use crate::domain::{AssignmentId, CustomerKey, EmailAddress, RequestId, Token};
 use crate::matching;
 use crate::outbox::compose;
 use crate::outbox::templates::{Message, Templates};
@@ -154,7 +154,18 @@ impl Offers {
             .start
             .filter(|s| *s > now)
             .unwrap_or(now);
+        // The requestor hears about it in the same transaction, threaded with their own mail.
+        let requestor_email = self
+            .compose_to_requestor(
+                &Message::Assigned {
+                    request: &view.request,
+                    interpreter: &view.interpreter,
+                },
+                &view.request,
+            )
+            .await?;
         let assignment = NewAssignment {
+            requestor_email: Some(requestor_email),
             customer_key: CustomerKey::generate(),
             join_token_hash: join_token.hash(),
             join_expires_at: join_base + self.join_valid,
@@ -187,6 +198,73 @@ impl Offers {
                 AcceptOutcome::Gone => AcceptResult::Gone,
             },
         )
+    }
+
+    /// Renders `message` to the requestor of `request`, threaded (`In-Reply-To`) with the
+    /// requestor's message that created or matched the request.
+    async fn compose_to_requestor(
+        &self,
+        message: &Message<'_>,
+        request: &crate::domain::Request,
+    ) -> anyhow::Result<crate::store::NewEmail> {
+        let parent = self.store.request_thread(request.id).await?;
+        let rendered = self.templates.render(message)?;
+        Ok(compose(
+            message.name(),
+            &request.requestor,
+            &self.from,
+            rendered,
+            parent,
+        ))
+    }
+
+    /// Cancels a request (CLI `request cancel`, or the requestor replying "cancel"): tells the
+    /// requestor and, when there is one, the assigned interpreter, in the cancel transaction.
+    /// Returns false when the request is unknown or already finished (nothing sent).
+    ///
+    /// The assignment is read just before the cancel: an accept that wins in between is
+    /// cancelled with the request but its interpreter is not mailed (a window of milliseconds).
+    pub async fn cancel(&self, id: RequestId, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        let Some(detail) = self.store.request_detail(id).await? else {
+            return Ok(false);
+        };
+        let assigned = match detail.assigned_interpreter {
+            Some(i) => self.store.find_interpreter(&i.to_string()).await?,
+            None => None,
+        };
+        let mut emails = vec![
+            self.compose_to_requestor(
+                &Message::Cancelled {
+                    request: &detail.request,
+                    had_interpreter: assigned.is_some(),
+                },
+                &detail.request,
+            )
+            .await?,
+        ];
+        if let Some(interpreter) = &assigned {
+            let rendered = self.templates.render(&Message::AssignmentCancelled {
+                interpreter,
+                request: &detail.request,
+            })?;
+            emails.push(compose(
+                "assignment_cancelled",
+                &interpreter.email,
+                &self.from,
+                rendered,
+                None,
+            ));
+        }
+        Ok(self.store.cancel_request(id, &emails, now).await?)
+    }
+
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// The From address of our mail.
+    pub fn from(&self) -> &EmailAddress {
+        &self.from
     }
 
     /// The join mode this assignment gets (see `zoom::join_mode`). No Zoom user can be connected

@@ -135,6 +135,7 @@ async fn race(store: Arc<dyn Store>) {
                         "confirmation",
                         &to,
                     ),
+                    requestor_email: None,
                 };
                 barrier.wait().await;
                 let outcome = store

@@ -161,7 +161,12 @@ async fn loops_strangers_and_non_invitations_make_no_request() {
     assert_eq!(report.rejected, cases.len(), "{report:?}");
     assert!(app.store.list_requests().await.unwrap().is_empty());
     let status = app.store.status(Utc::now()).await.unwrap();
-    assert_eq!(status.outbox_pending, 0, "no reply to any of them");
+    // Only people get answers (issue #6): the stranger a "not authorised" notice, the clinic's
+    // non-invitation a "not understood"; loops, lists, our own mail and unrouted mail nothing.
+    assert_eq!(
+        status.outbox_pending, 2,
+        "replies only to the stranger and the non-invitation"
+    );
     assert_eq!(count(&spool.root().join("cur")), cases.len());
 }
 

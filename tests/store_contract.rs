@@ -104,6 +104,7 @@ fn new_assignment(tag: &str, to: &str) -> (Token, NewAssignment) {
         join_token_hash: join.hash(),
         join_expires_at: mins(240),
         email: email(&format!("confirm-{tag}@dragoman"), "confirmation", to),
+        requestor_email: None,
     };
     (join, a)
 }
@@ -1175,4 +1176,173 @@ async fn sqlite_in_memory() {
         .await
         .expect("connect to in-memory SQLite");
     contract(store).await;
+}
+
+// ---- conversations (issue #6) -------------------------------------------------------------
+
+/// The conversation block: the reply cap count, finding our message (and its request) from a
+/// reply's references, the request's thread, and the requestor email of a winning accept.
+async fn conversation_contract(store: Arc<dyn Store>) {
+    store.migrate().await.expect("migrate");
+    let mut who = Vec::new();
+    for n in 0..2 {
+        let i = store
+            .add_interpreter(
+                &NewInterpreter {
+                    name: format!("Conv {n}"),
+                    email: addr(&format!("conv{n}@interpreters.example")),
+                    pairs: vec![pair("es:en")],
+                    timezone: "UTC".into(),
+                },
+                mins(0),
+            )
+            .await
+            .expect("add interpreter");
+        who.push(i);
+    }
+    let (t1, o1) = offer(&who[0], "c1", mins(60));
+    let (t2, o2) = offer(&who[1], "c2", mins(60));
+    let mut received = email(
+        "received-c@dragoman",
+        "received",
+        "Clinic@Requestor.example",
+    );
+    received.in_reply_to = Some("conv-1@mail.example".into());
+    let created = store
+        .record_ingest(
+            &message("conv-1"),
+            &IngestDecision::Request {
+                request: new_request(meeting("85550000001", mins(120)), "es:en"),
+                offers: vec![o1, o2],
+                emails: vec![received],
+            },
+            mins(0),
+        )
+        .await
+        .expect("record");
+    let IngestOutcome::Created(rid) = created else {
+        panic!("expected a new request, got {created:?}");
+    };
+
+    assert_eq!(
+        store.request_thread(rid).await.expect("thread").as_deref(),
+        Some("conv-1@mail.example")
+    );
+    assert_eq!(
+        store.request_thread(rid + 1000).await.expect("thread"),
+        None
+    );
+
+    let ours = store
+        .conversation_of(&["unknown@x".into(), "received-c@dragoman".into()])
+        .await
+        .expect("lookup")
+        .expect("ours");
+    assert_eq!(ours.kind, "received");
+    assert_eq!(
+        ours.recipient,
+        addr("Clinic@Requestor.example"),
+        "as it was sent"
+    );
+    assert_eq!(ours.request_id, Some(rid));
+    let offer_mail = store
+        .conversation_of(&["offer-c1@dragoman".into()])
+        .await
+        .expect("lookup")
+        .expect("the offer is ours");
+    assert_eq!(
+        (offer_mail.kind.as_str(), offer_mail.recipient.clone()),
+        ("offer", who[0].email.clone())
+    );
+    assert_eq!(store.conversation_of(&[]).await.expect("lookup"), None);
+    assert_eq!(
+        store
+            .conversation_of(&["conv-1@mail.example".into()])
+            .await
+            .expect("lookup"),
+        None,
+        "the requestor's own message is not ours"
+    );
+
+    // The daily cap counts reply kinds to the address, created after `since`.
+    let clinic = addr("clinic@requestor.example");
+    assert_eq!(
+        store.replies_since(&clinic, mins(-1)).await.expect("count"),
+        1
+    );
+    assert_eq!(
+        store.replies_since(&clinic, mins(0)).await.expect("count"),
+        0
+    );
+    assert_eq!(
+        store
+            .replies_since(&who[0].email, mins(-1))
+            .await
+            .expect("count"),
+        0,
+        "an offer is not a reply"
+    );
+
+    // The requestor email is written with a winning accept only.
+    let (_, mut a1) = new_assignment("c1", who[0].email.as_str());
+    let mut assigned = email(
+        "assigned-c1@dragoman",
+        "assigned",
+        "clinic@requestor.example",
+    );
+    assigned.in_reply_to = Some("conv-1@mail.example".into());
+    a1.requestor_email = Some(assigned);
+    let won = store
+        .accept_offer(&t1.hash(), &a1, mins(1))
+        .await
+        .expect("accept");
+    assert!(matches!(won, AcceptOutcome::Won { .. }), "{won:?}");
+    let (_, mut a2) = new_assignment("c2", who[1].email.as_str());
+    a2.requestor_email = Some(email(
+        "assigned-c2@dragoman",
+        "assigned",
+        "clinic@requestor.example",
+    ));
+    assert_eq!(
+        store
+            .accept_offer(&t2.hash(), &a2, mins(2))
+            .await
+            .expect("accept"),
+        AcceptOutcome::Taken
+    );
+    let found = store
+        .conversation_of(&["assigned-c1@dragoman".into()])
+        .await
+        .expect("lookup")
+        .expect("written with the win");
+    assert_eq!(found.request_id, Some(rid));
+    assert_eq!(
+        store
+            .conversation_of(&["assigned-c2@dragoman".into()])
+            .await
+            .expect("lookup"),
+        None,
+        "a losing accept writes nothing"
+    );
+    // Of several of ours, the most recent one answers.
+    let latest = store
+        .conversation_of(&["received-c@dragoman".into(), "assigned-c1@dragoman".into()])
+        .await
+        .expect("lookup")
+        .expect("ours");
+    assert_eq!(latest.kind, "assigned");
+}
+
+#[tokio::test]
+async fn conversation_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = common::fresh_sqlite_url(dir.path());
+    conversation_contract(store::connect(&url).await.expect("connect to SQLite")).await;
+}
+
+#[tokio::test]
+async fn conversation_postgres() {
+    let db = common::fresh_postgres().await;
+    let url = db.url.clone();
+    conversation_contract(store::connect(&url).await.expect("connect to PostgreSQL")).await;
 }

@@ -13,10 +13,14 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::domain::{EmailAddress, Meeting};
+use crate::domain::{EmailAddress, Meeting, Request, RequestState};
 use crate::invitation::{self, Envelope, Invitation};
 use crate::offers::Offers;
-use crate::store::{ImapCursor, IngestDecision, IngestOutcome, IngestedMessage, NewRequest};
+use crate::outbox::compose;
+use crate::outbox::templates::Message;
+use crate::store::{
+    ImapCursor, IngestDecision, IngestOutcome, IngestedMessage, NewEmail, NewRequest,
+};
 
 /// What the pure classification says about a message.
 #[derive(Debug, Clone)]
@@ -24,8 +28,36 @@ use crate::store::{ImapCursor, IngestDecision, IngestOutcome, IngestedMessage, N
 pub enum Classified {
     /// Make (or find) a request.
     Request(NewRequest),
-    /// Record and move on; never answered (loops, our own mail, unknown senders when silent).
+    /// Record and move on; never answered (loops, our own mail, no route, unknown senders
+    /// when `[requestors] unknown_senders = "ignore"`).
     Rejected(String),
+    /// An allowed requestor's message to a route that is not an invitation we can read:
+    /// answered with what was missing ("not understood").
+    NotUnderstood {
+        reason: invitation::NotAnInvitation,
+        sender: EmailAddress,
+        route_address: String,
+    },
+    /// A sender who may not create requests, with `unknown_senders = "reply"`: answered once
+    /// with a polite notice (and at most the daily cap per address).
+    NotAuthorised {
+        sender: EmailAddress,
+        route_address: String,
+    },
+}
+
+impl Classified {
+    /// The reason recorded with a message that did not become a request.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Classified::Request(_) => None,
+            Classified::Rejected(r) => Some(r.clone()),
+            Classified::NotUnderstood { reason, .. } => Some(reason.to_string()),
+            Classified::NotAuthorised { sender, .. } => {
+                Some(format!("sender {sender} is not an allowed requestor"))
+            }
+        }
+    }
 }
 
 /// Decides, without I/O, what a message is. Loop safety comes first: automated mail and our
@@ -64,11 +96,25 @@ pub fn classify(
         ));
     };
     if !config.requestors.allows(&from) {
-        return Classified::Rejected(format!("sender {from} is not an allowed requestor"));
+        return match config.requestors.unknown_senders {
+            crate::config::UnknownSenders::Reply => Classified::NotAuthorised {
+                sender: from,
+                route_address: route.address.clone(),
+            },
+            crate::config::UnknownSenders::Ignore => {
+                Classified::Rejected(format!("sender {from} is not an allowed requestor"))
+            }
+        };
     }
     let inv = match parsed {
         Ok(inv) => inv,
-        Err(e) => return Classified::Rejected(e.to_string()),
+        Err(reason) => {
+            return Classified::NotUnderstood {
+                reason,
+                sender: from,
+                route_address: route.address.clone(),
+            }
+        }
     };
     Classified::Request(NewRequest {
         meeting: meeting_of(&inv),
@@ -156,12 +202,75 @@ pub(crate) async fn ingest_with(
         sha256: sha256_hex(raw),
     };
     let parsed = invitation::parse_with_limit(raw, config.limits.max_message_bytes);
-    let decision = match classify(&envelope, parsed, config) {
-        Classified::Request(request) => offers.plan_request(request, now).await?,
-        Classified::Rejected(reason) => IngestDecision::Rejected {
-            reason,
-            emails: vec![],
-        },
+    let classified = classify(&envelope, parsed, config);
+    let decision = match classified {
+        Classified::Request(request) => {
+            let received = reply(
+                offers,
+                config,
+                &envelope,
+                &request.requestor,
+                &Message::Received {
+                    request: &preview(&request, now),
+                },
+                now,
+            )
+            .await?;
+            let mut decision = offers.plan_request(request, now).await?;
+            if let IngestDecision::Request { emails, .. } = &mut decision {
+                emails.extend(received);
+            }
+            decision
+        }
+        other => {
+            match crate::outbox::conversation::handle(offers, config, &envelope, raw, now).await? {
+                Some(decision) => decision,
+                None => {
+                    let reason = other.reason().unwrap_or_default();
+                    let subject = envelope.subject.as_deref();
+                    let emails = match &other {
+                        Classified::NotUnderstood {
+                            reason: why,
+                            sender,
+                            route_address,
+                        } => reply(
+                            offers,
+                            config,
+                            &envelope,
+                            sender,
+                            &Message::NotUnderstood {
+                                reason: why,
+                                original_subject: subject,
+                                address: route_address,
+                            },
+                            now,
+                        )
+                        .await?
+                        .into_iter()
+                        .collect(),
+                        Classified::NotAuthorised {
+                            sender,
+                            route_address,
+                        } => reply(
+                            offers,
+                            config,
+                            &envelope,
+                            sender,
+                            &Message::NotAuthorised {
+                                sender: sender.as_str(),
+                                address: route_address,
+                            },
+                            now,
+                        )
+                        .await?
+                        .into_iter()
+                        .collect(),
+                        _ => vec![],
+                    };
+                    IngestDecision::Rejected { reason, emails }
+                }
+            }
+        }
     };
     let outcome = offers
         .store()
@@ -191,6 +300,53 @@ pub(crate) async fn ingest_with(
         _ => tracing::debug!(mailbox, source_key, ?outcome, "message already recorded"),
     }
     Ok(outcome)
+}
+
+/// The request as the requestor templates see it before it is stored (no id yet; not shown).
+fn preview(request: &NewRequest, now: DateTime<Utc>) -> Request {
+    Request {
+        id: 0,
+        state: RequestState::Open,
+        meeting: request.meeting.clone(),
+        pair: request.pair.clone(),
+        requestor: request.requestor.clone(),
+        route_address: request.route_address.clone(),
+        epoch: 0,
+        created_at: now,
+    }
+}
+
+/// An automatic reply to the message in `envelope` (threaded with it), or `None` when `to` has
+/// had `[outbound] max_replies_per_day` replies in the last 24 hours already.
+pub(crate) async fn reply(
+    offers: &Offers,
+    config: &Config,
+    envelope: &Envelope,
+    to: &EmailAddress,
+    message: &Message<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<NewEmail>> {
+    let sent = offers
+        .store()
+        .replies_since(to, now - chrono::Duration::hours(24))
+        .await?;
+    if sent >= config.outbound.max_replies_per_day {
+        tracing::warn!(
+            kind = message.name(),
+            to_domain = %to.domain(),
+            sent,
+            "daily reply cap reached for this address: not answered"
+        );
+        return Ok(None);
+    }
+    let rendered = offers.templates().render(message)?;
+    Ok(Some(compose(
+        message.name(),
+        to,
+        offers.from(),
+        rendered,
+        envelope.message_id.clone(),
+    )))
 }
 
 /// A message too large to read: recorded as rejected from its size alone.
@@ -326,12 +482,35 @@ mod tests {
             ),
         ];
         for (e, parsed, want) in cases {
-            match classify(&e, parsed, &c) {
-                Classified::Rejected(reason) => {
+            match classify(&e, parsed, &c).reason() {
+                Some(reason) => {
                     assert!(reason.contains(want), "{reason:?} should say {want:?}")
                 }
-                other => panic!("expected a rejection saying {want:?}, got {other:?}"),
+                None => panic!("expected a rejection saying {want:?}"),
             }
         }
+        // Which rejections are answered: strangers (with "reply") and non-invitations only.
+        assert!(matches!(
+            classify(
+                &env("dr@stranger.example", "es-en@agency.example"),
+                Ok(inv()),
+                &c
+            ),
+            Classified::NotAuthorised { .. }
+        ));
+        assert!(matches!(
+            classify(&ok, Err(NotAnInvitation::NoJoinLink), &c),
+            Classified::NotUnderstood { .. }
+        ));
+        let mut silent = c.clone();
+        silent.requestors.unknown_senders = crate::config::UnknownSenders::Ignore;
+        assert!(matches!(
+            classify(
+                &env("dr@stranger.example", "es-en@agency.example"),
+                Ok(inv()),
+                &silent
+            ),
+            Classified::Rejected(_)
+        ));
     }
 }

@@ -4,6 +4,7 @@
 //! Nothing else in the crate sends email. The worker never decides *what* to send (rows are
 //! final when committed) and never talks to a transport except through [`mailer::Mailer`].
 
+pub mod conversation;
 pub mod mailer;
 pub mod templates;
 

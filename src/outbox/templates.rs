@@ -32,6 +32,96 @@ const BUILT_IN: &[(&str, &str)] = &[
         "confirmation.html",
         include_str!("../../templates/confirmation.html"),
     ),
+    (
+        "received.subject",
+        include_str!("../../templates/received.subject"),
+    ),
+    ("received.txt", include_str!("../../templates/received.txt")),
+    (
+        "received.html",
+        include_str!("../../templates/received.html"),
+    ),
+    (
+        "not_understood.subject",
+        include_str!("../../templates/not_understood.subject"),
+    ),
+    (
+        "not_understood.txt",
+        include_str!("../../templates/not_understood.txt"),
+    ),
+    (
+        "not_understood.html",
+        include_str!("../../templates/not_understood.html"),
+    ),
+    (
+        "not_authorised.subject",
+        include_str!("../../templates/not_authorised.subject"),
+    ),
+    (
+        "not_authorised.txt",
+        include_str!("../../templates/not_authorised.txt"),
+    ),
+    (
+        "not_authorised.html",
+        include_str!("../../templates/not_authorised.html"),
+    ),
+    (
+        "assigned.subject",
+        include_str!("../../templates/assigned.subject"),
+    ),
+    ("assigned.txt", include_str!("../../templates/assigned.txt")),
+    (
+        "assigned.html",
+        include_str!("../../templates/assigned.html"),
+    ),
+    (
+        "cancelled.subject",
+        include_str!("../../templates/cancelled.subject"),
+    ),
+    (
+        "cancelled.txt",
+        include_str!("../../templates/cancelled.txt"),
+    ),
+    (
+        "cancelled.html",
+        include_str!("../../templates/cancelled.html"),
+    ),
+    (
+        "assignment_cancelled.subject",
+        include_str!("../../templates/assignment_cancelled.subject"),
+    ),
+    (
+        "assignment_cancelled.txt",
+        include_str!("../../templates/assignment_cancelled.txt"),
+    ),
+    (
+        "assignment_cancelled.html",
+        include_str!("../../templates/assignment_cancelled.html"),
+    ),
+    (
+        "nobody_available.subject",
+        include_str!("../../templates/nobody_available.subject"),
+    ),
+    (
+        "nobody_available.txt",
+        include_str!("../../templates/nobody_available.txt"),
+    ),
+    (
+        "nobody_available.html",
+        include_str!("../../templates/nobody_available.html"),
+    ),
+    (
+        "offer_reply.subject",
+        include_str!("../../templates/offer_reply.subject"),
+    ),
+    (
+        "offer_reply.txt",
+        include_str!("../../templates/offer_reply.txt"),
+    ),
+    (
+        "offer_reply.html",
+        include_str!("../../templates/offer_reply.html"),
+    ),
     ("layout.html", include_str!("../../templates/layout.html")),
 ];
 
@@ -51,6 +141,36 @@ pub enum Message<'a> {
         request: &'a Request,
         join_url: String,
     },
+    /// To the requestor: the request is recorded, with what was understood (never the passcode).
+    Received { request: &'a Request },
+    /// To the sender: the message was not an invitation we could read, why, and how to fix it.
+    NotUnderstood {
+        reason: &'a crate::invitation::NotAnInvitation,
+        original_subject: Option<&'a str>,
+        /// The route address the message was sent to.
+        address: &'a str,
+    },
+    /// To an unknown sender (only with `[requestors] unknown_senders = "reply"`).
+    NotAuthorised { sender: &'a str, address: &'a str },
+    /// To the requestor: an interpreter accepted.
+    Assigned {
+        request: &'a Request,
+        interpreter: &'a Interpreter,
+    },
+    /// To the requestor: the request is cancelled.
+    Cancelled {
+        request: &'a Request,
+        had_interpreter: bool,
+    },
+    /// To the assigned interpreter: the request is cancelled.
+    AssignmentCancelled {
+        interpreter: &'a Interpreter,
+        request: &'a Request,
+    },
+    /// To the requestor: nobody accepted by the deadline (issue #5 sends it).
+    NobodyAvailable { request: &'a Request },
+    /// To an interpreter who answered an offer by email: accepting happens on the offer page.
+    OfferReply { original_subject: Option<&'a str> },
 }
 
 impl Message<'_> {
@@ -58,6 +178,14 @@ impl Message<'_> {
         match self {
             Message::Offer { .. } => "offer",
             Message::Confirmation { .. } => "confirmation",
+            Message::Received { .. } => "received",
+            Message::NotUnderstood { .. } => "not_understood",
+            Message::NotAuthorised { .. } => "not_authorised",
+            Message::Assigned { .. } => "assigned",
+            Message::Cancelled { .. } => "cancelled",
+            Message::AssignmentCancelled { .. } => "assignment_cancelled",
+            Message::NobodyAvailable { .. } => "nobody_available",
+            Message::OfferReply { .. } => "offer_reply",
         }
     }
 }
@@ -130,6 +258,52 @@ impl Templates {
                 join_url => join_url,
                 display_name => interpreter.display_name(&request.pair.from),
             },
+            Message::Received { request } | Message::NobodyAvailable { request } => context! {
+                request => request_ctx(request, requestor_zone(request)),
+            },
+            Message::NotUnderstood {
+                reason,
+                original_subject,
+                address,
+            } => {
+                let (problem, fix) = explain(reason);
+                context! {
+                    problem => problem,
+                    fix => fix,
+                    address => address,
+                    original_subject => original_subject.map(one_line).unwrap_or_else(|| "your message".into()),
+                }
+            }
+            Message::NotAuthorised { sender, address } => context! {
+                sender => sender,
+                address => address,
+            },
+            Message::Assigned {
+                request,
+                interpreter,
+            } => context! {
+                request => request_ctx(request, requestor_zone(request)),
+                display_name => interpreter.display_name(&request.pair.from),
+            },
+            Message::Cancelled {
+                request,
+                had_interpreter,
+            } => context! {
+                request => request_ctx(request, requestor_zone(request)),
+                had_interpreter => had_interpreter,
+            },
+            Message::AssignmentCancelled {
+                interpreter,
+                request,
+            } => context! {
+                interpreter => interpreter_ctx(interpreter),
+                request => request_ctx(request, &interpreter.timezone),
+            },
+            Message::OfferReply { original_subject } => context! {
+                original_subject => original_subject
+                    .map(|s| one_line(s).trim_start_matches("Re: ").to_string())
+                    .unwrap_or_else(|| "your offer".into()),
+            },
         };
         let name = message.name();
         let get = |part: &str| -> anyhow::Result<String> {
@@ -164,6 +338,44 @@ fn request_ctx(r: &Request, tz: &str) -> minijinja::Value {
         topic => r.meeting.topic.clone().unwrap_or_else(|| "Zoom meeting".into()),
         start => r.meeting.start.map(|s| local_time(s, tz)),
         kind => r.meeting.kind,
+        meeting_id => r.meeting.meeting_id.clone(),
+    }
+}
+
+/// The zone requestor mail shows times in: we keep no zone per requestor, so the
+/// invitation's own zone (what the requestor wrote), else UTC.
+fn requestor_zone(r: &Request) -> &str {
+    r.meeting.timezone.as_deref().unwrap_or("UTC")
+}
+
+/// A header value on one line, at most 120 characters (it is echoed from untrusted mail).
+fn one_line(s: &str) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    flat.chars().take(120).collect()
+}
+
+/// What was missing, in the requestor's words, and how to fix it.
+pub fn explain(reason: &crate::invitation::NotAnInvitation) -> (String, String) {
+    use crate::invitation::NotAnInvitation as N;
+    const FORWARD: &str = "forward the Zoom invitation itself (it holds a link such as \
+        https://zoom.us/j/81234567890?pwd=…), or paste its text into the body of your email.";
+    match reason {
+        N::NoJoinLink => (
+            "we could not find a Zoom join link in your message".into(),
+            FORWARD.into(),
+        ),
+        N::TooLarge { size, limit } => (
+            format!("your message is {size} bytes, over our limit of {limit} bytes"),
+            "send the invitation text on its own, without attachments.".into(),
+        ),
+        N::Malformed(_) => (
+            "we could not read your message (it is not well-formed email)".into(),
+            "send the invitation again as plain text in the body of a new email.".into(),
+        ),
+        N::NotInvitation(why) => (
+            format!("it does not look like a Zoom invitation ({why})"),
+            FORWARD.into(),
+        ),
     }
 }
 

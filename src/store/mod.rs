@@ -140,6 +140,8 @@ pub struct NewAssignment {
     pub join_expires_at: DateTime<Utc>,
     /// The confirmation email with the join link.
     pub email: NewEmail,
+    /// The "interpreter assigned" email to the requestor, written only when this accept wins.
+    pub requestor_email: Option<NewEmail>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -564,6 +566,20 @@ pub trait Store: Send + Sync + 'static {
     /// Gives the lease up (only if `owner` holds it).
     async fn release_mailbox_lease(&self, mailbox: &str, owner: &str) -> StoreResult<()>;
 
+    // ---- conversations (issue #6) -------------------------------------------------------
+
+    /// How many outbox rows of a [`REPLY_KINDS`] kind to `to` (case-insensitive) were created after `since`
+    /// (whatever their state): the per-address daily cap on automatic replies.
+    async fn replies_since(&self, to: &EmailAddress, since: DateTime<Utc>) -> StoreResult<i64>;
+    /// The most recent of our outbox messages whose `Message-ID` is among `message_ids` (the
+    /// `In-Reply-To` and `References` of an incoming reply), with the request it belongs to
+    /// when it answered a requestor's message that became (or matched) a request. `None`
+    /// when none of the ids is ours. At most the first 32 ids are looked at.
+    async fn conversation_of(&self, message_ids: &[String]) -> StoreResult<Option<OurMessage>>;
+    /// The `Message-ID` of the first message recorded for this request (the requestor's mail
+    /// that created or matched it), for threading our answers with it.
+    async fn request_thread(&self, id: RequestId) -> StoreResult<Option<String>>;
+
     // ---- zoom events (issue #7; keep this block last) ------------------------------------
 
     /// Stores a verified webhook event before it is processed (`attempts` 0, unprocessed).
@@ -656,6 +672,26 @@ pub struct MailboxHealth {
 /// The outcome text of a quarantined message's `reason`.
 pub(crate) fn quarantine_reason(error: &str) -> String {
     format!("quarantined: {error}")
+}
+
+/// Outbox kinds that are automatic replies to someone's mail: counted by
+/// [`Store::replies_since`] for the per-address daily cap.
+pub const REPLY_KINDS: &[&str] = &[
+    "received",
+    "not_understood",
+    "not_authorised",
+    "offer_reply",
+    "cancelled",
+];
+
+/// One of our sent (or queued) messages, found from an incoming reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OurMessage {
+    pub message_id: String,
+    pub kind: String,
+    pub recipient: EmailAddress,
+    /// The request it is about, when known (requestor mail threads with the requestor's own).
+    pub request_id: Option<RequestId>,
 }
 
 /// Opens the store named by a `sqlite:` or `postgres:` URL (atuin's pattern: the scheme picks

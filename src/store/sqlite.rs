@@ -590,6 +590,9 @@ impl Store for SqliteStore {
             }
         })?;
         enqueue(&mut tx, &assignment.email, now).await?;
+        if let Some(email) = &assignment.requestor_email {
+            enqueue(&mut tx, email, now).await?;
+        }
         commit(tx).await?;
         Ok(AcceptOutcome::Won {
             offer_id: offer.id,
@@ -935,6 +938,77 @@ impl Store for SqliteStore {
                 .map(|(_, n)| *n)
                 .unwrap_or(0),
         })
+    }
+
+    // ---- conversations (issue #6) -------------------------------------------------------
+
+    async fn replies_since(&self, to: &EmailAddress, since: DateTime<Utc>) -> StoreResult<i64> {
+        let mut q = String::from(
+            "SELECT count(*) FROM outbox WHERE lower(recipient) = lower($1) AND created_at > $2 AND kind IN (",
+        );
+        // Placeholders only: the kinds are bound, never formatted in.
+        for i in 0..REPLY_KINDS.len() {
+            q.push_str(&format!("{}${}", if i == 0 { "" } else { ", " }, i + 3));
+        }
+        q.push(')');
+        let mut query = sqlx::query_scalar(&q)
+            .bind(to.as_str())
+            .bind(to_millis(since));
+        for k in REPLY_KINDS {
+            query = query.bind(*k);
+        }
+        query.fetch_one(&self.pool).await.map_err(db_err)
+    }
+
+    async fn conversation_of(&self, message_ids: &[String]) -> StoreResult<Option<OurMessage>> {
+        let mut tx = self.read().await?;
+        let mut best: Option<(i64, String, String, String, Option<String>)> = None;
+        for id in message_ids.iter().take(32) {
+            let row: Option<(i64, String, String, String, Option<String>)> = sqlx::query_as(
+                "SELECT id, message_id, kind, recipient, in_reply_to FROM outbox WHERE message_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if let Some(r) = row {
+                if best.as_ref().is_none_or(|b| r.0 > b.0) {
+                    best = Some(r);
+                }
+            }
+        }
+        let Some((row, message_id, kind, recipient, parent)) = best else {
+            return Ok(None);
+        };
+        let request_id: Option<i64> = match parent {
+            Some(p) => sqlx::query_scalar(
+                "SELECT request_id FROM messages WHERE message_id = $1 AND request_id IS NOT NULL
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(p)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?,
+            None => None,
+        };
+        Ok(Some(OurMessage {
+            message_id,
+            kind,
+            recipient: EmailAddress::parse(&recipient)
+                .map_err(|e| StoreError::Corrupt(format!("outbox {row}: {e}")))?,
+            request_id,
+        }))
+    }
+
+    async fn request_thread(&self, id: RequestId) -> StoreResult<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT message_id FROM messages WHERE request_id = $1 AND message_id IS NOT NULL
+             ORDER BY id LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)
     }
 
     // ---- zoom events (issue #7; keep this block last) ------------------------------------
