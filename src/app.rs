@@ -111,6 +111,41 @@ impl App {
     }
 }
 
+impl App {
+    /// One task per `[[mailbox]]` with IMAP, each with its own reconnect loop: one mailbox's
+    /// failure never touches the others. They stop when `stop` turns true.
+    pub fn spawn_imap(
+        &self,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let options = crate::ingest::imap::ImapOptions {
+            use_lease: !self.config.database.url.starts_with("sqlite:"),
+            ..Default::default()
+        };
+        self.config
+            .mailboxes
+            .iter()
+            .filter_map(|m| match &m.source {
+                MailboxSource::Imap(imap) => Some((m.name.clone(), imap.clone())),
+                MailboxSource::Maildir(_) => None,
+            })
+            .map(|(name, imap)| {
+                let mailbox = crate::ingest::imap::ImapMailbox::new(
+                    name,
+                    imap,
+                    self.offers.clone(),
+                    self.config.clone(),
+                    options.clone(),
+                );
+                let mut rx = stop.clone();
+                tokio::spawn(mailbox.run(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                }))
+            })
+            .collect()
+    }
+}
+
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -152,6 +187,7 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         app.clone()
             .ingest_loop(Duration::from_secs(2), stopped(stop_rx.clone())),
     );
+    let imap = app.spawn_imap(&stop_rx);
     let outbox = tokio::spawn(worker.run(stopped(stop_rx.clone())));
     let state = crate::http::AppState::new(app.offers.clone(), app.config.clone());
     let http = tokio::spawn(crate::http::serve(
@@ -165,6 +201,11 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         ingest
             .await
             .map_err(|e| anyhow::anyhow!("the ingest loop panicked: {e}"))?;
+        for task in imap {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "an IMAP mailbox task panicked");
+            }
+        }
         outbox
             .await
             .map_err(|e| anyhow::anyhow!("the outbox worker panicked: {e}"))?;

@@ -70,6 +70,12 @@ enum Command {
     /// Requests.
     #[command(subcommand)]
     Request(RequestCmd),
+    /// Pipe mode for MTAs: commit the message on stdin for envelope recipient --to. Exits 0
+    /// once committed, 75 (EX_TEMPFAIL: the MTA retries) when it could not be.
+    Deliver {
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -246,6 +252,34 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             dragoman::telemetry::init_quiet();
             let app = open(&cli).await?;
             request(&app, cmd).await
+        }
+        Command::Deliver { to } => {
+            dragoman::telemetry::init_quiet();
+            Ok(deliver(&cli, to).await)
+        }
+    }
+}
+
+/// `deliver`: anything but a commit is EX_TEMPFAIL, so the MTA keeps the message.
+async fn deliver(cli: &Cli, to: &str) -> u8 {
+    use dragoman::ingest::deliver::{self, EX_TEMPFAIL};
+    let result = async {
+        let config = load_config(cli).map_err(|f| f.error)?;
+        let (raw, size) =
+            deliver::read_message(std::io::stdin().lock(), config.limits.max_message_bytes)
+                .context("reading the message from stdin")?;
+        let app = App::open(config).await.context("opening the database")?;
+        deliver::deliver(&app.offers, &app.config, to, &raw, size, Utc::now()).await
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            eprintln!("dragoman deliver: committed ({outcome:?})");
+            0
+        }
+        Err(e) => {
+            eprintln!("dragoman deliver: not committed, try again later: {e:#}");
+            EX_TEMPFAIL
         }
     }
 }
@@ -614,6 +648,21 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
             "name": name, "kind": "maildir", "path": md.root(), "waiting": md.pending()?.len(),
         }));
     }
+    let health = app.store.mailbox_health().await?;
+    for m in &app.config.mailboxes {
+        if let dragoman::config::MailboxSource::Imap(imap) = &m.source {
+            let h = health.iter().find(|h| h.mailbox == m.name);
+            mailboxes.push(serde_json::json!({
+                "name": m.name, "kind": "imap", "host": imap.host, "folder": imap.folder,
+                "last_contact_at": h.and_then(|h| h.last_contact_at),
+                "last_error": h.and_then(|h| h.last_error.clone()),
+                "last_error_at": h.and_then(|h| h.last_error_at),
+                "backlog": h.and_then(|h| h.backlog),
+                "owner": h.and_then(|h| h.owner.clone()),
+                "lease_until": h.and_then(|h| h.lease_until),
+            }));
+        }
+    }
     if json {
         let v = serde_json::json!({
             "requests": counts.requests.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
@@ -646,6 +695,18 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
             counts.messages_ingested, counts.messages_rejected
         );
         for m in &mailboxes {
+            if m["kind"] == "imap" {
+                println!(
+                    "mailbox       {} (imap {} {}): last contact {}, backlog {}, last error {}",
+                    m["name"].as_str().unwrap_or("?"),
+                    m["host"].as_str().unwrap_or("?"),
+                    m["folder"].as_str().unwrap_or("?"),
+                    m["last_contact_at"].as_str().unwrap_or("never"),
+                    m["backlog"],
+                    m["last_error"].as_str().unwrap_or("none"),
+                );
+                continue;
+            }
             println!(
                 "mailbox       {} (maildir {}): {} waiting",
                 m["name"].as_str().unwrap_or("?"),

@@ -20,7 +20,7 @@ struct TextDoc {
 }
 
 static PHONE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[•·*\-]\s*)?(?:[A-Z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)")
+    Regex::new(r"(?i)^(?:[•·*\-]\s*)?(?:[a-z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)")
         .expect("static regex")
 });
 static ONE_TAP: LazyLock<Regex> =
@@ -107,9 +107,10 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         }
     }
 
-    let mut facts = read_facts(&primary.text, &link);
+    let mut facts = read_facts(&primary.text, &primary.links, &link);
+    facts.primary_flags = facts.flags;
     for (i, d) in docs.iter().enumerate() {
-        if i == primary_ix {
+        if i == primary_ix || facts.complete() {
             continue;
         }
         let same = d.links.is_empty()
@@ -128,7 +129,7 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
                 pos: 0,
                 ..link.clone()
             });
-        let other = read_facts(&d.text, &anchor);
+        let other = read_facts(&d.text, &d.links, &anchor);
         facts.fill_from(other);
     }
 
@@ -175,15 +176,12 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         .clone()
         .or_else(|| calendar.and_then(|c| c.rrule.clone()));
 
-    let lower = primary.text.to_lowercase();
-    let kind = if link.kind == LinkKind::Webinar
-        || labels::WEBINAR.iter().any(|p| lower.contains(p))
-    {
+    let flags = facts.primary_flags;
+    let kind = if link.kind == LinkKind::Webinar || flags.webinar {
         MeetingKind::Webinar
-    } else if link.kind == LinkKind::Personal || labels::PERSONAL.iter().any(|p| lower.contains(p))
-    {
+    } else if link.kind == LinkKind::Personal || flags.personal {
         MeetingKind::Personal
-    } else if labels::RECURRING.iter().any(|p| lower.contains(p))
+    } else if flags.recurring
         || facts.time.no_fixed
         || recurrence.is_some()
         || (!facts.has_time_label && facts.has_phone_section && start.is_none())
@@ -271,9 +269,20 @@ struct Facts {
     recurrence: Option<String>,
     organizer: Option<String>,
     votes: HashMap<&'static str, usize>,
+    flags: labels::PhraseFlags,
+    /// The primary text's flags (kept when gaps are filled from other bodies).
+    primary_flags: labels::PhraseFlags,
 }
 
 impl Facts {
+    /// Nothing left that another body could fill.
+    fn complete(&self) -> bool {
+        self.passcode.is_some()
+            && self.topic.is_some()
+            && self.organizer.is_some()
+            && (self.time.start.is_some() || self.time.no_fixed)
+    }
+
     fn fill_from(&mut self, o: Facts) {
         if self.passcode.is_none() {
             self.passcode = o.passcode;
@@ -309,10 +318,9 @@ impl Facts {
     }
 
     fn locale(&self, text: &str) -> Option<String> {
-        let script = script_lang(text);
         let max = self.votes.values().copied().max().unwrap_or(0);
         if max == 0 {
-            return script
+            return script_lang(text)
                 .or_else(|| labels::stopword_lang(text))
                 .map(str::to_owned);
         }
@@ -323,7 +331,10 @@ impl Facts {
             .map(|(l, _)| *l)
             .collect();
         best.sort_unstable();
-        if let Some(s) = script {
+        if best.len() == 1 {
+            return best.first().map(|l| (*l).to_owned());
+        }
+        if let Some(s) = script_lang(text) {
             if best.contains(&s) {
                 return Some(s.to_owned());
             }
@@ -369,18 +380,9 @@ fn line_starts(text: &str) -> Vec<usize> {
 }
 
 fn is_phone_line(line: &str) -> bool {
-    let l = line.trim().to_lowercase();
-    if l.is_empty() {
-        return false;
-    }
-    labels::PHONE_HEADERS.iter().any(|h| l.starts_with(h))
-        || ONE_TAP.is_match(&l)
-        || PHONE_LINE.is_match(&l)
-}
-
-fn is_phone_header(line: &str) -> bool {
-    let l = line.trim().to_lowercase();
-    labels::PHONE_HEADERS.iter().any(|h| l.starts_with(h)) || ONE_TAP.is_match(&l)
+    let l = line.trim();
+    !l.is_empty()
+        && (labels::PHONE_HEADER_RE.is_match(l) || ONE_TAP.is_match(l) || PHONE_LINE.is_match(l))
 }
 
 fn ascii_letter_before(text: &str, pos: usize) -> bool {
@@ -395,7 +397,7 @@ fn clean_value(v: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_owned())
 }
 
-fn read_facts(text: &str, link: &JoinLink) -> Facts {
+fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     let mut f = Facts::default();
     let starts = line_starts(text);
     let line_of = |pos: usize| match starts.binary_search(&pos) {
@@ -409,11 +411,10 @@ fn read_facts(text: &str, link: &JoinLink) -> Facts {
     // The phone part: from the first phone line after the link's line to the next other link.
     let phone_first = (link_line + 1..lines.len()).find(|&i| is_phone_line(lines[i]));
     // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
-    f.has_phone_section = lines.iter().any(|l| is_phone_header(l));
+    f.has_phone_section = labels::PHONE_HEADER_RE.is_match(text) || ONE_TAP.is_match(text);
     let phone_start = phone_first
         .and_then(|i| starts.get(i).copied())
         .unwrap_or(text.len());
-    let other_links = url::find_join_links(text);
     let phone_end = other_links
         .iter()
         .find(|l| l.pos > phone_start && l.meeting_id != link.meeting_id)
@@ -485,56 +486,43 @@ fn read_facts(text: &str, link: &JoinLink) -> Facts {
         .or_else(|| ids.first())
         .map(|(_, d)| d.clone());
 
-    let lower = text.to_lowercase();
-    let google = lower.contains("invitation from google calendar")
-        || lower.contains("joining info")
-        || lower.contains("you have been invited to the following event");
+    let (flags, join_langs) = labels::scan_phrases(text);
+    f.flags = flags;
+    for lang in join_langs {
+        f.vote(Some(lang));
+    }
+    let google = flags.google;
 
-    // Topic, time, organizer, join phrases.
-    let mut time_line: Option<usize> = None;
-    for (i, line) in lines.iter().enumerate() {
-        if f.topic.is_none() {
-            if let Some(c) = labels::TOPIC_RE.captures(line) {
-                if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
-                    f.vote(lang_of(labels::TOPIC, l.as_str()));
-                    f.topic = clean_value(v.as_str());
-                }
-            } else if google {
-                if let Some(v) = labels::TITLE_RE.captures(line).and_then(|c| c.get(2)) {
-                    f.topic = clean_value(v.as_str());
-                }
-            }
+    // Topic, time and organizer: one multi-line scan each.
+    if let Some(c) = labels::TOPIC_RE.captures(text) {
+        if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
+            f.vote(lang_of(labels::TOPIC, l.as_str()));
+            f.topic = clean_value(v.as_str());
         }
-        if time_line.is_none() {
-            let m = labels::TIME_RE.captures(line).and_then(|c| {
-                let l = c.get(1)?;
-                Some((lang_of(labels::TIME, l.as_str()), c.get(2)?))
-            });
-            let m = m.or_else(|| {
-                google
-                    .then(|| labels::WHEN_RE.captures(line).and_then(|c| c.get(2)))
-                    .flatten()
-                    .map(|v| (Some("en"), v))
-            });
-            if let Some((lang, _)) = m {
-                f.vote(lang);
-                time_line = Some(i);
-            }
+    } else if google {
+        if let Some(v) = labels::TITLE_RE.captures(text).and_then(|c| c.get(2)) {
+            f.topic = clean_value(v.as_str());
         }
-        if f.organizer.is_none() {
-            for (re, lang) in labels::ORGANIZER_RES.iter() {
-                if let Some(name) = re.captures(line).and_then(|c| c.get(1)) {
-                    f.organizer = clean_value(name.as_str());
-                    f.vote(Some(lang));
-                    break;
-                }
-            }
+    }
+    let mut time_line: Option<(usize, String)> = None;
+    if let Some(c) = labels::TIME_RE.captures(text) {
+        if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
+            f.vote(lang_of(labels::TIME, l.as_str()));
+            time_line = Some((line_of(l.start()), v.as_str().trim().to_owned()));
         }
-        let ll = line.to_lowercase();
-        for (p, lang) in labels::JOIN_PHRASES {
-            if ll.contains(p) {
-                f.vote(Some(lang));
-            }
+    }
+    if let Some(c) = labels::may_name_organizer(text)
+        .then(|| labels::ORGANIZER_RE.captures(text))
+        .flatten()
+    {
+        if let Some((i, name)) = c
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find_map(|(i, m)| Some((i, m?)))
+        {
+            f.organizer = clean_value(name.as_str());
+            f.vote(labels::ORGANIZER.get(i - 1).map(|(_, l)| *l));
         }
     }
     if f.organizer.is_none() && google {
@@ -546,15 +534,8 @@ fn read_facts(text: &str, link: &JoinLink) -> Facts {
         });
     }
 
-    if let Some(i) = time_line {
+    if let Some((i, value)) = time_line {
         f.has_time_label = true;
-        let line = lines[i];
-        let value = labels::TIME_RE
-            .captures(line)
-            .or_else(|| labels::WHEN_RE.captures(line))
-            .and_then(|c| c.get(2))
-            .map(|v| v.as_str().trim().to_owned())
-            .unwrap_or_default();
         // A label alone on its line: the value is on the next one.
         let value = if value.is_empty() {
             lines

@@ -74,8 +74,7 @@ pub(crate) fn to_text(html: &str) -> String {
         }
         if !closing && SKIP.contains(&name.as_str()) {
             let close = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            rest = match lower.find(&close) {
+            rest = match find_ascii_ci(rest, &close) {
                 Some(pos) => {
                     let tail = &rest[pos..];
                     match tail.find('>') {
@@ -127,6 +126,17 @@ fn finish_anchor(out: &mut String, start: usize, href: &str) {
     out.push(' ');
     out.push_str(href);
     out.push(' ');
+}
+
+/// Byte position of `needle` (ASCII, lower-case) in `hay`, ignoring ASCII case.
+fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
+    let n = needle.as_bytes();
+    if n.is_empty() {
+        return Some(0);
+    }
+    hay.as_bytes()
+        .windows(n.len())
+        .position(|w| w.eq_ignore_ascii_case(n))
 }
 
 /// The end of a tag, skipping '>' inside quoted attribute values.

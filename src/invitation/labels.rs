@@ -6,6 +6,7 @@
 //! Must never: hold extraction logic; this file is data and the regexes built from it.
 
 use regex::Regex;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// (label, language). Longer labels are tried first.
@@ -31,10 +32,10 @@ pub(crate) const TOPIC: &[(&str, &str)] = &[
 
 /// Google Calendar's labels: only read when the text is a Google Calendar invitation.
 pub(crate) const GOOGLE_TITLE: &[(&str, &str)] = &[("Title", "en")];
-pub(crate) const GOOGLE_WHEN: &[(&str, &str)] = &[("When", "en")];
 
 pub(crate) const TIME: &[(&str, &str)] = &[
     ("Time", "en"),
+    ("When", "en"),
     ("Date & Time", "en"),
     ("Date and Time", "en"),
     ("Uhrzeit", "de"),
@@ -149,6 +150,12 @@ pub(crate) const JOIN_PHRASES: &[(&str, &str)] = &[
 /// numeric dial-in ones). Lower-case; matched at the start of a trimmed line.
 pub(crate) const PHONE_HEADERS: &[&str] = &[
     "one tap mobile",
+    "or one tap mobile",
+    "or an h.323/sip room system",
+    "or skype for business",
+    "dial(for higher quality",
+    "dial (for higher quality",
+    "join by skype for business",
     "or iphone one-tap",
     "iphone one-tap",
     "phone one-tap",
@@ -306,22 +313,36 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
     (r"(?i)^(.+?) приглашает вас", "ru"),
 ];
 
+/// Cheap pre-check before the organizer regex: the text has a word every organizer sentence needs.
+pub(crate) fn may_name_organizer(text: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "nvit",
+        "NVIT",
+        "lädt",
+        "convid",
+        "nodigt",
+        "招待",
+        "邀请",
+        "邀請",
+        "초대",
+        "приглаша",
+    ];
+    MARKERS.iter().any(|m| text.contains(m))
+}
+
 fn alternation(labels: &[(&str, &str)]) -> String {
     let mut l: Vec<&str> = labels.iter().map(|(l, _)| *l).collect();
     l.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
     l.iter()
-        .map(|s| {
-            regex::escape(s)
-                .replace("\\ ", r"[\s\-]?")
-                .replace(' ', r"[\s\-]?")
-        })
+        .map(|s| regex::escape(s).replace(' ', r"[ \t\-]?"))
         .collect::<Vec<_>>()
         .join("|")
 }
 
+/// A label at the start of a line (multi-line mode: one scan finds the first such line).
 fn line_label(labels: &[(&str, &str)]) -> Regex {
     let pat = format!(
-        r"(?i)^[\s>*_#•·\-]*({})[\s*_]*[:：][\s*_]*(.*)$",
+        r"(?im)^[ \t>*_#•·\-]*({})[ \t*_]*[:：][ \t*_]*(.*)$",
         alternation(labels)
     );
     Regex::new(&pat).expect("label regex")
@@ -330,7 +351,6 @@ fn line_label(labels: &[(&str, &str)]) -> Regex {
 pub(crate) static TOPIC_RE: LazyLock<Regex> = LazyLock::new(|| line_label(TOPIC));
 pub(crate) static TIME_RE: LazyLock<Regex> = LazyLock::new(|| line_label(TIME));
 pub(crate) static TITLE_RE: LazyLock<Regex> = LazyLock::new(|| line_label(GOOGLE_TITLE));
-pub(crate) static WHEN_RE: LazyLock<Regex> = LazyLock::new(|| line_label(GOOGLE_WHEN));
 
 /// Passcode labels anywhere in a line: group 1 the label, group 2 the value.
 pub(crate) static PASSCODE_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -350,12 +370,114 @@ pub(crate) static MEETING_ID_RE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("meeting id regex")
 });
 
-pub(crate) static ORGANIZER_RES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    ORGANIZER
+/// All organizer sentences in one multi-line regex: group i+1 is ORGANIZER[i]'s name.
+pub(crate) static ORGANIZER_RE: LazyLock<Regex> = LazyLock::new(|| {
+    let alts: Vec<String> = ORGANIZER
         .iter()
-        .filter_map(|(p, l)| Regex::new(p).ok().map(|r| (r, *l)))
-        .collect()
+        .map(|(p, _)| {
+            let (flags, rest) = match p.strip_prefix("(?i)") {
+                Some(r) => ("(?i:", r),
+                None => ("(?:", *p),
+            };
+            let rest = rest.strip_prefix("^(.+?)").unwrap_or(rest);
+            format!("([^\\n]+?){flags}{rest})")
+        })
+        .collect();
+    Regex::new(&format!("(?m)^(?:{})", alts.join("|"))).expect("organizer regex")
 });
+
+/// Zoom's phone-part headers at the start of a line.
+pub(crate) static PHONE_HEADER_RE: LazyLock<Regex> = LazyLock::new(|| {
+    let alts: Vec<String> = PHONE_HEADERS.iter().map(|h| regex::escape(h)).collect();
+    Regex::new(&format!(r"(?im)^[ \t•·*\-]*(?:{})", alts.join("|"))).expect("phone regex")
+});
+
+/// What a phrase tells about the invitation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PhraseFlags {
+    pub webinar: bool,
+    pub personal: bool,
+    pub recurring: bool,
+    pub google: bool,
+}
+
+/// Google Calendar's own sentences.
+pub(crate) const GOOGLE: &[&str] = &[
+    "invitation from google calendar",
+    "joining info",
+    "you have been invited to the following event",
+];
+
+/// Lower-cased phrase -> (flags, join-phrase language).
+type PhraseTable = HashMap<String, (PhraseFlags, Option<&'static str>)>;
+
+static PHRASES: LazyLock<(Regex, PhraseTable)> = LazyLock::new(|| {
+    let mut all: Vec<(String, PhraseFlags, Option<&'static str>)> = Vec::new();
+    let flag = |w: bool, p: bool, r: bool, g: bool| PhraseFlags {
+        webinar: w,
+        personal: p,
+        recurring: r,
+        google: g,
+    };
+    for p in WEBINAR {
+        all.push((p.to_string(), flag(true, false, false, false), None));
+    }
+    for p in PERSONAL {
+        all.push((p.to_string(), flag(false, true, false, false), None));
+    }
+    for p in RECURRING {
+        all.push((p.to_string(), flag(false, false, true, false), None));
+    }
+    for p in GOOGLE {
+        all.push((p.to_string(), flag(false, false, false, true), None));
+    }
+    for (p, l) in JOIN_PHRASES {
+        all.push((p.to_string(), PhraseFlags::default(), Some(*l)));
+    }
+    // A phrase also carries what every phrase inside it says ("join zoom webinar" is a webinar),
+    // since one scan reports only the longer one.
+    let mut table = PhraseTable::new();
+    for (p, _, _) in &all {
+        let mut f = PhraseFlags::default();
+        let mut lang = None;
+        for (q, qf, ql) in &all {
+            if p.contains(q.as_str()) {
+                f.webinar |= qf.webinar;
+                f.personal |= qf.personal;
+                f.recurring |= qf.recurring;
+                f.google |= qf.google;
+                lang = lang.or(*ql);
+            }
+        }
+        table.insert(p.clone(), (f, lang));
+    }
+    let mut keys: Vec<&String> = table.keys().collect();
+    keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
+    let alts: Vec<String> = keys.iter().map(|k| regex::escape(k)).collect();
+    let re = Regex::new(&format!("(?i)(?:{})", alts.join("|"))).expect("phrase regex");
+    (re, table)
+});
+
+/// One scan of `text` for every phrase list: the flags, and the join-phrase languages found.
+pub(crate) fn scan_phrases(text: &str) -> (PhraseFlags, Vec<&'static str>) {
+    let (re, table) = &*PHRASES;
+    let mut flags = PhraseFlags::default();
+    let mut langs = Vec::new();
+    for m in re.find_iter(text) {
+        if let Some((f, l)) = table.get(&m.as_str().to_lowercase()) {
+            flags.webinar |= f.webinar;
+            flags.personal |= f.personal;
+            flags.recurring |= f.recurring;
+            flags.google |= f.google;
+            if let Some(l) = l {
+                if !langs.contains(l) {
+                    langs.push(*l);
+                }
+            }
+        }
+    }
+    (flags, langs)
+}
 
 /// The language of a matched label text.
 pub(crate) fn lang_of(table: &[(&str, &'static str)], matched: &str) -> Option<&'static str> {
@@ -365,9 +487,7 @@ pub(crate) fn lang_of(table: &[(&str, &'static str)], matched: &str) -> Option<&
             .flat_map(char::to_lowercase)
             .collect::<String>()
     };
-    let exact = table
-        .iter()
-        .find(|(l, _)| l.to_lowercase() == matched.to_lowercase());
+    let exact = table.iter().find(|(l, _)| l.eq_ignore_ascii_case(matched));
     let m = norm(matched);
     exact
         .or_else(|| table.iter().find(|(l, _)| norm(l) == m))

@@ -192,36 +192,38 @@ const STRONG_HEADERS: &[&str] = &[
 /// True when the input starts with an RFC 5322 header block holding at least one real header.
 pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(256 * 1024)];
-    let text = String::from_utf8_lossy(head);
     let mut strong = false;
     let mut lines = 0usize;
-    for (i, raw) in text.split('\n').enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
+    for (i, raw) in head.split(|b| *b == b'\n').enumerate() {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         if line.is_empty() {
             return strong && lines > 0;
         }
-        if i == 0 && line.starts_with("From ") {
+        if i == 0 && line.starts_with(b"From ") {
             continue; // mbox separator
         }
-        if line.starts_with(' ') || line.starts_with('\t') {
+        if line[0] == b' ' || line[0] == b'\t' {
             if lines == 0 {
                 return false;
             }
             continue;
         }
-        let Some(colon) = line.find(':') else {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
             return false;
         };
         let name = &line[..colon];
         if name.is_empty()
             || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
         {
             return false;
         }
         lines += 1;
-        if STRONG_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        if STRONG_HEADERS
+            .iter()
+            .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+        {
             strong = true;
         }
     }

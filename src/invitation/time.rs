@@ -101,6 +101,7 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("china standard time", "Asia/Shanghai"),
     ("moscow standard time", "Europe/Moscow"),
     // Localized city names.
+    ("roma", "Europe/Rome"),
     ("londres", "Europe/London"),
     ("londra", "Europe/London"),
     ("londen", "Europe/London"),
@@ -205,6 +206,9 @@ static DISPLAY: LazyLock<Vec<(String, Tz)>> = LazyLock::new(|| {
     v
 });
 
+static DISPLAY_EXACT: LazyLock<HashMap<String, Tz>> =
+    LazyLock::new(|| DISPLAY.iter().cloned().collect());
+
 /// Last components of IANA names ("new york" -> America/New_York).
 static CITIES: LazyLock<HashMap<String, Tz>> = LazyLock::new(|| {
     let mut m = HashMap::new();
@@ -259,6 +263,13 @@ pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
     let n = normalize(text);
     if n.is_empty() {
         return None;
+    }
+    // The common case first: the whole remainder is one known name.
+    if let Some(tz) = DISPLAY_EXACT
+        .get(n.as_str())
+        .or_else(|| CITIES.get(n.as_str()))
+    {
+        return Some(*tz);
     }
     for (key, tz) in DISPLAY.iter() {
         if contains_word(&n, key) {

@@ -27,7 +27,7 @@ static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
 
 static REDIRECT_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)https?://[A-Za-z0-9.-]*(?:safelinks\.protection\.outlook\.com|google\.com/url|urldefense\.com/v3/__)[A-Za-z0-9\-._~:/?#@!$&*+,;=%]*",
+        r"(?i)https?://[A-Za-z0-9.-]*(?:safelinks\.protection\.outlook\.com|google\.com/url|urldefense\.com/v3/__|urldefense\.proofpoint\.com/v2/url)[A-Za-z0-9\-._~:/?#@!$&*+,;=%]*",
     )
     .expect("static regex")
 });
@@ -200,6 +200,12 @@ pub(crate) fn unwrap_redirect(url: &str) -> String {
             let inner = &url[start + 6..];
             let end = inner.find("__").unwrap_or(inner.len());
             return inner[..end].to_owned();
+        }
+    }
+    if lower.contains("urldefense.proofpoint.com/v2/url") {
+        if let Some(u) = url.split_once('?').and_then(|(_, q)| query_param(q, "u")) {
+            // Proofpoint v2: "-XX" is a percent escape, "_" a slash.
+            return percent_decode(&u.replace('-', "%").replace('_', "/"));
         }
     }
     let param = if lower.contains("safelinks.protection.outlook.com") {
