@@ -9,6 +9,7 @@
 pub mod attendance;
 pub mod events;
 pub mod join_mode;
+pub mod oauth;
 pub mod signature;
 pub mod webhook;
 
