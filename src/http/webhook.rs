@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::AppState;
-use crate::store::{StoreError, WebhookOutcome};
+use crate::store::{ParticipantEventKind, StoreError, WebhookOutcome};
 use crate::zoom::webhook::{parse_event, url_validation_response, verify, WebhookEvent};
 
 /// Zoom waits 3 s for an answer; leave room for the network.
@@ -28,7 +28,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let now = state.now();
     let request_id = header(&headers, "x-zm-request-id");
+    let metrics = state.ops.as_ref().map(|o| &o.metrics);
     let Some(secret) = state.config.zoom.webhook_secret.as_ref() else {
+        if let Some(m) = metrics {
+            m.webhook_verification_failures.inc();
+        }
         tracing::error!("Zoom webhook received but [zoom] webhook_secret is not set: refused");
         return (
             StatusCode::UNAUTHORIZED,
@@ -43,18 +47,35 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         &body,
         now,
     ) {
+        if let Some(m) = metrics {
+            m.webhook_verification_failures.inc();
+        }
         tracing::warn!(reason = %e, request_id, "Zoom webhook refused");
         return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
     }
     let event = match parse_event(&body, request_id) {
         Ok(ev) => ev,
         Err(e) => {
+            if let Some(m) = metrics {
+                m.webhook_event("not_understood");
+            }
             // Verified, so it is Zoom's: a 4xx would make Zoom drop it silently and never
             // retry, and retrying would not help either. Acknowledge and say so.
             tracing::warn!(reason = %e, request_id, "verified Zoom webhook not understood");
             return StatusCode::OK.into_response();
         }
     };
+    if let Some(m) = metrics {
+        // A fixed vocabulary: event names from the body never become label values.
+        m.webhook_event(match &event {
+            WebhookEvent::UrlValidation { .. } => "url_validation",
+            WebhookEvent::Participant(p) => match p.kind {
+                ParticipantEventKind::Joined => "participant_joined",
+                ParticipantEventKind::Left => "participant_left",
+            },
+            WebhookEvent::Ignored(_) => "ignored",
+        });
+    }
     match event {
         WebhookEvent::UrlValidation { plain_token } => {
             tracing::info!(request_id, "Zoom endpoint URL validation answered");

@@ -413,6 +413,12 @@ pub trait Store: Send + Sync + 'static {
     /// included); outbox by state; interpreters in total and online at `now`; messages in total
     /// (`messages_ingested`, every outcome) and with outcome `rejected`.
     async fn status(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts>;
+
+    // ---- operations ---------------------------------------------------------------------
+
+    /// The cheapest round trip that proves the database answers (for `/readyz`):
+    /// `Unavailable` when it does not.
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// Opens the store named by a `sqlite:` or `postgres:` URL (atuin's pattern: the scheme picks

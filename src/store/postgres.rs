@@ -950,4 +950,12 @@ impl Store for PostgresStore {
                 .unwrap_or(0),
         })
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 }
