@@ -70,6 +70,13 @@ enum Command {
     /// Requests.
     #[command(subcommand)]
     Request(RequestCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -186,6 +193,22 @@ async fn open(cli: &Cli) -> Result<App, Failure> {
 
 async fn dispatch(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "dragoman", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .context("rendering the man page")?;
+            std::io::stdout()
+                .write_all(&out)
+                .context("writing the man page")?;
+            Ok(0)
+        }
         Command::PrintConfig => {
             print!("{}", dragoman::config::EXAMPLE);
             Ok(0)
@@ -562,6 +585,41 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
     }
 }
 
+/// ANSI colours for `status`: only when stdout is a terminal and `NO_COLOR` is not set.
+struct Colors {
+    bold: &'static str,
+    dim: &'static str,
+    red: &'static str,
+    yellow: &'static str,
+    green: &'static str,
+    reset: &'static str,
+}
+
+impl Colors {
+    fn for_stdout() -> Colors {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+            Colors {
+                bold: "\x1b[1m",
+                dim: "\x1b[2m",
+                red: "\x1b[31m",
+                yellow: "\x1b[33m",
+                green: "\x1b[32m",
+                reset: "\x1b[0m",
+            }
+        } else {
+            Colors {
+                bold: "",
+                dim: "",
+                red: "",
+                yellow: "",
+                green: "",
+                reset: "",
+            }
+        }
+    }
+}
+
 async fn status(app: &App, json: bool) -> anyhow::Result<()> {
     let now = Utc::now();
     let counts = app.store.status(now).await?;
@@ -582,33 +640,75 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        let fmt = |v: &[(String, i64)]| {
-            v.iter()
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        let c = Colors::for_stdout();
+        let mut rows: Vec<(&str, String, i64, &'static str)> = Vec::new();
+        let mut section = |name: &'static str, counts: &[(String, i64)]| {
+            for (i, (state, n)) in counts.iter().filter(|(_, n)| *n > 0).enumerate() {
+                let colour = match (name, state.as_str()) {
+                    (_, "failed" | "unfilled") => c.red,
+                    ("requests", "open" | "offered") | ("offers", "pending") => c.yellow,
+                    ("requests", "assigned") | ("offers", "accepted") => c.green,
+                    _ => "",
+                };
+                rows.push((if i == 0 { name } else { "" }, state.clone(), *n, colour));
+            }
+            if counts.iter().all(|(_, n)| *n == 0) {
+                rows.push((name, "none".into(), 0, c.dim));
+            }
         };
-        println!("requests      {}", fmt(&counts.requests));
-        println!("offers        {}", fmt(&counts.offers));
-        println!(
-            "outbox        pending {}, failed {}, sent {}",
-            counts.outbox_pending, counts.outbox_failed, counts.outbox_sent
+        section("requests", &counts.requests);
+        section("offers", &counts.offers);
+        section(
+            "outbox",
+            &[
+                ("pending".into(), counts.outbox_pending),
+                ("failed".into(), counts.outbox_failed),
+                ("sent".into(), counts.outbox_sent),
+            ],
         );
-        println!(
-            "interpreters  {} on the roster, {} online",
-            counts.interpreters, counts.interpreters_online
+        section(
+            "interpreters",
+            &[
+                ("online".into(), counts.interpreters_online),
+                ("on roster".into(), counts.interpreters),
+            ],
         );
-        println!(
-            "messages      {} ingested, {} rejected",
-            counts.messages_ingested, counts.messages_rejected
+        section(
+            "messages",
+            &[
+                ("ingested".into(), counts.messages_ingested),
+                ("rejected".into(), counts.messages_rejected),
+            ],
         );
-        for m in &mailboxes {
-            println!(
-                "mailbox       {} (maildir {}): {} waiting",
-                m["name"].as_str().unwrap_or("?"),
-                m["path"],
-                m["waiting"]
-            );
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "{}{:<13} {:<12} {:>8}{}",
+            c.bold, "", "state", "count", c.reset
+        )?;
+        for (name, state, n, colour) in rows {
+            let reset = if colour.is_empty() { "" } else { c.reset };
+            writeln!(out, "{:<13} {colour}{state:<12} {n:>8}{reset}", name)?;
+        }
+        if !mailboxes.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}{:<13} {:<12} {:>8}  path{}",
+                c.bold, "mailbox", "kind", "waiting", c.reset
+            )?;
+            for m in &mailboxes {
+                let waiting = m["waiting"].as_u64().unwrap_or(0);
+                let colour = if waiting > 0 { c.yellow } else { "" };
+                let reset = if colour.is_empty() { "" } else { c.reset };
+                writeln!(
+                    out,
+                    "{:<13} {:<12} {colour}{waiting:>8}{reset}  {}",
+                    m["name"].as_str().unwrap_or("?"),
+                    m["kind"].as_str().unwrap_or("?"),
+                    m["path"].as_str().unwrap_or("?"),
+                )?;
+            }
         }
     }
     Ok(())
