@@ -401,3 +401,28 @@ async fn readyz_goes_503_when_the_database_is_gone() {
         "no URLs in the probe: {body}"
     );
 }
+
+#[tokio::test]
+async fn token_routes_are_rate_limited_per_client_and_probes_are_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite(&dir);
+    let d = Daemon::start(dir, &url, None);
+    let mut limited = None;
+    for i in 0..(dragoman::http::limits::BURST as usize + 5) {
+        let res = d.get(&format!("/offer/guess{i}")).await;
+        if res.status() == 429 {
+            limited = Some(res);
+            break;
+        }
+        assert_eq!(res.status(), 410, "an unknown token is gone");
+    }
+    let res = limited.expect("a burst of token guesses from one address gets 429");
+    assert!(res.headers().get("retry-after").is_some());
+    assert_eq!(
+        res.headers().get("x-frame-options").map(|v| v.as_bytes()),
+        Some(&b"DENY"[..])
+    );
+    for _ in 0..5 {
+        assert_eq!(d.get("/healthz").await.status(), 200);
+    }
+}
