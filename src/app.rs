@@ -50,7 +50,17 @@ impl App {
         }
         let templates = Arc::new(Templates::load(config.templates.dir.as_deref())?);
         let offers = Arc::new(Offers::new(store.clone(), templates, &config));
-        let ops = Arc::new(Ops::new(config.mailboxes.iter().map(|m| m.name.clone())));
+        // Only the Maildir loop reports heartbeats and contacts so far; the IMAP loops
+        // (ingest::imap) join by calling `ops.heartbeats.beat(&ops::mailbox_loop(name))` each
+        // step and `ops.contacted(name)` after each successful server round trip, and by being
+        // listed here. Until then they are left out rather than starving the watchdog.
+        let ops = Arc::new(Ops::new(
+            config
+                .mailboxes
+                .iter()
+                .filter(|m| matches!(m.source, MailboxSource::Maildir(_)))
+                .map(|m| m.name.clone()),
+        ));
         Ok(App {
             config: Arc::new(config),
             store,
@@ -138,6 +148,41 @@ impl App {
     }
 }
 
+impl App {
+    /// One task per `[[mailbox]]` with IMAP, each with its own reconnect loop: one mailbox's
+    /// failure never touches the others. They stop when `stop` turns true.
+    pub fn spawn_imap(
+        &self,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let options = crate::ingest::imap::ImapOptions {
+            use_lease: !self.config.database.url.starts_with("sqlite:"),
+            ..Default::default()
+        };
+        self.config
+            .mailboxes
+            .iter()
+            .filter_map(|m| match &m.source {
+                MailboxSource::Imap(imap) => Some((m.name.clone(), imap.clone())),
+                MailboxSource::Maildir(_) => None,
+            })
+            .map(|(name, imap)| {
+                let mailbox = crate::ingest::imap::ImapMailbox::new(
+                    name,
+                    imap,
+                    self.offers.clone(),
+                    self.config.clone(),
+                    options.clone(),
+                );
+                let mut rx = stop.clone();
+                tokio::spawn(mailbox.run(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                }))
+            })
+            .collect()
+    }
+}
+
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -169,9 +214,11 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     // going is noticed too. A Maildir pass is quick; the outbox may spend a whole lease on
     // one batch of slow sends.
     for m in &app.config.mailboxes {
-        app.ops
-            .heartbeats
-            .register(&ops::mailbox_loop(&m.name), MAILBOX_ALLOWANCE);
+        if let MailboxSource::Maildir(_) = m.source {
+            app.ops
+                .heartbeats
+                .register(&ops::mailbox_loop(&m.name), MAILBOX_ALLOWANCE);
+        }
     }
     app.ops
         .heartbeats
@@ -190,6 +237,7 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         app.clone()
             .ingest_loop(Duration::from_secs(2), stopped(stop_rx.clone())),
     );
+    let imap = app.spawn_imap(&stop_rx);
     let outbox = tokio::spawn(worker.run(stopped(stop_rx.clone())));
     let state = crate::http::AppState::new(app.offers.clone(), app.config.clone())
         .with_ops(app.ops.clone());
@@ -210,6 +258,11 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         ingest
             .await
             .map_err(|e| anyhow::anyhow!("the ingest loop panicked: {e}"))?;
+        for task in imap {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "an IMAP mailbox task panicked");
+            }
+        }
         outbox
             .await
             .map_err(|e| anyhow::anyhow!("the outbox worker panicked: {e}"))?;

@@ -130,7 +130,7 @@ impl RequestorsConfig {
     pub fn allows(&self, sender: &EmailAddress) -> bool {
         let addr = sender.as_str().to_ascii_lowercase();
         let domain = sender.domain();
-        self.allow_addresses.iter().any(|a| *a == addr)
+        self.allow_addresses.contains(&addr)
             || self
                 .allow_domains
                 .iter()

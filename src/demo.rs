@@ -395,8 +395,8 @@ async fn story(
         json!({"status": 409}),
     );
 
-    // 9. Confirmation.
-    let sent = worker.step(now).await?;
+    // 9. Confirmation (written by the HTTP handler at its own clock).
+    let sent = worker.step(Utc::now()).await?;
     let confirmation = outbox_files(&config.outbound.dir)?
         .into_iter()
         .find(|f| !files.contains(f))

@@ -77,6 +77,12 @@ enum Command {
     },
     /// Print the man page (roff) to stdout.
     Man,
+    /// Pipe mode for MTAs: commit the message on stdin for envelope recipient --to. Exits 0
+    /// once committed, 75 (EX_TEMPFAIL: the MTA retries) when it could not be.
+    Deliver {
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -234,7 +240,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             Ok(parse_files(files, *json)?)
         }
         Command::Demo { json } => {
-            dragoman::telemetry::init_quiet();
+            dragoman::telemetry::init_at("error");
             let ok = dragoman::demo::run(&cli.data_dir, *json).await?;
             Ok(if ok { 0 } else { 1 })
         }
@@ -269,6 +275,34 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             dragoman::telemetry::init_quiet();
             let app = open(&cli).await?;
             request(&app, cmd).await
+        }
+        Command::Deliver { to } => {
+            dragoman::telemetry::init_quiet();
+            Ok(deliver(&cli, to).await)
+        }
+    }
+}
+
+/// `deliver`: anything but a commit is EX_TEMPFAIL, so the MTA keeps the message.
+async fn deliver(cli: &Cli, to: &str) -> u8 {
+    use dragoman::ingest::deliver::{self, EX_TEMPFAIL};
+    let result = async {
+        let config = load_config(cli).map_err(|f| f.error)?;
+        let (raw, size) =
+            deliver::read_message(std::io::stdin().lock(), config.limits.max_message_bytes)
+                .context("reading the message from stdin")?;
+        let app = App::open(config).await.context("opening the database")?;
+        deliver::deliver(&app.offers, &app.config, to, &raw, size, Utc::now()).await
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            eprintln!("dragoman deliver: committed ({outcome:?})");
+            0
+        }
+        Err(e) => {
+            eprintln!("dragoman deliver: not committed, try again later: {e:#}");
+            EX_TEMPFAIL
         }
     }
 }
@@ -629,6 +663,21 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
             "name": name, "kind": "maildir", "path": md.root(), "waiting": md.pending()?.len(),
         }));
     }
+    let health = app.store.mailbox_health().await?;
+    for m in &app.config.mailboxes {
+        if let dragoman::config::MailboxSource::Imap(imap) = &m.source {
+            let h = health.iter().find(|h| h.mailbox == m.name);
+            mailboxes.push(serde_json::json!({
+                "name": m.name, "kind": "imap", "host": imap.host, "folder": imap.folder,
+                "last_contact_at": h.and_then(|h| h.last_contact_at),
+                "last_error": h.and_then(|h| h.last_error.clone()),
+                "last_error_at": h.and_then(|h| h.last_error_at),
+                "backlog": h.and_then(|h| h.backlog),
+                "owner": h.and_then(|h| h.owner.clone()),
+                "lease_until": h.and_then(|h| h.lease_until),
+            }));
+        }
+    }
     if json {
         let v = serde_json::json!({
             "requests": counts.requests.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
@@ -698,16 +747,38 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
                 c.bold, "mailbox", "kind", "waiting", c.reset
             )?;
             for m in &mailboxes {
-                let waiting = m["waiting"].as_u64().unwrap_or(0);
-                let colour = if waiting > 0 { c.yellow } else { "" };
+                let imap = m["kind"] == "imap";
+                let waiting = if imap {
+                    m["backlog"].as_u64()
+                } else {
+                    m["waiting"].as_u64()
+                };
+                let colour = if waiting.unwrap_or(0) > 0 {
+                    c.yellow
+                } else {
+                    ""
+                };
                 let reset = if colour.is_empty() { "" } else { c.reset };
+                let waiting = waiting.map_or("-".to_string(), |n| n.to_string());
+                let place = if imap {
+                    format!(
+                        "{}/{}  last contact {}",
+                        m["host"].as_str().unwrap_or("?"),
+                        m["folder"].as_str().unwrap_or("?"),
+                        m["last_contact_at"].as_str().unwrap_or("never"),
+                    )
+                } else {
+                    m["path"].as_str().unwrap_or("?").to_string()
+                };
                 writeln!(
                     out,
-                    "{:<13} {:<12} {colour}{waiting:>8}{reset}  {}",
+                    "{:<13} {:<12} {colour}{waiting:>8}{reset}  {place}",
                     m["name"].as_str().unwrap_or("?"),
                     m["kind"].as_str().unwrap_or("?"),
-                    m["path"].as_str().unwrap_or("?"),
                 )?;
+                if let Some(err) = m["last_error"].as_str() {
+                    writeln!(out, "{:<13} {}last error: {err}{}", "", c.red, c.reset)?;
+                }
             }
         }
     }

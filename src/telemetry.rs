@@ -74,8 +74,13 @@ fn init_stderr(level: &str, json: bool) {
 
 /// For commands that print results to stdout: only warnings and errors on stderr.
 pub fn init_quiet() {
+    init_at("warn");
+}
+
+/// Like `init_quiet` at another default level (the demo shows only errors beside its story).
+pub fn init_at(level: &str) {
     let _ = fmt()
-        .with_env_filter(filter("warn"))
+        .with_env_filter(filter(level))
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

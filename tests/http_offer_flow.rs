@@ -109,6 +109,19 @@ async fn offer_accept_join_and_webhook_story() {
     assert!(page.text().await.unwrap().contains(&join_url));
 
     // Another interpreter: 409 with the "taken" page; their accepted page is not theirs.
+    let res = app
+        .client
+        .get(app.url(&format!("/offer/{}", tokens[&other])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::GONE);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("taken by another interpreter"));
+    assert!(
+        !page.contains("<form"),
+        "no forms once the request is taken"
+    );
     let res = accept(&tokens[&other]).await.unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res

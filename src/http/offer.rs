@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use super::{failure, html, pages, AppState, PLAIN_CSP};
-use crate::domain::OfferState;
+use crate::domain::{OfferState, RequestState};
 use crate::offers::AcceptResult;
 use crate::store::DeclineOutcome;
 
@@ -33,8 +33,18 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
         "offer page"
     );
     match view.state {
-        OfferState::Pending if view.expires_at > now => {
+        OfferState::Pending
+            if view.expires_at > now
+                && matches!(
+                    view.request.state,
+                    RequestState::Open | RequestState::Offered
+                ) =>
+        {
             html(StatusCode::OK, PLAIN_CSP, pages::offer(&view, &token))
+        }
+        // Still pending, but the request moved on (assigned, cancelled, unfilled, done).
+        OfferState::Pending if view.expires_at > now => {
+            html(StatusCode::GONE, PLAIN_CSP, pages::taken())
         }
         OfferState::Accepted => match state.offers.accepted_join_url(&token).await {
             Ok(Some(url)) => html(

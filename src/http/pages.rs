@@ -298,7 +298,7 @@ pub const JOIN_SCRIPT: &str = r#"
     3000: "You are already joining this meeting in another tab or window. Close the others and reload this page.",
     3004: "Zoom did not accept the meeting passcode. Tell your coordinator: the invitation may have changed.",
     3005: "This meeting asks for an email address to join. Tell your coordinator.",
-    3008: "The host has not started the meeting yet. Keep this page open and reload it in a minute.",
+    3008: "The host has not started the meeting yet. Reload this page in a minute.",
     3009: "You were removed from this meeting by the host.",
     3082: "This meeting only admits signed-in Zoom users. Tell your coordinator."
   };
@@ -328,6 +328,7 @@ pub const JOIN_SCRIPT: &str = r#"
     if (page.libUrl && ZoomMtg.setZoomJSLib) { ZoomMtg.setZoomJSLib(page.libUrl, "/av"); }
     ZoomMtg.preLoadWasm();
     ZoomMtg.prepareWebSDK();
+    if (ZoomMtg.i18n && ZoomMtg.i18n.load) { ZoomMtg.i18n.load("en-US"); }
   } catch (e) {
     say("Zoom could not prepare this browser: " + e + ". Try Chrome, Edge, Firefox or Safari.", true);
     return;

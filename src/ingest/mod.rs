@@ -5,6 +5,8 @@
 //! (`maildir`) call `ingest_message`, and only after it returns do they mark the message done,
 //! so a crash at any point is followed by a correct resume. Nothing here sends email.
 
+pub mod deliver;
+pub mod imap;
 pub mod maildir;
 
 use chrono::{DateTime, Utc};
@@ -14,10 +16,11 @@ use crate::config::Config;
 use crate::domain::{EmailAddress, Meeting};
 use crate::invitation::{self, Envelope, Invitation};
 use crate::offers::Offers;
-use crate::store::{IngestDecision, IngestOutcome, IngestedMessage, NewRequest};
+use crate::store::{ImapCursor, IngestDecision, IngestOutcome, IngestedMessage, NewRequest};
 
 /// What the pure classification says about a message.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // built once per message and consumed at once
 pub enum Classified {
     /// Make (or find) a request.
     Request(NewRequest),
@@ -98,12 +101,59 @@ pub async fn ingest_message(
     raw: &[u8],
     now: DateTime<Utc>,
 ) -> anyhow::Result<IngestOutcome> {
-    let envelope = invitation::envelope(raw);
+    ingest_message_at(offers, config, mailbox, source_key, raw, None, now).await
+}
+
+/// SHA-256 of raw bytes, hex (the third dedupe key).
+pub fn sha256_hex(raw: &[u8]) -> String {
+    hex::encode(Sha256::digest(raw))
+}
+
+/// `ingest_message`, advancing an IMAP high-water mark in the same transaction when `cursor`
+/// is given (and deduplicating by Message-ID and content hash within the mailbox).
+pub async fn ingest_message_at(
+    offers: &Offers,
+    config: &Config,
+    mailbox: &str,
+    source_key: &str,
+    raw: &[u8],
+    cursor: Option<&ImapCursor>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<IngestOutcome> {
+    ingest_with(offers, config, mailbox, source_key, raw, cursor, None, now).await
+}
+
+/// The one implementation behind `ingest_message*`: `extra_recipient` is an envelope
+/// recipient the headers may not name (a Bcc handed over by an MTA in pipe mode).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site per source; a struct buys nothing"
+)]
+pub(crate) async fn ingest_with(
+    offers: &Offers,
+    config: &Config,
+    mailbox: &str,
+    source_key: &str,
+    raw: &[u8],
+    cursor: Option<&ImapCursor>,
+    extra_recipient: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<IngestOutcome> {
+    let mut envelope = invitation::envelope(raw);
+    if let Some(to) = extra_recipient {
+        if !envelope
+            .recipients
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(to))
+        {
+            envelope.recipients.push(to.to_string());
+        }
+    }
     let message = IngestedMessage {
         mailbox: mailbox.to_string(),
         source_key: source_key.to_string(),
         message_id: envelope.message_id.clone(),
-        sha256: hex::encode(Sha256::digest(raw)),
+        sha256: sha256_hex(raw),
     };
     let parsed = invitation::parse_with_limit(raw, config.limits.max_message_bytes);
     let decision = match classify(&envelope, parsed, config) {
@@ -115,7 +165,7 @@ pub async fn ingest_message(
     };
     let outcome = offers
         .store()
-        .record_ingest(&message, &decision, now)
+        .record_ingest_at(cursor, &message, &decision, now)
         .await?;
     match (&outcome, &decision) {
         (IngestOutcome::Created(id), IngestDecision::Request { offers, .. }) => {
@@ -152,6 +202,19 @@ pub async fn ingest_oversized(
     limit: usize,
     now: DateTime<Utc>,
 ) -> anyhow::Result<IngestOutcome> {
+    ingest_oversized_at(offers, mailbox, source_key, size, limit, None, now).await
+}
+
+/// `ingest_oversized`, advancing an IMAP high-water mark in the same transaction.
+pub async fn ingest_oversized_at(
+    offers: &Offers,
+    mailbox: &str,
+    source_key: &str,
+    size: u64,
+    limit: usize,
+    cursor: Option<&ImapCursor>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<IngestOutcome> {
     let message = IngestedMessage {
         mailbox: mailbox.to_string(),
         source_key: source_key.to_string(),
@@ -176,7 +239,7 @@ pub async fn ingest_oversized(
     };
     Ok(offers
         .store()
-        .record_ingest(&message, &decision, now)
+        .record_ingest_at(cursor, &message, &decision, now)
         .await?)
 }
 

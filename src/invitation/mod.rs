@@ -1,30 +1,67 @@
-//! TEMPORARY contract stub for the invitation parser (replaced by the parser branch).
-use serde::Serialize;
+//! The invitation parser: untrusted bytes (a whole message, or a bare text, HTML or `.ics` body)
+//! in, an [`Invitation`] or the reason it is not one out, plus the [`Envelope`] facts the ingest
+//! step routes by.
+//!
+//! Owns: MIME walking (the only place `mail_parser` is used, in [`mime`]), HTML to text, the
+//! calendar reader, Zoom's link shapes, labels in every language, and time and zone mapping.
+//!
+//! Must never: panic on any input, do I/O, read the clock, log passcodes or join URLs, or guess
+//! a value it did not read (a field it cannot find is `None`, never a default).
+//!
+//! Layout: [`mime`] (bytes to documents), [`html`] (HTML to text), [`ics`] (iCalendar),
+//! [`url`] (join links), [`labels`] (localized labels), [`time`] (dates and zones),
+//! [`extract`] (documents to an invitation).
 
+mod extract;
+mod html;
+mod ics;
+mod labels;
+mod mime;
+mod time;
+mod url;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+
+/// The size cap of [`parse`]; larger inputs are refused before any parsing.
 pub const DEFAULT_MAX_BYTES: usize = 10 * 1024 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What a Zoom invitation says, as far as it says it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Invitation {
+    /// Digits only. The join URL path is authoritative; the text's ID serves only for `/my/` links.
     pub meeting_id: Option<String>,
+    /// The typed passcode (never the numeric dial-in one), leading zeros kept. Secret.
     pub passcode: Option<String>,
+    /// The join link exactly as given (query kept), transfer encodings undone, trailing
+    /// punctuation dropped. Secret: never logged in full.
     pub join_url: String,
+    /// The join URL's host, lower-cased.
     pub host: String,
     pub kind: MeetingKind,
     pub topic: Option<String>,
-    pub start: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// `None` when the invitation states no fixed time (or no time we can place in a zone).
+    pub start: Option<DateTime<FixedOffset>>,
+    /// IANA zone name when known.
     pub timezone: Option<String>,
+    /// The recurrence as the invitation words it (or the calendar's RRULE).
     pub recurrence: Option<String>,
     pub organizer: Option<String>,
+    /// Primary language tag of the invitation text: "en", "de", "ja", ...
     pub locale: Option<String>,
+    /// From a `text/calendar` part or `.ics` body, when there is one.
     pub calendar: Option<CalendarRef>,
 }
-#[derive(Debug, Clone, PartialEq, Serialize)]
+
+/// The calendar identity of an invitation: lets a later update or cancellation find its request.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CalendarRef {
     pub uid: String,
     pub sequence: i64,
+    /// `REQUEST`, `CANCEL`, ... (upper-cased) when the calendar states one.
     pub method: Option<String>,
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingKind {
     Meeting,
@@ -32,6 +69,7 @@ pub enum MeetingKind {
     Personal,
     Recurring,
 }
+
 impl MeetingKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,6 +80,8 @@ impl MeetingKind {
         }
     }
 }
+
+/// Why a message did not become an invitation. The Display text is shown to the requestor.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NotAnInvitation {
     #[error("not a Zoom invitation: no Zoom join link found")]
@@ -53,38 +93,91 @@ pub enum NotAnInvitation {
     #[error("not an invitation: {0}")]
     NotInvitation(String),
 }
+
+/// Parses with the [`DEFAULT_MAX_BYTES`] cap.
 pub fn parse(bytes: &[u8]) -> Result<Invitation, NotAnInvitation> {
     parse_with_limit(bytes, DEFAULT_MAX_BYTES)
 }
-pub fn parse_with_limit(_bytes: &[u8], _max_bytes: usize) -> Result<Invitation, NotAnInvitation> {
-    Err(NotAnInvitation::NoJoinLink)
+
+/// Parses a whole message or a bare body; inputs over `max_bytes` are refused unread.
+pub fn parse_with_limit(bytes: &[u8], max_bytes: usize) -> Result<Invitation, NotAnInvitation> {
+    if bytes.len() > max_bytes {
+        return Err(NotAnInvitation::TooLarge {
+            size: bytes.len(),
+            limit: max_bytes,
+        });
+    }
+    let loaded = mime::load(bytes)?;
+    extract::extract(&loaded)
 }
+
+/// One SPEC §3 JSON object for `dragoman parse --json`.
 pub fn to_json(file: &str, result: &Result<Invitation, NotAnInvitation>) -> serde_json::Value {
     match result {
-        Ok(_) => serde_json::json!({"file": file, "ok": true}),
-        Err(e) => serde_json::json!({"file": file, "ok": false, "error": e.to_string()}),
+        Ok(inv) => serde_json::json!({
+            "file": file,
+            "ok": true,
+            "meeting_id": inv.meeting_id,
+            "passcode": inv.passcode,
+            "join_url": inv.join_url,
+            "host": inv.host,
+            "kind": inv.kind.as_str(),
+            "topic": inv.topic,
+            "start": inv.start.map(|s| s.to_rfc3339_opts(SecondsFormat::Secs, false)),
+            "timezone": inv.timezone,
+            "recurrence": inv.recurrence,
+            "organizer": inv.organizer,
+            "locale": inv.locale,
+        }),
+        Err(e) => serde_json::json!({
+            "file": file,
+            "ok": false,
+            "error": e.to_string(),
+        }),
     }
 }
+
+/// Header facts the ingest step needs to route and to stay loop-safe. Never fails.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Envelope {
+    /// Bare address, e.g. "ana@clinic.example".
     pub from: Option<String>,
     pub from_name: Option<String>,
     pub reply_to: Option<String>,
+    /// Bare addresses, in order, from To, Cc, Delivered-To, X-Original-To (deduped, lower-cased).
     pub recipients: Vec<String>,
+    /// Without `<>`.
     pub message_id: Option<String>,
     pub subject: Option<String>,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
+    /// Why this message must never get an automatic answer nor become a request, if so (RFC 3834):
+    /// Auto-Submitted other than "no", Precedence bulk/junk/list, List-Id/List-* headers,
+    /// empty Return-Path (<>), mailer-daemon/postmaster sender, multipart/report (bounce),
+    /// X-Auto-Response-Suppress, X-Autoreply, ...
     pub automated: Option<String>,
 }
-pub fn envelope(_bytes: &[u8]) -> Envelope {
-    Envelope::default()
+
+/// The envelope of a whole message; a bare body (or garbage) gives the default, empty envelope.
+pub fn envelope(bytes: &[u8]) -> Envelope {
+    mime::envelope(bytes)
 }
-/// The decoded text of a whole message (its first text part, or HTML as text): for reading
-/// back what dragoman itself sent (demo, tests).
+
+/// mail-parser's own bare parse of `bytes` (true if it produced a message): the baseline the
+/// benchmark compares the whole extraction with. Not part of the contract.
+#[doc(hidden)]
+/// The decoded text of a whole message (its first text part, or its HTML as text): for
+/// reading back what dragoman itself sent (the demo, tests).
 pub fn text_of_message(raw: &[u8]) -> String {
     mail_parser::MessageParser::default()
         .parse(raw)
         .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
         .unwrap_or_default()
 }
+
+pub fn mime_baseline(bytes: &[u8]) -> bool {
+    mime::baseline(bytes)
+}
+
+#[cfg(test)]
+mod tests;

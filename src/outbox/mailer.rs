@@ -89,6 +89,17 @@ fn angle(id: &str) -> String {
     )
 }
 
+/// A Message-ID (with or without its angle brackets) that is safe to put in a header:
+/// printable ASCII, no spaces, no brackets inside, one `@`-ish token of sane length.
+fn plausible_msg_id(id: &str) -> bool {
+    let inner = id.trim().trim_start_matches('<').trim_end_matches('>');
+    !inner.is_empty()
+        && inner.len() <= 250
+        && inner
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'<' | b'>'))
+}
+
 fn raw_header(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_string())
 }
@@ -111,7 +122,8 @@ fn build(from: &EmailAddress, email: &NewEmail, date: SystemTime) -> anyhow::Res
         .raw_header(raw_header("Auto-Submitted", auto_submitted(email)))
         // Asks Exchange and Outlook not to send out-of-office or delivery replies.
         .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
-    if let Some(parent) = &email.in_reply_to {
+    // The parent id comes from someone else's mail: thread only on a well-formed one.
+    if let Some(parent) = email.in_reply_to.as_deref().filter(|p| plausible_msg_id(p)) {
         b = b.in_reply_to(angle(parent)).references(angle(parent));
     }
     let body = MultiPart::alternative()
@@ -224,6 +236,9 @@ impl Mailer {
         } else {
             Duration::from_secs(cfg.timeout_secs)
         };
+        if cfg.tls == TlsMode::None && cfg.ca_file.is_some() {
+            tracing::warn!("smtp.ca_file is set but smtp.tls is \"none\": the CA is not used");
+        }
         let tls = match cfg.tls {
             TlsMode::None => Tls::None,
             TlsMode::Starttls => Tls::Required(tls_parameters(cfg)?),
@@ -322,6 +337,17 @@ fn tls_parameters(cfg: &SmtpConfig) -> anyhow::Result<TlsParameters> {
     b.build_rustls().context("setting up TLS for SMTP")
 }
 
+/// `text` with the local part of every email address replaced by `…`, for logs: SMTP replies
+/// quote the recipient, and logs carry only its domain.
+pub fn redact_addresses(text: &str) -> String {
+    use std::sync::OnceLock;
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r#"[^\s<>()\[\]"',;:=@]+@"#).expect("a valid literal regex")
+    });
+    re.replace_all(text, "…@").into_owned()
+}
+
 /// Every cause in the chain on one line.
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
@@ -372,7 +398,14 @@ async fn write_eml(dir: &Path, message_id: &str, bytes: &[u8]) -> anyhow::Result
         drop(f);
         tokio::fs::rename(&tmp, &target)
             .await
-            .with_context(|| format!("renaming into {}", target.display()))
+            .with_context(|| format!("renaming into {}", target.display()))?;
+        // The rename is durable only once the directory is: the job is marked sent next.
+        let d = tokio::fs::File::open(dir)
+            .await
+            .with_context(|| format!("opening {}", dir.display()))?;
+        d.sync_all()
+            .await
+            .with_context(|| format!("flushing {}", dir.display()))
     };
     let r = write.await;
     if r.is_err() {
@@ -515,6 +548,47 @@ mod tests {
         // Our own credentials are wrong: every message would fail alike; keep them.
         assert!(!classify_reply(535, "auth failed".into()).is_permanent());
         assert!(!classify_reply(530, "auth required".into()).is_permanent());
+    }
+
+    #[test]
+    fn a_subject_cannot_inject_headers() {
+        // Subjects carry meeting topics from untrusted invitations.
+        let from = addr("dispatch@agency.test");
+        let mut e = email("inj.1@agency.test");
+        e.subject = "Offer: Hi\r\nBcc: evil@attacker.test\r\n\r\nbody".into();
+        let m = text(&build_message(&from, &e).unwrap());
+        let head = m.split("\r\n\r\n").next().unwrap();
+        assert!(
+            !head.to_ascii_lowercase().contains("\r\nbcc:"),
+            "header injected:\n{head}"
+        );
+        assert!(header(&m, "Bcc").is_none());
+
+        // In-Reply-To comes from the requestor's own (untrusted) Message-ID.
+        let mut e = email("inj.2@agency.test");
+        e.in_reply_to = Some("abc@x>\r\nBcc: evil@attacker.test\r\nX-A: <y".into());
+        let m = text(&build_message(&from, &e).unwrap());
+        let head = m.split("\r\n\r\n").next().unwrap();
+        assert!(
+            !head.to_ascii_lowercase().contains("\r\nbcc:"),
+            "header injected:\n{head}"
+        );
+        assert!(header(&m, "In-Reply-To").is_none(), "{head}");
+    }
+
+    #[test]
+    fn logged_errors_keep_only_the_domain() {
+        assert_eq!(
+            redact_addresses(
+                "permanent: 550 5.1.1 <bounce@agency.test>: Recipient address rejected"
+            ),
+            "permanent: 550 5.1.1 <…@agency.test>: Recipient address rejected"
+        );
+        assert_eq!(
+            redact_addresses("to=a.b+c@x.test, from=d@y.test"),
+            "to=…@x.test, from=…@y.test"
+        );
+        assert_eq!(redact_addresses("no address here"), "no address here");
     }
 
     #[test]

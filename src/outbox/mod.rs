@@ -245,13 +245,14 @@ impl Worker {
                         .outbox_failed(job.id, &err.to_string(), retry_at)
                         .await
                         .context("recording an outbox failure")?;
+                    let logged = mailer::redact_addresses(&err.to_string());
                     match retry_at {
                         Some(at) => {
-                            tracing::warn!(error = %err, retry_at = %at, "send failed; will retry");
+                            tracing::warn!(error = %logged, retry_at = %at, "send failed; will retry");
                             Ok(Outcome::Retry)
                         }
                         None => {
-                            tracing::error!(error = %err, failures, "send failed for good");
+                            tracing::error!(error = %logged, failures, "send failed for good");
                             Ok(Outcome::Failed)
                         }
                     }
@@ -292,5 +293,37 @@ impl Worker {
             }
         }
         tracing::info!("outbox worker stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_from_30s_and_caps_at_an_hour() {
+        let secs = |n, j| retry_delay(n, j).as_secs_f64();
+        assert_eq!(secs(1, 1.0), 30.0);
+        assert_eq!(secs(2, 1.0), 60.0);
+        assert_eq!(secs(3, 1.0), 120.0);
+        assert_eq!(secs(7, 1.0), 1920.0);
+        assert_eq!(secs(8, 1.0), 3600.0);
+        assert_eq!(secs(60, 1.0), 3600.0);
+        // Jitter spreads a retry over the upper half of its nominal delay, never beyond.
+        assert_eq!(secs(1, 0.5), 15.0);
+        assert_eq!(secs(1, 0.0), 15.0);
+        assert_eq!(secs(1, 7.0), 30.0);
+        assert_eq!(secs(60, 0.5), 1800.0);
+        // A job claimed with attempts 0 (never by this store) is treated as the first failure.
+        assert_eq!(secs(0, 1.0), 30.0);
+    }
+
+    #[test]
+    fn ten_attempts_span_hours_not_days() {
+        let total: f64 = (1..MAX_ATTEMPTS)
+            .map(|n| retry_delay(n, 1.0).as_secs_f64())
+            .sum();
+        // 30+60+…+1920 then 3600 twice: a message keeps being tried for about 3 hours.
+        assert!((10_000.0..20_000.0).contains(&total), "{total}");
     }
 }

@@ -134,8 +134,8 @@ impl Templates {
         let name = message.name();
         let get = |part: &str| -> anyhow::Result<String> {
             let t = self.env.get_template(&format!("{name}.{part}"))?;
-            Ok(t.render(&ctx)
-                .map_err(|e| anyhow::anyhow!("rendering {name}.{part}: {e}"))?)
+            t.render(&ctx)
+                .map_err(|e| anyhow::anyhow!("rendering {name}.{part}: {e}"))
         };
         Ok(Rendered {
             subject: get("subject")?

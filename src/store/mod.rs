@@ -414,11 +414,114 @@ pub trait Store: Send + Sync + 'static {
     /// (`messages_ingested`, every outcome) and with outcome `rejected`.
     async fn status(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts>;
 
-    // ---- operations ---------------------------------------------------------------------
+    // ---- IMAP ingest (issue #4) -----------------------------------------------------------
+
+    /// The UID high-water mark of (mailbox, UIDVALIDITY), and whether the mailbox has marks
+    /// under other UIDVALIDITY values (a change: the caller rescans and logs loudly).
+    async fn imap_mark(&self, mailbox: &str, uidvalidity: u32) -> StoreResult<ImapMark>;
+    /// `record_ingest`, plus, when `cursor` is given, in the same transaction: the high-water
+    /// mark of (mailbox, UIDVALIDITY) advanced to at least `cursor.uid` (whatever the outcome,
+    /// `AlreadyRecorded` included), and a second dedupe: a message of the same mailbox with the
+    /// same Message-ID or the same SHA-256 already recorded → `AlreadyRecorded`, nothing else
+    /// written (a rescan after a UIDVALIDITY change never doubles a request or a reply).
+    async fn record_ingest_at(
+        &self,
+        cursor: Option<&ImapCursor>,
+        message: &IngestedMessage,
+        decision: &IngestDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IngestOutcome>;
+    /// Counts one failed attempt at (mailbox, source key) and returns the attempts so far.
+    async fn ingest_attempt_failed(
+        &self,
+        mailbox: &str,
+        source_key: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Gives up on a message: keeps its raw bytes (when read) in the quarantine, records it as
+    /// `rejected` ("quarantined: …") so it is never tried again, and advances the mark, in one
+    /// transaction. Idempotent by (mailbox, source key).
+    async fn quarantine_message(
+        &self,
+        cursor: Option<&ImapCursor>,
+        message: &IngestedMessage,
+        raw: Option<&[u8]>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Quarantined messages of a mailbox: (source key, raw bytes, error), oldest first.
+    async fn quarantined(
+        &self,
+        mailbox: &str,
+    ) -> StoreResult<Vec<(String, Option<Vec<u8>>, String)>>;
+    /// Health of a watched mailbox: a successful contact (with the backlog seen then) when
+    /// `error` is `None`, else the error. Upsert by mailbox.
+    async fn record_mailbox_health(
+        &self,
+        mailbox: &str,
+        backlog: Option<i64>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Every mailbox's health, by name.
+    async fn mailbox_health(&self) -> StoreResult<Vec<MailboxHealth>>;
+    /// Takes or renews the lease on watching `mailbox`: true when `owner` holds it until
+    /// `until` (it was free, expired at `now`, or already `owner`'s); false when another owner
+    /// holds an unexpired lease. One owner per mailbox at a time.
+    async fn acquire_mailbox_lease(
+        &self,
+        mailbox: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up (only if `owner` holds it).
+    async fn release_mailbox_lease(&self, mailbox: &str, owner: &str) -> StoreResult<()>;
+
+    // ---- operations (issue #8) ------------------------------------------------------------
 
     /// The cheapest round trip that proves the database answers (for `/readyz`):
     /// `Unavailable` when it does not.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+// ---- IMAP ingest types (issue #4) --------------------------------------------------------
+
+/// Where an IMAP message sits: its UID under a UIDVALIDITY of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapCursor {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+}
+
+/// The stored high-water mark of a (mailbox, UIDVALIDITY).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImapMark {
+    /// Highest UID handled (committed or quarantined); `None` when never seen.
+    pub last_uid: Option<u32>,
+    /// The mailbox has marks under other UIDVALIDITY values.
+    pub other_uidvalidity: bool,
+}
+
+/// Health of one watched mailbox, for `status --json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MailboxHealth {
+    pub mailbox: String,
+    pub last_contact_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Messages above the mark at the last contact.
+    pub backlog: Option<i64>,
+    /// The instance holding the watch lease, and until when.
+    pub owner: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// The outcome text of a quarantined message's `reason`.
+pub(crate) fn quarantine_reason(error: &str) -> String {
+    format!("quarantined: {error}")
 }
 
 /// Opens the store named by a `sqlite:` or `postgres:` URL (atuin's pattern: the scheme picks

@@ -20,6 +20,7 @@ use crate::domain::{
     AttributionMethod, Interpreter, InterpreterId, LanguagePair, NewInterpreter, OfferState,
     RequestId,
 };
+use base64::Engine as _;
 
 /// How long a caller waits for a pooled connection before `Unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -357,131 +358,7 @@ impl Store for PostgresStore {
         decision: &IngestDecision,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
-        let mut tx = self.write().await?;
-        let (outcome, reason) = match decision {
-            IngestDecision::Request { .. } => (OUTCOME_REQUEST, None),
-            IngestDecision::Rejected { reason, .. } => (OUTCOME_REJECTED, Some(reason.as_str())),
-        };
-        // The message row first: it is the claim on (mailbox, source key).
-        let message_row: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (mailbox, source_key, message_id, sha256, outcome, reason, request_id, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
-             ON CONFLICT (mailbox, source_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(&message.mailbox)
-        .bind(&message.source_key)
-        .bind(&message.message_id)
-        .bind(&message.sha256)
-        .bind(outcome)
-        .bind(reason)
-        .bind(to_millis(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let Some(message_row) = message_row else {
-            return Ok(IngestOutcome::AlreadyRecorded);
-        };
-
-        let result = match decision {
-            IngestDecision::Rejected { emails, .. } => {
-                for email in emails {
-                    enqueue(&mut tx, email, now).await?;
-                }
-                IngestOutcome::Rejected
-            }
-            IngestDecision::Request {
-                request,
-                offers,
-                emails,
-            } => {
-                let meeting = &request.meeting;
-                let meeting_key = meeting.dedupe_key();
-                let state = if offers.is_empty() {
-                    RequestState::Open
-                } else {
-                    RequestState::Offered
-                };
-                let created: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO requests (meeting_key, meeting_id, passcode, join_url, host, kind, topic, start_at,
-                                           timezone, from_lang, to_lang, requestor, route_address, state, epoch,
-                                           created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15)
-                     ON CONFLICT (meeting_key, from_lang, to_lang) DO NOTHING
-                     RETURNING id",
-                )
-                .bind(&meeting_key)
-                .bind(&meeting.meeting_id)
-                .bind(&meeting.passcode)
-                .bind(&meeting.join_url)
-                .bind(&meeting.host)
-                .bind(&meeting.kind)
-                .bind(&meeting.topic)
-                .bind(meeting.start.map(to_millis))
-                .bind(&meeting.timezone)
-                .bind(request.pair.from.code())
-                .bind(request.pair.to.code())
-                .bind(request.requestor.as_str())
-                .bind(&request.route_address)
-                .bind(state.as_str())
-                .bind(to_millis(now))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                match created {
-                    None => {
-                        let existing: i64 = sqlx::query_scalar(
-                            "SELECT id FROM requests WHERE meeting_key = $1 AND from_lang = $2 AND to_lang = $3",
-                        )
-                        .bind(&meeting_key)
-                        .bind(request.pair.from.code())
-                        .bind(request.pair.to.code())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        sqlx::query(
-                            "UPDATE messages SET outcome = $1, request_id = $2 WHERE id = $3",
-                        )
-                        .bind(OUTCOME_DUPLICATE)
-                        .bind(existing)
-                        .bind(message_row)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        IngestOutcome::DuplicateMeeting(existing)
-                    }
-                    Some(request_id) => {
-                        for offer in offers {
-                            sqlx::query(
-                                "INSERT INTO offers (request_id, interpreter_id, token_hash, state, created_at, expires_at)
-                                 VALUES ($1, $2, $3, 'pending', $4, $5)",
-                            )
-                            .bind(request_id)
-                            .bind(offer.interpreter_id)
-                            .bind(&offer.token_hash.0)
-                            .bind(to_millis(now))
-                            .bind(to_millis(offer.expires_at))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                            enqueue(&mut tx, &offer.email, now).await?;
-                        }
-                        for email in emails {
-                            enqueue(&mut tx, email, now).await?;
-                        }
-                        sqlx::query("UPDATE messages SET request_id = $1 WHERE id = $2")
-                            .bind(request_id)
-                            .bind(message_row)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                        IngestOutcome::Created(request_id)
-                    }
-                }
-            }
-        };
-        commit(tx).await?;
-        Ok(result)
+        self.record_ingest_at(None, message, decision, now).await
     }
 
     // ---- offers -------------------------------------------------------------------------
@@ -951,6 +828,360 @@ impl Store for PostgresStore {
         })
     }
 
+    // ---- IMAP ingest (issue #4) -----------------------------------------------------------
+
+    async fn imap_mark(&self, mailbox: &str, uidvalidity: u32) -> StoreResult<ImapMark> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT uidvalidity, last_uid FROM imap_marks WHERE mailbox = $1")
+                .bind(mailbox)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+        let mut mark = ImapMark::default();
+        for (v, last) in rows {
+            if v == i64::from(uidvalidity) {
+                mark.last_uid =
+                    Some(u32::try_from(last).map_err(|_| {
+                        StoreError::Corrupt(format!("imap mark {last} out of range"))
+                    })?);
+            } else {
+                mark.other_uidvalidity = true;
+            }
+        }
+        Ok(mark)
+    }
+
+    async fn record_ingest_at(
+        &self,
+        cursor: Option<&ImapCursor>,
+        message: &IngestedMessage,
+        decision: &IngestDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<IngestOutcome> {
+        let mut tx = self.write().await?;
+        if let Some(cursor) = cursor {
+            advance_mark(&mut tx, cursor, now).await?;
+            if same_message_recorded(&mut tx, message).await? {
+                commit(tx).await?;
+                return Ok(IngestOutcome::AlreadyRecorded);
+            }
+        }
+        let (outcome, reason) = match decision {
+            IngestDecision::Request { .. } => (OUTCOME_REQUEST, None),
+            IngestDecision::Rejected { reason, .. } => (OUTCOME_REJECTED, Some(reason.as_str())),
+        };
+        // The message row first: it is the claim on (mailbox, source key).
+        let message_row: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO messages (mailbox, source_key, message_id, sha256, outcome, reason, request_id, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
+             ON CONFLICT (mailbox, source_key) DO NOTHING
+             RETURNING id",
+        )
+        .bind(&message.mailbox)
+        .bind(&message.source_key)
+        .bind(&message.message_id)
+        .bind(&message.sha256)
+        .bind(outcome)
+        .bind(reason)
+        .bind(to_millis(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(message_row) = message_row else {
+            // Committed, not rolled back: the mark advance above must stick.
+            commit(tx).await?;
+            return Ok(IngestOutcome::AlreadyRecorded);
+        };
+
+        let result = match decision {
+            IngestDecision::Rejected { emails, .. } => {
+                for email in emails {
+                    enqueue(&mut tx, email, now).await?;
+                }
+                IngestOutcome::Rejected
+            }
+            IngestDecision::Request {
+                request,
+                offers,
+                emails,
+            } => {
+                let meeting = &request.meeting;
+                let meeting_key = meeting.dedupe_key();
+                let state = if offers.is_empty() {
+                    RequestState::Open
+                } else {
+                    RequestState::Offered
+                };
+                let created: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO requests (meeting_key, meeting_id, passcode, join_url, host, kind, topic, start_at,
+                                           timezone, from_lang, to_lang, requestor, route_address, state, epoch,
+                                           created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15)
+                     ON CONFLICT (meeting_key, from_lang, to_lang) DO NOTHING
+                     RETURNING id",
+                )
+                .bind(&meeting_key)
+                .bind(&meeting.meeting_id)
+                .bind(&meeting.passcode)
+                .bind(&meeting.join_url)
+                .bind(&meeting.host)
+                .bind(&meeting.kind)
+                .bind(&meeting.topic)
+                .bind(meeting.start.map(to_millis))
+                .bind(&meeting.timezone)
+                .bind(request.pair.from.code())
+                .bind(request.pair.to.code())
+                .bind(request.requestor.as_str())
+                .bind(&request.route_address)
+                .bind(state.as_str())
+                .bind(to_millis(now))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                match created {
+                    None => {
+                        let existing: i64 = sqlx::query_scalar(
+                            "SELECT id FROM requests WHERE meeting_key = $1 AND from_lang = $2 AND to_lang = $3",
+                        )
+                        .bind(&meeting_key)
+                        .bind(request.pair.from.code())
+                        .bind(request.pair.to.code())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        sqlx::query(
+                            "UPDATE messages SET outcome = $1, request_id = $2 WHERE id = $3",
+                        )
+                        .bind(OUTCOME_DUPLICATE)
+                        .bind(existing)
+                        .bind(message_row)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        IngestOutcome::DuplicateMeeting(existing)
+                    }
+                    Some(request_id) => {
+                        for offer in offers {
+                            sqlx::query(
+                                "INSERT INTO offers (request_id, interpreter_id, token_hash, state, created_at, expires_at)
+                                 VALUES ($1, $2, $3, 'pending', $4, $5)",
+                            )
+                            .bind(request_id)
+                            .bind(offer.interpreter_id)
+                            .bind(&offer.token_hash.0)
+                            .bind(to_millis(now))
+                            .bind(to_millis(offer.expires_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                            enqueue(&mut tx, &offer.email, now).await?;
+                        }
+                        for email in emails {
+                            enqueue(&mut tx, email, now).await?;
+                        }
+                        sqlx::query("UPDATE messages SET request_id = $1 WHERE id = $2")
+                            .bind(request_id)
+                            .bind(message_row)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        IngestOutcome::Created(request_id)
+                    }
+                }
+            }
+        };
+        commit(tx).await?;
+        Ok(result)
+    }
+
+    async fn ingest_attempt_failed(
+        &self,
+        mailbox: &str,
+        source_key: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write().await?;
+        let attempts: i64 = sqlx::query_scalar(
+            "INSERT INTO ingest_attempts (mailbox, source_key, attempts, last_error, updated_at)
+             VALUES ($1, $2, 1, $3, $4)
+             ON CONFLICT (mailbox, source_key)
+             DO UPDATE SET attempts = ingest_attempts.attempts + 1, last_error = $3, updated_at = $4
+             RETURNING attempts",
+        )
+        .bind(mailbox)
+        .bind(source_key)
+        .bind(error)
+        .bind(to_millis(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(attempts)
+    }
+
+    async fn quarantine_message(
+        &self,
+        cursor: Option<&ImapCursor>,
+        message: &IngestedMessage,
+        raw: Option<&[u8]>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        if let Some(cursor) = cursor {
+            advance_mark(&mut tx, cursor, now).await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO messages (mailbox, source_key, message_id, sha256, outcome, reason, request_id, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
+             ON CONFLICT (mailbox, source_key) DO NOTHING",
+        )
+        .bind(&message.mailbox)
+        .bind(&message.source_key)
+        .bind(&message.message_id)
+        .bind(&message.sha256)
+        .bind(OUTCOME_REJECTED)
+        .bind(quarantine_reason(error))
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if inserted > 0 {
+            sqlx::query(
+                "INSERT INTO quarantine (mailbox, source_key, raw_base64, error, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (mailbox, source_key) DO NOTHING",
+            )
+            .bind(&message.mailbox)
+            .bind(&message.source_key)
+            .bind(raw.map(|r| base64::engine::general_purpose::STANDARD.encode(r)))
+            .bind(error)
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        commit(tx).await
+    }
+
+    async fn quarantined(
+        &self,
+        mailbox: &str,
+    ) -> StoreResult<Vec<(String, Option<Vec<u8>>, String)>> {
+        let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
+            "SELECT source_key, raw_base64, error FROM quarantine WHERE mailbox = $1 ORDER BY id",
+        )
+        .bind(mailbox)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(key, raw, error)| {
+                let raw = raw
+                    .map(|r| base64::engine::general_purpose::STANDARD.decode(r))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("quarantine {key}: {e}")))?;
+                Ok((key, raw, error))
+            })
+            .collect()
+    }
+
+    async fn record_mailbox_health(
+        &self,
+        mailbox: &str,
+        backlog: Option<i64>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        // One statement for both cases: a contact ($4 NULL) or an error ($4 set).
+        let sql = "INSERT INTO mailbox_health (mailbox, last_contact_at, last_error, last_error_at, backlog, updated_at)
+             VALUES ($1, CASE WHEN $4 IS NULL THEN $2 END, $4, CASE WHEN $4 IS NULL THEN NULL ELSE $2 END, $3, $2)
+             ON CONFLICT (mailbox) DO UPDATE SET
+               last_contact_at = CASE WHEN $4 IS NULL THEN $2 ELSE mailbox_health.last_contact_at END,
+               last_error = COALESCE($4, mailbox_health.last_error),
+               last_error_at = CASE WHEN $4 IS NULL THEN mailbox_health.last_error_at ELSE $2 END,
+               backlog = COALESCE($3, mailbox_health.backlog),
+               updated_at = $2";
+        sqlx::query(sql)
+            .bind(mailbox)
+            .bind(to_millis(now))
+            .bind(backlog)
+            .bind(error)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        commit(tx).await
+    }
+
+    async fn mailbox_health(&self) -> StoreResult<Vec<MailboxHealth>> {
+        #[allow(clippy::type_complexity, reason = "one row of a two-table join, read once")]
+        let rows: Vec<(String, Option<i64>, Option<String>, Option<i64>, Option<i64>, Option<String>, Option<i64>)> =
+            sqlx::query_as(
+                "SELECT h.mailbox, h.last_contact_at, h.last_error, h.last_error_at, h.backlog, l.owner, l.expires_at
+                 FROM mailbox_health h LEFT JOIN mailbox_leases l ON l.mailbox = h.mailbox
+                 ORDER BY h.mailbox",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(
+                |(mailbox, contact, error, error_at, backlog, owner, until)| {
+                    Ok(MailboxHealth {
+                        mailbox,
+                        last_contact_at: contact.map(from_millis).transpose()?,
+                        last_error: error,
+                        last_error_at: error_at.map(from_millis).transpose()?,
+                        backlog,
+                        owner,
+                        lease_until: until.map(from_millis).transpose()?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn acquire_mailbox_lease(
+        &self,
+        mailbox: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        // One statement: insert, or take over only when expired or already ours.
+        let got: Option<String> = sqlx::query_scalar(
+            "INSERT INTO mailbox_leases (mailbox, owner, expires_at) VALUES ($1, $2, $4)
+             ON CONFLICT (mailbox) DO UPDATE SET owner = $2, expires_at = $4
+             WHERE mailbox_leases.owner = $2 OR mailbox_leases.expires_at <= $3
+             RETURNING owner",
+        )
+        .bind(mailbox)
+        .bind(owner)
+        .bind(to_millis(now))
+        .bind(to_millis(until))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(got.as_deref() == Some(owner))
+    }
+
+    async fn release_mailbox_lease(&self, mailbox: &str, owner: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM mailbox_leases WHERE mailbox = $1 AND owner = $2")
+            .bind(mailbox)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    // ---- operations (issue #8) ------------------------------------------------------------
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -958,4 +1189,49 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
         Ok(())
     }
+}
+
+// ---- IMAP ingest helpers (issue #4) --------------------------------------------------------
+
+/// Raises the (mailbox, UIDVALIDITY) mark to at least `cursor.uid`.
+async fn advance_mark(
+    conn: &mut PgConnection,
+    cursor: &ImapCursor,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO imap_marks (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (mailbox, uidvalidity) DO UPDATE
+         SET last_uid = CASE WHEN imap_marks.last_uid > $3 THEN imap_marks.last_uid ELSE $3 END,
+             updated_at = $4",
+    )
+    .bind(&cursor.mailbox)
+    .bind(i64::from(cursor.uidvalidity))
+    .bind(i64::from(cursor.uid))
+    .bind(to_millis(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// True when the mailbox already recorded a message with this Message-ID or these bytes (a
+/// size-only placeholder hash never counts).
+async fn same_message_recorded(
+    conn: &mut PgConnection,
+    message: &IngestedMessage,
+) -> StoreResult<bool> {
+    let by_hash = (!message.sha256.starts_with("unread:")).then_some(message.sha256.as_str());
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM messages
+         WHERE mailbox = $1 AND ((message_id IS NOT NULL AND message_id = $2) OR sha256 = $3)
+         LIMIT 1",
+    )
+    .bind(&message.mailbox)
+    .bind(&message.message_id)
+    .bind(by_hash)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(id.is_some())
 }

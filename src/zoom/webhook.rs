@@ -140,8 +140,8 @@ fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Parses a verified webhook body. `request_id` is the `x-zm-request-id` header, which
-/// becomes the dedupe key when present (Zoom repeats it on retries).
+/// Parses a verified webhook body. `request_id` is the `x-zm-request-id` header, the dedupe
+/// key of last resort (see below).
 pub fn parse_event(raw_body: &[u8], request_id: Option<&str>) -> Result<WebhookEvent, ParseError> {
     let root: Value =
         serde_json::from_slice(raw_body).map_err(|e| ParseError::NotJson(e.to_string()))?;
@@ -211,14 +211,19 @@ pub fn parse_event(raw_body: &[u8], request_id: Option<&str>) -> Result<WebhookE
             .and_then(DateTime::from_timestamp_millis)
             .ok_or_else(|| missing("payload.object.participant.join_time"))?,
     };
-    let dedupe_key = match request_id.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(id) => format!("zm-request-id:{id}"),
-        None => format!(
-            "{event}:{}:{meeting_uuid}:{}",
-            event_ts.as_deref().unwrap_or("-"),
-            p("participant_uuid")
-                .or_else(|| p("user_id"))
-                .unwrap_or_else(|| participant_key.clone()),
+    // Zoom's retries resend the same body, so what the event says (name, Zoom's own
+    // timestamp, meeting instance, participant) identifies it however it is delivered, with
+    // or without `x-zm-request-id`, and even if a retry carried a new request id. The
+    // request id is the key only when the body has no `event_ts` to tell events apart.
+    let participant_part = p("participant_uuid")
+        .or_else(|| p("user_id"))
+        .unwrap_or_else(|| participant_key.clone());
+    let request_id = request_id.map(str::trim).filter(|r| !r.is_empty());
+    let dedupe_key = match (event_ts.as_deref(), request_id) {
+        (None, Some(id)) => format!("zm-request-id:{id}"),
+        (ts, _) => format!(
+            "{event}:{}:{meeting_uuid}:{participant_part}",
+            ts.unwrap_or("-")
         ),
     };
     Ok(WebhookEvent::Participant(ParticipantEvent {
@@ -416,13 +421,20 @@ mod tests {
     }
 
     #[test]
-    fn request_id_header_is_the_dedupe_key() {
-        let WebhookEvent::Participant(e) =
-            parse_event(DOC_EXAMPLE_JOINED.as_bytes(), Some("5f0e2c0a-req")).unwrap()
+    fn retries_dedupe_with_or_without_request_id() {
+        let key = |rid: Option<&str>| match parse_event(DOC_EXAMPLE_JOINED.as_bytes(), rid) {
+            Ok(WebhookEvent::Participant(e)) => e.dedupe_key,
+            other => panic!("not a participant event: {other:?}"),
+        };
+        assert_eq!(key(None), key(Some("5f0e2c0a-req")));
+        assert_eq!(key(Some("first-attempt")), key(Some("second-attempt")));
+        // Without event_ts, the request id is what tells deliveries apart.
+        let no_ts = DOC_EXAMPLE_JOINED.replace("\"event_ts\": 1626230691572,", "");
+        let WebhookEvent::Participant(e) = parse_event(no_ts.as_bytes(), Some("rid-7")).unwrap()
         else {
             panic!("not a participant event")
         };
-        assert_eq!(e.dedupe_key, "zm-request-id:5f0e2c0a-req");
+        assert_eq!(e.dedupe_key, "zm-request-id:rid-7");
     }
 
     /// Real deliveries: `join_time`, `leave_time`, and a numeric `id` as the REST API spells it.

@@ -5,6 +5,9 @@
 //! Never sleeps; never talks to anything but the app it started.
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+pub mod common;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -65,9 +68,22 @@ impl TestApp {
     }
 }
 
-/// Starts the app with SDK credentials (live join page) unless `demo`.
+/// Starts the app on a fresh SQLite file, with SDK credentials (live join page) unless `demo`.
 pub async fn spawn_app(demo: bool) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/db", dir.path().display());
+    spawn_app_on(dir, &url, demo).await
+}
+
+/// Starts the app on a fresh PostgreSQL database (from `TEST_DATABASE_URL`; fails saying how
+/// to start a server when there is none). Drop it with `common::drop_postgres` after `stop`.
+pub async fn spawn_app_postgres() -> (TestApp, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = common::fresh_postgres_url().await;
+    (spawn_app_on(dir, &url, false).await, url)
+}
+
+async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str, demo: bool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind port 0");
@@ -76,7 +92,7 @@ pub async fn spawn_app(demo: bool) -> TestApp {
 
     let mut config = Config::embedded(dir.path());
     config.http.public_url = base.clone();
-    config.database.url = format!("sqlite://{}/db", dir.path().display());
+    config.database.url = db_url.to_string();
     if !demo {
         config.zoom.sdk_key = Some(SDK_KEY.into());
         config.zoom.sdk_secret = Some(Secret::new(SDK_SECRET));
@@ -85,7 +101,7 @@ pub async fn spawn_app(demo: bool) -> TestApp {
 
     let store = dragoman::store::connect(&config.database.url)
         .await
-        .expect("SQLite store opens");
+        .expect("the store opens");
     store.migrate().await.expect("migrations apply");
     let templates = Arc::new(Templates::load(None).expect("built-in templates load"));
     let offers = Arc::new(Offers::new(store.clone(), templates, &config));

@@ -4,6 +4,8 @@
 //! Waves, fairness and scores come with the matching issue. Never reads the clock: `now` is a
 //! parameter. Never does I/O.
 
+pub mod waves;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 

@@ -1,0 +1,94 @@
+//! Benchmark of the invitation parser over the golden fixture corpus: invitations per second for
+//! the whole extraction, and mail-parser's bare `MessageParser::default().parse()` of the same
+//! messages in the same run (through `invitation::mime_baseline`, so `mail_parser` stays inside
+//! the parser module), with the ratio printed at the end. Goal: extraction <= 2x the bare parse.
+//! Must never write anywhere but stdout and criterion's own target directory.
+
+use criterion::{black_box, Criterion, Throughput};
+use dragoman::invitation::{mime_baseline, parse};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn corpus() -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixtures/invitations exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            ext != "json" && ext != "failed" && p.with_extension("json").exists()
+        })
+        .collect();
+    paths.sort();
+    paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+}
+
+fn extract_all(corpus: &[Vec<u8>]) -> usize {
+    corpus
+        .iter()
+        .filter(|m| parse(black_box(m)).is_ok())
+        .count()
+}
+
+fn mime_all(corpus: &[Vec<u8>]) -> usize {
+    corpus
+        .iter()
+        .filter(|m| mime_baseline(black_box(m)))
+        .count()
+}
+
+fn benches(c: &mut Criterion, corpus: &[Vec<u8>]) {
+    let mut g = c.benchmark_group("invitation_corpus");
+    g.throughput(Throughput::Elements(corpus.len() as u64));
+    g.bench_function("extract", |b| b.iter(|| extract_all(corpus)));
+    g.bench_function("mail_parser_bare", |b| b.iter(|| mime_all(corpus)));
+    g.finish();
+}
+
+/// Interleaved rounds of both, so machine load hits them alike; returns seconds per corpus pass.
+fn ratio(corpus: &[Vec<u8>]) -> (f64, f64) {
+    let (mut ex, mut mi) = (Duration::ZERO, Duration::ZERO);
+    let rounds = 30;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for _ in 0..10 {
+            black_box(extract_all(corpus));
+        }
+        ex += t.elapsed();
+        let t = Instant::now();
+        for _ in 0..10 {
+            black_box(mime_all(corpus));
+        }
+        mi += t.elapsed();
+    }
+    let passes = f64::from(rounds * 10);
+    (ex.as_secs_f64() / passes, mi.as_secs_f64() / passes)
+}
+
+fn main() {
+    let corpus = corpus();
+    let mut c = Criterion::default().configure_from_args();
+    benches(&mut c, &corpus);
+    c.final_summary();
+    let (ex, mi) = ratio(&corpus);
+    let n = corpus.len() as f64;
+    println!(
+        "fixtures: {} messages, {} bytes",
+        corpus.len(),
+        corpus.iter().map(Vec::len).sum::<usize>()
+    );
+    println!(
+        "extraction: {:.0} invitations/s ({:.1} us each)",
+        n / ex,
+        ex / n * 1e6
+    );
+    println!(
+        "mail-parser bare parse: {:.0} messages/s ({:.1} us each)",
+        n / mi,
+        mi / n * 1e6
+    );
+    println!(
+        "ratio extraction / bare MIME parse: {:.2}x (goal <= 2x)",
+        ex / mi
+    );
+}

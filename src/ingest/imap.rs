@@ -1,0 +1,851 @@
+//! An IMAP folder as a mail source: one task per mailbox that connects, sweeps by UID, commits
+//! each message (with the UID high-water mark, in the same transaction), then MOVEs it to the
+//! processed folder or sets \Seen, and waits in IDLE (or polls) for more.
+//!
+//! The only file that uses `async_imap`. It must never delete a message, never mark one before
+//! its commit, never trust \Seen or pushed data (the UID mark is the truth), never run an IMAP
+//! command without a timeout (DONE and LOGOUT included), and never log a password or a body.
+//! Any protocol error or timeout drops the connection; the loop reconnects with backoff.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use async_imap::types::Fetch;
+use chrono::{DateTime, Utc};
+use futures::{FutureExt, TryStreamExt};
+use rand::Rng;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use crate::config::{Config, ImapConfig, TlsMode};
+use crate::offers::Offers;
+use crate::store::{ImapCursor, IngestOutcome, IngestedMessage, StoreError};
+
+/// Timeouts and limits of one mailbox task. Tests use short ones.
+#[derive(Debug, Clone)]
+pub struct ImapOptions {
+    /// TCP connect + TLS handshake + greeting.
+    pub connect_timeout: Duration,
+    /// Every IMAP command, DONE and LOGOUT included.
+    pub command_timeout: Duration,
+    /// IDLE ends when the server says nothing for this long (≤ 5 min; Dovecot says
+    /// "Still here" every 2 min).
+    pub idle_silence: Duration,
+    /// IDLE ends after this long whatever the server says (≤ 10 min); a sweep follows.
+    pub idle_deadline: Duration,
+    /// Sweep period when the server lacks IDLE.
+    pub poll_every: Duration,
+    /// Reconnect backoff: doubles from `backoff_min` up to `backoff_max`, with jitter.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    /// Failed attempts at one message before it is quarantined.
+    pub max_attempts: i64,
+    /// Take the watch lease before connecting (PostgreSQL, where several instances may run;
+    /// SQLite has one instance by construction).
+    pub use_lease: bool,
+    /// The watch lease: held this long, renewed every third of it. Another instance takes
+    /// over within `lease + lease / 3` of this one dying.
+    pub lease: Duration,
+    /// This instance's name in the lease table.
+    pub owner: String,
+    /// UIDs per FETCH of sizes and flags.
+    pub fetch_batch: usize,
+    /// A test seam: messages for which this returns true fail to ingest, as a poison message
+    /// would. Always `None` outside tests.
+    #[doc(hidden)]
+    pub fail_if: Option<fn(&[u8]) -> bool>,
+}
+
+impl Default for ImapOptions {
+    fn default() -> Self {
+        ImapOptions {
+            connect_timeout: Duration::from_secs(20),
+            command_timeout: Duration::from_secs(60),
+            idle_silence: Duration::from_secs(4 * 60),
+            idle_deadline: Duration::from_secs(9 * 60),
+            poll_every: Duration::from_secs(60),
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(5 * 60),
+            max_attempts: 3,
+            use_lease: true,
+            lease: Duration::from_secs(60),
+            owner: default_owner(),
+            fetch_batch: 500,
+            fail_if: None,
+        }
+    }
+}
+
+/// `host:pid:random`, unique per process.
+pub fn default_owner() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::thread_rng().gen::<u32>()
+    )
+}
+
+/// Why a session step failed. Every variant means: drop the connection and reconnect.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("{0} timed out after {1:?}")]
+    Timeout(&'static str, Duration),
+    #[error("{0}: {1}")]
+    Protocol(&'static str, String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("the database is unavailable: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The transport under the IMAP client: plain TCP or TLS over TCP.
+#[derive(Debug)]
+pub enum Conn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+type Session = async_imap::Session<Conn>;
+
+/// A logged-in connection with the folder selected.
+pub struct ImapSession {
+    session: Session,
+    /// UIDVALIDITY of the selected folder: part of every source key and of the mark.
+    pub uidvalidity: u32,
+    /// The server announced IDLE (else poll mode).
+    pub idle: bool,
+    /// The server announced MOVE.
+    pub can_move: bool,
+    /// Messages at or below the mark still waiting for their MOVE/\Seen (a crash between
+    /// commit and marking) were handled on this connection.
+    tidied: bool,
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    /// UIDs above the mark when the sweep began.
+    pub seen: usize,
+    pub created: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    /// Recorded before (a crash between commit and MOVE, or a rescan after a UIDVALIDITY
+    /// change): only marked now.
+    pub already: usize,
+    /// Over the size cap: recorded from the size alone, body never fetched.
+    pub oversized: usize,
+    pub quarantined: usize,
+}
+
+impl SweepReport {
+    /// Messages whose decision was committed in this sweep (request, duplicate or rejection).
+    pub fn committed(&self) -> usize {
+        self.created + self.duplicates + self.rejected
+    }
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woke {
+    /// The server pushed something (or the poll period passed): sweep.
+    Data,
+    /// The silence timeout or the absolute deadline passed: sweep anyway.
+    Timeout,
+    Shutdown,
+}
+
+/// One watched IMAP mailbox.
+#[derive(Clone)]
+pub struct ImapMailbox {
+    name: String,
+    cfg: ImapConfig,
+    offers: Arc<Offers>,
+    config: Arc<Config>,
+    pub options: ImapOptions,
+}
+
+async fn within<T, E: std::fmt::Display>(
+    what: &'static str,
+    limit: Duration,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, ImapError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ImapError::Protocol(what, e.to_string())),
+        Err(_) => Err(ImapError::Timeout(what, limit)),
+    }
+}
+
+/// `1:5,7,9:10`: UIDs (sorted) as ranges, so a set never grows past one short line per run.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Doubling backoff with jitter in [d/2, d].
+pub fn backoff(attempt: u32, min: Duration, max: Duration) -> Duration {
+    let d = min
+        .saturating_mul(2u32.saturating_pow(attempt.min(20)))
+        .min(max);
+    let ms = d.as_millis().max(2) as u64;
+    Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms))
+}
+
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, ImapError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .map_err(|e| ImapError::Tls(format!("reading ca_file {}: {e}", path.display())))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| ImapError::Tls(format!("ca_file {}: {e}", path.display())))?;
+            for cert in certs {
+                roots
+                    .add(cert)
+                    .map_err(|e| ImapError::Tls(format!("ca_file {}: {e}", path.display())))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ImapError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+impl ImapMailbox {
+    pub fn new(
+        name: impl Into<String>,
+        cfg: ImapConfig,
+        offers: Arc<Offers>,
+        config: Arc<Config>,
+        options: ImapOptions,
+    ) -> ImapMailbox {
+        ImapMailbox {
+            name: name.into(),
+            cfg,
+            offers,
+            config,
+            options,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn tls_wrap(&self, tcp: TcpStream) -> Result<Conn, ImapError> {
+        let config = tls_config(self.cfg.ca_file.as_deref())?;
+        let server_name = rustls::pki_types::ServerName::try_from(self.cfg.host.clone())
+            .map_err(|e| ImapError::Tls(format!("host {:?}: {e}", self.cfg.host)))?;
+        let tls = tokio::time::timeout(
+            self.options.connect_timeout,
+            tokio_rustls::TlsConnector::from(config).connect(server_name, tcp),
+        )
+        .await
+        .map_err(|_| ImapError::Timeout("TLS handshake", self.options.connect_timeout))?
+        .map_err(|e| ImapError::Tls(e.to_string()))?;
+        Ok(Conn::Tls(Box::new(tls)))
+    }
+
+    /// Connects (TLS per `tls`, TCP keepalive), reads the greeting, logs in, selects the
+    /// folder. One connection per watched folder.
+    pub async fn connect(&self) -> Result<ImapSession, ImapError> {
+        let limit = self.options.connect_timeout;
+        let tcp = within(
+            "connect",
+            limit,
+            TcpStream::connect((self.cfg.host.as_str(), self.cfg.port)),
+        )
+        .await?;
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(60))
+            .with_interval(Duration::from_secs(15))
+            .with_retries(4);
+        socket2::SockRef::from(&tcp)
+            .set_tcp_keepalive(&keepalive)
+            .map_err(|e| ImapError::Protocol("TCP keepalive", e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let conn = match self.cfg.tls {
+            TlsMode::Implicit => self.tls_wrap(tcp).await?,
+            TlsMode::None | TlsMode::Starttls => Conn::Plain(tcp),
+        };
+        let mut client = async_imap::Client::new(conn);
+        self.greeting(&mut client).await?;
+        if self.cfg.tls == TlsMode::Starttls {
+            within(
+                "STARTTLS",
+                self.options.command_timeout,
+                client.run_command_and_check_ok("STARTTLS", None),
+            )
+            .await?;
+            let Conn::Plain(tcp) = client.into_inner() else {
+                return Err(ImapError::Tls("STARTTLS on a TLS stream".into()));
+            };
+            client = async_imap::Client::new(self.tls_wrap(tcp).await?);
+        }
+        let t = self.options.command_timeout;
+        let mut session = match tokio::time::timeout(
+            t,
+            client.login(&self.cfg.username, self.cfg.password.expose()),
+        )
+        .await
+        {
+            Err(_) => return Err(ImapError::Timeout("LOGIN", t)),
+            Ok(Err((e, _))) => return Err(ImapError::Protocol("LOGIN", e.to_string())),
+            Ok(Ok(s)) => s,
+        };
+        let caps = within("CAPABILITY", t, session.capabilities()).await?;
+        let idle = caps.has_str("IDLE");
+        let can_move = caps.has_str("MOVE");
+        let mailbox = within("SELECT", t, session.select(&self.cfg.folder)).await?;
+        let uidvalidity = mailbox
+            .uid_validity
+            .ok_or_else(|| ImapError::Protocol("SELECT", "no UIDVALIDITY".into()))?;
+        tracing::debug!(mailbox = %self.name, folder = %self.cfg.folder, uidvalidity, idle, can_move, "IMAP folder selected");
+        Ok(ImapSession {
+            session,
+            uidvalidity,
+            idle,
+            can_move,
+            tidied: false,
+        })
+    }
+
+    async fn greeting(&self, client: &mut async_imap::Client<Conn>) -> Result<(), ImapError> {
+        let limit = self.options.connect_timeout;
+        let greeting = within("greeting", limit, client.read_response())
+            .await?
+            .ok_or_else(|| ImapError::Protocol("greeting", "connection closed".into()))?;
+        match greeting.parsed() {
+            async_imap::imap_proto::Response::Data {
+                status: async_imap::imap_proto::Status::Ok,
+                ..
+            } => Ok(()),
+            other => Err(ImapError::Protocol(
+                "greeting",
+                format!("unexpected {other:?}"),
+            )),
+        }
+    }
+
+    /// Every UID above the mark: sizes and flags first (batched), then each body with
+    /// `BODY.PEEK[]` (over the cap: never fetched), committed with the mark, then MOVEd or
+    /// flagged. A message that keeps failing is quarantined after `max_attempts`.
+    pub async fn sweep(
+        &self,
+        s: &mut ImapSession,
+        now: DateTime<Utc>,
+    ) -> Result<SweepReport, ImapError> {
+        let store = self.offers.store();
+        let t = self.options.command_timeout;
+        let mark = store.imap_mark(&self.name, s.uidvalidity).await?;
+        if mark.last_uid.is_none() && mark.other_uidvalidity {
+            tracing::warn!(mailbox = %self.name, folder = %self.cfg.folder, uidvalidity = s.uidvalidity,
+                "UIDVALIDITY changed (folder recreated or migrated): rescanning every message, deduplicating by Message-ID and content hash");
+        }
+        let last = mark.last_uid.unwrap_or(0);
+        if !s.tidied && last > 0 {
+            self.tidy(s, last).await?;
+        }
+        s.tidied = true;
+        let found = within(
+            "UID SEARCH",
+            t,
+            s.session
+                .uid_search(format!("UID {}:*", last.saturating_add(1))),
+        )
+        .await?;
+        // `n:*` always matches the highest UID, even below n.
+        let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last).collect();
+        uids.sort_unstable();
+        let mut report = SweepReport {
+            seen: uids.len(),
+            ..Default::default()
+        };
+        store
+            .record_mailbox_health(&self.name, Some(uids.len() as i64), None, now)
+            .await?;
+        if uids.is_empty() {
+            return Ok(report);
+        }
+        for chunk in uids.chunks(self.options.fetch_batch.max(1)) {
+            let set = uid_set(chunk);
+            let meta: Vec<Fetch> = within("UID FETCH sizes", t, async {
+                s.session
+                    .uid_fetch(&set, "(UID RFC822.SIZE FLAGS)")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+            let mut sizes: Vec<(u32, u32)> = meta
+                .iter()
+                .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+                .filter(|(uid, _)| *uid > last)
+                .collect();
+            sizes.sort_unstable();
+            for (uid, size) in sizes {
+                self.one(s, uid, size, now, &mut report).await?;
+            }
+        }
+        store
+            .record_mailbox_health(&self.name, Some(0), None, now)
+            .await?;
+        Ok(report)
+    }
+
+    async fn one(
+        &self,
+        s: &mut ImapSession,
+        uid: u32,
+        size: u32,
+        now: DateTime<Utc>,
+        report: &mut SweepReport,
+    ) -> Result<(), ImapError> {
+        let store = self.offers.store();
+        let t = self.options.command_timeout;
+        let key = format!("{}:{uid}", s.uidvalidity);
+        let cursor = ImapCursor {
+            mailbox: self.name.clone(),
+            uidvalidity: s.uidvalidity,
+            uid,
+        };
+        let cap = self.config.limits.max_message_bytes;
+        if store.message_recorded(&self.name, &key).await? {
+            report.already += 1;
+            return self.mark_done(s, uid).await;
+        }
+        if size as usize > cap {
+            super::ingest_oversized_at(
+                &self.offers,
+                &self.name,
+                &key,
+                u64::from(size),
+                cap,
+                Some(&cursor),
+                now,
+            )
+            .await
+            .map_err(store_or_protocol)?;
+            report.oversized += 1;
+            return self.mark_done(s, uid).await;
+        }
+        let fetched: Vec<Fetch> = within("UID FETCH body", t, async {
+            s.session
+                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        let Some(raw) = fetched
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.body())
+        else {
+            // Expunged between the two fetches: nothing to ingest.
+            tracing::info!(mailbox = %self.name, source_key = %key, "message gone before its body was fetched");
+            return Ok(());
+        };
+        loop {
+            let injected = self.options.fail_if.is_some_and(|f| f(raw));
+            let attempt = std::panic::AssertUnwindSafe(async {
+                if injected {
+                    anyhow::bail!("injected failure (test seam)");
+                }
+                super::ingest_message_at(
+                    &self.offers,
+                    &self.config,
+                    &self.name,
+                    &key,
+                    raw,
+                    Some(&cursor),
+                    now,
+                )
+                .await
+            })
+            .catch_unwind()
+            .await;
+            let error = match attempt {
+                Ok(Ok(outcome)) => {
+                    match outcome {
+                        IngestOutcome::Created(_) => report.created += 1,
+                        IngestOutcome::DuplicateMeeting(_) => report.duplicates += 1,
+                        IngestOutcome::Rejected => report.rejected += 1,
+                        IngestOutcome::AlreadyRecorded => report.already += 1,
+                    }
+                    return self.mark_done(s, uid).await;
+                }
+                Ok(Err(e)) => {
+                    if let Some(StoreError::Unavailable(m)) = e.downcast_ref::<StoreError>() {
+                        // Not the message's fault: retry the whole sweep later.
+                        return Err(ImapError::Store(StoreError::Unavailable(m.clone())));
+                    }
+                    format!("{e:#}")
+                }
+                Err(_) => "panicked while processing the message".to_string(),
+            };
+            let attempts = store
+                .ingest_attempt_failed(&self.name, &key, &error, now)
+                .await?;
+            tracing::warn!(mailbox = %self.name, source_key = %key, attempts, error = %error, "ingest attempt failed");
+            if attempts >= self.options.max_attempts {
+                let message = IngestedMessage {
+                    mailbox: self.name.clone(),
+                    source_key: key.clone(),
+                    message_id: None,
+                    sha256: super::sha256_hex(raw),
+                };
+                store
+                    .quarantine_message(Some(&cursor), &message, Some(raw), &error, now)
+                    .await?;
+                tracing::error!(mailbox = %self.name, source_key = %key, attempts, "poison message quarantined (raw bytes kept); moving past it");
+                report.quarantined += 1;
+                return self.mark_done(s, uid).await;
+            }
+        }
+    }
+
+    /// Once per connection: every message at or below the mark is committed (the mark only
+    /// advances in the commit's transaction, in UID order), so any still in the folder (MOVE
+    /// mode) or still unseen (flag mode) was interrupted between commit and marking: mark it.
+    async fn tidy(&self, s: &mut ImapSession, last: u32) -> Result<(), ImapError> {
+        let t = self.options.command_timeout;
+        let query = if self.moves(s) {
+            format!("UID 1:{last}")
+        } else {
+            format!("UID 1:{last} UNSEEN")
+        };
+        let found = within("UID SEARCH", t, s.session.uid_search(query)).await?;
+        let mut uids: Vec<u32> = found.into_iter().filter(|u| *u <= last).collect();
+        uids.sort_unstable();
+        if !uids.is_empty() {
+            tracing::info!(mailbox = %self.name, count = uids.len(), "marking messages committed before an interruption");
+        }
+        for chunk in uids.chunks(self.options.fetch_batch.max(1)) {
+            self.mark_set(s, &uid_set(chunk)).await?;
+        }
+        Ok(())
+    }
+
+    fn moves(&self, s: &ImapSession) -> bool {
+        self.cfg.processed_folder.is_some() && s.can_move
+    }
+
+    /// After the commit: MOVE to the processed folder, or set \Seen.
+    async fn mark_done(&self, s: &mut ImapSession, uid: u32) -> Result<(), ImapError> {
+        self.mark_set(s, &uid.to_string()).await
+    }
+
+    async fn mark_set(&self, s: &mut ImapSession, set: &str) -> Result<(), ImapError> {
+        let t = self.options.command_timeout;
+        match (&self.cfg.processed_folder, s.can_move) {
+            (Some(folder), true) => within("UID MOVE", t, s.session.uid_mv(set, folder)).await,
+            _ => {
+                within("UID STORE", t, async {
+                    s.session
+                        .uid_store(set, "+FLAGS.SILENT (\\Seen)")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits for news: IDLE bounded by the silence timeout and the absolute deadline, or one
+    /// poll period (then NOOP) without IDLE. Returns the session to sweep again.
+    pub async fn wait(
+        &self,
+        s: ImapSession,
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+    ) -> Result<(ImapSession, Woke), ImapError> {
+        let t = self.options.command_timeout;
+        let ImapSession {
+            session,
+            uidvalidity,
+            idle,
+            can_move,
+            tidied,
+        } = s;
+        if !idle {
+            let mut session = session;
+            let woke = tokio::select! {
+                _ = shutdown => Woke::Shutdown,
+                _ = tokio::time::sleep(self.options.poll_every) => Woke::Data,
+            };
+            if woke != Woke::Shutdown {
+                within("NOOP", t, session.noop()).await?;
+            }
+            return Ok((
+                ImapSession {
+                    session,
+                    uidvalidity,
+                    idle,
+                    can_move,
+                    tidied,
+                },
+                woke,
+            ));
+        }
+        let mut handle = session.idle();
+        within("IDLE", t, handle.init()).await?;
+        let woke = {
+            let (fut, _stop) = handle.wait_with_timeout(self.options.idle_silence);
+            tokio::select! {
+                _ = shutdown => Woke::Shutdown,
+                r = tokio::time::timeout(self.options.idle_deadline, fut) => match r {
+                    Err(_) => Woke::Timeout,
+                    Ok(Ok(async_imap::extensions::idle::IdleResponse::NewData(_))) => Woke::Data,
+                    Ok(Ok(async_imap::extensions::idle::IdleResponse::Timeout)) => Woke::Timeout,
+                    // The server closed the socket (or BYE): reconnect.
+                    Ok(Ok(async_imap::extensions::idle::IdleResponse::ManualInterrupt)) => {
+                        return Err(ImapError::Protocol("IDLE", "connection closed by the server".into()))
+                    }
+                    Ok(Err(e)) => return Err(ImapError::Protocol("IDLE", e.to_string())),
+                },
+            }
+        };
+        let session = within("DONE", t, handle.done()).await?;
+        Ok((
+            ImapSession {
+                session,
+                uidvalidity,
+                idle,
+                can_move,
+                tidied,
+            },
+            woke,
+        ))
+    }
+
+    /// LOGOUT, bounded; errors only logged (the connection is dropped anyway).
+    pub async fn logout(&self, mut s: ImapSession) {
+        if let Err(e) = within("LOGOUT", self.options.command_timeout, s.session.logout()).await {
+            tracing::debug!(mailbox = %self.name, error = %e, "LOGOUT failed; dropping the connection");
+        }
+    }
+
+    /// Connect, sweep, then wait and sweep until shutdown or an error.
+    async fn watch(
+        &self,
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+        connected: &mut bool,
+    ) -> Result<(), ImapError> {
+        let mut s = self.connect().await?;
+        *connected = true;
+        loop {
+            let report = self.sweep(&mut s, Utc::now()).await?;
+            if report.seen > 0 {
+                tracing::info!(mailbox = %self.name, ?report, "IMAP sweep");
+            }
+            let (next, woke) = self.wait(s, shutdown).await?;
+            s = next;
+            if woke == Woke::Shutdown {
+                self.logout(s).await;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Keeps the lease while `watch` runs; returns when a renewal fails or is refused.
+    async fn keep_lease(&self) -> String {
+        let store = self.offers.store();
+        let every = self.options.lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            let now = Utc::now();
+            match store
+                .acquire_mailbox_lease(
+                    &self.name,
+                    &self.options.owner,
+                    now,
+                    now + self.options.lease,
+                )
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return "lease taken by another instance".into(),
+                Err(e) => return format!("lease renewal failed: {e}"),
+            }
+        }
+    }
+
+    /// The mailbox task: holds the lease, watches, and on any error drops the connection and
+    /// reconnects with backoff and jitter, until `shutdown` resolves. Never returns early.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let store = self.offers.store().clone();
+        // Fused: polling it again after it resolved stays pending instead of panicking.
+        let shutdown = shutdown.fuse();
+        tokio::pin!(shutdown);
+        let mut failures: u32 = 0;
+        loop {
+            let now = Utc::now();
+            let held = if self.options.use_lease {
+                store
+                    .acquire_mailbox_lease(
+                        &self.name,
+                        &self.options.owner,
+                        now,
+                        now + self.options.lease,
+                    )
+                    .await
+            } else {
+                Ok(true)
+            };
+            match held {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!(mailbox = %self.name, "another instance watches this mailbox");
+                    tokio::select! {
+                        _ = &mut shutdown => return,
+                        _ = tokio::time::sleep(self.options.lease / 3) => continue,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(mailbox = %self.name, error = %e, "cannot take the watch lease");
+                    failures += 1;
+                    tokio::select! {
+                        _ = &mut shutdown => return,
+                        _ = tokio::time::sleep(backoff(failures, self.options.backoff_min, self.options.backoff_max)) => continue,
+                    }
+                }
+            }
+            let mut connected = false;
+            let result = tokio::select! {
+                r = self.watch(&mut shutdown, &mut connected) => r.map(|_| true),
+                why = self.keep_lease(), if self.options.use_lease => Err(ImapError::Protocol("lease", why)),
+            };
+            match result {
+                Ok(_) => {
+                    let _ = store
+                        .release_mailbox_lease(&self.name, &self.options.owner)
+                        .await;
+                    return;
+                }
+                Err(e) => {
+                    failures = if connected { 1 } else { failures + 1 };
+                    let wait =
+                        backoff(failures, self.options.backoff_min, self.options.backoff_max);
+                    let msg = e.to_string();
+                    tracing::warn!(mailbox = %self.name, error = %msg, retry_in = ?wait, "IMAP connection dropped; reconnecting");
+                    let _ = store
+                        .record_mailbox_health(&self.name, None, Some(&msg), Utc::now())
+                        .await;
+                    tokio::select! {
+                        _ = &mut shutdown => {
+                            let _ = store.release_mailbox_lease(&self.name, &self.options.owner).await;
+                            return;
+                        }
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn store_or_protocol(e: anyhow::Error) -> ImapError {
+    match e.downcast::<StoreError>() {
+        Ok(s) => ImapError::Store(s),
+        Err(e) => ImapError::Protocol("ingest", format!("{e:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_are_ranges() {
+        assert_eq!(uid_set(&[]), "");
+        assert_eq!(uid_set(&[4]), "4");
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters() {
+        let min = Duration::from_secs(1);
+        let max = Duration::from_secs(300);
+        for attempt in 0..30 {
+            let d = backoff(attempt, min, max);
+            assert!(d <= max, "{d:?}");
+            assert!(d >= min / 2, "{d:?}");
+        }
+        assert!(backoff(30, min, max) >= max / 2);
+    }
+}

@@ -1,0 +1,568 @@
+//! Documents to an invitation: picks the join link, then reads the passcode typed near it (never
+//! the dial-in one), the topic, time, recurrence, organizer and locale from the same text, and
+//! fills gaps from the other bodies and the calendar.
+//!
+//! Must never: take a value from the phone/SIP/H.323 part when a typed one exists, let the
+//! text's meeting ID override the URL's, or return an invitation without a join link.
+
+use super::labels::{self, lang_of};
+use super::mime::{DocKind, Loaded};
+use super::url::{self, JoinLink, LinkKind};
+use super::{html, ics, time, CalendarRef, Invitation, MeetingKind, NotAnInvitation};
+use regex::Regex;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// One body as clean text lines.
+struct TextDoc {
+    text: String,
+    links: Vec<JoinLink>,
+}
+
+static PHONE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:[•·*\-]\s*)?(?:[a-z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)")
+        .expect("static regex")
+});
+static ONE_TAP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\+?\d{6,},,\d{6,}").expect("static regex"));
+
+fn clean_text(raw: &str) -> String {
+    let raw = url::unwrap_redirects_in_text(raw);
+    let mut out = String::with_capacity(raw.len() + 1);
+    for line in raw.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut t = line.trim_start();
+        // Quoting at any depth: "> > >", ">>>".
+        while let Some(r) = t.strip_prefix('>') {
+            t = r.trim_start();
+        }
+        for c in t.trim_end().chars() {
+            match c {
+                '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}' => out.push(' '),
+                '\u{200b}' | '\u{feff}' | '\u{200e}' | '\u{200f}' => {}
+                c => out.push(c),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn text_docs(loaded: &Loaded) -> Vec<TextDoc> {
+    let mut docs = Vec::new();
+    let mut push = |text: String| {
+        let text = clean_text(&text);
+        let links = url::find_join_links(&text);
+        docs.push(TextDoc { text, links });
+    };
+    for d in loaded.docs.iter().filter(|d| d.kind == DocKind::Plain) {
+        push(d.text.clone());
+    }
+    for d in loaded.docs.iter().filter(|d| d.kind == DocKind::Html) {
+        push(html::to_text(&d.text));
+    }
+    for c in &loaded.calendars {
+        let mut t = String::new();
+        if let Some(d) = &c.description {
+            t.push_str(d);
+            t.push('\n');
+        }
+        if let Some(l) = &c.location {
+            t.push_str(l);
+            t.push('\n');
+        }
+        for l in &c.links {
+            t.push_str(l);
+            t.push('\n');
+        }
+        push(t);
+    }
+    docs
+}
+
+/// Reads the invitation, or says why there is none.
+pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
+    let docs = text_docs(loaded);
+    let Some(primary_ix) = docs.iter().position(|d| !d.links.is_empty()) else {
+        return Err(no_link_reason(loaded));
+    };
+    let primary = &docs[primary_ix];
+    let mut link = primary
+        .links
+        .iter()
+        .find(|l| l.kind != LinkKind::App)
+        .or_else(|| primary.links.first())
+        .cloned()
+        .ok_or(NotAnInvitation::NoJoinLink)?;
+    // The same meeting given with its pwd elsewhere (an href, another body): take that one.
+    if !link.has_pwd() && link.meeting_id.is_some() {
+        if let Some(better) = docs
+            .iter()
+            .flat_map(|d| d.links.iter())
+            .find(|l| l.meeting_id == link.meeting_id && l.has_pwd() && l.kind != LinkKind::App)
+        {
+            let pos = link.pos;
+            link = better.clone();
+            link.pos = pos;
+        }
+    }
+
+    let mut facts = read_facts(&primary.text, &primary.links, &link);
+    facts.primary_flags = facts.flags;
+    for (i, d) in docs.iter().enumerate() {
+        if i == primary_ix || facts.complete() {
+            continue;
+        }
+        let same = d.links.is_empty()
+            || d.links.iter().any(|l| {
+                l.meeting_id.is_some() && l.meeting_id == link.meeting_id || l.url == link.url
+            });
+        if !same {
+            continue;
+        }
+        let anchor = d
+            .links
+            .iter()
+            .find(|l| l.meeting_id == link.meeting_id)
+            .cloned()
+            .unwrap_or_else(|| JoinLink {
+                pos: 0,
+                ..link.clone()
+            });
+        let other = read_facts(&d.text, &d.links, &anchor);
+        facts.fill_from(other);
+    }
+
+    let calendar = pick_calendar(&loaded.calendars, &link);
+
+    let meeting_id = link.meeting_id.clone().or(facts.text_meeting_id.clone());
+
+    // Start: a calendar's zoned DTSTART, unless the text says there is no fixed time; else the
+    // text's time.
+    let mut start = None;
+    let mut timezone = None;
+    if !facts.time.no_fixed {
+        if let Some(c) = calendar.filter(|c| c.start_zoned && c.timezone.as_deref() != Some("UTC"))
+        {
+            start = c.start;
+            timezone = c.timezone.clone();
+        }
+        if start.is_none() && facts.time.start.is_some() {
+            start = facts.time.start;
+            timezone = facts.time.timezone.clone();
+        }
+        if start.is_none() {
+            if let Some(c) = calendar.filter(|c| c.start_zoned) {
+                start = c.start;
+                timezone = c.timezone.clone();
+            }
+        }
+    }
+    if timezone.is_none() {
+        timezone = facts.time.timezone.clone();
+    }
+
+    let topic = facts.topic.clone().or_else(|| {
+        calendar
+            .and_then(|c| c.summary.clone())
+            .filter(|s| !s.is_empty())
+    });
+    let organizer = facts
+        .organizer
+        .clone()
+        .or_else(|| calendar.and_then(|c| c.organizer.clone()));
+    let recurrence = facts
+        .recurrence
+        .clone()
+        .or_else(|| calendar.and_then(|c| c.rrule.clone()));
+
+    let flags = facts.primary_flags;
+    let kind = if link.kind == LinkKind::Webinar || flags.webinar {
+        MeetingKind::Webinar
+    } else if link.kind == LinkKind::Personal || flags.personal {
+        MeetingKind::Personal
+    } else if flags.recurring
+        || facts.time.no_fixed
+        || recurrence.is_some()
+        || (!facts.has_time_label && facts.has_phone_section && start.is_none())
+    {
+        MeetingKind::Recurring
+    } else if meeting_id.as_ref().is_some_and(|id| id.len() == 10)
+        && !link.host.ends_with("zoomgov.com")
+    {
+        // Personal meeting IDs are 10 digits (ZoomGov's scheduled ones can be too).
+        MeetingKind::Personal
+    } else {
+        MeetingKind::Meeting
+    };
+
+    Ok(Invitation {
+        meeting_id,
+        passcode: facts.passcode.clone(),
+        join_url: link.url.clone(),
+        host: link.host.clone(),
+        kind,
+        topic,
+        start,
+        timezone,
+        recurrence,
+        organizer,
+        locale: facts.locale(&primary.text),
+        calendar: calendar.and_then(|c| {
+            c.uid.as_ref().map(|uid| CalendarRef {
+                uid: uid.clone(),
+                sequence: c.sequence,
+                method: c.method.clone(),
+            })
+        }),
+    })
+}
+
+fn pick_calendar<'a>(cals: &'a [ics::Calendar], link: &JoinLink) -> Option<&'a ics::Calendar> {
+    let mentions = |c: &ics::Calendar| {
+        let id = link.meeting_id.as_deref().unwrap_or(&link.url);
+        [c.description.as_deref(), c.location.as_deref()]
+            .iter()
+            .flatten()
+            .any(|t| t.contains(id))
+            || c.links.iter().any(|l| l.contains(id))
+    };
+    cals.iter().find(|c| mentions(c)).or_else(|| cals.first())
+}
+
+fn no_link_reason(loaded: &Loaded) -> NotAnInvitation {
+    let from_zoom = loaded.from.as_deref().is_some_and(|f| {
+        let domain = f.rsplit('@').next().unwrap_or("");
+        ["zoom.us", "zoom.com", "zoomgov.com"]
+            .iter()
+            .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+    });
+    if !from_zoom {
+        return NotAnInvitation::NoJoinLink;
+    }
+    let subject = loaded.subject.as_deref().unwrap_or("").to_lowercase();
+    let what = if subject.contains("password") {
+        "a password reset"
+    } else if subject.contains("recording") {
+        "a cloud recording notice"
+    } else if subject.contains("regist") {
+        "a registration notice without a join link"
+    } else if subject.contains("activat") || subject.contains("verif") {
+        "an account activation"
+    } else {
+        "an account notice"
+    };
+    NotAnInvitation::NotInvitation(format!(
+        "a Zoom account email ({what}), not a meeting invitation: no join link"
+    ))
+}
+
+/// What one text says around its join link.
+#[derive(Debug, Default)]
+struct Facts {
+    passcode: Option<String>,
+    text_meeting_id: Option<String>,
+    topic: Option<String>,
+    time: time::TextTime,
+    has_time_label: bool,
+    has_phone_section: bool,
+    recurrence: Option<String>,
+    organizer: Option<String>,
+    votes: HashMap<&'static str, usize>,
+    flags: labels::PhraseFlags,
+    /// The primary text's flags (kept when gaps are filled from other bodies).
+    primary_flags: labels::PhraseFlags,
+}
+
+impl Facts {
+    /// Nothing left that another body could fill.
+    fn complete(&self) -> bool {
+        self.passcode.is_some()
+            && self.topic.is_some()
+            && self.organizer.is_some()
+            && (self.time.start.is_some() || self.time.no_fixed)
+    }
+
+    fn fill_from(&mut self, o: Facts) {
+        if self.passcode.is_none() {
+            self.passcode = o.passcode;
+        }
+        if self.text_meeting_id.is_none() {
+            self.text_meeting_id = o.text_meeting_id;
+        }
+        if self.topic.is_none() {
+            self.topic = o.topic;
+        }
+        if self.time.start.is_none()
+            && !self.time.no_fixed
+            && (o.time.start.is_some() || o.time.no_fixed)
+        {
+            self.time = o.time;
+        }
+        self.has_time_label |= o.has_time_label;
+        if self.recurrence.is_none() {
+            self.recurrence = o.recurrence;
+        }
+        if self.organizer.is_none() {
+            self.organizer = o.organizer;
+        }
+        if self.votes.is_empty() {
+            self.votes = o.votes;
+        }
+    }
+
+    fn vote(&mut self, lang: Option<&'static str>) {
+        if let Some(l) = lang {
+            *self.votes.entry(l).or_insert(0) += 1;
+        }
+    }
+
+    fn locale(&self, text: &str) -> Option<String> {
+        let max = self.votes.values().copied().max().unwrap_or(0);
+        if max == 0 {
+            return script_lang(text)
+                .or_else(|| labels::stopword_lang(text))
+                .map(str::to_owned);
+        }
+        let mut best: Vec<&'static str> = self
+            .votes
+            .iter()
+            .filter(|(_, n)| **n == max)
+            .map(|(l, _)| *l)
+            .collect();
+        best.sort_unstable();
+        if best.len() == 1 {
+            return best.first().map(|l| (*l).to_owned());
+        }
+        if let Some(s) = script_lang(text) {
+            if best.contains(&s) {
+                return Some(s.to_owned());
+            }
+        }
+        // Prefer a non-English language on a tie: English labels leak into localized texts.
+        best.iter()
+            .find(|l| **l != "en")
+            .or_else(|| best.first())
+            .map(|l| (*l).to_owned())
+    }
+}
+
+/// The language a script gives away (kana, hangul, Cyrillic, Han), if any.
+fn script_lang(text: &str) -> Option<&'static str> {
+    let (mut kana, mut hangul, mut cyr, mut han) = (0, 0, 0, 0);
+    for c in text.chars().take(20_000) {
+        match c as u32 {
+            0x3040..=0x30ff => kana += 1,
+            0xac00..=0xd7af | 0x1100..=0x11ff => hangul += 1,
+            0x0400..=0x04ff => cyr += 1,
+            0x4e00..=0x9fff => han += 1,
+            _ => {}
+        }
+    }
+    if kana > 0 {
+        Some("ja")
+    } else if hangul > 0 {
+        Some("ko")
+    } else if cyr > 3 {
+        Some("ru")
+    } else if han > 0 {
+        Some("zh")
+    } else {
+        None
+    }
+}
+
+/// Line starts (byte offsets) of a text.
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut v = vec![0];
+    v.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    v
+}
+
+fn is_phone_line(line: &str) -> bool {
+    let l = line.trim();
+    !l.is_empty()
+        && (labels::PHONE_HEADER_RE.is_match(l) || ONE_TAP.is_match(l) || PHONE_LINE.is_match(l))
+}
+
+fn ascii_letter_before(text: &str, pos: usize) -> bool {
+    text[..pos]
+        .chars()
+        .last()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+fn clean_value(v: &str) -> Option<String> {
+    let v = v.trim().trim_matches(|c: char| c == '*' || c == '_').trim();
+    (!v.is_empty()).then(|| v.to_owned())
+}
+
+fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
+    let mut f = Facts::default();
+    let starts = line_starts(text);
+    let line_of = |pos: usize| match starts.binary_search(&pos) {
+        Ok(i) => i,
+        Err(i) => i.saturating_sub(1),
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let link_line = line_of(link.pos.min(text.len()));
+    let link_line_start = starts.get(link_line).copied().unwrap_or(0);
+
+    // The phone part: from the first phone line after the link's line to the next other link.
+    let phone_first = (link_line + 1..lines.len()).find(|&i| is_phone_line(lines[i]));
+    // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
+    f.has_phone_section = labels::PHONE_HEADER_RE.is_match(text) || ONE_TAP.is_match(text);
+    let phone_start = phone_first
+        .and_then(|i| starts.get(i).copied())
+        .unwrap_or(text.len());
+    let phone_end = other_links
+        .iter()
+        .find(|l| l.pos > phone_start && l.meeting_id != link.meeting_id)
+        .map(|l| l.pos)
+        .unwrap_or(text.len());
+
+    // Passcodes.
+    let mut after: Option<String> = None;
+    let mut before: Option<(usize, String)> = None;
+    let mut in_phone_typed: Option<String> = None;
+    for c in labels::PASSCODE_RE.captures_iter(text) {
+        let (Some(label), Some(value)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        if ascii_letter_before(text, label.start()) {
+            continue;
+        }
+        if text[value.end()..].chars().next().is_some_and(|ch| {
+            ch.is_ascii_alphanumeric() || matches!(ch, '@' | '_' | '*' | '!' | '-')
+        }) {
+            continue;
+        }
+        let v = value.as_str().trim_end_matches(['-', '*', '_']).to_owned();
+        if v.is_empty() {
+            continue;
+        }
+        f.vote(lang_of(labels::PASSCODE, label.as_str()));
+        let pos = label.start();
+        if pos >= link_line_start && pos < phone_start {
+            if after.is_none() {
+                after = Some(v);
+            }
+        } else if pos < link_line_start {
+            let phone_between = (line_of(pos) + 1..link_line).any(|i| is_phone_line(lines[i]));
+            if !phone_between {
+                before = Some((pos, v));
+            }
+        } else if pos < phone_end
+            && !v.bytes().all(|b| b.is_ascii_digit())
+            && in_phone_typed.is_none()
+        {
+            in_phone_typed = Some(v);
+        }
+    }
+    f.passcode = after.or(before.map(|(_, v)| v)).or(in_phone_typed);
+
+    // Meeting ID from the text (serves only where the URL has none).
+    let mut ids: Vec<(usize, String)> = Vec::new();
+    for c in labels::MEETING_ID_RE.captures_iter(text) {
+        let (Some(label), Some(value)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        if ascii_letter_before(text, label.start()) {
+            continue;
+        }
+        f.vote(lang_of(labels::MEETING_ID, label.as_str()).filter(|_| label.as_str() != "ID"));
+        let digits: String = value
+            .as_str()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        if (9..=11).contains(&digits.len()) {
+            ids.push((label.start(), digits));
+        }
+    }
+    f.text_meeting_id = ids
+        .iter()
+        .find(|(p, _)| *p >= link_line_start)
+        .or_else(|| ids.first())
+        .map(|(_, d)| d.clone());
+
+    let (flags, join_langs) = labels::scan_phrases(text);
+    f.flags = flags;
+    for lang in join_langs {
+        f.vote(Some(lang));
+    }
+    let google = flags.google;
+
+    // Topic, time and organizer: one multi-line scan each.
+    if let Some(c) = labels::TOPIC_RE.captures(text) {
+        if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
+            f.vote(lang_of(labels::TOPIC, l.as_str()));
+            f.topic = clean_value(v.as_str());
+        }
+    } else if google {
+        if let Some(v) = labels::TITLE_RE.captures(text).and_then(|c| c.get(2)) {
+            f.topic = clean_value(v.as_str());
+        }
+    }
+    let mut time_line: Option<(usize, String)> = None;
+    if let Some(c) = labels::TIME_RE.captures(text) {
+        if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
+            f.vote(lang_of(labels::TIME, l.as_str()));
+            time_line = Some((line_of(l.start()), v.as_str().trim().to_owned()));
+        }
+    }
+    if let Some(c) = labels::may_name_organizer(text)
+        .then(|| labels::ORGANIZER_RE.captures(text))
+        .flatten()
+    {
+        if let Some((i, name)) = c
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find_map(|(i, m)| Some((i, m?)))
+        {
+            f.organizer = clean_value(name.as_str());
+            f.vote(labels::ORGANIZER.get(i - 1).map(|(_, l)| *l));
+        }
+    }
+    if f.organizer.is_none() && google {
+        f.organizer = lines.iter().find_map(|l| {
+            let t = l.trim().trim_start_matches(['*', '•', '-']).trim();
+            t.strip_suffix("- organizer")
+                .or_else(|| t.strip_suffix("- organiser"))
+                .and_then(clean_value)
+        });
+    }
+
+    if let Some((i, value)) = time_line {
+        f.has_time_label = true;
+        // A label alone on its line: the value is on the next one.
+        let value = if value.is_empty() {
+            lines
+                .get(i + 1)
+                .map(|l| l.trim().to_owned())
+                .unwrap_or_default()
+        } else {
+            value
+        };
+        let month_first = f.votes.get("en").copied().unwrap_or(0) > 0;
+        f.time = time::parse_text_time(&value, month_first);
+        let vl = value.to_lowercase();
+        if f.time.no_fixed || vl.contains("recurring") {
+            f.recurrence = Some(value.clone());
+        }
+        // "Every week on Tue, until ..." on the next lines.
+        for l in lines.iter().skip(i + 1).take(3) {
+            let t = l.trim();
+            if t.is_empty() {
+                break;
+            }
+            let tl = t.to_lowercase();
+            if labels::RECURRENCE_LINE.iter().any(|p| tl.starts_with(p)) {
+                f.recurrence = Some(t.to_owned());
+                break;
+            }
+        }
+    }
+    f
+}

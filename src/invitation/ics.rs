@@ -1,0 +1,299 @@
+//! A small iCalendar (RFC 5545) reader: unfolds lines, reads METHOD and the first VEVENT (UID,
+//! SEQUENCE, DTSTART with its TZID and VTIMEZONE, SUMMARY, DESCRIPTION, LOCATION, URL, ORGANIZER,
+//! RRULE, `X-` properties holding Zoom links), unescapes text values.
+//!
+//! Must never: expand recurrences, or trust a TZID it cannot map (the offset then comes from the
+//! VTIMEZONE's standard offset, with no zone name).
+
+use super::time;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Calendar {
+    pub method: Option<String>,
+    pub uid: Option<String>,
+    pub sequence: i64,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    /// `URL` and `X-` property values that may hold a join link.
+    pub links: Vec<String>,
+    pub organizer: Option<String>,
+    pub rrule: Option<String>,
+    pub start: Option<DateTime<FixedOffset>>,
+    pub timezone: Option<String>,
+    /// True when DTSTART named a zone (or UTC) we could place; false for floating times.
+    pub start_zoned: bool,
+}
+
+struct Prop<'a> {
+    name: String,
+    params: Vec<(String, String)>,
+    value: &'a str,
+}
+
+impl Prop<'_> {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn unfold(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for raw in text.split('\n') {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if let Some(cont) = line.strip_prefix([' ', '\t']) {
+            if let Some(last) = lines.last_mut() {
+                last.push_str(cont);
+                continue;
+            }
+        }
+        lines.push(line.to_owned());
+    }
+    lines
+}
+
+fn split_prop(line: &str) -> Option<Prop<'_>> {
+    // The value starts at the first ':' outside a quoted parameter value.
+    let mut quote = false;
+    let mut colon = None;
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' => quote = !quote,
+            ':' if !quote => {
+                colon = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let colon = colon?;
+    let head = &line[..colon];
+    let value = &line[colon + 1..];
+    let mut parts = head.split(';');
+    let name = parts.next()?.trim().to_ascii_uppercase();
+    if name.is_empty() {
+        return None;
+    }
+    let params = parts
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            Some((
+                k.trim().to_ascii_uppercase(),
+                v.trim().trim_matches('"').to_owned(),
+            ))
+        })
+        .collect();
+    Some(Prop {
+        name,
+        params,
+        value,
+    })
+}
+
+/// Unescapes an iCalendar TEXT value.
+fn unescape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') | Some('N') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct VTimezone {
+    tzid: String,
+    location: Option<String>,
+    standard_offset: Option<i32>,
+}
+
+/// Reads a calendar; `None` when the text holds no VCALENDAR.
+pub(crate) fn parse(text: &str) -> Option<Calendar> {
+    if !text.contains("BEGIN:VCALENDAR") {
+        return None;
+    }
+    let mut cal = Calendar::default();
+    let mut stack: Vec<String> = Vec::new();
+    let mut in_first_event = false;
+    let mut seen_event = false;
+    let mut zones: Vec<VTimezone> = Vec::new();
+    let mut dtstart: Option<(String, Option<String>)> = None;
+    for line in unfold(text) {
+        let Some(p) = split_prop(&line) else {
+            continue;
+        };
+        match p.name.as_str() {
+            "BEGIN" => {
+                let what = p.value.trim().to_ascii_uppercase();
+                if what == "VEVENT" && !seen_event && stack.len() <= 1 {
+                    in_first_event = true;
+                    seen_event = true;
+                }
+                if what == "VTIMEZONE" {
+                    zones.push(VTimezone::default());
+                }
+                stack.push(what);
+                if stack.len() > 32 {
+                    return Some(cal);
+                }
+                continue;
+            }
+            "END" => {
+                let what = stack.pop();
+                if what.as_deref() == Some("VEVENT") {
+                    in_first_event = false;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let top = stack.last().map(String::as_str);
+        match top {
+            Some("VCALENDAR") if p.name == "METHOD" => {
+                cal.method = Some(p.value.trim().to_ascii_uppercase());
+            }
+            Some("VTIMEZONE") => {
+                if let Some(z) = zones.last_mut() {
+                    match p.name.as_str() {
+                        "TZID" => z.tzid = p.value.trim().to_owned(),
+                        "X-LIC-LOCATION" => z.location = Some(p.value.trim().to_owned()),
+                        _ => {}
+                    }
+                }
+            }
+            Some("STANDARD") if p.name == "TZOFFSETTO" => {
+                if let Some(z) = zones.last_mut() {
+                    z.standard_offset = parse_utc_offset(p.value.trim());
+                }
+            }
+            Some("VEVENT") if in_first_event => match p.name.as_str() {
+                "UID" => cal.uid = Some(p.value.trim().to_owned()),
+                "SEQUENCE" => cal.sequence = p.value.trim().parse().unwrap_or(0),
+                "SUMMARY" => cal.summary = Some(unescape(p.value).trim().to_owned()),
+                "DESCRIPTION" => cal.description = Some(unescape(p.value)),
+                "LOCATION" => cal.location = Some(unescape(p.value)),
+                "URL" => cal.links.push(unescape(p.value)),
+                "RRULE" => cal.rrule = Some(p.value.trim().to_owned()),
+                "ORGANIZER" => {
+                    let cn = p.param("CN").map(str::trim).filter(|s| !s.is_empty());
+                    let mail = p.value.trim();
+                    let mail = mail
+                        .strip_prefix("mailto:")
+                        .or_else(|| mail.strip_prefix("MAILTO:"))
+                        .unwrap_or(mail);
+                    cal.organizer = cn
+                        .map(str::to_owned)
+                        .or_else(|| (!mail.is_empty()).then(|| mail.to_owned()));
+                }
+                "DTSTART" => {
+                    dtstart = Some((
+                        p.value.trim().to_owned(),
+                        p.param("TZID").map(str::to_owned),
+                    ));
+                }
+                name if name.starts_with("X-") => {
+                    let v = unescape(p.value);
+                    if v.to_ascii_lowercase().contains("zoom") {
+                        cal.links.push(v);
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    if let Some((value, tzid)) = dtstart {
+        resolve_start(&mut cal, &value, tzid.as_deref(), &zones);
+    }
+    Some(cal)
+}
+
+fn parse_utc_offset(v: &str) -> Option<i32> {
+    let (sign, digits) = match v.as_bytes().first()? {
+        b'+' => (1, &v[1..]),
+        b'-' => (-1, &v[1..]),
+        _ => (1, v),
+    };
+    if digits.len() < 4 || !digits.is_ascii() {
+        return None;
+    }
+    let h: i32 = digits[..2].parse().ok()?;
+    let m: i32 = digits[2..4].parse().ok()?;
+    Some(sign * (h * 3600 + m * 60))
+}
+
+fn resolve_start(cal: &mut Calendar, value: &str, tzid: Option<&str>, zones: &[VTimezone]) {
+    let utc = value.ends_with('Z') || value.ends_with('z');
+    let v = value.trim_end_matches(['Z', 'z']);
+    // A date without time (all-day event) has no start time to join at.
+    let naive = if v.len() >= 15 && v.is_char_boundary(15) {
+        NaiveDateTime::parse_from_str(&v[..15], "%Y%m%dT%H%M%S").ok()
+    } else {
+        None
+    };
+    let Some(naive) = naive else {
+        return;
+    };
+    if utc {
+        cal.start = Some(chrono::Utc.from_utc_datetime(&naive).fixed_offset());
+        cal.start_zoned = true;
+        cal.timezone = Some("UTC".into());
+        return;
+    }
+    let Some(tzid) = tzid else {
+        return; // floating time
+    };
+    let zone = zones.iter().find(|z| z.tzid == tzid);
+    let iana = time::zone_from_tzid(tzid)
+        .or_else(|| zone.and_then(|z| z.location.as_deref().and_then(time::zone_from_tzid)));
+    if let Some(tz) = iana {
+        if let Some(dt) = time::localize(&tz, naive) {
+            cal.start = Some(dt);
+            cal.timezone = Some(tz.name().to_owned());
+            cal.start_zoned = true;
+        }
+        return;
+    }
+    if let Some(off) = zone
+        .and_then(|z| z.standard_offset)
+        .and_then(FixedOffset::east_opt)
+    {
+        if let Some(dt) = off.from_local_datetime(&naive).single() {
+            cal.start = Some(dt);
+            cal.start_zoned = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_zoom_calendar() {
+        let ics = "BEGIN:VCALENDAR\r\nMETHOD:CANCEL\r\nBEGIN:VTIMEZONE\r\nTZID:America/New_York\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nDTSTART;TZID=America/New_York:20260313T150000\r\nSUMMARY:A\\, B\r\nUID:abc\r\nSEQUENCE:3\r\nLOCATION:https://zoom.us/j/1\r\n 23456789\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let c = parse(ics).expect("calendar");
+        assert_eq!(c.method.as_deref(), Some("CANCEL"));
+        assert_eq!(c.uid.as_deref(), Some("abc"));
+        assert_eq!(c.sequence, 3);
+        assert_eq!(c.summary.as_deref(), Some("A, B"));
+        assert_eq!(c.location.as_deref(), Some("https://zoom.us/j/123456789"));
+        assert_eq!(
+            c.start.map(|s| s.to_rfc3339()),
+            Some("2026-03-13T15:00:00-04:00".to_owned())
+        );
+        assert_eq!(c.timezone.as_deref(), Some("America/New_York"));
+    }
+}

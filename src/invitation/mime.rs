@@ -1,0 +1,535 @@
+//! Bytes to documents: decides whether the input is a whole message or a bare body, walks MIME
+//! (the only file in the crate that uses `mail_parser`), decodes charsets and transfer encodings,
+//! and reads the header facts (envelope, automation) the rest needs.
+//!
+//! Must never: interpret invitation text (that is `extract`'s job), panic on any input, or
+//! refuse a message for being bulk or list mail (Zoom's own webinar mails are both).
+
+use super::{ics, Envelope, NotAnInvitation};
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+
+/// What one body part (or a bare input) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocKind {
+    Plain,
+    Html,
+}
+
+/// One readable body, already decoded to Unicode.
+#[derive(Debug, Clone)]
+pub(crate) struct Doc {
+    pub kind: DocKind,
+    pub text: String,
+}
+
+/// Everything the extractor reads from one input.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    pub docs: Vec<Doc>,
+    pub calendars: Vec<ics::Calendar>,
+    /// Bare From address of the outer message.
+    pub from: Option<String>,
+    pub subject: Option<String>,
+}
+
+/// How deep nested `message/rfc822` parts are followed.
+const MAX_DEPTH: usize = 8;
+
+/// Reads an input into documents, refusing bounces, auto-replies and empty or broken messages.
+pub(crate) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(NotAnInvitation::Malformed("the message is empty".into()));
+    }
+    if !looks_like_message(bytes) {
+        let mut loaded = Loaded::default();
+        add_bare_body(&mut loaded, bytes);
+        return Ok(loaded);
+    }
+    let message = MessageParser::default()
+        .parse(bytes)
+        .ok_or_else(|| NotAnInvitation::Malformed("the MIME structure cannot be read".into()))?;
+    if let Some((kind, reason)) = automation(&message) {
+        match kind {
+            Automated::Bounce => {
+                return Err(NotAnInvitation::NotInvitation(format!(
+                    "a delivery failure report (bounce): {reason}"
+                )))
+            }
+            Automated::AutoReply => {
+                return Err(NotAnInvitation::NotInvitation(format!(
+                    "an automatic reply: {reason}"
+                )))
+            }
+            Automated::Bulk => {}
+        }
+    }
+    let mut loaded = Loaded {
+        from: first_addr(message.from()).map(|(a, _)| a),
+        subject: message.subject().map(str::to_owned),
+        ..Loaded::default()
+    };
+    walk(&message, &mut loaded, 0);
+    if loaded.docs.is_empty() && loaded.calendars.is_empty() {
+        return Err(NotAnInvitation::Malformed(
+            "the message has no readable text body".into(),
+        ));
+    }
+    Ok(loaded)
+}
+
+fn walk(message: &Message<'_>, out: &mut Loaded, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    for part in &message.parts {
+        let (ctype, subtype) = match part.content_type() {
+            Some(ct) => (
+                ct.ctype().to_ascii_lowercase(),
+                ct.subtype().unwrap_or("").to_ascii_lowercase(),
+            ),
+            None => ("text".to_owned(), "plain".to_owned()),
+        };
+        let name = part
+            .attachment_name()
+            .map(|n| n.to_ascii_lowercase())
+            .unwrap_or_default();
+        let is_calendar = subtype == "calendar"
+            || subtype == "ics"
+            || subtype == "x-vcalendar"
+            || name.ends_with(".ics")
+            || name.ends_with(".vcs");
+        match &part.body {
+            PartType::Text(t) if t.trim().is_empty() => {}
+            PartType::Html(h) if h.trim().is_empty() => {}
+            PartType::Text(t) => {
+                if is_calendar {
+                    add_calendar(out, t);
+                } else if ctype == "text" && (subtype == "plain" || subtype.is_empty()) {
+                    out.docs.push(Doc {
+                        kind: DocKind::Plain,
+                        text: t.to_string(),
+                    });
+                } else if subtype == "html" {
+                    out.docs.push(Doc {
+                        kind: DocKind::Html,
+                        text: t.to_string(),
+                    });
+                } else if ctype == "text" && subtype != "rfc822-headers" {
+                    // text/markdown, text/enriched, text/x-*: read as plain text.
+                    out.docs.push(Doc {
+                        kind: DocKind::Plain,
+                        text: t.to_string(),
+                    });
+                }
+            }
+            PartType::Html(h) => out.docs.push(Doc {
+                kind: DocKind::Html,
+                text: h.to_string(),
+            }),
+            PartType::Binary(b) | PartType::InlineBinary(b) => {
+                if is_calendar {
+                    add_calendar(out, &decode_bytes(b));
+                } else if name.ends_with(".eml") {
+                    if let Some(inner) = MessageParser::default().parse(b.as_ref()) {
+                        walk(&inner, out, depth + 1);
+                    }
+                }
+            }
+            PartType::Message(m) => walk(m, out, depth + 1),
+            PartType::Multipart(_) => {}
+        }
+    }
+}
+
+fn add_calendar(out: &mut Loaded, text: &str) {
+    if let Some(cal) = ics::parse(text) {
+        out.calendars.push(cal);
+    }
+}
+
+/// A bare body: `.ics`, HTML or plain text, in whatever charset and transfer encoding it came.
+fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
+    let mut text = decode_bytes(bytes);
+    if looks_quoted_printable(&text) {
+        text = decode_bytes(&decode_qp(text.as_bytes()));
+    }
+    if text.contains("BEGIN:VCALENDAR") {
+        add_calendar(out, &text);
+        return;
+    }
+    let kind = if looks_like_html(&text) {
+        DocKind::Html
+    } else {
+        DocKind::Plain
+    };
+    out.docs.push(Doc { kind, text });
+}
+
+/// See [`super::mime_baseline`].
+pub(crate) fn baseline(bytes: &[u8]) -> bool {
+    MessageParser::default().parse(bytes).is_some()
+}
+
+/// Header names that only a message (not a pasted invitation) starts with.
+const STRONG_HEADERS: &[&str] = &[
+    "from",
+    "to",
+    "cc",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "received",
+    "return-path",
+    "delivered-to",
+    "x-original-to",
+    "reply-to",
+    "sender",
+    "dkim-signature",
+    "subject",
+];
+
+/// True when the input starts with an RFC 5322 header block holding at least one real header.
+pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(256 * 1024)];
+    let mut strong = false;
+    let mut lines = 0usize;
+    for (i, raw) in head.split(|b| *b == b'\n').enumerate() {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.is_empty() {
+            return strong && lines > 0;
+        }
+        if i == 0 && line.starts_with(b"From ") {
+            continue; // mbox separator
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            if lines == 0 {
+                return false;
+            }
+            continue;
+        }
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            return false;
+        };
+        let name = &line[..colon];
+        if name.is_empty()
+            || !name
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+        {
+            return false;
+        }
+        lines += 1;
+        if STRONG_HEADERS
+            .iter()
+            .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+        {
+            strong = true;
+        }
+    }
+    // Headers only, no body.
+    strong && lines > 1
+}
+
+fn looks_like_html(text: &str) -> bool {
+    let lower: String = text
+        .chars()
+        .take(64 * 1024)
+        .collect::<String>()
+        .to_lowercase();
+    [
+        "<br", "<p>", "<p ", "<div", "<html", "<a ", "<td", "<table", "<span", "<body", "</p>",
+    ]
+    .iter()
+    .any(|t| lower.contains(t))
+}
+
+fn looks_quoted_printable(text: &str) -> bool {
+    let soft = text.matches("=\n").count() + text.matches("=\r\n").count();
+    let hex = text.matches("=3D").count()
+        + text.matches("=E3=").count()
+        + text.matches("=C3=").count()
+        + text.matches("=20").count();
+    soft >= 1 && hex >= 1
+}
+
+/// Quoted-printable decoding for bare bodies pasted still encoded.
+pub(crate) fn decode_qp(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'=' {
+            let rest = &bytes[i + 1..];
+            if rest.starts_with(b"\r\n") {
+                i += 3;
+                continue;
+            }
+            if rest.starts_with(b"\n") {
+                i += 2;
+                continue;
+            }
+            if rest.len() >= 2 {
+                let hi = (rest[0] as char).to_digit(16);
+                let lo = (rest[1] as char).to_digit(16);
+                if let (Some(hi), Some(lo)) = (hi, lo) {
+                    out.push((hi * 16 + lo) as u8);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
+}
+
+/// Bytes of unknown charset to text: BOM, UTF-8, an HTML/XML charset declaration, else
+/// Windows-1252 (which never fails).
+pub(crate) fn decode_bytes(bytes: &[u8]) -> String {
+    if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        return text.into_owned();
+    }
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_owned();
+    }
+    if let Some(enc) = declared_charset(bytes) {
+        let (text, _, _) = enc.decode(bytes);
+        return text.into_owned();
+    }
+    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+    text.into_owned()
+}
+
+fn declared_charset(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = &bytes[..bytes.len().min(8192)];
+    let lower: Vec<u8> = head.iter().map(|b| b.to_ascii_lowercase()).collect();
+    let pos = lower.windows(8).position(|w| w == b"charset=")?;
+    let rest = &lower[pos + 8..];
+    let rest = rest
+        .strip_prefix(b"\"")
+        .or_else(|| rest.strip_prefix(b"'"))
+        .unwrap_or(rest);
+    let end = rest
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'))
+        .unwrap_or(rest.len());
+    encoding_rs::Encoding::for_label(&rest[..end])
+}
+
+/// What kind of automated mail a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Automated {
+    Bounce,
+    AutoReply,
+    /// Lists and bulk senders: never answered automatically, but may carry a real invitation.
+    Bulk,
+}
+
+fn header_text(message: &Message<'_>, name: &str) -> Option<String> {
+    message
+        .header_raw(name)
+        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+fn automation(message: &Message<'_>) -> Option<(Automated, String)> {
+    let root_is_report = message
+        .root_part()
+        .content_type()
+        .map(|ct| {
+            ct.ctype().eq_ignore_ascii_case("multipart")
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        })
+        .unwrap_or(false);
+    if root_is_report {
+        return Some((Automated::Bounce, "multipart/report".into()));
+    }
+    if let Some((addr, _)) = first_addr(message.from()) {
+        let local = addr.split('@').next().unwrap_or("");
+        if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
+            return Some((Automated::Bounce, format!("sender is {local}")));
+        }
+    }
+    if let Some(v) = header_text(message, "Auto-Submitted") {
+        let lv = v.to_ascii_lowercase();
+        if !lv.starts_with("no") {
+            let kind = if lv.starts_with("auto-replied") {
+                Automated::AutoReply
+            } else {
+                Automated::Bulk
+            };
+            return Some((kind, format!("Auto-Submitted: {v}")));
+        }
+    }
+    for name in ["X-Autoreply", "X-Autorespond", "X-Autoresponder"] {
+        if message.header_raw(name).is_some() {
+            return Some((Automated::AutoReply, format!("{name} header")));
+        }
+    }
+    if let Some(subject) = message.subject() {
+        let s = subject.trim().to_lowercase();
+        let auto_prefixes = [
+            "automatic reply",
+            "auto reply",
+            "auto-reply",
+            "autoreply",
+            "out of office",
+            "out of the office",
+            "abwesenheitsnotiz",
+            "automatische antwort",
+            "respuesta automática",
+            "réponse automatique",
+            "risposta automatica",
+            "resposta automática",
+            "自動応答",
+            "自动回复",
+        ];
+        if auto_prefixes.iter().any(|p| s.starts_with(p)) {
+            return Some((
+                Automated::AutoReply,
+                format!("subject \"{}\"", subject.trim()),
+            ));
+        }
+        let bounce_prefixes = [
+            "undelivered mail returned to sender",
+            "delivery status notification",
+            "mail delivery failed",
+            "undeliverable:",
+            "returned mail:",
+            "delivery failure",
+        ];
+        if bounce_prefixes.iter().any(|p| s.starts_with(p)) {
+            return Some((Automated::Bounce, format!("subject \"{}\"", subject.trim())));
+        }
+    }
+    if let Some(v) = header_text(message, "X-Auto-Response-Suppress") {
+        return Some((Automated::Bulk, format!("X-Auto-Response-Suppress: {v}")));
+    }
+    if let Some(v) = header_text(message, "Precedence") {
+        let lv = v.to_ascii_lowercase();
+        if ["bulk", "junk", "list", "auto_reply"]
+            .iter()
+            .any(|p| lv.starts_with(p))
+        {
+            let kind = if lv.starts_with("auto_reply") {
+                Automated::AutoReply
+            } else {
+                Automated::Bulk
+            };
+            return Some((kind, format!("Precedence: {v}")));
+        }
+    }
+    for name in [
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Post",
+        "List-Help",
+        "List-Subscribe",
+        "List-Owner",
+        "List-Archive",
+    ] {
+        if message.header_raw(name).is_some() {
+            return Some((Automated::Bulk, format!("{name} header (mailing list)")));
+        }
+    }
+    if let Some(rp) = message.header_raw("Return-Path") {
+        let rp: String = rp.chars().filter(|c| !c.is_whitespace()).collect();
+        if rp == "<>" {
+            return Some((Automated::Bounce, "empty Return-Path (<>)".into()));
+        }
+    }
+    None
+}
+
+fn first_addr(addr: Option<&Address<'_>>) -> Option<(String, Option<String>)> {
+    let a = addr?.first()?;
+    let email = a.address()?.trim().to_lowercase();
+    if email.is_empty() {
+        return None;
+    }
+    Some((email, a.name().map(|n| n.trim().to_owned())))
+}
+
+fn push_addrs(out: &mut Vec<String>, addr: Option<&Address<'_>>) {
+    if let Some(addr) = addr {
+        for a in addr.iter() {
+            if let Some(e) = a.address() {
+                push_bare(out, e);
+            }
+        }
+    }
+}
+
+fn push_bare(out: &mut Vec<String>, raw: &str) {
+    let e = raw
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
+    if e.is_empty() || !e.contains('@') {
+        return;
+    }
+    let e = e.to_lowercase();
+    if !out.contains(&e) {
+        out.push(e);
+    }
+}
+
+fn strip_angle(s: &str) -> String {
+    s.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_owned()
+}
+
+fn ids(value: Option<&HeaderValue<'_>>) -> Vec<String> {
+    match value {
+        Some(HeaderValue::Text(t)) => vec![strip_angle(t)],
+        Some(HeaderValue::TextList(l)) => l.iter().map(|t| strip_angle(t)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// See [`super::envelope`].
+pub(crate) fn envelope(bytes: &[u8]) -> Envelope {
+    if !looks_like_message(bytes) {
+        return Envelope::default();
+    }
+    let Some(message) = MessageParser::default().parse(bytes) else {
+        return Envelope::default();
+    };
+    let (from, from_name) = match first_addr(message.from()) {
+        Some((a, n)) => (Some(a), n.filter(|n| !n.is_empty())),
+        None => (None, None),
+    };
+    let mut recipients = Vec::new();
+    push_addrs(&mut recipients, message.to());
+    push_addrs(&mut recipients, message.cc());
+    for name in ["Delivered-To", "X-Original-To"] {
+        for v in message.header_values(name) {
+            match v {
+                HeaderValue::Text(t) => push_bare(&mut recipients, t),
+                HeaderValue::TextList(l) => l.iter().for_each(|t| push_bare(&mut recipients, t)),
+                HeaderValue::Address(a) => push_addrs(&mut recipients, Some(a)),
+                _ => {}
+            }
+        }
+    }
+    let in_reply_to = ids(Some(message.in_reply_to())).into_iter().next();
+    Envelope {
+        from,
+        from_name,
+        reply_to: first_addr(message.reply_to()).map(|(a, _)| a),
+        recipients,
+        message_id: message.message_id().map(strip_angle),
+        subject: message.subject().map(|s| s.trim().to_owned()),
+        in_reply_to,
+        references: ids(Some(message.references())),
+        automated: automation(&message).map(|(_, reason)| reason),
+    }
+}

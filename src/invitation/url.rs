@@ -1,0 +1,291 @@
+//! Zoom's link shapes: finds Zoom URLs in text, tells join links (`/j/`, `/w/`, `/my/`, `/wc/`,
+//! `zoommtg://…confno=`) from the rest (`/u/`, registration, `.ics`, recordings, start links),
+//! trims glued punctuation and unwraps Outlook Safe Links and Google redirects.
+//!
+//! Must never: rewrite a join link beyond trimming punctuation (query kept, case kept), or accept
+//! a host that is not Zoom's.
+
+use regex::Regex;
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// Domains Zoom serves join links from (and their subdomains).
+const DOMAINS: &[&str] = &[
+    "zoom.us",
+    "zoomgov.com",
+    "zoom.com.cn",
+    "zoom-x.de",
+    "zoom.com",
+];
+
+static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:https?://|zoommtg://|zoomus://)?(?:[a-z0-9-]+\.)*(?:zoom\.us|zoomgov\.com|zoom\.com\.cn|zoom-x\.de|zoom\.com)(?::[0-9]{1,5})?(?:[/?#][A-Za-z0-9\-._~:/?#@!$&*+,;=%]*)?",
+    )
+    .expect("static regex")
+});
+
+static REDIRECT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)https?://[A-Za-z0-9.-]*(?:safelinks\.protection\.outlook\.com|google\.com/url|urldefense\.com/v3/__|urldefense\.proofpoint\.com/v2/url)[A-Za-z0-9\-._~:/?#@!$&*+,;=%]*",
+    )
+    .expect("static regex")
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LinkKind {
+    Meeting,
+    Webinar,
+    Personal,
+    /// `zoommtg://` / `zoomus://` app link.
+    App,
+}
+
+/// A join link found in text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JoinLink {
+    /// Byte offset in the text it was found in.
+    pub pos: usize,
+    pub url: String,
+    pub host: String,
+    pub kind: LinkKind,
+    /// Digits only, from the path or `confno=`.
+    pub meeting_id: Option<String>,
+}
+
+impl JoinLink {
+    pub fn has_pwd(&self) -> bool {
+        self.url.to_ascii_lowercase().contains("pwd=")
+    }
+}
+
+/// Every Zoom join link in `text`, in order.
+pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
+    let mut out = Vec::new();
+    for m in URL_RE.find_iter(text) {
+        let start = m.start();
+        let raw = m.as_str();
+        let has_scheme = raw.contains("://");
+        if !has_scheme {
+            if let Some(prev) = text[..start].chars().last() {
+                if prev.is_alphanumeric() || matches!(prev, '@' | '.' | '-' | '/' | '%' | '_') {
+                    continue;
+                }
+            }
+        } else if let Some(prev) = text[..start].chars().last() {
+            if prev.is_ascii_alphanumeric() {
+                continue;
+            }
+        }
+        if let Some(next) = text[m.end()..].chars().next() {
+            if next.is_alphanumeric() && !raw.contains('/') && !raw.contains('?') {
+                continue;
+            }
+        }
+        let trimmed = trim_trailing(raw);
+        if let Some(mut link) = classify(trimmed) {
+            link.pos = start;
+            out.push(link);
+        }
+    }
+    out
+}
+
+/// True when `url` is a Zoom join link.
+pub(crate) fn is_join_link(url: &str) -> bool {
+    classify(trim_trailing(url.trim())).is_some()
+}
+
+/// Drops punctuation glued to the end of a URL.
+fn trim_trailing(raw: &str) -> &str {
+    raw.trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '\'', '&'])
+}
+
+/// Reads a (trimmed) URL as a join link.
+pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
+    let lower = raw.to_ascii_lowercase();
+    let (scheme, rest_at) = if lower.starts_with("https://") {
+        ("https", 8)
+    } else if lower.starts_with("http://") {
+        ("http", 7)
+    } else if lower.starts_with("zoommtg://") {
+        ("zoommtg", 10)
+    } else if lower.starts_with("zoomus://") {
+        ("zoomus", 9)
+    } else if lower.contains("://") {
+        return None;
+    } else {
+        ("", 0)
+    };
+    let rest = &raw[rest_at..];
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host_port = rest[..host_end].to_ascii_lowercase();
+    let host = host_port.split(':').next().unwrap_or("").to_owned();
+    if !DOMAINS
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+    {
+        return None;
+    }
+    let after = &rest[host_end..];
+    let path_end = after.find(['?', '#']).unwrap_or(after.len());
+    let path = &after[..path_end];
+    let query = after[path_end..].trim_start_matches('?');
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let url = if scheme.is_empty() {
+        format!("https://{raw}")
+    } else {
+        raw.to_owned()
+    };
+    let id_ok = |s: &str| (6..=13).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    let (kind, meeting_id) = if scheme == "zoommtg" || scheme == "zoomus" {
+        let id = query_param(query, "confno")?;
+        if !id_ok(&id) {
+            return None;
+        }
+        (LinkKind::App, Some(id))
+    } else {
+        let seg = |i: usize| segs.get(i).map(|s| s.to_ascii_lowercase());
+        match (seg(0).as_deref(), segs.len()) {
+            (Some("j"), 2) if id_ok(segs[1]) => (LinkKind::Meeting, Some(segs[1].to_owned())),
+            (Some("w"), 2) if id_ok(segs[1]) => (LinkKind::Webinar, Some(segs[1].to_owned())),
+            (Some("my"), 2)
+                if segs[1]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) =>
+            {
+                (LinkKind::Personal, None)
+            }
+            (Some("wc"), 3) if seg(1).as_deref() == Some("join") && id_ok(segs[2]) => {
+                (LinkKind::Meeting, Some(segs[2].to_owned()))
+            }
+            (Some("wc"), 3) if seg(2).as_deref() == Some("join") && id_ok(segs[1]) => {
+                (LinkKind::Meeting, Some(segs[1].to_owned()))
+            }
+            (Some("join"), 1) => {
+                let id = query_param(query, "confno")?;
+                if !id_ok(&id) {
+                    return None;
+                }
+                (LinkKind::Meeting, Some(id))
+            }
+            _ => return None,
+        }
+    };
+    Some(JoinLink {
+        pos: 0,
+        url,
+        host,
+        kind,
+        meeting_id,
+    })
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        if k.eq_ignore_ascii_case(name) {
+            Some(v.to_owned())
+        } else {
+            None
+        }
+    })
+}
+
+/// The target of an Outlook Safe Links, Google or URL Defense redirect; other URLs unchanged.
+pub(crate) fn unwrap_redirect(url: &str) -> String {
+    let lower = url.to_ascii_lowercase();
+    if lower.contains("urldefense.com/v3/__") {
+        if let Some(start) = lower.find("/v3/__") {
+            let inner = &url[start + 6..];
+            let end = inner.find("__").unwrap_or(inner.len());
+            return inner[..end].to_owned();
+        }
+    }
+    if lower.contains("urldefense.proofpoint.com/v2/url") {
+        if let Some(u) = url.split_once('?').and_then(|(_, q)| query_param(q, "u")) {
+            // Proofpoint v2: "-XX" is a percent escape, "_" a slash.
+            return percent_decode(&u.replace('-', "%").replace('_', "/"));
+        }
+    }
+    let param = if lower.contains("safelinks.protection.outlook.com") {
+        "url"
+    } else if lower.contains("google.com/url") {
+        "q"
+    } else {
+        return url.to_owned();
+    };
+    let query = match url.split_once('?') {
+        Some((_, q)) => q,
+        None => return url.to_owned(),
+    };
+    match query_param(query, param) {
+        Some(v) => percent_decode(&v),
+        None => url.to_owned(),
+    }
+}
+
+/// Replaces redirect wrappers in text by their targets.
+pub(crate) fn unwrap_redirects_in_text(text: &str) -> Cow<'_, str> {
+    if !REDIRECT_RE.is_match(text) {
+        return Cow::Borrowed(text);
+    }
+    REDIRECT_RE.replace_all(text, |c: &regex::Captures<'_>| {
+        unwrap_redirect(c.get(0).map(|m| m.as_str()).unwrap_or(""))
+    })
+}
+
+/// Removes every Zoom URL from a piece of anchor text.
+pub(crate) fn remove_zoom_urls(text: &str) -> String {
+    URL_RE.replace_all(text, "").into_owned()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hi = (bytes[i + 1] as char).to_digit(16);
+            let lo = (bytes[i + 2] as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        let t = "a https://us02web.zoom.us/j/81234567890?pwd=abc.1. b zoom.us/my/ana) \
+                 zoommtg://zoom.us/join?action=join&confno=81234567890&pwd=x \
+                 https://zoom.us/u/abc https://zoom.us/meeting/register/tJ no-reply@zoom.us \
+                 https://acme.zoomgov.com/j/1612345678 https://zoom.us/s/81234567890?zak=x";
+        let links = find_join_links(t);
+        let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            vec![
+                "https://us02web.zoom.us/j/81234567890?pwd=abc.1",
+                "https://zoom.us/my/ana",
+                "zoommtg://zoom.us/join?action=join&confno=81234567890&pwd=x",
+                "https://acme.zoomgov.com/j/1612345678",
+            ]
+        );
+    }
+
+    #[test]
+    fn safelinks() {
+        let u = "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fzoom.us%2Fj%2F81234567890%3Fpwd%3Dab.1&data=x";
+        assert_eq!(unwrap_redirect(u), "https://zoom.us/j/81234567890?pwd=ab.1");
+    }
+}

@@ -1,0 +1,427 @@
+//! IMAP ingest against the real Dovecot of `scripts/mailstack`: TLS (implicit, STARTTLS, a
+//! wrong CA refused), the UID sweep and commit, \Seen set by a human, MOVE after commit,
+//! IDLE push, UIDVALIDITY change without duplicates, the size cap, and a silent connection
+//! recovered within the bound. Each test works in its own folder; none sleeps to wait.
+
+#[path = "common/imap.rs"]
+mod imap_common;
+
+use std::time::Duration;
+
+use dragoman::app::App;
+use dragoman::ingest::imap::{ImapError, ImapMailbox, ImapOptions};
+use imap_common::*;
+
+fn fast_options() -> ImapOptions {
+    ImapOptions {
+        connect_timeout: Duration::from_secs(5),
+        command_timeout: Duration::from_secs(5),
+        idle_silence: Duration::from_secs(60),
+        idle_deadline: Duration::from_secs(60),
+        poll_every: Duration::from_secs(60),
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        use_lease: false,
+        ..Default::default()
+    }
+}
+
+struct Scene {
+    _dir: tempfile::TempDir,
+    app: App,
+    env: MailEnv,
+    admin: Admin,
+    folder: String,
+}
+
+/// A fresh folder and an App (SQLite) watching it as mailbox "imap".
+async fn scene(tls: &str, processed: bool, extra: &str) -> Scene {
+    let env = mail_env();
+    let mut admin = admin(&env, USER).await;
+    let folder = fresh_folder(&mut admin).await;
+    let processed_folder = if processed {
+        let p = format!("{folder}_done");
+        admin.create(&p).await.expect("CREATE processed");
+        Some(p)
+    } else {
+        None
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/dragoman.db", dir.path().display());
+    let mailbox = mailbox_toml(&env, "imap", &folder, tls, processed_folder.as_deref());
+    let config = write_config(dir.path(), &db, &format!("{extra}\n{mailbox}"));
+    let app = open_app(&config, dir.path()).await;
+    Scene {
+        _dir: dir,
+        app,
+        env,
+        admin,
+        folder,
+    }
+}
+
+fn mailbox(s: &Scene, options: ImapOptions) -> ImapMailbox {
+    ImapMailbox::new(
+        "imap",
+        imap_of(&s.app, "imap"),
+        s.app.offers.clone(),
+        s.app.config.clone(),
+        options,
+    )
+}
+
+#[tokio::test]
+async fn implicit_tls_login_sweep_commit_then_seen_and_a_human_seen_message_still_ingested() {
+    let mut s = scene("implicit", false, "").await;
+    let folder = s.folder.clone();
+    append(&mut s.admin, &folder, &invitation("tls", 1), None).await;
+    // Read by a human before dragoman saw it: \Seen must not hide it (F8).
+    append(
+        &mut s.admin,
+        &folder,
+        &invitation("tls", 2),
+        Some("(\\Seen)"),
+    )
+    .await;
+    append(&mut s.admin, &folder, &invitation("tls", 3), None).await;
+
+    let mb = mailbox(&s, fast_options());
+    let mut session = mb.connect().await.expect("implicit TLS with the test CA");
+    let report = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((report.seen, report.committed()), (3, 3), "{report:?}");
+    let again = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!(
+        again.seen, 0,
+        "the mark moved past every committed UID: {again:?}"
+    );
+
+    let flags = flags_in(&mut s.admin, &folder).await;
+    assert_eq!(flags.len(), 3, "never deleted");
+    assert!(
+        flags.iter().all(|(_, seen)| *seen),
+        "\\Seen set after commit: {flags:?}"
+    );
+    let keys: Vec<String> = flags
+        .iter()
+        .map(|(uid, _)| format!("{}:{uid}", session.uidvalidity))
+        .collect();
+    assert_eq!(recorded(&s.app, "imap", &keys).await, 3);
+    let status = s
+        .app
+        .store
+        .status(chrono::Utc::now())
+        .await
+        .expect("status");
+    assert_eq!(status.messages_ingested, 3);
+    let health = s.app.store.mailbox_health().await.expect("health");
+    assert!(
+        health[0].last_contact_at.is_some() && health[0].backlog == Some(0),
+        "{health:?}"
+    );
+    mb.logout(session).await;
+}
+
+#[tokio::test]
+async fn starttls_works_and_moves_to_the_processed_folder_after_commit() {
+    let mut s = scene("starttls", true, "").await;
+    let folder = s.folder.clone();
+    append(&mut s.admin, &folder, &invitation("starttls", 1), None).await;
+    let mb = mailbox(&s, fast_options());
+    let mut session = mb.connect().await.expect("STARTTLS with the test CA");
+    let report = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!(report.committed(), 1, "{report:?}");
+    assert!(
+        flags_in(&mut s.admin, &folder).await.is_empty(),
+        "moved out"
+    );
+    assert_eq!(
+        flags_in(&mut s.admin, &format!("{folder}_done"))
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_ca_is_refused_for_implicit_tls_and_starttls() {
+    for tls in ["implicit", "starttls"] {
+        let s = scene(tls, false, "").await;
+        let mut cfg = imap_of(&s.app, "imap");
+        cfg.ca_file = Some(s.env.wrong_ca.clone());
+        let mb = ImapMailbox::new(
+            "imap",
+            cfg,
+            s.app.offers.clone(),
+            s.app.config.clone(),
+            fast_options(),
+        );
+        match mb.connect().await {
+            Err(ImapError::Tls(_)) => {}
+            Err(other) => panic!("{tls}: expected a TLS error, got {other}"),
+            Ok(_) => panic!("{tls}: a certificate from another CA was accepted"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn idle_push_ingests_without_waiting_for_a_poll() {
+    let mut s = scene("implicit", false, "").await;
+    let folder = s.folder.clone();
+    // Any sweep other than one woken by IDLE would come after 60 s: far beyond the deadline.
+    let mb = mailbox(&s, fast_options());
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(mb.run(async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    }));
+    let store = s.app.store.clone();
+    eventually("the first sweep", Duration::from_secs(10), || async {
+        store
+            .mailbox_health()
+            .await
+            .expect("health")
+            .iter()
+            .any(|h| h.last_contact_at.is_some())
+    })
+    .await;
+    append(&mut s.admin, &folder, &invitation("idle", 1), None).await;
+    let took = eventually(
+        "the pushed message committed",
+        Duration::from_secs(5),
+        || async {
+            store
+                .status(chrono::Utc::now())
+                .await
+                .expect("status")
+                .messages_ingested
+                == 1
+        },
+    )
+    .await;
+    eprintln!("IDLE push: committed {took:?} after APPEND");
+    stop_tx.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the task stops on shutdown")
+        .expect("no panic");
+}
+
+#[tokio::test]
+async fn uidvalidity_change_rescans_without_duplicates() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let (m1, m2, m3) = (
+        invitation("uv", 1),
+        invitation("uv", 2),
+        invitation("uv", 3),
+    );
+    append(&mut s.admin, &folder, &m1, None).await;
+    append(&mut s.admin, &folder, &m2, None).await;
+    let mb = mailbox(&s, fast_options());
+    let mut session = mb.connect().await.expect("connect");
+    let first = session.uidvalidity;
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!(r.committed(), 2);
+    mb.logout(session).await;
+
+    // The folder is deleted and recreated (a migration): same messages, new UIDVALIDITY.
+    s.admin.delete(&folder).await.expect("DELETE");
+    s.admin.create(&folder).await.expect("CREATE");
+    append(&mut s.admin, &folder, &m1, None).await;
+    append(&mut s.admin, &folder, &m2, None).await;
+    append(&mut s.admin, &folder, &m3, None).await;
+    let mut session = mb.connect().await.expect("connect");
+    assert_ne!(
+        session.uidvalidity, first,
+        "Dovecot gave the new folder a new UIDVALIDITY"
+    );
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((r.seen, r.already, r.committed()), (3, 2, 1), "{r:?}");
+    let status = s
+        .app
+        .store
+        .status(chrono::Utc::now())
+        .await
+        .expect("status");
+    assert_eq!(status.messages_ingested, 3, "each message recorded once");
+}
+
+#[tokio::test]
+async fn a_30_mb_message_is_refused_without_fetching_it_and_the_next_flows() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let mut big = invitation("big", 1);
+    big.extend(std::iter::repeat_n(b'x', 30 * 1024 * 1024));
+    big.extend_from_slice(b"\r\n");
+    append(&mut s.admin, &folder, &big, None).await;
+    append(&mut s.admin, &folder, &invitation("big", 2), None).await;
+    let mb = mailbox(&s, fast_options());
+    let mut session = mb.connect().await.expect("connect");
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((r.oversized, r.committed()), (1, 1), "{r:?}");
+    let status = s
+        .app
+        .store
+        .status(chrono::Utc::now())
+        .await
+        .expect("status");
+    assert_eq!(status.messages_ingested, 2);
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_dropped_and_recovered_within_the_bound() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let proxy = Proxy::start((s.env.host.clone(), s.env.imap_port)).await;
+    let mut cfg = imap_of(&s.app, "imap");
+    cfg.port = proxy.port;
+    let options = ImapOptions {
+        idle_silence: Duration::from_millis(1500),
+        idle_deadline: Duration::from_secs(60),
+        command_timeout: Duration::from_secs(1),
+        ..fast_options()
+    };
+    let mb = ImapMailbox::new(
+        "imap",
+        cfg,
+        s.app.offers.clone(),
+        s.app.config.clone(),
+        options,
+    );
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(mb.run(async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    }));
+    let store = s.app.store.clone();
+    eventually("the first sweep", Duration::from_secs(10), || async {
+        store
+            .mailbox_health()
+            .await
+            .expect("health")
+            .iter()
+            .any(|h| h.last_contact_at.is_some())
+    })
+    .await;
+    proxy.freeze(); // the connection in IDLE goes silent: no EXISTS will ever arrive on it
+    append(&mut s.admin, &folder, &invitation("silent", 1), None).await;
+    // Bound: silence 1.5 s + DONE timeout 1 s + backoff ≤ 0.2 s + reconnect.
+    let took = eventually(
+        "recovered and committed",
+        Duration::from_secs(8),
+        || async {
+            store
+                .status(chrono::Utc::now())
+                .await
+                .expect("status")
+                .messages_ingested
+                == 1
+        },
+    )
+    .await;
+    eprintln!("silent connection: recovered and committed in {took:?}");
+    assert!(
+        proxy.connections.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "a new connection was made"
+    );
+    let health = store.mailbox_health().await.expect("health");
+    assert!(
+        health[0].last_error.is_some(),
+        "the drop is in the health: {health:?}"
+    );
+    stop_tx.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the task stops on shutdown")
+        .expect("no panic");
+}
+
+#[tokio::test]
+async fn a_poison_message_is_quarantined_with_its_bytes_while_the_next_ones_flow() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let mut poison = invitation("poison", 2);
+    poison.extend_from_slice(b"POISON\r\n");
+    append(&mut s.admin, &folder, &invitation("poison", 1), None).await;
+    append(&mut s.admin, &folder, &poison, None).await;
+    append(&mut s.admin, &folder, &invitation("poison", 3), None).await;
+    let options = ImapOptions {
+        fail_if: Some(|raw: &[u8]| raw.windows(6).any(|w| w == b"POISON")),
+        max_attempts: 3,
+        ..fast_options()
+    };
+    let mb = mailbox(&s, options);
+    let mut session = mb.connect().await.expect("connect");
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((r.committed(), r.quarantined), (2, 1), "{r:?}");
+    let q = s.app.store.quarantined("imap").await.expect("quarantine");
+    assert_eq!(q.len(), 1);
+    assert_eq!(
+        q[0].1.as_deref(),
+        Some(poison.as_slice()),
+        "the raw bytes are kept"
+    );
+    assert!(q[0].2.contains("injected failure"), "{:?}", q[0].2);
+    let again = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!(again.seen, 0, "moved past it: {again:?}");
+    let flags = flags_in(&mut s.admin, &folder).await;
+    assert_eq!(flags.len(), 3, "nothing deleted");
+}
+
+#[tokio::test]
+async fn auto_replies_and_bounces_are_recorded_and_produce_nothing() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let auto_reply = b"From: Dr. Ruiz <ruiz@clinic.example>\r\nTo: es-en@agency.test\r\n\
+Subject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo-1@clinic.example>\r\n\r\n\
+I am away. https://us02web.zoom.us/j/81234567890?pwd=abc.1\r\n";
+    let bounce = b"Return-Path: <>\r\nFrom: MAILER-DAEMON@clinic.example\r\nTo: es-en@agency.test\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce-1@clinic.example>\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n\r\ngone\r\n--b--\r\n";
+    append(&mut s.admin, &folder, auto_reply, None).await;
+    append(&mut s.admin, &folder, bounce, None).await;
+    let mb = mailbox(&s, fast_options());
+    let mut session = mb.connect().await.expect("connect");
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((r.rejected, r.created), (2, 0), "{r:?}");
+    let status = s
+        .app
+        .store
+        .status(chrono::Utc::now())
+        .await
+        .expect("status");
+    assert_eq!(
+        (
+            status.outbox_pending,
+            status.outbox_sent,
+            status.outbox_failed
+        ),
+        (0, 0, 0),
+        "no reply to automated mail"
+    );
+}
