@@ -403,13 +403,20 @@ async fn readyz_goes_503_when_the_database_is_gone() {
 }
 
 #[tokio::test]
-async fn token_routes_are_rate_limited_per_client_and_probes_are_not() {
+async fn token_routes_are_rate_limited_per_forwarded_client_and_probes_are_not() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = sqlite(&dir);
     let d = Daemon::start(dir, &url, None);
+    // One client behind a local reverse proxy (which sets X-Forwarded-For).
+    let guess = |i: usize| {
+        d.client
+            .get(format!("{}/offer/guess{i}", d.base))
+            .header("x-forwarded-for", "192.0.2.55")
+            .send()
+    };
     let mut limited = None;
     for i in 0..(dragoman::http::limits::BURST as usize + 5) {
-        let res = d.get(&format!("/offer/guess{i}")).await;
+        let res = guess(i).await.expect("get");
         if res.status() == 429 {
             limited = Some(res);
             break;
@@ -425,4 +432,14 @@ async fn token_routes_are_rate_limited_per_client_and_probes_are_not() {
     for _ in 0..5 {
         assert_eq!(d.get("/healthz").await.status(), 200);
     }
+    // Another client, and local requests without a forwarded address, are not affected.
+    assert_eq!(d.get("/offer/guess-local").await.status(), 410);
+    let other = d
+        .client
+        .get(format!("{}/offer/guess-other", d.base))
+        .header("x-forwarded-for", "192.0.2.56")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(other.status(), 410);
 }

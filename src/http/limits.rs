@@ -3,8 +3,10 @@
 //! down while ordinary clicks never notice.
 //!
 //! The client is the TCP peer, or — only when the peer is a loopback address (a reverse proxy on
-//! the same host) — the last address in `X-Forwarded-For`. Never logs the path (it carries the
-//! token); never keeps more than [`MAX_CLIENTS`] buckets.
+//! the same host) — the last address in `X-Forwarded-For`. A loopback peer without that header
+//! is not limited: it cannot be told apart from everyone else behind the same proxy (so the
+//! proxy must set the header), and local tools and tests are trusted. Never logs the path (it
+//! carries the token); never keeps more than [`MAX_CLIENTS`] buckets.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -94,17 +96,14 @@ pub fn is_token_route(route: &str) -> bool {
     route.starts_with("/offer/") || route.starts_with("/join/")
 }
 
-/// The client address of a request: the peer, or the last `X-Forwarded-For` hop when the peer
-/// is a local reverse proxy.
+/// The address to limit a request by: the peer, or the last `X-Forwarded-For` hop when the
+/// peer is a local reverse proxy; `None` (not limited) for a loopback peer without one.
 pub fn client_ip(peer: Option<SocketAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
     let peer = peer?.ip();
     if peer.is_loopback() {
-        if let Some(ip) = forwarded_for
+        return forwarded_for
             .and_then(|v| v.rsplit(',').next())
-            .and_then(|last| last.trim().parse::<IpAddr>().ok())
-        {
-            return Some(ip);
-        }
+            .and_then(|last| last.trim().parse::<IpAddr>().ok());
     }
     Some(peer)
 }
@@ -188,8 +187,9 @@ mod tests {
             client_ip(Some(proxy), Some("203.0.113.9, 192.0.2.4")),
             Some(ip("192.0.2.4"))
         );
-        assert_eq!(client_ip(Some(proxy), None), Some(ip("127.0.0.1")));
-        assert_eq!(client_ip(Some(proxy), Some("junk")), Some(ip("127.0.0.1")));
+        // Local tools and a proxy that forwards no address are not limited.
+        assert_eq!(client_ip(Some(proxy), None), None);
+        assert_eq!(client_ip(Some(proxy), Some("junk")), None);
         assert_eq!(
             client_ip(Some(remote), Some("192.0.2.4")),
             Some(ip("198.51.100.7"))
