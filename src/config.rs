@@ -185,9 +185,24 @@ pub enum JoinMode {
     Link,
 }
 
+impl JoinMode {
+    /// The name as written in the config and recorded on assignments.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinMode::SameAccount => "same_account",
+            JoinMode::Obf => "obf",
+            JoinMode::Zak => "zak",
+            JoinMode::Link => "link",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ZoomConfig {
     pub join_mode: JoinMode,
+    /// What `obf` / `zak` fall back to when the Zoom user they need is not connected:
+    /// `same_account` or `link` (the default: it works for any meeting).
+    pub join_fallback: JoinMode,
     pub sdk_key: Option<String>,
     pub sdk_secret: Option<Secret>,
     pub webhook_secret: Option<Secret>,
@@ -240,8 +255,14 @@ impl fmt::Display for Problem {
     }
 }
 
-pub const ZOOM_SDK_URL: &str = "https://source.zoom.us/4.0.0/lib";
-pub const DEFAULT_SDK_VERSION: &str = "4.0.0";
+/// The pinned Meeting SDK for Web (`@zoom/meetingsdk`, Client View) on Zoom's CDN. 6.2.0 is the
+/// newest release seen published with the classic CDN layout (`{version}/lib/vendor/*.min.js`
+/// plus `zoom-meeting-{version}.min.js`); 6.10.0 moved the build to Vite/ESM, so bumping past it
+/// needs the join page's script list re-checked first.
+pub const ZOOM_SDK_URL: &str = "https://source.zoom.us/6.2.0/lib";
+/// The version in [`ZOOM_SDK_URL`]; also the file name used for a self-hosted `sdk_url` whose
+/// path does not end in `/{version}/lib`.
+pub const DEFAULT_SDK_VERSION: &str = "6.2.0";
 
 // ---- raw, as written in the file --------------------------------------------------------
 
@@ -331,6 +352,7 @@ struct RawMatching {
 #[serde(deny_unknown_fields)]
 struct RawZoom {
     join_mode: Option<JoinMode>,
+    join_fallback: Option<JoinMode>,
     sdk_key: Option<String>,
     sdk_key_file: Option<PathBuf>,
     sdk_secret: Option<String>,
@@ -843,8 +865,16 @@ impl Config {
                 "sdk_key and sdk_secret go together: give both or neither",
             );
         }
+        let join_fallback = raw_z.join_fallback.unwrap_or(JoinMode::Link);
+        if matches!(join_fallback, JoinMode::Obf | JoinMode::Zak) {
+            c.problem(
+                "zoom.join_fallback",
+                "must be same_account or link (what obf/zak fall back to when no Zoom user is connected)",
+            );
+        }
         let zoom = ZoomConfig {
             join_mode: raw_z.join_mode.unwrap_or(JoinMode::SameAccount),
+            join_fallback,
             sdk_key,
             sdk_secret,
             webhook_secret: webhook_secret

@@ -466,9 +466,47 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The JSON of `request show` (SPEC §2, issue #2 item 11).
+/// The JSON of `request show` (SPEC §2, issue #2 item 11; attendance: issue #7).
+///
+/// `attendance` lists the interpreters' merged intervals (rejoins merged, with `minutes`) and
+/// then the unattributed rows as recorded; `attended_minutes` is what agencies bill;
+/// `attendance_by_interpreter` adds late-join / early-leave flags against the meeting's real
+/// start (`meeting.started`, else the scheduled start) and end (`meeting.ended`).
 pub fn request_json(d: &RequestDetail) -> serde_json::Value {
     let r = &d.request;
+    let summary = dragoman::zoom::attendance::summarize(
+        &d.attendance,
+        d.meeting_started_at.or(r.meeting.start),
+        d.meeting_ended_at,
+    );
+    let mut attendance: Vec<serde_json::Value> = summary
+        .interpreters
+        .iter()
+        .flat_map(|i| i.intervals.iter())
+        .map(|iv| {
+            serde_json::json!({
+                "interpreter": iv.interpreter,
+                "method": iv.method,
+                "joined_at": iv.joined_at,
+                "left_at": iv.left_at,
+                "minutes": iv.minutes,
+            })
+        })
+        .collect();
+    attendance.extend(
+        d.attendance
+            .iter()
+            .filter(|a| a.interpreter.is_none())
+            .map(|a| {
+                serde_json::json!({
+                    "interpreter": a.interpreter,
+                    "method": a.method,
+                    "user_name": a.user_name,
+                    "joined_at": a.joined_at,
+                    "left_at": a.left_at,
+                })
+            }),
+    );
     serde_json::json!({
         "id": r.id,
         "state": r.state,
@@ -482,13 +520,18 @@ pub fn request_json(d: &RequestDetail) -> serde_json::Value {
         "route_address": r.route_address,
         "created_at": r.created_at,
         "assigned_interpreter": d.assigned_interpreter,
+        "join_mode": d.join_mode,
+        "join_mode_note": d.join_mode_note,
         "offers": d.offers,
-        "attendance": d.attendance.iter().map(|a| serde_json::json!({
-            "interpreter": a.interpreter,
-            "method": a.method,
-            "user_name": a.user_name,
-            "joined_at": a.joined_at,
-            "left_at": a.left_at,
+        "meeting_started_at": d.meeting_started_at,
+        "meeting_ended_at": d.meeting_ended_at,
+        "attendance": attendance,
+        "attended_minutes": summary.attended_minutes,
+        "attendance_by_interpreter": summary.interpreters.iter().map(|i| serde_json::json!({
+            "interpreter": i.interpreter,
+            "minutes": i.minutes,
+            "late_join": i.late_join,
+            "early_leave": i.early_leave,
         })).collect::<Vec<_>>(),
     })
 }

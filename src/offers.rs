@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::config::Config;
-use crate::domain::{CustomerKey, EmailAddress, Token};
+use crate::config::{Config, JoinMode};
+use crate::domain::{AssignmentId, CustomerKey, EmailAddress, Token};
 use crate::matching;
 use crate::outbox::compose;
 use crate::outbox::templates::{Message, Templates};
@@ -19,6 +19,7 @@ use crate::store::{
     AcceptOutcome, DeclineOutcome, IngestDecision, JoinView, NewAssignment, NewOffer, NewRequest,
     OfferView, Store,
 };
+use crate::zoom::join_mode::ResolvedJoinMode;
 
 /// What an accept POST leads to.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,9 @@ pub struct Offers {
     from: EmailAddress,
     offer_ttl: Duration,
     join_valid: Duration,
+    /// `[zoom] join_mode` and `join_fallback`: resolved per assignment when it is won.
+    join_mode: JoinMode,
+    join_fallback: JoinMode,
 }
 
 impl Offers {
@@ -50,6 +54,8 @@ impl Offers {
             from: config.outbound.from.clone(),
             offer_ttl: Duration::minutes(config.matching.offer_ttl_minutes),
             join_valid: Duration::hours(config.matching.join_valid_hours),
+            join_mode: config.zoom.join_mode,
+            join_fallback: config.zoom.join_fallback,
         }
     }
 
@@ -166,10 +172,13 @@ impl Offers {
                 .accept_offer(&token.hash(), &assignment, now)
                 .await?
             {
-                AcceptOutcome::Won { .. } => AcceptResult::Accepted {
-                    join_url,
-                    first_time: true,
-                },
+                AcceptOutcome::Won { assignment_id, .. } => {
+                    self.record_join_mode(assignment_id).await;
+                    AcceptResult::Accepted {
+                        join_url,
+                        first_time: true,
+                    }
+                }
                 AcceptOutcome::AlreadyYours { .. } => AcceptResult::Accepted {
                     join_url,
                     first_time: false,
@@ -178,6 +187,25 @@ impl Offers {
                 AcceptOutcome::Gone => AcceptResult::Gone,
             },
         )
+    }
+
+    /// The join mode this assignment gets (see `zoom::join_mode`). No Zoom user can be connected
+    /// yet (the OAuth flow is not built), so `obf`/`zak` fall back. Best effort, after the
+    /// accept committed: a failure is logged and the join page resolves the same way anyway.
+    async fn record_join_mode(&self, assignment_id: AssignmentId) {
+        let r = self.resolved_join_mode();
+        if let Err(e) = self
+            .store
+            .set_join_mode(assignment_id, r.mode.as_str(), r.note.as_deref())
+            .await
+        {
+            tracing::warn!(assignment_id, error = %e, "could not record the join mode");
+        }
+    }
+
+    /// The join mode assignments get now.
+    pub fn resolved_join_mode(&self) -> ResolvedJoinMode {
+        crate::zoom::join_mode::resolve(self.join_mode, self.join_fallback, false, false)
     }
 
     pub async fn decline(&self, token: &str, now: DateTime<Utc>) -> anyhow::Result<DeclineOutcome> {

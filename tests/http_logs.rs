@@ -88,7 +88,7 @@ async fn logs_never_hold_tokens_urls_passcodes_or_secrets() {
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("offer accepted"), "{logs}");
     assert!(logs.contains("offer_id="), "{logs}");
-    assert!(logs.contains("Zoom participant event recorded"), "{logs}");
+    assert!(logs.contains("Zoom event stored and processed"), "{logs}");
     assert!(logs.contains("Zoom webhook refused"), "{logs}");
     assert!(logs.contains("route=/offer/{token}/accept"), "{logs}");
     let join_token = join_url.rsplit('/').next().unwrap();

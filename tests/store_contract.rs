@@ -15,8 +15,9 @@ use dragoman::domain::{
 };
 use dragoman::store::{
     self, AcceptOutcome, DeclineOutcome, IngestDecision, IngestOutcome, IngestedMessage,
-    NewAssignment, NewEmail, NewOffer, NewRequest, ParticipantEvent, ParticipantEventKind, Store,
-    StoreError, WebhookOutcome,
+    NewAssignment, NewEmail, NewOffer, NewRequest, NewZoomEvent, ParticipantEvent,
+    ParticipantEventKind, Store, StoreError, WebhookOutcome, ZoomAction, ZoomApplied,
+    ZoomEventInsert,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -922,6 +923,233 @@ async fn contract(store: Arc<dyn Store>) {
         0
     );
     assert_eq!((status.messages_ingested, status.messages_rejected), (7, 2));
+
+    zoom_events(store.as_ref(), r1, ana.id, ana.first_name()).await;
+
+    // ---- join mode -----------------------------------------------------------------------
+    let d = store.request_detail(r1).await.expect("detail").expect("r1");
+    assert_eq!(
+        (d.join_mode, d.join_mode_note),
+        (None, None),
+        "not recorded yet"
+    );
+    store
+        .set_join_mode(
+            assignment_id,
+            "link",
+            Some("obf needs a connected Zoom user"),
+        )
+        .await
+        .expect("set join mode");
+    let d = store.request_detail(r1).await.expect("detail").expect("r1");
+    assert_eq!(d.join_mode.as_deref(), Some("link"));
+    assert_eq!(
+        d.join_mode_note.as_deref(),
+        Some("obf needs a connected Zoom user")
+    );
+    assert!(matches!(
+        store.set_join_mode(999_999, "link", None).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Stored Zoom events (issue #7): durable insert with dedupe, apply exactly once, failures and
+/// the retry list, display-name attribution, out-of-order leave/join, meeting start and end.
+/// `r1` is assigned to interpreter `ana` (first name `first`) for meeting 81234567890.
+async fn zoom_events(store: &dyn Store, r1: i64, ana: i64, first: &str) {
+    use ParticipantEventKind::{Joined, Left};
+    let raw = |key: &str| NewZoomEvent {
+        dedupe_key: key.into(),
+        event: "meeting.participant_joined".into(),
+        body: format!("{{\"event\":\"meeting.participant_joined\",\"k\":\"{key}\"}}"),
+    };
+    let insert = |key: &'static str, at: i64| {
+        let ev = raw(key);
+        async move {
+            match store
+                .record_zoom_event(&ev, mins(at))
+                .await
+                .expect("insert")
+            {
+                ZoomEventInsert::Inserted(id) => id,
+                ZoomEventInsert::Duplicate => panic!("{key} is new"),
+            }
+        }
+    };
+    let z1 = insert("z1", 300).await;
+    assert_eq!(
+        store
+            .record_zoom_event(&raw("z1"), mins(301))
+            .await
+            .expect("retry"),
+        ZoomEventInsert::Duplicate
+    );
+    let in_second = |key: &str, participant: &str, kind, at| {
+        let mut e = event(key, participant, None, kind, mins(at));
+        e.meeting_uuid = "uuid-2==".into();
+        e
+    };
+    let named = |id: i64, name: &str| ZoomAction::Participant {
+        event: in_second("z", "p-ana2", Joined, 300),
+        named_interpreter: Some((id, name.to_string())),
+    };
+    // Names hidden behind no customer key: the display-name pattern attributes.
+    assert_eq!(
+        store
+            .apply_zoom_event(z1, &named(ana, &first.to_uppercase()), mins(300))
+            .await
+            .expect("apply"),
+        ZoomApplied::Participant(AttributionMethod::DisplayName)
+    );
+    assert_eq!(
+        store
+            .apply_zoom_event(z1, &named(ana, first), mins(302))
+            .await
+            .expect("again"),
+        ZoomApplied::AlreadyProcessed,
+        "an event is applied once"
+    );
+    assert!(matches!(
+        store
+            .apply_zoom_event(999_999, &ZoomAction::Nothing, mins(302))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    // A name with the right id and the wrong first name is never taken for the interpreter.
+    let z2 = insert("z2", 301).await;
+    let wrong = ZoomAction::Participant {
+        event: in_second("z", "p-impostor", Joined, 301),
+        named_interpreter: Some((ana, "Zed".into())),
+    };
+    assert_eq!(
+        store
+            .apply_zoom_event(z2, &wrong, mins(301))
+            .await
+            .expect("apply"),
+        ZoomApplied::Participant(AttributionMethod::Unattributed)
+    );
+    // Leave processed before its join (a retried join): the join completes that row.
+    let z3 = insert("z3", 320).await;
+    let z4 = insert("z4", 321).await;
+    let late = |kind, at| ZoomAction::Participant {
+        event: in_second("z", "p-late", kind, at),
+        named_interpreter: Some((ana, first.to_string())),
+    };
+    store
+        .apply_zoom_event(z4, &late(Left, 320), mins(321))
+        .await
+        .expect("leave");
+    store
+        .apply_zoom_event(z3, &late(Joined, 310), mins(322))
+        .await
+        .expect("join");
+    // Failures: counted, listed for the retry step until given up on.
+    let z5 = insert("z5", 330).await;
+    let z6 = insert("z6", 331).await;
+    store
+        .zoom_event_failed(z5, "database busy", false, mins(330))
+        .await
+        .expect("fail");
+    store
+        .zoom_event_failed(z6, "not JSON", true, mins(331))
+        .await
+        .expect("give up");
+    assert!(matches!(
+        store
+            .zoom_event_failed(999_999, "x", false, mins(331))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let pending = store
+        .pending_zoom_events(mins(400), 10)
+        .await
+        .expect("pending");
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.id, p.attempts))
+            .collect::<Vec<_>>(),
+        vec![(z5, 1)]
+    );
+    assert_eq!(pending[0].dedupe_key, "z5");
+    assert_eq!(pending[0].received_at, mins(330));
+    assert!(store
+        .pending_zoom_events(mins(329), 10)
+        .await
+        .expect("pending")
+        .is_empty());
+    assert!(store
+        .pending_zoom_events(mins(400), 0)
+        .await
+        .expect("pending")
+        .is_empty());
+    // Meeting start and end: open rows of the instance close at the end; r1 is done.
+    let z7 = insert("z7", 340).await;
+    let started = ZoomAction::MeetingStarted {
+        meeting_id: "81234567890".into(),
+        meeting_uuid: "uuid-2==".into(),
+        at: mins(295),
+    };
+    assert_eq!(
+        store
+            .apply_zoom_event(z7, &started, mins(340))
+            .await
+            .expect("start"),
+        ZoomApplied::MeetingStarted
+    );
+    let ended = ZoomAction::MeetingEnded {
+        meeting_id: "81234567890".into(),
+        meeting_uuid: "uuid-2==".into(),
+        at: mins(360),
+    };
+    assert_eq!(
+        store
+            .apply_zoom_event(z5, &ended, mins(361))
+            .await
+            .expect("end"),
+        ZoomApplied::MeetingEnded {
+            closed_rows: 2,
+            done: vec![r1]
+        }
+    );
+    assert!(store
+        .pending_zoom_events(mins(400), 10)
+        .await
+        .expect("pending")
+        .is_empty());
+    let d = store.request_detail(r1).await.expect("detail").expect("r1");
+    assert_eq!(d.request.state, RequestState::Done);
+    assert_eq!(d.meeting_started_at, Some(mins(295)));
+    assert_eq!(d.meeting_ended_at, Some(mins(360)));
+    let second: Vec<_> = d
+        .attendance
+        .iter()
+        .filter(|a| a.joined_at >= Some(mins(300)))
+        .map(|a| (a.interpreter, a.method, a.joined_at, a.left_at))
+        .collect();
+    assert_eq!(
+        second,
+        vec![
+            (
+                Some(ana),
+                AttributionMethod::DisplayName,
+                Some(mins(300)),
+                Some(mins(360))
+            ),
+            (
+                None,
+                AttributionMethod::Unattributed,
+                Some(mins(301)),
+                Some(mins(360))
+            ),
+            (
+                Some(ana),
+                AttributionMethod::DisplayName,
+                Some(mins(310)),
+                Some(mins(320))
+            ),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -182,14 +182,25 @@ async fn events_we_cannot_attribute_or_do_not_record_are_acknowledged() {
     assert_eq!(post(&app, &broken, None).await, StatusCode::OK);
 
     let detail = app.store.request_detail(request_id).await.unwrap().unwrap();
-    assert!(
-        detail
-            .attendance
-            .iter()
-            .all(|a| a.interpreter.is_none() || a.method.as_str() == "customer_key"),
+    // The stranger stays unattributed; the jbh participant's key is unknown, but the display
+    // name follows the pattern and names the assigned interpreter: attributed by name.
+    let methods: Vec<(&str, Option<i64>)> = detail
+        .attendance
+        .iter()
+        .map(|a| (a.method.as_str(), a.interpreter))
+        .collect();
+    assert_eq!(
+        methods,
+        vec![
+            ("unattributed", None),
+            ("display_name", detail.assigned_interpreter)
+        ],
         "nothing guessed: {:?}",
         detail.attendance
     );
+    // meeting.ended finished the assigned request.
+    assert_eq!(detail.request.state.as_str(), "done");
+    assert!(detail.meeting_ended_at.is_some());
     app.stop().await;
 }
 

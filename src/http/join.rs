@@ -134,7 +134,9 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
             pages::join_by_link(topic, &meeting.join_url, &user_name),
         );
     };
-    if zoom.join_mode == JoinMode::Link {
+    // `obf`/`zak` without the Zoom user they need fall back (`[zoom] join_fallback`); the
+    // mode was recorded on the assignment when it was won.
+    if state.offers.resolved_join_mode().mode == JoinMode::Link {
         return html(
             StatusCode::OK,
             PLAIN_CSP,
@@ -184,19 +186,19 @@ mod tests {
 
     #[test]
     fn zoom_cdn_layout() {
-        let a = SdkAssets::from_sdk_url("https://source.zoom.us/4.0.0/lib");
-        assert_eq!(a.version, "4.0.0");
-        assert_eq!(a.lib, "https://source.zoom.us/4.0.0/lib");
+        let a = SdkAssets::from_sdk_url("https://source.zoom.us/6.2.0/lib");
+        assert_eq!(a.version, "6.2.0");
+        assert_eq!(a.lib, "https://source.zoom.us/6.2.0/lib");
         assert_eq!(a.origin, "https://source.zoom.us");
         assert_eq!(
             a.scripts,
             vec![
-                "https://source.zoom.us/4.0.0/lib/vendor/react.min.js",
-                "https://source.zoom.us/4.0.0/lib/vendor/react-dom.min.js",
-                "https://source.zoom.us/4.0.0/lib/vendor/redux.min.js",
-                "https://source.zoom.us/4.0.0/lib/vendor/redux-thunk.min.js",
-                "https://source.zoom.us/4.0.0/lib/vendor/lodash.min.js",
-                "https://source.zoom.us/zoom-meeting-4.0.0.min.js",
+                "https://source.zoom.us/6.2.0/lib/vendor/react.min.js",
+                "https://source.zoom.us/6.2.0/lib/vendor/react-dom.min.js",
+                "https://source.zoom.us/6.2.0/lib/vendor/redux.min.js",
+                "https://source.zoom.us/6.2.0/lib/vendor/redux-thunk.min.js",
+                "https://source.zoom.us/6.2.0/lib/vendor/lodash.min.js",
+                "https://source.zoom.us/zoom-meeting-6.2.0.min.js",
             ]
         );
     }
@@ -224,7 +226,7 @@ mod tests {
 
     #[test]
     fn csp_allows_the_sdk_origin_and_our_script_only() {
-        let csp = join_csp(&SdkAssets::from_sdk_url("https://source.zoom.us/4.0.0/lib"));
+        let csp = join_csp(&SdkAssets::from_sdk_url("https://source.zoom.us/6.2.0/lib"));
         assert!(csp.contains("default-src 'none'"));
         assert!(csp.contains("script-src 'sha256-"));
         assert!(csp.contains("https://source.zoom.us"));

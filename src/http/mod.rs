@@ -155,7 +155,7 @@ async fn track(
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then lets requests in
-/// flight finish.
+/// flight finish. The Zoom event retry step runs alongside and stops with the server.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -165,13 +165,17 @@ pub async fn serve(
         .local_addr()
         .context("reading the HTTP listener's address")?;
     tracing::info!(%addr, "HTTP server listening");
-    axum::serve(
+    // The webhook receiver's retry step lives as long as the server.
+    let retries = tokio::spawn(webhook::retry_loop(state.clone()));
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
-    .with_context(|| format!("serving HTTP on {addr}"))
+    .with_context(|| format!("serving HTTP on {addr}"));
+    retries.abort();
+    served
 }
 
 /// The process is alive and answers HTTP.

@@ -1,10 +1,13 @@
-//! `POST /zoom/webhook`: Zoom's event notifications.
+//! `POST /zoom/webhook`: Zoom's event notifications, durable first, processed after.
 //!
 //! Verifies the signature and timestamp on the raw bytes before parsing anything (401 with a
-//! short reason otherwise), answers `endpoint.url_validation`, records participant events
-//! through the store (idempotent: Zoom's retries are answered 200 and change nothing), and
-//! acknowledges everything else with 200. Answers 5xx only when the database is unavailable,
-//! so that Zoom retries; never 4xx for a verified event. Never logs the body or the secret.
+//! short reason otherwise) and answers `endpoint.url_validation`. Every other verified event is
+//! inserted raw into the store (`zoom_events`, unique by dedupe key) and only then acknowledged
+//! with 200; it is processed right after the insert, within what is left of Zoom's 3 s, and a
+//! failure there leaves it pending for the retry step ([`retry_loop`]) without changing the
+//! answer. Retries of a stored event are 200 and change nothing. 503 only when the insert could
+//! not be made (database down or too slow), so that Zoom retries; never 4xx for a verified
+//! event, never 5xx for one that can never be processed. Never logs the body or the secret.
 
 use std::time::Duration;
 
@@ -15,18 +18,41 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::AppState;
-use crate::store::{ParticipantEventKind, StoreError, WebhookOutcome};
+use crate::store::{StoreError, ZoomEventInsert};
+use crate::zoom::events::{envelope, outcome_name, process_event, process_pending_events};
 use crate::zoom::webhook::{parse_event, url_validation_response, verify, WebhookEvent};
 
-/// Zoom waits 3 s for an answer; leave room for the network.
+/// Zoom waits 3 s for an answer; leave room for the network. Insert and inline processing
+/// together stay within it.
 const STORE_DEADLINE: Duration = Duration::from_millis(2500);
+
+/// How often the retry step looks for stored events whose processing failed.
+pub const RETRY_EVERY: Duration = Duration::from_secs(60);
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The metric label for a verified event's name: a fixed vocabulary, so names from the body
+/// never become label values.
+fn event_type_label(event: &str) -> &'static str {
+    match event {
+        "meeting.participant_joined" => "participant_joined",
+        "meeting.participant_jbh_joined" => "participant_jbh_joined",
+        "meeting.participant_left" => "participant_left",
+        "meeting.started" => "meeting_started",
+        "meeting.ended" => "meeting_ended",
+        _ => "other",
+    }
+}
+
+fn retry_later(why: &'static str) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+}
+
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let now = state.now();
+    let started = tokio::time::Instant::now();
     let request_id = header(&headers, "x-zm-request-id");
     let metrics = state.ops.as_ref().map(|o| &o.metrics);
     let Some(secret) = state.config.zoom.webhook_secret.as_ref() else {
@@ -53,86 +79,102 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         tracing::warn!(reason = %e, request_id, "Zoom webhook refused");
         return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
     }
-    let event = match parse_event(&body, request_id) {
-        Ok(ev) => ev,
+    if let Ok(WebhookEvent::UrlValidation { plain_token }) = parse_event(&body, request_id) {
+        if let Some(m) = metrics {
+            m.webhook_event("url_validation");
+        }
+        tracing::info!(request_id, "Zoom endpoint URL validation answered");
+        return (
+            StatusCode::OK,
+            Json(url_validation_response(secret, &plain_token)),
+        )
+            .into_response();
+    }
+    let new = match envelope(&body, request_id) {
+        Ok(n) => n,
         Err(e) => {
             if let Some(m) = metrics {
                 m.webhook_event("not_understood");
             }
-            // Verified, so it is Zoom's: a 4xx would make Zoom drop it silently and never
-            // retry, and retrying would not help either. Acknowledge and say so.
+            // Verified, so it is Zoom's: a 4xx would make Zoom drop it silently and a retry
+            // would not help either. Acknowledge and say so.
             tracing::warn!(reason = %e, request_id, "verified Zoom webhook not understood");
             return StatusCode::OK.into_response();
         }
     };
     if let Some(m) = metrics {
-        // A fixed vocabulary: event names from the body never become label values.
-        m.webhook_event(match &event {
-            WebhookEvent::UrlValidation { .. } => "url_validation",
-            WebhookEvent::Participant(p) => match p.kind {
-                ParticipantEventKind::Joined => "participant_joined",
-                ParticipantEventKind::Left => "participant_left",
-            },
-            WebhookEvent::Ignored(_) => "ignored",
-        });
+        m.webhook_event(event_type_label(&new.event));
     }
-    match event {
-        WebhookEvent::UrlValidation { plain_token } => {
-            tracing::info!(request_id, "Zoom endpoint URL validation answered");
-            (
-                StatusCode::OK,
-                Json(url_validation_response(secret, &plain_token)),
-            )
-                .into_response()
+    let store = state.offers.store();
+    let inserted = tokio::time::timeout(STORE_DEADLINE, store.record_zoom_event(&new, now)).await;
+    let id = match inserted {
+        Ok(Ok(ZoomEventInsert::Inserted(id))) => id,
+        Ok(Ok(ZoomEventInsert::Duplicate)) => {
+            tracing::info!(request_id, event = %new.event, "Zoom event already stored (a retry)");
+            return StatusCode::OK.into_response();
         }
-        WebhookEvent::Ignored(name) => {
-            tracing::debug!(event = %name, request_id, "Zoom webhook acknowledged, not recorded");
-            StatusCode::OK.into_response()
+        Ok(Err(StoreError::Unavailable(e))) => {
+            tracing::warn!(request_id, error = %e, "database unavailable: asking Zoom to retry");
+            return retry_later("database unavailable, retry later");
         }
-        WebhookEvent::Participant(ev) => {
-            let store = state.offers.store();
-            let recorded =
-                tokio::time::timeout(STORE_DEADLINE, store.record_participant_event(&ev, now))
-                    .await;
-            match recorded {
-                Ok(Ok(WebhookOutcome::Recorded(method))) => {
-                    tracing::info!(
-                        request_id,
-                        meeting_id = %ev.meeting_id,
-                        kind = ?ev.kind,
-                        method = method.as_str(),
-                        "Zoom participant event recorded"
-                    );
-                    StatusCode::OK.into_response()
-                }
-                Ok(Ok(WebhookOutcome::Duplicate)) => {
-                    tracing::info!(request_id, "Zoom participant event already recorded");
-                    StatusCode::OK.into_response()
-                }
-                Ok(Err(StoreError::Unavailable(e))) => {
-                    tracing::warn!(request_id, error = %e, "database unavailable: asking Zoom to retry");
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "database unavailable, retry later",
-                    )
-                        .into_response()
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(request_id, error = %e, "Zoom participant event could not be recorded");
-                    StatusCode::OK.into_response()
-                }
-                Err(_) => {
-                    tracing::warn!(
-                        request_id,
-                        "database too slow for Zoom's deadline: asking Zoom to retry"
-                    );
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "database busy, retry later",
-                    )
-                        .into_response()
-                }
+        Ok(Err(e)) => {
+            // Not a retryable condition (a bug or a corrupt row): retrying would fail the same.
+            tracing::error!(request_id, event = %new.event, error = %e, "Zoom event could not be stored");
+            return StatusCode::OK.into_response();
+        }
+        Err(_) => {
+            tracing::warn!(
+                request_id,
+                "database too slow for Zoom's deadline: asking Zoom to retry"
+            );
+            return retry_later("database busy, retry later");
+        }
+    };
+    // Stored: the answer is 200 from here on, whatever processing does.
+    let left = STORE_DEADLINE.saturating_sub(started.elapsed());
+    match tokio::time::timeout(left, process_event(store.as_ref(), id, &new.body, 0, now)).await {
+        Ok(Ok(applied)) => tracing::info!(
+            request_id,
+            zoom_event = id,
+            event = %new.event,
+            outcome = %outcome_name(&applied),
+            "Zoom event stored and processed"
+        ),
+        Ok(Err(e)) => tracing::warn!(
+            request_id,
+            zoom_event = id,
+            event = %new.event,
+            error = %e,
+            "Zoom event stored; processing failed (the retry step will try again unless it can never work)"
+        ),
+        Err(_) => tracing::warn!(
+            request_id,
+            zoom_event = id,
+            event = %new.event,
+            "Zoom event stored; processing ran out of time (left to the retry step)"
+        ),
+    }
+    StatusCode::OK.into_response()
+}
+
+/// The retry step, every [`RETRY_EVERY`], until the task is dropped: stored events whose
+/// processing failed are processed again. Reads the clock through `state`.
+pub async fn retry_loop(state: AppState) {
+    let mut tick = tokio::time::interval(RETRY_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let store = state.offers.store();
+        match process_pending_events(store.as_ref(), state.now()).await {
+            Ok(r) if r.processed + r.failed > 0 => {
+                tracing::info!(
+                    processed = r.processed,
+                    failed = r.failed,
+                    "Zoom event retry step"
+                )
             }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "Zoom event retry step could not read the store"),
         }
     }
 }

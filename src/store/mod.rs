@@ -228,6 +228,13 @@ pub struct RequestDetail {
     pub customer_key: Option<String>,
     pub offers: Vec<OfferSummary>,
     pub attendance: Vec<Attendance>,
+    /// When Zoom said the meeting started / ended (`meeting.started` / `meeting.ended` of its
+    /// latest instance); `None` when no such event arrived.
+    pub meeting_started_at: Option<DateTime<Utc>>,
+    pub meeting_ended_at: Option<DateTime<Utc>>,
+    /// The join mode the assignment was given, and why when it is a fallback.
+    pub join_mode: Option<String>,
+    pub join_mode_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -251,6 +258,84 @@ pub struct StatusCounts {
     pub interpreters_online: i64,
     pub messages_ingested: i64,
     pub messages_rejected: i64,
+}
+
+// ---- zoom events (issue #7) -------------------------------------------------------------
+
+/// A verified Zoom webhook event, to be stored raw before Zoom gets its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewZoomEvent {
+    /// Unique per event under Zoom's retries (see `zoom::events::envelope`).
+    pub dedupe_key: String,
+    /// Zoom's event name (`meeting.participant_joined`, …).
+    pub event: String,
+    /// The raw body exactly as received (verified, UTF-8).
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoomEventInsert {
+    /// Stored with this id; process it.
+    Inserted(i64),
+    /// The same event was stored before (a retry): nothing written.
+    Duplicate,
+}
+
+/// A stored event not processed yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredZoomEvent {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub event: String,
+    pub body: String,
+    pub received_at: DateTime<Utc>,
+    /// Attempts so far (0: never tried).
+    pub attempts: i64,
+}
+
+/// What a stored event asks of the store, parsed by `zoom::events`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ZoomAction {
+    /// A participant joined (also before the host, or waiting for the host) or left.
+    /// `named_interpreter` is the interpreter id and first name read from a display name of
+    /// the form `"{FirstName} {InterpreterId} ({Language} Interpreter)"`, if it has that form.
+    Participant {
+        event: ParticipantEvent,
+        named_interpreter: Option<(InterpreterId, String)>,
+    },
+    MeetingStarted {
+        meeting_id: String,
+        meeting_uuid: String,
+        at: DateTime<Utc>,
+    },
+    /// Closes every open attendance row of the instance at `at` and finishes (`done`) the
+    /// assigned requests for `meeting_id`.
+    MeetingEnded {
+        meeting_id: String,
+        meeting_uuid: String,
+        at: DateTime<Utc>,
+    },
+    /// The Zoom user removed dragoman's app: forget what we hold for them.
+    Deauthorized { zoom_user_id: String },
+    /// Nothing to do (an event dragoman does not use).
+    Nothing,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ZoomApplied {
+    /// A participant event recorded with this attribution method.
+    Participant(AttributionMethod),
+    MeetingStarted,
+    MeetingEnded {
+        /// Attendance rows closed at the end time.
+        closed_rows: u64,
+        /// Requests that became `done`.
+        done: Vec<RequestId>,
+    },
+    Deauthorized,
+    Nothing,
+    /// Someone else (the inline step or another worker) processed it first: nothing written.
+    AlreadyProcessed,
 }
 
 /// Every durable unit of work. Each method is one transaction.
@@ -478,6 +563,61 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Gives the lease up (only if `owner` holds it).
     async fn release_mailbox_lease(&self, mailbox: &str, owner: &str) -> StoreResult<()>;
+
+    // ---- zoom events (issue #7; keep this block last) ------------------------------------
+
+    /// Stores a verified webhook event before it is processed (`attempts` 0, unprocessed).
+    /// A `dedupe_key` seen before → `Duplicate`, nothing written.
+    async fn record_zoom_event(
+        &self,
+        event: &NewZoomEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ZoomEventInsert>;
+    /// Applies `action` for the stored event `id` and marks it processed at `now`
+    /// (`attempts` + 1), in one transaction; `AlreadyProcessed` (nothing written) when it was
+    /// processed already, `NotFound` for an unknown id.
+    ///
+    /// - `Participant`: attributed by `customer_key` to its assignment (method
+    ///   `customer_key`); else, when `named_interpreter` names an interpreter whose first name
+    ///   matches (case-insensitive) and who holds an assignment for a request with this Zoom
+    ///   meeting id, to that assignment (method `display_name`); else `unattributed`. A join
+    ///   opens an attendance row unless one is open for (meeting uuid, participant key); a
+    ///   leave closes the most recent open row, or writes a row with only `left_at`.
+    /// - `MeetingStarted` / `MeetingEnded`: the instance's `started_at` / `ended_at`;
+    ///   `MeetingEnded` also closes the instance's open rows at `at` and moves the `assigned`
+    ///   requests with this meeting id and an assignment to `done`.
+    /// - `Deauthorized`, `Nothing`: only marks the event processed.
+    async fn apply_zoom_event(
+        &self,
+        id: i64,
+        action: &ZoomAction,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ZoomApplied>;
+    /// Records a failed attempt (`attempts` + 1, `last_error`). `give_up` also marks it
+    /// processed (it will never work: e.g. a body that does not parse). `NotFound` for an
+    /// unknown id.
+    async fn zoom_event_failed(
+        &self,
+        id: i64,
+        error: &str,
+        give_up: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Unprocessed events received at or before `received_before`, oldest first, at most
+    /// `limit` (none when `limit <= 0`).
+    async fn pending_zoom_events(
+        &self,
+        received_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredZoomEvent>>;
+    /// Records the join mode the assignment was given (`same_account`, `obf`, `zak`, `link`)
+    /// and, for a fallback, why. `NotFound` for an unknown assignment.
+    async fn set_join_mode(
+        &self,
+        assignment_id: AssignmentId,
+        mode: &str,
+        note: Option<&str>,
+    ) -> StoreResult<()>;
 
     // ---- operations (issue #8) ------------------------------------------------------------
 
@@ -808,6 +948,37 @@ pub(crate) fn counts_in_order<'a>(
             )
         })
         .collect()
+}
+
+/// A `zoom_events` row as the retry step reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ZoomEventRow {
+    id: i64,
+    dedupe_key: String,
+    event: String,
+    body: String,
+    received_at: i64,
+    attempts: i64,
+}
+
+impl ZoomEventRow {
+    pub(crate) fn into_event(self) -> StoreResult<StoredZoomEvent> {
+        Ok(StoredZoomEvent {
+            id: self.id,
+            dedupe_key: self.dedupe_key,
+            event: self.event,
+            body: self.body,
+            received_at: from_millis(self.received_at)?,
+            attempts: self.attempts,
+        })
+    }
+}
+
+/// True when `first` is the first word of `name`, ignoring case (display-name attribution).
+pub(crate) fn first_name_matches(name: &str, first: &str) -> bool {
+    name.split_whitespace()
+        .next()
+        .is_some_and(|n| n.to_lowercase() == first.trim().to_lowercase())
 }
 
 #[cfg(test)]

@@ -174,17 +174,46 @@ async fn attribute(
         .map_err(db_err)
 }
 
+/// The assignment `named` (interpreter id, first name from a display name) points at: one of
+/// theirs for a request with this Zoom meeting id, and only when the first name matches.
+async fn attribute_by_name(
+    conn: &mut SqliteConnection,
+    meeting_id: &str,
+    named: Option<&(InterpreterId, String)>,
+) -> StoreResult<Option<(i64, i64)>> {
+    let Some((interpreter, first)) = named else {
+        return Ok(None);
+    };
+    let found: Option<(i64, i64, String)> = sqlx::query_as(
+        "SELECT a.id, a.interpreter_id, i.name FROM assignments a
+         JOIN requests r ON r.id = a.request_id
+         JOIN interpreters i ON i.id = a.interpreter_id
+         WHERE a.interpreter_id = $1 AND r.meeting_id = $2
+         ORDER BY a.id DESC LIMIT 1",
+    )
+    .bind(interpreter)
+    .bind(meeting_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(found
+        .filter(|(_, _, name)| first_name_matches(name, first))
+        .map(|(a, i, _)| (a, i)))
+}
+
 async fn insert_attendance(
     conn: &mut SqliteConnection,
     event: &ParticipantEvent,
+    named: Option<&(InterpreterId, String)>,
     joined_at: Option<i64>,
     left_at: Option<i64>,
 ) -> StoreResult<AttributionMethod> {
-    let found = attribute(conn, event.customer_key.as_deref()).await?;
-    let method = if found.is_some() {
-        AttributionMethod::CustomerKey
-    } else {
-        AttributionMethod::Unattributed
+    let (found, method) = match attribute(conn, event.customer_key.as_deref()).await? {
+        Some(f) => (Some(f), AttributionMethod::CustomerKey),
+        None => match attribute_by_name(conn, &event.meeting_id, named).await? {
+            Some(f) => (Some(f), AttributionMethod::DisplayName),
+            None => (None, AttributionMethod::Unattributed),
+        },
     };
     sqlx::query(
         "INSERT INTO attendance (assignment_id, interpreter_id, meeting_id, meeting_uuid, participant_key,
@@ -205,6 +234,84 @@ async fn insert_attendance(
     .await
     .map_err(db_err)?;
     Ok(method)
+}
+
+/// Records a participant join or leave (shared by both webhook paths).
+async fn attendance_event(
+    conn: &mut SqliteConnection,
+    event: &ParticipantEvent,
+    named: Option<&(InterpreterId, String)>,
+    join_reopens: bool,
+) -> StoreResult<AttributionMethod> {
+    let at = to_millis(event.at);
+    match event.kind {
+        ParticipantEventKind::Joined => {
+            if join_reopens {
+                // Already in (a jbh_waiting/jbh_joined then joined, or a redelivery under a
+                // new key): the open row stands.
+                let open: Option<String> = sqlx::query_scalar(
+                    "SELECT method FROM attendance
+                     WHERE meeting_uuid = $1 AND participant_key = $2 AND left_at IS NULL
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(&event.meeting_uuid)
+                .bind(&event.participant_key)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                if let Some(method) = open {
+                    return parse_method(&method);
+                }
+                // The leave was processed first (a retried join): complete that row.
+                let leave_only: Option<(i64, String)> = sqlx::query_as(
+                    "SELECT id, method FROM attendance
+                     WHERE meeting_uuid = $1 AND participant_key = $2 AND joined_at IS NULL
+                       AND left_at >= $3
+                     ORDER BY left_at, id LIMIT 1",
+                )
+                .bind(&event.meeting_uuid)
+                .bind(&event.participant_key)
+                .bind(at)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                if let Some((row, method)) = leave_only {
+                    sqlx::query("UPDATE attendance SET joined_at = $1 WHERE id = $2")
+                        .bind(at)
+                        .bind(row)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
+                    return parse_method(&method);
+                }
+            }
+            insert_attendance(conn, event, named, Some(at), None).await
+        }
+        ParticipantEventKind::Left => {
+            let open: Option<(i64, String)> = sqlx::query_as(
+                "SELECT id, method FROM attendance
+                 WHERE meeting_uuid = $1 AND participant_key = $2 AND left_at IS NULL
+                 ORDER BY joined_at DESC, id DESC LIMIT 1",
+            )
+            .bind(&event.meeting_uuid)
+            .bind(&event.participant_key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            match open {
+                Some((row, method)) => {
+                    sqlx::query("UPDATE attendance SET left_at = $1 WHERE id = $2")
+                        .bind(at)
+                        .bind(row)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
+                    parse_method(&method)
+                }
+                None => insert_attendance(conn, event, named, None, Some(at)).await,
+            }
+        }
+    }
 }
 
 /// The answer for an accept whose conditional update changed nothing: `AlreadyYours` when a
@@ -573,13 +680,15 @@ impl Store for SqliteStore {
         let Some(request) = request_by_id(&mut tx, id).await? else {
             return Ok(None);
         };
-        let assignment: Option<(i64, i64, String)> = sqlx::query_as(
-            "SELECT id, interpreter_id, customer_key FROM assignments WHERE request_id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let assignment: Option<(i64, i64, String, Option<String>, Option<String>)> =
+            sqlx::query_as(
+                "SELECT id, interpreter_id, customer_key, join_mode, join_mode_note
+             FROM assignments WHERE request_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
         let offers: Vec<OfferRow> = sqlx::query_as(
             "SELECT id, request_id, interpreter_id, state, created_at, expires_at
              FROM offers WHERE request_id = $1 ORDER BY id",
@@ -593,15 +702,32 @@ impl Store for SqliteStore {
              WHERE assignment_id = $1 OR (assignment_id IS NULL AND meeting_id = $2)
              ORDER BY id",
         )
-        .bind(assignment.as_ref().map(|(a, _, _)| *a))
+        .bind(assignment.as_ref().map(|(a, ..)| *a))
         .bind(&request.meeting.meeting_id)
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
+        let instance: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT started_at, ended_at FROM zoom_meetings WHERE meeting_id = $1
+             ORDER BY COALESCE(started_at, ended_at) DESC LIMIT 1",
+        )
+        .bind(&request.meeting.meeting_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let (started, ended) = instance.unwrap_or((None, None));
+        let (join_mode, join_mode_note) = assignment
+            .as_ref()
+            .map(|(_, _, _, m, n)| (m.clone(), n.clone()))
+            .unwrap_or((None, None));
         Ok(Some(RequestDetail {
             request,
-            assigned_interpreter: assignment.as_ref().map(|(_, i, _)| *i),
-            customer_key: assignment.map(|(_, _, k)| k),
+            assigned_interpreter: assignment.as_ref().map(|(_, i, ..)| *i),
+            customer_key: assignment.map(|(_, _, k, ..)| k),
+            meeting_started_at: started.map(from_millis).transpose()?,
+            meeting_ended_at: ended.map(from_millis).transpose()?,
+            join_mode,
+            join_mode_note,
             offers: offers
                 .iter()
                 .map(OfferRow::summary)
@@ -668,36 +794,7 @@ impl Store for SqliteStore {
         if fresh.is_none() {
             return Ok(WebhookOutcome::Duplicate);
         }
-        let at = to_millis(event.at);
-        let method = match event.kind {
-            ParticipantEventKind::Joined => {
-                insert_attendance(&mut tx, event, Some(at), None).await?
-            }
-            ParticipantEventKind::Left => {
-                let open: Option<(i64, String)> = sqlx::query_as(
-                    "SELECT id, method FROM attendance
-                     WHERE meeting_uuid = $1 AND participant_key = $2 AND left_at IS NULL
-                     ORDER BY joined_at DESC, id DESC LIMIT 1",
-                )
-                .bind(&event.meeting_uuid)
-                .bind(&event.participant_key)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                match open {
-                    Some((row, method)) => {
-                        sqlx::query("UPDATE attendance SET left_at = $1 WHERE id = $2")
-                            .bind(at)
-                            .bind(row)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                        parse_method(&method)?
-                    }
-                    None => insert_attendance(&mut tx, event, None, Some(at)).await?,
-                }
-            }
-        };
+        let method = attendance_event(&mut tx, event, None, false).await?;
         commit(tx).await?;
         Ok(WebhookOutcome::Recorded(method))
     }
@@ -838,6 +935,205 @@ impl Store for SqliteStore {
                 .map(|(_, n)| *n)
                 .unwrap_or(0),
         })
+    }
+
+    // ---- zoom events (issue #7; keep this block last) ------------------------------------
+
+    async fn record_zoom_event(
+        &self,
+        event: &NewZoomEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ZoomEventInsert> {
+        let mut tx = self.write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO zoom_events (dedupe_key, event, body, received_at, attempts)
+             VALUES ($1, $2, $3, $4, 0)
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+        )
+        .bind(&event.dedupe_key)
+        .bind(&event.event)
+        .bind(&event.body)
+        .bind(to_millis(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(match id {
+            Some(id) => ZoomEventInsert::Inserted(id),
+            None => ZoomEventInsert::Duplicate,
+        })
+    }
+
+    async fn apply_zoom_event(
+        &self,
+        id: i64,
+        action: &ZoomAction,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ZoomApplied> {
+        let mut tx = self.write().await?;
+        let claimed = sqlx::query(
+            "UPDATE zoom_events SET processed_at = $1, attempts = attempts + 1, last_error = NULL
+             WHERE id = $2 AND processed_at IS NULL",
+        )
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if claimed == 0 {
+            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM zoom_events WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            return match known {
+                Some(_) => Ok(ZoomApplied::AlreadyProcessed),
+                None => Err(StoreError::NotFound(format!("no zoom event {id}"))),
+            };
+        }
+        let applied = match action {
+            ZoomAction::Participant {
+                event,
+                named_interpreter,
+            } => ZoomApplied::Participant(
+                attendance_event(&mut tx, event, named_interpreter.as_ref(), true).await?,
+            ),
+            ZoomAction::MeetingStarted {
+                meeting_id,
+                meeting_uuid,
+                at,
+            } => {
+                sqlx::query(
+                    "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, started_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (meeting_uuid) DO UPDATE SET started_at = excluded.started_at",
+                )
+                .bind(meeting_uuid)
+                .bind(meeting_id)
+                .bind(to_millis(*at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                ZoomApplied::MeetingStarted
+            }
+            ZoomAction::MeetingEnded {
+                meeting_id,
+                meeting_uuid,
+                at,
+            } => {
+                let end = to_millis(*at);
+                sqlx::query(
+                    "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, ended_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (meeting_uuid) DO UPDATE SET ended_at = excluded.ended_at",
+                )
+                .bind(meeting_uuid)
+                .bind(meeting_id)
+                .bind(end)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let closed_rows = sqlx::query(
+                    "UPDATE attendance
+                     SET left_at = CASE WHEN joined_at > $1 THEN joined_at ELSE $1 END
+                     WHERE meeting_uuid = $2 AND left_at IS NULL",
+                )
+                .bind(end)
+                .bind(meeting_uuid)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                let mut done: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE requests SET state = 'done', epoch = epoch + 1, updated_at = $1
+                     WHERE meeting_id = $2 AND state = 'assigned'
+                       AND id IN (SELECT request_id FROM assignments)
+                     RETURNING id",
+                )
+                .bind(to_millis(now))
+                .bind(meeting_id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                done.sort_unstable();
+                ZoomApplied::MeetingEnded { closed_rows, done }
+            }
+            ZoomAction::Deauthorized { .. } => ZoomApplied::Deauthorized,
+            ZoomAction::Nothing => ZoomApplied::Nothing,
+        };
+        commit(tx).await?;
+        Ok(applied)
+    }
+
+    async fn zoom_event_failed(
+        &self,
+        id: i64,
+        error: &str,
+        give_up: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query(
+            "UPDATE zoom_events SET attempts = attempts + 1, last_error = $1,
+                    processed_at = CASE WHEN $2 THEN $3 ELSE processed_at END
+             WHERE id = $4",
+        )
+        .bind(error)
+        .bind(give_up)
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("no zoom event {id}")));
+        }
+        commit(tx).await
+    }
+
+    async fn pending_zoom_events(
+        &self,
+        received_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredZoomEvent>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<ZoomEventRow> = sqlx::query_as(
+            "SELECT id, dedupe_key, event, body, received_at, attempts FROM zoom_events
+             WHERE processed_at IS NULL AND received_at <= $1
+             ORDER BY id LIMIT $2",
+        )
+        .bind(to_millis(received_before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(ZoomEventRow::into_event).collect()
+    }
+
+    async fn set_join_mode(
+        &self,
+        assignment_id: AssignmentId,
+        mode: &str,
+        note: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let changed =
+            sqlx::query("UPDATE assignments SET join_mode = $1, join_mode_note = $2 WHERE id = $3")
+                .bind(mode)
+                .bind(note)
+                .bind(assignment_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no assignment {assignment_id}"
+            )));
+        }
+        commit(tx).await
     }
 
     // ---- IMAP ingest (issue #4) -----------------------------------------------------------

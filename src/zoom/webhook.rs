@@ -115,7 +115,8 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 pub enum WebhookEvent {
     /// `endpoint.url_validation`: answer with [`url_validation_response`].
     UrlValidation { plain_token: String },
-    /// A participant joined or left (`meeting.participant_joined`, `_jbh_joined`, `_left`).
+    /// A participant joined or left (`meeting.participant_joined`, `_jbh_joined`,
+    /// `_jbh_waiting`, `_left`).
     Participant(ParticipantEvent),
     /// Any other event, by name: acknowledged, not recorded.
     Ignored(String),
@@ -163,9 +164,9 @@ pub fn parse_event(raw_body: &[u8], request_id: Option<&str>) -> Result<WebhookE
                 .ok_or_else(|| missing("payload.plainToken"))?;
             return Ok(WebhookEvent::UrlValidation { plain_token });
         }
-        "meeting.participant_joined" | "meeting.participant_jbh_joined" => {
-            ParticipantEventKind::Joined
-        }
+        "meeting.participant_joined"
+        | "meeting.participant_jbh_joined"
+        | "meeting.participant_jbh_waiting" => ParticipantEventKind::Joined,
         "meeting.participant_left" => ParticipantEventKind::Left,
         _ => return Ok(WebhookEvent::Ignored(event)),
     };
@@ -184,6 +185,8 @@ pub fn parse_event(raw_body: &[u8], request_id: Option<&str>) -> Result<WebhookE
         .or_else(|| p("id"))
         .or_else(|| p("user_id"))
         .or_else(|| p("customer_key"))
+        // `_jbh_waiting` may carry nothing else: the name is then all that ties events.
+        .or_else(|| p("user_name").map(|n| format!("name:{n}")))
         .ok_or_else(|| missing("payload.object.participant.participant_uuid"))?;
     // Zoom's own doc example spells the join time `date_time`; real deliveries `join_time`.
     let time_fields: &[&'static str] = match kind {

@@ -83,7 +83,23 @@ pub async fn spawn_app_postgres() -> (TestApp, String) {
     (spawn_app_on(dir, &url, false).await, url)
 }
 
+/// Like [`spawn_app`] (live join page, SQLite) with the configuration changed by `tweak`.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/db", dir.path().display());
+    spawn_app_tweaked(dir, &url, false, tweak).await
+}
+
 async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str, demo: bool) -> TestApp {
+    spawn_app_tweaked(dir, db_url, demo, |_| {}).await
+}
+
+async fn spawn_app_tweaked(
+    dir: tempfile::TempDir,
+    db_url: &str,
+    demo: bool,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind port 0");
@@ -98,6 +114,7 @@ async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str, demo: bool) -> TestA
         config.zoom.sdk_secret = Some(Secret::new(SDK_SECRET));
     }
     config.zoom.webhook_secret = Some(Secret::new(WEBHOOK_SECRET));
+    tweak(&mut config);
 
     let store = dragoman::store::connect(&config.database.url)
         .await

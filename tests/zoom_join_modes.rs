@@ -1,0 +1,103 @@
+//! Join modes (issue #7): `obf` and `zak` need a connected Zoom user; without one (and no
+//! Zoom user can be connected yet) the assignment falls back to `[zoom] join_fallback`, the
+//! join page follows it, and `request show` records which mode was used and why.
+
+#[path = "http_support/mod.rs"]
+mod support;
+
+use dragoman::config::JoinMode;
+use reqwest::StatusCode;
+use support::*;
+
+/// Accepts the first offer; returns the request id and the join page's HTML.
+async fn accept_and_open(app: &TestApp) -> (i64, String) {
+    let ids = seed_interpreters(app, 1).await;
+    let (request_id, tokens) = seed_request(app, "Join modes").await;
+    let token = &tokens[&ids[0]];
+    let res = app
+        .client
+        .post(app.url(&format!("/offer/{token}/accept")))
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let join_url = app
+        .offers
+        .accepted_join_url(token)
+        .await
+        .expect("join url")
+        .expect("accepted");
+    let html = app
+        .client
+        .get(&join_url)
+        .send()
+        .await
+        .expect("join page")
+        .text()
+        .await
+        .expect("html");
+    (request_id, html)
+}
+
+async fn recorded(app: &TestApp, request_id: i64) -> (Option<String>, Option<String>) {
+    let d = app
+        .store
+        .request_detail(request_id)
+        .await
+        .expect("detail")
+        .expect("request");
+    (d.join_mode, d.join_mode_note)
+}
+
+#[tokio::test]
+async fn obf_without_a_connected_requestor_falls_back_to_the_link() {
+    let app = spawn_app_with(|c| {
+        c.zoom.join_mode = JoinMode::Obf;
+        c.zoom.join_fallback = JoinMode::Link;
+    })
+    .await;
+    let (request_id, html) = accept_and_open(&app).await;
+    assert!(
+        html.contains("When Zoom asks for your name, type exactly"),
+        "{html}"
+    );
+    assert!(html.contains("Ana0 1 (Spanish Interpreter)"));
+    assert!(!html.contains("zoom-join"), "no SDK page in link mode");
+    let (mode, note) = recorded(&app, request_id).await;
+    assert_eq!(mode.as_deref(), Some("link"));
+    let note = note.expect("a fallback says why");
+    assert!(
+        note.contains("join_mode obf") && note.contains("requestor has not connected"),
+        "{note}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn zak_can_fall_back_to_the_same_account_sdk_join() {
+    let app = spawn_app_with(|c| {
+        c.zoom.join_mode = JoinMode::Zak;
+        c.zoom.join_fallback = JoinMode::SameAccount;
+    })
+    .await;
+    let (request_id, html) = accept_and_open(&app).await;
+    let args = zoom_join_json(&html);
+    assert_eq!(args["meetingNumber"], MEETING_ID);
+    assert!(args.get("zak").is_none() && args.get("obfToken").is_none());
+    let (mode, note) = recorded(&app, request_id).await;
+    assert_eq!(mode.as_deref(), Some("same_account"));
+    assert!(note.expect("why").contains("interpreter has not connected"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_configured_mode_is_recorded_without_a_note() {
+    let app = spawn_app(false).await;
+    let (request_id, html) = accept_and_open(&app).await;
+    assert!(html.contains("zoom-join"));
+    assert_eq!(
+        recorded(&app, request_id).await,
+        (Some("same_account".into()), None)
+    );
+    app.stop().await;
+}
