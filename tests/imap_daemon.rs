@@ -110,6 +110,15 @@ async fn sigkill_mid_batch_then_restart_ingests_every_imap_message_exactly_once(
     );
 
     assert_eq!(ingested().await, MESSAGES, "every message exactly once");
+    let requests: i64 = store
+        .status(chrono::Utc::now())
+        .await
+        .expect("status")
+        .requests
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(requests as usize, MESSAGES, "one request per invitation");
     let flags = flags_in(&mut admin, &folder).await;
     assert_eq!(flags.len(), MESSAGES, "nothing deleted");
     assert!(

@@ -91,7 +91,7 @@ async fn implicit_tls_login_sweep_commit_then_seen_and_a_human_seen_message_stil
         .sweep(&mut session, chrono::Utc::now())
         .await
         .expect("sweep");
-    assert_eq!((report.seen, report.committed()), (3, 3), "{report:?}");
+    assert_eq!((report.seen, report.created), (3, 3), "{report:?}");
     let again = mb
         .sweep(&mut session, chrono::Utc::now())
         .await
@@ -258,6 +258,11 @@ async fn uidvalidity_change_rescans_without_duplicates() {
         .await
         .expect("status");
     assert_eq!(status.messages_ingested, 3, "each message recorded once");
+    let requests: i64 = status.requests.iter().map(|(_, n)| n).sum();
+    assert_eq!(
+        requests, 3,
+        "one request per invitation, none doubled by the rescan"
+    );
 }
 
 #[tokio::test]
@@ -424,4 +429,93 @@ Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n-
         (0, 0, 0),
         "no reply to automated mail"
     );
+}
+
+#[tokio::test]
+async fn shutdown_is_bounded_even_when_the_connection_went_silent() {
+    let s = scene("none", false, "").await;
+    let proxy = Proxy::start((s.env.host.clone(), s.env.imap_port)).await;
+    let mut cfg = imap_of(&s.app, "imap");
+    cfg.port = proxy.port;
+    let options = ImapOptions {
+        command_timeout: Duration::from_secs(1),
+        ..fast_options()
+    };
+    let mb = ImapMailbox::new(
+        "imap",
+        cfg,
+        s.app.offers.clone(),
+        s.app.config.clone(),
+        options,
+    );
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(mb.run(async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    }));
+    let store = s.app.store.clone();
+    eventually("the first sweep", Duration::from_secs(10), || async {
+        store
+            .mailbox_health()
+            .await
+            .expect("health")
+            .iter()
+            .any(|h| h.last_contact_at.is_some())
+    })
+    .await;
+    proxy.freeze(); // DONE and LOGOUT will never be answered (F2)
+    stop_tx.send(true).expect("stop");
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("stops within DONE's and LOGOUT's timeouts")
+        .expect("no panic");
+    eprintln!(
+        "shutdown on a silent connection took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_mailboxes_at_once_each_with_its_own_task() {
+    let env = mail_env();
+    let mut admin = admin(&env, USER).await;
+    let mut folders = Vec::new();
+    let mut tables = String::new();
+    for i in 0..10 {
+        let f = fresh_folder(&mut admin).await;
+        tables.push_str(&mailbox_toml(&env, &format!("m{i}"), &f, "implicit", None));
+        folders.push(f);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/dragoman.db", dir.path().display());
+    let app = open_app(&write_config(dir.path(), &db, &tables), dir.path()).await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let tasks = app.spawn_imap(&stop_rx);
+    assert_eq!(tasks.len(), 10, "one task per IMAP mailbox");
+    for (i, f) in folders.iter().enumerate() {
+        append(&mut admin, f, &invitation("ten", i), None).await;
+    }
+    let store = app.store.clone();
+    eventually(
+        "every mailbox's message",
+        Duration::from_secs(15),
+        || async {
+            store
+                .status(chrono::Utc::now())
+                .await
+                .expect("status")
+                .messages_ingested
+                == 10
+        },
+    )
+    .await;
+    let health = store.mailbox_health().await.expect("health");
+    assert_eq!(health.len(), 10, "health per mailbox: {health:?}");
+    stop_tx.send(true).expect("stop");
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(10), t)
+            .await
+            .expect("stops")
+            .expect("no panic");
+    }
 }

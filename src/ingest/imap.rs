@@ -749,8 +749,15 @@ impl ImapMailbox {
     /// reconnects with backoff and jitter, until `shutdown` resolves. Never returns early.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let store = self.offers.store().clone();
-        // Fused: polling it again after it resolved stays pending instead of panicking.
-        let shutdown = shutdown.fuse();
+        // Fused: polling it again after it resolved stays pending instead of panicking; so
+        // `stopped` remembers that it resolved (a DONE that times out after the shutdown
+        // must not send the loop into a backoff that waits for it again).
+        let stopped = std::sync::atomic::AtomicBool::new(false);
+        let shutdown = async {
+            shutdown.await;
+            stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        .fuse();
         tokio::pin!(shutdown);
         let mut failures: u32 = 0;
         loop {
@@ -792,6 +799,12 @@ impl ImapMailbox {
             };
             match result {
                 Ok(_) => {
+                    let _ = store
+                        .release_mailbox_lease(&self.name, &self.options.owner)
+                        .await;
+                    return;
+                }
+                Err(_) if stopped.load(std::sync::atomic::Ordering::SeqCst) => {
                     let _ = store
                         .release_mailbox_lease(&self.name, &self.options.owner)
                         .await;

@@ -39,7 +39,9 @@ fn clean_text(raw: &str) -> String {
         for c in t.trim_end().chars() {
             match c {
                 '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}' => out.push(' '),
-                '\u{200b}' | '\u{feff}' | '\u{200e}' | '\u{200f}' => {}
+                // Invisible characters mailers put inside long URLs and labels.
+                '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}'
+                | '\u{200e}' | '\u{200f}' => {}
                 c => out.push(c),
             }
         }
@@ -184,7 +186,12 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
     } else if flags.recurring
         || facts.time.no_fixed
         || recurrence.is_some()
-        || (!facts.has_time_label && facts.has_phone_section && start.is_none())
+        // Zoom's pre-2020 text left the Time line out for meetings with no fixed time; a
+        // current one without it is an instant meeting, not a recurring one.
+        || (!facts.has_time_label
+            && facts.has_phone_section
+            && facts.old_format
+            && start.is_none())
     {
         MeetingKind::Recurring
     } else if meeting_id.as_ref().is_some_and(|id| id.len() == 10)
@@ -270,6 +277,8 @@ struct Facts {
     organizer: Option<String>,
     votes: HashMap<&'static str, usize>,
     flags: labels::PhraseFlags,
+    /// The 2017-2019 generation of Zoom's text ("Join from PC, Mac, Linux, iOS or Android").
+    old_format: bool,
     /// The primary text's flags (kept when gaps are filled from other bodies).
     primary_flags: labels::PhraseFlags,
 }
@@ -382,7 +391,9 @@ fn line_starts(text: &str) -> Vec<usize> {
 fn is_phone_line(line: &str) -> bool {
     let l = line.trim();
     !l.is_empty()
-        && (labels::PHONE_HEADER_RE.is_match(l) || ONE_TAP.is_match(l) || PHONE_LINE.is_match(l))
+        && (labels::PHONE_HEADER_RE.is_match(&l.to_ascii_lowercase())
+            || ONE_TAP.is_match(l)
+            || PHONE_LINE.is_match(l))
 }
 
 fn ascii_letter_before(text: &str, pos: usize) -> bool {
@@ -411,7 +422,9 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     // The phone part: from the first phone line after the link's line to the next other link.
     let phone_first = (link_line + 1..lines.len()).find(|&i| is_phone_line(lines[i]));
     // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
-    f.has_phone_section = labels::PHONE_HEADER_RE.is_match(text) || ONE_TAP.is_match(text);
+    f.old_format = text.contains("Join from PC, Mac") || text.contains("join from PC, Mac");
+    f.has_phone_section =
+        labels::PHONE_HEADER_RE.is_match(&text.to_ascii_lowercase()) || ONE_TAP.is_match(text);
     let phone_start = phone_first
         .and_then(|i| starts.get(i).copied())
         .unwrap_or(text.len());
@@ -425,7 +438,10 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     let mut after: Option<String> = None;
     let mut before: Option<(usize, String)> = None;
     let mut in_phone_typed: Option<String> = None;
-    for c in labels::PASSCODE_RE.captures_iter(text) {
+    // Labels are matched on an ASCII-lower-cased copy (same byte offsets) with case-sensitive
+    // patterns, which lets the regex engine use its literal prefilters; values come from `text`.
+    let low = text.to_ascii_lowercase();
+    for c in labels::PASSCODE_RE.captures_iter(&low) {
         let (Some(label), Some(value)) = (c.get(1), c.get(2)) else {
             continue;
         };
@@ -437,7 +453,9 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
         }) {
             continue;
         }
-        let v = value.as_str().trim_end_matches(['-', '*', '_']).to_owned();
+        let v = text[value.range()]
+            .trim_end_matches(['-', '*', '_'])
+            .to_owned();
         if v.is_empty() {
             continue;
         }
@@ -463,14 +481,14 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
 
     // Meeting ID from the text (serves only where the URL has none).
     let mut ids: Vec<(usize, String)> = Vec::new();
-    for c in labels::MEETING_ID_RE.captures_iter(text) {
+    for c in labels::MEETING_ID_RE.captures_iter(&low) {
         let (Some(label), Some(value)) = (c.get(1), c.get(2)) else {
             continue;
         };
         if ascii_letter_before(text, label.start()) {
             continue;
         }
-        f.vote(lang_of(labels::MEETING_ID, label.as_str()).filter(|_| label.as_str() != "ID"));
+        f.vote(lang_of(labels::MEETING_ID, label.as_str()).filter(|_| label.as_str() != "id"));
         let digits: String = value
             .as_str()
             .chars()
@@ -486,7 +504,7 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
         .or_else(|| ids.first())
         .map(|(_, d)| d.clone());
 
-    let (flags, join_langs) = labels::scan_phrases(text);
+    let (flags, join_langs) = labels::scan_phrases(&low);
     f.flags = flags;
     for lang in join_langs {
         f.vote(Some(lang));
@@ -494,25 +512,25 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     let google = flags.google;
 
     // Topic, time and organizer: one multi-line scan each.
-    if let Some(c) = labels::TOPIC_RE.captures(text) {
+    if let Some(c) = labels::TOPIC_RE.captures(&low) {
         if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
             f.vote(lang_of(labels::TOPIC, l.as_str()));
-            f.topic = clean_value(v.as_str());
+            f.topic = clean_value(&text[v.range()]);
         }
     } else if google {
-        if let Some(v) = labels::TITLE_RE.captures(text).and_then(|c| c.get(2)) {
-            f.topic = clean_value(v.as_str());
+        if let Some(v) = labels::TITLE_RE.captures(&low).and_then(|c| c.get(2)) {
+            f.topic = clean_value(&text[v.range()]);
         }
     }
     let mut time_line: Option<(usize, String)> = None;
-    if let Some(c) = labels::TIME_RE.captures(text) {
+    if let Some(c) = labels::TIME_RE.captures(&low) {
         if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
             f.vote(lang_of(labels::TIME, l.as_str()));
-            time_line = Some((line_of(l.start()), v.as_str().trim().to_owned()));
+            time_line = Some((line_of(l.start()), text[v.range()].trim().to_owned()));
         }
     }
-    if let Some(c) = labels::may_name_organizer(text)
-        .then(|| labels::ORGANIZER_RE.captures(text))
+    if let Some(c) = labels::may_name_organizer(&low)
+        .then(|| labels::ORGANIZER_RE.captures(&low))
         .flatten()
     {
         if let Some((i, name)) = c
@@ -521,7 +539,7 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
             .skip(1)
             .find_map(|(i, m)| Some((i, m?)))
         {
-            f.organizer = clean_value(name.as_str());
+            f.organizer = clean_value(&text[name.range()]);
             f.vote(labels::ORGANIZER.get(i - 1).map(|(_, l)| *l));
         }
     }

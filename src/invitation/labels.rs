@@ -317,7 +317,6 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
 pub(crate) fn may_name_organizer(text: &str) -> bool {
     const MARKERS: &[&str] = &[
         "nvit",
-        "NVIT",
         "lädt",
         "convid",
         "nodigt",
@@ -331,7 +330,16 @@ pub(crate) fn may_name_organizer(text: &str) -> bool {
 }
 
 fn alternation(labels: &[(&str, &str)]) -> String {
-    let mut l: Vec<&str> = labels.iter().map(|(l, _)| *l).collect();
+    // Matched against ASCII-lower-cased text: the fully lower-cased label, and the label with
+    // only ASCII lower-cased (for capitals outside ASCII, "Тема", "ÍD").
+    let mut l: Vec<String> = Vec::new();
+    for (label, _) in labels {
+        for v in [label.to_lowercase(), label.to_ascii_lowercase()] {
+            if !l.contains(&v) {
+                l.push(v);
+            }
+        }
+    }
     l.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
     l.iter()
         .map(|s| regex::escape(s).replace(' ', r"[ \t\-]?"))
@@ -342,7 +350,7 @@ fn alternation(labels: &[(&str, &str)]) -> String {
 /// A label at the start of a line (multi-line mode: one scan finds the first such line).
 fn line_label(labels: &[(&str, &str)]) -> Regex {
     let pat = format!(
-        r"(?im)^[ \t>*_#•·\-]*({})[ \t*_]*[:：][ \t*_]*(.*)$",
+        r"(?m)^[ \t>*_#•·\-]*({})[ \t*_]*[:：][ \t*_]*(.*)$",
         alternation(labels)
     );
     Regex::new(&pat).expect("label regex")
@@ -355,7 +363,7 @@ pub(crate) static TITLE_RE: LazyLock<Regex> = LazyLock::new(|| line_label(GOOGLE
 /// Passcode labels anywhere in a line: group 1 the label, group 2 the value.
 pub(crate) static PASSCODE_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)({})[\s*_]*[:：][\s*_]*([A-Za-z0-9@_*!\-]{{1,40}})",
+        r"({})[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{{1,40}})",
         alternation(PASSCODE)
     ))
     .expect("passcode regex")
@@ -364,7 +372,7 @@ pub(crate) static PASSCODE_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// Meeting-ID labels anywhere in a line: group 1 the label, group 2 the digits.
 pub(crate) static MEETING_ID_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)({})[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
+        r"({})[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
         alternation(MEETING_ID)
     ))
     .expect("meeting id regex")
@@ -375,12 +383,13 @@ pub(crate) static ORGANIZER_RE: LazyLock<Regex> = LazyLock::new(|| {
     let alts: Vec<String> = ORGANIZER
         .iter()
         .map(|(p, _)| {
-            let (flags, rest) = match p.strip_prefix("(?i)") {
-                Some(r) => ("(?i:", r),
-                None => ("(?:", *p),
+            // Matched against ASCII-lower-cased text.
+            let rest = match p.strip_prefix("(?i)") {
+                Some(r) => r.to_ascii_lowercase(),
+                None => (*p).to_owned(),
             };
-            let rest = rest.strip_prefix("^(.+?)").unwrap_or(rest);
-            format!("([^\\n]+?){flags}{rest})")
+            let rest = rest.strip_prefix("^(.+?)").unwrap_or(&rest);
+            format!("([^\\n]+?)(?:{rest})")
         })
         .collect();
     Regex::new(&format!("(?m)^(?:{})", alts.join("|"))).expect("organizer regex")
@@ -389,7 +398,7 @@ pub(crate) static ORGANIZER_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// Zoom's phone-part headers at the start of a line.
 pub(crate) static PHONE_HEADER_RE: LazyLock<Regex> = LazyLock::new(|| {
     let alts: Vec<String> = PHONE_HEADERS.iter().map(|h| regex::escape(h)).collect();
-    Regex::new(&format!(r"(?im)^[ \t•·*\-]*(?:{})", alts.join("|"))).expect("phone regex")
+    Regex::new(&format!(r"(?m)^[ \t•·*\-]*(?:{})", alts.join("|"))).expect("phone regex")
 });
 
 /// What a phrase tells about the invitation.
@@ -454,7 +463,7 @@ static PHRASES: LazyLock<(Regex, PhraseTable)> = LazyLock::new(|| {
     let mut keys: Vec<&String> = table.keys().collect();
     keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
     let alts: Vec<String> = keys.iter().map(|k| regex::escape(k)).collect();
-    let re = Regex::new(&format!("(?i)(?:{})", alts.join("|"))).expect("phrase regex");
+    let re = Regex::new(&format!("(?:{})", alts.join("|"))).expect("phrase regex");
     (re, table)
 });
 

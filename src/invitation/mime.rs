@@ -143,7 +143,10 @@ fn walk(message: &Message<'_>, out: &mut Loaded, depth: usize) {
 
 fn add_calendar(out: &mut Loaded, text: &str) {
     if let Some(cal) = ics::parse(text) {
-        out.calendars.push(cal);
+        // The same event inline and as an .ics attachment: read it once.
+        if !out.calendars.contains(&cal) {
+            out.calendars.push(cal);
+        }
     }
 }
 

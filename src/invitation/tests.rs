@@ -81,3 +81,27 @@ fn envelope_flags_lists_and_auto_replies() {
     let human = b"From: a@x.example\r\nAuto-Submitted: no\r\nSubject: s\r\n\r\nb\r\n";
     assert_eq!(envelope(human).automated, None);
 }
+
+#[test]
+fn labels_with_non_ascii_capitals_and_full_width_colons() {
+    let ru = "Тема: Планёрка\nhttps://zoom.us/j/81234567890\nИдентификатор конференции: 812 3456 7890\nКод доступа: 0a1B2\n";
+    let inv = parse(ru.as_bytes()).expect("invitation");
+    assert_eq!(inv.topic.as_deref(), Some("Планёрка"));
+    assert_eq!(inv.passcode.as_deref(), Some("0a1B2"));
+    assert_eq!(inv.locale.as_deref(), Some("ru"));
+    let ko = "주제：회의\nhttps://zoom.us/j/81234567890\n회의 ID：812 3456 7890\n암호：Xy7\n";
+    let inv = parse(ko.as_bytes()).expect("invitation");
+    assert_eq!(inv.topic.as_deref(), Some("회의"));
+    assert_eq!(inv.passcode.as_deref(), Some("Xy7"));
+    assert_eq!(inv.locale.as_deref(), Some("ko"));
+}
+
+#[test]
+fn invisible_characters_inside_a_url_are_dropped() {
+    let t = "Join Zoom Meeting\nhttps://us02web.zoom.us/j/812\u{ad}34567890?pwd=ab\u{200b}c.1\n";
+    let inv = parse(t.as_bytes()).expect("invitation");
+    assert_eq!(
+        inv.join_url,
+        "https://us02web.zoom.us/j/81234567890?pwd=abc.1"
+    );
+}
