@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, MailboxSource};
 use crate::ingest::maildir::{Maildir, StepReport};
 use crate::offers::Offers;
+use crate::ops::{self, Ops};
 use crate::outbox::templates::Templates;
 use crate::store::{self, Store};
 
@@ -22,6 +23,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub offers: Arc<Offers>,
+    /// Heartbeats, metrics and mailbox contacts (SIGTERM/READY/watchdog use it in `run_daemon`).
+    pub ops: Arc<Ops>,
 }
 
 impl App {
@@ -47,10 +50,22 @@ impl App {
         }
         let templates = Arc::new(Templates::load(config.templates.dir.as_deref())?);
         let offers = Arc::new(Offers::new(store.clone(), templates, &config));
+        // Only the Maildir loop reports heartbeats and contacts so far; the IMAP loops
+        // (ingest::imap) join by calling `ops.heartbeats.beat(&ops::mailbox_loop(name))` each
+        // step and `ops.contacted(name)` after each successful server round trip, and by being
+        // listed here. Until then they are left out rather than starving the watchdog.
+        let ops = Arc::new(Ops::new(
+            config
+                .mailboxes
+                .iter()
+                .filter(|m| matches!(m.source, MailboxSource::Maildir(_)))
+                .map(|m| m.name.clone()),
+        ));
         Ok(App {
             config: Arc::new(config),
             store,
             offers,
+            ops,
         })
     }
 
@@ -97,15 +112,37 @@ impl App {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "cannot open the Maildir inboxes");
+                    // The loop itself is alive (a restart would not fix a bad path): beat.
+                    for m in &self.config.mailboxes {
+                        if let MailboxSource::Maildir(_) = m.source {
+                            self.ops.metrics.mailbox_failed(&m.name);
+                            self.ops.heartbeats.beat(&ops::mailbox_loop(&m.name));
+                        }
+                    }
                     continue;
                 }
             } {
-                if let Err(e) = maildir
+                match maildir
                     .step(&name, &self.offers, &self.config, Utc::now())
                     .await
                 {
-                    tracing::error!(mailbox = %name, error = %format!("{e:#}"), "ingest pass failed");
+                    Ok(r) => {
+                        self.ops.contacted(&name);
+                        self.ops.metrics.ingested(
+                            &name,
+                            r.created,
+                            r.duplicates,
+                            r.rejected,
+                            r.resumed,
+                            r.errors,
+                        );
+                    }
+                    Err(e) => {
+                        self.ops.metrics.mailbox_failed(&name);
+                        tracing::error!(mailbox = %name, error = %format!("{e:#}"), "ingest pass failed");
+                    }
                 }
+                self.ops.heartbeats.beat(&ops::mailbox_loop(&name));
             }
         }
     }
@@ -172,7 +209,20 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("listening on {} ([http] listen): {e}", config.http.listen))?;
     let app = App::open(config).await?;
     let mailer = crate::outbox::mailer::Mailer::from_config(&app.config)?;
-    let worker = crate::outbox::Worker::new(app.store.clone(), mailer);
+    let worker = crate::outbox::Worker::new(app.store.clone(), mailer).with_ops(app.ops.clone());
+    // Every loop the watchdog waits for, declared before it starts so one that never gets
+    // going is noticed too. A Maildir pass is quick; the outbox may spend a whole lease on
+    // one batch of slow sends.
+    for m in &app.config.mailboxes {
+        if let MailboxSource::Maildir(_) = m.source {
+            app.ops
+                .heartbeats
+                .register(&ops::mailbox_loop(&m.name), MAILBOX_ALLOWANCE);
+        }
+    }
+    app.ops
+        .heartbeats
+        .register(ops::OUTBOX_LOOP, worker.lease() + Duration::from_secs(60));
     tracing::info!(
         mailboxes = app.config.mailboxes.len(),
         routes = app.config.routes.len(),
@@ -189,13 +239,20 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     );
     let imap = app.spawn_imap(&stop_rx);
     let outbox = tokio::spawn(worker.run(stopped(stop_rx.clone())));
-    let state = crate::http::AppState::new(app.offers.clone(), app.config.clone());
+    let state = crate::http::AppState::new(app.offers.clone(), app.config.clone())
+        .with_ops(app.ops.clone());
     let http = tokio::spawn(crate::http::serve(
         listener,
         state,
         stopped(stop_rx.clone()),
     ));
+    let watchdog = tokio::spawn(ops::notify::watchdog(app.ops.clone(), stop_rx.clone()));
+    ops::notify::ready(&format!(
+        "serving: {} mailbox(es), outbox worker running",
+        app.config.mailboxes.len()
+    ));
     shutdown_signal().await;
+    ops::notify::stopping();
     let _ = stop_tx.send(true);
     let drain = async {
         ingest
@@ -219,9 +276,13 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
             tracing::warn!(deadline = ?DRAIN_DEADLINE, "drain deadline passed; stopping with work left in the inbox/outbox")
         }
     }
+    watchdog.abort();
     tracing::info!("dragoman stopped");
     Ok(())
 }
+
+/// How long a mailbox loop may go without finishing a pass before the watchdog stops being fed.
+pub const MAILBOX_ALLOWANCE: Duration = Duration::from_secs(120);
 
 /// How long SIGTERM waits for the loops to finish their current step.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(20);

@@ -12,6 +12,7 @@
 //! - [`zoom`]: SDK join signature and webhook verification.
 //! - [`store`]: every SQL statement, behind the `Store` trait (SQLite and PostgreSQL).
 //! - [`http`]: axum handlers, thin.
+//! - [`ops`]: systemd notify + watchdog heartbeats, Prometheus metrics, readiness.
 //! - [`app`]: wiring, the daemon's loops and shutdown.
 //! - [`demo`]: the whole story on the embedded default.
 
@@ -24,6 +25,7 @@ pub mod ingest;
 pub mod invitation;
 pub mod matching;
 pub mod offers;
+pub mod ops;
 pub mod outbox;
 pub mod store;
 pub mod telemetry;

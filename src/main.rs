@@ -70,6 +70,13 @@ enum Command {
     /// Requests.
     #[command(subcommand)]
     Request(RequestCmd),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
     /// Pipe mode for MTAs: commit the message on stdin for envelope recipient --to. Exits 0
     /// once committed, 75 (EX_TEMPFAIL: the MTA retries) when it could not be.
     Deliver {
@@ -192,6 +199,22 @@ async fn open(cli: &Cli) -> Result<App, Failure> {
 
 async fn dispatch(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "dragoman", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .context("rendering the man page")?;
+            std::io::stdout()
+                .write_all(&out)
+                .context("writing the man page")?;
+            Ok(0)
+        }
         Command::PrintConfig => {
             print!("{}", dragoman::config::EXAMPLE);
             Ok(0)
@@ -636,6 +659,41 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
     }
 }
 
+/// ANSI colours for `status`: only when stdout is a terminal and `NO_COLOR` is not set.
+struct Colors {
+    bold: &'static str,
+    dim: &'static str,
+    red: &'static str,
+    yellow: &'static str,
+    green: &'static str,
+    reset: &'static str,
+}
+
+impl Colors {
+    fn for_stdout() -> Colors {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+            Colors {
+                bold: "\x1b[1m",
+                dim: "\x1b[2m",
+                red: "\x1b[31m",
+                yellow: "\x1b[33m",
+                green: "\x1b[32m",
+                reset: "\x1b[0m",
+            }
+        } else {
+            Colors {
+                bold: "",
+                dim: "",
+                red: "",
+                yellow: "",
+                green: "",
+                reset: "",
+            }
+        }
+    }
+}
+
 async fn status(app: &App, json: bool) -> anyhow::Result<()> {
     let now = Utc::now();
     let counts = app.store.status(now).await?;
@@ -671,45 +729,97 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        let fmt = |v: &[(String, i64)]| {
-            v.iter()
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        println!("requests      {}", fmt(&counts.requests));
-        println!("offers        {}", fmt(&counts.offers));
-        println!(
-            "outbox        pending {}, failed {}, sent {}",
-            counts.outbox_pending, counts.outbox_failed, counts.outbox_sent
-        );
-        println!(
-            "interpreters  {} on the roster, {} online",
-            counts.interpreters, counts.interpreters_online
-        );
-        println!(
-            "messages      {} ingested, {} rejected",
-            counts.messages_ingested, counts.messages_rejected
-        );
-        for m in &mailboxes {
-            if m["kind"] == "imap" {
-                println!(
-                    "mailbox       {} (imap {} {}): last contact {}, backlog {}, last error {}",
-                    m["name"].as_str().unwrap_or("?"),
-                    m["host"].as_str().unwrap_or("?"),
-                    m["folder"].as_str().unwrap_or("?"),
-                    m["last_contact_at"].as_str().unwrap_or("never"),
-                    m["backlog"],
-                    m["last_error"].as_str().unwrap_or("none"),
-                );
-                continue;
+        let c = Colors::for_stdout();
+        let mut rows: Vec<(&str, String, i64, &'static str)> = Vec::new();
+        let mut section = |name: &'static str, counts: &[(String, i64)]| {
+            for (i, (state, n)) in counts.iter().filter(|(_, n)| *n > 0).enumerate() {
+                let colour = match (name, state.as_str()) {
+                    (_, "failed" | "unfilled") => c.red,
+                    ("requests", "open" | "offered") | ("offers", "pending") => c.yellow,
+                    ("requests", "assigned") | ("offers", "accepted") => c.green,
+                    _ => "",
+                };
+                rows.push((if i == 0 { name } else { "" }, state.clone(), *n, colour));
             }
-            println!(
-                "mailbox       {} (maildir {}): {} waiting",
-                m["name"].as_str().unwrap_or("?"),
-                m["path"],
-                m["waiting"]
-            );
+            if counts.iter().all(|(_, n)| *n == 0) {
+                rows.push((name, "none".into(), 0, c.dim));
+            }
+        };
+        section("requests", &counts.requests);
+        section("offers", &counts.offers);
+        section(
+            "outbox",
+            &[
+                ("pending".into(), counts.outbox_pending),
+                ("failed".into(), counts.outbox_failed),
+                ("sent".into(), counts.outbox_sent),
+            ],
+        );
+        section(
+            "interpreters",
+            &[
+                ("online".into(), counts.interpreters_online),
+                ("on roster".into(), counts.interpreters),
+            ],
+        );
+        section(
+            "messages",
+            &[
+                ("ingested".into(), counts.messages_ingested),
+                ("rejected".into(), counts.messages_rejected),
+            ],
+        );
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "{}{:<13} {:<12} {:>8}{}",
+            c.bold, "", "state", "count", c.reset
+        )?;
+        for (name, state, n, colour) in rows {
+            let reset = if colour.is_empty() { "" } else { c.reset };
+            writeln!(out, "{:<13} {colour}{state:<12} {n:>8}{reset}", name)?;
+        }
+        if !mailboxes.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}{:<13} {:<12} {:>8}  path{}",
+                c.bold, "mailbox", "kind", "waiting", c.reset
+            )?;
+            for m in &mailboxes {
+                let imap = m["kind"] == "imap";
+                let waiting = if imap {
+                    m["backlog"].as_u64()
+                } else {
+                    m["waiting"].as_u64()
+                };
+                let colour = if waiting.unwrap_or(0) > 0 {
+                    c.yellow
+                } else {
+                    ""
+                };
+                let reset = if colour.is_empty() { "" } else { c.reset };
+                let waiting = waiting.map_or("-".to_string(), |n| n.to_string());
+                let place = if imap {
+                    format!(
+                        "{}/{}  last contact {}",
+                        m["host"].as_str().unwrap_or("?"),
+                        m["folder"].as_str().unwrap_or("?"),
+                        m["last_contact_at"].as_str().unwrap_or("never"),
+                    )
+                } else {
+                    m["path"].as_str().unwrap_or("?").to_string()
+                };
+                writeln!(
+                    out,
+                    "{:<13} {:<12} {colour}{waiting:>8}{reset}  {place}",
+                    m["name"].as_str().unwrap_or("?"),
+                    m["kind"].as_str().unwrap_or("?"),
+                )?;
+                if let Some(err) = m["last_error"].as_str() {
+                    writeln!(out, "{:<13} {}last error: {err}{}", "", c.red, c.reset)?;
+                }
+            }
         }
     }
     Ok(())

@@ -1,34 +1,47 @@
-//! The HTTP face of dragoman (axum): offer pages, accept/decline, the join page and Zoom's
-//! webhook receiver. Handlers are thin: they read the clock from `AppState`, call `offers`,
+//! The HTTP face of dragoman (axum): offer pages, accept/decline, the join page, Zoom's
+//! webhook receiver, and the operator's `/healthz`, `/readyz` and `/metrics`. Handlers are thin: they read the clock from `AppState`, call `offers`,
 //! `zoom` or the store, and render small escaped HTML pages.
 //!
 //! Never changes state on GET (mail scanners open every link). Never logs tokens, passcodes,
 //! join URLs, signatures, webhook bodies or secrets: spans carry the route template, never the
-//! path. axum is used here and nowhere else.
+//! path (metrics too are labelled by route template). Every response carries the security
+//! headers; token routes are rate-limited per client. axum is used here and nowhere else.
 
 mod join;
+pub mod limits;
 mod offer;
 mod pages;
 mod webhook;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::offers::Offers;
+use crate::ops::Ops;
 use crate::store::StoreError;
 
 /// The largest request body accepted (Zoom's webhook bodies are a few KiB).
 pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A request not answered within this gets 408 (handlers have shorter deadlines of their own).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long `/readyz` and `/metrics` wait for the database.
+pub const PROBE_DEADLINE: Duration = Duration::from_secs(3);
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -37,6 +50,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The only clock handlers read; tests inject a fixed or movable one.
     pub clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    /// Metrics, heartbeats and mailbox contacts of the running daemon; `None` in tests and the
+    /// demo (then `/metrics` is 404 and `/readyz` checks the database only).
+    pub ops: Option<Arc<Ops>>,
 }
 
 impl AppState {
@@ -46,7 +62,14 @@ impl AppState {
             offers,
             config,
             clock: Arc::new(Utc::now),
+            ops: None,
         }
+    }
+
+    /// Records metrics into, and reports readiness from, `ops`.
+    pub fn with_ops(mut self, ops: Arc<Ops>) -> AppState {
+        self.ops = Some(ops);
+        self
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -54,10 +77,14 @@ impl AppState {
     }
 }
 
-/// Every route dragoman serves.
+/// Every route dragoman serves, with the layers every response goes through.
 pub fn router(state: AppState) -> Router {
+    let limiter = Arc::new(limits::RateLimiter::default());
+    let metrics_state = state.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/offer/{token}", get(offer::page))
         .route("/offer/{token}/accept", post(offer::accept))
         .route("/offer/{token}/accepted", get(offer::accepted))
@@ -66,6 +93,16 @@ pub fn router(state: AppState) -> Router {
         .route("/left", get(join::left))
         .route("/zoom/webhook", post(webhook::receive))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            limits::limit(limiter.clone(), req, next)
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            track(metrics_state.clone(), req, next)
+        }))
         .layer(
             // The span names the route template only: paths carry capability tokens.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -78,7 +115,43 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(not_found)
+        // Outermost, so 404s, 408s, 413s and 429s carry them too. Pages set their own (the
+        // same values); these only fill in what a response lacks.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .with_state(state)
+}
+
+/// Records each request's latency by method, route template and status.
+async fn track(
+    state: AppState,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(ops) = state.ops.clone() else {
+        return next.run(req).await;
+    };
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().as_str().to_owned();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    ops.metrics
+        .http_request(&method, &route, res.status().as_u16(), start.elapsed());
+    res
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then lets requests in
@@ -94,16 +167,83 @@ pub async fn serve(
     tracing::info!(%addr, "HTTP server listening");
     // The webhook receiver's retry step lives as long as the server.
     let retries = tokio::spawn(webhook::retry_loop(state.clone()));
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .with_context(|| format!("serving HTTP on {addr}"));
+    let served = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .with_context(|| format!("serving HTTP on {addr}"));
     retries.abort();
     served
 }
 
+/// The process is alive and answers HTTP.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Ready to do its job: the database answers and every mailbox was read recently. 503 with the
+/// reasons otherwise (mailbox names only: no paths, hosts or errors with secrets).
+async fn readyz(State(state): State<AppState>) -> Response {
+    let mut problems = Vec::new();
+    match tokio::time::timeout(PROBE_DEADLINE, state.offers.store().ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the database does not answer");
+            problems.push("database unreachable".to_string());
+        }
+        Err(_) => problems.push(format!(
+            "database did not answer within {}s",
+            PROBE_DEADLINE.as_secs()
+        )),
+    }
+    if let Some(ops) = &state.ops {
+        for m in ops.unready_mailboxes(Instant::now()) {
+            problems.push(format!("mailbox {m} not read recently"));
+        }
+    }
+    let mut res = if problems.is_empty() {
+        (StatusCode::OK, "ready\n".to_string()).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", problems.join("; ")),
+        )
+            .into_response()
+    };
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Prometheus metrics (OpenMetrics text). The database gauges are read now; when the database
+/// does not answer they keep their last values and `dragoman_database_up` is 0.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let Some(ops) = state.ops.clone() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "metrics are served by `dragoman run` only\n",
+        )
+            .into_response();
+    };
+    let now = state.now();
+    let status = match tokio::time::timeout(PROBE_DEADLINE, state.offers.store().status(now)).await
+    {
+        Ok(Ok(s)) => Some(s),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics: cannot read the database counts");
+            None
+        }
+        Err(_) => None,
+    };
+    let body = ops.render_metrics(status.as_ref());
+    let mut res = (StatusCode::OK, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::ops::metrics::CONTENT_TYPE),
+    );
+    res
 }
 
 async fn not_found() -> Response {

@@ -65,14 +65,18 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
 pub async fn accept(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let now = state.now();
     // Read first, only to name the offer in the logs (the token never is).
-    let (offer_id, request_id) = match state.offers.view(&token).await {
-        Ok(Some(v)) => (v.offer_id, v.request.id),
+    let (offer_id, request_id, requested_at) = match state.offers.view(&token).await {
+        Ok(Some(v)) => (v.offer_id, v.request.id, v.request.created_at),
         Ok(None) => return gone(),
         Err(e) => return failure("accepting an offer", e),
     };
     match state.offers.accept(&token, now).await {
         Ok(AcceptResult::Accepted { first_time, .. }) => {
             tracing::info!(offer_id, request_id, first_time, "offer accepted");
+            if let (true, Some(ops)) = (first_time, &state.ops) {
+                let waited = (now - requested_at).num_milliseconds().max(0) as f64 / 1000.0;
+                ops.metrics.time_to_fill.observe(waited);
+            }
             // The token is 32 ASCII letters and digits (Offers::accept parsed it), so the
             // header value is always valid.
             let location = format!("/offer/{token}/accepted");

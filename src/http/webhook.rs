@@ -33,6 +33,19 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The metric label for a verified event's name: a fixed vocabulary, so names from the body
+/// never become label values.
+fn event_type_label(event: &str) -> &'static str {
+    match event {
+        "meeting.participant_joined" => "participant_joined",
+        "meeting.participant_jbh_joined" => "participant_jbh_joined",
+        "meeting.participant_left" => "participant_left",
+        "meeting.started" => "meeting_started",
+        "meeting.ended" => "meeting_ended",
+        _ => "other",
+    }
+}
+
 fn retry_later(why: &'static str) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
 }
@@ -41,7 +54,11 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     let now = state.now();
     let started = tokio::time::Instant::now();
     let request_id = header(&headers, "x-zm-request-id");
+    let metrics = state.ops.as_ref().map(|o| &o.metrics);
     let Some(secret) = state.config.zoom.webhook_secret.as_ref() else {
+        if let Some(m) = metrics {
+            m.webhook_verification_failures.inc();
+        }
         tracing::error!("Zoom webhook received but [zoom] webhook_secret is not set: refused");
         return (
             StatusCode::UNAUTHORIZED,
@@ -56,10 +73,16 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         &body,
         now,
     ) {
+        if let Some(m) = metrics {
+            m.webhook_verification_failures.inc();
+        }
         tracing::warn!(reason = %e, request_id, "Zoom webhook refused");
         return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
     }
     if let Ok(WebhookEvent::UrlValidation { plain_token }) = parse_event(&body, request_id) {
+        if let Some(m) = metrics {
+            m.webhook_event("url_validation");
+        }
         tracing::info!(request_id, "Zoom endpoint URL validation answered");
         return (
             StatusCode::OK,
@@ -70,12 +93,18 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     let new = match envelope(&body, request_id) {
         Ok(n) => n,
         Err(e) => {
+            if let Some(m) = metrics {
+                m.webhook_event("not_understood");
+            }
             // Verified, so it is Zoom's: a 4xx would make Zoom drop it silently and a retry
             // would not help either. Acknowledge and say so.
             tracing::warn!(reason = %e, request_id, "verified Zoom webhook not understood");
             return StatusCode::OK.into_response();
         }
     };
+    if let Some(m) = metrics {
+        m.webhook_event(event_type_label(&new.event));
+    }
     let store = state.offers.store();
     let inserted = tokio::time::timeout(STORE_DEADLINE, store.record_zoom_event(&new, now)).await;
     let id = match inserted {

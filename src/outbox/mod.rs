@@ -112,6 +112,8 @@ pub struct Worker {
     batch: i64,
     /// Attempts after which a transiently failing job is given up.
     max_attempts: i64,
+    /// Heartbeat and metrics of [`Worker::run`] (the daemon's watchdog waits for it).
+    ops: Option<Arc<crate::ops::Ops>>,
 }
 
 enum Outcome {
@@ -128,7 +130,14 @@ impl Worker {
             notify: Arc::new(Notify::new()),
             batch: BATCH,
             max_attempts: MAX_ATTEMPTS,
+            ops: None,
         }
+    }
+
+    /// Reports each step of [`Worker::run`] to `ops`: a heartbeat and the send outcomes.
+    pub fn with_ops(mut self, ops: Arc<crate::ops::Ops>) -> Worker {
+        self.ops = Some(ops);
+        self
     }
 
     /// Jobs claimed per step (default [`BATCH`]).
@@ -154,7 +163,7 @@ impl Worker {
 
     /// The lease for one batch: long enough for every send of the batch to time out in turn
     /// (sends run `concurrency` at a time), and never under [`MIN_LEASE`].
-    fn lease(&self) -> Duration {
+    pub fn lease(&self) -> Duration {
         let rounds = (self.batch as u32).div_ceil(self.mailer.concurrency().max(1) as u32) + 1;
         self.mailer
             .send_timeout()
@@ -262,7 +271,14 @@ impl Worker {
         tokio::pin!(shutdown);
         tracing::info!(transport = %self.mailer.describe(), "outbox worker started");
         loop {
-            let wait = match self.step(Utc::now()).await {
+            let result = self.step(Utc::now()).await;
+            if let Some(ops) = &self.ops {
+                if let Ok(r) = &result {
+                    ops.metrics.outbox_step(r.sent, r.retried, r.failed);
+                }
+                ops.heartbeats.beat(crate::ops::OUTBOX_LOOP);
+            }
+            let wait = match result {
                 Ok(r) if r.claimed() as i64 >= self.batch => Duration::ZERO,
                 Ok(_) => IDLE_WAIT,
                 Err(e) => {

@@ -634,6 +634,12 @@ pub trait Store: Send + Sync + 'static {
         mode: &str,
         note: Option<&str>,
     ) -> StoreResult<()>;
+
+    // ---- operations (issue #8) ------------------------------------------------------------
+
+    /// The cheapest round trip that proves the database answers (for `/readyz`):
+    /// `Unavailable` when it does not.
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 // ---- IMAP ingest types (issue #4) --------------------------------------------------------

@@ -1548,6 +1548,16 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
         Ok(())
     }
+
+    // ---- operations (issue #8) ------------------------------------------------------------
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 }
 
 // ---- IMAP ingest helpers (issue #4) --------------------------------------------------------

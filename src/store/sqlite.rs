@@ -1561,6 +1561,16 @@ impl Store for SqliteStore {
             .map_err(db_err)?;
         Ok(())
     }
+
+    // ---- operations (issue #8) ------------------------------------------------------------
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
 }
 
 // ---- IMAP ingest helpers (issue #4) --------------------------------------------------------

@@ -131,6 +131,7 @@ async fn spawn_app_tweaked(
         clock: Arc::new(move || {
             DateTime::from_timestamp_millis(c.load(Ordering::SeqCst)).expect("valid time")
         }),
+        ops: None,
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, state, async {
