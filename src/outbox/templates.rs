@@ -122,6 +122,9 @@ const BUILT_IN: &[(&str, &str)] = &[
         "offer_reply.html",
         include_str!("../../templates/offer_reply.html"),
     ),
+    ("paused.subject", include_str!("../../templates/paused.subject")),
+    ("paused.txt", include_str!("../../templates/paused.txt")),
+    ("paused.html", include_str!("../../templates/paused.html")),
     ("layout.html", include_str!("../../templates/layout.html")),
 ];
 
@@ -171,6 +174,11 @@ pub enum Message<'a> {
     NobodyAvailable { request: &'a Request },
     /// To an interpreter who answered an offer by email: accepting happens on the offer page.
     OfferReply { original_subject: Option<&'a str> },
+    /// To an interpreter paused after `unanswered` offers in a row went unanswered (issue #5).
+    Paused {
+        interpreter: &'a Interpreter,
+        unanswered: i64,
+    },
 }
 
 impl Message<'_> {
@@ -186,6 +194,7 @@ impl Message<'_> {
             Message::AssignmentCancelled { .. } => "assignment_cancelled",
             Message::NobodyAvailable { .. } => "nobody_available",
             Message::OfferReply { .. } => "offer_reply",
+            Message::Paused { .. } => "paused",
         }
     }
 }
@@ -298,6 +307,13 @@ impl Templates {
             } => context! {
                 interpreter => interpreter_ctx(interpreter),
                 request => request_ctx(request, &interpreter.timezone),
+            },
+            Message::Paused {
+                interpreter,
+                unanswered,
+            } => context! {
+                interpreter => interpreter_ctx(interpreter),
+                unanswered => unanswered,
             },
             Message::OfferReply { original_subject } => context! {
                 original_subject => original_subject
