@@ -241,7 +241,9 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     app.ops
         .heartbeats
         .register(ops::OUTBOX_LOOP, worker.lease() + Duration::from_secs(60));
-    app.ops.heartbeats.register(DISPATCH_LOOP, MAILBOX_ALLOWANCE);
+    app.ops
+        .heartbeats
+        .register(DISPATCH_LOOP, MAILBOX_ALLOWANCE);
     tracing::info!(
         mailboxes = app.config.mailboxes.len(),
         routes = app.config.routes.len(),

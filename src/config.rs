@@ -997,19 +997,37 @@ impl Config {
             ("matching.offer_ttl_minutes", matching.offer_ttl_minutes),
             ("matching.presence_hours", matching.presence_hours),
             ("matching.join_valid_hours", matching.join_valid_hours),
-            ("matching.pause_after_unanswered", matching.pause_after_unanswered),
-            ("matching.default_duration_minutes", matching.default_duration_minutes),
-            ("matching.fairness_window_days", matching.fairness_window_days),
+            (
+                "matching.pause_after_unanswered",
+                matching.pause_after_unanswered,
+            ),
+            (
+                "matching.default_duration_minutes",
+                matching.default_duration_minutes,
+            ),
+            (
+                "matching.fairness_window_days",
+                matching.fairness_window_days,
+            ),
         ] {
             if v <= 0 {
                 c.problem(k, "must be a positive number");
             }
         }
         for (k, v) in [
-            ("matching.deadline_lead_minutes", matching.deadline_lead_minutes),
+            (
+                "matching.deadline_lead_minutes",
+                matching.deadline_lead_minutes,
+            ),
             ("matching.close_grace_minutes", matching.close_grace_minutes),
-            ("matching.overlap_buffer_minutes", matching.overlap_buffer_minutes),
-            ("matching.presence_horizon_minutes", matching.presence_horizon_minutes),
+            (
+                "matching.overlap_buffer_minutes",
+                matching.overlap_buffer_minutes,
+            ),
+            (
+                "matching.presence_horizon_minutes",
+                matching.presence_horizon_minutes,
+            ),
         ] {
             if v < 0 {
                 c.problem(k, "must be zero or a positive number");

@@ -414,7 +414,10 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
                 skills: a.skills.join(" "),
                 availability: a.availability.clone().unwrap_or_default(),
                 max_day_minutes: a.max_day_minutes.map(|m| m.to_string()).unwrap_or_default(),
-                max_week_minutes: a.max_week_minutes.map(|m| m.to_string()).unwrap_or_default(),
+                max_week_minutes: a
+                    .max_week_minutes
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
             };
             let entry = text.check().map_err(|e| anyhow::anyhow!("--{e}"))?;
             let i = dragoman::roster::add(app.store.as_ref(), &entry, now)
@@ -427,8 +430,8 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
             }
         }
         InterpreterCmd::Import { file } => {
-            let f = std::fs::File::open(file)
-                .with_context(|| format!("opening {}", file.display()))?;
+            let f =
+                std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
             let report = dragoman::roster::import_csv(app.store.as_ref(), f, now, |n| {
                 eprintln!("… {n} rows read");
             })
@@ -495,11 +498,24 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print_interpreter(&i, now);
-                println!("       skills:       {}", if skills.is_empty() { "none".into() } else { skills.join(", ") });
-                println!("       availability: {}", p.availability.as_ref().map_or("any time", |a| a.as_str()));
-                println!("       caps:         {} min/day, {} min/week",
+                println!(
+                    "       skills:       {}",
+                    if skills.is_empty() {
+                        "none".into()
+                    } else {
+                        skills.join(", ")
+                    }
+                );
+                println!(
+                    "       availability: {}",
+                    p.availability.as_ref().map_or("any time", |a| a.as_str())
+                );
+                println!(
+                    "       caps:         {} min/day, {} min/week",
                     p.max_day_minutes.map_or("no cap".into(), |m| m.to_string()),
-                    p.max_week_minutes.map_or("no cap".into(), |m| m.to_string()));
+                    p.max_week_minutes
+                        .map_or("no cap".into(), |m| m.to_string())
+                );
                 if let Some(at) = p.paused_at {
                     println!("       PAUSED since {} after {} unanswered offers (going online un-pauses)", at.format("%Y-%m-%d %H:%M UTC"), p.unanswered);
                 }

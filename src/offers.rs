@@ -19,8 +19,8 @@ use crate::domain::{AssignmentId, CustomerKey, EmailAddress, RequestId, Token};
 use crate::outbox::compose;
 use crate::outbox::templates::{Message, Templates};
 use crate::store::{
-    AcceptOutcome, DeclineOutcome, IngestDecision, JoinView, NewAssignment, NewRequest,
-    OfferView, Store,
+    AcceptOutcome, DeclineOutcome, IngestDecision, JoinView, NewAssignment, NewRequest, OfferView,
+    Store,
 };
 use crate::zoom::join_mode::ResolvedJoinMode;
 

@@ -55,7 +55,10 @@ pub fn parse_pairs(s: &str) -> Result<Vec<LanguagePair>, String> {
         }
     }
     if out.is_empty() {
-        return Err("pairs: give at least one directed pair such as es:en (es<>en for both directions)".into());
+        return Err(
+            "pairs: give at least one directed pair such as es:en (es<>en for both directions)"
+                .into(),
+        );
     }
     Ok(out)
 }
@@ -67,7 +70,9 @@ fn parse_cap(field: &str, s: &str) -> Result<Option<i64>, String> {
     }
     match s.parse::<i64>() {
         Ok(n) if n > 0 => Ok(Some(n)),
-        _ => Err(format!("{field}: {s:?} is not a positive number of minutes")),
+        _ => Err(format!(
+            "{field}: {s:?} is not a positive number of minutes"
+        )),
     }
 }
 
@@ -227,11 +232,41 @@ mod tests {
         assert_eq!(e.profile.max_day_minutes, Some(240));
         assert_eq!(e.new.timezone, "UTC");
         for (field, bad) in [
-            ("email", EntryText { email: "nope".into(), ..good.clone() }),
-            ("timezone", EntryText { timezone: "Mars/Olympus".into(), ..good.clone() }),
-            ("skill", EntryText { skills: "med ical:x".into(), ..good.clone() }),
-            ("availability", EntryText { availability: "weekdays".into(), ..good.clone() }),
-            ("max_day_minutes", EntryText { max_day_minutes: "-3".into(), ..good.clone() }),
+            (
+                "email",
+                EntryText {
+                    email: "nope".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "timezone",
+                EntryText {
+                    timezone: "Mars/Olympus".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "skill",
+                EntryText {
+                    skills: "med ical:x".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "availability",
+                EntryText {
+                    availability: "weekdays".into(),
+                    ..good.clone()
+                },
+            ),
+            (
+                "max_day_minutes",
+                EntryText {
+                    max_day_minutes: "-3".into(),
+                    ..good.clone()
+                },
+            ),
         ] {
             let err = bad.check().unwrap_err();
             assert!(err.contains(field), "{field}: {err}");

@@ -100,6 +100,7 @@ async fn race(store: Arc<dyn Store>) {
             },
             offers,
             emails: vec![],
+            dispatch: None,
         };
         let message = IngestedMessage {
             mailbox: "intake".into(),

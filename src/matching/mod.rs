@@ -303,7 +303,11 @@ mod tests {
                 c.profile.max_week_minutes = Some(200); c.bookings = vec![booking(30, 180)] }), &soon, Some(rule::WEEK_CAP)),
         ];
         for (what, c, need, want) in &cases {
-            assert_eq!(exclusion(c, need, &Rules::default(), now()), *want, "{what}");
+            assert_eq!(
+                exclusion(c, need, &Rules::default(), now()),
+                *want,
+                "{what}"
+            );
         }
     }
 

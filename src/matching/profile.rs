@@ -31,7 +31,9 @@ impl Skill {
                 let day = NaiveDate::parse_from_str(e.trim(), "%Y-%m-%d").map_err(|_| {
                     format!("skill {s:?}: the expiry must be a date like 2027-06-30")
                 })?;
-                let next = day.succ_opt().ok_or_else(|| format!("skill {s:?}: bad date"))?;
+                let next = day
+                    .succ_opt()
+                    .ok_or_else(|| format!("skill {s:?}: bad date"))?;
                 Some(next.and_time(NaiveTime::MIN).and_utc())
             }
         };
@@ -214,7 +216,10 @@ mod tests {
         let thu10 = Utc.with_ymd_and_hms(2026, 12, 3, 15, 0, 0).unwrap();
         assert!(a.covers(thu10, 60, ny));
         assert!(!a.covers(thu10, 8 * 60, ny), "runs past 17:00");
-        assert!(a.covers(thu10, 60, Tz::UTC), "15:00-16:00 UTC is inside in UTC too");
+        assert!(
+            a.covers(thu10, 60, Tz::UTC),
+            "15:00-16:00 UTC is inside in UTC too"
+        );
         let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
         assert!(!a.covers(thu10, 60, tokyo), "midnight in Tokyo");
         let sun = Utc.with_ymd_and_hms(2026, 12, 6, 15, 0, 0).unwrap();

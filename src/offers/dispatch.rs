@@ -19,8 +19,7 @@ use crate::matching::{consider, Candidate, Need, Rules};
 use crate::outbox::compose;
 use crate::outbox::templates::Message;
 use crate::store::{
-    DecisionRecord, DispatchPlan, MatchingContext, NewEmail, NewOffer, Timer, TimerKind,
-    WaveRecord,
+    DecisionRecord, DispatchPlan, MatchingContext, NewEmail, NewOffer, Timer, TimerKind, WaveRecord,
 };
 
 /// One planned wave: its offers and every decision behind it.
@@ -174,9 +173,8 @@ impl Offers {
             now,
         )?;
         let start = preview.meeting.start;
-        let deadline_at = start.map(|s| {
-            (s - Duration::minutes(self.matching.deadline_lead_minutes)).max(now)
-        });
+        let deadline_at =
+            start.map(|s| (s - Duration::minutes(self.matching.deadline_lead_minutes)).max(now));
         let plan = DispatchPlan {
             skills,
             duration_minutes: duration,

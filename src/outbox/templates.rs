@@ -122,7 +122,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "offer_reply.html",
         include_str!("../../templates/offer_reply.html"),
     ),
-    ("paused.subject", include_str!("../../templates/paused.subject")),
+    (
+        "paused.subject",
+        include_str!("../../templates/paused.subject"),
+    ),
     ("paused.txt", include_str!("../../templates/paused.txt")),
     ("paused.html", include_str!("../../templates/paused.html")),
     ("layout.html", include_str!("../../templates/layout.html")),

@@ -590,4 +590,3 @@ macro_rules! matching_sql {
         }
     };
 }
-

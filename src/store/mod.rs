@@ -654,13 +654,19 @@ pub trait Store: Send + Sync + 'static {
     async fn interpreter_profile(&self, id: InterpreterId) -> StoreResult<Profile>;
 
     /// Replaces skills, availability and caps (the pause fields are left alone).
-    async fn set_interpreter_profile(&self, id: InterpreterId, profile: &Profile)
-        -> StoreResult<()>;
+    async fn set_interpreter_profile(
+        &self,
+        id: InterpreterId,
+        profile: &Profile,
+    ) -> StoreResult<()>;
 
     /// Removes an interpreter: deleted when they never had an offer, otherwise retired (kept
     /// for the record, never listed or matched again).
-    async fn remove_interpreter(&self, id: InterpreterId, now: DateTime<Utc>)
-        -> StoreResult<Removed>;
+    async fn remove_interpreter(
+        &self,
+        id: InterpreterId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Removed>;
 
     /// Everyone (not removed) who holds `pair`, with profile, bookings since `since` and
     /// history (declines counted since `recent_since`).

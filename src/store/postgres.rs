@@ -325,13 +325,16 @@ async fn commit(tx: Transaction<'static, sqlx::Postgres>) -> StoreResult<()> {
 
 // ---- matching (issue #5): the shared queries of `matching_sql` over this backend ------------
 
-matching_sql!(sqlx::postgres::PgConnection, "UPDATE timers SET lease_until = $1
+matching_sql!(
+    sqlx::postgres::PgConnection,
+    "UPDATE timers SET lease_until = $1
      WHERE id IN (SELECT id FROM timers
                   WHERE done_at IS NULL AND due_at <= $2
                     AND (lease_until IS NULL OR lease_until <= $2)
                   ORDER BY due_at, id LIMIT $3
                   FOR UPDATE SKIP LOCKED)
-     RETURNING id, request_id, kind, epoch, due_at");
+     RETURNING id, request_id, kind, epoch, due_at"
+);
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -419,16 +422,18 @@ impl Store for PostgresStore {
         until: Option<DateTime<Utc>>,
     ) -> StoreResult<Interpreter> {
         let mut tx = self.write().await?;
-        let changed = sqlx::query("UPDATE interpreters SET presence_until = $1,
+        let changed = sqlx::query(
+            "UPDATE interpreters SET presence_until = $1,
                     paused_at = CASE WHEN $1 IS NULL THEN paused_at ELSE NULL END,
                     unanswered = CASE WHEN $1 IS NULL THEN unanswered ELSE 0 END
-             WHERE id = $2")
-            .bind(until.map(to_millis))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+             WHERE id = $2",
+        )
+        .bind(until.map(to_millis))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound(format!("no interpreter with id {id}")));
         }
