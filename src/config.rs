@@ -224,6 +224,9 @@ pub struct MatchingConfig {
     pub fairness_window_days: i64,
     /// Also told when a request is unfilled at its deadline.
     pub coordinator: Option<EmailAddress>,
+    /// An accepted interpreter who has not joined (per the webhooks) by start + this is
+    /// released and the request offered again.
+    pub noshow_grace_minutes: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -407,6 +410,7 @@ struct RawMatching {
     default_duration_minutes: Option<i64>,
     fairness_window_days: Option<i64>,
     coordinator: Option<String>,
+    noshow_grace_minutes: Option<i64>,
     #[serde(default)]
     weights: RawWeights,
 }
@@ -992,6 +996,7 @@ impl Config {
             default_duration_minutes: raw_m.default_duration_minutes.unwrap_or(60),
             fairness_window_days: raw_m.fairness_window_days.unwrap_or(30),
             coordinator,
+            noshow_grace_minutes: raw_m.noshow_grace_minutes.unwrap_or(15),
         };
         for (k, v) in [
             ("matching.offer_ttl_minutes", matching.offer_ttl_minutes),

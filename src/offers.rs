@@ -159,7 +159,13 @@ impl Offers {
                 &view.request,
             )
             .await?;
+        let noshow_check_at = view
+            .request
+            .meeting
+            .start
+            .map(|s| s.max(now) + Duration::minutes(self.matching.noshow_grace_minutes));
         let assignment = NewAssignment {
+            noshow_check_at,
             requestor_email: Some(requestor_email),
             customer_key: CustomerKey::generate(),
             join_token_hash: join_token.hash(),

@@ -284,10 +284,11 @@ async fn waves_fill_exactly_once(url: &str) {
     // A wave timer after the accept changes nothing.
     let r = w
         .offers
-        .dispatch_step(at + Duration::minutes(40))
+        .dispatch_step(at + Duration::seconds(1))
         .await
         .unwrap();
     assert_eq!(r.offers, 0, "stale timers send nothing: {r:?}");
+    assert!(r.stale >= 1, "the wave timer met the new epoch: {r:?}");
     assert!(tokens(&w.mail(at).await).is_empty());
 
     // Explain: every interpreter once, ranked with components, offered in a wave.
@@ -450,6 +451,133 @@ async fn unanswered_offers_pause(url: &str) {
     assert!(p.paused_at.is_none() && p.unanswered == 0);
 }
 
+async fn no_show_reoffers(url: &str) {
+    let w = world(url, |c| c.matching.noshow_grace_minutes = 10).await;
+    let now = t0();
+    w.roster(4, true, now).await;
+    let start = now + Duration::minutes(20);
+    let joined = w.request("joined", start, now).await;
+    let absent = w.request("absent", start + Duration::hours(3), now).await;
+    let mail = w.mail(now).await;
+    assert_eq!(tokens(&mail).len(), 4, "a small pool is one wave");
+    // Every offer email, per request: the first accept of each wins.
+    let re = regex::Regex::new(r"/offer/([A-Za-z0-9]{32})").unwrap();
+    let mut winners = Vec::new();
+    for (request, topic) in [(joined, "Topic joined"), (absent, "Topic absent")] {
+        let (to, _, text) = mail
+            .iter()
+            .map(|(_, to, text)| (to.clone(), (), text.clone()))
+            .find(|(_, _, text)| text.contains(topic))
+            .expect("an offer for the request");
+        let token = re.captures(&text).unwrap()[1].to_string();
+        let won = w
+            .offers
+            .accept(&token, now + Duration::minutes(1))
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                won,
+                AcceptResult::Accepted {
+                    first_time: true,
+                    ..
+                }
+            ),
+            "{won:?}"
+        );
+        assert_eq!(w.state(request).await, RequestState::Assigned);
+        winners.push(to);
+    }
+    w.mail(now).await;
+    // The first interpreter joins (Zoom's webhook, attributed by customer_key).
+    let detail = w.store.request_detail(joined).await.unwrap().unwrap();
+    w.store
+        .record_participant_event(
+            &dragoman::store::ParticipantEvent {
+                dedupe_key: "joined-1".into(),
+                meeting_id: detail.request.meeting.meeting_id.clone().unwrap(),
+                meeting_uuid: "uuid-1==".into(),
+                participant_key: "p1".into(),
+                user_name: Some("Int Example".into()),
+                customer_key: detail.customer_key.clone(),
+                kind: dragoman::store::ParticipantEventKind::Joined,
+                at: start,
+            },
+            start,
+        )
+        .await
+        .unwrap();
+    let r = w
+        .offers
+        .dispatch_step(start + Duration::minutes(11))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.released, 0,
+        "the one who joined keeps the assignment: {r:?}"
+    );
+    assert_eq!(w.state(joined).await, RequestState::Assigned);
+
+    let later = start + Duration::hours(3) + Duration::minutes(11);
+    let r = w.offers.dispatch_step(later).await.unwrap();
+    assert_eq!(r.released, 1, "{r:?}");
+    let r2 = w.offers.dispatch_step(later).await.unwrap();
+    assert!(r2.offers > 0, "a new round goes out at once: {r2:?}");
+    assert_eq!(w.state(absent).await, RequestState::Offered);
+    let mail = w.mail(later).await;
+    let kinds: HashSet<(&str, &str)> = mail
+        .iter()
+        .map(|(k, to, _)| (k.as_str(), to.as_str()))
+        .collect();
+    assert!(
+        kinds.contains(&("no_show_released", winners[1].as_str())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("reoffered", "dr@clinic.example")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("reoffered", "coord@agency.test")),
+        "{kinds:?}"
+    );
+    let reoffered = tokens(&mail);
+    assert!(!reoffered.is_empty());
+    assert!(
+        !reoffered.contains_key(&winners[1]),
+        "the one who did not join is not offered it again"
+    );
+    // Someone else accepts the new round.
+    let token = reoffered.values().next().unwrap();
+    let won = w
+        .offers
+        .accept(token, later + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            won,
+            AcceptResult::Accepted {
+                first_time: true,
+                ..
+            }
+        ),
+        "{won:?}"
+    );
+    assert_eq!(w.state(absent).await, RequestState::Assigned);
+    let d = w.store.request_detail(absent).await.unwrap().unwrap();
+    assert_ne!(
+        w.store
+            .find_interpreter(&d.assigned_interpreter.unwrap().to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .email
+            .to_string(),
+        winners[1]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn matching_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -457,6 +585,7 @@ async fn matching_on_sqlite() {
     restart_mid_wave(&common::fresh_sqlite_url(dir.path())).await;
     deadline_then_close(&common::fresh_sqlite_url(dir.path())).await;
     unanswered_offers_pause(&common::fresh_sqlite_url(dir.path())).await;
+    no_show_reoffers(&common::fresh_sqlite_url(dir.path())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -469,4 +598,6 @@ async fn matching_on_postgres() {
     deadline_then_close(&db.url).await;
     let db = common::fresh_postgres().await;
     unanswered_offers_pause(&db.url).await;
+    let db = common::fresh_postgres().await;
+    no_show_reoffers(&db.url).await;
 }

@@ -100,6 +100,7 @@ fn offer(who: &Interpreter, tag: &str, expires_at: DateTime<Utc>) -> (Token, New
 fn new_assignment(tag: &str, to: &str) -> (Token, NewAssignment) {
     let join = Token::generate();
     let a = NewAssignment {
+        noshow_check_at: None,
         customer_key: CustomerKey::generate(),
         join_token_hash: join.hash(),
         join_expires_at: mins(240),

@@ -61,3 +61,22 @@ CREATE TABLE timers (
 );
 CREATE UNIQUE INDEX timers_request_kind ON timers (request_id, kind);
 CREATE INDEX timers_due ON timers (done_at, due_at);
+
+-- Calendar identity (UID, SEQUENCE) of the invitation that made the request: a later
+-- METHOD:REQUEST with a higher SEQUENCE moves it, a METHOD:CANCEL cancels it.
+ALTER TABLE requests ADD COLUMN cal_uid TEXT;
+ALTER TABLE requests ADD COLUMN cal_sequence INTEGER;
+CREATE INDEX requests_cal_uid ON requests (cal_uid);
+
+-- Re-dispatch after a no-show: the wave the current round of offers starts at (offers of
+-- earlier rounds do not stop a new offer to the same interpreter).
+ALTER TABLE requests ADD COLUMN round_wave INTEGER NOT NULL DEFAULT 1;
+DROP INDEX offers_once;
+CREATE INDEX offers_request_interpreter ON offers (request_id, interpreter_id);
+
+-- An assignment released because its interpreter did not join by start + grace: kept for the
+-- record; at most one unreleased assignment per request.
+ALTER TABLE assignments ADD COLUMN released_at INTEGER;
+ALTER TABLE assignments ADD COLUMN release_reason TEXT;
+DROP INDEX assignments_request;
+CREATE UNIQUE INDEX assignments_request ON assignments (request_id) WHERE released_at IS NULL;

@@ -37,6 +37,8 @@ pub struct StepReport {
     pub offers: usize,
     pub deadlines: usize,
     pub closed: usize,
+    /// Assignments released because the interpreter did not join.
+    pub released: usize,
     pub stale: usize,
 }
 
@@ -211,6 +213,7 @@ impl Offers {
             let result = match timer.kind {
                 TimerKind::Wave => self.next_wave(&timer, now).await,
                 TimerKind::Deadline => self.deadline(&timer, now).await,
+                TimerKind::NoShow => self.no_show(&timer, now).await,
                 TimerKind::Close => Ok(Acted::Closed(
                     self.store
                         .close_unfilled(timer.id, timer.request_id, now)
@@ -219,14 +222,24 @@ impl Offers {
             };
             match result {
                 Ok(Acted::Wave(n)) => report.offers += n,
+                Ok(Acted::Released(true)) => {
+                    report.released += 1;
+                    tracing::warn!(
+                        request_id = timer.request_id,
+                        "the interpreter did not join: assignment released, offering again"
+                    );
+                }
                 Ok(Acted::Deadline(true)) => report.deadlines += 1,
                 Ok(Acted::Closed(true)) => {
                     report.closed += 1;
                     tracing::info!(request_id = timer.request_id, "request unfilled: closed");
                 }
-                Ok(Acted::Stale | Acted::Deadline(false) | Acted::Closed(false)) => {
-                    report.stale += 1
-                }
+                Ok(
+                    Acted::Stale
+                    | Acted::Deadline(false)
+                    | Acted::Closed(false)
+                    | Acted::Released(false),
+                ) => report.stale += 1,
                 Err(e) => {
                     // The lease runs out and another step retries it.
                     tracing::warn!(request_id = timer.request_id, kind = timer.kind.as_str(), error = %e, "timer failed; will retry");
@@ -250,7 +263,7 @@ impl Offers {
             return Ok(Acted::Stale);
         }
         let pool = self.pool(&ctx.request, now).await?;
-        let offered: HashSet<i64> = ctx.offers.iter().map(|(i, _, _)| *i).collect();
+        let offered = ctx.skip();
         let wave = ctx.last_wave() + 1;
         let planned = self.plan_wave(
             &ctx.request,
@@ -321,6 +334,55 @@ impl Offers {
         Ok(out)
     }
 
+    /// Start + grace after an accept: releases the assignment when the interpreter has not
+    /// joined, and offers the request again. The emails are prepared first; the store sends
+    /// them only if it releases.
+    async fn no_show(&self, timer: &Timer, now: DateTime<Utc>) -> anyhow::Result<Acted> {
+        let detail = self.store.request_detail(timer.request_id).await?;
+        let Some((detail, interpreter_id)) =
+            detail.and_then(|d| d.assigned_interpreter.map(|i| (d, i)))
+        else {
+            self.store.finish_timer(timer.id, now).await?;
+            return Ok(Acted::Stale);
+        };
+        let Some(interpreter) = self
+            .store
+            .find_interpreter(&interpreter_id.to_string())
+            .await?
+        else {
+            self.store.finish_timer(timer.id, now).await?;
+            return Ok(Acted::Stale);
+        };
+        let request = &detail.request;
+        let to_requestor = Message::Reoffered { request };
+        let mut emails = vec![self.compose_to_requestor(&to_requestor, request).await?];
+        if let Some(coordinator) = &self.matching.coordinator {
+            emails.push(compose(
+                "reoffered",
+                coordinator,
+                &self.from,
+                self.templates.render(&to_requestor)?,
+                None,
+            ));
+        }
+        let rendered = self.templates.render(&Message::NoShowReleased {
+            interpreter: &interpreter,
+            request,
+        })?;
+        emails.push(compose(
+            "no_show_released",
+            &interpreter.email,
+            &self.from,
+            rendered,
+            None,
+        ));
+        Ok(Acted::Released(
+            self.store
+                .release_no_show(timer.id, timer.request_id, &emails, now)
+                .await?,
+        ))
+    }
+
     async fn deadline(&self, timer: &Timer, now: DateTime<Utc>) -> anyhow::Result<Acted> {
         let Some(ctx) = self.store.matching_context(timer.request_id).await? else {
             self.store.finish_timer(timer.id, now).await?;
@@ -350,6 +412,7 @@ impl Offers {
 
 enum Acted {
     Wave(usize),
+    Released(bool),
     Deadline(bool),
     Closed(bool),
     Stale,

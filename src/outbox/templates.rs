@@ -128,6 +128,30 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("paused.txt", include_str!("../../templates/paused.txt")),
     ("paused.html", include_str!("../../templates/paused.html")),
+    (
+        "reoffered.subject",
+        include_str!("../../templates/reoffered.subject"),
+    ),
+    (
+        "reoffered.txt",
+        include_str!("../../templates/reoffered.txt"),
+    ),
+    (
+        "reoffered.html",
+        include_str!("../../templates/reoffered.html"),
+    ),
+    (
+        "no_show_released.subject",
+        include_str!("../../templates/no_show_released.subject"),
+    ),
+    (
+        "no_show_released.txt",
+        include_str!("../../templates/no_show_released.txt"),
+    ),
+    (
+        "no_show_released.html",
+        include_str!("../../templates/no_show_released.html"),
+    ),
     ("layout.html", include_str!("../../templates/layout.html")),
 ];
 
@@ -177,6 +201,14 @@ pub enum Message<'a> {
     NobodyAvailable { request: &'a Request },
     /// To an interpreter who answered an offer by email: accepting happens on the offer page.
     OfferReply { original_subject: Option<&'a str> },
+    /// To the requestor (and the coordinator): the interpreter did not join; we are finding
+    /// another one (issue #5).
+    Reoffered { request: &'a Request },
+    /// To the interpreter who did not join by start + grace: the assignment is released.
+    NoShowReleased {
+        interpreter: &'a Interpreter,
+        request: &'a Request,
+    },
     /// To an interpreter paused after `unanswered` offers in a row went unanswered (issue #5).
     Paused {
         interpreter: &'a Interpreter,
@@ -198,6 +230,8 @@ impl Message<'_> {
             Message::NobodyAvailable { .. } => "nobody_available",
             Message::OfferReply { .. } => "offer_reply",
             Message::Paused { .. } => "paused",
+            Message::Reoffered { .. } => "reoffered",
+            Message::NoShowReleased { .. } => "no_show_released",
         }
     }
 }
@@ -270,7 +304,9 @@ impl Templates {
                 join_url => join_url,
                 display_name => interpreter.display_name(&request.pair.from),
             },
-            Message::Received { request } | Message::NobodyAvailable { request } => context! {
+            Message::Received { request }
+            | Message::NobodyAvailable { request }
+            | Message::Reoffered { request } => context! {
                 request => request_ctx(request, requestor_zone(request)),
             },
             Message::NotUnderstood {
@@ -305,6 +341,10 @@ impl Templates {
                 had_interpreter => had_interpreter,
             },
             Message::AssignmentCancelled {
+                interpreter,
+                request,
+            }
+            | Message::NoShowReleased {
                 interpreter,
                 request,
             } => context! {

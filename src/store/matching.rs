@@ -69,6 +69,8 @@ pub enum TimerKind {
     Deadline,
     /// Give up: the request becomes unfilled.
     Close,
+    /// Start + grace after an accept: did the interpreter join?
+    NoShow,
 }
 
 impl TimerKind {
@@ -77,6 +79,7 @@ impl TimerKind {
             TimerKind::Wave => "wave",
             TimerKind::Deadline => "deadline",
             TimerKind::Close => "close",
+            TimerKind::NoShow => "noshow",
         }
     }
 
@@ -85,6 +88,7 @@ impl TimerKind {
             "wave" => Ok(TimerKind::Wave),
             "deadline" => Ok(TimerKind::Deadline),
             "close" => Ok(TimerKind::Close),
+            "noshow" => Ok(TimerKind::NoShow),
             other => Err(StoreError::Corrupt(format!("unknown timer kind {other:?}"))),
         }
     }
@@ -109,11 +113,25 @@ pub struct MatchingContext {
     pub seed: i64,
     /// Every offer made so far: interpreter, wave, state.
     pub offers: Vec<(InterpreterId, i64, OfferState)>,
+    /// The first wave of the current round (a no-show starts a new round).
+    pub round_wave: i64,
+    /// Interpreters whose assignment was released (never offered this request again).
+    pub released: Vec<InterpreterId>,
 }
 
 impl MatchingContext {
     pub fn last_wave(&self) -> i64 {
         self.offers.iter().map(|(_, w, _)| *w).max().unwrap_or(0)
+    }
+
+    /// Who the next wave must skip: offered in this round, or released.
+    pub fn skip(&self) -> std::collections::HashSet<InterpreterId> {
+        self.offers
+            .iter()
+            .filter(|(_, w, _)| *w >= self.round_wave)
+            .map(|(i, _, _)| *i)
+            .chain(self.released.iter().copied())
+            .collect()
     }
 }
 

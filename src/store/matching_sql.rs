@@ -299,8 +299,8 @@ macro_rules! matching_sql {
                 .await
                 .map_err(db_err)?;
                 let Some(row) = row else { return Ok(None) };
-                let (skills, duration_minutes, seed): (String, i64, i64) = sqlx::query_as(
-                    "SELECT skills, duration_minutes, match_seed FROM requests WHERE id = $1",
+                let (skills, duration_minutes, seed, round_wave): (String, i64, i64, i64) = sqlx::query_as(
+                    "SELECT skills, duration_minutes, match_seed, round_wave FROM requests WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_one(&mut *conn)
@@ -313,7 +313,16 @@ macro_rules! matching_sql {
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(db_err)?;
+                let released: Vec<i64> = sqlx::query_scalar(
+                    "SELECT interpreter_id FROM assignments WHERE request_id = $1 AND released_at IS NOT NULL",
+                )
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err)?;
                 Ok(Some(MatchingContext {
+                    round_wave,
+                    released,
                     request: row.into_request()?,
                     skills: split_skills(&skills),
                     duration_minutes,
@@ -323,6 +332,65 @@ macro_rules! matching_sql {
                         .map(|(i, w, s)| Ok((i, w, parse_offer_state(&s)?)))
                         .collect::<StoreResult<_>>()?,
                 }))
+            }
+
+            pub(crate) async fn schedule_noshow(
+                conn: &mut Conn,
+                request_id: RequestId,
+                at: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                schedule(conn, request_id, TimerKind::NoShow, at, 0, now).await
+            }
+
+            pub(crate) async fn release_no_show(
+                conn: &mut Conn,
+                timer_id: i64,
+                request_id: RequestId,
+                emails: &[super::super::NewEmail],
+                now: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                finish(conn, timer_id, now).await?;
+                let current: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT a.id, a.offer_id FROM assignments a JOIN requests r ON r.id = a.request_id
+                     WHERE a.request_id = $1 AND a.released_at IS NULL AND r.state = 'assigned'
+                       AND NOT EXISTS (SELECT 1 FROM attendance t WHERE t.assignment_id = a.id)",
+                )
+                .bind(request_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                let Some((assignment_id, offer_id)) = current else {
+                    return Ok(false);
+                };
+                sqlx::query(
+                    "UPDATE assignments SET released_at = $1, release_reason = 'no_show' WHERE id = $2",
+                )
+                .bind(to_millis(now))
+                .bind(assignment_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                sqlx::query("UPDATE offers SET state = 'expired' WHERE id = $1")
+                    .bind(offer_id)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                let epoch: i64 = sqlx::query_scalar(
+                    "UPDATE requests SET state = 'offered', epoch = epoch + 1, updated_at = $1,
+                            round_wave = COALESCE((SELECT MAX(wave) FROM offers WHERE request_id = $2), 0) + 1
+                     WHERE id = $2 RETURNING epoch",
+                )
+                .bind(to_millis(now))
+                .bind(request_id)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                schedule(conn, request_id, TimerKind::Wave, now, epoch, now).await?;
+                for e in emails {
+                    enqueue(conn, e, now).await?;
+                }
+                Ok(true)
             }
 
             pub(crate) async fn finish(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> StoreResult<()> {

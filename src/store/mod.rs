@@ -155,6 +155,8 @@ pub struct NewAssignment {
     pub email: NewEmail,
     /// The "interpreter assigned" email to the requestor, written only when this accept wins.
     pub requestor_email: Option<NewEmail>,
+    /// When to check that the interpreter joined (start + grace); `None`: never (issue #5).
+    pub noshow_check_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -718,6 +720,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every stored decision of a request with its offer, by rank then interpreter.
     async fn request_explain(&self, id: RequestId) -> StoreResult<Vec<ExplainRow>>;
+
+    /// Start + grace passed: when the assigned interpreter has no attendance, releases the
+    /// assignment (kept for the record, its offer expired), re-opens the request under a new
+    /// epoch with a new round of waves due now, and enqueues `emails`. Finishes the timer.
+    /// `false` when they joined, or the request is no longer assigned.
+    async fn release_no_show(
+        &self,
+        timer_id: i64,
+        request_id: RequestId,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     // ---- operations (issue #8) ------------------------------------------------------------
 

@@ -599,6 +599,9 @@ impl Store for PostgresStore {
             enqueue(&mut tx, email, now).await?;
         }
         matching_q::answered(&mut tx, offer.interpreter_id, offer.request_id, now).await?;
+        if let Some(at) = assignment.noshow_check_at {
+            matching_q::schedule_noshow(&mut tx, offer.request_id, at, now).await?;
+        }
         commit(tx).await?;
         Ok(AcceptOutcome::Won {
             offer_id: offer.id,
@@ -644,7 +647,7 @@ impl Store for PostgresStore {
         let mut tx = self.read().await?;
         let row: Option<(i64, i64, i64, String, i64)> = sqlx::query_as(
             "SELECT id, request_id, interpreter_id, customer_key, join_expires_at
-             FROM assignments WHERE join_token_hash = $1",
+             FROM assignments WHERE join_token_hash = $1 AND released_at IS NULL",
         )
         .bind(&token.0)
         .fetch_optional(&mut *tx)
@@ -693,7 +696,7 @@ impl Store for PostgresStore {
         let assignment: Option<(i64, i64, String, Option<String>, Option<String>)> =
             sqlx::query_as(
                 "SELECT id, interpreter_id, customer_key, join_mode, join_mode_note
-             FROM assignments WHERE request_id = $1",
+             FROM assignments WHERE request_id = $1 AND released_at IS NULL",
             )
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -1671,6 +1674,20 @@ impl Store for PostgresStore {
     async fn request_explain(&self, id: RequestId) -> StoreResult<Vec<ExplainRow>> {
         let mut tx = self.read().await?;
         matching_q::explain(&mut tx, id).await
+    }
+
+    async fn release_no_show(
+        &self,
+        timer_id: i64,
+        request_id: RequestId,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let released =
+            matching_q::release_no_show(&mut tx, timer_id, request_id, emails, now).await?;
+        commit(tx).await?;
+        Ok(released)
     }
 
     // ---- operations (issue #8) ------------------------------------------------------------
