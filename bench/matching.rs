@@ -44,17 +44,15 @@ where
                     CASE WHEN i % 3 = 0 THEN NULL ELSE {until} END, {t}, 0 FROM n"
         ),
         // Everyone has a pair; every tenth one has es:en.
-        format!(
-            "INSERT INTO interpreter_pairs (interpreter_id, from_lang, to_lang)
-             SELECT id, CASE WHEN id % 10 = 0 THEN 'es' ELSE 'fr' END, 'en' FROM interpreters"
-        ),
+        "INSERT INTO interpreter_pairs (interpreter_id, from_lang, to_lang)
+         SELECT id, CASE WHEN id % 10 = 0 THEN 'es' ELSE 'fr' END, 'en' FROM interpreters"
+            .to_string(),
         format!(
             "UPDATE interpreters SET availability = 'mon-fri 08:00-18:00' WHERE id % 4 = 0 AND id <= {with_pair} * 10"
         ),
-        format!(
-            "INSERT INTO interpreter_skills (interpreter_id, skill, expires_at)
-             SELECT id, 'medical', NULL FROM interpreters WHERE id % 20 = 0"
-        ),
+        "INSERT INTO interpreter_skills (interpreter_id, skill, expires_at)
+         SELECT id, 'medical', NULL FROM interpreters WHERE id % 20 = 0"
+            .to_string(),
         // A month of history: 20,000 past requests, each offered to 5 and assigned to 1.
         format!(
             "INSERT INTO requests (id, meeting_key, meeting_id, passcode, join_url, host, kind, topic, start_at,

@@ -97,6 +97,7 @@ async fn race(store: Arc<dyn Store>) {
                 pair: pair.clone(),
                 requestor: EmailAddress::parse("clinic@requestor.example").expect("address"),
                 route_address: "es-en@agency.example".into(),
+                calendar: None,
             },
             offers,
             emails: vec![],

@@ -173,16 +173,15 @@ fn month(seed: u64, engine: bool) -> (Vec<Person>, usize, usize) {
         if let Some(w) = winner {
             let p = &mut people[w as usize];
             assert!(
-                !p.bookings.iter().any(|b| b.start < start + Duration::minutes(60)
-                    && start < b.start + Duration::minutes(b.minutes)),
+                !p.bookings
+                    .iter()
+                    .any(|b| b.start < start + Duration::minutes(60)
+                        && start < b.start + Duration::minutes(b.minutes)),
                 "interpreter {w} double-booked"
             );
             p.accepts += 1;
             p.minutes += 60.0;
-            p.bookings.push(Booking {
-                start,
-                minutes: 60,
-            });
+            p.bookings.push(Booking { start, minutes: 60 });
             filled += 1;
         }
     }

@@ -109,6 +109,7 @@ impl World {
                     pair: LanguagePair::parse("es:en").unwrap(),
                     requestor: EmailAddress::parse("dr@clinic.example").unwrap(),
                     route_address: "es-en@agency.test".into(),
+                    calendar: None,
                 },
                 now,
             )

@@ -78,6 +78,7 @@ fn new_request(m: Meeting, p: &str) -> NewRequest {
         pair: pair(p),
         requestor: addr("clinic@requestor.example"),
         route_address: "es-en@agency.example".into(),
+        calendar: None,
     }
 }
 

@@ -121,6 +121,11 @@ pub fn classify(
         pair: route.pair.clone(),
         requestor: from,
         route_address: route.address.clone(),
+        calendar: inv.calendar.as_ref().map(|c| crate::store::CalendarKey {
+            uid: c.uid.clone(),
+            sequence: c.sequence,
+            cancel: c.method.as_deref() == Some("CANCEL"),
+        }),
     })
 }
 
@@ -203,8 +208,17 @@ pub(crate) async fn ingest_with(
     };
     let parsed = invitation::parse_with_limit(raw, config.limits.max_message_bytes);
     let classified = classify(&envelope, parsed, config);
-    let decision = match classified {
-        Classified::Request(request) => {
+    let calendar_change = match &classified {
+        Classified::Request(request) => offers.calendar_change(request, now).await?,
+        _ => None,
+    };
+    let decision = match (calendar_change, classified) {
+        // An update or cancellation of a request we already have (same calendar UID).
+        (Some(what), _) => IngestDecision::Rejected {
+            reason: what,
+            emails: vec![],
+        },
+        (None, Classified::Request(request)) => {
             let received = reply(
                 offers,
                 config,
@@ -222,7 +236,7 @@ pub(crate) async fn ingest_with(
             }
             decision
         }
-        other => {
+        (None, other) => {
             match crate::outbox::conversation::handle(offers, config, &envelope, raw, now).await? {
                 Some(decision) => decision,
                 None => {

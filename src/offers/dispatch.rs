@@ -19,7 +19,8 @@ use crate::matching::{consider, Candidate, Need, Rules};
 use crate::outbox::compose;
 use crate::outbox::templates::Message;
 use crate::store::{
-    DecisionRecord, DispatchPlan, MatchingContext, NewEmail, NewOffer, Timer, TimerKind, WaveRecord,
+    DecisionRecord, DispatchPlan, MatchingContext, NewEmail, NewOffer, NewRequest, Timer,
+    TimerKind, WaveRecord,
 };
 
 /// One planned wave: its offers and every decision behind it.
@@ -187,6 +188,133 @@ impl Offers {
             close_at: self.close_at(start, now),
         };
         Ok((planned.offers, plan))
+    }
+
+    /// A calendar message about a request we already have (same UID and pair): `METHOD:CANCEL`
+    /// cancels it (everyone concerned told); a `METHOD:REQUEST` with a higher SEQUENCE and a
+    /// new start moves it, tells the assigned interpreter, and re-checks them at the new time
+    /// (released and offered again when they no longer fit). Returns what happened, for the
+    /// message's record; `None` when there is no such request (a new one is made).
+    pub async fn calendar_change(
+        &self,
+        request: &NewRequest,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<String>> {
+        let Some(cal) = &request.calendar else {
+            return Ok(None);
+        };
+        let Some((id, stored_sequence)) = self
+            .store
+            .request_by_calendar(&cal.uid, &request.pair)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if cal.cancel {
+            let done = self.cancel(id, now).await?;
+            return Ok(Some(if done {
+                format!("calendar cancellation: request {id} cancelled")
+            } else {
+                format!("calendar cancellation: request {id} was already finished")
+            }));
+        }
+        if cal.sequence <= stored_sequence {
+            return Ok(Some(format!(
+                "calendar update SEQUENCE {} is not newer than request {id}'s {stored_sequence}: nothing changed",
+                cal.sequence
+            )));
+        }
+        let Some(start) = request.meeting.start else {
+            return Ok(Some(format!(
+                "calendar update for request {id} states no start: nothing changed"
+            )));
+        };
+        let Some(detail) = self.store.request_detail(id).await? else {
+            return Ok(None);
+        };
+        if detail.request.meeting.start == Some(start) {
+            return Ok(Some(format!(
+                "calendar update for request {id}: same start, nothing changed"
+            )));
+        }
+        let mut moved = detail.request.clone();
+        moved.meeting.start = Some(start);
+        let assigned = match detail.assigned_interpreter {
+            Some(i) => self.store.find_interpreter(&i.to_string()).await?,
+            None => None,
+        };
+        let mut emails = Vec::new();
+        if let Some(interpreter) = &assigned {
+            let rendered = self.templates.render(&Message::MeetingMoved {
+                interpreter,
+                request: &moved,
+            })?;
+            emails.push(compose(
+                "meeting_moved",
+                &interpreter.email,
+                &self.from,
+                rendered,
+                None,
+            ));
+        }
+        let change = crate::store::Reschedule {
+            start,
+            sequence: cal.sequence,
+            deadline_at: (start - Duration::minutes(self.matching.deadline_lead_minutes)).max(now),
+            close_at: self.close_at(Some(start), now),
+            noshow_at: start.max(now) + Duration::minutes(self.matching.noshow_grace_minutes),
+        };
+        if !self
+            .store
+            .reschedule_request(id, &change, &emails, now)
+            .await?
+        {
+            return Ok(Some(format!(
+                "calendar update for request {id}: the request is finished, nothing changed"
+            )));
+        }
+        // Does the assigned interpreter still fit the new time?
+        if let Some(interpreter) = &assigned {
+            let pool = self.pool(&moved, now).await?;
+            if let Some(mut c) = pool
+                .into_iter()
+                .find(|c| c.interpreter.id == interpreter.id)
+            {
+                let old_start = detail.request.meeting.start;
+                c.bookings.retain(|b| Some(b.start) != old_start);
+                let preferences = self.requestors.preferences_of(&moved.requestor);
+                let ctx = self.store.matching_context(id).await?;
+                let (skills, duration) = ctx
+                    .map(|c| (c.skills, c.duration_minutes))
+                    .unwrap_or_else(|| (vec![], self.matching.default_duration_minutes));
+                let need = Need {
+                    pair: &moved.pair,
+                    skills: &skills,
+                    start: Some(start),
+                    duration_minutes: duration,
+                    preferences: &preferences,
+                };
+                // Presence is not required of someone already assigned: only the rules
+                // about the new time itself count.
+                c.interpreter.presence_until = Some(start + Duration::days(1));
+                if let Some(rule) = crate::matching::exclusion(&c, &need, &self.rules(), now) {
+                    let rendered = self
+                        .templates
+                        .render(&Message::Reoffered { request: &moved })?;
+                    let to_requestor =
+                        compose("reoffered", &moved.requestor, &self.from, rendered, None);
+                    self.store
+                        .release_assignment(None, id, "moved", &[to_requestor], now)
+                        .await?;
+                    return Ok(Some(format!(
+                        "calendar update moved request {id}; the assigned interpreter no longer fits ({rule}): offered again"
+                    )));
+                }
+            }
+        }
+        Ok(Some(format!(
+            "calendar update moved request {id} to {start}"
+        )))
     }
 
     /// Skills the route of this address requires.
@@ -378,7 +506,7 @@ impl Offers {
         ));
         Ok(Acted::Released(
             self.store
-                .release_no_show(timer.id, timer.request_id, &emails, now)
+                .release_assignment(Some(timer.id), timer.request_id, "no_show", &emails, now)
                 .await?,
         ))
     }

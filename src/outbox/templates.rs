@@ -152,6 +152,18 @@ const BUILT_IN: &[(&str, &str)] = &[
         "no_show_released.html",
         include_str!("../../templates/no_show_released.html"),
     ),
+    (
+        "meeting_moved.subject",
+        include_str!("../../templates/meeting_moved.subject"),
+    ),
+    (
+        "meeting_moved.txt",
+        include_str!("../../templates/meeting_moved.txt"),
+    ),
+    (
+        "meeting_moved.html",
+        include_str!("../../templates/meeting_moved.html"),
+    ),
     ("layout.html", include_str!("../../templates/layout.html")),
 ];
 
@@ -204,6 +216,11 @@ pub enum Message<'a> {
     /// To the requestor (and the coordinator): the interpreter did not join; we are finding
     /// another one (issue #5).
     Reoffered { request: &'a Request },
+    /// To the assigned interpreter: a calendar update moved the meeting (issue #5).
+    MeetingMoved {
+        interpreter: &'a Interpreter,
+        request: &'a Request,
+    },
     /// To the interpreter who did not join by start + grace: the assignment is released.
     NoShowReleased {
         interpreter: &'a Interpreter,
@@ -232,6 +249,7 @@ impl Message<'_> {
             Message::Paused { .. } => "paused",
             Message::Reoffered { .. } => "reoffered",
             Message::NoShowReleased { .. } => "no_show_released",
+            Message::MeetingMoved { .. } => "meeting_moved",
         }
     }
 }
@@ -345,6 +363,10 @@ impl Templates {
                 request,
             }
             | Message::NoShowReleased {
+                interpreter,
+                request,
+            }
+            | Message::MeetingMoved {
                 interpreter,
                 request,
             } => context! {

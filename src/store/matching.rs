@@ -30,6 +30,25 @@ pub struct DispatchPlan {
     pub close_at: DateTime<Utc>,
 }
 
+/// A calendar event's identity as a request stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarKey {
+    pub uid: String,
+    pub sequence: i64,
+    /// `METHOD:CANCEL`.
+    pub cancel: bool,
+}
+
+/// A calendar update's new timing (issue #5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reschedule {
+    pub start: DateTime<Utc>,
+    pub sequence: i64,
+    pub deadline_at: DateTime<Utc>,
+    pub close_at: DateTime<Utc>,
+    pub noshow_at: DateTime<Utc>,
+}
+
 /// One stored decision: the rule that excluded the interpreter, or their score and rank.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DecisionRecord {

@@ -343,14 +343,18 @@ macro_rules! matching_sql {
                 schedule(conn, request_id, TimerKind::NoShow, at, 0, now).await
             }
 
-            pub(crate) async fn release_no_show(
+            #[allow(clippy::too_many_arguments)]
+            pub(crate) async fn release_assignment(
                 conn: &mut Conn,
-                timer_id: i64,
+                timer_id: Option<i64>,
                 request_id: RequestId,
+                reason: &str,
                 emails: &[super::super::NewEmail],
                 now: DateTime<Utc>,
             ) -> StoreResult<bool> {
-                finish(conn, timer_id, now).await?;
+                if let Some(id) = timer_id {
+                    finish(conn, id, now).await?;
+                }
                 let current: Option<(i64, i64)> = sqlx::query_as(
                     "SELECT a.id, a.offer_id FROM assignments a JOIN requests r ON r.id = a.request_id
                      WHERE a.request_id = $1 AND a.released_at IS NULL AND r.state = 'assigned'
@@ -364,9 +368,10 @@ macro_rules! matching_sql {
                     return Ok(false);
                 };
                 sqlx::query(
-                    "UPDATE assignments SET released_at = $1, release_reason = 'no_show' WHERE id = $2",
+                    "UPDATE assignments SET released_at = $1, release_reason = $2 WHERE id = $3",
                 )
                 .bind(to_millis(now))
+                .bind(reason)
                 .bind(assignment_id)
                 .execute(&mut *conn)
                 .await
@@ -387,6 +392,94 @@ macro_rules! matching_sql {
                 .await
                 .map_err(db_err)?;
                 schedule(conn, request_id, TimerKind::Wave, now, epoch, now).await?;
+                for e in emails {
+                    enqueue(conn, e, now).await?;
+                }
+                Ok(true)
+            }
+
+            pub(crate) async fn write_calendar(
+                conn: &mut Conn,
+                request_id: RequestId,
+                key: &super::super::matching::CalendarKey,
+            ) -> StoreResult<()> {
+                sqlx::query("UPDATE requests SET cal_uid = $1, cal_sequence = $2 WHERE id = $3")
+                    .bind(&key.uid)
+                    .bind(key.sequence)
+                    .bind(request_id)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            pub(crate) async fn by_calendar(
+                conn: &mut Conn,
+                uid: &str,
+                pair: &LanguagePair,
+            ) -> StoreResult<Option<(RequestId, i64)>> {
+                let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT id, cal_sequence FROM requests
+                     WHERE cal_uid = $1 AND from_lang = $2 AND to_lang = $3
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(uid)
+                .bind(pair.from.code())
+                .bind(pair.to.code())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                Ok(row.map(|(id, seq)| (id, seq.unwrap_or(0))))
+            }
+
+            pub(crate) async fn reschedule(
+                conn: &mut Conn,
+                id: RequestId,
+                change: &super::super::matching::Reschedule,
+                emails: &[super::super::NewEmail],
+                now: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let changed = sqlx::query(
+                    "UPDATE requests SET start_at = $1, cal_sequence = $2, updated_at = $3
+                     WHERE id = $4 AND state IN ('open', 'offered', 'assigned')
+                       AND COALESCE(cal_sequence, 0) < $2",
+                )
+                .bind(to_millis(change.start))
+                .bind(change.sequence)
+                .bind(to_millis(now))
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                if changed == 0 {
+                    return Ok(false);
+                }
+                for (kind, at) in [
+                    ("deadline", change.deadline_at),
+                    ("close", change.close_at),
+                    ("noshow", change.noshow_at),
+                ] {
+                    sqlx::query(
+                        "UPDATE timers SET due_at = $1, lease_until = NULL
+                         WHERE request_id = $2 AND kind = $3 AND done_at IS NULL",
+                    )
+                    .bind(to_millis(at))
+                    .bind(id)
+                    .bind(kind)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                }
+                // Offers stay open until the new start at least.
+                sqlx::query(
+                    "UPDATE offers SET expires_at = $1 WHERE request_id = $2 AND state = 'pending' AND expires_at < $1",
+                )
+                .bind(to_millis(change.start))
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
                 for e in emails {
                     enqueue(conn, e, now).await?;
                 }

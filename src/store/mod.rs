@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use self::matching::{
-    DecisionRecord, DispatchPlan, ExplainRow, MatchingContext, Removed, Timer, TimerKind,
-    WaveRecord,
+    CalendarKey, DecisionRecord, DispatchPlan, ExplainRow, MatchingContext, Removed, Reschedule,
+    Timer, TimerKind, WaveRecord,
 };
 use crate::matching::profile::Profile;
 use crate::matching::Candidate;
@@ -89,6 +89,9 @@ pub struct NewRequest {
     pub pair: LanguagePair,
     pub requestor: EmailAddress,
     pub route_address: String,
+    /// The calendar event it came from (UID, SEQUENCE), so a later update or cancellation
+    /// finds it (issue #5).
+    pub calendar: Option<CalendarKey>,
 }
 
 /// One offer to write: the interpreter, the hashed token and its email.
@@ -721,14 +724,34 @@ pub trait Store: Send + Sync + 'static {
     /// Every stored decision of a request with its offer, by rank then interpreter.
     async fn request_explain(&self, id: RequestId) -> StoreResult<Vec<ExplainRow>>;
 
-    /// Start + grace passed: when the assigned interpreter has no attendance, releases the
-    /// assignment (kept for the record, its offer expired), re-opens the request under a new
-    /// epoch with a new round of waves due now, and enqueues `emails`. Finishes the timer.
-    /// `false` when they joined, or the request is no longer assigned.
-    async fn release_no_show(
+    /// When the assigned interpreter has no attendance, releases the assignment (kept for the
+    /// record with `reason`: `no_show` at start + grace, `moved` when a calendar update no
+    /// longer fits them), re-opens the request under a new epoch with a new round of waves due
+    /// now, and enqueues `emails`. Finishes the timer, if any. `false` when they joined, or the
+    /// request is no longer assigned.
+    async fn release_assignment(
         &self,
-        timer_id: i64,
+        timer_id: Option<i64>,
         request_id: RequestId,
+        reason: &str,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// The request made from the calendar event `uid` for `pair`, with its stored SEQUENCE.
+    async fn request_by_calendar(
+        &self,
+        uid: &str,
+        pair: &LanguagePair,
+    ) -> StoreResult<Option<(RequestId, i64)>>;
+
+    /// A calendar update moved the meeting: new start and SEQUENCE, and the pending deadline,
+    /// close and no-show timers moved to the given times. Enqueues `emails`. `false` when the
+    /// request is finished (cancelled, unfilled, done) or already at this SEQUENCE or later.
+    async fn reschedule_request(
+        &self,
+        id: RequestId,
+        change: &Reschedule,
         emails: &[NewEmail],
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;

@@ -1388,6 +1388,9 @@ impl Store for SqliteStore {
                         if let Some(plan) = dispatch {
                             matching_q::write_plan(&mut tx, request_id, plan, now).await?;
                         }
+                        if let Some(key) = &request.calendar {
+                            matching_q::write_calendar(&mut tx, request_id, key).await?;
+                        }
                         sqlx::query("UPDATE messages SET request_id = $1 WHERE id = $2")
                             .bind(request_id)
                             .bind(message_row)
@@ -1688,18 +1691,42 @@ impl Store for SqliteStore {
         matching_q::explain(&mut tx, id).await
     }
 
-    async fn release_no_show(
+    async fn release_assignment(
         &self,
-        timer_id: i64,
+        timer_id: Option<i64>,
         request_id: RequestId,
+        reason: &str,
         emails: &[NewEmail],
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         let released =
-            matching_q::release_no_show(&mut tx, timer_id, request_id, emails, now).await?;
+            matching_q::release_assignment(&mut tx, timer_id, request_id, reason, emails, now)
+                .await?;
         commit(tx).await?;
         Ok(released)
+    }
+
+    async fn request_by_calendar(
+        &self,
+        uid: &str,
+        pair: &LanguagePair,
+    ) -> StoreResult<Option<(RequestId, i64)>> {
+        let mut tx = self.read().await?;
+        matching_q::by_calendar(&mut tx, uid, pair).await
+    }
+
+    async fn reschedule_request(
+        &self,
+        id: RequestId,
+        change: &Reschedule,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = matching_q::reschedule(&mut tx, id, change, emails, now).await?;
+        commit(tx).await?;
+        Ok(done)
     }
 
     // ---- operations (issue #8) ------------------------------------------------------------

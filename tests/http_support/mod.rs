@@ -201,6 +201,7 @@ pub async fn seed_request(
         pair: LanguagePair::parse("es:en").expect("pair"),
         requestor: EmailAddress::parse("dr.ruiz@clinic.example").expect("email"),
         route_address: "es-en@agency.test".into(),
+        calendar: None,
     };
     let decision = app
         .offers
