@@ -1272,7 +1272,10 @@ webhook_secret = "whs"
         let got: Vec<&str> = c.api.tokens.iter().map(Secret::expose).collect();
         assert_eq!(got, [format!("{good}-inline"), format!("{good}-file")]);
         assert_eq!(c.api.own_page_hours, 24);
-        assert!(!format!("{c:?}").contains(&good), "tokens never show in Debug");
+        assert!(
+            !format!("{c:?}").contains(&good),
+            "tokens never show in Debug"
+        );
 
         let c = load_str(GOOD, &[("DRAGOMAN__API__TOKENS", &format!("{good}-env"))]).unwrap();
         assert_eq!(c.api.tokens.len(), 1);
@@ -1284,7 +1287,10 @@ webhook_secret = "whs"
 
     #[test]
     fn short_api_tokens_are_named_without_their_value() {
-        let text = format!("{GOOD}\n[api]\ntokens = [\"{}\", \"short-secret\"]\n", "x".repeat(40));
+        let text = format!(
+            "{GOOD}\n[api]\ntokens = [\"{}\", \"short-secret\"]\n",
+            "x".repeat(40)
+        );
         let e = load_str(&text, &[]).unwrap_err();
         assert_eq!(e.problems.len(), 1, "{e}");
         assert_eq!(e.problems[0].key, "api.tokens[1]");

@@ -62,10 +62,16 @@ async fn presence_story(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"dragoman\"");
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"dragoman\""
+    );
     let body = json_of(res).await;
     assert_eq!(body["error"], "unauthorized");
-    assert!(body["message"].as_str().unwrap().contains("Authorization: Bearer"));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("Authorization: Bearer"));
     assert_eq!(stored_presence(app, id).await, None);
 
     // A wrong token, or the right one under another scheme: 401, the token never echoed.
@@ -83,12 +89,22 @@ async fn presence_story(app: &TestApp) {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{auth}");
-        let challenge = res.headers()["www-authenticate"].to_str().unwrap().to_string();
+        let challenge = res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(challenge.starts_with("Bearer "), "{challenge}");
         let text = res.text().await.unwrap();
-        assert!(!text.contains("wrong-token") && !text.contains(TOKEN), "{text}");
+        assert!(
+            !text.contains("wrong-token") && !text.contains(TOKEN),
+            "{text}"
+        );
     }
-    assert_eq!(stored_presence(app, id).await, None, "refused requests change nothing");
+    assert_eq!(
+        stored_presence(app, id).await,
+        None,
+        "refused requests change nothing"
+    );
 
     // The right token: online until now + ttl, in the answer and in the store.
     let now = app.now();
@@ -152,7 +168,10 @@ async fn presence_story(app: &TestApp) {
     )
     .await;
     assert_eq!(rfc3339(&body["presence_until"]), now + Duration::hours(4));
-    assert_eq!(stored_presence(app, id).await, Some(now + Duration::hours(4)));
+    assert_eq!(
+        stored_presence(app, id).await,
+        Some(now + Duration::hours(4))
+    );
 
     // Offline.
     let res = app
@@ -170,7 +189,11 @@ async fn presence_story(app: &TestApp) {
     assert_eq!(stored_presence(app, id).await, None);
 
     // Unknown interpreters: 404 for reading and writing.
-    for who in ["999999", "nobody@interpreters.test", "99999999999999999999999"] {
+    for who in [
+        "999999",
+        "nobody@interpreters.test",
+        "99999999999999999999999",
+    ] {
         let res = app
             .client
             .put(presence(app, who))
@@ -193,12 +216,37 @@ async fn presence_story(app: &TestApp) {
 
     // Bad bodies: 400 for what is not JSON, 422 for JSON of the wrong shape, each saying why.
     let cases: [(&str, StatusCode, &str, &str); 6] = [
-        ("{\"online\": tr", StatusCode::BAD_REQUEST, "bad_json", "not valid JSON"),
+        (
+            "{\"online\": tr",
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            "not valid JSON",
+        ),
         ("", StatusCode::BAD_REQUEST, "bad_json", "empty"),
-        ("{\"ttl_seconds\": 600}", StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "missing field `online`"),
-        ("{\"online\": \"yes\"}", StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "invalid type"),
-        ("{\"online\": true, \"ttl_seconds\": 30}", StatusCode::UNPROCESSABLE_ENTITY, "invalid_ttl", "between 60"),
-        ("{\"online\": true, \"ttl_seconds\": 604801}", StatusCode::UNPROCESSABLE_ENTITY, "invalid_ttl", "seven days"),
+        (
+            "{\"ttl_seconds\": 600}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "missing field `online`",
+        ),
+        (
+            "{\"online\": \"yes\"}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "invalid type",
+        ),
+        (
+            "{\"online\": true, \"ttl_seconds\": 30}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_ttl",
+            "between 60",
+        ),
+        (
+            "{\"online\": true, \"ttl_seconds\": 604801}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_ttl",
+            "seven days",
+        ),
     ];
     for (body, status, code, says) in cases {
         let res = app
@@ -231,13 +279,20 @@ async fn presence_story(app: &TestApp) {
         .put(presence(app, &id.to_string()))
         .bearer_auth(TOKEN)
         .header("content-type", "application/json")
-        .body(format!("{{\"online\": true, \"pad\": \"{}\"}}", "x".repeat(8 * 1024)))
+        .body(format!(
+            "{{\"online\": true, \"pad\": \"{}\"}}",
+            "x".repeat(8 * 1024)
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(json_of(res).await["error"], "body_too_large");
-    assert_eq!(stored_presence(app, id).await, None, "bad bodies change nothing");
+    assert_eq!(
+        stored_presence(app, id).await,
+        None,
+        "bad bodies change nothing"
+    );
 
     // Other paths and methods answer JSON too; unknown paths only after authentication.
     let res = app

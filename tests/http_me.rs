@@ -66,7 +66,10 @@ async fn own_page_story(app: &TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(offer.contains(&format!("href=\"/offer/{token}/me\"")), "{offer}");
+    assert!(
+        offer.contains(&format!("href=\"/offer/{token}/me\"")),
+        "{offer}"
+    );
 
     // GET: name, presence in their zone, the forms; nothing changes (scanners open links).
     let before = stored_presence(app, ana).await.expect("seeded online");
@@ -77,17 +80,26 @@ async fn own_page_story(app: &TestApp) {
         page.contains(&format!("You are online until {}", local_time(before, tz))),
         "{page}"
     );
-    assert!(page.contains(&format!("<form method=\"post\" action=\"/offer/{token}/me\">")));
+    assert!(page.contains(&format!(
+        "<form method=\"post\" action=\"/offer/{token}/me\">"
+    )));
     assert!(page.contains("name=\"hours\" value=\"2\""));
     assert!(page.contains("value=\"offline\""));
     let (status, _) = get_page(app, token).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(stored_presence(app, ana).await, Some(before), "GET changed nothing");
+    assert_eq!(
+        stored_presence(app, ana).await,
+        Some(before),
+        "GET changed nothing"
+    );
 
     // POST offline: 303 back to the page, the store says offline, the page too.
     let res = post_form(app, token, &[("presence", "offline")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], format!("/offer/{token}/me").as_str());
+    assert_eq!(
+        res.headers()["location"],
+        format!("/offer/{token}/me").as_str()
+    );
     assert_eq!(stored_presence(app, ana).await, None);
     let (_, page) = get_page(app, token).await;
     assert!(page.contains("You are offline."), "{page}");
@@ -193,7 +205,10 @@ async fn own_page_escapes_the_name() {
     let (_, tokens) = seed_request(&app, "Escaping").await;
     let (status, page) = get_page(&app, &tokens[&eve.id]).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; Eve"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt; Eve"),
+        "{page}"
+    );
     assert!(!page.contains("<script>"), "{page}");
     assert!(page.contains("(Europe/Madrid)"));
     app.stop().await;

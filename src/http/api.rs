@@ -83,10 +83,7 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 
 /// `{"error": code, "message": what is wrong and what to do}`.
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    json_response(
-        status,
-        json!({"error": code, "message": message.into()}),
-    )
+    json_response(status, json!({"error": code, "message": message.into()}))
 }
 
 fn disabled() -> Response {
@@ -333,7 +330,11 @@ fn json_content_type(headers: &HeaderMap) -> bool {
 // ---- handlers ---------------------------------------------------------------------------
 
 /// `GET /api/v1/interpreters/{id}`: presence and pairs. Changes nothing.
-async fn show(_auth: Authorized, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn show(
+    _auth: Authorized,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
     let now = state.now();
     match state.offers.store().find_interpreter(&id).await {
         Ok(Some(i)) => json_response(StatusCode::OK, interpreter_json(&i, now)),
@@ -365,9 +366,7 @@ async fn set_presence(
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
-                format!(
-                    "the body is larger than {API_BODY_LIMIT} bytes: send only {EXAMPLE_BODY}"
-                ),
+                format!("the body is larger than {API_BODY_LIMIT} bytes: send only {EXAMPLE_BODY}"),
             )
         }
         Err(rejection) => {
@@ -457,7 +456,10 @@ mod tests {
 
     #[test]
     fn tokens_match_by_digest_and_only_exactly() {
-        let configured = [Secret::new("first-token-aaaaaaaaaaaaaaaa"), Secret::new("second-token-bbbbbbbbbbbbbbb")];
+        let configured = [
+            Secret::new("first-token-aaaaaaaaaaaaaaaa"),
+            Secret::new("second-token-bbbbbbbbbbbbbbb"),
+        ];
         assert!(token_matches("second-token-bbbbbbbbbbbbbbb", &configured));
         assert!(token_matches("first-token-aaaaaaaaaaaaaaaa", &configured));
         assert!(!token_matches("second-token-bbbbbbbbbbbbbb", &configured));
@@ -479,7 +481,9 @@ mod tests {
         // A configured default beyond the bound is clamped, not refused.
         assert_eq!(
             parse_presence(br#"{"online": true}"#, 10 * MAX_TTL_SECONDS),
-            Ok(PresenceChange::Online(Duration::seconds(MAX_TTL_SECONDS as i64)))
+            Ok(PresenceChange::Online(Duration::seconds(
+                MAX_TTL_SECONDS as i64
+            )))
         );
         assert_eq!(
             parse_presence(br#"{"online": false, "ttl_seconds": 5}"#, hour),
@@ -487,7 +491,10 @@ mod tests {
         );
         let status = |b: &[u8]| parse_presence(b, hour).map_err(|e| (e.0, e.1));
         assert_eq!(status(b""), Err((StatusCode::BAD_REQUEST, "bad_json")));
-        assert_eq!(status(b"{\"online\": tru"), Err((StatusCode::BAD_REQUEST, "bad_json")));
+        assert_eq!(
+            status(b"{\"online\": tru"),
+            Err((StatusCode::BAD_REQUEST, "bad_json"))
+        );
         assert_eq!(
             status(br#"{"ttl_seconds": 60}"#),
             Err((StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"))

@@ -14,10 +14,9 @@ use crate::outbox::templates::local_time;
 /// The interpreter's presence, in their own time zone.
 pub fn presence_text(i: &Interpreter, now: DateTime<Utc>) -> String {
     match i.presence_until {
-        Some(until) if until > now => format!(
-            "You are online until {}.",
-            local_time(until, &i.timezone)
-        ),
+        Some(until) if until > now => {
+            format!("You are online until {}.", local_time(until, &i.timezone))
+        }
         _ => "You are offline.".to_string(),
     }
 }
@@ -121,14 +120,23 @@ mod tests {
             now,
             &[1, 4],
         );
-        assert!(page.contains("Ana &lt;b&gt;Ruiz&lt;/b&gt; &amp; co"), "{page}");
+        assert!(
+            page.contains("Ana &lt;b&gt;Ruiz&lt;/b&gt; &amp; co"),
+            "{page}"
+        );
         assert!(!page.contains("<b>Ruiz"));
-        assert!(page.contains("online until Fri 27 Nov 2026 12:00 EST"), "{page}");
+        assert!(
+            page.contains("online until Fri 27 Nov 2026 12:00 EST"),
+            "{page}"
+        );
         assert!(page.contains("name=\"hours\" value=\"4\""));
         assert!(page.contains("Online for 1 hour<"));
         assert_eq!(page.matches("action=\"/offer/tok/me\"").count(), 3);
 
         let page = own_page(&interpreter(Some(now)), "tok", now, &[1]);
-        assert!(page.contains("You are offline."), "a lease ending now is over");
+        assert!(
+            page.contains("You are offline."),
+            "a lease ending now is over"
+        );
     }
 }
