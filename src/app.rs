@@ -97,6 +97,24 @@ impl App {
         Ok(total)
     }
 
+    /// The matching timer loop (issue #5): a `dispatch_step` every `every` (waves, deadlines,
+    /// closes), until `shutdown` resolves. A failed step is logged and retried at the next tick.
+    pub async fn dispatch_loop(self, every: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = self.offers.dispatch_step(Utc::now()).await {
+                tracing::error!(error = %format!("{e:#}"), "matching step failed; retrying");
+            }
+            self.ops.heartbeats.beat(DISPATCH_LOOP);
+        }
+    }
+
     /// The ingest loop: a pass every `every`, until `shutdown` resolves. A pass that fails is
     /// logged and retried at the next tick; one mailbox's failure does not stop the others.
     pub async fn ingest_loop(self, every: Duration, shutdown: impl Future<Output = ()>) {
@@ -223,6 +241,9 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     app.ops
         .heartbeats
         .register(ops::OUTBOX_LOOP, worker.lease() + Duration::from_secs(60));
+    app.ops
+        .heartbeats
+        .register(DISPATCH_LOOP, MAILBOX_ALLOWANCE);
     tracing::info!(
         mailboxes = app.config.mailboxes.len(),
         routes = app.config.routes.len(),
@@ -239,6 +260,10 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     );
     let imap = app.spawn_imap(&stop_rx);
     let outbox = tokio::spawn(worker.run(stopped(stop_rx.clone())));
+    let dispatch = tokio::spawn(
+        app.clone()
+            .dispatch_loop(Duration::from_secs(1), stopped(stop_rx.clone())),
+    );
     let state = crate::http::AppState::new(app.offers.clone(), app.config.clone())
         .with_ops(app.ops.clone());
     let http = tokio::spawn(crate::http::serve(
@@ -266,6 +291,9 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         outbox
             .await
             .map_err(|e| anyhow::anyhow!("the outbox worker panicked: {e}"))?;
+        dispatch
+            .await
+            .map_err(|e| anyhow::anyhow!("the matching loop panicked: {e}"))?;
         http.await
             .map_err(|e| anyhow::anyhow!("the HTTP server panicked: {e}"))??;
         anyhow::Ok(())
@@ -280,6 +308,9 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     tracing::info!("dragoman stopped");
     Ok(())
 }
+
+/// The heartbeat name of the matching timer loop.
+pub const DISPATCH_LOOP: &str = "matching";
 
 /// How long a mailbox loop may go without finishing a pass before the watchdog stops being fed.
 pub const MAILBOX_ALLOWANCE: Duration = Duration::from_secs(120);

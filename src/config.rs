@@ -125,9 +125,38 @@ pub struct RequestorsConfig {
     pub allow_addresses: Vec<String>,
     pub allow_domains: Vec<String>,
     pub unknown_senders: UnknownSenders,
+    /// `[[requestors.preference]]`: preferred and blocked interpreters per sender address or
+    /// domain (issue #5).
+    pub preferences: Vec<RequestorPreference>,
+}
+
+/// Preferred and blocked interpreters (by email) of the senders matching `sender`: an exact
+/// address, or a domain (subdomains included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestorPreference {
+    pub sender: String,
+    pub preferred: Vec<EmailAddress>,
+    pub blocked: Vec<EmailAddress>,
 }
 
 impl RequestorsConfig {
+    /// The preferences that apply to `sender`, merged (an address rule and its domain's).
+    pub fn preferences_of(&self, sender: &EmailAddress) -> crate::matching::Preferences {
+        let addr = sender.as_str().to_ascii_lowercase();
+        let domain = sender.domain();
+        let mut out = crate::matching::Preferences::default();
+        for p in &self.preferences {
+            let applies = p.sender == addr
+                || (!p.sender.contains('@')
+                    && (domain == p.sender || domain.ends_with(&format!(".{}", p.sender))));
+            if applies {
+                out.preferred.extend(p.preferred.iter().cloned());
+                out.blocked.extend(p.blocked.iter().cloned());
+            }
+        }
+        out
+    }
+
     /// Whether this sender may create requests. An empty allow list allows nobody.
     pub fn allows(&self, sender: &EmailAddress) -> bool {
         let addr = sender.as_str().to_ascii_lowercase();
@@ -179,6 +208,27 @@ pub struct MatchingConfig {
     pub presence_hours: i64,
     /// How long a join link stays valid after the meeting's start.
     pub join_valid_hours: i64,
+    /// Score weights of the ranking (issue #5).
+    pub weights: crate::matching::waves::Weights,
+    /// Pause an interpreter after this many offers in a row left unanswered past their wave.
+    pub pause_after_unanswered: i64,
+    /// Tell the requestor (and the coordinator) this long before the start if nobody accepted.
+    pub deadline_lead_minutes: i64,
+    /// The request stays open until start + this; then it is unfilled.
+    pub close_grace_minutes: i64,
+    /// Gap required between two assignments of one interpreter.
+    pub overlap_buffer_minutes: i64,
+    /// Meetings starting within this need a live presence lease; later ones use availability.
+    pub presence_horizon_minutes: i64,
+    /// A meeting's assumed length when the invitation does not say.
+    pub default_duration_minutes: i64,
+    /// The rolling window for fairness (minutes worked) and recent declines.
+    pub fairness_window_days: i64,
+    /// Also told when a request is unfilled at its deadline.
+    pub coordinator: Option<EmailAddress>,
+    /// An accepted interpreter who has not joined (per the webhooks) by start + this is
+    /// released and the request offered again.
+    pub noshow_grace_minutes: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -338,6 +388,8 @@ struct RawRequestors {
     #[serde(default)]
     allow_domains: Vec<String>,
     unknown_senders: Option<UnknownSenders>,
+    #[serde(default)]
+    preference: Vec<RawPreference>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -369,6 +421,37 @@ struct RawMatching {
     offer_ttl_minutes: Option<i64>,
     presence_hours: Option<i64>,
     join_valid_hours: Option<i64>,
+    pause_after_unanswered: Option<i64>,
+    deadline_lead_minutes: Option<i64>,
+    close_grace_minutes: Option<i64>,
+    overlap_buffer_minutes: Option<i64>,
+    presence_horizon_minutes: Option<i64>,
+    default_duration_minutes: Option<i64>,
+    fairness_window_days: Option<i64>,
+    coordinator: Option<String>,
+    noshow_grace_minutes: Option<i64>,
+    #[serde(default)]
+    weights: RawWeights,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeights {
+    preferred: Option<f64>,
+    fairness: Option<f64>,
+    idle: Option<f64>,
+    reliability: Option<f64>,
+    declines: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPreference {
+    sender: String,
+    #[serde(default)]
+    preferred: Vec<String>,
+    #[serde(default)]
+    blocked: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -806,10 +889,37 @@ impl Config {
         if embedded && allow_addresses.is_empty() && allow_domains.is_empty() {
             allow_domains.push("clinic.example".into());
         }
+        let mut preferences = Vec::new();
+        for (i, p) in raw_req.preference.iter().enumerate() {
+            let sender = p.sender.trim().trim_start_matches('@').to_ascii_lowercase();
+            if sender.is_empty() {
+                c.problem(
+                    &format!("requestors.preference[{i}].sender"),
+                    "is empty: give an address or a domain",
+                );
+            }
+            let mut list = |name: &str, items: &[String]| {
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, a)| {
+                        c.email(&format!("requestors.preference[{i}].{name}[{j}]"), a)
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let preferred = list("preferred", &p.preferred);
+            let blocked = list("blocked", &p.blocked);
+            preferences.push(RequestorPreference {
+                sender,
+                preferred,
+                blocked,
+            });
+        }
         let requestors = RequestorsConfig {
             allow_addresses,
             allow_domains,
             unknown_senders: raw_req.unknown_senders.unwrap_or(UnknownSenders::Reply),
+            preferences,
         };
 
         let raw_out: RawOutbound = c.section("outbound", table.get("outbound"));
@@ -886,18 +996,83 @@ impl Config {
         };
 
         let raw_m: RawMatching = c.section("matching", table.get("matching"));
+        let defaults = crate::matching::waves::Weights::default();
+        let w = &raw_m.weights;
+        let weights = crate::matching::waves::Weights {
+            preferred: w.preferred.unwrap_or(defaults.preferred),
+            fairness: w.fairness.unwrap_or(defaults.fairness),
+            idle: w.idle.unwrap_or(defaults.idle),
+            reliability: w.reliability.unwrap_or(defaults.reliability),
+            declines: w.declines.unwrap_or(defaults.declines),
+        };
+        for (k, v) in [
+            ("matching.weights.preferred", weights.preferred),
+            ("matching.weights.fairness", weights.fairness),
+            ("matching.weights.idle", weights.idle),
+            ("matching.weights.reliability", weights.reliability),
+            ("matching.weights.declines", weights.declines),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                c.problem(k, "must be a number from 0 to 100");
+            }
+        }
+        let coordinator = raw_m
+            .coordinator
+            .as_deref()
+            .and_then(|a| c.email("matching.coordinator", a));
         let matching = MatchingConfig {
             offer_ttl_minutes: raw_m.offer_ttl_minutes.unwrap_or(60),
             presence_hours: raw_m.presence_hours.unwrap_or(4),
             join_valid_hours: raw_m.join_valid_hours.unwrap_or(12),
+            weights,
+            pause_after_unanswered: raw_m.pause_after_unanswered.unwrap_or(3),
+            deadline_lead_minutes: raw_m.deadline_lead_minutes.unwrap_or(0),
+            close_grace_minutes: raw_m.close_grace_minutes.unwrap_or(15),
+            overlap_buffer_minutes: raw_m.overlap_buffer_minutes.unwrap_or(15),
+            presence_horizon_minutes: raw_m.presence_horizon_minutes.unwrap_or(60),
+            default_duration_minutes: raw_m.default_duration_minutes.unwrap_or(60),
+            fairness_window_days: raw_m.fairness_window_days.unwrap_or(30),
+            coordinator,
+            noshow_grace_minutes: raw_m.noshow_grace_minutes.unwrap_or(15),
         };
         for (k, v) in [
             ("matching.offer_ttl_minutes", matching.offer_ttl_minutes),
             ("matching.presence_hours", matching.presence_hours),
             ("matching.join_valid_hours", matching.join_valid_hours),
+            (
+                "matching.pause_after_unanswered",
+                matching.pause_after_unanswered,
+            ),
+            (
+                "matching.default_duration_minutes",
+                matching.default_duration_minutes,
+            ),
+            (
+                "matching.fairness_window_days",
+                matching.fairness_window_days,
+            ),
         ] {
             if v <= 0 {
                 c.problem(k, "must be a positive number");
+            }
+        }
+        for (k, v) in [
+            (
+                "matching.deadline_lead_minutes",
+                matching.deadline_lead_minutes,
+            ),
+            ("matching.close_grace_minutes", matching.close_grace_minutes),
+            (
+                "matching.overlap_buffer_minutes",
+                matching.overlap_buffer_minutes,
+            ),
+            (
+                "matching.presence_horizon_minutes",
+                matching.presence_horizon_minutes,
+            ),
+        ] {
+            if v < 0 {
+                c.problem(k, "must be zero or a positive number");
             }
         }
 

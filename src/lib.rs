@@ -27,6 +27,7 @@ pub mod matching;
 pub mod offers;
 pub mod ops;
 pub mod outbox;
+pub mod roster;
 pub mod store;
 pub mod telemetry;
 pub mod zoom;

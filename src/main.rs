@@ -14,7 +14,6 @@ use clap::{Args, Parser, Subcommand};
 
 use dragoman::app::App;
 use dragoman::config::{Config, ConfigError, DEFAULT_DATA_DIR};
-use dragoman::domain::{EmailAddress, LanguagePair, NewInterpreter};
 use dragoman::store::RequestDetail;
 
 const EX_CONFIG: u8 = 78;
@@ -109,6 +108,11 @@ enum InterpreterCmd {
     },
     /// Mark offline now.
     Offline { id_or_email: String },
+    /// Add every row of a CSV file (header: name,email,pairs[,timezone,skills,availability,
+    /// max_day_minutes,max_week_minutes]); reports each bad row with its line number.
+    Import { file: PathBuf },
+    /// Remove from the roster (kept for the record when they had offers; never matched again).
+    Remove { id_or_email: String },
 }
 
 #[derive(Args)]
@@ -117,12 +121,24 @@ struct AddArgs {
     name: String,
     #[arg(long)]
     email: String,
-    /// A directed pair FROM:TO, e.g. es:en; repeat for more.
+    /// A directed pair FROM:TO, e.g. es:en (es<>en for both directions); repeat for more.
     #[arg(long = "pair", required = true)]
     pairs: Vec<String>,
     /// The interpreter's IANA time zone (times in their emails are shown in it).
     #[arg(long, default_value = "UTC")]
     timezone: String,
+    /// A skill, optionally with its expiry: medical or medical:2027-06-30; repeat for more.
+    #[arg(long = "skill")]
+    skills: Vec<String>,
+    /// Weekly availability in their zone, e.g. "mon-fri 09:00-17:00; sat 10:00-14:00".
+    #[arg(long)]
+    availability: Option<String>,
+    /// At most this many assigned minutes per day.
+    #[arg(long)]
+    max_day_minutes: Option<i64>,
+    /// At most this many assigned minutes per week.
+    #[arg(long)]
+    max_week_minutes: Option<i64>,
     #[arg(long)]
     json: bool,
 }
@@ -142,6 +158,13 @@ enum RequestCmd {
     },
     /// Cancel a request; pending offers are withdrawn.
     Cancel { id: i64 },
+    /// The matching decision: every interpreter considered, the rule that excluded them or
+    /// their score components, the wave and offer time, and what happened.
+    Explain {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A failure with its exit code.
@@ -383,32 +406,59 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
     let now = Utc::now();
     match cmd {
         InterpreterCmd::Add(a) => {
-            let pairs = a
-                .pairs
-                .iter()
-                .map(|p| LanguagePair::parse(p).map_err(anyhow::Error::msg))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            a.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
-                anyhow::anyhow!(
-                    "--timezone {:?} is not an IANA zone such as America/New_York",
-                    a.timezone
-                )
-            })?;
-            let new = NewInterpreter {
-                name: a.name.trim().to_string(),
-                email: EmailAddress::parse(&a.email).map_err(anyhow::Error::msg)?,
-                pairs,
+            let text = dragoman::roster::EntryText {
+                name: a.name.clone(),
+                email: a.email.clone(),
+                pairs: a.pairs.join(" "),
                 timezone: a.timezone.clone(),
+                skills: a.skills.join(" "),
+                availability: a.availability.clone().unwrap_or_default(),
+                max_day_minutes: a.max_day_minutes.map(|m| m.to_string()).unwrap_or_default(),
+                max_week_minutes: a
+                    .max_week_minutes
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
             };
-            let i = app
-                .store
-                .add_interpreter(&new, now)
+            let entry = text.check().map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let i = dragoman::roster::add(app.store.as_ref(), &entry, now)
                 .await
                 .context("adding the interpreter")?;
             if a.json {
                 println!("{}", interpreter_json(&i, now));
             } else {
                 println!("added interpreter {} ({})", i.id, i.email);
+            }
+        }
+        InterpreterCmd::Import { file } => {
+            let f =
+                std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let report = dragoman::roster::import_csv(app.store.as_ref(), f, now, |n| {
+                eprintln!("… {n} rows read");
+            })
+            .await?;
+            for (line, error) in &report.errors {
+                eprintln!("{}:{line}: {error}", file.display());
+            }
+            println!(
+                "imported {} interpreter(s); {} row(s) with errors",
+                report.added,
+                report.errors.len()
+            );
+            if !report.errors.is_empty() {
+                anyhow::bail!(
+                    "{} row(s) were not imported: fix the lines named above and import those rows again",
+                    report.errors.len()
+                );
+            }
+        }
+        InterpreterCmd::Remove { id_or_email } => {
+            let i = find(app, id_or_email).await?;
+            match app.store.remove_interpreter(i.id, now).await? {
+                dragoman::store::Removed::Deleted => println!("interpreter {} removed", i.id),
+                dragoman::store::Removed::Retired => println!(
+                    "interpreter {} removed from matching (kept for the record of their offers)",
+                    i.id
+                ),
             }
         }
         InterpreterCmd::List { json } => {
@@ -428,13 +478,47 @@ async fn interpreter(app: &App, cmd: &InterpreterCmd) -> anyhow::Result<()> {
         }
         InterpreterCmd::Show { id_or_email, json } => {
             let i = find(app, id_or_email).await?;
+            let p = app.store.interpreter_profile(i.id).await?;
+            let skills: Vec<String> = p
+                .skills
+                .iter()
+                .map(|s| match s.expires_at {
+                    Some(e) => format!("{} (until {})", s.name, e.format("%Y-%m-%d")),
+                    None => s.name.clone(),
+                })
+                .collect();
             if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&interpreter_json(&i, now))?
-                );
+                let mut v = interpreter_json(&i, now);
+                v["skills"] = serde_json::json!(p.skills);
+                v["availability"] = serde_json::json!(p.availability.as_ref().map(|a| a.as_str()));
+                v["max_day_minutes"] = serde_json::json!(p.max_day_minutes);
+                v["max_week_minutes"] = serde_json::json!(p.max_week_minutes);
+                v["paused_at"] = serde_json::json!(p.paused_at);
+                v["unanswered"] = serde_json::json!(p.unanswered);
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print_interpreter(&i, now);
+                println!(
+                    "       skills:       {}",
+                    if skills.is_empty() {
+                        "none".into()
+                    } else {
+                        skills.join(", ")
+                    }
+                );
+                println!(
+                    "       availability: {}",
+                    p.availability.as_ref().map_or("any time", |a| a.as_str())
+                );
+                println!(
+                    "       caps:         {} min/day, {} min/week",
+                    p.max_day_minutes.map_or("no cap".into(), |m| m.to_string()),
+                    p.max_week_minutes
+                        .map_or("no cap".into(), |m| m.to_string())
+                );
+                if let Some(at) = p.paused_at {
+                    println!("       PAUSED since {} after {} unanswered offers (going online un-pauses)", at.format("%Y-%m-%d %H:%M UTC"), p.unanswered);
+                }
             }
         }
         InterpreterCmd::Online {
@@ -643,6 +727,25 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
                             .unwrap_or_else(|| "-".into())
                     );
                 }
+            }
+            Ok(0)
+        }
+        RequestCmd::Explain { id, json } => {
+            let rows = app
+                .store
+                .request_explain(*id)
+                .await
+                .map_err(anyhow::Error::from)?;
+            if rows.is_empty() {
+                return Err(anyhow::anyhow!("request {id} has no matching decisions: it does not exist or was recorded before matching kept them (see `dragoman request show {id}`)").into());
+            }
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)?
+                );
+            } else {
+                print!("{}", dragoman::offers::explain_text(&rows));
             }
             Ok(0)
         }

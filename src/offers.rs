@@ -6,18 +6,21 @@
 //! same join link. Never reads the clock: `now` is a parameter. Never sends email itself: every
 //! email goes into the store's outbox in the same transaction as the change.
 
+mod dispatch;
+
+pub use dispatch::{explain_text, PlannedWave, StepReport};
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::config::{Config, JoinMode};
+use crate::config::{Config, JoinMode, MatchingConfig, RequestorsConfig, RouteConfig};
 use crate::domain::{AssignmentId, CustomerKey, EmailAddress, RequestId, Token};
-use crate::matching;
 use crate::outbox::compose;
 use crate::outbox::templates::{Message, Templates};
 use crate::store::{
-    AcceptOutcome, DeclineOutcome, IngestDecision, JoinView, NewAssignment, NewOffer, NewRequest,
-    OfferView, Store,
+    AcceptOutcome, DeclineOutcome, IngestDecision, JoinView, NewAssignment, NewRequest, OfferView,
+    Store,
 };
 use crate::zoom::join_mode::ResolvedJoinMode;
 
@@ -43,6 +46,10 @@ pub struct Offers {
     /// `[zoom] join_mode` and `join_fallback`: resolved per assignment when it is won.
     join_mode: JoinMode,
     join_fallback: JoinMode,
+    /// `[matching]`, `[requestors]` (preferences) and the routes (required skills).
+    matching: MatchingConfig,
+    requestors: RequestorsConfig,
+    routes: Vec<RouteConfig>,
 }
 
 impl Offers {
@@ -56,6 +63,9 @@ impl Offers {
             join_valid: Duration::hours(config.matching.join_valid_hours),
             join_mode: config.zoom.join_mode,
             join_fallback: config.zoom.join_fallback,
+            matching: config.matching.clone(),
+            requestors: config.requestors.clone(),
+            routes: config.routes.clone(),
         }
     }
 
@@ -81,15 +91,14 @@ impl Offers {
         }
     }
 
-    /// The decision to record for a new request: an offer (with its email) to every eligible
-    /// interpreter. The store drops the offers if the meeting turns out to be a duplicate.
+    /// The decision to record for a new request: the first wave of offers (with their emails),
+    /// every matching decision, and the timers for the next wave, the deadline and the close.
+    /// The store drops all of it if the meeting turns out to be a duplicate.
     pub async fn plan_request(
         &self,
         request: NewRequest,
         now: DateTime<Utc>,
     ) -> anyhow::Result<IngestDecision> {
-        let candidates = self.store.eligible_interpreters(&request.pair, now).await?;
-        let expires_at = self.offer_expiry(request.meeting.start, now);
         // The request as the templates see it (the id is not known yet, and not shown).
         let preview = crate::domain::Request {
             id: 0,
@@ -101,26 +110,12 @@ impl Offers {
             epoch: 0,
             created_at: now,
         };
-        let mut offers = Vec::new();
-        for interpreter in matching::eligible(&candidates, &request.pair, now) {
-            let token = Token::generate();
-            let rendered = self.templates.render(&Message::Offer {
-                interpreter,
-                request: &preview,
-                offer_url: self.offer_url(&token),
-                expires_at,
-            })?;
-            offers.push(NewOffer {
-                interpreter_id: interpreter.id,
-                token_hash: token.hash(),
-                expires_at,
-                email: compose("offer", &interpreter.email, &self.from, rendered, None),
-            });
-        }
+        let (offers, plan) = self.first_wave(&preview, now).await?;
         Ok(IngestDecision::Request {
             request,
             offers,
             emails: vec![],
+            dispatch: Some(plan),
         })
     }
 
@@ -164,7 +159,13 @@ impl Offers {
                 &view.request,
             )
             .await?;
+        let noshow_check_at = view
+            .request
+            .meeting
+            .start
+            .map(|s| s.max(now) + Duration::minutes(self.matching.noshow_grace_minutes));
         let assignment = NewAssignment {
+            noshow_check_at,
             requestor_email: Some(requestor_email),
             customer_key: CustomerKey::generate(),
             join_token_hash: join_token.hash(),

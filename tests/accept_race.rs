@@ -100,6 +100,7 @@ async fn race(store: Arc<dyn Store>) {
             },
             offers,
             emails: vec![],
+            dispatch: None,
         };
         let message = IngestedMessage {
             mailbox: "intake".into(),
@@ -127,6 +128,7 @@ async fn race(store: Arc<dyn Store>) {
             let to = interpreters[who].email.clone();
             tasks.push(tokio::spawn(async move {
                 let assignment = NewAssignment {
+                    noshow_check_at: None,
                     customer_key: CustomerKey::generate(),
                     join_token_hash: Token::generate().hash(),
                     join_expires_at: t0() + Duration::hours(4),

@@ -103,6 +103,7 @@ async fn story(store: Arc<dyn Store>) {
                 &format!("ack-{n}-{}@dragoman", Token::generate().expose()),
                 "ack",
             )],
+            dispatch: None,
         };
         let message = IngestedMessage {
             mailbox: "intake".into(),

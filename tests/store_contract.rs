@@ -100,6 +100,7 @@ fn offer(who: &Interpreter, tag: &str, expires_at: DateTime<Utc>) -> (Token, New
 fn new_assignment(tag: &str, to: &str) -> (Token, NewAssignment) {
     let join = Token::generate();
     let a = NewAssignment {
+        noshow_check_at: None,
         customer_key: CustomerKey::generate(),
         join_token_hash: join.hash(),
         join_expires_at: mins(240),
@@ -276,6 +277,7 @@ async fn contract(store: Arc<dyn Store>) {
         request: new_request(m1.clone(), "es:en"),
         offers: vec![ana_offer, bob_offer, cho_offer],
         emails: vec![email("ack-r1@dragoman", "ack", "clinic@requestor.example")],
+        dispatch: None,
     };
     assert!(!store
         .message_recorded("intake", "1:101")
@@ -311,6 +313,7 @@ async fn contract(store: Arc<dyn Store>) {
         request: new_request(m1.clone(), "es:en"),
         offers: vec![extra_offer],
         emails: vec![email("ack-dup@dragoman", "ack", "other@requestor.example")],
+        dispatch: None,
     };
     assert_eq!(
         store
@@ -356,6 +359,7 @@ async fn contract(store: Arc<dyn Store>) {
                 request: new_request(meeting("5550001", mins(600)), "fr:en"),
                 offers: vec![],
                 emails: vec![],
+                dispatch: None,
             },
             mins(2),
         )
@@ -373,6 +377,7 @@ async fn contract(store: Arc<dyn Store>) {
                 request: new_request(m1.clone(), "en:es"),
                 offers: vec![],
                 emails: vec![],
+                dispatch: None,
             },
             mins(2),
         )
@@ -611,6 +616,7 @@ async fn contract(store: Arc<dyn Store>) {
                 request: new_request(meeting("7770001", mins(300)), "es:en"),
                 offers: vec![bob4_offer, cho4_offer],
                 emails: vec![],
+                dispatch: None,
             },
             mins(10),
         )
@@ -1215,6 +1221,7 @@ async fn conversation_contract(store: Arc<dyn Store>) {
                 request: new_request(meeting("85550000001", mins(120)), "es:en"),
                 offers: vec![o1, o2],
                 emails: vec![received],
+                dispatch: None,
             },
             mins(0),
         )

@@ -35,6 +35,25 @@ pub struct History {
     pub recent_declines: u32,
 }
 
+impl History {
+    /// Someone with no history yet: the prior decides their acceptance chance.
+    pub fn newcomer(interpreter: InterpreterId) -> History {
+        History {
+            interpreter,
+            preferred: false,
+            minutes_worked: 0.0,
+            fair_share_minutes: 0.0,
+            last_offer_at: None,
+            offers: 0,
+            accepts: 0,
+            completed: 0,
+            no_shows: 0,
+            late_cancellations: 0,
+            recent_declines: 0,
+        }
+    }
+}
+
 /// Weights of the score components (`[matching]`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Weights {

@@ -122,6 +122,36 @@ const BUILT_IN: &[(&str, &str)] = &[
         "offer_reply.html",
         include_str!("../../templates/offer_reply.html"),
     ),
+    (
+        "paused.subject",
+        include_str!("../../templates/paused.subject"),
+    ),
+    ("paused.txt", include_str!("../../templates/paused.txt")),
+    ("paused.html", include_str!("../../templates/paused.html")),
+    (
+        "reoffered.subject",
+        include_str!("../../templates/reoffered.subject"),
+    ),
+    (
+        "reoffered.txt",
+        include_str!("../../templates/reoffered.txt"),
+    ),
+    (
+        "reoffered.html",
+        include_str!("../../templates/reoffered.html"),
+    ),
+    (
+        "no_show_released.subject",
+        include_str!("../../templates/no_show_released.subject"),
+    ),
+    (
+        "no_show_released.txt",
+        include_str!("../../templates/no_show_released.txt"),
+    ),
+    (
+        "no_show_released.html",
+        include_str!("../../templates/no_show_released.html"),
+    ),
     ("layout.html", include_str!("../../templates/layout.html")),
 ];
 
@@ -171,6 +201,19 @@ pub enum Message<'a> {
     NobodyAvailable { request: &'a Request },
     /// To an interpreter who answered an offer by email: accepting happens on the offer page.
     OfferReply { original_subject: Option<&'a str> },
+    /// To the requestor (and the coordinator): the interpreter did not join; we are finding
+    /// another one (issue #5).
+    Reoffered { request: &'a Request },
+    /// To the interpreter who did not join by start + grace: the assignment is released.
+    NoShowReleased {
+        interpreter: &'a Interpreter,
+        request: &'a Request,
+    },
+    /// To an interpreter paused after `unanswered` offers in a row went unanswered (issue #5).
+    Paused {
+        interpreter: &'a Interpreter,
+        unanswered: i64,
+    },
 }
 
 impl Message<'_> {
@@ -186,6 +229,9 @@ impl Message<'_> {
             Message::AssignmentCancelled { .. } => "assignment_cancelled",
             Message::NobodyAvailable { .. } => "nobody_available",
             Message::OfferReply { .. } => "offer_reply",
+            Message::Paused { .. } => "paused",
+            Message::Reoffered { .. } => "reoffered",
+            Message::NoShowReleased { .. } => "no_show_released",
         }
     }
 }
@@ -258,7 +304,9 @@ impl Templates {
                 join_url => join_url,
                 display_name => interpreter.display_name(&request.pair.from),
             },
-            Message::Received { request } | Message::NobodyAvailable { request } => context! {
+            Message::Received { request }
+            | Message::NobodyAvailable { request }
+            | Message::Reoffered { request } => context! {
                 request => request_ctx(request, requestor_zone(request)),
             },
             Message::NotUnderstood {
@@ -295,9 +343,20 @@ impl Templates {
             Message::AssignmentCancelled {
                 interpreter,
                 request,
+            }
+            | Message::NoShowReleased {
+                interpreter,
+                request,
             } => context! {
                 interpreter => interpreter_ctx(interpreter),
                 request => request_ctx(request, &interpreter.timezone),
+            },
+            Message::Paused {
+                interpreter,
+                unanswered,
+            } => context! {
+                interpreter => interpreter_ctx(interpreter),
+                unanswered => unanswered,
             },
             Message::OfferReply { original_subject } => context! {
                 original_subject => original_subject

@@ -4,11 +4,22 @@
 //! the trait). Callers never see `sqlx`. Times are passed in as `now`; the store never reads
 //! the clock. Timestamps are stored as integer Unix milliseconds in both dialects.
 
+pub mod matching;
+#[macro_use]
+mod matching_sql;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+pub use self::matching::{
+    DecisionRecord, DispatchPlan, ExplainRow, MatchingContext, Removed, Timer, TimerKind,
+    WaveRecord,
+};
+use crate::matching::profile::Profile;
+use crate::matching::Candidate;
 
 use crate::domain::{
     AssignmentId, AttributionMethod, CustomerKey, EmailAddress, Interpreter, InterpreterId,
@@ -102,6 +113,8 @@ pub enum IngestDecision {
         request: NewRequest,
         offers: Vec<NewOffer>,
         emails: Vec<NewEmail>,
+        /// Matching's decisions and timers (issue #5); `None` writes the offers only.
+        dispatch: Option<DispatchPlan>,
     },
     /// Not turned into a request (unknown sender, not an invitation, no route, loop safety);
     /// `emails` may hold a reply.
@@ -142,6 +155,8 @@ pub struct NewAssignment {
     pub email: NewEmail,
     /// The "interpreter assigned" email to the requestor, written only when this accept wins.
     pub requestor_email: Option<NewEmail>,
+    /// When to check that the interpreter joined (start + grace); `None`: never (issue #5).
+    pub noshow_check_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -634,6 +649,89 @@ pub trait Store: Send + Sync + 'static {
         mode: &str,
         note: Option<&str>,
     ) -> StoreResult<()>;
+
+    // ---- matching (issue #5) -------------------------------------------------------------
+
+    /// The hard-rule facts of an interpreter (skills, availability, caps, pause).
+    async fn interpreter_profile(&self, id: InterpreterId) -> StoreResult<Profile>;
+
+    /// Replaces skills, availability and caps (the pause fields are left alone).
+    async fn set_interpreter_profile(
+        &self,
+        id: InterpreterId,
+        profile: &Profile,
+    ) -> StoreResult<()>;
+
+    /// Removes an interpreter: deleted when they never had an offer, otherwise retired (kept
+    /// for the record, never listed or matched again).
+    async fn remove_interpreter(
+        &self,
+        id: InterpreterId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Removed>;
+
+    /// Everyone (not removed) who holds `pair`, with profile, bookings since `since` and
+    /// history (declines counted since `recent_since`).
+    async fn matching_pool(
+        &self,
+        pair: &LanguagePair,
+        since: DateTime<Utc>,
+        recent_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Candidate>>;
+
+    /// The request with its matching facts and offers so far.
+    async fn matching_context(&self, id: RequestId) -> StoreResult<Option<MatchingContext>>;
+
+    /// Writes a later wave: its offers and emails, decisions, the next wave timer, unanswered
+    /// counts and pauses, and finishes the timer. Fenced: `false` (nothing written but the
+    /// timer finished) when the request's epoch moved or it is no longer open or offered.
+    async fn record_wave(&self, wave: &WaveRecord, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Claims up to `limit` due timers until `lease_until` (another claimer skips them).
+    async fn claim_timers(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<Timer>>;
+
+    /// Marks a timer done without acting (stale, or nothing to do).
+    async fn finish_timer(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// The deadline passed with nobody assigned: records it, enqueues `emails`, finishes the
+    /// timer. `false` when the request is no longer open or offered.
+    async fn request_deadline(
+        &self,
+        timer_id: i64,
+        request_id: RequestId,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Start + grace passed with nobody assigned: the request becomes unfilled and its pending
+    /// offers expire; finishes the timer. `false` when it was no longer open or offered.
+    async fn close_unfilled(
+        &self,
+        timer_id: i64,
+        request_id: RequestId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Every stored decision of a request with its offer, by rank then interpreter.
+    async fn request_explain(&self, id: RequestId) -> StoreResult<Vec<ExplainRow>>;
+
+    /// Start + grace passed: when the assigned interpreter has no attendance, releases the
+    /// assignment (kept for the record, its offer expired), re-opens the request under a new
+    /// epoch with a new round of waves due now, and enqueues `emails`. Finishes the timer.
+    /// `false` when they joined, or the request is no longer assigned.
+    async fn release_no_show(
+        &self,
+        timer_id: i64,
+        request_id: RequestId,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     // ---- operations (issue #8) ------------------------------------------------------------
 

@@ -337,6 +337,18 @@ async fn commit(tx: Transaction<'static, sqlx::Sqlite>) -> StoreResult<()> {
     tx.commit().await.map_err(db_err)
 }
 
+// ---- matching (issue #5): the shared queries of `matching_sql` over this backend ------------
+
+matching_sql!(
+    sqlx::sqlite::SqliteConnection,
+    "UPDATE timers SET lease_until = $1
+     WHERE id IN (SELECT id FROM timers
+                  WHERE done_at IS NULL AND due_at <= $2
+                    AND (lease_until IS NULL OR lease_until <= $2)
+                  ORDER BY due_at, id LIMIT $3)
+     RETURNING id, request_id, kind, epoch, due_at"
+);
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
@@ -390,6 +402,7 @@ impl Store for SqliteStore {
         let rows: Vec<InterpreterPairRow> = sqlx::query_as(
             "SELECT i.id, i.name, i.email, i.timezone, i.presence_until, i.created_at, p.from_lang, p.to_lang
              FROM interpreters i LEFT JOIN interpreter_pairs p ON p.interpreter_id = i.id
+             WHERE i.removed_at IS NULL
              ORDER BY i.id, p.from_lang, p.to_lang",
         )
         .fetch_all(&self.pool)
@@ -422,13 +435,18 @@ impl Store for SqliteStore {
         until: Option<DateTime<Utc>>,
     ) -> StoreResult<Interpreter> {
         let mut tx = self.write().await?;
-        let changed = sqlx::query("UPDATE interpreters SET presence_until = $1 WHERE id = $2")
-            .bind(until.map(to_millis))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+        let changed = sqlx::query(
+            "UPDATE interpreters SET presence_until = $1,
+                    paused_at = CASE WHEN $1 IS NULL THEN paused_at ELSE NULL END,
+                    unanswered = CASE WHEN $1 IS NULL THEN unanswered ELSE 0 END
+             WHERE id = $2",
+        )
+        .bind(until.map(to_millis))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound(format!("no interpreter with id {id}")));
         }
@@ -447,7 +465,7 @@ impl Store for SqliteStore {
         let rows: Vec<InterpreterPairRow> = sqlx::query_as(
             "SELECT i.id, i.name, i.email, i.timezone, i.presence_until, i.created_at, p.from_lang, p.to_lang
              FROM interpreters i LEFT JOIN interpreter_pairs p ON p.interpreter_id = i.id
-             WHERE i.presence_until > $1
+             WHERE i.presence_until > $1 AND i.removed_at IS NULL
                AND i.id IN (SELECT interpreter_id FROM interpreter_pairs WHERE from_lang = $2 AND to_lang = $3)
              ORDER BY i.id, p.from_lang, p.to_lang",
         )
@@ -593,6 +611,10 @@ impl Store for SqliteStore {
         if let Some(email) = &assignment.requestor_email {
             enqueue(&mut tx, email, now).await?;
         }
+        matching_q::answered(&mut tx, offer.interpreter_id, offer.request_id, now).await?;
+        if let Some(at) = assignment.noshow_check_at {
+            matching_q::schedule_noshow(&mut tx, offer.request_id, at, now).await?;
+        }
         commit(tx).await?;
         Ok(AcceptOutcome::Won {
             offer_id: offer.id,
@@ -607,17 +629,18 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<DeclineOutcome> {
         let mut tx = self.write().await?;
-        let declined = sqlx::query(
+        let declined: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE offers SET state = 'declined', responded_at = $1
-             WHERE token_hash = $2 AND state = 'pending' AND expires_at > $1",
+             WHERE token_hash = $2 AND state = 'pending' AND expires_at > $1
+             RETURNING interpreter_id, request_id",
         )
         .bind(to_millis(now))
         .bind(&token.0)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(db_err)?
-        .rows_affected();
-        if declined == 1 {
+        .map_err(db_err)?;
+        if let Some((interpreter_id, request_id)) = declined {
+            matching_q::answered(&mut tx, interpreter_id, request_id, now).await?;
             commit(tx).await?;
             return Ok(DeclineOutcome::Declined);
         }
@@ -637,7 +660,7 @@ impl Store for SqliteStore {
         let mut tx = self.read().await?;
         let row: Option<(i64, i64, i64, String, i64)> = sqlx::query_as(
             "SELECT id, request_id, interpreter_id, customer_key, join_expires_at
-             FROM assignments WHERE join_token_hash = $1",
+             FROM assignments WHERE join_token_hash = $1 AND released_at IS NULL",
         )
         .bind(&token.0)
         .fetch_optional(&mut *tx)
@@ -686,7 +709,7 @@ impl Store for SqliteStore {
         let assignment: Option<(i64, i64, String, Option<String>, Option<String>)> =
             sqlx::query_as(
                 "SELECT id, interpreter_id, customer_key, join_mode, join_mode_note
-             FROM assignments WHERE request_id = $1",
+             FROM assignments WHERE request_id = $1 AND released_at IS NULL",
             )
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -1286,6 +1309,7 @@ impl Store for SqliteStore {
                 request,
                 offers,
                 emails,
+                dispatch,
             } => {
                 let meeting = &request.meeting;
                 let meeting_key = meeting.dedupe_key();
@@ -1360,6 +1384,9 @@ impl Store for SqliteStore {
                         }
                         for email in emails {
                             enqueue(&mut tx, email, now).await?;
+                        }
+                        if let Some(plan) = dispatch {
+                            matching_q::write_plan(&mut tx, request_id, plan, now).await?;
                         }
                         sqlx::query("UPDATE messages SET request_id = $1 WHERE id = $2")
                             .bind(request_id)
@@ -1560,6 +1587,119 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    // ---- matching (issue #5) -------------------------------------------------------------
+
+    async fn interpreter_profile(&self, id: InterpreterId) -> StoreResult<Profile> {
+        let mut tx = self.read().await?;
+        matching_q::profile(&mut tx, id).await
+    }
+
+    async fn set_interpreter_profile(
+        &self,
+        id: InterpreterId,
+        profile: &Profile,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        matching_q::set_profile(&mut tx, id, profile).await?;
+        commit(tx).await
+    }
+
+    async fn remove_interpreter(
+        &self,
+        id: InterpreterId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Removed> {
+        let mut tx = self.write().await?;
+        let removed = matching_q::remove(&mut tx, id, now).await?;
+        commit(tx).await?;
+        Ok(removed)
+    }
+
+    async fn matching_pool(
+        &self,
+        pair: &LanguagePair,
+        since: DateTime<Utc>,
+        recent_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Candidate>> {
+        let mut tx = self.read().await?;
+        matching_q::pool(&mut tx, pair, since, recent_since, now).await
+    }
+
+    async fn matching_context(&self, id: RequestId) -> StoreResult<Option<MatchingContext>> {
+        let mut tx = self.read().await?;
+        matching_q::context(&mut tx, id).await
+    }
+
+    async fn record_wave(&self, wave: &WaveRecord, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let written = matching_q::wave(&mut tx, wave, now).await?;
+        commit(tx).await?;
+        Ok(written)
+    }
+
+    async fn claim_timers(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<Timer>> {
+        let mut tx = self.write().await?;
+        let timers = matching_q::claim(&mut tx, now, lease_until, limit).await?;
+        commit(tx).await?;
+        Ok(timers)
+    }
+
+    async fn finish_timer(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        matching_q::finish(&mut tx, id, now).await?;
+        commit(tx).await
+    }
+
+    async fn request_deadline(
+        &self,
+        timer_id: i64,
+        request_id: RequestId,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let acted = matching_q::deadline(&mut tx, timer_id, request_id, emails, now).await?;
+        commit(tx).await?;
+        Ok(acted)
+    }
+
+    async fn close_unfilled(
+        &self,
+        timer_id: i64,
+        request_id: RequestId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let acted = matching_q::close(&mut tx, timer_id, request_id, now).await?;
+        commit(tx).await?;
+        Ok(acted)
+    }
+
+    async fn request_explain(&self, id: RequestId) -> StoreResult<Vec<ExplainRow>> {
+        let mut tx = self.read().await?;
+        matching_q::explain(&mut tx, id).await
+    }
+
+    async fn release_no_show(
+        &self,
+        timer_id: i64,
+        request_id: RequestId,
+        emails: &[NewEmail],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let released =
+            matching_q::release_no_show(&mut tx, timer_id, request_id, emails, now).await?;
+        commit(tx).await?;
+        Ok(released)
     }
 
     // ---- operations (issue #8) ------------------------------------------------------------
