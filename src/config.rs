@@ -894,7 +894,7 @@ impl Config {
             let sender = p.sender.trim().trim_start_matches('@').to_ascii_lowercase();
             if sender.is_empty() {
                 c.problem(
-                    &format!("requestors.preference[{i}].sender"),
+                    format!("requestors.preference[{i}].sender"),
                     "is empty: give an address or a domain",
                 );
             }
