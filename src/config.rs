@@ -51,6 +51,8 @@ pub struct Config {
     pub matching: MatchingConfig,
     pub zoom: ZoomConfig,
     pub limits: LimitsConfig,
+    /// `[api]` (issue #5): the HTTP API's bearer tokens and the interpreter's own page.
+    pub api: ApiConfig,
     pub templates: TemplatesConfig,
     pub log: LogConfig,
 }
@@ -270,6 +272,23 @@ impl ZoomConfig {
     }
 }
 
+// ---- [api] (issue #5: presence API and the interpreter's own page) -----------------------
+
+/// The shortest bearer token accepted in `[api] tokens` (characters).
+pub const API_TOKEN_MIN_LEN: usize = 24;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Bearer tokens accepted by `/api/v1` (`tokens` plus the lines of `tokens_file`). Empty:
+    /// the API refuses every request and says how to enable it.
+    pub tokens: Vec<Secret>,
+    /// How long after an offer's expiry its link still opens the interpreter's own page
+    /// (`/offer/{token}/me`).
+    pub own_page_hours: i64,
+}
+
+// ---- end [api] ---------------------------------------------------------------------------
+
 #[derive(Debug, Clone)]
 pub struct LimitsConfig {
     pub max_message_bytes: usize,
@@ -449,6 +468,23 @@ struct RawZoom {
     sdk_url: Option<String>,
 }
 
+// [api] (issue #5)
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    tokens: Option<OneOrMany>,
+    tokens_file: Option<PathBuf>,
+    own_page_hours: Option<i64>,
+}
+
+/// A list, or one string (so `DRAGOMAN__API__TOKENS=abc` works as well as a TOML array).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
@@ -480,6 +516,7 @@ const SECTIONS: &[&str] = &[
     "matching",
     "zoom",
     "limits",
+    "api",
     "templates",
     "log",
 ];
@@ -857,7 +894,7 @@ impl Config {
             let sender = p.sender.trim().trim_start_matches('@').to_ascii_lowercase();
             if sender.is_empty() {
                 c.problem(
-                    &format!("requestors.preference[{i}].sender"),
+                    format!("requestors.preference[{i}].sender"),
                     "is empty: give an address or a domain",
                 );
             }
@@ -1076,6 +1113,23 @@ impl Config {
                 .to_string(),
         };
 
+        // [api] (issue #5)
+        let raw_api: RawApi = c.section("api", table.get("api"));
+        let api = ApiConfig {
+            tokens: api_tokens(&mut c, raw_api.tokens, raw_api.tokens_file),
+            own_page_hours: match raw_api.own_page_hours {
+                None => 168,
+                Some(h) if h > 0 => h,
+                Some(h) => {
+                    c.problem(
+                        "api.own_page_hours",
+                        format!("must be a positive number of hours (got {h})"),
+                    );
+                    168
+                }
+            },
+        };
+
         let raw_l: RawLimits = c.section("limits", table.get("limits"));
         let limits = LimitsConfig {
             max_message_bytes: raw_l.max_message_bytes.unwrap_or(10 * 1024 * 1024),
@@ -1129,6 +1183,7 @@ impl Config {
             matching,
             zoom,
             limits,
+            api,
             templates: TemplatesConfig { dir: raw_t.dir },
             log,
         })
@@ -1144,6 +1199,51 @@ impl Config {
             self.routes.iter().find(|route| route.address == addr)
         })
     }
+}
+
+/// `[api] tokens` and the lines of `tokens_file` (blank lines and `#` comments skipped), each
+/// at least [`API_TOKEN_MIN_LEN`] characters. Problems name the key and position, never a value.
+fn api_tokens(c: &mut Checker, inline: Option<OneOrMany>, file: Option<PathBuf>) -> Vec<Secret> {
+    let mut tokens = Vec::new();
+    let inline = match inline {
+        None => vec![],
+        Some(OneOrMany::One(s)) => vec![s],
+        Some(OneOrMany::Many(v)) => v,
+    };
+    let from_file = c
+        .secret("api.tokens", None, file)
+        .map(|s| {
+            s.expose()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for (key, list) in [("api.tokens", inline), ("api.tokens_file", from_file)] {
+        for (i, t) in list.into_iter().enumerate() {
+            let t = t.trim().to_string();
+            let n = t.chars().count();
+            if n < API_TOKEN_MIN_LEN || t.chars().any(char::is_whitespace) {
+                let place = if key == "api.tokens" {
+                    format!("{key}[{i}]")
+                } else {
+                    format!("{key} (token {})", i + 1)
+                };
+                c.problem(
+                    place,
+                    format!(
+                        "a token must be at least {API_TOKEN_MIN_LEN} characters without spaces \
+                         (got {n}): make one with `openssl rand -hex 32`"
+                    ),
+                );
+                continue;
+            }
+            tokens.push(Secret(t));
+        }
+    }
+    tokens
 }
 
 /// Applies `DRAGOMAN__SECTION__KEY=value` (and `DRAGOMAN__MAILBOX__0__KEY` for arrays).
@@ -1323,6 +1423,54 @@ webhook_secret = "whs"
         assert_eq!(c.routes.len(), 3);
         assert!(c.zoom.demo_mode());
         assert_eq!(c.outbound.dir, Path::new("/tmp/dd/outbox"));
+    }
+
+    // ---- [api] (issue #5) ----
+
+    #[test]
+    fn api_tokens_come_inline_from_the_environment_and_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = "t".repeat(API_TOKEN_MIN_LEN);
+        std::fs::write(
+            dir.path().join("api-tokens"),
+            format!("# rotated monthly\n\n{good}-file\n"),
+        )
+        .unwrap();
+        let text = format!(
+            "{GOOD}\n[api]\ntokens = [\"{good}-inline\"]\ntokens_file = \"api-tokens\"\nown_page_hours = 24\n"
+        );
+        let c = load_str(
+            &text,
+            &[("CREDENTIALS_DIRECTORY", dir.path().to_str().unwrap())],
+        )
+        .unwrap();
+        let got: Vec<&str> = c.api.tokens.iter().map(Secret::expose).collect();
+        assert_eq!(got, [format!("{good}-inline"), format!("{good}-file")]);
+        assert_eq!(c.api.own_page_hours, 24);
+        assert!(
+            !format!("{c:?}").contains(&good),
+            "tokens never show in Debug"
+        );
+
+        let c = load_str(GOOD, &[("DRAGOMAN__API__TOKENS", &format!("{good}-env"))]).unwrap();
+        assert_eq!(c.api.tokens.len(), 1);
+        assert_eq!(c.api.tokens[0].expose(), format!("{good}-env"));
+        let c = load_str(GOOD, &[]).unwrap();
+        assert!(c.api.tokens.is_empty(), "no tokens unless configured");
+        assert_eq!(c.api.own_page_hours, 168);
+    }
+
+    #[test]
+    fn short_api_tokens_are_named_without_their_value() {
+        let text = format!(
+            "{GOOD}\n[api]\ntokens = [\"{}\", \"short-secret\"]\n",
+            "x".repeat(40)
+        );
+        let e = load_str(&text, &[]).unwrap_err();
+        assert_eq!(e.problems.len(), 1, "{e}");
+        assert_eq!(e.problems[0].key, "api.tokens[1]");
+        assert!(e.to_string().contains("openssl rand"));
+        assert!(!e.to_string().contains("short-secret"), "{e}");
     }
 
     #[test]

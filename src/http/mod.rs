@@ -1,5 +1,6 @@
 //! The HTTP face of dragoman (axum): offer pages, accept/decline, the join page, Zoom's
-//! webhook receiver, and the operator's `/healthz`, `/readyz` and `/metrics`. Handlers are thin: they read the clock from `AppState`, call `offers`,
+//! webhook receiver, the interpreter's own page (`me`), the presence API under `/api/v1`
+//! (`api`, bearer tokens), and the operator's `/healthz`, `/readyz` and `/metrics`. Handlers are thin: they read the clock from `AppState`, call `offers`,
 //! `zoom` or the store, and render small escaped HTML pages.
 //!
 //! Never changes state on GET (mail scanners open every link). Never logs tokens, passcodes,
@@ -7,10 +8,13 @@
 //! path (metrics too are labelled by route template). Every response carries the security
 //! headers; token routes are rate-limited per client. axum is used here and nowhere else.
 
+pub mod api;
 mod join;
 pub mod limits;
+mod me;
 mod offer;
 mod pages;
+mod pages_me;
 mod webhook;
 
 use std::future::Future;
@@ -92,6 +96,10 @@ pub fn router(state: AppState) -> Router {
         .route("/join/{token}", get(join::page))
         .route("/left", get(join::left))
         .route("/zoom/webhook", post(webhook::receive))
+        // ---- issue #5: the interpreter's own page and the presence API ----
+        .route("/offer/{token}/me", get(me::page).post(me::update))
+        .merge(api::routes())
+        // ---- end issue #5 ----
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(move |req, next| {
             limits::limit(limiter.clone(), req, next)

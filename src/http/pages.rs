@@ -80,7 +80,8 @@ pub fn offer(view: &OfferView, token: &str) -> String {
              <form method=\"post\" action=\"/offer/{t}/accept\"><button class=\"primary\" type=\"submit\">Accept</button></form>\n\
              <form method=\"post\" action=\"/offer/{t}/decline\"><button type=\"submit\">Decline</button></form>\n\
              <p class=\"next\">Accepting commits you to join at the time above. If you cannot, \
-             decline so the request goes to someone else sooner.</p>\n</main>",
+             decline so the request goes to someone else sooner.</p>\n\
+             <p><a href=\"/offer/{t}/me\">Your availability: go online or offline</a></p>\n</main>",
             name = text(view.interpreter.first_name()),
             details = details(view),
             until = text(&local_time(view.expires_at, tz)),
