@@ -156,6 +156,37 @@ fn every_message_renders_exactly_its_golden_copy() {
         ),
         ("nobody_available", Message::NobodyAvailable { request: &r }),
         (
+            "paused",
+            Message::Paused {
+                interpreter: &i,
+                unanswered: 3,
+            },
+        ),
+        ("reoffered", Message::Reoffered { request: &r }),
+        (
+            "no_show_released",
+            Message::NoShowReleased {
+                interpreter: &i,
+                request: &r,
+            },
+        ),
+        (
+            "meeting_moved",
+            Message::MeetingMoved {
+                interpreter: &i,
+                request: &r,
+                still_yours: true,
+            },
+        ),
+        (
+            "meeting_moved_released",
+            Message::MeetingMoved {
+                interpreter: &i,
+                request: &r,
+                still_yours: false,
+            },
+        ),
+        (
             "offer_reply",
             Message::OfferReply {
                 original_subject: Some("Re: Offer: Spanish→English — Cardiology"),

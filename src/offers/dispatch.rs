@@ -243,20 +243,6 @@ impl Offers {
             Some(i) => self.store.find_interpreter(&i.to_string()).await?,
             None => None,
         };
-        let mut emails = Vec::new();
-        if let Some(interpreter) = &assigned {
-            let rendered = self.templates.render(&Message::MeetingMoved {
-                interpreter,
-                request: &moved,
-            })?;
-            emails.push(compose(
-                "meeting_moved",
-                &interpreter.email,
-                &self.from,
-                rendered,
-                None,
-            ));
-        }
         let change = crate::store::Reschedule {
             start,
             sequence: cal.sequence,
@@ -264,16 +250,9 @@ impl Offers {
             close_at: self.close_at(Some(start), now),
             noshow_at: start.max(now) + Duration::minutes(self.matching.noshow_grace_minutes),
         };
-        if !self
-            .store
-            .reschedule_request(id, &change, &emails, now)
-            .await?
-        {
-            return Ok(Some(format!(
-                "calendar update for request {id}: the request is finished, nothing changed"
-            )));
-        }
-        // Does the assigned interpreter still fit the new time?
+        // Does the assigned interpreter still fit the new time? Checked before the move,
+        // their booking of this very request left out.
+        let mut misfit = None;
         if let Some(interpreter) = &assigned {
             let pool = self.pool(&moved, now).await?;
             if let Some(mut c) = pool
@@ -297,20 +276,44 @@ impl Offers {
                 // Presence is not required of someone already assigned: only the rules
                 // about the new time itself count.
                 c.interpreter.presence_until = Some(start + Duration::days(1));
-                if let Some(rule) = crate::matching::exclusion(&c, &need, &self.rules(), now) {
-                    let rendered = self
-                        .templates
-                        .render(&Message::Reoffered { request: &moved })?;
-                    let to_requestor =
-                        compose("reoffered", &moved.requestor, &self.from, rendered, None);
-                    self.store
-                        .release_assignment(None, id, "moved", &[to_requestor], now)
-                        .await?;
-                    return Ok(Some(format!(
-                        "calendar update moved request {id}; the assigned interpreter no longer fits ({rule}): offered again"
-                    )));
-                }
+                misfit = crate::matching::exclusion(&c, &need, &self.rules(), now);
             }
+        }
+        let mut emails = Vec::new();
+        if let Some(interpreter) = &assigned {
+            let rendered = self.templates.render(&Message::MeetingMoved {
+                interpreter,
+                request: &moved,
+                still_yours: misfit.is_none(),
+            })?;
+            emails.push(compose(
+                "meeting_moved",
+                &interpreter.email,
+                &self.from,
+                rendered,
+                None,
+            ));
+        }
+        if !self
+            .store
+            .reschedule_request(id, &change, &emails, now)
+            .await?
+        {
+            return Ok(Some(format!(
+                "calendar update for request {id}: the request is finished, nothing changed"
+            )));
+        }
+        if let Some(rule) = misfit {
+            let rendered = self
+                .templates
+                .render(&Message::Reoffered { request: &moved })?;
+            let to_requestor = compose("reoffered", &moved.requestor, &self.from, rendered, None);
+            self.store
+                .release_assignment(None, id, "moved", &[to_requestor], now)
+                .await?;
+            return Ok(Some(format!(
+                "calendar update moved request {id}; the assigned interpreter no longer fits ({rule}): offered again"
+            )));
         }
         Ok(Some(format!(
             "calendar update moved request {id} to {start}"

@@ -220,6 +220,8 @@ pub enum Message<'a> {
     MeetingMoved {
         interpreter: &'a Interpreter,
         request: &'a Request,
+        /// `false`: the new time no longer fits them, and the assignment is released.
+        still_yours: bool,
     },
     /// To the interpreter who did not join by start + grace: the assignment is released.
     NoShowReleased {
@@ -365,13 +367,18 @@ impl Templates {
             | Message::NoShowReleased {
                 interpreter,
                 request,
-            }
-            | Message::MeetingMoved {
-                interpreter,
-                request,
             } => context! {
                 interpreter => interpreter_ctx(interpreter),
                 request => request_ctx(request, &interpreter.timezone),
+            },
+            Message::MeetingMoved {
+                interpreter,
+                request,
+                still_yours,
+            } => context! {
+                interpreter => interpreter_ctx(interpreter),
+                request => request_ctx(request, &interpreter.timezone),
+                still_yours => still_yours,
             },
             Message::Paused {
                 interpreter,
