@@ -235,3 +235,113 @@ fn parse_exit_code_says_whether_every_file_was_an_invitation() {
         .unwrap()
         .contains("no Zoom join link"));
 }
+
+#[test]
+fn import_reports_every_bad_row_by_line_and_explain_shows_the_decision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("roster.csv");
+    std::fs::write(
+        &csv,
+        "name,email,pairs,timezone,skills,availability,max_day_minutes,max_week_minutes\n\
+         Ana Ruiz,ana@interpreters.test,es:en,America/New_York,medical:2030-01-31,,240,\n\
+         Bad Email,not-an-email,es:en,UTC,,,,\n\
+         Bruno Díaz,bruno@interpreters.test,es<>en,UTC,,mon-fri 09:00-17:00,,900\n\
+         Bad Zone,zone@interpreters.test,es:en,Mars/Olympus,,,,\n\
+         Ana Again,ana@interpreters.test,es:en,UTC,,,,\n\
+         Cara Lima,cara@interpreters.test,pt:en,UTC,,,,\n",
+    )
+    .unwrap();
+    let out = dragoman(
+        tmp.path(),
+        &["interpreter", "import", csv.to_str().unwrap()],
+    );
+    let t = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "bad rows make the import fail: {t}"
+    );
+    assert!(
+        t.contains("imported 3 interpreter(s); 3 row(s) with errors"),
+        "{t}"
+    );
+    for (line, what) in [(3, "email"), (5, "timezone"), (6, "ana@interpreters.test")] {
+        assert!(
+            t.contains(&format!("roster.csv:{line}:"))
+                && t.lines()
+                    .any(|l| l.contains(&format!(":{line}:")) && l.contains(what)),
+            "line {line} ({what}) reported: {t}"
+        );
+    }
+    let out = dragoman(
+        tmp.path(),
+        &["interpreter", "show", "bruno@interpreters.test", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pairs"], serde_json::json!(["en:es", "es:en"]));
+    assert_eq!(v["availability"], "mon-fri 09:00-17:00");
+    assert_eq!(v["max_week_minutes"], 900);
+
+    // A request piped in as an MTA would, then its explanation.
+    let out = dragoman(
+        tmp.path(),
+        &["interpreter", "online", "ana@interpreters.test"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dragoman"))
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .args(["deliver", "--to", "es-en@agency.example"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"From: dr@clinic.example\r\nTo: es-en@agency.example\r\nSubject: Intake\r\n\
+              Message-ID: <explain-1@clinic.example>\r\n\r\n\
+              Join Zoom Meeting\r\nhttps://us02web.zoom.us/j/81234567890?pwd=abc\r\n\r\n\
+              Meeting ID: 812 3456 7890\r\nPasscode: 123456\r\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = dragoman(tmp.path(), &["request", "explain", "1"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.lines()
+            .any(|l| l.contains("Ana Ruiz") && l.contains("pending")),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.contains("Bruno") && l.contains("presence: offline")),
+        "Bruno is offline for a meeting with no fixed time: {t}"
+    );
+    assert!(!t.contains("Cara"), "pt:en is not in the es:en pool: {t}");
+    let out = dragoman(tmp.path(), &["request", "explain", "1", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    let out = dragoman(tmp.path(), &["request", "explain", "99"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let out = dragoman(
+        tmp.path(),
+        &["interpreter", "remove", "cara@interpreters.test"],
+    );
+    assert!(text(&out).contains("removed"), "{}", text(&out));
+    let out = dragoman(
+        tmp.path(),
+        &["interpreter", "remove", "ana@interpreters.test"],
+    );
+    assert!(text(&out).contains("kept for the record"), "{}", text(&out));
+    let out = dragoman(tmp.path(), &["interpreter", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "only Bruno is left");
+}
