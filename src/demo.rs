@@ -309,6 +309,18 @@ async fn story(
         "expected offers to Ana and Bruno, got {}",
         detail.offers.len()
     );
+    let explained = app.store.request_explain(request.id).await?;
+    say.step(
+        &format!(
+            "Matching, explained (`dragoman request explain {}`): hard rules, score components, wave",
+            request.id
+        ),
+        &crate::offers::explain_text(&explained)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>(),
+        json!({"explain": explained}),
+    );
 
     // 5. Outbox.
     let worker = Worker::new(app.store.clone(), Mailer::from_config(config)?);

@@ -555,7 +555,7 @@ pub fn explain_text(rows: &[crate::store::ExplainRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>4} {:>5}  {:<22} {:>6}  {:<44} {:>4}  {:<17} outcome",
+        "{:>4} {:>5}  {:<22} {:>6}  {:<54} {:>4}  {:<17} outcome",
         "rank", "id", "name", "score", "components / excluded by", "wave", "offered at"
     );
     for r in rows {
@@ -586,7 +586,7 @@ pub fn explain_text(rows: &[crate::store::ExplainRow]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:>4} {:>5}  {:<22} {:>6}  {:<44} {:>4}  {:<17} {}",
+            "{:>4} {:>5}  {:<22} {:>6}  {:<54} {:>4}  {:<17} {}",
             r.rank.map_or("-".into(), |n| n.to_string()),
             r.interpreter_id,
             r.name.chars().take(22).collect::<String>(),
