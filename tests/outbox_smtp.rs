@@ -460,19 +460,26 @@ async fn postfix_down_then_up_delivers_everything_exactly_once() {
     enqueue(&*store, vec![email(&first, user)], now).await;
     assert_eq!(worker.step(now).await.expect("step"), report(1, 0, 0));
 
-    // Postfix goes away: the pooled connection dies and new ones are refused.
+    // Postfix goes away: the pooled connection dies and new ones are refused. Everything
+    // committed meanwhile waits (a whole batch, sent concurrently, not just one message).
     outage.down().await;
     let during = fresh_id("offer");
-    enqueue(&*store, vec![email(&during, user)], now).await;
+    let mut batch = vec![email(&during, user)];
+    let others: Vec<String> = (0..19).map(|_| fresh_id("offer")).collect();
+    batch.extend(others.iter().map(|id| email(id, user)));
+    enqueue(&*store, batch, now).await;
     let r = worker.step(now + Duration::seconds(1)).await.expect("step");
-    assert_eq!(r, report(0, 1, 0));
-    assert_eq!(counts(&*store).await, (1, 1, 0));
+    assert_eq!(r, report(0, 20, 0));
+    assert_eq!(counts(&*store).await, (1, 20, 0));
+    // Still down at the first retry: tried again, kept again.
+    let r = worker.step(now + Duration::minutes(2)).await.expect("step");
+    assert_eq!(r, report(0, 20, 0));
 
-    // Back up: the job goes out on its retry, once.
+    // Back up: every job goes out on its next retry, once.
     outage.up().await;
     assert_eq!(
         worker.step(now + Duration::hours(2)).await.expect("step"),
-        report(1, 0, 0)
+        report(20, 0, 0)
     );
     // A later message to the same mailbox: once it is in, any duplicate of the earlier ones
     // would be too (one queue, one LMTP delivery path, submitted before it).
@@ -492,7 +499,10 @@ async fn postfix_down_then_up_delivers_everything_exactly_once() {
     assert_eq!(during_msg.message_id(), Some(during.as_str()));
     assert_eq!(stack.copies(user, &first).len(), 1);
     assert_eq!(stack.copies(user, &during).len(), 1);
-    assert_eq!(counts(&*store).await, (3, 0, 0));
+    for id in &others {
+        assert_eq!(stack.copies(user, id).len(), 1, "{id}");
+    }
+    assert_eq!(counts(&*store).await, (22, 0, 0));
     outage.down().await;
 }
 
