@@ -57,7 +57,11 @@ fn fresh_id(tag: &str) -> String {
 }
 
 async fn sqlite(dir: &std::path::Path) -> Arc<dyn Store> {
-    let url = format!("sqlite://{}/bench-{:08x}.db", dir.display(), rand::random::<u32>());
+    let url = format!(
+        "sqlite://{}/bench-{:08x}.db",
+        dir.display(),
+        rand::random::<u32>()
+    );
     let s = store::connect(&url).await.expect("open SQLite");
     s.migrate().await.expect("migrate");
     s
@@ -89,7 +93,12 @@ async fn drain_rate(dir: &std::path::Path, mailer: Mailer, n: usize) -> f64 {
     let store = sqlite(dir).await;
     for chunk in 0..n.div_ceil(100) {
         let emails = (0..100.min(n - chunk * 100))
-            .map(|i| email(&fresh_id("tp"), &format!("interp{}@agency.test", 20 + i % 10)))
+            .map(|i| {
+                email(
+                    &fresh_id("tp"),
+                    &format!("interp{}@agency.test", 20 + i % 10),
+                )
+            })
             .collect();
         commit(&*store, emails).await;
     }

@@ -106,17 +106,28 @@ fn sighup_applies_a_changed_route_keeps_connections_and_refuses_an_invalid_file(
 
     // Before: nothing routes fr-en@, so its invitation is answered but makes no request.
     maildir
-        .deliver(invitation("ruiz@clinic.example", "fr-en@agency.test", 81_300_000_001, "Before").as_bytes())
+        .deliver(
+            invitation(
+                "ruiz@clinic.example",
+                "fr-en@agency.test",
+                81_300_000_001,
+                "Before",
+            )
+            .as_bytes(),
+        )
         .expect("deliver");
-    wait_until("the first message to be handled", Duration::from_secs(30), || {
-        count(&new) == 0 && count(&cur) == 1
-    });
+    wait_until(
+        "the first message to be handled",
+        Duration::from_secs(30),
+        || count(&new) == 0 && count(&cur) == 1,
+    );
     assert!(requests(&query).is_empty(), "no route for fr-en@ yet");
 
     // An HTTP client holding a keep-alive connection across the reload.
     let addr = d.base.trim_start_matches("http://").to_string();
     let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
-    conn.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     assert!(get_on(&mut conn, "/healthz").starts_with("HTTP/1.1 200"));
 
     // The operator swaps de-en@ for fr-en@ and sends SIGHUP.
@@ -138,7 +149,15 @@ fn sighup_applies_a_changed_route_keeps_connections_and_refuses_an_invalid_file(
 
     // Mail to the new address becomes a request for the new pair.
     maildir
-        .deliver(invitation("ruiz@clinic.example", "fr-en@agency.test", 81_300_000_002, "After").as_bytes())
+        .deliver(
+            invitation(
+                "ruiz@clinic.example",
+                "fr-en@agency.test",
+                81_300_000_002,
+                "After",
+            )
+            .as_bytes(),
+        )
         .expect("deliver");
     wait_until("the request for fr-en@", Duration::from_secs(30), || {
         !requests(&query).is_empty()
@@ -165,9 +184,20 @@ fn sighup_applies_a_changed_route_keeps_connections_and_refuses_an_invalid_file(
             .is_some_and(|m| m.starts_with("configuration reload refused"))
     });
     let reason = refused["error"].as_str().expect("an error field");
-    assert!(reason.contains("route"), "the reason names the key: {reason}");
+    assert!(
+        reason.contains("route"),
+        "the reason names the key: {reason}"
+    );
     maildir
-        .deliver(invitation("ruiz@clinic.example", "fr-en@agency.test", 81_300_000_003, "Still").as_bytes())
+        .deliver(
+            invitation(
+                "ruiz@clinic.example",
+                "fr-en@agency.test",
+                81_300_000_003,
+                "Still",
+            )
+            .as_bytes(),
+        )
         .expect("deliver");
     wait_until("the second fr-en request", Duration::from_secs(30), || {
         requests(&query).len() == 2
@@ -274,7 +304,10 @@ fn sigterm_mid_burst_loses_nothing_and_sends_every_email_once() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(STOP_DEADLINE), Some(0), "{}", d.log_text());
     let done = count(&cur);
-    assert!(done < BURST, "SIGTERM came after the burst ({done} done): not mid-burst");
+    assert!(
+        done < BURST,
+        "SIGTERM came after the burst ({done} done): not mid-burst"
+    );
     drop(d);
 
     // Restart: the rest of the burst, and every email left in the outbox.
@@ -291,7 +324,10 @@ fn sigterm_mid_burst_loses_nothing_and_sends_every_email_once() {
     // Every message one request.
     let list = requests(&cfg);
     assert_eq!(list.len(), BURST, "one request per message");
-    let mut ids: Vec<&str> = list.iter().filter_map(|r| r["meeting_id"].as_str()).collect();
+    let mut ids: Vec<&str> = list
+        .iter()
+        .filter_map(|r| r["meeting_id"].as_str())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), BURST, "no meeting twice");
@@ -306,9 +342,11 @@ fn sigterm_mid_burst_loses_nothing_and_sends_every_email_once() {
     assert_eq!(sent, BURST * (interpreters.len() + 1), "{s}");
     let mut users: Vec<&str> = interpreters.to_vec();
     users.push("requestor@clinic.test");
-    wait_until("Postfix to deliver every message", Duration::from_secs(60), || {
-        delivered(&mail_root, &users, &marker).len() >= sent
-    });
+    wait_until(
+        "Postfix to deliver every message",
+        Duration::from_secs(60),
+        || delivered(&mail_root, &users, &marker).len() >= sent,
+    );
     let copies = delivered(&mail_root, &users, &marker);
     assert_eq!(copies.len(), sent, "every job delivered");
     let twice: Vec<_> = copies.iter().filter(|(_, n)| **n > 1).collect();

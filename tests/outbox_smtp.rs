@@ -506,52 +506,6 @@ async fn postfix_down_then_up_delivers_everything_exactly_once() {
     outage.down().await;
 }
 
-/// A figure, not a check (ignored by default: it loads the shared machine). Messages per
-/// second from the outbox into the local Postfix over pooled plain SMTP, SQLite store.
-/// Run: `cargo test --release --test outbox_smtp throughput -- --ignored --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn throughput_into_postfix() {
-    let stack = Stack::from_env();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let store = sqlite(tmp.path()).await;
-    let n: usize = std::env::var("OUTBOX_BENCH_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
-    let now = Utc::now();
-    let mut ids = Vec::new();
-    for chunk in 0..n.div_ceil(100) {
-        let emails: Vec<NewEmail> = (0..100.min(n - chunk * 100))
-            .map(|i| {
-                let id = fresh_id("bench");
-                ids.push(id.clone());
-                email(&id, &format!("interp{}@agency.test", 9 + (i % 32)))
-            })
-            .collect();
-        enqueue(&*store, emails, now).await;
-    }
-    let worker = Worker::new(
-        store.clone(),
-        Mailer::smtp(&stack.plain(), from()).expect("mailer"),
-    )
-    .with_batch(200);
-    let started = std::time::Instant::now();
-    let mut sent = 0;
-    while sent < n {
-        let r = worker.step(now).await.expect("step");
-        assert_eq!(r.retried + r.failed, 0, "{r:?}");
-        assert!(r.sent > 0, "stalled at {sent}/{n}");
-        sent += r.sent;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "outbox -> Postfix: {n} messages in {secs:.2} s = {:.0} msg/s (pool of {})",
-        n as f64 / secs,
-        dragoman::outbox::mailer::SMTP_POOL_SIZE
-    );
-}
-
 /// The `[outbound]` + `[smtp]` keys an operator writes (password from a file, the test CA)
 /// reach the server through `Mailer::from_config`.
 #[tokio::test]

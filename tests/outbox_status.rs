@@ -160,7 +160,10 @@ timeout = 10
     while copies(&root, "interp12@agency.test", &before) == 0
         || copies(&root, "interp13@agency.test", &after) == 0
     {
-        assert!(Instant::now() < deadline, "the other two were not delivered");
+        assert!(
+            Instant::now() < deadline,
+            "the other two were not delivered"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(copies(&root, "interp12@agency.test", &before), 1);
@@ -179,7 +182,10 @@ timeout = 10
     assert_eq!(f["message_id"], refused.as_str());
     assert_eq!(f["attempts"], 1);
     let error = f["error"].as_str().expect("an error");
-    assert!(error.starts_with("permanent:") && error.contains("550"), "{error}");
+    assert!(
+        error.starts_with("permanent:") && error.contains("550"),
+        "{error}"
+    );
 
     // The table for people says the same.
     let table = dragoman(&cfg, &["status"]);
@@ -190,9 +196,10 @@ timeout = 10
     assert!(row.contains("offer") && row.contains("550"), "{row}");
     assert!(table.contains("failed mail"), "{table}");
     assert!(
-        table
-            .lines()
-            .any(|l| l.split_whitespace().collect::<Vec<_>>().ends_with(&["failed", "1"])),
+        table.lines().any(|l| l
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .ends_with(&["failed", "1"])),
         "{table}"
     );
 }

@@ -117,7 +117,8 @@ impl Live {
     pub fn reload(&self, loaded: Result<Config, ConfigError>) -> Result<Changes, Refused> {
         let new = loaded?;
         let old = self.current();
-        let templates = Templates::load(new.templates.dir.as_deref()).map_err(Refused::Templates)?;
+        let templates =
+            Templates::load(new.templates.dir.as_deref()).map_err(Refused::Templates)?;
         let fingerprint = fingerprint(new.templates.dir.as_deref());
         let mut changes = diff(&old.config, &new);
         changes.templates = diff_templates(
@@ -168,7 +169,9 @@ pub fn diff(old: &Config, new: &Config) -> Changes {
         match olds.get(addr) {
             None => c.routes.push(format!("+{}", route_label(r))),
             Some(o)
-                if o.pair != r.pair || o.skills != r.skills || o.bidirectional != r.bidirectional =>
+                if o.pair != r.pair
+                    || o.skills != r.skills
+                    || o.bidirectional != r.bidirectional =>
             {
                 let mut what = format!("~{addr} ({} ⇒ {}", o.pair, r.pair);
                 if o.skills != r.skills {
@@ -193,7 +196,13 @@ pub fn diff(old: &Config, new: &Config) -> Changes {
     }
 
     let (o, n) = (&old.requestors, &new.requestors);
-    list_diff(&o.allow_domains, &n.allow_domains, "domain ", |d| d.to_string(), &mut c.requestors);
+    list_diff(
+        &o.allow_domains,
+        &n.allow_domains,
+        "domain ",
+        |d| d.to_string(),
+        &mut c.requestors,
+    );
     // Addresses are people's: shown as their first letter and domain.
     list_diff(
         &o.allow_addresses,
@@ -346,7 +355,10 @@ allow_addresses = ["ruiz@other.example"]
                 "-es-en@agency.test (Spanish→English)"
             ]
         );
-        assert!(c.requestors.is_empty() && c.needs_restart.is_empty(), "{c:?}");
+        assert!(
+            c.requestors.is_empty() && c.needs_restart.is_empty(),
+            "{c:?}"
+        );
         assert_eq!(
             c.to_string(),
             "routes: +fr-en@agency.test (French→English), -es-en@agency.test (Spanish→English)"
@@ -368,11 +380,16 @@ allow_addresses = ["ruiz@other.example"]
         let c = diff(&old, &new);
         assert!(c.is_empty());
         assert_eq!(c.needs_restart, vec!["outbound"]);
-        assert!(c.to_string().contains("not applied until a restart: outbound"));
+        assert!(c
+            .to_string()
+            .contains("not applied until a restart: outbound"));
 
         let mut changed = config(ES_EN);
         changed.requestors.allow_addresses = vec!["lopez@other.example".into()];
-        changed.requestors.allow_domains.push("clinic2.example".into());
+        changed
+            .requestors
+            .allow_domains
+            .push("clinic2.example".into());
         let c = diff(&old, &changed);
         assert_eq!(
             c.requestors,
@@ -396,7 +413,10 @@ allow_addresses = ["ruiz@other.example"]
         std::fs::write(tmp.path().join("c.txt"), "tres").expect("write");
         let after = fingerprint(Some(tmp.path()));
         let d = Some(tmp.path());
-        assert_eq!(diff_templates(d, &before, d, &after), vec!["~a.txt", "+c.txt", "-b.txt"]);
+        assert_eq!(
+            diff_templates(d, &before, d, &after),
+            vec!["~a.txt", "+c.txt", "-b.txt"]
+        );
         assert_eq!(
             diff_templates(None, &BTreeMap::new(), None, &BTreeMap::new()),
             Vec::<String>::new()

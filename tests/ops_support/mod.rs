@@ -73,7 +73,10 @@ impl Daemon {
                 return v;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("dragoman exited ({status}) before {what}:\n{}", self.log_text());
+                panic!(
+                    "dragoman exited ({status}) before {what}:\n{}",
+                    self.log_text()
+                );
             }
             assert!(
                 start.elapsed() < limit,
@@ -165,7 +168,14 @@ pub fn add_interpreter(config: &Path, name: &str, email: &str, pair: &str) {
     cli(
         config,
         &[
-            "interpreter", "add", "--name", name, "--email", email, "--pair", pair,
+            "interpreter",
+            "add",
+            "--name",
+            name,
+            "--email",
+            email,
+            "--pair",
+            pair,
         ],
     );
     cli(config, &["interpreter", "online", email, "--for", "10h"]);
