@@ -203,3 +203,78 @@ timeout = 10
         "{table}"
     );
 }
+
+/// `Store::outbox_failures` on both backends: only jobs given up for good, newest first, with
+/// their last error; `limit` respected. (A closed port and one attempt make the failures.)
+async fn failures_listed(url: &str) {
+    let store = store::connect(url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let smtp = dragoman::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: closed,
+        tls: dragoman::config::TlsMode::None,
+        username: None,
+        password: None,
+        from: None,
+        ca_file: None,
+        timeout_secs: 5,
+    };
+    let from = EmailAddress::parse("dispatch@agency.test").expect("address");
+    let now = Utc::now();
+    let ids: Vec<String> = (0..3).map(|_| fresh_id("offer")).collect();
+    for id in &ids {
+        store
+            .record_ingest(
+                &IngestedMessage {
+                    mailbox: "spool".into(),
+                    source_key: fresh_id("msg"),
+                    message_id: None,
+                    sha256: "0".repeat(64),
+                },
+                &IngestDecision::Rejected {
+                    reason: "test".into(),
+                    emails: vec![email(id, "interp12@agency.test")],
+                },
+                now,
+            )
+            .await
+            .expect("enqueue");
+    }
+    assert!(store.outbox_failures(10).await.expect("list").is_empty());
+    let worker =
+        Worker::new(store.clone(), Mailer::smtp(&smtp, from).expect("mailer")).with_max_attempts(1);
+    assert_eq!(worker.step(now).await.expect("step").failed, 3);
+    let all = store.outbox_failures(10).await.expect("list");
+    let listed: Vec<&str> = all.iter().map(|f| f.message_id.as_str()).collect();
+    let newest_first: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
+    assert_eq!(listed, newest_first);
+    for f in &all {
+        assert_eq!(f.recipient, "interp12@agency.test");
+        assert_eq!(f.kind, "offer");
+        assert_eq!(f.attempts, 1);
+        assert!(
+            f.last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("transient:")),
+            "{f:?}"
+        );
+    }
+    assert_eq!(store.outbox_failures(2).await.expect("list").len(), 2);
+    assert!(store.outbox_failures(0).await.expect("list").is_empty());
+}
+
+#[tokio::test]
+async fn outbox_failures_are_listed_newest_first_on_sqlite() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    failures_listed(&common::fresh_sqlite_url(tmp.path())).await;
+}
+
+#[tokio::test]
+async fn outbox_failures_are_listed_newest_first_on_postgres() {
+    let db = common::fresh_postgres().await;
+    failures_listed(&db.url).await;
+}
