@@ -25,6 +25,10 @@ pub struct App {
     pub offers: Arc<Offers>,
     /// Heartbeats, metrics and mailbox contacts (SIGTERM/READY/watchdog use it in `run_daemon`).
     pub ops: Arc<Ops>,
+    /// ---- ops (issue #8, ops2): SIGHUP reload. The routes, requestors and templates the
+    /// Maildir loop uses, swapped as a whole by [`App::reload`]; `config` and `offers` above
+    /// stay as started (the IMAP tasks and HTTP still use those: see ARCHITECTURE.md).
+    pub live: Arc<ops::reload::Live>,
 }
 
 impl App {
@@ -61,11 +65,18 @@ impl App {
                 .filter(|m| matches!(m.source, MailboxSource::Maildir(_)))
                 .map(|m| m.name.clone()),
         ));
+        let config = Arc::new(config);
+        let live = Arc::new(ops::reload::Live::new(
+            config.clone(),
+            offers.clone(),
+            store.clone(),
+        ));
         Ok(App {
-            config: Arc::new(config),
+            config,
             store,
             offers,
             ops,
+            live,
         })
     }
 
@@ -86,8 +97,9 @@ impl App {
     /// One pass over every Maildir inbox.
     pub async fn ingest_step(&self, now: DateTime<Utc>) -> anyhow::Result<StepReport> {
         let mut total = StepReport::default();
+        let live = self.live.current();
         for (name, maildir) in self.maildirs()? {
-            let r = maildir.step(&name, &self.offers, &self.config, now).await?;
+            let r = maildir.step(&name, &live.offers, &live.config, now).await?;
             total.created += r.created;
             total.duplicates += r.duplicates;
             total.rejected += r.rejected;
@@ -117,6 +129,8 @@ impl App {
 
     /// The ingest loop: a pass every `every`, until `shutdown` resolves. A pass that fails is
     /// logged and retried at the next tick; one mailbox's failure does not stop the others.
+    /// Shutdown during a pass abandons it between database round trips (nothing is lost: see
+    /// `ingest::maildir`'s crash invariant).
     pub async fn ingest_loop(self, every: Duration, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut tick = tokio::time::interval(every);
@@ -126,6 +140,8 @@ impl App {
                 _ = &mut shutdown => break,
                 _ = tick.tick() => {}
             }
+            // One configuration per pass (a SIGHUP takes effect at the next pass).
+            let live = self.live.current();
             for (name, maildir) in match self.maildirs() {
                 Ok(m) => m,
                 Err(e) => {
@@ -140,10 +156,18 @@ impl App {
                     continue;
                 }
             } {
-                match maildir
-                    .step(&name, &self.offers, &self.config, Utc::now())
-                    .await
-                {
+                // ---- ops (issue #8, ops2): a SIGTERM does not wait for a whole backlog. The
+                // pass is dropped where it stands, as a crash would leave it but without one:
+                // a message is either committed (then moved, or resumed on the next start by
+                // `message_recorded`) or still in new/ untouched.
+                let step = tokio::select! {
+                    r = maildir.step(&name, &live.offers, &live.config, Utc::now()) => r,
+                    _ = &mut shutdown => {
+                        tracing::info!(mailbox = %name, "shutdown during an ingest pass; the rest of the inbox waits for the next start");
+                        return;
+                    }
+                };
+                match step {
                     Ok(r) => {
                         self.ops.contacted(&name);
                         self.ops.metrics.ingested(
@@ -201,6 +225,57 @@ impl App {
     }
 }
 
+// ---- ops (issue #8, ops2): SIGHUP reload ------------------------------------------------
+
+impl App {
+    /// Reads the configuration file again and applies its routes, requestors and templates;
+    /// an invalid file is refused with the reason and the running configuration kept. Logs
+    /// the outcome either way.
+    pub fn reload(&self) -> Result<ops::reload::Changes, ops::reload::Refused> {
+        let loaded = Config::load(
+            self.config.source.as_deref(),
+            &self.config.data_dir,
+            std::env::vars(),
+        );
+        let result = self.live.reload(loaded);
+        match &result {
+            Ok(changes) if !changes.needs_restart.is_empty() => tracing::warn!(
+                changes = %changes,
+                "configuration reloaded; some changes need a restart"
+            ),
+            Ok(changes) => tracing::info!(changes = %changes, "configuration reloaded"),
+            Err(e) => tracing::error!(
+                error = %e,
+                "configuration reload refused; still running the previous one (fix the file and send SIGHUP again)"
+            ),
+        }
+        result
+    }
+
+    /// Reloads on every SIGHUP until `stop` turns true. `hup` is made by the caller before
+    /// READY=1, so a SIGHUP never finds the default action (which ends the process).
+    pub async fn reload_on_sighup(
+        self,
+        mut hup: tokio::signal::unix::Signal,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => break,
+                got = hup.recv() => if got.is_none() { break },
+            }
+            ops::notify::reloading();
+            let status = match self.reload() {
+                Ok(changes) => format!("serving; reloaded: {changes}"),
+                Err(e) => format!("serving; reload refused: {e}"),
+            };
+            ops::notify::ready(&status);
+        }
+    }
+}
+
+// ---- end ops (issue #8, ops2) -------------------------------------------------------------
+
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -218,9 +293,10 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `dragoman run`: ingest, the outbox worker and HTTP until SIGTERM, then a drain: the loops
-/// finish the step they are in (a message being committed, an email being sent, a request
-/// being answered) and stop; anything not done is still in the inbox or the outbox.
+/// `dragoman run`: ingest, the outbox worker and HTTP until SIGTERM, then a drain: the outbox
+/// finishes the sends under way and records them, HTTP answers the requests under way, the
+/// Maildir pass stops between messages; anything not done is still in the inbox or the
+/// outbox. SIGHUP reloads routes, requestors and templates ([`App::reload`]).
 pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -272,6 +348,10 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         stopped(stop_rx.clone()),
     ));
     let watchdog = tokio::spawn(ops::notify::watchdog(app.ops.clone(), stop_rx.clone()));
+    // ---- ops (issue #8, ops2): SIGHUP reloads routes, requestors and templates.
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| anyhow::anyhow!("cannot watch SIGHUP (reload): {e}"))?;
+    let reloader = tokio::spawn(app.clone().reload_on_sighup(hup, stop_rx.clone()));
     ops::notify::ready(&format!(
         "serving: {} mailbox(es), outbox worker running",
         app.config.mailboxes.len()
@@ -305,6 +385,7 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         }
     }
     watchdog.abort();
+    reloader.abort();
     tracing::info!("dragoman stopped");
     Ok(())
 }

@@ -797,6 +797,9 @@ impl Colors {
     }
 }
 
+/// How many failed outbox messages `status` lists (ops, issue #8/#6).
+const STATUS_FAILURES: i64 = 10;
+
 async fn status(app: &App, json: bool) -> anyhow::Result<()> {
     let now = Utc::now();
     let counts = app.store.status(now).await?;
@@ -806,6 +809,8 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
             "name": name, "kind": "maildir", "path": md.root(), "waiting": md.pending()?.len(),
         }));
     }
+    // ---- ops (issue #8/#6, ops2): the messages given up for good, newest first.
+    let failures = app.store.outbox_failures(STATUS_FAILURES).await?;
     let health = app.store.mailbox_health().await?;
     for m in &app.config.mailboxes {
         if let dragoman::config::MailboxSource::Imap(imap) = &m.source {
@@ -825,7 +830,11 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
         let v = serde_json::json!({
             "requests": counts.requests.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
             "offers": counts.offers.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-            "outbox": {"pending": counts.outbox_pending, "failed": counts.outbox_failed, "sent": counts.outbox_sent},
+            "outbox": {"pending": counts.outbox_pending, "failed": counts.outbox_failed, "sent": counts.outbox_sent,
+                "recent_failures": failures.iter().map(|f| serde_json::json!({
+                    "id": f.id, "kind": f.kind, "message_id": f.message_id, "to": f.recipient,
+                    "attempts": f.attempts, "error": f.last_error, "created_at": f.created_at,
+                })).collect::<Vec<_>>()},
             "interpreters": {"total": counts.interpreters, "online": counts.interpreters_online},
             "messages": {"ingested": counts.messages_ingested, "rejected": counts.messages_rejected},
             "mailboxes": mailboxes,
@@ -881,6 +890,33 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
         for (name, state, n, colour) in rows {
             let reset = if colour.is_empty() { "" } else { c.reset };
             writeln!(out, "{:<13} {colour}{state:<12} {n:>8}{reset}", name)?;
+        }
+        // ---- ops (issue #8/#6, ops2): why the failed messages failed.
+        if !failures.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}{:<13} {:<12} {:<28} error{}",
+                c.bold, "failed mail", "kind", "to", c.reset
+            )?;
+            for f in &failures {
+                let error: String = f
+                    .last_error
+                    .as_deref()
+                    .unwrap_or("-")
+                    .chars()
+                    .take(100)
+                    .collect();
+                writeln!(
+                    out,
+                    "{:<13} {:<12} {:<28} {}{error}{}",
+                    f.created_at.format("%m-%d %H:%M"),
+                    f.kind,
+                    f.recipient,
+                    c.red,
+                    c.reset
+                )?;
+            }
         }
         if !mailboxes.is_empty() {
             writeln!(out)?;

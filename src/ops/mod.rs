@@ -4,12 +4,14 @@
 //! and the "seconds since contact" gauge).
 //!
 //! [`Ops`] is one shared handle: loops call `beat` and `contacted`, handlers record events,
-//! `/metrics` and `/readyz` read it. This module never touches the database, the network or
-//! the mailboxes itself, and never decides business outcomes; it only observes.
+//! `/metrics` and `/readyz` read it. [`reload`] swaps routes, requestors and templates on
+//! SIGHUP. This module never touches the database, the network or the mailboxes itself, and
+//! never decides business outcomes; it only observes (and, on reload, re-reads template files).
 
 pub mod heartbeats;
 pub mod metrics;
 pub mod notify;
+pub mod reload;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

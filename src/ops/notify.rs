@@ -23,6 +23,13 @@ pub fn ready(status: &str) {
     send(&[NotifyState::Ready, NotifyState::Status(status)]);
 }
 
+/// SIGHUP arrived: reloading (systemd shows "reloading" until the next READY=1).
+pub fn reloading() {
+    let mut states = vec![NotifyState::Reloading];
+    states.extend(NotifyState::monotonic_usec_now().ok());
+    send(&states);
+}
+
 /// SIGTERM arrived: draining.
 pub fn stopping() {
     send(&[

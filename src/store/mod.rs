@@ -761,7 +761,48 @@ pub trait Store: Send + Sync + 'static {
     /// The cheapest round trip that proves the database answers (for `/readyz`):
     /// `Unavailable` when it does not.
     async fn ping(&self) -> StoreResult<()>;
+
+    // ---- ops (issue #8/#6, ops2) -----------------------------------------------------------
+
+    /// The outbox jobs given up for good (a 5xx reply, or too many attempts), newest first, at
+    /// most `limit` (none when `limit <= 0`): what `dragoman status` shows under "outbox".
+    async fn outbox_failures(&self, limit: i64) -> StoreResult<Vec<OutboxFailure>>;
 }
+
+// ---- ops (issue #8/#6, ops2) ---------------------------------------------------------------
+
+/// An outbox job that failed for good, as `dragoman status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxFailure {
+    pub id: i64,
+    pub kind: String,
+    pub message_id: String,
+    /// The recipient as written in the job (the CLI shows it to the operator; logs do not).
+    pub recipient: String,
+    pub attempts: i64,
+    /// The last transport error (e.g. the server's 5xx reply).
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl OutboxFailure {
+    pub(crate) fn from_row(
+        (id, kind, message_id, recipient, attempts, last_error, created_at): OutboxFailureRow,
+    ) -> StoreResult<OutboxFailure> {
+        Ok(OutboxFailure {
+            id,
+            kind,
+            message_id,
+            recipient,
+            attempts,
+            last_error,
+            created_at: from_millis(created_at)?,
+        })
+    }
+}
+
+/// A row of `outbox_failures` as both dialects return it.
+pub(crate) type OutboxFailureRow = (i64, String, String, String, i64, Option<String>, i64);
 
 // ---- IMAP ingest types (issue #4) --------------------------------------------------------
 

@@ -1738,6 +1738,23 @@ impl Store for SqliteStore {
             .map_err(db_err)?;
         Ok(())
     }
+
+    // ---- ops (issue #8/#6, ops2) -----------------------------------------------------------
+
+    async fn outbox_failures(&self, limit: i64) -> StoreResult<Vec<OutboxFailure>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<OutboxFailureRow> = sqlx::query_as(
+            "SELECT id, kind, message_id, recipient, attempts, last_error, created_at
+             FROM outbox WHERE state = 'failed' ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(OutboxFailure::from_row).collect()
+    }
 }
 
 // ---- IMAP ingest helpers (issue #4) --------------------------------------------------------

@@ -1,0 +1,354 @@
+//! Signals on the real `dragoman run` binary (SPEC §8, issue #8):
+//!
+//! - SIGHUP applies a changed route (mail to the new address becomes a request), keeps an open
+//!   HTTP connection working across the reload, logs what changed, and refuses an invalid
+//!   file with its reason while the previous configuration keeps running.
+//! - SIGTERM in the middle of a burst loses nothing: exit 0 within systemd's stop deadline;
+//!   after a restart every message is exactly one request and every outbox job reached the
+//!   real Postfix → Dovecot exactly once (counted in the recipients' Maildirs).
+//!
+//! The SIGTERM test needs the test mail stack (`./scripts/mailstack start`, then
+//! `eval "$(./scripts/mailstack env)"`); it fails saying so when it is missing.
+
+#[path = "ops_support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use support::{count, invitation, requests, spool, status, wait_until, Daemon};
+
+fn base_config(dir: &Path, routes: &str, outbound: &str) -> String {
+    let d = dir.display();
+    format!(
+        r#"
+[database]
+url = "sqlite://{d}/dragoman.db"
+[http]
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:9"
+[[mailbox]]
+name = "spool"
+maildir = "{d}/spool"
+{routes}
+[requestors]
+allow_domains = ["clinic.example", "clinic.test"]
+{outbound}
+[log]
+format = "json"
+level = "info"
+"#
+    )
+}
+
+fn route(address: &str, from: &str, to: &str) -> String {
+    format!("[[route]]\naddress = \"{address}\"\nfrom = \"{from}\"\nto = \"{to}\"\n")
+}
+
+fn file_outbound(dir: &Path) -> String {
+    format!(
+        "[outbound]\ntransport = \"file\"\ndir = \"{}/outbox\"\n",
+        dir.display()
+    )
+}
+
+/// One request/response on an open keep-alive connection.
+fn get_on(conn: &mut std::net::TcpStream, path: &str) -> String {
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n"
+    )
+    .expect("write request");
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    // /healthz answers a short body with Content-Length: read until the body is in.
+    loop {
+        let n = conn.read(&mut buf).expect("read response");
+        assert!(n > 0, "the server closed the connection");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if body.len() >= len {
+                return text;
+            }
+        }
+    }
+}
+
+#[test]
+fn sighup_applies_a_changed_route_keeps_connections_and_refuses_an_invalid_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let cfg = dir.join("dragoman.toml");
+    let write = |routes: &str| {
+        std::fs::write(&cfg, base_config(dir, routes, &file_outbound(dir))).expect("write config")
+    };
+    write(&(route("es-en@agency.test", "es", "en") + &route("de-en@agency.test", "de", "en")));
+    // The CLI reads the same database through its own copy, so it keeps working while the
+    // daemon's file is broken on purpose.
+    let query = dir.join("query.toml");
+    std::fs::copy(&cfg, &query).expect("copy config");
+    let mut d = Daemon::start(&cfg);
+    let pid = d.child.id();
+    let maildir = dragoman::ingest::maildir::Maildir::open(&spool(dir)).expect("spool");
+    let new = spool(dir).join("new");
+    let cur = spool(dir).join("cur");
+
+    // Before: nothing routes fr-en@, so its invitation is answered but makes no request.
+    maildir
+        .deliver(
+            invitation(
+                "ruiz@clinic.example",
+                "fr-en@agency.test",
+                81_300_000_001,
+                "Before",
+            )
+            .as_bytes(),
+        )
+        .expect("deliver");
+    wait_until(
+        "the first message to be handled",
+        Duration::from_secs(30),
+        || count(&new) == 0 && count(&cur) == 1,
+    );
+    assert!(requests(&query).is_empty(), "no route for fr-en@ yet");
+
+    // An HTTP client holding a keep-alive connection across the reload.
+    let addr = d.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    assert!(get_on(&mut conn, "/healthz").starts_with("HTTP/1.1 200"));
+
+    // The operator swaps de-en@ for fr-en@ and sends SIGHUP.
+    write(&(route("es-en@agency.test", "es", "en") + &route("fr-en@agency.test", "fr", "en")));
+    d.signal("HUP");
+    let line = d.wait_log("the reload", Duration::from_secs(30), |v| {
+        v["message"] == "configuration reloaded"
+    });
+    let changes = line["changes"].as_str().expect("a changes field");
+    assert_eq!(
+        changes,
+        "routes: +fr-en@agency.test (French→English), -de-en@agency.test (German→English)"
+    );
+
+    // Same process, same connection.
+    assert!(get_on(&mut conn, "/healthz").starts_with("HTTP/1.1 200"));
+    assert_eq!(d.child.try_wait().expect("try_wait"), None, "still running");
+    assert_eq!(d.child.id(), pid);
+
+    // Mail to the new address becomes a request for the new pair.
+    maildir
+        .deliver(
+            invitation(
+                "ruiz@clinic.example",
+                "fr-en@agency.test",
+                81_300_000_002,
+                "After",
+            )
+            .as_bytes(),
+        )
+        .expect("deliver");
+    wait_until("the request for fr-en@", Duration::from_secs(30), || {
+        !requests(&query).is_empty()
+    });
+    let list = requests(&query);
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["pair"], "fr:en");
+    assert_eq!(list[0]["meeting_id"], "81300000002");
+
+    // An invalid file is refused with its reason; the running configuration stays.
+    std::fs::write(
+        &cfg,
+        base_config(
+            dir,
+            &route("xx-en@agency.test", "klingon", "en"),
+            &file_outbound(dir),
+        ),
+    )
+    .expect("write config");
+    d.signal("HUP");
+    let refused = d.wait_log("the refusal", Duration::from_secs(30), |v| {
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("configuration reload refused"))
+    });
+    let reason = refused["error"].as_str().expect("an error field");
+    assert!(
+        reason.contains("route"),
+        "the reason names the key: {reason}"
+    );
+    maildir
+        .deliver(
+            invitation(
+                "ruiz@clinic.example",
+                "fr-en@agency.test",
+                81_300_000_003,
+                "Still",
+            )
+            .as_bytes(),
+        )
+        .expect("deliver");
+    wait_until("the second fr-en request", Duration::from_secs(30), || {
+        requests(&query).len() == 2
+    });
+    assert!(get_on(&mut conn, "/healthz").starts_with("HTTP/1.1 200"));
+
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(30)), Some(0));
+}
+
+// ---- SIGTERM mid-burst ------------------------------------------------------------------
+
+fn mail_var(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => panic!(
+            "{name} is not set: this test needs the test mail stack; run ./scripts/mailstack start \
+             then eval \"$(./scripts/mailstack env)\" (or ./scripts/test)"
+        ),
+    }
+}
+
+/// Message-ID → number of copies, over every message in `users`' Dovecot Maildirs whose
+/// header block contains `marker`.
+fn delivered(root: &Path, users: &[&str], marker: &str) -> BTreeMap<String, usize> {
+    let mut ids = BTreeMap::new();
+    for user in users {
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(root.join(user).join("Maildir").join(sub)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let Ok(raw) = std::fs::read(e.path()) else {
+                    continue; // moved between new/ and cur/ meanwhile
+                };
+                let Some(m) = mail_parser::MessageParser::default().parse(&raw) else {
+                    continue;
+                };
+                if !m.subject().is_some_and(|s| s.contains(marker)) {
+                    continue;
+                }
+                if let Some(id) = m.message_id() {
+                    *ids.entry(id.to_string()).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    ids
+}
+
+const BURST: usize = 300;
+/// systemd's `TimeoutStopSec=` in systemd/dragoman.service.
+const STOP_DEADLINE: Duration = Duration::from_secs(30);
+
+#[test]
+fn sigterm_mid_burst_loses_nothing_and_sends_every_email_once() {
+    let smtp_port = mail_var("DRAGOMAN_TEST_SMTP_PORT");
+    let mail_root = std::path::PathBuf::from(mail_var("DRAGOMAN_TEST_MAILDIR_ROOT"));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", smtp_port.parse::<u16>().expect("port")))
+            .is_ok(),
+        "nothing listens on DRAGOMAN_TEST_SMTP_PORT: run ./scripts/mailstack start"
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let cfg = dir.join("dragoman.toml");
+    let outbound = format!(
+        "[outbound]\ntransport = \"smtp\"\nfrom = \"dispatch@agency.test\"\nmax_replies_per_day = 100000\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\ntimeout = 10\n"
+    );
+    std::fs::write(
+        &cfg,
+        base_config(dir, &route("es-en@agency.test", "es", "en"), &outbound),
+    )
+    .expect("write config");
+    support::cli(&cfg, &["migrate"]);
+    let interpreters = ["interp33@agency.test", "interp34@agency.test"];
+    for (i, email) in interpreters.iter().enumerate() {
+        support::add_interpreter(&cfg, &format!("Burst {i}"), email, "es:en");
+    }
+    let marker = format!("burst{:08x}", rand::random::<u32>());
+    let base_id = 82_000_000_000u64 + u64::from(rand::random::<u16>()) * 1000;
+
+    let mut d = Daemon::start(&cfg);
+    let maildir = dragoman::ingest::maildir::Maildir::open(&spool(dir)).expect("spool");
+    for n in 0..BURST {
+        maildir
+            .deliver(
+                invitation(
+                    "requestor@clinic.test",
+                    "es-en@agency.test",
+                    base_id + n as u64,
+                    &format!("{marker} visit {n}"),
+                )
+                .as_bytes(),
+            )
+            .expect("deliver");
+    }
+    let cur = spool(dir).join("cur");
+    let new = spool(dir).join("new");
+    wait_until("the burst to be under way", Duration::from_secs(60), || {
+        count(&cur) >= 10
+    });
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(STOP_DEADLINE), Some(0), "{}", d.log_text());
+    let done = count(&cur);
+    assert!(
+        done < BURST,
+        "SIGTERM came after the burst ({done} done): not mid-burst"
+    );
+    drop(d);
+
+    // Restart: the rest of the burst, and every email left in the outbox.
+    let mut d = Daemon::start(&cfg);
+    wait_until("the inbox to drain", Duration::from_secs(120), || {
+        count(&new) == 0
+    });
+    wait_until("the outbox to drain", Duration::from_secs(120), || {
+        status(&cfg)["outbox"]["pending"] == 0
+    });
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(STOP_DEADLINE), Some(0));
+
+    // Every message one request.
+    let list = requests(&cfg);
+    assert_eq!(list.len(), BURST, "one request per message");
+    let mut ids: Vec<&str> = list
+        .iter()
+        .filter_map(|r| r["meeting_id"].as_str())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), BURST, "no meeting twice");
+    assert_eq!(count(&cur), BURST);
+
+    // Every outbox job sent once: as many distinct messages in the mailboxes as jobs sent,
+    // none of them twice. Postfix delivers 10–20 ms after accepting: wait for the count.
+    let s = status(&cfg);
+    assert_eq!(s["outbox"]["failed"], 0, "{s}");
+    let sent = s["outbox"]["sent"].as_u64().expect("sent") as usize;
+    // Offers to both interpreters plus a "received" notice per request.
+    assert_eq!(sent, BURST * (interpreters.len() + 1), "{s}");
+    let mut users: Vec<&str> = interpreters.to_vec();
+    users.push("requestor@clinic.test");
+    wait_until(
+        "Postfix to deliver every message",
+        Duration::from_secs(60),
+        || delivered(&mail_root, &users, &marker).len() >= sent,
+    );
+    let copies = delivered(&mail_root, &users, &marker);
+    assert_eq!(copies.len(), sent, "every job delivered");
+    let twice: Vec<_> = copies.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+}
