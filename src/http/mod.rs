@@ -9,6 +9,7 @@
 
 mod join;
 pub mod limits;
+mod oauth;
 mod offer;
 mod pages;
 mod webhook;
@@ -92,6 +93,12 @@ pub fn router(state: AppState) -> Router {
         .route("/join/{token}", get(join::page))
         .route("/left", get(join::left))
         .route("/zoom/webhook", post(webhook::receive))
+        // ---- zoom oauth (issue #7): connecting a Zoom user ----
+        .route(
+            "/oauth/zoom/start",
+            get(oauth::start_page).post(oauth::start),
+        )
+        .route("/oauth/zoom/callback", get(oauth::callback))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(move |req, next| {
             limits::limit(limiter.clone(), req, next)
