@@ -90,6 +90,13 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_tweaked(dir, &url, false, tweak).await
 }
 
+/// Like [`spawn_app_postgres`] with the configuration changed by `tweak` (issue #7).
+pub async fn spawn_app_postgres_with(tweak: impl FnOnce(&mut Config)) -> (TestApp, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = common::fresh_postgres_url().await;
+    (spawn_app_tweaked(dir, &url, false, tweak).await, url)
+}
+
 async fn spawn_app_on(dir: tempfile::TempDir, db_url: &str, demo: bool) -> TestApp {
     spawn_app_tweaked(dir, db_url, demo, |_| {}).await
 }
