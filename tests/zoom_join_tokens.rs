@@ -131,11 +131,20 @@ async fn zak_mode_passes_the_interpreters_zak_and_falls_back_when_zoom_gives_non
     assert!(!html.contains("id=\"zoom-join\""), "link page expected");
     assert_eq!(fake.count("GET /v2/users/me/zak"), 0);
 
-    connect(&app, &fake, &ZoomPerson::Interpreter(interpreter), "zIntUser1").await;
+    connect(
+        &app,
+        &fake,
+        &ZoomPerson::Interpreter(interpreter),
+        "zIntUser1",
+    )
+    .await;
     let args = zoom_join_json(&page(&app, &join_url).await);
     let zak = args["zak"].as_str().expect("zak passed to ZoomMtg.join");
     assert!(zak.starts_with("zak-zIntUser1-"), "{zak}");
-    assert!(args.get("obfToken").is_none(), "zak and obfToken are exclusive");
+    assert!(
+        args.get("obfToken").is_none(),
+        "zak and obfToken are exclusive"
+    );
     assert_eq!(args["meetingNumber"], MEETING_ID);
     assert_eq!(fake.count("GET /v2/users/me/zak"), 1);
     // A fresh one per view (they last two hours).
@@ -156,14 +165,22 @@ async fn obf_mode_passes_the_requestors_token_for_this_meeting() {
     let app = spawn_app_with(tweak(&fake, JoinMode::Obf)).await;
     let (interpreter, join_url) = accept(&app).await;
     // The interpreter's own connection does not help obf.
-    connect(&app, &fake, &ZoomPerson::Interpreter(interpreter), "zIntUser1").await;
+    connect(
+        &app,
+        &fake,
+        &ZoomPerson::Interpreter(interpreter),
+        "zIntUser1",
+    )
+    .await;
     let html = page(&app, &join_url).await;
     assert!(!html.contains("id=\"zoom-join\""), "link page expected");
 
     let requestor = EmailAddress::parse("dr.ruiz@clinic.example").expect("email");
     connect(&app, &fake, &ZoomPerson::Requestor(requestor), "zHostUser").await;
     let args = zoom_join_json(&page(&app, &join_url).await);
-    let obf = args["obfToken"].as_str().expect("obfToken passed to ZoomMtg.join");
+    let obf = args["obfToken"]
+        .as_str()
+        .expect("obfToken passed to ZoomMtg.join");
     assert!(obf.starts_with("obf-zHostUser-"), "{obf}");
     assert!(args.get("zak").is_none());
     assert_eq!(

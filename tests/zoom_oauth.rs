@@ -61,7 +61,11 @@ async fn connect(
         .await
         .expect("callback");
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.expect("body").contains("Zoom account connected"));
+    assert!(res
+        .text()
+        .await
+        .expect("body")
+        .contains("Zoom account connected"));
     (callback, cookie)
 }
 
@@ -83,7 +87,11 @@ async fn authorize(
         .await
         .expect("start page");
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.expect("html").contains("Continue to Zoom"));
+    assert!(page
+        .text()
+        .await
+        .expect("html")
+        .contains("Continue to Zoom"));
     let res = app
         .client
         .post(app.url("/oauth/zoom/start"))
@@ -94,7 +102,10 @@ async fn authorize(
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to_zoom = res.headers()[LOCATION].to_str().expect("ascii").to_string();
     assert!(
-        to_zoom.starts_with(&format!("{}/oauth/authorize?response_type=code&client_id={CLIENT_ID}", fake.base)),
+        to_zoom.starts_with(&format!(
+            "{}/oauth/authorize?response_type=code&client_id={CLIENT_ID}",
+            fake.base
+        )),
         "{to_zoom}"
     );
     let cookie = res.headers()[SET_COOKIE]
@@ -126,7 +137,10 @@ async fn connect_refresh_and_deauthorize(app: &TestApp, fake: &FakeZoom) {
         !stored.tokens.access.contains("eyJ") && !stored.tokens.refresh.contains("eyJ"),
         "tokens are sealed at rest"
     );
-    assert_eq!(stored.tokens.expires_at, app.now() + Duration::seconds(3599));
+    assert_eq!(
+        stored.tokens.expires_at,
+        app.now() + Duration::seconds(3599)
+    );
 
     // The state is single-use: the same callback again connects nothing.
     let again = app
@@ -137,12 +151,18 @@ async fn connect_refresh_and_deauthorize(app: &TestApp, fake: &FakeZoom) {
         .await
         .expect("replayed callback");
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(fake.count("POST /oauth/token grant_type=authorization_code"), 1);
+    assert_eq!(
+        fake.count("POST /oauth/token grant_type=authorization_code"),
+        1
+    );
 
     // A valid access token without refreshing, then a refresh 5 minutes before expiry.
     let z = oauth(app, fake);
     let store = app.store.as_ref();
-    let first = z.access_token(store, &person, app.now()).await.expect("token");
+    let first = z
+        .access_token(store, &person, app.now())
+        .await
+        .expect("token");
     assert!(first.expect("connected").expose().starts_with("eyJ"));
     assert_eq!(fake.count("POST /oauth/token grant_type=refresh_token"), 0);
     app.advance(Duration::minutes(55));
@@ -152,15 +172,33 @@ async fn connect_refresh_and_deauthorize(app: &TestApp, fake: &FakeZoom) {
         .expect("refresh")
         .expect("still connected");
     assert_eq!(fake.count("POST /oauth/token grant_type=refresh_token"), 1);
-    let rotated = app.store.zoom_connection(&person).await.expect("read").expect("connected");
+    let rotated = app
+        .store
+        .zoom_connection(&person)
+        .await
+        .expect("read")
+        .expect("connected");
     assert_eq!(rotated.version, stored.version + 1);
-    assert_ne!(rotated.tokens.refresh, stored.tokens.refresh, "the new refresh token is stored");
-    assert_eq!(rotated.tokens.expires_at, app.now() + Duration::seconds(3599));
+    assert_ne!(
+        rotated.tokens.refresh, stored.tokens.refresh,
+        "the new refresh token is stored"
+    );
+    assert_eq!(
+        rotated.tokens.expires_at,
+        app.now() + Duration::seconds(3599)
+    );
     // The new one is used until it is due again; the rotated refresh token works next time.
-    let same = z.access_token(store, &person, app.now()).await.expect("token").expect("c");
+    let same = z
+        .access_token(store, &person, app.now())
+        .await
+        .expect("token")
+        .expect("c");
     assert_eq!(same.expose(), refreshed.expose());
     app.advance(Duration::minutes(56));
-    z.access_token(store, &person, app.now()).await.expect("second refresh").expect("c");
+    z.access_token(store, &person, app.now())
+        .await
+        .expect("second refresh")
+        .expect("c");
     assert_eq!(fake.count("POST /oauth/token grant_type=refresh_token"), 2);
 
     // The user removes the app: Zoom's signed app.deauthorized deletes the tokens.
@@ -181,8 +219,15 @@ async fn connect_refresh_and_deauthorize(app: &TestApp, fake: &FakeZoom) {
         .await
         .expect("webhook");
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(app.store.zoom_connection(&person).await.expect("read"), None);
-    assert!(z.access_token(store, &person, app.now()).await.expect("ok").is_none());
+    assert_eq!(
+        app.store.zoom_connection(&person).await.expect("read"),
+        None
+    );
+    assert!(z
+        .access_token(store, &person, app.now())
+        .await
+        .expect("ok")
+        .is_none());
 }
 
 #[tokio::test]
@@ -226,8 +271,14 @@ async fn the_callback_needs_the_same_browser_and_a_fresh_state() {
         .await
         .expect("callback");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(app.store.zoom_connection(&person).await.expect("read"), None);
-    assert_eq!(fake.count("POST /oauth/token grant_type=authorization_code"), 0);
+    assert_eq!(
+        app.store.zoom_connection(&person).await.expect("read"),
+        None
+    );
+    assert_eq!(
+        fake.count("POST /oauth/token grant_type=authorization_code"),
+        0
+    );
 
     // The person said no at Zoom.
     let res = app
@@ -240,7 +291,11 @@ async fn the_callback_needs_the_same_browser_and_a_fresh_state() {
     assert!(res.text().await.expect("html").contains("Not connected"));
 
     // A forged or tampered link does not even show the start page.
-    let link = issue_connect_link(&TokenKey::from_file_bytes(&[1u8; 32]).unwrap(), &person, app.now());
+    let link = issue_connect_link(
+        &TokenKey::from_file_bytes(&[1u8; 32]).unwrap(),
+        &person,
+        app.now(),
+    );
     let res = app
         .client
         .get(app.url("/oauth/zoom/start"))
@@ -276,6 +331,9 @@ async fn a_refresh_token_zoom_no_longer_accepts_forgets_the_connection() {
         .await
         .expect("a dead grant is not an error");
     assert!(got.is_none());
-    assert_eq!(app.store.zoom_connection(&person).await.expect("read"), None);
+    assert_eq!(
+        app.store.zoom_connection(&person).await.expect("read"),
+        None
+    );
     app.stop().await;
 }

@@ -12,7 +12,9 @@ mod support;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use dragoman::config::{Config, Secret, ZoomOAuthConfig};
 use dragoman::domain::{AttributionMethod, EmailAddress};
-use dragoman::store::{MeetingToReconcile, ReconcileOutcome, SealedTokens, ZoomConnection, ZoomPerson};
+use dragoman::store::{
+    MeetingToReconcile, ReconcileOutcome, SealedTokens, ZoomConnection, ZoomPerson,
+};
 use dragoman::zoom::attendance::summarize;
 use dragoman::zoom::connect::ZoomOAuth;
 use dragoman::zoom::oauth::{seal_context, TokenKey};
@@ -76,26 +78,40 @@ async fn connect_requestor(app: &TestApp, fake: &FakeZoom) {
     let res = app
         .client
         .get(format!("{}/oauth/authorize", fake.base))
-        .query(&[("response_type", "code"), ("client_id", CLIENT_ID),
-                 ("redirect_uri", "http://cb"), ("state", "s")])
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", "http://cb"),
+            ("state", "s"),
+        ])
         .send()
         .await
         .expect("authorize");
     let to = reqwest::Url::parse(res.headers()["location"].to_str().expect("ascii")).expect("url");
-    let code = to.query_pairs().find(|(k, _)| k == "code").expect("code").1.to_string();
+    let code = to
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .expect("code")
+        .1
+        .to_string();
     let c = cfg(fake);
     let t = dragoman::zoom::api::ZoomApi::new(&c)
         .exchange_code(&code, "http://cb")
         .await
         .expect("exchange");
-    let person = ZoomPerson::Requestor(EmailAddress::parse("dr.ruiz@clinic.example").expect("email"));
+    let person =
+        ZoomPerson::Requestor(EmailAddress::parse("dr.ruiz@clinic.example").expect("email"));
     let now = app.now();
     app.store
         .save_zoom_connection(
             &ZoomConnection {
                 tokens: SealedTokens {
-                    access: c.token_key.seal(&t.access_token, &seal_context(&person, "access")),
-                    refresh: c.token_key.seal(&t.refresh_token, &seal_context(&person, "refresh")),
+                    access: c
+                        .token_key
+                        .seal(&t.access_token, &seal_context(&person, "access")),
+                    refresh: c
+                        .token_key
+                        .seal(&t.refresh_token, &seal_context(&person, "refresh")),
                     expires_at: t.expires_at(now),
                     scope: t.scope.clone(),
                 },
@@ -122,8 +138,21 @@ async fn assigned(app: &TestApp) -> (i64, String, String) {
         .await
         .expect("accept");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let join = app.offers.accepted_join_url(token).await.expect("url").expect("accepted");
-    let html = app.client.get(&join).send().await.expect("join").text().await.expect("html");
+    let join = app
+        .offers
+        .accepted_join_url(token)
+        .await
+        .expect("url")
+        .expect("accepted");
+    let html = app
+        .client
+        .get(&join)
+        .send()
+        .await
+        .expect("join")
+        .text()
+        .await
+        .expect("html");
     let args = zoom_join_json(&html);
     (
         request_id,
@@ -146,17 +175,30 @@ async fn missing_rejoin_is_reconciled(app: &TestApp, fake: &FakeZoom) {
     let at = |m: i64| start + Duration::minutes(m);
 
     // Webhooks: started, joined at 1, left at 20; the rejoin (25–50) never arrived; ended at 60.
-    assert_eq!(post(app, &event("meeting.started", start, json!({}))).await, StatusCode::OK);
+    assert_eq!(
+        post(app, &event("meeting.started", start, json!({}))).await,
+        StatusCode::OK
+    );
     let p = |extra: Value| {
         let mut v = json!({"user_id": "16778240", "user_name": name, "id": "", "participant_uuid": "pu-1",
                            "email": "", "customer_key": key});
-        v.as_object_mut().expect("o").extend(extra.as_object().expect("o").clone());
+        v.as_object_mut()
+            .expect("o")
+            .extend(extra.as_object().expect("o").clone());
         json!({ "participant": v })
     };
-    let joined = event("meeting.participant_joined", at(1), p(json!({"join_time": rfc(at(1))})));
+    let joined = event(
+        "meeting.participant_joined",
+        at(1),
+        p(json!({"join_time": rfc(at(1))})),
+    );
     assert_eq!(post(app, &joined).await, StatusCode::OK);
-    let left = event("meeting.participant_left", at(20), p(json!({"leave_time": rfc(at(20)),
-        "leave_reason": "left the meeting. Reason : lost connection"})));
+    let left = event(
+        "meeting.participant_left",
+        at(20),
+        p(json!({"leave_time": rfc(at(20)),
+        "leave_reason": "left the meeting. Reason : lost connection"})),
+    );
     assert_eq!(post(app, &left).await, StatusCode::OK);
     let ended = event("meeting.ended", start, json!({"end_time": rfc(at(60))}));
     assert_eq!(post(app, &ended).await, StatusCode::OK);
@@ -164,7 +206,12 @@ async fn missing_rejoin_is_reconciled(app: &TestApp, fake: &FakeZoom) {
     let minutes = |d: &dragoman::store::RequestDetail| {
         summarize(&d.attendance, d.meeting_started_at, d.meeting_ended_at).attended_minutes
     };
-    let before = app.store.request_detail(request_id).await.expect("d").expect("r");
+    let before = app
+        .store
+        .request_detail(request_id)
+        .await
+        .expect("d")
+        .expect("r");
     assert_eq!(minutes(&before), 19);
 
     // Zoom's report, three rows on three pages (page_size 1).
@@ -180,19 +227,41 @@ async fn missing_rejoin_is_reconciled(app: &TestApp, fake: &FakeZoom) {
     let z = ZoomOAuth::new(&cfg(fake), &app.base);
     let store = app.store.as_ref();
     // Not due before end + 30 minutes.
-    let early = reconcile_due(store, &z, Duration::minutes(30), at(80)).await.expect("step");
+    let early = reconcile_due(store, &z, Duration::minutes(30), at(80))
+        .await
+        .expect("step");
     assert_eq!(early.meetings, 0);
-    let step = reconcile_due(store, &z, Duration::minutes(30), at(95)).await.expect("step");
+    let step = reconcile_due(store, &z, Duration::minutes(30), at(95))
+        .await
+        .expect("step");
     assert_eq!((step.meetings, step.failed), (1, 0));
     assert_eq!(
         step.merged,
-        ReconcileOutcome { added: 1, closed: 0, completed: 0, covered: 1, unattributed: 1 }
+        ReconcileOutcome {
+            added: 1,
+            closed: 0,
+            completed: 0,
+            covered: 1,
+            unattributed: 1
+        }
     );
-    assert_eq!(fake.count("GET /v2/report/meetings/{meetingId}/participants"), 3, "three pages");
+    assert_eq!(
+        fake.count("GET /v2/report/meetings/{meetingId}/participants"),
+        3,
+        "three pages"
+    );
 
-    let after = app.store.request_detail(request_id).await.expect("d").expect("r");
+    let after = app
+        .store
+        .request_detail(request_id)
+        .await
+        .expect("d")
+        .expect("r");
     assert_eq!(minutes(&after), 19 + 25, "the missed rejoin is billed");
-    assert!(after.attendance.iter().any(|a| a.method == AttributionMethod::Report));
+    assert!(after
+        .attendance
+        .iter()
+        .any(|a| a.method == AttributionMethod::Report));
     let unattributed: Vec<_> = after
         .attendance
         .iter()
@@ -202,7 +271,9 @@ async fn missing_rejoin_is_reconciled(app: &TestApp, fake: &FakeZoom) {
     assert_eq!(unattributed[0].interpreter, None, "never guessed");
 
     // Reconciled once: the step skips it; forcing it again changes nothing.
-    let again = reconcile_due(store, &z, Duration::minutes(30), at(120)).await.expect("step");
+    let again = reconcile_due(store, &z, Duration::minutes(30), at(120))
+        .await
+        .expect("step");
     assert_eq!(again.meetings, 0);
     let m = MeetingToReconcile {
         meeting_id: MEETING_ID.into(),
@@ -210,9 +281,22 @@ async fn missing_rejoin_is_reconciled(app: &TestApp, fake: &FakeZoom) {
         requestor: EmailAddress::parse("dr.ruiz@clinic.example").expect("email"),
         ended_at: at(60),
     };
-    let forced = reconcile_meeting(store, &z, &m, at(120)).await.expect("again");
-    assert_eq!(forced, ReconcileOutcome { covered: 3, ..Default::default() });
-    let last = app.store.request_detail(request_id).await.expect("d").expect("r");
+    let forced = reconcile_meeting(store, &z, &m, at(120))
+        .await
+        .expect("again");
+    assert_eq!(
+        forced,
+        ReconcileOutcome {
+            covered: 3,
+            ..Default::default()
+        }
+    );
+    let last = app
+        .store
+        .request_detail(request_id)
+        .await
+        .expect("d")
+        .expect("r");
     assert_eq!(last.attendance.len(), after.attendance.len());
 }
 
@@ -242,14 +326,24 @@ async fn an_open_row_without_leave_or_end_is_closed_by_the_report() {
     let (request_id, key, name) = assigned(&app).await;
     connect_requestor(&app, &fake).await;
     let start = DateTime::from_timestamp(app.now().timestamp(), 0).expect("time");
-    let joined = event("meeting.participant_joined", start + Duration::minutes(2), json!({"participant":
+    let joined = event(
+        "meeting.participant_joined",
+        start + Duration::minutes(2),
+        json!({"participant":
         {"user_id": "16778240", "user_name": name, "id": "", "participant_uuid": "pu-9",
-         "date_time": rfc(start + Duration::minutes(2)), "email": "", "customer_key": key}}));
+         "date_time": rfc(start + Duration::minutes(2)), "email": "", "customer_key": key}}),
+    );
     assert_eq!(post(&app, &joined).await, StatusCode::OK);
     // Zoom's join time in the report is a few seconds off the webhook's.
     fake.set_report(
         UUID,
-        vec![report_row("pid-9", &name, &key, start + Duration::seconds(118), start + Duration::minutes(32))],
+        vec![report_row(
+            "pid-9",
+            &name,
+            &key,
+            start + Duration::seconds(118),
+            start + Duration::minutes(32),
+        )],
         300,
     );
     let z = ZoomOAuth::new(&cfg(&fake), &app.base);
@@ -262,8 +356,22 @@ async fn an_open_row_without_leave_or_end_is_closed_by_the_report() {
     let out = reconcile_meeting(app.store.as_ref(), &z, &m, start + Duration::hours(2))
         .await
         .expect("reconciled");
-    assert_eq!(out, ReconcileOutcome { closed: 1, ..Default::default() });
-    let d = app.store.request_detail(request_id).await.expect("d").expect("r");
-    assert_eq!(summarize(&d.attendance, Some(start), None).attended_minutes, 30);
+    assert_eq!(
+        out,
+        ReconcileOutcome {
+            closed: 1,
+            ..Default::default()
+        }
+    );
+    let d = app
+        .store
+        .request_detail(request_id)
+        .await
+        .expect("d")
+        .expect("r");
+    assert_eq!(
+        summarize(&d.attendance, Some(start), None).attended_minutes,
+        30
+    );
     app.stop().await;
 }

@@ -197,7 +197,10 @@ async fn join_mode_now(
 ) -> (JoinMode, Option<JoinToken>) {
     let zoom = &state.config.zoom;
     let Some(cfg) = zoom.oauth.as_ref() else {
-        return (resolve(zoom.join_mode, zoom.join_fallback, false, false).mode, None);
+        return (
+            resolve(zoom.join_mode, zoom.join_fallback, false, false).mode,
+            None,
+        );
     };
     let store = state.offers.store();
     let requestor = &view.request.requestor;
@@ -215,12 +218,23 @@ async fn join_mode_now(
     }
     let oauth = ZoomOAuth::new(cfg, &state.config.http.public_url);
     match oauth
-        .join_token(store.as_ref(), resolved.mode, requestor, interpreter, meeting_number, now)
+        .join_token(
+            store.as_ref(),
+            resolved.mode,
+            requestor,
+            interpreter,
+            meeting_number,
+            now,
+        )
         .await
     {
         Ok(Some(t)) => (resolved.mode, Some(t)),
         Ok(None) => {
-            tracing::warn!(assignment_id = view.assignment_id, mode = resolved.mode.as_str(), "join page: the Zoom user was disconnected; falling back");
+            tracing::warn!(
+                assignment_id = view.assignment_id,
+                mode = resolved.mode.as_str(),
+                "join page: the Zoom user was disconnected; falling back"
+            );
             (zoom.join_fallback, None)
         }
         Err(e) => {

@@ -79,7 +79,11 @@ fn refused(e: &ConnectError) -> Response {
             "Nothing was connected. Try again from your connect link.",
         ),
     };
-    html(status, PLAIN_CSP, pages::message(title, &e.to_string(), next))
+    html(
+        status,
+        PLAIN_CSP,
+        pages::message(title, &e.to_string(), next),
+    )
 }
 
 /// `GET /oauth/zoom/start?link=…`: what connecting does, and a button that does it.

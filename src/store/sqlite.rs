@@ -1596,7 +1596,9 @@ impl Store for SqliteStore {
         .map_err(db_err)?
         .rows_affected();
         if inserted == 0 {
-            return Err(StoreError::Conflict("that OAuth state exists already".into()));
+            return Err(StoreError::Conflict(
+                "that OAuth state exists already".into(),
+            ));
         }
         commit(tx).await
     }
@@ -1747,7 +1749,10 @@ impl Store for SqliteStore {
         let mut tx = self.write().await?;
         let mut out = ReconcileOutcome::default();
         for seg in segments {
-            let (j, l) = (to_millis(seg.joined_at), to_millis(seg.left_at.max(seg.joined_at)));
+            let (j, l) = (
+                to_millis(seg.joined_at),
+                to_millis(seg.left_at.max(seg.joined_at)),
+            );
             let found = match attribute(&mut tx, seg.customer_key.as_deref()).await? {
                 Some(f) => Some(f),
                 None => {
@@ -1771,7 +1776,8 @@ impl Store for SqliteStore {
                     out.covered += 1;
                     continue;
                 }
-                insert_report_row(&mut tx, None, meeting_id, meeting_uuid, seg, "unattributed").await?;
+                insert_report_row(&mut tx, None, meeting_id, meeting_uuid, seg, "unattributed")
+                    .await?;
                 out.unattributed += 1;
                 continue;
             };

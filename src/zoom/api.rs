@@ -219,7 +219,12 @@ impl ZoomApi {
             .send()
             .await
             .map_err(|e| unavailable(call, e))?;
-        read_json(call, res, "check the app's scopes, or connect the Zoom user again").await
+        read_json(
+            call,
+            res,
+            "check the app's scopes, or connect the Zoom user again",
+        )
+        .await
     }
 
     /// `GET /v2/users/me`: who connected.
@@ -328,8 +333,14 @@ mod tests {
     #[test]
     fn meeting_uuids_are_encoded_as_zoom_documents() {
         assert_eq!(meeting_path_segment("81234567890"), "81234567890");
-        assert_eq!(meeting_path_segment("4444AAAiAAAAAiAiAiiAii=="), "4444AAAiAAAAAiAiAiiAii%3D%3D");
-        assert_eq!(meeting_path_segment("/ajXp112QmuoKj4854875=="), "%252FajXp112QmuoKj4854875%253D%253D");
+        assert_eq!(
+            meeting_path_segment("4444AAAiAAAAAiAiAiiAii=="),
+            "4444AAAiAAAAAiAiAiiAii%3D%3D"
+        );
+        assert_eq!(
+            meeting_path_segment("/ajXp112QmuoKj4854875=="),
+            "%252FajXp112QmuoKj4854875%253D%253D"
+        );
         assert_eq!(meeting_path_segment("ab//c"), "ab%252F%252Fc");
     }
 

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::api::{ApiError, ZoomApi};
 use super::oauth::{
-    authorize_url, new_state, refresh_due, seal_context, verify_connect_link, LinkError,
-    SealError, TokenKey, TokenResponse, STATE_TTL,
+    authorize_url, new_state, refresh_due, seal_context, verify_connect_link, LinkError, SealError,
+    TokenKey, TokenResponse, STATE_TTL,
 };
 use crate::config::{JoinMode, Secret, ZoomOAuthConfig};
 use crate::domain::{EmailAddress, InterpreterId, Token};

@@ -105,7 +105,11 @@ pub fn new_state() -> Token {
 /// What a sealed token is bound to: the person and which token it is, so a sealed value
 /// moved to another row or column does not open.
 pub fn seal_context(person: &ZoomPerson, which: &str) -> String {
-    format!("zoom-connection:{}:{}:{which}", person.kind(), person.reference())
+    format!(
+        "zoom-connection:{}:{}:{which}",
+        person.kind(),
+        person.reference()
+    )
 }
 
 /// Zoom's authorize URL (`{oauth_base}/oauth/authorize`, `oauth_base` = `https://zoom.us`).

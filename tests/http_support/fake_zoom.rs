@@ -163,15 +163,22 @@ async fn token(
 ) -> Response {
     let mut f = s.lock().unwrap();
     let grant = form.get("grant_type").cloned().unwrap_or_default();
-    f.calls.push(format!("POST /oauth/token grant_type={grant}"));
+    f.calls
+        .push(format!("POST /oauth/token grant_type={grant}"));
     let basic = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
     );
-    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(basic.as_str()) {
+    if headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        != Some(basic.as_str())
+    {
         return (
             StatusCode::UNAUTHORIZED,
-            Json(json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"})),
+            Json(
+                json!({"reason": "Invalid client_id or client_secret", "error": "invalid_client"}),
+            ),
         )
             .into_response();
     }
@@ -181,7 +188,9 @@ async fn token(
             let Some((user, redirect)) = f.codes.remove(&code) else {
                 return (
                     StatusCode::BAD_REQUEST,
-                    Json(json!({"reason": "Invalid authorization code", "error": "invalid_request"})),
+                    Json(
+                        json!({"reason": "Invalid authorization code", "error": "invalid_request"}),
+                    ),
                 )
                     .into_response();
             };
@@ -317,7 +326,9 @@ async fn report(
     } else {
         String::new()
     };
-    Json(json!({"page_count": all.len().div_ceil(size), "page_size": size,
-                "total_records": all.len(), "next_page_token": next, "participants": page}))
+    Json(
+        json!({"page_count": all.len().div_ceil(size), "page_size": size,
+                "total_records": all.len(), "next_page_token": next, "participants": page}),
+    )
     .into_response()
 }
