@@ -375,3 +375,40 @@ async fn an_open_row_without_leave_or_end_is_closed_by_the_report() {
     );
     app.stop().await;
 }
+
+/// The store query the no-show re-dispatch (matching, issue #5/#7) will stand on.
+#[tokio::test]
+async fn no_shows_are_assignments_nobody_joined_by_start_plus_grace() {
+    let fake = FakeZoom::start().await;
+    let app = spawn_app_with(with_oauth(&fake)).await;
+    let (request_id, key, name) = assigned(&app).await;
+    // seed_request starts the meeting an hour from now.
+    let start = app.now() + Duration::hours(1);
+    let grace = Duration::minutes(10);
+    let store = app.store.as_ref();
+    assert!(store
+        .assignments_not_joined(app.now() - grace)
+        .await
+        .expect("q")
+        .is_empty());
+    let late = store.assignments_not_joined(start).await.expect("q");
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].request_id, request_id);
+    assert_eq!(late[0].start_at.timestamp(), start.timestamp());
+
+    let t = DateTime::from_timestamp(start.timestamp(), 0).expect("time") + grace;
+    let joined = event(
+        "meeting.participant_joined",
+        t,
+        json!({"participant":
+        {"user_id": "16778240", "user_name": name, "id": "", "participant_uuid": "pu-late",
+         "join_time": rfc(t), "email": "", "customer_key": key}}),
+    );
+    assert_eq!(post(&app, &joined).await, StatusCode::OK);
+    assert!(store
+        .assignments_not_joined(start)
+        .await
+        .expect("q")
+        .is_empty());
+    app.stop().await;
+}
