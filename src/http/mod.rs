@@ -174,6 +174,8 @@ pub async fn serve(
     tracing::info!(%addr, "HTTP server listening");
     // The webhook receiver's retry step lives as long as the server.
     let retries = tokio::spawn(webhook::retry_loop(state.clone()));
+    // ---- zoom oauth (issue #7): participant reports merged after meetings end ----
+    let reconcile = tokio::spawn(oauth::reconcile_loop(state.clone()));
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -182,6 +184,7 @@ pub async fn serve(
     .await
     .with_context(|| format!("serving HTTP on {addr}"));
     retries.abort();
+    reconcile.abort();
     served
 }
 

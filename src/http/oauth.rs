@@ -220,3 +220,33 @@ pub async fn callback(
         }
     }
 }
+
+/// How often the reconciliation step looks for ended meetings.
+pub const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The reconciliation step (`zoom::reconcile::reconcile_due`) every [`RECONCILE_EVERY`] while
+/// the server runs, when Zoom users can be connected. Reads the clock through `state`.
+pub async fn reconcile_loop(state: AppState) {
+    let Some(oauth) = oauth(&state) else {
+        return;
+    };
+    let after = chrono::Duration::minutes(state.config.zoom.reconcile_after_minutes);
+    let mut tick = tokio::time::interval(RECONCILE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let store = state.offers.store();
+        match crate::zoom::reconcile::reconcile_due(store.as_ref(), &oauth, after, state.now())
+            .await
+        {
+            Ok(r) if r.meetings + r.failed > 0 => tracing::info!(
+                meetings = r.meetings,
+                failed = r.failed,
+                added = r.merged.added,
+                "Zoom report reconciliation step"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "Zoom report reconciliation step could not run"),
+        }
+    }
+}
