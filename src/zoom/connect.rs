@@ -190,6 +190,14 @@ impl ZoomOAuth {
                     None => return Ok(None),
                 }
             }
+            // Zoom unreachable during the margin: the current token still works until it expires.
+            Err(e) if now < c.tokens.expires_at => {
+                tracing::warn!(error = %e, "Zoom token refresh failed; the current access token is used until it expires");
+                return Ok(Some(
+                    self.key
+                        .open(&c.tokens.access, &seal_context(person, "access"))?,
+                ));
+            }
             Err(e) => return Err(e.into()),
         };
         let sealed = self.seal(person, &fresh, now);
