@@ -7,13 +7,20 @@
 #
 #   bench/webhook.sh                                   # SQLite
 #   BENCH_POSTGRES_URL=postgres://root@127.0.0.1:5432/test bench/webhook.sh
-#   BENCH_CONNS=64 BENCH_SECS=20 BENCH_LOG=warn bench/webhook.sh
+#   BENCH_CONNS=64 BENCH_SECS=20 BENCH_LOG=warn BENCH_CLIENT_PROFILE=dev bench/webhook.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release --bin dragoman
-cargo bench --bench webhook_load --no-run
-LOAD=$(ls -t target/release/deps/webhook_load-* | grep -v '\.d$' | head -1)
+# The load client: optimized by default; BENCH_CLIENT_PROFILE=dev builds it with the dev
+# profile (deps at opt-level 1), which avoids building criterion & co. in release.
+if [ "${BENCH_CLIENT_PROFILE:-release}" = dev ]; then
+    cargo build --bench webhook_load
+    LOAD=$(ls -t target/debug/deps/webhook_load-* | grep -v '\.d$' | head -1)
+else
+    cargo bench --bench webhook_load --no-run
+    LOAD=$(ls -t target/release/deps/webhook_load-* | grep -v '\.d$' | head -1)
+fi
 PORT=${BENCH_PORT:-18080}
 SECRET=bench-webhook-secret
 export BENCH_URL="http://127.0.0.1:$PORT" BENCH_SECRET="$SECRET"
