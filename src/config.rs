@@ -227,7 +227,7 @@ pub struct MatchingConfig {
     /// Also told when a request is unfilled at its deadline.
     pub coordinator: Option<EmailAddress>,
     /// An accepted interpreter who has not joined (per the webhooks) by start + this is
-    /// released and the request offered again.
+    /// released and the request offered again (`[zoom] no_show_grace_minutes`).
     pub noshow_grace_minutes: i64,
 }
 
@@ -263,6 +263,29 @@ pub struct ZoomConfig {
     pub webhook_secret: Option<Secret>,
     /// Where the join page loads the Meeting SDK for Web from.
     pub sdk_url: String,
+    // ---- zoom oauth (issue #7) ----
+    /// Connecting Zoom users (OAuth app credentials and the token key); `None` when the
+    /// deployment does not connect Zoom users (then `obf`/`zak` always fall back).
+    pub oauth: Option<ZoomOAuthConfig>,
+    /// An assigned interpreter not in the meeting by start + this is a no-show.
+    pub no_show_grace_minutes: i64,
+    /// How long after `meeting.ended` the participant report is read (Zoom fills it in with
+    /// a delay; webhooks may lag up to 85 minutes).
+    pub reconcile_after_minutes: i64,
+}
+
+/// `[zoom] oauth_client_id`, `oauth_client_secret(_file)`, `token_key_file`, `oauth_base`,
+/// `api_base` (issue #7).
+#[derive(Debug, Clone)]
+pub struct ZoomOAuthConfig {
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Seals tokens at rest (AES-256-GCM); from `token_key_file` (32 bytes raw or 64 hex).
+    pub token_key: crate::zoom::oauth::TokenKey,
+    /// Zoom's OAuth host (`https://zoom.us`): `/oauth/authorize`, `/oauth/token`.
+    pub oauth_base: String,
+    /// Zoom's REST API host (`https://api.zoom.us`): `/v2/...`.
+    pub api_base: String,
 }
 
 impl ZoomConfig {
@@ -429,7 +452,6 @@ struct RawMatching {
     default_duration_minutes: Option<i64>,
     fairness_window_days: Option<i64>,
     coordinator: Option<String>,
-    noshow_grace_minutes: Option<i64>,
     #[serde(default)]
     weights: RawWeights,
 }
@@ -466,6 +488,15 @@ struct RawZoom {
     webhook_secret: Option<String>,
     webhook_secret_file: Option<PathBuf>,
     sdk_url: Option<String>,
+    // ---- zoom oauth (issue #7) ----
+    oauth_client_id: Option<String>,
+    oauth_client_secret: Option<String>,
+    oauth_client_secret_file: Option<PathBuf>,
+    token_key_file: Option<PathBuf>,
+    oauth_base: Option<String>,
+    api_base: Option<String>,
+    no_show_grace_minutes: Option<i64>,
+    reconcile_after_minutes: Option<i64>,
 }
 
 // [api] (issue #5)
@@ -609,6 +640,31 @@ impl Checker {
                 }
             }
             (None, None) => None,
+        }
+    }
+
+    // ---- zoom oauth (issue #7) ----
+    /// The token key from `[zoom] token_key_file` (binary allowed; credentials dir first).
+    fn token_key(&mut self, path: PathBuf) -> Option<crate::zoom::oauth::TokenKey> {
+        let path = match (&self.credentials_dir, path.is_relative()) {
+            (Some(dir), true) if dir.join(&path).exists() => dir.join(&path),
+            _ => path,
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => match crate::zoom::oauth::TokenKey::from_file_bytes(&bytes) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    self.problem("zoom.token_key_file", format!("{}: {e}", path.display()));
+                    None
+                }
+            },
+            Err(e) => {
+                self.problem(
+                    "zoom.token_key_file",
+                    format!("cannot read {}: {e}", path.display()),
+                );
+                None
+            }
         }
     }
 
@@ -1033,7 +1089,8 @@ impl Config {
             default_duration_minutes: raw_m.default_duration_minutes.unwrap_or(60),
             fairness_window_days: raw_m.fairness_window_days.unwrap_or(30),
             coordinator,
-            noshow_grace_minutes: raw_m.noshow_grace_minutes.unwrap_or(15),
+            // Set from `[zoom] no_show_grace_minutes` below: one key for one fact.
+            noshow_grace_minutes: 0,
         };
         for (k, v) in [
             ("matching.offer_ttl_minutes", matching.offer_ttl_minutes),
@@ -1099,7 +1156,55 @@ impl Config {
                 "must be same_account or link (what obf/zak fall back to when no Zoom user is connected)",
             );
         }
+        // ---- zoom oauth (issue #7) ----
+        let oauth_secret = c.secret(
+            "zoom.oauth_client_secret",
+            raw_z.oauth_client_secret,
+            raw_z.oauth_client_secret_file,
+        );
+        let token_key = raw_z.token_key_file.map(|p| c.token_key(p));
+        let oauth = match (raw_z.oauth_client_id, oauth_secret, token_key) {
+            (None, None, None) => None,
+            (Some(client_id), Some(client_secret), Some(Some(token_key))) => {
+                Some(ZoomOAuthConfig {
+                    client_id,
+                    client_secret,
+                    token_key,
+                    oauth_base: raw_z
+                        .oauth_base
+                        .unwrap_or_else(|| "https://zoom.us".into())
+                        .trim_end_matches('/')
+                        .to_string(),
+                    api_base: raw_z
+                        .api_base
+                        .unwrap_or_else(|| "https://api.zoom.us".into())
+                        .trim_end_matches('/')
+                        .to_string(),
+                })
+            }
+            (_, _, Some(None)) => None, // the key file's problem is reported already
+            _ => {
+                c.problem(
+                    "zoom.oauth_client_id",
+                    "oauth_client_id, oauth_client_secret and token_key_file go together: give all three or none",
+                );
+                None
+            }
+        };
+        let no_show_grace_minutes = raw_z.no_show_grace_minutes.unwrap_or(10);
+        let reconcile_after_minutes = raw_z.reconcile_after_minutes.unwrap_or(30);
+        for (k, v) in [
+            ("zoom.no_show_grace_minutes", no_show_grace_minutes),
+            ("zoom.reconcile_after_minutes", reconcile_after_minutes),
+        ] {
+            if v < 0 {
+                c.problem(k, "must be 0 or more minutes");
+            }
+        }
         let zoom = ZoomConfig {
+            oauth,
+            no_show_grace_minutes,
+            reconcile_after_minutes,
             join_mode: raw_z.join_mode.unwrap_or(JoinMode::SameAccount),
             join_fallback,
             sdk_key,
@@ -1180,7 +1285,10 @@ impl Config {
             requestors,
             outbound,
             smtp,
-            matching,
+            matching: MatchingConfig {
+                noshow_grace_minutes: zoom.no_show_grace_minutes,
+                ..matching
+            },
             zoom,
             limits,
             api,

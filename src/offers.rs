@@ -22,7 +22,6 @@ use crate::store::{
     AcceptOutcome, DeclineOutcome, IngestDecision, JoinView, NewAssignment, NewRequest, OfferView,
     Store,
 };
-use crate::zoom::join_mode::ResolvedJoinMode;
 
 /// What an accept POST leads to.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +48,8 @@ pub struct Offers {
     /// `[matching]`, `[requestors]` (preferences) and the routes (required skills).
     matching: MatchingConfig,
     requestors: RequestorsConfig,
+    /// `[zoom]` OAuth is set up, so Zoom users may be connected (for `obf` / `zak`).
+    oauth_configured: bool,
     routes: Vec<RouteConfig>,
 }
 
@@ -64,6 +65,7 @@ impl Offers {
             join_mode: config.zoom.join_mode,
             join_fallback: config.zoom.join_fallback,
             matching: config.matching.clone(),
+            oauth_configured: config.zoom.oauth.is_some(),
             requestors: config.requestors.clone(),
             routes: config.routes.clone(),
         }
@@ -185,7 +187,12 @@ impl Offers {
                 .await?
             {
                 AcceptOutcome::Won { assignment_id, .. } => {
-                    self.record_join_mode(assignment_id).await;
+                    self.record_join_mode(
+                        assignment_id,
+                        &view.request.requestor,
+                        view.interpreter.id,
+                    )
+                    .await;
                     AcceptResult::Accepted {
                         join_url,
                         first_time: true,
@@ -268,11 +275,28 @@ impl Offers {
         &self.from
     }
 
-    /// The join mode this assignment gets (see `zoom::join_mode`). No Zoom user can be connected
-    /// yet (the OAuth flow is not built), so `obf`/`zak` fall back. Best effort, after the
-    /// accept committed: a failure is logged and the join page resolves the same way anyway.
-    async fn record_join_mode(&self, assignment_id: AssignmentId) {
-        let r = self.resolved_join_mode();
+    /// The join mode this assignment gets (see `zoom::join_mode`): `obf` needs the requestor's
+    /// Zoom user connected, `zak` the interpreter's; otherwise the fallback. Best effort, after
+    /// the accept committed: a failure is logged and the join page resolves it again anyway.
+    async fn record_join_mode(
+        &self,
+        assignment_id: AssignmentId,
+        requestor: &EmailAddress,
+        interpreter: crate::domain::InterpreterId,
+    ) {
+        let (requestor_connected, interpreter_connected) = if self.oauth_configured {
+            crate::zoom::connect::connected(self.store.as_ref(), requestor, interpreter)
+                .await
+                .unwrap_or((false, false))
+        } else {
+            (false, false)
+        };
+        let r = crate::zoom::join_mode::resolve(
+            self.join_mode,
+            self.join_fallback,
+            requestor_connected,
+            interpreter_connected,
+        );
         if let Err(e) = self
             .store
             .set_join_mode(assignment_id, r.mode.as_str(), r.note.as_deref())
@@ -280,11 +304,6 @@ impl Offers {
         {
             tracing::warn!(assignment_id, error = %e, "could not record the join mode");
         }
-    }
-
-    /// The join mode assignments get now.
-    pub fn resolved_join_mode(&self) -> ResolvedJoinMode {
-        crate::zoom::join_mode::resolve(self.join_mode, self.join_fallback, false, false)
     }
 
     pub async fn decline(&self, token: &str, now: DateTime<Utc>) -> anyhow::Result<DeclineOutcome> {

@@ -3,8 +3,10 @@
 //! display name and the assignment's customerKey. In demo mode (no SDK credentials) it shows
 //! what it would pass instead.
 //!
-//! The join arguments travel as escaped JSON in `<script type="application/json"
-//! id="zoom-join">`. The Content-Security-Policy allows the SDK's origin and Zoom, and our one
+//! In `zak` / `obf` mode with the needed Zoom user connected, the ZAK or OBF token is fetched
+//! from Zoom for each page view and passed as `zak` / `obfToken`; otherwise the page follows
+//! `[zoom] join_fallback`. The join arguments travel as escaped JSON in `<script
+//! type="application/json" id="zoom-join">`. The Content-Security-Policy allows the SDK's origin and Zoom, and our one
 //! static script by hash. Never logs the passcode, signature, token or join URL.
 
 use axum::extract::{Path, State};
@@ -16,6 +18,9 @@ use sha2::{Digest, Sha256};
 
 use super::{failure, html, pages, AppState, PLAIN_CSP};
 use crate::config::{JoinMode, DEFAULT_SDK_VERSION};
+use crate::store::JoinView;
+use crate::zoom::connect::{connected, JoinToken, ZoomOAuth};
+use crate::zoom::join_mode::resolve;
 use crate::zoom::sdk_signature;
 
 /// The value of `signature` in demo mode.
@@ -134,9 +139,10 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
             pages::join_by_link(topic, &meeting.join_url, &user_name),
         );
     };
-    // `obf`/`zak` without the Zoom user they need fall back (`[zoom] join_fallback`); the
-    // mode was recorded on the assignment when it was won.
-    if state.offers.resolved_join_mode().mode == JoinMode::Link {
+    // `obf`/`zak` need a connected Zoom user (and its token, fetched now: they last 2 h);
+    // without one they fall back to `[zoom] join_fallback`.
+    let (mode, join_token) = join_mode_now(&state, &view, meeting_number, now).await;
+    if mode == JoinMode::Link {
         return html(
             StatusCode::OK,
             PLAIN_CSP,
@@ -150,13 +156,18 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
         },
         _ => None,
     };
-    let args = json!({
+    let mut args = json!({
         "meetingNumber": meeting_number,
         "passWord": meeting.passcode.as_deref().unwrap_or(""),
         "userName": user_name,
         "customerKey": view.customer_key.as_str(),
         "signature": signature.as_deref().unwrap_or(DEMO_SIGNATURE),
     });
+    match &join_token {
+        Some(JoinToken::Zak(t)) => args["zak"] = json!(t.expose()),
+        Some(JoinToken::Obf(t)) => args["obfToken"] = json!(t.expose()),
+        None => {}
+    }
     if signature.is_none() {
         return html(StatusCode::OK, PLAIN_CSP, pages::join_demo(topic, &args));
     }
@@ -173,6 +184,64 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
         scripts: &assets.scripts,
     });
     html(StatusCode::OK, &join_csp(&assets), body)
+}
+
+/// The join mode for this page view, and the ZAK / OBF token it needs: the configured mode
+/// when the Zoom user it needs is connected and Zoom gives the token now, else
+/// `[zoom] join_fallback` (logged with the reason; never the token).
+async fn join_mode_now(
+    state: &AppState,
+    view: &JoinView,
+    meeting_number: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (JoinMode, Option<JoinToken>) {
+    let zoom = &state.config.zoom;
+    let Some(cfg) = zoom.oauth.as_ref() else {
+        return (
+            resolve(zoom.join_mode, zoom.join_fallback, false, false).mode,
+            None,
+        );
+    };
+    let store = state.offers.store();
+    let requestor = &view.request.requestor;
+    let interpreter = view.interpreter.id;
+    let (r, i) = match connected(store.as_ref(), requestor, interpreter).await {
+        Ok(facts) => facts,
+        Err(e) => {
+            tracing::warn!(assignment_id = view.assignment_id, error = %e, "join page: cannot read Zoom connections; falling back");
+            (false, false)
+        }
+    };
+    let resolved = resolve(zoom.join_mode, zoom.join_fallback, r, i);
+    if !matches!(resolved.mode, JoinMode::Zak | JoinMode::Obf) {
+        return (resolved.mode, None);
+    }
+    let oauth = ZoomOAuth::new(cfg, &state.config.http.public_url);
+    match oauth
+        .join_token(
+            store.as_ref(),
+            resolved.mode,
+            requestor,
+            interpreter,
+            meeting_number,
+            now,
+        )
+        .await
+    {
+        Ok(Some(t)) => (resolved.mode, Some(t)),
+        Ok(None) => {
+            tracing::warn!(
+                assignment_id = view.assignment_id,
+                mode = resolved.mode.as_str(),
+                "join page: the Zoom user was disconnected; falling back"
+            );
+            (zoom.join_fallback, None)
+        }
+        Err(e) => {
+            tracing::warn!(assignment_id = view.assignment_id, mode = resolved.mode.as_str(), error = %e, "join page: no ZAK/OBF token from Zoom; falling back");
+            (zoom.join_fallback, None)
+        }
+    }
 }
 
 /// `GET /left`: where the SDK sends the interpreter after leaving.

@@ -12,6 +12,8 @@ pub mod api;
 mod join;
 pub mod limits;
 mod me;
+
+mod oauth;
 mod offer;
 mod pages;
 mod pages_me;
@@ -100,6 +102,13 @@ pub fn router(state: AppState) -> Router {
         .route("/offer/{token}/me", get(me::page).post(me::update))
         .merge(api::routes())
         // ---- end issue #5 ----
+
+        // ---- zoom oauth (issue #7): connecting a Zoom user ----
+        .route(
+            "/oauth/zoom/start",
+            get(oauth::start_page).post(oauth::start),
+        )
+        .route("/oauth/zoom/callback", get(oauth::callback))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(move |req, next| {
             limits::limit(limiter.clone(), req, next)
@@ -175,6 +184,8 @@ pub async fn serve(
     tracing::info!(%addr, "HTTP server listening");
     // The webhook receiver's retry step lives as long as the server.
     let retries = tokio::spawn(webhook::retry_loop(state.clone()));
+    // ---- zoom oauth (issue #7): participant reports merged after meetings end ----
+    let reconcile = tokio::spawn(oauth::reconcile_loop(state.clone()));
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -183,6 +194,7 @@ pub async fn serve(
     .await
     .with_context(|| format!("serving HTTP on {addr}"));
     retries.abort();
+    reconcile.abort();
     served
 }
 

@@ -340,7 +340,7 @@ pub const JOIN_SCRIPT: &str = r#"
     patchJsMedia: true,
     success: function () {
       say("Joining the meeting…");
-      ZoomMtg.join({
+      var join = {
         signature: args.signature,
         meetingNumber: args.meetingNumber,
         userName: args.userName,
@@ -348,7 +348,11 @@ pub const JOIN_SCRIPT: &str = r#"
         customerKey: args.customerKey,
         success: function () { say("You are in the meeting."); },
         error: function (res) { say(explain(res), true); }
-      });
+      };
+      // join_mode zak / obf (issue #7): mutually exclusive, set only when fetched.
+      if (args.zak) { join.zak = args.zak; }
+      else if (args.obfToken) { join.obfToken = args.obfToken; }
+      ZoomMtg.join(join);
     },
     error: function (res) { say(explain(res), true); }
   });

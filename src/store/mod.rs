@@ -767,6 +767,73 @@ pub trait Store: Send + Sync + 'static {
     /// The outbox jobs given up for good (a 5xx reply, or too many attempts), newest first, at
     /// most `limit` (none when `limit <= 0`): what `dragoman status` shows under "outbox".
     async fn outbox_failures(&self, limit: i64) -> StoreResult<Vec<OutboxFailure>>;
+
+    // ---- zoom oauth (issue #7) ------------------------------------------------------------
+
+    /// Stores an OAuth `state` in flight (its hash only) for `person`, valid until
+    /// `expires_at`. A hash seen before → `Conflict`.
+    async fn save_zoom_oauth_state(
+        &self,
+        state: &TokenHash,
+        person: &ZoomPerson,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Takes a `state` (single use: deleted whatever the answer) and returns its person when
+    /// it has not expired at `now`. Expired states of anyone are deleted too.
+    async fn take_zoom_oauth_state(
+        &self,
+        state: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ZoomPerson>>;
+    /// Connects (or reconnects) `c.person`'s Zoom user, replacing any earlier connection of
+    /// the person; a replaced connection's `version` is raised (a refresh in flight for the
+    /// old tokens then writes nothing), a new one starts at `c.version`.
+    async fn save_zoom_connection(&self, c: &ZoomConnection, now: DateTime<Utc>)
+        -> StoreResult<()>;
+    /// The person's connected Zoom user, if any.
+    async fn zoom_connection(&self, person: &ZoomPerson) -> StoreResult<Option<ZoomConnection>>;
+    /// Replaces the tokens after a refresh (refresh tokens rotate) only when the stored
+    /// `version` is still `expected_version`, raising it by one; false (nothing written) when
+    /// another refresh or a disconnect came first.
+    async fn rotate_zoom_tokens(
+        &self,
+        person: &ZoomPerson,
+        expected_version: i64,
+        tokens: &SealedTokens,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Forgets every connection of a Zoom user (`app.deauthorized`, or a refresh token Zoom
+    /// no longer accepts); returns how many were deleted.
+    async fn delete_zoom_connections(&self, zoom_user_id: &str) -> StoreResult<u64>;
+    /// Merges one meeting instance's participant report into attendance, and records the
+    /// instance as reconciled. Each segment is attributed like a webhook (customer_key, then
+    /// the display name) and then: an open row of that assignment that began inside the
+    /// segment is closed at its leave; a leave-only row inside it gets its join; a segment
+    /// already covered by a row of the assignment changes nothing; otherwise a row with
+    /// method `report` is added. Unattributed segments are added as `unattributed` unless a
+    /// row with the same name and join time (±60 s) exists. Running it again changes nothing.
+    async fn reconcile_zoom_report(
+        &self,
+        meeting_id: &str,
+        meeting_uuid: &str,
+        segments: &[ReportSegment],
+        now: DateTime<Utc>,
+    ) -> StoreResult<ReconcileOutcome>;
+    /// Meeting instances that ended at or before `ended_before`, are not reconciled yet and
+    /// belong to a request with an assignment whose requestor has a connected Zoom user (the
+    /// report is read with their token), oldest end first, at most `limit`.
+    async fn meetings_to_reconcile(
+        &self,
+        ended_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<MeetingToReconcile>>;
+    /// Assigned requests that started at or before `started_before` (start + grace) whose
+    /// assignment has no attendance row with a join: candidates for no-show re-dispatch.
+    async fn assignments_not_joined(
+        &self,
+        started_before: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotJoined>>;
 }
 
 // ---- ops (issue #8/#6, ops2) ---------------------------------------------------------------
@@ -1244,4 +1311,123 @@ mod tests {
         assert_eq!(from_millis(to_millis(t)).expect("in range"), t);
         assert!(matches!(from_millis(i64::MAX), Err(StoreError::Corrupt(_))));
     }
+}
+
+// ---- zoom oauth types (issue #7) ---------------------------------------------------------
+
+/// Who connected a Zoom user: a requestor (by email, for OBF tokens and reports) or an
+/// interpreter (for ZAK).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ZoomPerson {
+    Requestor(EmailAddress),
+    Interpreter(InterpreterId),
+}
+
+impl ZoomPerson {
+    /// `requestor` or `interpreter` (the `person_kind` column).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ZoomPerson::Requestor(_) => "requestor",
+            ZoomPerson::Interpreter(_) => "interpreter",
+        }
+    }
+
+    /// The lower-cased email or the interpreter id (the `person_ref` column).
+    pub fn reference(&self) -> String {
+        match self {
+            ZoomPerson::Requestor(e) => e.as_str().to_ascii_lowercase(),
+            ZoomPerson::Interpreter(id) => id.to_string(),
+        }
+    }
+
+    /// The inverse of [`ZoomPerson::kind`] and [`ZoomPerson::reference`].
+    pub fn from_parts(kind: &str, reference: &str) -> Option<ZoomPerson> {
+        match kind {
+            "requestor" => EmailAddress::parse(reference)
+                .ok()
+                .map(ZoomPerson::Requestor),
+            "interpreter" => reference
+                .parse()
+                .ok()
+                .filter(|id: &InterpreterId| *id > 0)
+                .map(ZoomPerson::Interpreter),
+            _ => None,
+        }
+    }
+}
+
+/// Access and refresh token sealed by `zoom::oauth::TokenKey` (never plain), with the access
+/// token's expiry.
+#[derive(Clone, PartialEq)]
+pub struct SealedTokens {
+    pub access: String,
+    pub refresh: String,
+    pub expires_at: DateTime<Utc>,
+    pub scope: String,
+}
+
+impl std::fmt::Debug for SealedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedTokens")
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person's connected Zoom user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoomConnection {
+    pub person: ZoomPerson,
+    /// Zoom's user id (`GET /users/me` → `id`); `app.deauthorized` names it.
+    pub zoom_user_id: String,
+    pub tokens: SealedTokens,
+    /// Raised by every rotation (see [`Store::rotate_zoom_tokens`]).
+    pub version: i64,
+    pub connected_at: DateTime<Utc>,
+}
+
+/// One join–leave segment of Zoom's participant report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSegment {
+    /// Zoom's participant id in the report (`id`, else `user_id`).
+    pub participant_id: String,
+    pub user_name: Option<String>,
+    pub customer_key: Option<String>,
+    /// What `zoom::events::parse_display_name` read from `user_name`.
+    pub named_interpreter: Option<(InterpreterId, String)>,
+    pub joined_at: DateTime<Utc>,
+    pub left_at: DateTime<Utc>,
+}
+
+/// What one reconciliation changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReconcileOutcome {
+    /// Rows added from the report (method `report`).
+    pub added: u64,
+    /// Open rows closed at the report's leave time.
+    pub closed: u64,
+    /// Leave-only rows given the report's join time.
+    pub completed: u64,
+    /// Segments the webhooks had already recorded.
+    pub covered: u64,
+    /// Unattributed rows added.
+    pub unattributed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeetingToReconcile {
+    pub meeting_id: String,
+    pub meeting_uuid: String,
+    pub requestor: EmailAddress,
+    pub ended_at: DateTime<Utc>,
+}
+
+/// An assignment whose interpreter has not joined by start + grace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotJoined {
+    pub assignment_id: AssignmentId,
+    pub request_id: RequestId,
+    pub interpreter_id: InterpreterId,
+    pub start_at: DateTime<Utc>,
 }

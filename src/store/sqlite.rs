@@ -1755,6 +1755,369 @@ impl Store for SqliteStore {
         .map_err(db_err)?;
         rows.into_iter().map(OutboxFailure::from_row).collect()
     }
+
+    // ---- zoom oauth (issue #7) ------------------------------------------------------------
+
+    async fn save_zoom_oauth_state(
+        &self,
+        state: &TokenHash,
+        person: &ZoomPerson,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO zoom_oauth_states (state_hash, person_kind, person_ref, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (state_hash) DO NOTHING",
+        )
+        .bind(&state.0)
+        .bind(person.kind())
+        .bind(person.reference())
+        .bind(to_millis(now))
+        .bind(to_millis(expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::Conflict(
+                "that OAuth state exists already".into(),
+            ));
+        }
+        commit(tx).await
+    }
+
+    async fn take_zoom_oauth_state(
+        &self,
+        state: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ZoomPerson>> {
+        let mut tx = self.write().await?;
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "DELETE FROM zoom_oauth_states WHERE state_hash = $1
+             RETURNING person_kind, person_ref, expires_at",
+        )
+        .bind(&state.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query("DELETE FROM zoom_oauth_states WHERE expires_at < $1")
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        commit(tx).await?;
+        let Some((kind, reference, expires_at)) = row else {
+            return Ok(None);
+        };
+        if expires_at < to_millis(now) {
+            return Ok(None);
+        }
+        ZoomPerson::from_parts(&kind, &reference)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("OAuth state for {kind} {reference:?}")))
+    }
+
+    async fn save_zoom_connection(
+        &self,
+        c: &ZoomConnection,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO zoom_connections (person_kind, person_ref, zoom_user_id, access_token,
+                 refresh_token, expires_at, scope, version, connected_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (person_kind, person_ref) DO UPDATE SET
+                 zoom_user_id = excluded.zoom_user_id, access_token = excluded.access_token,
+                 refresh_token = excluded.refresh_token, expires_at = excluded.expires_at,
+                 scope = excluded.scope, version = zoom_connections.version + 1,
+                 connected_at = excluded.connected_at, updated_at = excluded.updated_at",
+        )
+        .bind(c.person.kind())
+        .bind(c.person.reference())
+        .bind(&c.zoom_user_id)
+        .bind(&c.tokens.access)
+        .bind(&c.tokens.refresh)
+        .bind(to_millis(c.tokens.expires_at))
+        .bind(&c.tokens.scope)
+        .bind(c.version)
+        .bind(to_millis(c.connected_at))
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await
+    }
+
+    async fn zoom_connection(&self, person: &ZoomPerson) -> StoreResult<Option<ZoomConnection>> {
+        type Row = (String, String, String, i64, String, i64, i64);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT zoom_user_id, access_token, refresh_token, expires_at, scope, version, connected_at
+             FROM zoom_connections WHERE person_kind = $1 AND person_ref = $2",
+        )
+        .bind(person.kind())
+        .bind(person.reference())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(
+            |(zoom_user_id, access, refresh, expires_at, scope, version, connected_at)| {
+                Ok(ZoomConnection {
+                    person: person.clone(),
+                    zoom_user_id,
+                    tokens: SealedTokens {
+                        access,
+                        refresh,
+                        expires_at: from_millis(expires_at)?,
+                        scope,
+                    },
+                    version,
+                    connected_at: from_millis(connected_at)?,
+                })
+            },
+        )
+        .transpose()
+    }
+
+    async fn rotate_zoom_tokens(
+        &self,
+        person: &ZoomPerson,
+        expected_version: i64,
+        tokens: &SealedTokens,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query(
+            "UPDATE zoom_connections SET access_token = $1, refresh_token = $2, expires_at = $3,
+                 scope = $4, version = version + 1, updated_at = $5
+             WHERE person_kind = $6 AND person_ref = $7 AND version = $8",
+        )
+        .bind(&tokens.access)
+        .bind(&tokens.refresh)
+        .bind(to_millis(tokens.expires_at))
+        .bind(&tokens.scope)
+        .bind(to_millis(now))
+        .bind(person.kind())
+        .bind(person.reference())
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        commit(tx).await?;
+        Ok(changed == 1)
+    }
+
+    async fn delete_zoom_connections(&self, zoom_user_id: &str) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let deleted = sqlx::query("DELETE FROM zoom_connections WHERE zoom_user_id = $1")
+            .bind(zoom_user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        commit(tx).await?;
+        Ok(deleted)
+    }
+
+    async fn reconcile_zoom_report(
+        &self,
+        meeting_id: &str,
+        meeting_uuid: &str,
+        segments: &[ReportSegment],
+        now: DateTime<Utc>,
+    ) -> StoreResult<ReconcileOutcome> {
+        /// Report and webhook times of the same join differ by a few seconds.
+        const SLACK_MS: i64 = 60_000;
+        let mut tx = self.write().await?;
+        let mut out = ReconcileOutcome::default();
+        for seg in segments {
+            let (j, l) = (
+                to_millis(seg.joined_at),
+                to_millis(seg.left_at.max(seg.joined_at)),
+            );
+            let found = match attribute(&mut tx, seg.customer_key.as_deref()).await? {
+                Some(f) => Some(f),
+                None => {
+                    attribute_by_name(&mut tx, meeting_id, seg.named_interpreter.as_ref()).await?
+                }
+            };
+            let Some((assignment, interpreter)) = found else {
+                let seen: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM attendance
+                     WHERE meeting_uuid = $1 AND user_name IS NOT DISTINCT FROM $2
+                       AND joined_at BETWEEN $3 AND $4 LIMIT 1",
+                )
+                .bind(meeting_uuid)
+                .bind(&seg.user_name)
+                .bind(j - SLACK_MS)
+                .bind(j + SLACK_MS)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if seen.is_some() {
+                    out.covered += 1;
+                    continue;
+                }
+                insert_report_row(&mut tx, None, meeting_id, meeting_uuid, seg, "unattributed")
+                    .await?;
+                out.unattributed += 1;
+                continue;
+            };
+            let open: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM attendance
+                 WHERE assignment_id = $1 AND left_at IS NULL AND joined_at BETWEEN $2 AND $3
+                 ORDER BY joined_at, id LIMIT 1",
+            )
+            .bind(assignment)
+            .bind(j - SLACK_MS)
+            .bind(l)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if let Some(row) = open {
+                sqlx::query("UPDATE attendance SET left_at = $1 WHERE id = $2")
+                    .bind(l)
+                    .bind(row)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                out.closed += 1;
+                continue;
+            }
+            let leave_only: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM attendance
+                 WHERE assignment_id = $1 AND joined_at IS NULL AND left_at BETWEEN $2 AND $3
+                 ORDER BY left_at, id LIMIT 1",
+            )
+            .bind(assignment)
+            .bind(j)
+            .bind(l + SLACK_MS)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if let Some(row) = leave_only {
+                sqlx::query("UPDATE attendance SET joined_at = $1 WHERE id = $2")
+                    .bind(j)
+                    .bind(row)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                out.completed += 1;
+                continue;
+            }
+            let covering: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM attendance
+                 WHERE assignment_id = $1 AND joined_at IS NOT NULL AND joined_at <= $2
+                   AND (left_at IS NULL OR left_at >= $3)
+                 LIMIT 1",
+            )
+            .bind(assignment)
+            .bind(l)
+            .bind(j)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if covering.is_some() {
+                out.covered += 1;
+                continue;
+            }
+            insert_report_row(
+                &mut tx,
+                Some((assignment, interpreter)),
+                meeting_id,
+                meeting_uuid,
+                seg,
+                AttributionMethod::Report.as_str(),
+            )
+            .await?;
+            out.added += 1;
+        }
+        sqlx::query(
+            "INSERT INTO zoom_reconciliations (meeting_uuid, meeting_id, reconciled_at, segments)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (meeting_uuid) DO UPDATE SET reconciled_at = excluded.reconciled_at,
+                 segments = excluded.segments",
+        )
+        .bind(meeting_uuid)
+        .bind(meeting_id)
+        .bind(to_millis(now))
+        .bind(segments.len() as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(out)
+    }
+
+    async fn meetings_to_reconcile(
+        &self,
+        ended_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<MeetingToReconcile>> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT DISTINCT m.meeting_id, m.meeting_uuid, r.requestor, m.ended_at
+             FROM zoom_meetings m
+             JOIN requests r ON r.meeting_id = m.meeting_id
+             JOIN assignments a ON a.request_id = r.id
+             JOIN zoom_connections c
+               ON c.person_kind = 'requestor' AND c.person_ref = lower(r.requestor)
+             WHERE m.ended_at IS NOT NULL AND m.ended_at <= $1
+               AND NOT EXISTS (SELECT 1 FROM zoom_reconciliations z
+                               WHERE z.meeting_uuid = m.meeting_uuid)
+             ORDER BY m.ended_at, m.meeting_uuid, r.requestor LIMIT $2",
+        )
+        .bind(to_millis(ended_before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut out: Vec<MeetingToReconcile> = Vec::new();
+        for (meeting_id, meeting_uuid, requestor, ended_at) in rows {
+            if out.iter().any(|m| m.meeting_uuid == meeting_uuid) {
+                continue;
+            }
+            out.push(MeetingToReconcile {
+                meeting_id,
+                meeting_uuid,
+                requestor: EmailAddress::parse(&requestor)
+                    .map_err(|e| StoreError::Corrupt(format!("requestor {requestor:?}: {e}")))?,
+                ended_at: from_millis(ended_at)?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn assignments_not_joined(
+        &self,
+        started_before: DateTime<Utc>,
+    ) -> StoreResult<Vec<NotJoined>> {
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT a.id, a.request_id, a.interpreter_id, r.start_at
+             FROM assignments a JOIN requests r ON r.id = a.request_id
+             WHERE r.state = 'assigned' AND a.released_at IS NULL AND r.start_at IS NOT NULL AND r.start_at <= $1
+               AND NOT EXISTS (SELECT 1 FROM attendance t WHERE t.assignment_id = a.id)
+             ORDER BY a.id",
+        )
+        .bind(to_millis(started_before))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(assignment_id, request_id, interpreter_id, start)| {
+                Ok(NotJoined {
+                    assignment_id,
+                    request_id,
+                    interpreter_id,
+                    start_at: from_millis(start)?,
+                })
+            })
+            .collect()
+    }
 }
 
 // ---- IMAP ingest helpers (issue #4) --------------------------------------------------------
@@ -1800,4 +2163,36 @@ async fn same_message_recorded(
     .await
     .map_err(db_err)?;
     Ok(id.is_some())
+}
+
+// ---- zoom oauth helpers (issue #7) ---------------------------------------------------------
+
+/// Adds an attendance row for a report segment (`found`: assignment and interpreter).
+async fn insert_report_row(
+    conn: &mut SqliteConnection,
+    found: Option<(i64, i64)>,
+    meeting_id: &str,
+    meeting_uuid: &str,
+    seg: &ReportSegment,
+    method: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO attendance (assignment_id, interpreter_id, meeting_id, meeting_uuid, participant_key,
+                                 user_name, customer_key, method, joined_at, left_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(found.map(|(a, _)| a))
+    .bind(found.map(|(_, i)| i))
+    .bind(meeting_id)
+    .bind(meeting_uuid)
+    .bind(format!("report:{}", seg.participant_id))
+    .bind(&seg.user_name)
+    .bind(&seg.customer_key)
+    .bind(method)
+    .bind(to_millis(seg.joined_at))
+    .bind(to_millis(seg.left_at.max(seg.joined_at)))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }

@@ -188,7 +188,19 @@ pub async fn process_event(
             return Err(e.into());
         }
     };
-    match store.apply_zoom_event(id, &action, now).await {
+    // `app.deauthorized`: forget the Zoom user's tokens before the event counts as
+    // processed (a failure here leaves it to the retry step; deleting twice is harmless).
+    let forgotten = match &action {
+        ZoomAction::Deauthorized { zoom_user_id } => {
+            store.delete_zoom_connections(zoom_user_id).await
+        }
+        _ => Ok(0),
+    };
+    let applied = match forgotten {
+        Ok(_) => store.apply_zoom_event(id, &action, now).await,
+        Err(e) => Err(e),
+    };
+    match applied {
         Ok(applied) => Ok(applied),
         Err(e) => {
             let give_up = attempts_before + 1 >= MAX_ATTEMPTS

@@ -2,9 +2,9 @@
 //! configured fallback, with a note saying why (recorded on the assignment, shown by
 //! `request show`).
 //!
-//! Pure: the caller says which Zoom users are connected. Since the OAuth connect flow is not
-//! built yet, no Zoom user is ever connected, so `obf` and `zak` always fall back; the note
-//! says so rather than pretending.
+//! Pure: the caller says which Zoom users are connected (`zoom::connect::connected` reads
+//! those facts from the store). The join page resolves again at each view, with the facts of
+//! that moment, and falls back too when Zoom does not give the ZAK / OBF token.
 
 use crate::config::JoinMode;
 

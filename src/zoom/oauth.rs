@@ -1,11 +1,12 @@
-//! The pure parts of connecting a Zoom user (OAuth authorization-code flow): the `state` that
-//! binds a callback to the person who started it and expires, Zoom's authorize URL, the token
-//! endpoint's answer, when to refresh, and sealing tokens at rest with AES-256-GCM under the key
-//! from `[zoom] token_key_file`.
+//! The pure parts of connecting a Zoom user (OAuth authorization-code flow): the emailed
+//! connect link that lets a person start (MACed, bound to the person, expiring), the random
+//! single-use OAuth `state`, Zoom's authorize URL, the token endpoint's answer, when to
+//! refresh, and sealing tokens at rest with AES-256-GCM under the key from
+//! `[zoom] token_key_file`.
 //!
 //! No I/O and no clock (`now` is a parameter). Tokens and keys never appear in `Debug` output
-//! or error messages. The HTTP endpoints (`/zoom/connect`, `/zoom/oauth/callback`) and the
-//! token calls are not built yet; these are the parts they will stand on.
+//! or error messages. The flow that uses these is `zoom::connect`; the HTTP endpoints are
+//! `http::oauth`.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -14,96 +15,101 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::config::Secret;
+use crate::domain::Token;
+use crate::store::ZoomPerson;
 
 /// How long a `state` handed to Zoom stays valid.
 pub const STATE_TTL: Duration = Duration::minutes(10);
 /// Refresh an access token this long before it expires (Zoom's last an hour).
 pub const REFRESH_MARGIN: Duration = Duration::minutes(5);
 
-/// Who is connecting a Zoom user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Person {
-    Requestor(i64),
-    Interpreter(i64),
-}
-
-impl Person {
-    fn encode(self) -> String {
-        match self {
-            Person::Requestor(id) => format!("r{id}"),
-            Person::Interpreter(id) => format!("i{id}"),
-        }
-    }
-
-    fn decode(s: &str) -> Option<Person> {
-        let (kind, id) = s.split_at_checked(1)?;
-        let id: i64 = id.parse().ok().filter(|i| *i > 0)?;
-        match kind {
-            "r" => Some(Person::Requestor(id)),
-            "i" => Some(Person::Interpreter(id)),
-            _ => None,
-        }
-    }
-}
+/// How long an emailed connect link (`/oauth/zoom/start?link=…`) stays valid.
+pub const LINK_TTL: Duration = Duration::days(7);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StateError {
-    #[error("the OAuth state is malformed")]
+pub enum LinkError {
+    #[error("the connect link is malformed: copy the whole link from the email")]
     Malformed,
-    #[error("the OAuth state was not issued by this server")]
+    #[error("the connect link was not issued by this server")]
     Forged,
-    #[error("the OAuth state expired: start connecting again")]
+    #[error("the connect link expired: ask your coordinator for a new one")]
     Expired,
 }
 
-fn state_mac(key: &Secret, payload: &str) -> Hmac<Sha256> {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key.expose().as_bytes())
+fn link_mac(key: &TokenKey, payload: &str) -> Hmac<Sha256> {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&key.link_key)
         .expect("HMAC-SHA256 accepts keys of any length");
-    m.update(b"dragoman-zoom-oauth-state:");
+    m.update(b"dragoman-zoom-connect-link:");
     m.update(payload.as_bytes());
     m
 }
 
-/// A `state` for Zoom's authorize URL: the person, an expiry and a random nonce, MACed with
-/// `key`. Stateless: [`verify_state`] needs only the key and the clock.
-pub fn issue_state(key: &Secret, person: Person, now: DateTime<Utc>) -> String {
-    let mut nonce = [0u8; 12];
+/// The `link` of a connect URL for `person`: who, until when, a random nonce, MACed with a
+/// key derived from the token key. It only lets its holder *start* connecting that person's
+/// Zoom user; the OAuth `state` made from it is random, single-use and stored hashed.
+pub fn issue_connect_link(key: &TokenKey, person: &ZoomPerson, now: DateTime<Utc>) -> String {
+    let mut nonce = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut nonce);
+    let who = URL_SAFE_NO_PAD.encode(format!("{}:{}", person.kind(), person.reference()));
     let payload = format!(
-        "{}.{}.{}",
-        person.encode(),
-        (now + STATE_TTL).timestamp(),
+        "{who}.{}.{}",
+        (now + LINK_TTL).timestamp(),
         URL_SAFE_NO_PAD.encode(nonce)
     );
-    let tag = state_mac(key, &payload).finalize().into_bytes();
+    let tag = link_mac(key, &payload).finalize().into_bytes();
     format!("{payload}.{}", URL_SAFE_NO_PAD.encode(tag))
 }
 
-/// The person a `state` was issued for, when it is genuine and not expired.
-pub fn verify_state(key: &Secret, state: &str, now: DateTime<Utc>) -> Result<Person, StateError> {
-    let (payload, tag) = state.rsplit_once('.').ok_or(StateError::Malformed)?;
+/// The person a connect link was issued for, when it is genuine and not expired.
+pub fn verify_connect_link(
+    key: &TokenKey,
+    link: &str,
+    now: DateTime<Utc>,
+) -> Result<ZoomPerson, LinkError> {
+    let (payload, tag) = link.rsplit_once('.').ok_or(LinkError::Malformed)?;
     let tag = URL_SAFE_NO_PAD
         .decode(tag)
-        .map_err(|_| StateError::Malformed)?;
-    state_mac(key, payload)
+        .map_err(|_| LinkError::Malformed)?;
+    link_mac(key, payload)
         .verify_slice(&tag)
-        .map_err(|_| StateError::Forged)?;
+        .map_err(|_| LinkError::Forged)?;
     let mut parts = payload.split('.');
     let person = parts
         .next()
-        .and_then(Person::decode)
-        .ok_or(StateError::Malformed)?;
+        .and_then(|w| URL_SAFE_NO_PAD.decode(w).ok())
+        .and_then(|w| String::from_utf8(w).ok())
+        .and_then(|w| {
+            let (kind, reference) = w.split_once(':')?;
+            ZoomPerson::from_parts(kind, reference)
+        })
+        .ok_or(LinkError::Malformed)?;
     let expires: i64 = parts
         .next()
         .and_then(|e| e.parse().ok())
-        .ok_or(StateError::Malformed)?;
+        .ok_or(LinkError::Malformed)?;
     if now.timestamp() > expires {
-        return Err(StateError::Expired);
+        return Err(LinkError::Expired);
     }
     Ok(person)
+}
+
+/// A fresh OAuth `state` (random, 190 bits) for one authorization; the store keeps only its
+/// hash, for [`STATE_TTL`], and the callback takes it once.
+pub fn new_state() -> Token {
+    Token::generate()
+}
+
+/// What a sealed token is bound to: the person and which token it is, so a sealed value
+/// moved to another row or column does not open.
+pub fn seal_context(person: &ZoomPerson, which: &str) -> String {
+    format!(
+        "zoom-connection:{}:{}:{which}",
+        person.kind(),
+        person.reference()
+    )
 }
 
 /// Zoom's authorize URL (`{oauth_base}/oauth/authorize`, `oauth_base` = `https://zoom.us`).
@@ -172,7 +178,11 @@ pub enum SealError {
 
 /// The AES-256-GCM key for tokens at rest. Its `Debug` shows nothing of the key.
 #[derive(Clone)]
-pub struct TokenKey(Aes256Gcm);
+pub struct TokenKey {
+    aead: Aes256Gcm,
+    /// SHA-256 of a label and the key: the MAC key of connect links (never the AES key).
+    link_key: [u8; 32],
+}
 
 impl std::fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -189,9 +199,13 @@ impl TokenKey {
             _ if bytes.len() == 32 => bytes.to_vec(),
             _ => return Err(SealError::BadKey),
         };
-        Aes256Gcm::new_from_slice(&key)
-            .map(TokenKey)
-            .map_err(|_| SealError::BadKey)
+        let aead = Aes256Gcm::new_from_slice(&key).map_err(|_| SealError::BadKey)?;
+        let link_key: [u8; 32] = Sha256::new()
+            .chain_update(b"dragoman-connect-link-key\0")
+            .chain_update(&key)
+            .finalize()
+            .into();
+        Ok(TokenKey { aead, link_key })
     }
 
     /// Seals `token` bound to `context` (e.g. `"zoom-user:{id}:access"`, so a sealed value
@@ -200,7 +214,7 @@ impl TokenKey {
         let mut nonce = [0u8; 12];
         rand::thread_rng().fill_bytes(&mut nonce);
         let ct = self
-            .0
+            .aead
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -223,7 +237,7 @@ impl TokenKey {
             .ok_or(SealError::Malformed)?;
         let (nonce, ct) = raw.split_at(12);
         let plain = self
-            .0
+            .aead
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
@@ -241,6 +255,7 @@ impl TokenKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::EmailAddress;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
@@ -248,36 +263,49 @@ mod tests {
     }
 
     #[test]
-    fn state_is_bound_to_the_person_and_expires() {
-        let key = Secret::new("state-key");
-        let s = issue_state(&key, Person::Interpreter(17), now());
-        assert_eq!(verify_state(&key, &s, now()), Ok(Person::Interpreter(17)));
+    fn connect_link_is_bound_to_the_person_and_expires() {
+        let key = TokenKey::from_file_bytes(&[7u8; 32]).unwrap();
+        let who = ZoomPerson::Interpreter(17);
+        let s = issue_connect_link(&key, &who, now());
+        assert_eq!(verify_connect_link(&key, &s, now()), Ok(who.clone()));
         assert_eq!(
-            verify_state(&key, &s, now() + STATE_TTL),
-            Ok(Person::Interpreter(17))
+            verify_connect_link(&key, &s, now() + LINK_TTL),
+            Ok(who.clone())
         );
         assert_eq!(
-            verify_state(&key, &s, now() + STATE_TTL + Duration::seconds(1)),
-            Err(StateError::Expired)
+            verify_connect_link(&key, &s, now() + LINK_TTL + Duration::seconds(1)),
+            Err(LinkError::Expired)
         );
+        let other = TokenKey::from_file_bytes(&[8u8; 32]).unwrap();
         assert_eq!(
-            verify_state(&Secret::new("other"), &s, now()),
-            Err(StateError::Forged)
+            verify_connect_link(&other, &s, now()),
+            Err(LinkError::Forged)
         );
         // Moving it to another person breaks the MAC.
-        let moved = s.replacen("i17", "i18", 1);
-        assert_eq!(verify_state(&key, &moved, now()), Err(StateError::Forged));
+        let (_, rest) = s.split_once('.').unwrap();
+        let moved = format!("{}.{rest}", URL_SAFE_NO_PAD.encode("interpreter:18"));
         assert_eq!(
-            verify_state(&key, "nonsense", now()),
-            Err(StateError::Malformed)
+            verify_connect_link(&key, &moved, now()),
+            Err(LinkError::Forged)
         );
+        assert_eq!(
+            verify_connect_link(&key, "nonsense", now()),
+            Err(LinkError::Malformed)
+        );
+        assert_ne!(s, issue_connect_link(&key, &who, now()), "random nonce");
+        let r = ZoomPerson::Requestor(EmailAddress::parse("Dr.Ruiz@clinic.example").unwrap());
+        let l = issue_connect_link(&key, &r, now());
+        assert_eq!(
+            verify_connect_link(&key, &l, now()),
+            Ok(ZoomPerson::Requestor(
+                EmailAddress::parse("dr.ruiz@clinic.example").unwrap()
+            ))
+        );
+        assert_eq!(new_state().expose().len(), 32);
         assert_ne!(
-            s,
-            issue_state(&key, Person::Interpreter(17), now()),
-            "random nonce"
+            seal_context(&who, "access"),
+            seal_context(&ZoomPerson::Interpreter(18), "access")
         );
-        let r = issue_state(&key, Person::Requestor(3), now());
-        assert_eq!(verify_state(&key, &r, now()), Ok(Person::Requestor(3)));
     }
 
     #[test]

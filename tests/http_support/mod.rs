@@ -83,7 +83,7 @@ pub async fn spawn_app_postgres() -> (TestApp, String) {
     (spawn_app_on(dir, &url, false).await, url)
 }
 
-/// Like [`spawn_app_postgres`] with the configuration changed by `tweak` (issue #5).
+/// Like [`spawn_app_postgres`] with the configuration changed by `tweak`.
 pub async fn spawn_app_postgres_with(tweak: impl FnOnce(&mut Config)) -> (TestApp, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = common::fresh_postgres_url().await;
