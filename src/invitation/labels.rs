@@ -347,14 +347,20 @@ fn alternation(labels: &[(&str, &str)]) -> String {
 pub(crate) struct LineScan {
     words: Regex,
     line: Regex,
+    /// When set, a match's word is the first thing on its line after these characters only.
+    lead: Option<&'static [char]>,
 }
 
+/// What may stand before a label at the start of its line (see [`line_label`]).
+const LABEL_LEAD: &[char] = &[' ', '\t', '>', '*', '_', '#', '•', '·', '-'];
+
 impl LineScan {
-    fn new(words: &[String], line: &str) -> Self {
+    fn new(words: &[String], line: &str, lead: Option<&'static [char]>) -> Self {
         let alts: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
         LineScan {
             words: Regex::new(&alts.join("|")).expect("literal regex"),
             line: Regex::new(line).expect("line regex"),
+            lead,
         }
     }
 
@@ -370,6 +376,14 @@ impl LineScan {
             let end = text[m.start()..]
                 .find('\n')
                 .map_or(text.len(), |i| m.start() + i);
+            next_line = end;
+            // A label opens its line after `lead` characters only; no later word on the line
+            // can then open it either, since this word's own characters stand before them.
+            if let Some(lead) = self.lead {
+                if !text[start..m.start()].chars().all(|c| lead.contains(&c)) {
+                    continue;
+                }
+            }
             if let Some(c) = self.line.captures(&text[start..end]) {
                 return Some(
                     c.iter()
@@ -377,7 +391,6 @@ impl LineScan {
                         .collect(),
                 );
             }
-            next_line = end;
         }
         None
     }
@@ -404,7 +417,7 @@ fn line_label(labels: &[(&str, &str)]) -> LineScan {
         r"(?m)^[ \t>*_#•·\-]*({})[ \t*_]*[:：][ \t*_]*(.*)$",
         alternation(labels)
     );
-    LineScan::new(&first_words(labels), &pat)
+    LineScan::new(&first_words(labels), &pat, Some(LABEL_LEAD))
 }
 
 pub(crate) static TOPIC_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(TOPIC));
@@ -437,19 +450,19 @@ impl LabelScan {
     pub(crate) fn all(&self, text: &str) -> Vec<(Range<usize>, Range<usize>)> {
         let mut out = Vec::new();
         let mut at = 0;
+        let mut locs = self.anchored.capture_locations();
         while at <= text.len() {
             let Some(hit) = self.words.find_at(text, at) else {
                 break;
             };
             let h = hit.start();
-            let found = self.anchored.captures(&text[h..]).and_then(|c| {
-                let all = c.get(0)?;
-                let (g1, g2) = (c.get(1)?, c.get(2)?);
-                Some((
-                    h + all.end(),
-                    (h + g1.start()..h + g1.end(), h + g2.start()..h + g2.end()),
-                ))
-            });
+            let found = self
+                .anchored
+                .captures_read(&mut locs, &text[h..])
+                .and_then(|all| {
+                    let (g1, g2) = (locs.get(1)?, locs.get(2)?);
+                    Some((h + all.end(), (h + g1.0..h + g1.1, h + g2.0..h + g2.1)))
+                });
             match found {
                 Some((end, groups)) => {
                     out.push(groups);
@@ -516,7 +529,7 @@ pub(crate) static ORGANIZER_RE: LazyLock<LineScan> = LazyLock::new(|| {
         })
         .collect();
     let markers: Vec<String> = ORGANIZER_MARKERS.iter().map(|m| (*m).to_owned()).collect();
-    LineScan::new(&markers, &format!("(?m)^(?:{})", alts.join("|")))
+    LineScan::new(&markers, &format!("(?m)^(?:{})", alts.join("|")), None)
 });
 
 /// True when a trimmed, ASCII-lower-cased line opens with a phone-part header; the same as
