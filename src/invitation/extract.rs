@@ -50,45 +50,94 @@ fn clean_text(raw: &str) -> String {
     out
 }
 
-fn text_docs(loaded: &Loaded) -> Vec<TextDoc> {
-    let mut docs = Vec::new();
-    let mut push = |text: String| {
-        let text = clean_text(&text);
-        let links = url::find_join_links(&text);
-        docs.push(TextDoc { text, links });
-    };
-    for d in loaded.docs.iter().filter(|d| d.kind == DocKind::Plain) {
-        push(d.text.clone());
+/// Where one readable body comes from, in the order bodies are read: plain parts, HTML parts,
+/// then calendars.
+enum Source<'a> {
+    Plain(&'a str),
+    Html(&'a str),
+    Calendar(&'a ics::Calendar),
+}
+
+impl Source<'_> {
+    fn text(&self) -> TextDoc {
+        let raw = match self {
+            Source::Plain(t) => clean_text(t),
+            Source::Html(h) => clean_text(&html::to_text(h)),
+            Source::Calendar(c) => {
+                let mut t = String::new();
+                if let Some(d) = &c.description {
+                    t.push_str(d);
+                    t.push('\n');
+                }
+                if let Some(l) = &c.location {
+                    t.push_str(l);
+                    t.push('\n');
+                }
+                for l in &c.links {
+                    t.push_str(l);
+                    t.push('\n');
+                }
+                clean_text(&t)
+            }
+        };
+        let links = url::find_join_links(&raw);
+        TextDoc { text: raw, links }
     }
-    for d in loaded.docs.iter().filter(|d| d.kind == DocKind::Html) {
-        push(html::to_text(&d.text));
+}
+
+/// The bodies as clean text, each converted (HTML to text, link search) only when first read:
+/// most invitations are settled by their first body, and the HTML twin of a plain part is the
+/// costliest one to convert.
+struct Docs<'a> {
+    sources: Vec<Source<'a>>,
+    done: Vec<Option<TextDoc>>,
+}
+
+impl<'a> Docs<'a> {
+    fn new(loaded: &'a Loaded) -> Self {
+        let mut sources = Vec::new();
+        sources.extend(
+            loaded
+                .docs
+                .iter()
+                .filter(|d| d.kind == DocKind::Plain)
+                .map(|d| Source::Plain(&d.text)),
+        );
+        sources.extend(
+            loaded
+                .docs
+                .iter()
+                .filter(|d| d.kind == DocKind::Html)
+                .map(|d| Source::Html(&d.text)),
+        );
+        sources.extend(loaded.calendars.iter().map(Source::Calendar));
+        let done = sources.iter().map(|_| None).collect();
+        Docs { sources, done }
     }
-    for c in &loaded.calendars {
-        let mut t = String::new();
-        if let Some(d) = &c.description {
-            t.push_str(d);
-            t.push('\n');
-        }
-        if let Some(l) = &c.location {
-            t.push_str(l);
-            t.push('\n');
-        }
-        for l in &c.links {
-            t.push_str(l);
-            t.push('\n');
-        }
-        push(t);
+
+    fn len(&self) -> usize {
+        self.sources.len()
     }
-    docs
+
+    /// Body `i`, converted on first use.
+    fn get(&mut self, i: usize) -> &TextDoc {
+        let Docs { sources, done } = self;
+        done[i].get_or_insert_with(|| sources[i].text())
+    }
+
+    fn take(&mut self, i: usize) -> TextDoc {
+        self.get(i);
+        self.done[i].take().expect("converted just above")
+    }
 }
 
 /// Reads the invitation, or says why there is none.
 pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
-    let docs = text_docs(loaded);
-    let Some(primary_ix) = docs.iter().position(|d| !d.links.is_empty()) else {
+    let mut docs = Docs::new(loaded);
+    let Some(primary_ix) = (0..docs.len()).find(|&i| !docs.get(i).links.is_empty()) else {
         return Err(no_link_reason(loaded));
     };
-    let primary = &docs[primary_ix];
+    let primary = docs.take(primary_ix);
     let mut link = primary
         .links
         .iter()
@@ -98,23 +147,31 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         .ok_or(NotAnInvitation::NoJoinLink)?;
     // The same meeting given with its pwd elsewhere (an href, another body): take that one.
     if !link.has_pwd() && link.meeting_id.is_some() {
-        if let Some(better) = docs
-            .iter()
-            .flat_map(|d| d.links.iter())
-            .find(|l| l.meeting_id == link.meeting_id && l.has_pwd() && l.kind != LinkKind::App)
-        {
+        let better = |l: &JoinLink| {
+            l.meeting_id == link.meeting_id && l.has_pwd() && l.kind != LinkKind::App
+        };
+        let found = (0..docs.len()).find_map(|i| {
+            let links = if i == primary_ix {
+                &primary.links
+            } else {
+                &docs.get(i).links
+            };
+            links.iter().find(|l| better(l)).cloned()
+        });
+        if let Some(better) = found {
             let pos = link.pos;
-            link = better.clone();
+            link = better;
             link.pos = pos;
         }
     }
 
     let mut facts = read_facts(&primary.text, &primary.links, &link);
     facts.primary_flags = facts.flags;
-    for (i, d) in docs.iter().enumerate() {
+    for i in 0..docs.len() {
         if i == primary_ix || facts.complete() {
             continue;
         }
+        let d = docs.get(i);
         let same = d.links.is_empty()
             || d.links.iter().any(|l| {
                 l.meeting_id.is_some() && l.meeting_id == link.meeting_id || l.url == link.url
@@ -388,12 +445,44 @@ fn line_starts(text: &str) -> Vec<usize> {
     v
 }
 
-fn is_phone_line(line: &str) -> bool {
+/// `line` and `low_line` are the same line of a text and of its ASCII-lower-cased copy.
+fn is_phone_line(line: &str, low_line: &str) -> bool {
     let l = line.trim();
-    !l.is_empty()
-        && (labels::PHONE_HEADER_RE.is_match(&l.to_ascii_lowercase())
-            || ONE_TAP.is_match(l)
-            || PHONE_LINE.is_match(l))
+    if l.is_empty() {
+        return false;
+    }
+    // ONE_TAP and PHONE_LINE both need at least two digits (Unicode ones count too); most
+    // prose lines have fewer than two digits, and then only a section header can match.
+    let digits = l.chars().filter(|c| c.is_numeric()).take(2).count();
+    labels::is_phone_header(low_line.trim())
+        || (digits >= 2 && (ONE_TAP.is_match(l) || PHONE_LINE.is_match(l)))
+}
+
+/// Which lines of a text are phone lines, each worked out once when first asked.
+struct PhoneLines<'t> {
+    lines: Vec<&'t str>,
+    low_lines: Vec<&'t str>,
+    known: Vec<Option<bool>>,
+}
+
+impl<'t> PhoneLines<'t> {
+    fn new(text: &'t str, low: &'t str) -> Self {
+        let lines: Vec<&str> = text.split('\n').collect();
+        let low_lines: Vec<&str> = low.split('\n').collect();
+        let known = vec![None; lines.len()];
+        PhoneLines {
+            lines,
+            low_lines,
+            known,
+        }
+    }
+
+    fn is_phone(&mut self, i: usize) -> bool {
+        let (Some(line), Some(low)) = (self.lines.get(i), self.low_lines.get(i)) else {
+            return false;
+        };
+        *self.known[i].get_or_insert_with(|| is_phone_line(line, low))
+    }
 }
 
 fn ascii_letter_before(text: &str, pos: usize) -> bool {
@@ -415,16 +504,19 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
         Ok(i) => i,
         Err(i) => i.saturating_sub(1),
     };
+    // Labels are matched on an ASCII-lower-cased copy (same byte offsets) with case-sensitive
+    // patterns, which lets the regex engine use its literal prefilters; values come from `text`.
+    let low = text.to_ascii_lowercase();
+    let mut phone = PhoneLines::new(text, &low);
     let lines: Vec<&str> = text.split('\n').collect();
     let link_line = line_of(link.pos.min(text.len()));
     let link_line_start = starts.get(link_line).copied().unwrap_or(0);
 
     // The phone part: from the first phone line after the link's line to the next other link.
-    let phone_first = (link_line + 1..lines.len()).find(|&i| is_phone_line(lines[i]));
+    let phone_first = (link_line + 1..lines.len()).find(|&i| phone.is_phone(i));
     // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
     f.old_format = text.contains("Join from PC, Mac") || text.contains("join from PC, Mac");
-    f.has_phone_section =
-        labels::PHONE_HEADER_RE.is_match(&text.to_ascii_lowercase()) || ONE_TAP.is_match(text);
+    f.has_phone_section = labels::PHONE_HEADER_RE.is_match(&low) || ONE_TAP.is_match(text);
     let phone_start = phone_first
         .and_then(|i| starts.get(i).copied())
         .unwrap_or(text.len());
@@ -438,35 +530,27 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     let mut after: Option<String> = None;
     let mut before: Option<(usize, String)> = None;
     let mut in_phone_typed: Option<String> = None;
-    // Labels are matched on an ASCII-lower-cased copy (same byte offsets) with case-sensitive
-    // patterns, which lets the regex engine use its literal prefilters; values come from `text`.
-    let low = text.to_ascii_lowercase();
-    for c in labels::PASSCODE_RE.captures_iter(&low) {
-        let (Some(label), Some(value)) = (c.get(1), c.get(2)) else {
-            continue;
-        };
-        if ascii_letter_before(text, label.start()) {
+    for (label, value) in labels::PASSCODE_RE.all(&low) {
+        if ascii_letter_before(text, label.start) {
             continue;
         }
-        if text[value.end()..].chars().next().is_some_and(|ch| {
+        if text[value.end..].chars().next().is_some_and(|ch| {
             ch.is_ascii_alphanumeric() || matches!(ch, '@' | '_' | '*' | '!' | '-')
         }) {
             continue;
         }
-        let v = text[value.range()]
-            .trim_end_matches(['-', '*', '_'])
-            .to_owned();
+        let v = text[value].trim_end_matches(['-', '*', '_']).to_owned();
         if v.is_empty() {
             continue;
         }
-        f.vote(lang_of(labels::PASSCODE, label.as_str()));
-        let pos = label.start();
+        f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
+        let pos = label.start;
         if pos >= link_line_start && pos < phone_start {
             if after.is_none() {
                 after = Some(v);
             }
         } else if pos < link_line_start {
-            let phone_between = (line_of(pos) + 1..link_line).any(|i| is_phone_line(lines[i]));
+            let phone_between = (line_of(pos) + 1..link_line).any(|i| phone.is_phone(i));
             if !phone_between {
                 before = Some((pos, v));
             }
@@ -481,21 +565,15 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
 
     // Meeting ID from the text (serves only where the URL has none).
     let mut ids: Vec<(usize, String)> = Vec::new();
-    for c in labels::MEETING_ID_RE.captures_iter(&low) {
-        let (Some(label), Some(value)) = (c.get(1), c.get(2)) else {
-            continue;
-        };
-        if ascii_letter_before(text, label.start()) {
+    for (label, value) in labels::MEETING_ID_RE.all(&low) {
+        if ascii_letter_before(text, label.start) {
             continue;
         }
-        f.vote(lang_of(labels::MEETING_ID, label.as_str()).filter(|_| label.as_str() != "id"));
-        let digits: String = value
-            .as_str()
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect();
+        let label_text = &low[label.clone()];
+        f.vote(lang_of(labels::MEETING_ID, label_text).filter(|_| label_text != "id"));
+        let digits: String = low[value].chars().filter(char::is_ascii_digit).collect();
         if (9..=11).contains(&digits.len()) {
-            ids.push((label.start(), digits));
+            ids.push((label.start, digits));
         }
     }
     f.text_meeting_id = ids
@@ -511,35 +589,32 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     }
     let google = flags.google;
 
-    // Topic, time and organizer: one multi-line scan each.
-    if let Some(c) = labels::TOPIC_RE.captures(&low) {
-        if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
-            f.vote(lang_of(labels::TOPIC, l.as_str()));
-            f.topic = clean_value(&text[v.range()]);
-        }
+    // Topic, time and organizer: the first line holding each.
+    let label_and_value = |g: Option<Vec<Option<std::ops::Range<usize>>>>| {
+        let g = g?;
+        Some((g.get(1).cloned()??, g.get(2).cloned()??))
+    };
+    if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low)) {
+        f.vote(lang_of(labels::TOPIC, &low[l]));
+        f.topic = clean_value(&text[v]);
     } else if google {
-        if let Some(v) = labels::TITLE_RE.captures(&low).and_then(|c| c.get(2)) {
-            f.topic = clean_value(&text[v.range()]);
+        if let Some((_, v)) = label_and_value(labels::TITLE_RE.first(&low)) {
+            f.topic = clean_value(&text[v]);
         }
     }
     let mut time_line: Option<(usize, String)> = None;
-    if let Some(c) = labels::TIME_RE.captures(&low) {
-        if let (Some(l), Some(v)) = (c.get(1), c.get(2)) {
-            f.vote(lang_of(labels::TIME, l.as_str()));
-            time_line = Some((line_of(l.start()), text[v.range()].trim().to_owned()));
-        }
+    if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low)) {
+        f.vote(lang_of(labels::TIME, &low[l.clone()]));
+        time_line = Some((line_of(l.start), text[v].trim().to_owned()));
     }
-    if let Some(c) = labels::may_name_organizer(&low)
-        .then(|| labels::ORGANIZER_RE.captures(&low))
-        .flatten()
-    {
-        if let Some((i, name)) = c
-            .iter()
+    if let Some(groups) = labels::ORGANIZER_RE.first(&low) {
+        if let Some((i, name)) = groups
+            .into_iter()
             .enumerate()
             .skip(1)
             .find_map(|(i, m)| Some((i, m?)))
         {
-            f.organizer = clean_value(&text[name.range()]);
+            f.organizer = clean_value(&text[name]);
             f.vote(labels::ORGANIZER.get(i - 1).map(|(_, l)| *l));
         }
     }

@@ -63,16 +63,19 @@ pub(crate) fn to_text(html: &str) -> String {
         let tag = &after[..gt];
         rest = &after[gt + 1..];
         let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == ':')
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if name.is_empty() {
+        let bare = tag.trim_start_matches('/');
+        let name_len = bare
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b':')
+            .count();
+        if name_len == 0 {
             continue;
         }
-        if !closing && SKIP.contains(&name.as_str()) {
+        // Tag names are ASCII: compare them case-insensitively without building a string.
+        let name = &bare[..name_len];
+        let is = |n: &str| n.eq_ignore_ascii_case(name);
+        if !closing && SKIP.iter().any(|s| is(s)) {
+            let name = name.to_ascii_lowercase();
             let close = format!("</{name}");
             rest = match find_ascii_ci(rest, &close) {
                 Some(pos) => {
@@ -86,7 +89,7 @@ pub(crate) fn to_text(html: &str) -> String {
             };
             continue;
         }
-        if name == "a" {
+        if is("a") {
             if closing {
                 if let Some((href, start)) = anchor.take() {
                     finish_anchor(&mut out, start, &href);
@@ -100,9 +103,9 @@ pub(crate) fn to_text(html: &str) -> String {
             }
             continue;
         }
-        if BLOCK.contains(&name.as_str()) {
+        if BLOCK.iter().any(|b| is(b)) {
             out.push('\n');
-        } else if name == "td" || name == "th" {
+        } else if is("td") || is("th") {
             out.push(' ');
         }
     }
@@ -141,15 +144,16 @@ fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
 
 /// The end of a tag, skipping '>' inside quoted attribute values.
 fn find_tag_end(s: &str) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    for (i, c) in s.char_indices() {
+    // The characters looked at are ASCII, so a byte scan finds the same positions.
+    let mut quote: Option<u8> = None;
+    for (i, b) in s.bytes().enumerate() {
         match quote {
-            Some(q) if c == q => quote = None,
+            Some(q) if b == q => quote = None,
             Some(_) => {}
-            None => match c {
-                '"' | '\'' => quote = Some(c),
-                '>' => return Some(i),
-                '<' if i == 0 => return None,
+            None => match b {
+                b'"' | b'\'' => quote = Some(b),
+                b'>' => return Some(i),
+                b'<' if i == 0 => return None,
                 _ => {}
             },
         }
@@ -194,14 +198,20 @@ fn push_text(out: &mut String, raw: &str) {
     if raw.is_empty() {
         return;
     }
-    let decoded = decode_entities(raw);
-    for c in decoded.chars() {
-        match c {
-            '\r' | '\n' | '\t' => out.push(' '),
-            '\u{a0}' => out.push(' '),
-            c => out.push(c),
-        }
+    let decoded = if raw.contains('&') {
+        html_escape::decode_html_entities(raw)
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    };
+    let mut rest: &str = &decoded;
+    // Copy runs of ordinary text at once; only line breaks, tabs and no-break spaces change.
+    while let Some(i) = rest.find(['\r', '\n', '\t', '\u{a0}']) {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        let skip = rest[i..].chars().next().map_or(1, char::len_utf8);
+        rest = &rest[i + skip..];
     }
+    out.push_str(rest);
 }
 
 fn decode_entities(s: &str) -> String {

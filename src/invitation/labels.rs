@@ -7,6 +7,7 @@
 
 use regex::Regex;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 /// (label, language). Longer labels are tried first.
@@ -102,11 +103,15 @@ pub(crate) const PASSCODE: &[(&str, &str)] = &[
     ("Code secret", "fr"),
     ("Mot de passe", "fr"),
     ("Code d'accès", "fr"),
+    ("Code d’accès", "fr"),
     ("Codice d'accesso", "it"),
+    ("Codice d’accesso", "it"),
     ("Senha de acesso", "pt"),
     ("Código de acesso", "pt"),
     ("Senha", "pt"),
     ("Toegangscode", "nl"),
+    // Zoom's Dutch UI word for the passcode (support.zoom.com/hc/nl, "Vergaderingen plannen").
+    ("Wachtwoordcode", "nl"),
     ("Wachtwoord", "nl"),
     ("パスコード", "ja"),
     ("パスワード", "ja"),
@@ -273,6 +278,8 @@ pub(crate) const RECURRING: &[&str] = &[
     "반복 회의",
     "매주",
     "периодическая конференция",
+    // Zoom's Russian text: "Время: Это регулярная конференция Начать в любое время".
+    "регулярная конференция",
     "каждую неделю",
 ];
 
@@ -292,6 +299,8 @@ pub(crate) const PERSONAL: &[&str] = &[
     "パーソナルミーティングid",
     "个人会议号",
     "個人會議號",
+    // Zoom's Russian PMI topic: "Зал персональной конференции <name>".
+    "зал персональной конференции",
 ];
 
 /// Organizer sentences: the capture is the organizer.
@@ -313,22 +322,6 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
     (r"(?i)^(.+?) приглашает вас", "ru"),
 ];
 
-/// Cheap pre-check before the organizer regex: the text has a word every organizer sentence needs.
-pub(crate) fn may_name_organizer(text: &str) -> bool {
-    const MARKERS: &[&str] = &[
-        "nvit",
-        "lädt",
-        "convid",
-        "nodigt",
-        "招待",
-        "邀请",
-        "邀請",
-        "초대",
-        "приглаша",
-    ];
-    MARKERS.iter().any(|m| text.contains(m))
-}
-
 fn alternation(labels: &[(&str, &str)]) -> String {
     // Matched against ASCII-lower-cased text: the fully lower-cased label, and the label with
     // only ASCII lower-cased (for capitals outside ASCII, "Тема", "ÍD").
@@ -347,39 +340,182 @@ fn alternation(labels: &[(&str, &str)]) -> String {
         .join("|")
 }
 
-/// A label at the start of a line (multi-line mode: one scan finds the first such line).
-fn line_label(labels: &[(&str, &str)]) -> Regex {
+/// A line-matching regex with a literal prefilter: `words` (plain literals, so the regex engine
+/// searches them with its SIMD literal searchers) finds the few lines that can match, and only
+/// those lines are given to `line`. Equivalent to one multi-line scan of the whole text with
+/// `line` as long as every match of `line` lies within one line and contains one of `words`.
+pub(crate) struct LineScan {
+    words: Regex,
+    line: Regex,
+    /// When set, a match's word is the first thing on its line after these characters only.
+    lead: Option<&'static [char]>,
+}
+
+/// What may stand before a label at the start of its line (see [`line_label`]).
+const LABEL_LEAD: &[char] = &[' ', '\t', '>', '*', '_', '#', '•', '·', '-'];
+
+impl LineScan {
+    fn new(words: &[String], line: &str, lead: Option<&'static [char]>) -> Self {
+        let alts: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
+        LineScan {
+            words: Regex::new(&alts.join("|")).expect("literal regex"),
+            line: Regex::new(line).expect("line regex"),
+            lead,
+        }
+    }
+
+    /// The first line of `text` that `line` matches, with the capture groups' byte ranges in
+    /// `text` (`None` for a group that did not take part).
+    pub(crate) fn first(&self, text: &str) -> Option<Vec<Option<Range<usize>>>> {
+        let mut next_line = 0;
+        for m in self.words.find_iter(text) {
+            if m.start() < next_line {
+                continue;
+            }
+            let start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+            let end = text[m.start()..]
+                .find('\n')
+                .map_or(text.len(), |i| m.start() + i);
+            next_line = end;
+            // A label opens its line after `lead` characters only; no later word on the line
+            // can then open it either, since this word's own characters stand before them.
+            if let Some(lead) = self.lead {
+                if !text[start..m.start()].chars().all(|c| lead.contains(&c)) {
+                    continue;
+                }
+            }
+            if let Some(c) = self.line.captures(&text[start..end]) {
+                return Some(
+                    c.iter()
+                        .map(|g| g.map(|g| start + g.start()..start + g.end()))
+                        .collect(),
+                );
+            }
+        }
+        None
+    }
+}
+
+/// The first word of every variant of every label (see [`alternation`]): any label match holds
+/// one of them literally.
+fn first_words(labels: &[(&str, &str)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (label, _) in labels {
+        for v in [label.to_lowercase(), label.to_ascii_lowercase()] {
+            let w = v.split(' ').next().unwrap_or("").to_owned();
+            if !w.is_empty() && !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    out
+}
+
+/// A label at the start of a line: group 1 the label, group 2 the rest of the line.
+fn line_label(labels: &[(&str, &str)]) -> LineScan {
     let pat = format!(
         r"(?m)^[ \t>*_#•·\-]*({})[ \t*_]*[:：][ \t*_]*(.*)$",
         alternation(labels)
     );
-    Regex::new(&pat).expect("label regex")
+    LineScan::new(&first_words(labels), &pat, Some(LABEL_LEAD))
 }
 
-pub(crate) static TOPIC_RE: LazyLock<Regex> = LazyLock::new(|| line_label(TOPIC));
-pub(crate) static TIME_RE: LazyLock<Regex> = LazyLock::new(|| line_label(TIME));
-pub(crate) static TITLE_RE: LazyLock<Regex> = LazyLock::new(|| line_label(GOOGLE_TITLE));
+pub(crate) static TOPIC_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(TOPIC));
+pub(crate) static TIME_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(TIME));
+pub(crate) static TITLE_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(GOOGLE_TITLE));
+
+/// A label regex matched anywhere, with a literal prefilter: `words` (the labels' first words,
+/// searched with the regex engine's SIMD literal searchers) gives the only places a match can
+/// start, and `anchored` (the pattern behind `\A`) is tried at each. Yields exactly the matches
+/// the unanchored pattern's `captures_iter` yields, without running its automaton over the
+/// whole text.
+pub(crate) struct LabelScan {
+    words: Regex,
+    anchored: Regex,
+}
+
+impl LabelScan {
+    fn new(labels: &[(&str, &str)], pattern: &str) -> Self {
+        let alts: Vec<String> = first_words(labels)
+            .iter()
+            .map(|w| regex::escape(w))
+            .collect();
+        LabelScan {
+            words: Regex::new(&alts.join("|")).expect("literal regex"),
+            anchored: Regex::new(&format!(r"\A(?:{pattern})")).expect("label regex"),
+        }
+    }
+
+    /// Every match in `text`, in order, as (group 1, group 2) byte ranges.
+    pub(crate) fn all(&self, text: &str) -> Vec<(Range<usize>, Range<usize>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        let mut locs = self.anchored.capture_locations();
+        while at <= text.len() {
+            let Some(hit) = self.words.find_at(text, at) else {
+                break;
+            };
+            let h = hit.start();
+            let found = self
+                .anchored
+                .captures_read(&mut locs, &text[h..])
+                .and_then(|all| {
+                    let (g1, g2) = (locs.get(1)?, locs.get(2)?);
+                    Some((h + all.end(), (h + g1.0..h + g1.1, h + g2.0..h + g2.1)))
+                });
+            match found {
+                Some((end, groups)) => {
+                    out.push(groups);
+                    at = end;
+                }
+                None => {
+                    // A match may still start inside this word (a shorter label within it).
+                    at = h + text[h..].chars().next().map_or(1, char::len_utf8);
+                }
+            }
+        }
+        out
+    }
+}
 
 /// Passcode labels anywhere in a line: group 1 the label, group 2 the value.
-pub(crate) static PASSCODE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"({})[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{{1,40}})",
-        alternation(PASSCODE)
-    ))
-    .expect("passcode regex")
+pub(crate) static PASSCODE_RE: LazyLock<LabelScan> = LazyLock::new(|| {
+    LabelScan::new(
+        PASSCODE,
+        &format!(
+            r"({})[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{{1,40}})",
+            alternation(PASSCODE)
+        ),
+    )
 });
 
 /// Meeting-ID labels anywhere in a line: group 1 the label, group 2 the digits.
-pub(crate) static MEETING_ID_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"({})[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
-        alternation(MEETING_ID)
-    ))
-    .expect("meeting id regex")
+pub(crate) static MEETING_ID_RE: LazyLock<LabelScan> = LazyLock::new(|| {
+    LabelScan::new(
+        MEETING_ID,
+        &format!(
+            r"({})[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
+            alternation(MEETING_ID)
+        ),
+    )
 });
 
-/// All organizer sentences in one multi-line regex: group i+1 is ORGANIZER[i]'s name.
-pub(crate) static ORGANIZER_RE: LazyLock<Regex> = LazyLock::new(|| {
+/// Words every organizer sentence holds (lower-case): they pick the lines the organizer regex
+/// is run on.
+const ORGANIZER_MARKERS: &[&str] = &[
+    "nvit",
+    "lädt",
+    "convid",
+    "nodigt",
+    "招待",
+    "邀请",
+    "邀請",
+    "초대",
+    "приглаша",
+];
+
+/// All organizer sentences in one line regex: group i+1 is ORGANIZER[i]'s name.
+pub(crate) static ORGANIZER_RE: LazyLock<LineScan> = LazyLock::new(|| {
     let alts: Vec<String> = ORGANIZER
         .iter()
         .map(|(p, _)| {
@@ -392,8 +528,28 @@ pub(crate) static ORGANIZER_RE: LazyLock<Regex> = LazyLock::new(|| {
             format!("([^\\n]+?)(?:{rest})")
         })
         .collect();
-    Regex::new(&format!("(?m)^(?:{})", alts.join("|"))).expect("organizer regex")
+    let markers: Vec<String> = ORGANIZER_MARKERS.iter().map(|m| (*m).to_owned()).collect();
+    LineScan::new(&markers, &format!("(?m)^(?:{})", alts.join("|")), None)
 });
+
+/// True when a trimmed, ASCII-lower-cased line opens with a phone-part header; the same as
+/// [`PHONE_HEADER_RE`] on that line, with a cheap look at its first letter first.
+pub(crate) fn is_phone_header(low_line: &str) -> bool {
+    static FIRST: LazyLock<Vec<char>> = LazyLock::new(|| {
+        let mut v: Vec<char> = PHONE_HEADERS
+            .iter()
+            .filter_map(|h| h.chars().next())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    });
+    let body = low_line.trim_start_matches([' ', '\t', '•', '·', '*', '-']);
+    body.chars()
+        .next()
+        .is_some_and(|c| FIRST.binary_search(&c).is_ok())
+        && PHONE_HEADER_RE.is_match(low_line)
+}
 
 /// Zoom's phone-part headers at the start of a line.
 pub(crate) static PHONE_HEADER_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -497,9 +653,11 @@ pub(crate) fn lang_of(table: &[(&str, &'static str)], matched: &str) -> Option<&
             .collect::<String>()
     };
     let exact = table.iter().find(|(l, _)| l.eq_ignore_ascii_case(matched));
-    let m = norm(matched);
     exact
-        .or_else(|| table.iter().find(|(l, _)| norm(l) == m))
+        .or_else(|| {
+            let m = norm(matched);
+            table.iter().find(|(l, _)| norm(l) == m)
+        })
         .map(|(_, lang)| *lang)
 }
 

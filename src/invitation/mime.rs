@@ -7,6 +7,7 @@
 
 use super::{ics, Envelope, NotAnInvitation};
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use std::hash::{Hash, Hasher};
 
 /// What one body part (or a bare input) holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub(crate) struct Loaded {
     /// Bare From address of the outer message.
     pub from: Option<String>,
     pub subject: Option<String>,
+    /// (length, hash) of every calendar text read, so an identical copy is not parsed again.
+    calendar_keys: Vec<(usize, u64)>,
 }
 
 /// How deep nested `message/rfc822` parts are followed.
@@ -142,6 +145,16 @@ fn walk(message: &Message<'_>, out: &mut Loaded, depth: usize) {
 }
 
 fn add_calendar(out: &mut Loaded, text: &str) {
+    // A calendar sent twice byte for byte (inline and as `invite.ics`) is read once.
+    let key = {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        (text.len(), h.finish())
+    };
+    if out.calendar_keys.contains(&key) {
+        return;
+    }
+    out.calendar_keys.push(key);
     if let Some(cal) = ics::parse(text) {
         // The same event inline and as an .ics attachment: read it once.
         if !out.calendars.contains(&cal) {

@@ -88,6 +88,8 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("solomon islands", "Pacific/Guadalcanal"),
     ("cape verde islands", "Atlantic/Cape_Verde"),
     ("kiev", "Europe/Kyiv"),
+    ("киев", "Europe/Kyiv"),
+    ("київ", "Europe/Kyiv"),
     // Generic names (Google Calendar writes "Eastern Time - New York", Outlook "Eastern Time").
     ("eastern time", "America/New_York"),
     ("central time", "America/Chicago"),
@@ -748,6 +750,15 @@ mod tests {
             )
         );
         assert!(parse_text_time("This is a recurring meeting Meet anytime", true).no_fixed);
+        // Zoom's Russian forms (real texts: a public Go test file and a Telegram bot reply).
+        assert_eq!(
+            t("29 мая 2023 01:30 PM Киев"),
+            (
+                Some("2023-05-29T13:30:00+03:00".into()),
+                Some("Europe/Kyiv".into())
+            )
+        );
+        assert!(parse_text_time("Это регулярная конференция Начать в любое время", false).no_fixed);
     }
 
     #[test]
