@@ -39,7 +39,7 @@ where
     let steps = [
         format!(
             "INSERT INTO interpreters (id, name, email, timezone, presence_until, created_at, unanswered)
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {roster})
+             WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < {roster})
              SELECT i, 'Interpreter ' || i, 'i' || i || '@roster.example', 'UTC',
                     CASE WHEN i % 3 = 0 THEN NULL ELSE {until} END, {t}, 0 FROM n"
         ),
@@ -58,7 +58,7 @@ where
             "INSERT INTO requests (id, meeting_key, meeting_id, passcode, join_url, host, kind, topic, start_at,
                                    timezone, from_lang, to_lang, requestor, route_address, state, epoch,
                                    created_at, updated_at)
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+             WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
              SELECT i, 'k' || i, '8' || i, NULL, 'https://zoom.us/j/8' || i, 'zoom.us', 'meeting', NULL,
                     {t} - (i % 30) * 86400000 + 3600000, 'UTC', 'es', 'en', 'r@clinic.example',
                     'es-en@agency.example', 'done', 1, {t}, {t} FROM n"
@@ -165,7 +165,12 @@ fn main() {
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
         seed(&pool, roster, with_pair).await;
         pool.execute("ANALYZE").await.unwrap();
-        report.extend(measure("sqlite", store.as_ref()).await);
+        for line in report.drain(..) {
+            println!("{line}");
+        }
+        for line in measure("sqlite", store.as_ref()).await {
+            println!("{line}");
+        }
 
         if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
             let name = format!("dragoman_bench_{}", std::process::id());
@@ -184,7 +189,9 @@ fn main() {
                 let pool = sqlx::PgPool::connect(&url).await.unwrap();
                 seed(&pool, roster, with_pair).await;
                 pool.execute("ANALYZE").await.unwrap();
-                report.extend(measure("postgres", store.as_ref()).await);
+                for line in measure("postgres", store.as_ref()).await {
+                    println!("{line}");
+                }
                 pool.close().await;
             }
             let _ = admin_pool
