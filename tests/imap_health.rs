@@ -187,7 +187,7 @@ async fn readyz_goes_unready_while_a_mailbox_is_unreachable_and_ready_when_it_is
     let config = write_config(dir.path(), &db, &toml_for(&env, USER, proxy.port, &folder));
     let app = open_app(&config, dir.path()).await;
     // Short bounds: a contact is required every 3 s, so the task must end each IDLE within
-    // 1 s (the daemon's defaults: 5 min and 4 min).
+    // 1 s (the daemon's defaults: 5 min and 3.5 min).
     let allowance = Duration::from_secs(3);
     let ops = Arc::new(Ops::new(["imap"]).with_contact_allowance(allowance));
     let options = ImapOptions {

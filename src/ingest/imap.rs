@@ -71,7 +71,7 @@ impl Default for ImapOptions {
             connect_timeout: Duration::from_secs(20),
             command_timeout: Duration::from_secs(60),
             idle_silence: Duration::from_secs(3 * 60),
-            idle_deadline: Duration::from_secs(4 * 60),
+            idle_deadline: Duration::from_secs(210),
             poll_every: Duration::from_secs(60),
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(5 * 60),
