@@ -270,7 +270,10 @@ async fn latency(env: &Env, n: usize) {
         .iter()
         .any(|h| h.last_contact_at.is_some())
     {
-        assert!(t0.elapsed() < Duration::from_secs(20), "the task never connected");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the task never connected"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await; // into IDLE
@@ -293,7 +296,10 @@ async fn latency(env: &Env, n: usize) {
             smtp.push(start.elapsed());
             let want = i as i64 + 1;
             while ingested(&app).await < want {
-                assert!(start.elapsed() < Duration::from_secs(30), "message {i} never committed");
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "message {i} never committed"
+                );
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
             start.elapsed()
@@ -455,7 +461,11 @@ async fn daemon_rss(config: &Path, dir: &Path) -> (u64, u64) {
         .arg("migrate")
         .output()
         .expect("migrate");
-    assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut child = Command::new(bin)
         .arg("--config")
         .arg(config)
@@ -469,7 +479,12 @@ async fn daemon_rss(config: &Path, dir: &Path) -> (u64, u64) {
     loop {
         let health = app.store.mailbox_health().await.expect("health");
         let want = app.config.mailboxes.len();
-        if health.iter().filter(|h| h.last_contact_at.is_some() && h.backlog == Some(0)).count() >= want {
+        if health
+            .iter()
+            .filter(|h| h.last_contact_at.is_some() && h.backlog == Some(0))
+            .count()
+            >= want
+        {
             break;
         }
         assert!(
@@ -489,7 +504,9 @@ async fn daemon_rss(config: &Path, dir: &Path) -> (u64, u64) {
         hwm = hwm.max(h);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let _ = child.wait();
     (rss, hwm)
 }

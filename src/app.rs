@@ -52,9 +52,7 @@ impl App {
         let offers = Arc::new(Offers::new(store.clone(), templates, &config));
         // Every mailbox, Maildir and IMAP (issue #4, imap2): each loop beats once per step
         // and records a contact after each successful read or server round trip.
-        let ops = Arc::new(Ops::new(
-            config.mailboxes.iter().map(|m| m.name.clone()),
-        ));
+        let ops = Arc::new(Ops::new(config.mailboxes.iter().map(|m| m.name.clone())));
         Ok(App {
             config: Arc::new(config),
             store,

@@ -59,7 +59,8 @@ fn kick(user: &str) -> bool {
         .args(["kick", user])
         .output()
         .expect("run doveadm (installed with dovecot-core by scripts/mailstack)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     // 0: kicked; 68 (EX_NOUSER): "no users kicked".
     assert!(
         matches!(out.status.code(), Some(0) | Some(68)),
@@ -213,8 +214,8 @@ async fn readyz_goes_unready_while_a_mailbox_is_unreachable_and_ready_when_it_is
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let state = dragoman::http::AppState::new(app.offers.clone(), app.config.clone())
-        .with_ops(ops.clone());
+    let state =
+        dragoman::http::AppState::new(app.offers.clone(), app.config.clone()).with_ops(ops.clone());
     let http = tokio::spawn(dragoman::http::serve(
         listener,
         state,
@@ -234,9 +235,11 @@ async fn readyz_goes_unready_while_a_mailbox_is_unreachable_and_ready_when_it_is
     assert!(body.contains("mailbox imap"), "{body}");
 
     let task = tokio::spawn(mb.run(stopped(stop_rx.clone())));
-    eventually("ready once the mailbox is read", Duration::from_secs(10), || async {
-        readyz().await.0 == 200
-    })
+    eventually(
+        "ready once the mailbox is read",
+        Duration::from_secs(10),
+        || async { readyz().await.0 == 200 },
+    )
     .await;
     // Stays ready while idle: each IDLE ends within the allowance with a contact.
     for _ in 0..3 {
@@ -265,13 +268,17 @@ async fn readyz_goes_unready_while_a_mailbox_is_unreachable_and_ready_when_it_is
 
     proxy.restore();
     append(&mut admin, &folder, &invitation("back", 1), None).await;
-    eventually("ready again once it is back", Duration::from_secs(10), || async {
-        readyz().await.0 == 200
-    })
+    eventually(
+        "ready again once it is back",
+        Duration::from_secs(10),
+        || async { readyz().await.0 == 200 },
+    )
     .await;
-    eventually("and the waiting message ingested", Duration::from_secs(10), || async {
-        ingested(&app).await == 1
-    })
+    eventually(
+        "and the waiting message ingested",
+        Duration::from_secs(10),
+        || async { ingested(&app).await == 1 },
+    )
     .await;
 
     stop_tx.send(true).expect("stop");
@@ -279,5 +286,7 @@ async fn readyz_goes_unready_while_a_mailbox_is_unreachable_and_ready_when_it_is
         .await
         .expect("the task stops on shutdown")
         .expect("no panic");
-    http.await.expect("no panic").expect("the server stops cleanly");
+    http.await
+        .expect("no panic")
+        .expect("the server stops cleanly");
 }

@@ -1000,7 +1000,10 @@ mod tests {
         // Every wait the task makes between two beats fits the watchdog's allowance.
         let a = o.heartbeat_allowance();
         assert!(a > o.idle_deadline + o.command_timeout * 2, "{a:?}");
-        assert!(a > o.backoff_max && a > o.poll_every + o.command_timeout, "{a:?}");
+        assert!(
+            a > o.backoff_max && a > o.poll_every + o.command_timeout,
+            "{a:?}"
+        );
     }
 
     #[test]
