@@ -285,11 +285,27 @@ async fn latency(env: &Env, n: usize) {
         let raw = invitation(USER, i);
         let mut idle = observer.idle();
         idle.init().await.expect("IDLE");
-        let (push, _stop) = idle.wait_with_timeout(Duration::from_secs(30));
         let start = Instant::now();
         let pushed = async {
-            push.await.expect("IDLE wait");
-            start.elapsed()
+            // Only EXISTS counts: the \Seen that dragoman sets on the previous message is
+            // pushed too (as FETCH), sometimes after this IDLE began.
+            loop {
+                let (push, _stop) = idle.wait_with_timeout(Duration::from_secs(30));
+                match push.await.expect("IDLE wait") {
+                    async_imap::extensions::idle::IdleResponse::NewData(d)
+                        if matches!(
+                            d.parsed(),
+                            async_imap::imap_proto::Response::MailboxData(
+                                async_imap::imap_proto::MailboxDatum::Exists(_)
+                            )
+                        ) =>
+                    {
+                        return start.elapsed()
+                    }
+                    async_imap::extensions::idle::IdleResponse::NewData(_) => continue,
+                    _ => panic!("IDLE ended without an EXISTS"),
+                }
+            }
         };
         let committed = async {
             smtp_send(env, "ruiz@clinic.example", USER, &raw).await;
@@ -399,7 +415,11 @@ async fn backlog(env: &Env, n: usize) {
 
     // Baseline: the same bytes through the Maildir source, into a fresh database.
     let tmp2 = tempfile::tempdir().expect("temp dir");
-    let config2 = write_config(tmp2.path(), "es-en@agency.test", "");
+    let spool = format!(
+        "[[mailbox]]\nname = \"spool\"\nmaildir = \"{}/spool\"\n",
+        tmp2.path().display()
+    );
+    let config2 = write_config(tmp2.path(), "es-en@agency.test", &spool);
     let app2 = open_app(&config2, tmp2.path()).await;
     let md = dragoman::ingest::maildir::Maildir::open(&tmp2.path().join("spool")).expect("maildir");
     for m in &messages {
@@ -522,7 +542,12 @@ async fn idle(env: &Env, n: usize) {
     }
     let _ = a.logout().await;
     let tmp0 = tempfile::tempdir().expect("temp dir");
-    let config0 = write_config(tmp0.path(), "es-en@agency.test", "");
+    // The configuration needs a mailbox: one empty Maildir (no connection, no task of note).
+    let spool = format!(
+        "[[mailbox]]\nname = \"spool\"\nmaildir = \"{}/spool\"\n",
+        tmp0.path().display()
+    );
+    let config0 = write_config(tmp0.path(), "es-en@agency.test", &spool);
     let (base, base_hwm) = daemon_rss(&config0, tmp0.path()).await;
     let tmp = tempfile::tempdir().expect("temp dir");
     let config = write_config(tmp.path(), "es-en@agency.test", &mailboxes);
