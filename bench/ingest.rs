@@ -498,7 +498,12 @@ async fn daemon_rss(config: &Path, dir: &Path) -> (u64, u64) {
     let t = Instant::now();
     loop {
         let health = app.store.mailbox_health().await.expect("health");
-        let want = app.config.mailboxes.len();
+        let want = app
+            .config
+            .mailboxes
+            .iter()
+            .filter(|m| matches!(m.source, MailboxSource::Imap(_)))
+            .count();
         if health
             .iter()
             .filter(|h| h.last_contact_at.is_some() && h.backlog == Some(0))
