@@ -54,17 +54,9 @@ impl App {
         }
         let templates = Arc::new(Templates::load(config.templates.dir.as_deref())?);
         let offers = Arc::new(Offers::new(store.clone(), templates, &config));
-        // Only the Maildir loop reports heartbeats and contacts so far; the IMAP loops
-        // (ingest::imap) join by calling `ops.heartbeats.beat(&ops::mailbox_loop(name))` each
-        // step and `ops.contacted(name)` after each successful server round trip, and by being
-        // listed here. Until then they are left out rather than starving the watchdog.
-        let ops = Arc::new(Ops::new(
-            config
-                .mailboxes
-                .iter()
-                .filter(|m| matches!(m.source, MailboxSource::Maildir(_)))
-                .map(|m| m.name.clone()),
-        ));
+        // Every mailbox, Maildir and IMAP (issue #4, imap2): each loop beats once per step
+        // and records a contact after each successful read or server round trip.
+        let ops = Arc::new(Ops::new(config.mailboxes.iter().map(|m| m.name.clone())));
         let config = Arc::new(config);
         let live = Arc::new(ops::reload::Live::new(
             config.clone(),
@@ -120,7 +112,9 @@ impl App {
                 _ = &mut shutdown => break,
                 _ = tick.tick() => {}
             }
-            if let Err(e) = self.offers.dispatch_step(Utc::now()).await {
+            // The offers of the live configuration: SIGHUP's requestors and routes apply here too.
+            let live = self.live.current();
+            if let Err(e) = live.offers.dispatch_step(Utc::now()).await {
                 tracing::error!(error = %format!("{e:#}"), "matching step failed; retrying");
             }
             self.ops.heartbeats.beat(DISPATCH_LOOP);
@@ -197,10 +191,7 @@ impl App {
         &self,
         stop: &tokio::sync::watch::Receiver<bool>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        let options = crate::ingest::imap::ImapOptions {
-            use_lease: !self.config.database.url.starts_with("sqlite:"),
-            ..Default::default()
-        };
+        let options = self.imap_options();
         self.config
             .mailboxes
             .iter()
@@ -215,7 +206,8 @@ impl App {
                     self.offers.clone(),
                     self.config.clone(),
                     options.clone(),
-                );
+                )
+                .with_ops(self.ops.clone());
                 let mut rx = stop.clone();
                 tokio::spawn(mailbox.run(async move {
                     let _ = rx.wait_for(|s| *s).await;
@@ -276,6 +268,18 @@ impl App {
 
 // ---- end ops (issue #8, ops2) -------------------------------------------------------------
 
+
+impl App {
+    /// The IMAP tasks' timeouts (issue #4, imap2): the defaults, with the watch lease only
+    /// where several instances may run (PostgreSQL).
+    pub fn imap_options(&self) -> crate::ingest::imap::ImapOptions {
+        crate::ingest::imap::ImapOptions {
+            use_lease: !self.config.database.url.starts_with("sqlite:"),
+            ..Default::default()
+        }
+    }
+}
+
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -308,11 +312,14 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
     // going is noticed too. A Maildir pass is quick; the outbox may spend a whole lease on
     // one batch of slow sends.
     for m in &app.config.mailboxes {
-        if let MailboxSource::Maildir(_) = m.source {
-            app.ops
-                .heartbeats
-                .register(&ops::mailbox_loop(&m.name), MAILBOX_ALLOWANCE);
-        }
+        // An IMAP task may wait a whole IDLE (or a backoff) between two beats (issue #4).
+        let allowance = match m.source {
+            MailboxSource::Maildir(_) => MAILBOX_ALLOWANCE,
+            MailboxSource::Imap(_) => app.imap_options().heartbeat_allowance(),
+        };
+        app.ops
+            .heartbeats
+            .register(&ops::mailbox_loop(&m.name), allowance);
     }
     app.ops
         .heartbeats

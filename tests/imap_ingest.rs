@@ -288,6 +288,74 @@ async fn a_30_mb_message_is_refused_without_fetching_it_and_the_next_flows() {
         .await
         .expect("status");
     assert_eq!(status.messages_ingested, 2);
+    // The sender is told, through the outbox, threaded with their message: the body was
+    // never fetched, only the header.
+    let now = chrono::Utc::now();
+    let jobs = s
+        .app
+        .store
+        .claim_outbox(now, now + chrono::Duration::minutes(1), 100)
+        .await
+        .expect("claim");
+    let notices: Vec<_> = jobs
+        .iter()
+        .filter(|j| j.email.kind == "not_understood")
+        .collect();
+    assert_eq!(notices.len(), 1, "one too-large notice: {jobs:#?}");
+    let notice = &notices[0].email;
+    assert_eq!(notice.to.as_str(), "ruiz@clinic.example");
+    assert!(
+        notice.text.contains("over our limit"),
+        "says why: {}",
+        notice.text
+    );
+    assert!(
+        notice
+            .in_reply_to
+            .as_deref()
+            .is_some_and(|id| id.starts_with("big-1-")),
+        "threaded: {:?}",
+        notice.in_reply_to
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_auto_reply_or_bounce_gets_no_notice() {
+    let mut s = scene("none", false, "[limits]\nmax_message_bytes = 200000\n").await;
+    let folder = s.folder.clone();
+    let cap = s.app.config.limits.max_message_bytes;
+    let padding = |mut m: Vec<u8>| {
+        m.extend(std::iter::repeat_n(b'x', cap + 1));
+        m.extend_from_slice(b"\r\n");
+        m
+    };
+    let auto = String::from_utf8(invitation("auto", 1))
+        .expect("ascii")
+        .replacen("Subject:", "Auto-Submitted: auto-replied\r\nSubject:", 1);
+    append(&mut s.admin, &folder, &padding(auto.into_bytes()), None).await;
+    let bounce = String::from_utf8(invitation("bounce", 1))
+        .expect("ascii")
+        .replacen(
+            "From: Dr. Ruiz <ruiz@clinic.example>",
+            "From: Mail Delivery System <MAILER-DAEMON@clinic.example>",
+            1,
+        );
+    append(&mut s.admin, &folder, &padding(bounce.into_bytes()), None).await;
+    let mb = mailbox(&s, fast_options());
+    let mut session = mb.connect().await.expect("connect");
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!(r.oversized, 2, "{r:?}");
+    let now = chrono::Utc::now();
+    let jobs = s
+        .app
+        .store
+        .claim_outbox(now, now + chrono::Duration::minutes(1), 100)
+        .await
+        .expect("claim");
+    assert!(jobs.is_empty(), "loop safety first: {jobs:#?}");
 }
 
 #[tokio::test]

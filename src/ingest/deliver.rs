@@ -45,7 +45,18 @@ pub async fn deliver(
     let cap = config.limits.max_message_bytes;
     if size > cap as u64 {
         let key = format!("oversized:{size}:{}", super::sha256_hex(raw));
-        return super::ingest_oversized(offers, DELIVER_MAILBOX, &key, size, cap, now).await;
+        // What was read (the first `cap` bytes) holds the header: the sender is told.
+        return super::ingest_oversized(
+            offers,
+            config,
+            DELIVER_MAILBOX,
+            &key,
+            size,
+            cap,
+            Some(super::header_block(raw)),
+            now,
+        )
+        .await;
     }
     let key = format!("sha256:{}", super::sha256_hex(raw));
     super::ingest_with(

@@ -22,6 +22,7 @@ use tokio::net::TcpStream;
 
 use crate::config::{Config, ImapConfig, TlsMode};
 use crate::offers::Offers;
+use crate::ops::{self, Ops};
 use crate::store::{ImapCursor, IngestOutcome, IngestedMessage, StoreError};
 
 /// Timeouts and limits of one mailbox task. Tests use short ones.
@@ -34,7 +35,9 @@ pub struct ImapOptions {
     /// IDLE ends when the server says nothing for this long (≤ 5 min; Dovecot says
     /// "Still here" every 2 min).
     pub idle_silence: Duration,
-    /// IDLE ends after this long whatever the server says (≤ 10 min); a sweep follows.
+    /// IDLE ends after this long whatever the server says (≤ 10 min); a sweep follows. It
+    /// also bounds the time between two contacts while idle, so it stays under `/readyz`'s
+    /// contact allowance (`ops::CONTACT_ALLOWANCE`, 5 min).
     pub idle_deadline: Duration,
     /// Sweep period when the server lacks IDLE.
     pub poll_every: Duration,
@@ -53,6 +56,9 @@ pub struct ImapOptions {
     pub owner: String,
     /// UIDs per FETCH of sizes and flags.
     pub fetch_batch: usize,
+    /// Messages per FETCH of bodies (and per MOVE/STORE after their commits), at most
+    /// [`BODY_BATCH_BYTES`] of bodies at once. 1 = one message at a time.
+    pub body_batch: usize,
     /// A test seam: messages for which this returns true fail to ingest, as a poison message
     /// would. Always `None` outside tests.
     #[doc(hidden)]
@@ -64,8 +70,8 @@ impl Default for ImapOptions {
         ImapOptions {
             connect_timeout: Duration::from_secs(20),
             command_timeout: Duration::from_secs(60),
-            idle_silence: Duration::from_secs(4 * 60),
-            idle_deadline: Duration::from_secs(9 * 60),
+            idle_silence: Duration::from_secs(3 * 60),
+            idle_deadline: Duration::from_secs(210),
             poll_every: Duration::from_secs(60),
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(5 * 60),
@@ -74,8 +80,25 @@ impl Default for ImapOptions {
             lease: Duration::from_secs(60),
             owner: default_owner(),
             fetch_batch: 500,
+            body_batch: 100,
             fail_if: None,
         }
+    }
+}
+
+impl ImapOptions {
+    /// The longest a mailbox task may go between two heartbeats while it works as it should:
+    /// the longest single wait it makes (an IDLE with its IDLE and DONE commands, a backoff, a
+    /// connect and login) plus a minute. The watchdog counts a longer silence as a stuck loop.
+    pub fn heartbeat_allowance(&self) -> Duration {
+        let idle = self.idle_deadline + self.command_timeout * 2;
+        let poll = self.poll_every + self.command_timeout;
+        let connect = self.connect_timeout * 2 + self.command_timeout * 4;
+        idle.max(poll)
+            .max(self.backoff_max)
+            .max(connect)
+            .max(self.lease / 3)
+            + Duration::from_secs(60)
     }
 }
 
@@ -206,6 +229,9 @@ pub struct ImapMailbox {
     offers: Arc<Offers>,
     config: Arc<Config>,
     pub options: ImapOptions,
+    /// Heartbeats (`mailbox:NAME`), contacts (for `/readyz`) and metrics of the running
+    /// daemon; `None` in tests that do not look at them.
+    ops: Option<Arc<Ops>>,
 }
 
 async fn within<T, E: std::fmt::Display>(
@@ -218,6 +244,38 @@ async fn within<T, E: std::fmt::Display>(
         Ok(Err(e)) => Err(ImapError::Protocol(what, e.to_string())),
         Err(_) => Err(ImapError::Timeout(what, limit)),
     }
+}
+
+/// The most body bytes one FETCH brings in (a message bigger than this, under the cap, is
+/// fetched alone).
+pub const BODY_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// Splits `(uid, size)` pairs (in UID order) into runs fetched with one command each: at most
+/// `max_count` messages and `max_bytes` of bodies under `cap` (over the cap: no body fetched,
+/// no bytes counted); never an empty run.
+pub fn body_groups(
+    sizes: &[(u32, u32)],
+    cap: usize,
+    max_count: usize,
+    max_bytes: usize,
+) -> Vec<&[(u32, u32)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0usize;
+    for (i, (_, size)) in sizes.iter().enumerate() {
+        let size = *size as usize;
+        let body = if size > cap { 0 } else { size };
+        if i > start && (i - start >= max_count.max(1) || bytes + body > max_bytes) {
+            out.push(&sizes[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += body;
+    }
+    if start < sizes.len() {
+        out.push(&sizes[start..]);
+    }
+    out
 }
 
 /// `1:5,7,9:10`: UIDs (sorted) as ranges, so a set never grows past one short line per run.
@@ -298,11 +356,33 @@ impl ImapMailbox {
             offers,
             config,
             options,
+            ops: None,
         }
+    }
+
+    /// Reports heartbeats, contacts and ingest counts to `ops`.
+    pub fn with_ops(mut self, ops: Arc<Ops>) -> ImapMailbox {
+        self.ops = Some(ops);
+        self
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// One step of the task: the watchdog's sign of life.
+    fn beat(&self) {
+        if let Some(ops) = &self.ops {
+            ops.heartbeats.beat(&ops::mailbox_loop(&self.name));
+        }
+    }
+
+    /// The server answered (login, a sweep, an IDLE ended by DONE): `/readyz`'s sign of life.
+    fn contacted(&self) {
+        if let Some(ops) = &self.ops {
+            ops.contacted(&self.name);
+        }
+        self.beat();
     }
 
     async fn tls_wrap(&self, tcp: TcpStream) -> Result<Conn, ImapError> {
@@ -456,8 +536,42 @@ impl ImapMailbox {
                 .filter(|(uid, _)| *uid > last)
                 .collect();
             sizes.sort_unstable();
-            for (uid, size) in sizes {
-                self.one(s, uid, size, now, &mut report).await?;
+            let cap = self.config.limits.max_message_bytes;
+            for group in body_groups(&sizes, cap, self.options.body_batch, BODY_BATCH_BYTES) {
+                // One FETCH for the bodies, one commit per message in UID order (the mark
+                // advances with each), then one MOVE/STORE for those committed.
+                let wanted: Vec<u32> = group
+                    .iter()
+                    .filter(|(_, size)| *size as usize <= cap)
+                    .map(|(uid, _)| *uid)
+                    .collect();
+                let bodies: Vec<Fetch> = if wanted.is_empty() {
+                    vec![]
+                } else {
+                    let set = uid_set(&wanted);
+                    within("UID FETCH bodies", t, async {
+                        s.session
+                            .uid_fetch(&set, "(UID BODY.PEEK[])")
+                            .await?
+                            .try_collect::<Vec<_>>()
+                            .await
+                    })
+                    .await?
+                };
+                let mut done = Vec::with_capacity(group.len());
+                for &(uid, size) in group {
+                    let body = bodies
+                        .iter()
+                        .find(|f| f.uid == Some(uid))
+                        .and_then(|f| f.body());
+                    if self.one(s, uid, size, body, now, &mut report).await? {
+                        done.push(uid);
+                    }
+                    self.beat();
+                }
+                if !done.is_empty() {
+                    self.mark_set(s, &uid_set(&done)).await?;
+                }
             }
         }
         store
@@ -466,14 +580,18 @@ impl ImapMailbox {
         Ok(report)
     }
 
+    /// Commits one message (its `body` fetched already unless over the cap). True when it is
+    /// committed (now or before) and must be marked; false when it vanished before its body
+    /// was fetched.
     async fn one(
         &self,
         s: &mut ImapSession,
         uid: u32,
         size: u32,
+        body: Option<&[u8]>,
         now: DateTime<Utc>,
         report: &mut SweepReport,
-    ) -> Result<(), ImapError> {
+    ) -> Result<bool, ImapError> {
         let store = self.offers.store();
         let t = self.options.command_timeout;
         let key = format!("{}:{uid}", s.uidvalidity);
@@ -485,39 +603,45 @@ impl ImapMailbox {
         let cap = self.config.limits.max_message_bytes;
         if store.message_recorded(&self.name, &key).await? {
             report.already += 1;
-            return self.mark_done(s, uid).await;
+            return Ok(true);
         }
         if size as usize > cap {
+            // The header only (at most HEADER_LIMIT bytes), to tell the sender; never the body.
+            let head: Vec<Fetch> = within("UID FETCH header", t, async {
+                s.session
+                    .uid_fetch(
+                        uid.to_string(),
+                        format!("(UID BODY.PEEK[HEADER]<0.{}>)", super::HEADER_LIMIT),
+                    )
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+            let header = head
+                .iter()
+                .find(|f| f.uid == Some(uid))
+                .and_then(|f| f.header());
             super::ingest_oversized_at(
                 &self.offers,
+                &self.config,
                 &self.name,
                 &key,
                 u64::from(size),
                 cap,
+                header.map(super::header_block),
                 Some(&cursor),
                 now,
             )
             .await
             .map_err(store_or_protocol)?;
             report.oversized += 1;
-            return self.mark_done(s, uid).await;
+            return Ok(true);
         }
-        let fetched: Vec<Fetch> = within("UID FETCH body", t, async {
-            s.session
-                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?;
-        let Some(raw) = fetched
-            .iter()
-            .find(|f| f.uid == Some(uid))
-            .and_then(|f| f.body())
-        else {
+        let Some(raw) = body else {
             // Expunged between the two fetches: nothing to ingest.
             tracing::info!(mailbox = %self.name, source_key = %key, "message gone before its body was fetched");
-            return Ok(());
+            return Ok(false);
         };
         loop {
             let injected = self.options.fail_if.is_some_and(|f| f(raw));
@@ -546,7 +670,7 @@ impl ImapMailbox {
                         IngestOutcome::Rejected => report.rejected += 1,
                         IngestOutcome::AlreadyRecorded => report.already += 1,
                     }
-                    return self.mark_done(s, uid).await;
+                    return Ok(true);
                 }
                 Ok(Err(e)) => {
                     if let Some(StoreError::Unavailable(m)) = e.downcast_ref::<StoreError>() {
@@ -573,7 +697,7 @@ impl ImapMailbox {
                     .await?;
                 tracing::error!(mailbox = %self.name, source_key = %key, attempts, "poison message quarantined (raw bytes kept); moving past it");
                 report.quarantined += 1;
-                return self.mark_done(s, uid).await;
+                return Ok(true);
             }
         }
     }
@@ -602,11 +726,6 @@ impl ImapMailbox {
 
     fn moves(&self, s: &ImapSession) -> bool {
         self.cfg.processed_folder.is_some() && s.can_move
-    }
-
-    /// After the commit: MOVE to the processed folder, or set \Seen.
-    async fn mark_done(&self, s: &mut ImapSession, uid: u32) -> Result<(), ImapError> {
-        self.mark_set(s, &uid.to_string()).await
     }
 
     async fn mark_set(&self, s: &mut ImapSession, set: &str) -> Result<(), ImapError> {
@@ -708,13 +827,28 @@ impl ImapMailbox {
     ) -> Result<(), ImapError> {
         let mut s = self.connect().await?;
         *connected = true;
+        self.contacted();
         loop {
             let report = self.sweep(&mut s, Utc::now()).await?;
+            self.contacted();
             if report.seen > 0 {
                 tracing::info!(mailbox = %self.name, ?report, "IMAP sweep");
             }
+            if let Some(ops) = &self.ops {
+                ops.metrics.ingested(
+                    &self.name,
+                    report.created,
+                    report.duplicates,
+                    report.rejected + report.oversized,
+                    report.already,
+                    report.quarantined,
+                );
+            }
             let (next, woke) = self.wait(s, shutdown).await?;
             s = next;
+            if woke != Woke::Shutdown {
+                self.contacted();
+            }
             if woke == Woke::Shutdown {
                 self.logout(s).await;
                 return Ok(());
@@ -761,6 +895,7 @@ impl ImapMailbox {
         tokio::pin!(shutdown);
         let mut failures: u32 = 0;
         loop {
+            self.beat();
             let now = Utc::now();
             let held = if self.options.use_lease {
                 store
@@ -778,6 +913,8 @@ impl ImapMailbox {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::debug!(mailbox = %self.name, "another instance watches this mailbox");
+                    // Its renewed lease says the mailbox is watched: this standby is healthy.
+                    self.contacted();
                     tokio::select! {
                         _ = &mut shutdown => return,
                         _ = tokio::time::sleep(self.options.lease / 3) => continue,
@@ -816,6 +953,10 @@ impl ImapMailbox {
                         backoff(failures, self.options.backoff_min, self.options.backoff_max);
                     let msg = e.to_string();
                     tracing::warn!(mailbox = %self.name, error = %msg, retry_in = ?wait, "IMAP connection dropped; reconnecting");
+                    if let Some(ops) = &self.ops {
+                        ops.metrics.mailbox_failed(&self.name);
+                    }
+                    self.beat();
                     let _ = store
                         .record_mailbox_health(&self.name, None, Some(&msg), Utc::now())
                         .await;
@@ -848,6 +989,37 @@ mod tests {
         assert_eq!(uid_set(&[]), "");
         assert_eq!(uid_set(&[4]), "4");
         assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+    }
+
+    #[test]
+    fn an_idle_healthy_mailbox_stays_ready_and_its_loop_is_never_called_stuck() {
+        let o = ImapOptions::default();
+        // A contact at least at the end of every IDLE (DONE answered): within /readyz's bound.
+        assert!(o.idle_deadline + o.command_timeout < crate::ops::CONTACT_ALLOWANCE);
+        assert!(o.idle_silence <= o.idle_deadline);
+        // Every wait the task makes between two beats fits the watchdog's allowance.
+        let a = o.heartbeat_allowance();
+        assert!(a > o.idle_deadline + o.command_timeout * 2, "{a:?}");
+        assert!(
+            a > o.backoff_max && a > o.poll_every + o.command_timeout,
+            "{a:?}"
+        );
+    }
+
+    #[test]
+    fn body_groups_bound_count_and_bytes_and_skip_oversized_bodies() {
+        let sizes = [(1, 10), (2, 10), (3, 10), (4, 1000), (5, 10), (6, 60)];
+        let g = body_groups(&sizes, 100, 2, 1000);
+        assert_eq!(g, vec![&sizes[0..2], &sizes[2..4], &sizes[4..6]]);
+        // Bytes: 10+10+10 fill 30, the fourth is over the cap (no body: it joins), then the
+        // fifth starts a run and the sixth (10 + 60 > 30) another.
+        let g = body_groups(&sizes, 100, 10, 30);
+        assert_eq!(g, vec![&sizes[0..4], &sizes[4..5], &sizes[5..6]]);
+        // A body bigger than the byte budget still gets its own run.
+        let g = body_groups(&[(1, 50), (2, 50)], 100, 10, 30);
+        assert_eq!(g.len(), 2);
+        assert!(body_groups(&[], 100, 10, 30).is_empty());
+        assert_eq!(body_groups(&sizes, 10_000, 1, 1 << 20).len(), sizes.len());
     }
 
     #[test]

@@ -157,12 +157,22 @@ impl Maildir {
             .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?
             .len();
         if size > config.limits.max_message_bytes as u64 {
+            // Only the header is read, to tell the sender; the body never is.
+            let mut head = Vec::with_capacity(super::HEADER_LIMIT);
+            std::fs::File::open(&path)
+                .and_then(|f| {
+                    use std::io::Read;
+                    f.take(super::HEADER_LIMIT as u64).read_to_end(&mut head)
+                })
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
             return super::ingest_oversized(
                 offers,
+                config,
                 mailbox,
                 key,
                 size,
                 config.limits.max_message_bytes,
+                Some(super::header_block(&head)),
                 now,
             )
             .await;

@@ -239,50 +239,10 @@ pub(crate) async fn ingest_with(
         (None, other) => {
             match crate::outbox::conversation::handle(offers, config, &envelope, raw, now).await? {
                 Some(decision) => decision,
-                None => {
-                    let reason = other.reason().unwrap_or_default();
-                    let subject = envelope.subject.as_deref();
-                    let emails = match &other {
-                        Classified::NotUnderstood {
-                            reason: why,
-                            sender,
-                            route_address,
-                        } => reply(
-                            offers,
-                            config,
-                            &envelope,
-                            sender,
-                            &Message::NotUnderstood {
-                                reason: why,
-                                original_subject: subject,
-                                address: route_address,
-                            },
-                            now,
-                        )
-                        .await?
-                        .into_iter()
-                        .collect(),
-                        Classified::NotAuthorised {
-                            sender,
-                            route_address,
-                        } => reply(
-                            offers,
-                            config,
-                            &envelope,
-                            sender,
-                            &Message::NotAuthorised {
-                                sender: sender.as_str(),
-                                address: route_address,
-                            },
-                            now,
-                        )
-                        .await?
-                        .into_iter()
-                        .collect(),
-                        _ => vec![],
-                    };
-                    IngestDecision::Rejected { reason, emails }
-                }
+                None => IngestDecision::Rejected {
+                    reason: other.reason().unwrap_or_default(),
+                    emails: refusal(offers, config, &envelope, &other, now).await?,
+                },
             }
         }
     };
@@ -314,6 +274,48 @@ pub(crate) async fn ingest_with(
         _ => tracing::debug!(mailbox, source_key, ?outcome, "message already recorded"),
     }
     Ok(outcome)
+}
+
+/// The automatic answer to a message that did not become a request: "not understood" (saying
+/// what was missing: no join link, too large, ...) or "not authorised"; nothing for the silent
+/// rejections (loops, our own mail, no route). Within the per-address daily cap (`reply`).
+async fn refusal(
+    offers: &Offers,
+    config: &Config,
+    envelope: &Envelope,
+    classified: &Classified,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<NewEmail>> {
+    let message = match classified {
+        Classified::NotUnderstood {
+            reason,
+            sender,
+            route_address,
+        } => (
+            sender,
+            Message::NotUnderstood {
+                reason,
+                original_subject: envelope.subject.as_deref(),
+                address: route_address,
+            },
+        ),
+        Classified::NotAuthorised {
+            sender,
+            route_address,
+        } => (
+            sender,
+            Message::NotAuthorised {
+                sender: sender.as_str(),
+                address: route_address,
+            },
+        ),
+        Classified::Request(_) | Classified::Rejected(_) => return Ok(vec![]),
+    };
+    let (to, message) = message;
+    Ok(reply(offers, config, envelope, to, &message, now)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// The request as the requestor templates see it before it is stored (no id yet; not shown).
@@ -363,50 +365,93 @@ pub(crate) async fn reply(
     )))
 }
 
-/// A message too large to read: recorded as rejected from its size alone.
+/// How much of a message over the size cap is read to find who sent it: its header, up to
+/// this many bytes (a header block longer than this is cut; the envelope reads what it gets).
+pub const HEADER_LIMIT: usize = 64 * 1024;
+
+/// The header block of a message (up to and including the blank line), at most
+/// [`HEADER_LIMIT`] bytes.
+pub fn header_block(raw: &[u8]) -> &[u8] {
+    let head = &raw[..raw.len().min(HEADER_LIMIT)];
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| head.windows(2).position(|w| w == b"\n\n").map(|i| i + 2));
+    &head[..end.unwrap_or(head.len())]
+}
+
+/// A message too large to read, recorded as rejected from its size (and `header`, when the
+/// source could read it without the body).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the size-only twin of ingest_message_at; one call site per source"
+)]
 pub async fn ingest_oversized(
     offers: &Offers,
+    config: &Config,
     mailbox: &str,
     source_key: &str,
     size: u64,
     limit: usize,
+    header: Option<&[u8]>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<IngestOutcome> {
-    ingest_oversized_at(offers, mailbox, source_key, size, limit, None, now).await
+    ingest_oversized_at(
+        offers, config, mailbox, source_key, size, limit, header, None, now,
+    )
+    .await
 }
 
 /// `ingest_oversized`, advancing an IMAP high-water mark in the same transaction.
+///
+/// With the `header`, the sender is told, exactly as for any message that is not an
+/// invitation we can read: an allowed requestor writing to a route gets the "not understood"
+/// notice saying the message is too large (within the daily reply cap), a stranger the "not
+/// authorised" one (per `[requestors]`), and automated mail, our own mail and mail to no route
+/// nothing at all (loop safety comes first, as in `classify`).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the size-only twin of ingest_message_at; one call site per source"
+)]
 pub async fn ingest_oversized_at(
     offers: &Offers,
+    config: &Config,
     mailbox: &str,
     source_key: &str,
     size: u64,
     limit: usize,
+    header: Option<&[u8]>,
     cursor: Option<&ImapCursor>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<IngestOutcome> {
+    let envelope = header.map(invitation::envelope).unwrap_or_default();
     let message = IngestedMessage {
         mailbox: mailbox.to_string(),
         source_key: source_key.to_string(),
-        message_id: None,
+        message_id: envelope.message_id.clone(),
         sha256: format!("unread:{size}"),
     };
-    let reason = invitation::NotAnInvitation::TooLarge {
+    let too_large = invitation::NotAnInvitation::TooLarge {
         size: size as usize,
         limit,
-    }
-    .to_string();
+    };
+    let reason = too_large.to_string();
     tracing::warn!(
         mailbox,
         source_key,
         size,
         limit,
-        "message over the size cap: recorded without reading it"
+        "message over the size cap: recorded without reading its body"
     );
-    let decision = IngestDecision::Rejected {
-        reason,
-        emails: vec![],
+    let emails = match header {
+        Some(_) => {
+            let classified = classify(&envelope, Err(too_large), config);
+            refusal(offers, config, &envelope, &classified, now).await?
+        }
+        None => vec![],
     };
+    let decision = IngestDecision::Rejected { reason, emails };
     Ok(offers
         .store()
         .record_ingest_at(cursor, &message, &decision, now)
@@ -526,5 +571,16 @@ mod tests {
             ),
             Classified::Rejected(_)
         ));
+    }
+
+    #[test]
+    fn the_header_block_ends_at_the_blank_line_and_is_capped() {
+        assert_eq!(
+            header_block(b"From: a@b\r\nTo: c@d\r\n\r\nbody\r\n\r\nmore"),
+            b"From: a@b\r\nTo: c@d\r\n\r\n"
+        );
+        assert_eq!(header_block(b"From: a@b\n\nbody"), b"From: a@b\n\n");
+        let long = vec![b'x'; HEADER_LIMIT * 2];
+        assert_eq!(header_block(&long).len(), HEADER_LIMIT);
     }
 }

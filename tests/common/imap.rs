@@ -242,10 +242,13 @@ pub async fn recorded(app: &App, mailbox: &str, keys: &[String]) -> usize {
 
 /// A TCP proxy that forwards to `upstream` until `freeze()`: then every connection open at
 /// that moment stops forwarding in both directions (a silent peer), while new ones work.
+/// `cut()` makes the server unreachable instead (open connections closed, new ones closed at
+/// once) until `restore()`.
 pub struct Proxy {
     pub port: u16,
     pub connections: Arc<AtomicUsize>,
     frozen_gen: Arc<AtomicUsize>,
+    down: tokio::sync::watch::Sender<bool>,
 }
 
 impl Proxy {
@@ -254,24 +257,40 @@ impl Proxy {
         let port = listener.local_addr().expect("addr").port();
         let connections = Arc::new(AtomicUsize::new(0));
         let frozen_gen = Arc::new(AtomicUsize::new(0));
+        let (down, down_rx) = tokio::sync::watch::channel(false);
         let (c, f) = (connections.clone(), frozen_gen.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if *down_rx.borrow() {
+                    drop(client); // unreachable: closed before the greeting
+                    continue;
+                }
                 let n = c.fetch_add(1, Ordering::SeqCst) + 1;
                 let Ok(server) = TcpStream::connect((upstream.0.as_str(), upstream.1)).await else {
                     continue;
                 };
                 let (cr, cw) = client.into_split();
                 let (sr, sw) = server.into_split();
-                tokio::spawn(pump(cr, sw, n, f.clone()));
-                tokio::spawn(pump(sr, cw, n, f.clone()));
+                tokio::spawn(pump(cr, sw, n, f.clone(), down_rx.clone()));
+                tokio::spawn(pump(sr, cw, n, f.clone(), down_rx.clone()));
             }
         });
         Proxy {
             port,
             connections,
             frozen_gen,
+            down,
         }
+    }
+
+    /// Closes every open connection and refuses new ones until `restore()`.
+    pub fn cut(&self) {
+        self.down.send_replace(true);
+    }
+
+    /// Forwards new connections again.
+    pub fn restore(&self) {
+        self.down.send_replace(false);
     }
 
     /// Silences every connection opened so far.
@@ -286,11 +305,17 @@ async fn pump(
     mut to: tokio::net::tcp::OwnedWriteHalf,
     n: usize,
     frozen_gen: Arc<AtomicUsize>,
+    mut down: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     let silent = AtomicBool::new(false);
     loop {
-        let Ok(read) = from.read(&mut buf).await else {
+        let read = tokio::select! {
+            r = from.read(&mut buf) => r,
+            // Cut: both halves dropped, so both peers see the connection close.
+            _ = down.wait_for(|d| *d) => return,
+        };
+        let Ok(read) = read else {
             return;
         };
         if read == 0 {
