@@ -268,7 +268,6 @@ impl App {
 
 // ---- end ops (issue #8, ops2) -------------------------------------------------------------
 
-
 impl App {
     /// The IMAP tasks' timeouts (issue #4, imap2): the defaults, with the watch lease only
     /// where several instances may run (PostgreSQL).

@@ -102,7 +102,6 @@ pub fn router(state: AppState) -> Router {
         .route("/offer/{token}/me", get(me::page).post(me::update))
         .merge(api::routes())
         // ---- end issue #5 ----
-
         // ---- zoom oauth (issue #7): connecting a Zoom user ----
         .route(
             "/oauth/zoom/start",

@@ -2139,14 +2139,30 @@ async fn same_message_recorded(
     message: &IngestedMessage,
 ) -> StoreResult<bool> {
     let by_hash = (!message.sha256.starts_with("unread:")).then_some(message.sha256.as_str());
+    // Two index lookups ((mailbox, sha256), then (mailbox, message_id)) rather than one OR,
+    // which the planners turn into a scan of the mailbox's rows: the backlog drain slowed
+    // down as the table filled.
+    if let Some(hash) = by_hash {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM messages WHERE mailbox = $1 AND sha256 = $2 LIMIT 1",
+        )
+        .bind(&message.mailbox)
+        .bind(hash)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if id.is_some() {
+            return Ok(true);
+        }
+    }
+    let Some(message_id) = &message.message_id else {
+        return Ok(false);
+    };
     let id: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM messages
-         WHERE mailbox = $1 AND ((message_id IS NOT NULL AND message_id = $2) OR sha256 = $3)
-         LIMIT 1",
+        "SELECT id FROM messages WHERE mailbox = $1 AND message_id = $2 LIMIT 1",
     )
     .bind(&message.mailbox)
-    .bind(&message.message_id)
-    .bind(by_hash)
+    .bind(message_id)
     .fetch_optional(&mut *conn)
     .await
     .map_err(db_err)?;
