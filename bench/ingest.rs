@@ -583,7 +583,13 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let what = args.first().map(String::as_str).unwrap_or("all");
-    let n = args.get(1).and_then(|n| n.parse::<usize>().ok());
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it:
+    // then a smoke run with small counts.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let n = args
+        .get(1)
+        .and_then(|n| n.parse::<usize>().ok())
+        .or(smoke.then_some(5));
     let env = env();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

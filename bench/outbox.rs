@@ -223,14 +223,17 @@ async fn latency(samples: usize) -> (Vec<Duration>, Vec<Duration>) {
 }
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it:
+    // then a smoke run with small counts.
+    let smoke = !std::env::args().any(|a| a == "--bench");
     let n: usize = std::env::var("OUTBOX_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+        .unwrap_or(if smoke { 50 } else { 2000 });
     let samples: usize = std::env::var("OUTBOX_BENCH_SAMPLES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+        .unwrap_or(if smoke { 3 } else { 40 });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

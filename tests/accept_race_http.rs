@@ -30,8 +30,14 @@ async fn thirty_concurrent_accepts_one_winner_postgres() {
 
 async fn race(app: &TestApp) {
     let ids = seed_interpreters(app, N).await;
-    let (request_id, tokens) = seed_request(app, "Race").await;
-    assert_eq!(tokens.len(), N, "one offer per interpreter");
+    let (request_id, first_wave) = seed_request(app, "Race").await;
+    assert!(first_wave.len() < N, "offers go out in waves");
+    let tokens = offer_everyone(app, &first_wave).await;
+    assert_eq!(
+        tokens.len(),
+        N,
+        "one offer per interpreter, across the waves"
+    );
 
     let barrier = Arc::new(tokio::sync::Barrier::new(N));
     let mut tasks = Vec::new();

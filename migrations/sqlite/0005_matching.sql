@@ -80,3 +80,7 @@ ALTER TABLE assignments ADD COLUMN released_at INTEGER;
 ALTER TABLE assignments ADD COLUMN release_reason TEXT;
 DROP INDEX assignments_request;
 CREATE UNIQUE INDEX assignments_request ON assignments (request_id) WHERE released_at IS NULL;
+
+-- The matching pool reads each candidate's offers and assignments.
+CREATE INDEX offers_interpreter ON offers (interpreter_id, state);
+CREATE INDEX assignments_interpreter ON assignments (interpreter_id);

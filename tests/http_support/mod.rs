@@ -265,3 +265,42 @@ pub fn zoom_sign(ts: i64, body: &str) -> String {
         body.as_bytes(),
     )
 }
+
+/// Sends every later wave of `request_id` (driving the matching timer step forward in time,
+/// as the daemon's loop would) until everyone eligible holds an offer; returns each
+/// interpreter's raw offer token from the offer emails in the outbox, wave 1's included.
+pub async fn offer_everyone(
+    app: &TestApp,
+    first_wave: &HashMap<InterpreterId, String>,
+) -> HashMap<InterpreterId, String> {
+    let re = regex::Regex::new(r"/offer/([A-Za-z0-9]{32})").expect("regex");
+    let mut tokens = first_wave.clone();
+    let mut at = app.now();
+    // Never past the start (an hour ahead): the close timer would end the request.
+    for _ in 0..4 {
+        at += Duration::minutes(11);
+        let step = app.offers.dispatch_step(at).await.expect("dispatch step");
+        let jobs = app
+            .store
+            .claim_outbox(at + Duration::days(1), at + Duration::days(2), 10_000)
+            .await
+            .expect("claim outbox");
+        for job in jobs {
+            if job.email.kind != "offer" {
+                continue;
+            }
+            let who = app
+                .store
+                .find_interpreter(job.email.to.as_str())
+                .await
+                .expect("find")
+                .expect("an interpreter");
+            let token = re.captures(&job.email.text).expect("offer link")[1].to_string();
+            tokens.insert(who.id, token);
+        }
+        if step.offers == 0 {
+            break;
+        }
+    }
+    tokens
+}
