@@ -10,10 +10,20 @@ use dragoman::invitation::{parse, Invitation};
 use serde_json::Value;
 use std::path::PathBuf;
 
+/// `DRAGOMAN_CORPUS`, else the shared corpus beside the checkout when there is one, else the
+/// copy vendored in `fixtures/corpus/invitations` (so a clean clone checks it too).
 fn corpus_dir() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     match std::env::var_os("DRAGOMAN_CORPUS") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/invitations"),
+        None => {
+            let shared = root.join("../shared/corpus/invitations");
+            if shared.is_dir() {
+                shared
+            } else {
+                root.join("fixtures/corpus/invitations")
+            }
+        }
     }
 }
 
