@@ -345,11 +345,13 @@ impl Offers {
                 TimerKind::Wave => self.next_wave(&timer, now).await,
                 TimerKind::Deadline => self.deadline(&timer, now).await,
                 TimerKind::NoShow => self.no_show(&timer, now).await,
-                TimerKind::Close => Ok(Acted::Closed(
-                    self.store
-                        .close_unfilled(timer.id, timer.request_id, now)
-                        .await?,
-                )),
+                // A failure is logged below like the others, not the end of the step.
+                TimerKind::Close => self
+                    .store
+                    .close_unfilled(timer.id, timer.request_id, now)
+                    .await
+                    .map(Acted::Closed)
+                    .map_err(anyhow::Error::from),
             };
             match result {
                 Ok(Acted::Wave(n)) => report.offers += n,

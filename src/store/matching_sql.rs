@@ -543,29 +543,22 @@ macro_rules! matching_sql {
                 .await
                 .map_err(db_err)?;
                 for id in late {
-                    let paused = sqlx::query(
+                    // Only someone not yet paused counts; RETURNING says whether this update
+                    // paused them (one statement, no read-back).
+                    let paused_at: Option<Option<i64>> = sqlx::query_scalar(
                         "UPDATE interpreters SET unanswered = unanswered + 1,
                                 paused_at = CASE WHEN unanswered + 1 >= $1 THEN $2 ELSE paused_at END,
                                 presence_until = CASE WHEN unanswered + 1 >= $1 THEN NULL ELSE presence_until END
-                         WHERE id = $3 AND paused_at IS NULL",
+                         WHERE id = $3 AND paused_at IS NULL
+                         RETURNING paused_at",
                     )
                     .bind(w.pause_after)
                     .bind(to_millis(now))
                     .bind(id)
-                    .execute(&mut *conn)
+                    .fetch_optional(&mut *conn)
                     .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                    if paused == 0 {
-                        continue;
-                    }
-                    let now_paused: Option<i64> =
-                        sqlx::query_scalar("SELECT paused_at FROM interpreters WHERE id = $1")
-                            .bind(id)
-                            .fetch_one(&mut *conn)
-                            .await
-                            .map_err(db_err)?;
-                    if now_paused == Some(to_millis(now)) {
+                    .map_err(db_err)?;
+                    if paused_at.flatten().is_some() {
                         if let Some((_, email)) = w.pause_emails.iter().find(|(i, _)| *i == id) {
                             enqueue(conn, email, now).await?;
                         }
