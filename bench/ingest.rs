@@ -400,6 +400,10 @@ async fn imap_drain(env: &Env, user: &str, folder: &str, n: usize, body_batch: u
     task.logout(session).await;
     assert_eq!(report.created, n, "{report:?}");
     assert_eq!(ingested(&app).await as usize, n);
+    println!(
+        "   (batch {body_batch}: {} of {n} decided while the message before committed)",
+        report.decided_ahead
+    );
     took
 }
 

@@ -587,3 +587,80 @@ async fn ten_mailboxes_at_once_each_with_its_own_task() {
             .expect("no panic");
     }
 }
+
+/// A calendar invitation (`text/calendar` body) for one fixed meeting and UID.
+fn calendar(sequence: i64, start: &str, tag: &str) -> Vec<u8> {
+    let uid = tag.split('#').next().unwrap_or(tag);
+    let mid = tag.replace('#', "-");
+    format!(
+        "From: Dr Lee <lee@clinic.example>\r\nTo: es-en@agency.test\r\n\
+         Subject: Invitation: Cardiology follow-up\r\nMessage-ID: <{mid}@clinic.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/calendar; method=REQUEST; charset=UTF-8\r\n\r\n\
+         BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nPRODID:test\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n\
+         UID:{uid}@clinic.example\r\nSEQUENCE:{sequence}\r\nDTSTART:{start}\r\n\
+         SUMMARY:Cardiology follow-up\r\n\
+         DESCRIPTION:Join Zoom Meeting\\nhttps://us02web.zoom.us/j/81234567890?pwd=abcDEF123\\n\\nMeeting ID: 812 3456 7890\\nPasscode: 123456\\n\r\n\
+         LOCATION:https://us02web.zoom.us/j/81234567890?pwd=abcDEF123\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    .into_bytes()
+}
+
+/// A backlog is drained with each message's decision made while the one before commits; the
+/// results are those of one message at a time: the daily reply cap is exact for a sender with
+/// many messages in a row, and a calendar update right behind the invitation it updates moves
+/// that request instead of making a second one.
+#[tokio::test]
+async fn a_backlog_decided_ahead_keeps_the_reply_cap_and_calendar_order() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    for n in 1..=8 {
+        append(&mut s.admin, &folder, &invitation("ahead", n), None).await;
+    }
+    let tag = format!("cal-{}", random_name());
+    append(
+        &mut s.admin,
+        &folder,
+        &calendar(0, "20300603T140000Z", &tag),
+        None,
+    )
+    .await;
+    // Same UID, its own Message-ID.
+    let update = calendar(1, "20300603T160000Z", &format!("{tag}#2"));
+    append(&mut s.admin, &folder, &update, None).await;
+    let mb = mailbox(&s, fast_options());
+    let mut session = mb.connect().await.expect("connect");
+    let now = chrono::Utc::now();
+    let r = mb.sweep(&mut session, now).await.expect("sweep");
+    assert!(r.decided_ahead >= 3, "decisions were made ahead: {r:?}");
+    let requests = s.app.store.list_requests().await.expect("requests");
+    let replies = s
+        .app
+        .store
+        .replies_since(
+            &dragoman::domain::EmailAddress::parse("ruiz@clinic.example").unwrap(),
+            now - chrono::Duration::hours(1),
+        )
+        .await
+        .expect("count");
+    assert_eq!(
+        replies, 5,
+        "exactly the daily cap of automatic replies: {r:?}"
+    );
+    let meeting: Vec<_> = requests
+        .iter()
+        .filter(|q| q.meeting.meeting_id.as_deref() == Some("81234567890"))
+        .collect();
+    assert_eq!(
+        meeting.len(),
+        1,
+        "one request for the calendar event: {r:?}"
+    );
+    assert_eq!(
+        meeting[0].meeting.start.map(|t| t.to_rfc3339()),
+        Some("2030-06-03T16:00:00+00:00".to_string()),
+        "the update moved it: {r:?}"
+    );
+    assert_eq!((r.created, r.rejected), (9, 1), "{r:?}");
+    mb.logout(session).await;
+}

@@ -23,7 +23,16 @@ use tokio::net::TcpStream;
 use crate::config::{Config, ImapConfig, TlsMode};
 use crate::offers::Offers;
 use crate::ops::{self, Ops};
-use crate::store::{ImapCursor, IngestOutcome, IngestedMessage, StoreError};
+use crate::store::{ImapCursor, IngestDecision, IngestOutcome, IngestedMessage, StoreError};
+
+use super::Read;
+
+/// A message's decision made while the message before it committed.
+struct Ahead {
+    uid: u32,
+    read: Read,
+    decision: IngestDecision,
+}
 
 /// Timeouts and limits of one mailbox task. Tests use short ones.
 #[derive(Debug, Clone)]
@@ -202,6 +211,8 @@ pub struct SweepReport {
     /// Over the size cap: recorded from the size alone, body never fetched.
     pub oversized: usize,
     pub quarantined: usize,
+    /// Messages whose decision was made while the message before them committed.
+    pub decided_ahead: usize,
 }
 
 impl SweepReport {
@@ -558,15 +569,28 @@ impl ImapMailbox {
                     })
                     .await?
                 };
-                let mut done = Vec::with_capacity(group.len());
-                for &(uid, size) in group {
-                    let body = bodies
+                let body_of = |uid: u32| {
+                    bodies
                         .iter()
                         .find(|f| f.uid == Some(uid))
-                        .and_then(|f| f.body());
-                    if self.one(s, uid, size, body, now, &mut report).await? {
+                        .and_then(|f| f.body())
+                };
+                let mut done = Vec::with_capacity(group.len());
+                let mut ahead: Option<Ahead> = None;
+                for (i, &(uid, size)) in group.iter().enumerate() {
+                    let next = group
+                        .get(i + 1)
+                        .filter(|(_, size)| *size as usize <= cap)
+                        .and_then(|&(uid, _)| body_of(uid).map(|b| (uid, b)));
+                    let spec = ahead.take().filter(|a| a.uid == uid);
+                    report.decided_ahead += usize::from(spec.is_some());
+                    let (committed, decided) = self
+                        .one(s, uid, size, body_of(uid), spec, next, now, &mut report)
+                        .await?;
+                    if committed {
                         done.push(uid);
                     }
+                    ahead = decided;
                     self.beat();
                 }
                 if !done.is_empty() {
@@ -582,16 +606,24 @@ impl ImapMailbox {
 
     /// Commits one message (its `body` fetched already unless over the cap). True when it is
     /// committed (now or before) and must be marked; false when it vanished before its body
-    /// was fetched.
+    /// was fetched. `ahead` is this message's decision made while the one before committed;
+    /// `next` is the message after it, whose decision is made while this one commits (when
+    /// [`Read::independent_of`] allows) and returned for the next call.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the sweep's loop state, passed through; one call site"
+    )]
     async fn one(
         &self,
         s: &mut ImapSession,
         uid: u32,
         size: u32,
         body: Option<&[u8]>,
+        ahead: Option<Ahead>,
+        next: Option<(u32, &[u8])>,
         now: DateTime<Utc>,
         report: &mut SweepReport,
-    ) -> Result<bool, ImapError> {
+    ) -> Result<(bool, Option<Ahead>), ImapError> {
         let store = self.offers.store();
         let t = self.options.command_timeout;
         let key = format!("{}:{uid}", s.uidvalidity);
@@ -601,9 +633,11 @@ impl ImapMailbox {
             uid,
         };
         let cap = self.config.limits.max_message_bytes;
-        if store.message_recorded(&self.name, &key).await? {
+        // A decision made ahead was made only for a message not recorded then (and the
+        // commit deduplicates anyway).
+        if ahead.is_none() && store.message_recorded(&self.name, &key).await? {
             report.already += 1;
-            return Ok(true);
+            return Ok((true, None));
         }
         if size as usize > cap {
             // The header only (at most HEADER_LIMIT bytes), to tell the sender; never the body.
@@ -636,48 +670,64 @@ impl ImapMailbox {
             .await
             .map_err(store_or_protocol)?;
             report.oversized += 1;
-            return Ok(true);
+            return Ok((true, None));
         }
         let Some(raw) = body else {
             // Expunged between the two fetches: nothing to ingest.
             tracing::info!(mailbox = %self.name, source_key = %key, "message gone before its body was fetched");
-            return Ok(false);
+            return Ok((false, None));
         };
+        let (mut ahead, mut next) = (ahead, next);
+        let mut decided_next = None;
         loop {
             let injected = self.options.fail_if.is_some_and(|f| f(raw));
+            let (ahead_now, next_now) = (ahead.take(), next.take());
             let attempt = std::panic::AssertUnwindSafe(async {
                 if injected {
-                    anyhow::bail!("injected failure (test seam)");
+                    return (Err(anyhow::anyhow!("injected failure (test seam)")), None);
                 }
-                super::ingest_message_at(
-                    &self.offers,
-                    &self.config,
-                    &self.name,
-                    &key,
-                    raw,
-                    Some(&cursor),
-                    now,
+                let (read, decision) = match ahead_now {
+                    Some(a) => (a.read, a.decision),
+                    None => {
+                        let read = Read::new(&self.config, &self.name, &key, raw, None);
+                        match super::decide(&self.offers, &self.config, &read, raw, now).await {
+                            Ok(d) => (read, d),
+                            Err(e) => return (Err(e), None),
+                        }
+                    }
+                };
+                // This commit and the next message's decision overlap: the store's round
+                // trips, not the CPU, bound a backlog's drain.
+                tokio::join!(
+                    super::record(&self.offers, &read, &decision, Some(&cursor), now),
+                    self.decide_ahead(&read, &decision, next_now, s.uidvalidity, now)
                 )
-                .await
             })
             .catch_unwind()
             .await;
             let error = match attempt {
-                Ok(Ok(outcome)) => {
-                    match outcome {
-                        IngestOutcome::Created(_) => report.created += 1,
-                        IngestOutcome::DuplicateMeeting(_) => report.duplicates += 1,
-                        IngestOutcome::Rejected => report.rejected += 1,
-                        IngestOutcome::AlreadyRecorded => report.already += 1,
+                Ok((result, ahead_next)) => {
+                    // Valid whether or not this message committed (see `independent_of`).
+                    decided_next = decided_next.or(ahead_next);
+                    match result {
+                        Ok(outcome) => {
+                            match outcome {
+                                IngestOutcome::Created(_) => report.created += 1,
+                                IngestOutcome::DuplicateMeeting(_) => report.duplicates += 1,
+                                IngestOutcome::Rejected => report.rejected += 1,
+                                IngestOutcome::AlreadyRecorded => report.already += 1,
+                            }
+                            return Ok((true, decided_next));
+                        }
+                        Err(e) => {
+                            if let Some(StoreError::Unavailable(m)) = e.downcast_ref::<StoreError>()
+                            {
+                                // Not the message's fault: retry the whole sweep later.
+                                return Err(ImapError::Store(StoreError::Unavailable(m.clone())));
+                            }
+                            format!("{e:#}")
+                        }
                     }
-                    return Ok(true);
-                }
-                Ok(Err(e)) => {
-                    if let Some(StoreError::Unavailable(m)) = e.downcast_ref::<StoreError>() {
-                        // Not the message's fault: retry the whole sweep later.
-                        return Err(ImapError::Store(StoreError::Unavailable(m.clone())));
-                    }
-                    format!("{e:#}")
                 }
                 Err(_) => "panicked while processing the message".to_string(),
             };
@@ -697,9 +747,53 @@ impl ImapMailbox {
                     .await?;
                 tracing::error!(mailbox = %self.name, source_key = %key, attempts, "poison message quarantined (raw bytes kept); moving past it");
                 report.quarantined += 1;
-                return Ok(true);
+                return Ok((true, decided_next));
             }
         }
+    }
+
+    /// The decision for `next` made now, while `before` (decided as `decision`) commits —
+    /// or `None` when it could depend on that commit, is recorded already, or fails (the
+    /// message then gets its own attempt, with the usual failure accounting).
+    async fn decide_ahead(
+        &self,
+        before: &Read,
+        decision: &IngestDecision,
+        next: Option<(u32, &[u8])>,
+        uidvalidity: u32,
+        now: DateTime<Utc>,
+    ) -> Option<Ahead> {
+        let (uid, raw) = next?;
+        if self.options.fail_if.is_some_and(|f| f(raw)) {
+            return None;
+        }
+        let key = format!("{uidvalidity}:{uid}");
+        let attempt = std::panic::AssertUnwindSafe(async {
+            let read = Read::new(&self.config, &self.name, &key, raw, None);
+            if !read.independent_of(before, decision) {
+                return None;
+            }
+            if self
+                .offers
+                .store()
+                .message_recorded(&self.name, &key)
+                .await
+                .ok()?
+            {
+                return None;
+            }
+            let decision = super::decide(&self.offers, &self.config, &read, raw, now)
+                .await
+                .ok()?;
+            Some(Ahead {
+                uid,
+                read,
+                decision,
+            })
+        })
+        .catch_unwind()
+        .await;
+        attempt.ok().flatten()
     }
 
     /// Once per connection: every message at or below the mark is committed (the mark only

@@ -190,29 +190,108 @@ pub(crate) async fn ingest_with(
     extra_recipient: Option<&str>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<IngestOutcome> {
-    let mut envelope = invitation::envelope(raw);
-    if let Some(to) = extra_recipient {
-        if !envelope
-            .recipients
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(to))
-        {
-            envelope.recipients.push(to.to_string());
+    let read = Read::new(config, mailbox, source_key, raw, extra_recipient);
+    let decision = decide(offers, config, &read, raw, now).await?;
+    record(offers, &read, &decision, cursor, now).await
+}
+
+/// A message read without I/O: its envelope, the dedupe keys and what it is. The first of
+/// ingest's three steps (`Read::new`, [`decide`], [`record`]); a source that overlaps the
+/// decision of one message with the commit of the one before asks [`Read::independent_of`]
+/// first.
+pub struct Read {
+    pub envelope: Envelope,
+    pub message: IngestedMessage,
+    pub classified: Classified,
+}
+
+impl Read {
+    pub fn new(
+        config: &Config,
+        mailbox: &str,
+        source_key: &str,
+        raw: &[u8],
+        extra_recipient: Option<&str>,
+    ) -> Read {
+        let mut envelope = invitation::envelope(raw);
+        if let Some(to) = extra_recipient {
+            if !envelope
+                .recipients
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(to))
+            {
+                envelope.recipients.push(to.to_string());
+            }
+        }
+        let message = IngestedMessage {
+            mailbox: mailbox.to_string(),
+            source_key: source_key.to_string(),
+            message_id: envelope.message_id.clone(),
+            sha256: sha256_hex(raw),
+        };
+        let parsed = invitation::parse_with_limit(raw, config.limits.max_message_bytes);
+        let classified = classify(&envelope, parsed, config);
+        Read {
+            envelope,
+            message,
+            classified,
         }
     }
-    let message = IngestedMessage {
-        mailbox: mailbox.to_string(),
-        source_key: source_key.to_string(),
-        message_id: envelope.message_id.clone(),
-        sha256: sha256_hex(raw),
-    };
-    let parsed = invitation::parse_with_limit(raw, config.limits.max_message_bytes);
-    let classified = classify(&envelope, parsed, config);
-    let calendar_change = match &classified {
+
+    fn calendar_uid(&self) -> Option<&str> {
+        match &self.classified {
+            Classified::Request(r) => r.calendar.as_ref().map(|c| c.uid.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Whether this message's decision can be made before `before` (decided as `decision`) is
+    /// committed and still be the decision it would get after. Everything [`decide`] reads
+    /// that `before`'s commit can change: the request a calendar UID names (`before` may create
+    /// it) and an address's daily count of automatic replies (`before` may add one). Other
+    /// overlaps are settled inside the commit itself (the same meeting twice is a
+    /// `DuplicateMeeting` there), and a reply to mail `before` causes cannot exist yet.
+    pub fn independent_of(&self, before: &Read, decision: &IngestDecision) -> bool {
+        if let (Some(a), Some(b)) = (self.calendar_uid(), before.calendar_uid()) {
+            if a == b {
+                return false;
+            }
+        }
+        let emails = match decision {
+            IngestDecision::Request { emails, .. } | IngestDecision::Rejected { emails, .. } => {
+                emails
+            }
+        };
+        let ours = [
+            self.envelope.from.as_deref(),
+            self.envelope.reply_to.as_deref(),
+        ];
+        !emails.iter().any(|e| {
+            crate::store::REPLY_KINDS.contains(&e.kind.as_str())
+                && ours.iter().flatten().any(|a| {
+                    EmailAddress::parse(a)
+                        .is_ok_and(|a| a.as_str().eq_ignore_ascii_case(e.to.as_str()))
+                })
+        })
+    }
+}
+
+/// The second step: what to record for a message — a request with its first wave and
+/// notices, or a rejection with its answer. Reads the store; a calendar update or
+/// cancellation of an existing request, and a requestor's "cancel" reply, are applied here.
+pub async fn decide(
+    offers: &Offers,
+    config: &Config,
+    read: &Read,
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> anyhow::Result<IngestDecision> {
+    let envelope = &read.envelope;
+    let calendar_change = match &read.classified {
         Classified::Request(request) => offers.calendar_change(request, now).await?,
         _ => None,
     };
-    let decision = match (calendar_change, classified) {
+    Ok(match (calendar_change, &read.classified) {
         // An update or cancellation of a request we already have (same calendar UID).
         (Some(what), _) => IngestDecision::Rejected {
             reason: what,
@@ -222,35 +301,47 @@ pub(crate) async fn ingest_with(
             let received = reply(
                 offers,
                 config,
-                &envelope,
+                envelope,
                 &request.requestor,
                 &Message::Received {
-                    request: &preview(&request, now),
+                    request: &preview(request, now),
                 },
                 now,
             )
             .await?;
-            let mut decision = offers.plan_request(request, now).await?;
+            let mut decision = offers.plan_request(request.clone(), now).await?;
             if let IngestDecision::Request { emails, .. } = &mut decision {
                 emails.extend(received);
             }
             decision
         }
         (None, other) => {
-            match crate::outbox::conversation::handle(offers, config, &envelope, raw, now).await? {
+            match crate::outbox::conversation::handle(offers, config, envelope, raw, now).await? {
                 Some(decision) => decision,
                 None => IngestDecision::Rejected {
                     reason: other.reason().unwrap_or_default(),
-                    emails: refusal(offers, config, &envelope, &other, now).await?,
+                    emails: refusal(offers, config, envelope, other, now).await?,
                 },
             }
         }
-    };
+    })
+}
+
+/// The third step: the decision committed (with the IMAP mark when `cursor` is given), and
+/// logged.
+pub async fn record(
+    offers: &Offers,
+    read: &Read,
+    decision: &IngestDecision,
+    cursor: Option<&ImapCursor>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<IngestOutcome> {
+    let (mailbox, source_key) = (&read.message.mailbox, &read.message.source_key);
     let outcome = offers
         .store()
-        .record_ingest_at(cursor, &message, &decision, now)
+        .record_ingest_at(cursor, &read.message, decision, now)
         .await?;
-    match (&outcome, &decision) {
+    match (&outcome, decision) {
         (IngestOutcome::Created(id), IngestDecision::Request { offers, .. }) => {
             tracing::info!(
                 mailbox,

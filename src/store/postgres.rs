@@ -2139,34 +2139,19 @@ async fn same_message_recorded(
     message: &IngestedMessage,
 ) -> StoreResult<bool> {
     let by_hash = (!message.sha256.starts_with("unread:")).then_some(message.sha256.as_str());
-    // Two index lookups ((mailbox, sha256), then (mailbox, message_id)) rather than one OR,
-    // which the planners turn into a scan of the mailbox's rows: the backlog drain slowed
-    // down as the table filled.
-    if let Some(hash) = by_hash {
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM messages WHERE mailbox = $1 AND sha256 = $2 LIMIT 1",
-        )
-        .bind(&message.mailbox)
-        .bind(hash)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        if id.is_some() {
-            return Ok(true);
-        }
-    }
-    let Some(message_id) = &message.message_id else {
-        return Ok(false);
-    };
-    let id: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM messages WHERE mailbox = $1 AND message_id = $2 LIMIT 1",
+    // Two index lookups ((mailbox, sha256), then (mailbox, message_id)) in one round trip,
+    // rather than one OR, which the planners turn into a scan of the mailbox's rows: the
+    // backlog drain slowed down as the table filled. A NULL binding matches nothing.
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE mailbox = $1 AND sha256 = $2)
+             OR EXISTS (SELECT 1 FROM messages WHERE mailbox = $1 AND message_id = $3)",
     )
     .bind(&message.mailbox)
-    .bind(message_id)
-    .fetch_optional(&mut *conn)
+    .bind(by_hash)
+    .bind(&message.message_id)
+    .fetch_one(&mut *conn)
     .await
-    .map_err(db_err)?;
-    Ok(id.is_some())
+    .map_err(db_err)
 }
 
 // ---- zoom oauth helpers (issue #7) ---------------------------------------------------------
