@@ -78,6 +78,7 @@ async fn connect(app: &TestApp, fake: &FakeZoom, person: &ZoomPerson, zoom_user:
             &ZoomConnection {
                 person: person.clone(),
                 zoom_user_id: zoom_user.into(),
+                zoom_email: None,
                 tokens: SealedTokens {
                     access: k.seal(&t.access_token, &seal_context(person, "access")),
                     refresh: k.seal(&t.refresh_token, &seal_context(person, "refresh")),

@@ -113,6 +113,10 @@ impl ZoomOAuth {
             tokens: self.seal(&person, &tokens, now),
             person,
             zoom_user_id: me.id,
+            zoom_email: me
+                .email
+                .map(|e| e.trim().to_ascii_lowercase())
+                .filter(|e| e.contains('@')),
             version: 1,
             connected_at: now,
         };
