@@ -746,6 +746,21 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
                 );
             } else {
                 print!("{}", dragoman::offers::explain_text(&rows));
+                // Which join mode the assignment got, and why (`request show --json` has it too).
+                let detail = app
+                    .store
+                    .request_detail(*id)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                if let Some(d) = detail {
+                    println!(
+                        "{}",
+                        dragoman::zoom::join_mode::explain_line(
+                            d.join_mode.as_deref(),
+                            d.join_mode_note.as_deref()
+                        )
+                    );
+                }
             }
             Ok(0)
         }
