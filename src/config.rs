@@ -137,6 +137,8 @@ pub struct RequestorPreference {
     pub sender: String,
     pub preferred: Vec<EmailAddress>,
     pub blocked: Vec<EmailAddress>,
+    /// Overrides `[zoom] join_mode` for these senders (see [`RequestorsConfig::join_mode_of`]).
+    pub join_mode: Option<JoinMode>,
 }
 
 impl RequestorsConfig {
@@ -155,6 +157,28 @@ impl RequestorsConfig {
             }
         }
         out
+    }
+
+    /// The join mode `[[requestors.preference]]` sets for `sender`, with the rule's `sender`
+    /// (address or domain) that sets it: an address rule wins over domain rules, a longer
+    /// (more specific) domain over a shorter one, and the first of equals in the file. `None`
+    /// when no rule that applies sets one: then `[zoom] join_mode` applies.
+    pub fn join_mode_of(&self, sender: &EmailAddress) -> Option<(JoinMode, &str)> {
+        let addr = sender.as_str().to_ascii_lowercase();
+        let domain = sender.domain();
+        let mut best: Option<((bool, usize), JoinMode, &str)> = None;
+        for p in &self.preferences {
+            let Some(mode) = p.join_mode else { continue };
+            let exact = p.sender == addr;
+            let applies = exact
+                || (!p.sender.contains('@')
+                    && (domain == p.sender || domain.ends_with(&format!(".{}", p.sender))));
+            let rank = (exact, p.sender.len());
+            if applies && best.as_ref().is_none_or(|(b, _, _)| rank > *b) {
+                best = Some((rank, mode, p.sender.as_str()));
+            }
+        }
+        best.map(|(_, mode, rule)| (mode, rule))
     }
 
     /// Whether this sender may create requests. An empty allow list allows nobody.
@@ -249,6 +273,18 @@ impl JoinMode {
             JoinMode::Zak => "zak",
             JoinMode::Link => "link",
         }
+    }
+
+    /// The inverse of [`JoinMode::as_str`].
+    pub fn parse(s: &str) -> Option<JoinMode> {
+        [
+            JoinMode::SameAccount,
+            JoinMode::Obf,
+            JoinMode::Zak,
+            JoinMode::Link,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s.trim())
     }
 }
 
@@ -474,6 +510,7 @@ struct RawPreference {
     preferred: Vec<String>,
     #[serde(default)]
     blocked: Vec<String>,
+    join_mode: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -965,10 +1002,21 @@ impl Config {
             };
             let preferred = list("preferred", &p.preferred);
             let blocked = list("blocked", &p.blocked);
+            let join_mode = p.join_mode.as_deref().and_then(|m| {
+                let mode = JoinMode::parse(m);
+                if mode.is_none() {
+                    c.problem(
+                        format!("requestors.preference[{i}].join_mode"),
+                        format!("{m:?} is not a join mode: use same_account, obf, zak or link"),
+                    );
+                }
+                mode
+            });
             preferences.push(RequestorPreference {
                 sender,
                 preferred,
                 blocked,
+                join_mode,
             });
         }
         let requestors = RequestorsConfig {
@@ -1199,6 +1247,19 @@ impl Config {
         ] {
             if v < 0 {
                 c.problem(k, "must be 0 or more minutes");
+            }
+        }
+        if oauth.is_none() {
+            for (i, p) in requestors.preferences.iter().enumerate() {
+                if let Some(m @ (JoinMode::Obf | JoinMode::Zak)) = p.join_mode {
+                    c.problem(
+                        format!("requestors.preference[{i}].join_mode"),
+                        format!(
+                            "{} needs connected Zoom users, so it would always fall back: set [zoom] oauth_client_id, oauth_client_secret and token_key_file, or choose same_account or link",
+                            m.as_str()
+                        ),
+                    );
+                }
             }
         }
         let zoom = ZoomConfig {
@@ -1579,6 +1640,86 @@ webhook_secret = "whs"
         assert_eq!(e.problems[0].key, "api.tokens[1]");
         assert!(e.to_string().contains("openssl rand"));
         assert!(!e.to_string().contains("short-secret"), "{e}");
+    }
+
+    // ---- per-requestor join mode (issue #7) ----
+
+    #[test]
+    fn a_requestor_join_mode_overrides_the_global_one_most_specific_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key"), "07".repeat(32)).unwrap();
+        let text = GOOD.replace(
+            "webhook_secret = \"whs\"",
+            "webhook_secret = \"whs\"\noauth_client_id = \"cid\"\noauth_client_secret = \"cs\"\ntoken_key_file = \"key\"",
+        ) + r#"
+[[requestors.preference]]
+sender = "clinic.example"
+join_mode = "obf"
+[[requestors.preference]]
+sender = "er.clinic.example"
+join_mode = "link"
+[[requestors.preference]]
+sender = "Dr.Zak@er.clinic.example"
+join_mode = "zak"
+[[requestors.preference]]
+sender = "other.example"
+preferred = ["ana@interpreters.example"]
+"#;
+        let c = load_str(
+            &text,
+            &[("CREDENTIALS_DIRECTORY", dir.path().to_str().unwrap())],
+        )
+        .unwrap();
+        let of = |a: &str| {
+            c.requestors
+                .join_mode_of(&EmailAddress::parse(a).unwrap())
+                .map(|(m, rule)| (m, rule.to_string()))
+        };
+        assert_eq!(
+            of("a@clinic.example"),
+            Some((JoinMode::Obf, "clinic.example".into()))
+        );
+        assert_eq!(
+            of("a@er.clinic.example"),
+            Some((JoinMode::Link, "er.clinic.example".into()))
+        );
+        assert_eq!(
+            of("dr.zak@ER.clinic.example"),
+            Some((JoinMode::Zak, "dr.zak@er.clinic.example".into()))
+        );
+        assert_eq!(
+            of("a@other.example"),
+            None,
+            "a rule without join_mode sets none"
+        );
+        assert_eq!(of("a@notclinic.example"), None);
+        assert_eq!(c.zoom.join_mode, JoinMode::SameAccount);
+    }
+
+    #[test]
+    fn a_bad_or_unusable_requestor_join_mode_is_named() {
+        let text = format!(
+            "{GOOD}\n[[requestors.preference]]\nsender = \"clinic.example\"\njoin_mode = \"teleport\"\n\n[[requestors.preference]]\nsender = \"b.example\"\njoin_mode = \"zak\"\n\n[[requestors.preference]]\nsender = \"c.example\"\njoin_mode = \"link\"\n"
+        );
+        let e = load_str(&text, &[]).unwrap_err();
+        let keys: Vec<&str> = e.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "requestors.preference[0].join_mode",
+                "requestors.preference[1].join_mode"
+            ],
+            "{e}"
+        );
+        assert!(
+            e.problems[0]
+                .message
+                .contains("same_account, obf, zak or link"),
+            "{e}"
+        );
+        assert!(e.problems[1].message.contains("oauth_client_id"), "{e}");
+        assert_eq!(JoinMode::parse("same_account"), Some(JoinMode::SameAccount));
+        assert_eq!(JoinMode::parse("SAME"), None);
     }
 
     #[test]

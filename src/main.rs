@@ -69,6 +69,9 @@ enum Command {
     /// Requests.
     #[command(subcommand)]
     Request(RequestCmd),
+    /// Connecting Zoom users: issue connect links, list who is connected.
+    #[command(subcommand)]
+    Zoom(ZoomCmd),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions {
         #[arg(value_enum)]
@@ -165,6 +168,38 @@ enum RequestCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ZoomCmd {
+    /// Print the link (`{public_url}/oauth/zoom/start?link=…`, valid 7 days) with which one
+    /// interpreter or requestor connects their Zoom user; --send also emails it to them
+    /// through the outbox. Needs [zoom] oauth_client_id, oauth_client_secret and token_key_file.
+    ConnectLink(ConnectLinkArgs),
+    /// List the connected Zoom users (person, Zoom user id and email, when); never a token.
+    Connections {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("person").required(true).args(["interpreter", "requestor"])))]
+struct ConnectLinkArgs {
+    /// The interpreter (id or email): their Zoom user is used for `zak` joins and attributes
+    /// their attendance when names are hidden.
+    #[arg(long)]
+    interpreter: Option<String>,
+    /// The requestor's email: their Zoom user vouches for `obf` joins and reads the
+    /// participant report of their meetings.
+    #[arg(long)]
+    requestor: Option<String>,
+    /// Also email the link to them (queued in the outbox; the daemon's worker sends it).
+    #[arg(long)]
+    send: bool,
+    /// Print one JSON object (person, email, url, expires_at, queued_message_id) instead.
+    #[arg(long)]
+    json: bool,
 }
 
 /// A failure with its exit code.
@@ -298,6 +333,11 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             dragoman::telemetry::init_quiet();
             let app = open(&cli).await?;
             request(&app, cmd).await
+        }
+        Command::Zoom(cmd) => {
+            dragoman::telemetry::init_quiet();
+            let app = open(&cli).await?;
+            zoom(&app, cmd).await
         }
         Command::Deliver { to } => {
             dragoman::telemetry::init_quiet();
@@ -746,6 +786,21 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
                 );
             } else {
                 print!("{}", dragoman::offers::explain_text(&rows));
+                // Which join mode the assignment got, and why (`request show --json` has it too).
+                let detail = app
+                    .store
+                    .request_detail(*id)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                if let Some(d) = detail {
+                    println!(
+                        "{}",
+                        dragoman::zoom::join_mode::explain_line(
+                            d.join_mode.as_deref(),
+                            d.join_mode_note.as_deref()
+                        )
+                    );
+                }
             }
             Ok(0)
         }
@@ -758,6 +813,136 @@ async fn request(app: &App, cmd: &RequestCmd) -> Result<u8, Failure> {
             } else {
                 Err(anyhow::anyhow!("request {id} is already finished or does not exist: see `dragoman request show {id}`").into())
             }
+        }
+    }
+}
+
+/// `zoom connect-link` and `zoom connections`.
+async fn zoom(app: &App, cmd: &ZoomCmd) -> Result<u8, Failure> {
+    use dragoman::domain::EmailAddress;
+    use dragoman::store::ZoomPerson;
+    use dragoman::zoom::connect::{issue_link, send_link, ConnectError};
+    match cmd {
+        ZoomCmd::ConnectLink(args) => {
+            let Some(oauth) = app.config.zoom.oauth.as_ref() else {
+                return Err(Failure {
+                    code: EX_CONFIG,
+                    error: ConnectError::NotConfigured.into(),
+                });
+            };
+            let now = Utc::now();
+            let (person, to, interpreter) = match (&args.interpreter, &args.requestor) {
+                (Some(who), _) => {
+                    let i = app
+                        .store
+                        .find_interpreter(who)
+                        .await
+                        .map_err(anyhow::Error::from)?
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "no interpreter {who:?}: give an id or email from `dragoman interpreter list`"
+                            )
+                        })?;
+                    (ZoomPerson::Interpreter(i.id), i.email.clone(), Some(i))
+                }
+                (None, Some(email)) => {
+                    let e = EmailAddress::parse(email).map_err(|e| {
+                        anyhow::anyhow!("--requestor {email:?} is not an email address: {e}")
+                    })?;
+                    if !app.config.requestors.allows(&e) {
+                        return Err(anyhow::anyhow!(
+                            "{e} may not create requests: add it (or its domain) to [requestors] allow_addresses / allow_domains first"
+                        )
+                        .into());
+                    }
+                    (ZoomPerson::Requestor(e.clone()), e, None)
+                }
+                (None, None) => unreachable!("clap requires --interpreter or --requestor"),
+            };
+            let issued = issue_link(
+                &oauth.token_key,
+                &app.config.http.public_url,
+                person,
+                to,
+                now,
+            );
+            let sent = if args.send {
+                Some(
+                    send_link(
+                        app.store.as_ref(),
+                        app.offers.templates(),
+                        app.offers.from(),
+                        &issued,
+                        interpreter.as_ref(),
+                        now,
+                    )
+                    .await
+                    .context("queueing the connect email")?,
+                )
+            } else {
+                None
+            };
+            if args.json {
+                let out = serde_json::json!({
+                    "person_kind": issued.person.kind(),
+                    "person": issued.person.reference(),
+                    "email": issued.to.as_str(),
+                    "url": issued.url,
+                    "expires_at": issued.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "queued_message_id": sent,
+                });
+                println!("{out}");
+            } else {
+                println!("{}", issued.url);
+                eprintln!(
+                    "connect link for {} {} <{}>, valid until {}{}",
+                    issued.person.kind(),
+                    issued.person.reference(),
+                    issued.to,
+                    issued
+                        .expires_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    match &sent {
+                        Some(_) => "; emailed to them (queued in the outbox)",
+                        None => "; not emailed (add --send to email it)",
+                    }
+                );
+            }
+            Ok(0)
+        }
+        ZoomCmd::Connections { json } => {
+            let list = app
+                .store
+                .list_zoom_connections()
+                .await
+                .map_err(anyhow::Error::from)?;
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?
+                );
+                return Ok(0);
+            }
+            if list.is_empty() {
+                println!("no Zoom user is connected: issue a link with `dragoman zoom connect-link --interpreter ID` or `--requestor EMAIL`");
+                return Ok(0);
+            }
+            println!(
+                "{:<11}  {:<32}  {:<24}  {:<32}  {:<20}  access token until",
+                "kind", "person", "zoom user id", "zoom email", "connected"
+            );
+            for c in &list {
+                println!(
+                    "{:<11}  {:<32}  {:<24}  {:<32}  {:<20}  {}",
+                    c.person_kind,
+                    c.person,
+                    c.zoom_user_id,
+                    c.zoom_email.as_deref().unwrap_or("-"),
+                    c.connected_at.format("%Y-%m-%d %H:%M"),
+                    c.expires_at.format("%Y-%m-%d %H:%M")
+                );
+            }
+            Ok(0)
         }
     }
 }

@@ -275,8 +275,9 @@ impl Offers {
         &self.from
     }
 
-    /// The join mode this assignment gets (see `zoom::join_mode`): `obf` needs the requestor's
-    /// Zoom user connected, `zak` the interpreter's; otherwise the fallback. Best effort, after
+    /// The join mode this assignment gets (see `zoom::join_mode`): the requestor's own mode
+    /// (`[[requestors.preference]] join_mode`) or `[zoom] join_mode`; `obf` needs the
+    /// requestor's Zoom user connected, `zak` the interpreter's; otherwise the fallback. Best effort, after
     /// the accept committed: a failure is logged and the join page resolves it again anyway.
     async fn record_join_mode(
         &self,
@@ -291,8 +292,13 @@ impl Offers {
         } else {
             (false, false)
         };
-        let r = crate::zoom::join_mode::resolve(
+        let configured = crate::zoom::join_mode::Configured::for_requestor(
             self.join_mode,
+            &self.requestors,
+            requestor,
+        );
+        let r = crate::zoom::join_mode::resolve(
+            &configured,
             self.join_fallback,
             requestor_connected,
             interpreter_connected,

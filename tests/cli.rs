@@ -325,6 +325,10 @@ fn import_reports_every_bad_row_by_line_and_explain_shows_the_decision() {
         "Bruno is offline for a meeting with no fixed time: {t}"
     );
     assert!(!t.contains("Cara"), "pt:en is not in the es:en pool: {t}");
+    assert!(
+        t.contains("join mode: not decided yet"),
+        "explain says the join mode: {t}"
+    );
     let out = dragoman(tmp.path(), &["request", "explain", "1", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 2);

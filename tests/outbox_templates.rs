@@ -198,3 +198,22 @@ fn every_message_renders_exactly_its_golden_copy() {
         check(name, &rendered);
     }
 }
+
+/// `zoom_connect` (issue #7: `dragoman zoom connect-link --send`), to an interpreter (their
+/// first name, times in their zone) and to a requestor.
+#[test]
+fn zoom_connect_renders_exactly_its_golden_copies() {
+    use dragoman::outbox::zoom_connect::{render, Recipient};
+    let t = Templates::load(None).expect("built-in templates");
+    let i = interpreter();
+    let url = "https://dragoman.example/oauth/zoom/start?link=LINK";
+    let expires = DateTime::from_timestamp(1_796_310_000, 0).expect("time");
+    for (name, to) in [
+        ("zoom_connect", Recipient::Interpreter(&i)),
+        ("zoom_connect_requestor", Recipient::Requestor),
+    ] {
+        let rendered = render(&t, to, url, expires).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert!(rendered.text.contains(url), "{name}: {}", rendered.text);
+        check(name, &rendered);
+    }
+}

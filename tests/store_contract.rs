@@ -1000,6 +1000,7 @@ async fn zoom_events(store: &dyn Store, r1: i64, ana: i64, first: &str) {
     let named = |id: i64, name: &str| ZoomAction::Participant {
         event: in_second("z", "p-ana2", Joined, 300),
         named_interpreter: Some((id, name.to_string())),
+        zoom_user: Default::default(),
     };
     // Names hidden behind no customer key: the display-name pattern attributes.
     assert_eq!(
@@ -1028,6 +1029,7 @@ async fn zoom_events(store: &dyn Store, r1: i64, ana: i64, first: &str) {
     let wrong = ZoomAction::Participant {
         event: in_second("z", "p-impostor", Joined, 301),
         named_interpreter: Some((ana, "Zed".into())),
+        zoom_user: Default::default(),
     };
     assert_eq!(
         store
@@ -1042,6 +1044,7 @@ async fn zoom_events(store: &dyn Store, r1: i64, ana: i64, first: &str) {
     let late = |kind, at| ZoomAction::Participant {
         event: in_second("z", "p-late", kind, at),
         named_interpreter: Some((ana, first.to_string())),
+        zoom_user: Default::default(),
     };
     store
         .apply_zoom_event(z4, &late(Left, 320), mins(321))

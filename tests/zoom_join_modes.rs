@@ -5,7 +5,7 @@
 #[path = "http_support/mod.rs"]
 mod support;
 
-use dragoman::config::JoinMode;
+use dragoman::config::{JoinMode, RequestorPreference};
 use reqwest::StatusCode;
 use support::*;
 
@@ -98,6 +98,73 @@ async fn the_configured_mode_is_recorded_without_a_note() {
     assert_eq!(
         recorded(&app, request_id).await,
         (Some("same_account".into()), None)
+    );
+    app.stop().await;
+}
+
+// ---- per-requestor join mode (`[[requestors.preference]] join_mode`) --------------------
+
+fn requestor_mode(sender: &str, mode: JoinMode) -> RequestorPreference {
+    RequestorPreference {
+        sender: sender.into(),
+        preferred: vec![],
+        blocked: vec![],
+        join_mode: Some(mode),
+    }
+}
+
+#[tokio::test]
+async fn a_requestors_own_mode_overrides_the_global_one_and_says_so() {
+    let app = spawn_app_with(|c| {
+        c.zoom.join_mode = JoinMode::SameAccount;
+        c.zoom.join_fallback = JoinMode::SameAccount;
+        // Another sender's rule changes nothing for dr.ruiz@clinic.example.
+        c.requestors
+            .preferences
+            .push(requestor_mode("other.example", JoinMode::Zak));
+        c.requestors
+            .preferences
+            .push(requestor_mode("clinic.example", JoinMode::Link));
+    })
+    .await;
+    let (request_id, html) = accept_and_open(&app).await;
+    assert!(
+        html.contains("When Zoom asks for your name, type exactly"),
+        "the requestor's link mode, not the global SDK join: {html}"
+    );
+    assert!(!html.contains("id=\"zoom-join\""));
+    let (mode, note) = recorded(&app, request_id).await;
+    assert_eq!(mode.as_deref(), Some("link"));
+    let note = note.expect("a requestor's own mode says where it was set");
+    assert_eq!(
+        note,
+        "join_mode link (set for this requestor by [[requestors.preference]] sender clinic.example)"
+    );
+    assert_eq!(
+        dragoman::zoom::join_mode::explain_line(mode.as_deref(), Some(&note)),
+        format!("join mode: link ({note})")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_requestors_obf_falls_back_as_configured_when_they_have_not_connected() {
+    let app = spawn_app_with(|c| {
+        c.zoom.join_mode = JoinMode::SameAccount;
+        c.zoom.join_fallback = JoinMode::Link;
+        c.requestors
+            .preferences
+            .push(requestor_mode("dr.ruiz@clinic.example", JoinMode::Obf));
+    })
+    .await;
+    let (request_id, html) = accept_and_open(&app).await;
+    assert!(!html.contains("id=\"zoom-join\""), "fell back to the link");
+    assert!(html.contains(MEETING_ID));
+    let (mode, note) = recorded(&app, request_id).await;
+    assert_eq!(mode.as_deref(), Some("link"));
+    assert_eq!(
+        note.as_deref(),
+        Some("join_mode obf (set for this requestor by [[requestors.preference]] sender dr.ruiz@clinic.example) needs a connected Zoom user and the requestor has not connected a Zoom user: fell back to link")
     );
     app.stop().await;
 }

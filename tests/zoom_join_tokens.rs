@@ -78,6 +78,7 @@ async fn connect(app: &TestApp, fake: &FakeZoom, person: &ZoomPerson, zoom_user:
             &ZoomConnection {
                 person: person.clone(),
                 zoom_user_id: zoom_user.into(),
+                zoom_email: None,
                 tokens: SealedTokens {
                     access: k.seal(&t.access_token, &seal_context(person, "access")),
                     refresh: k.seal(&t.refresh_token, &seal_context(person, "refresh")),
@@ -189,5 +190,40 @@ async fn obf_mode_passes_the_requestors_token_for_this_meeting() {
         )),
         1
     );
+    app.stop().await;
+}
+
+/// `[[requestors.preference]] join_mode = "zak"` for this requestor while `[zoom] join_mode`
+/// is `same_account`: the interpreter's ZAK once they connected, the fallback before.
+#[tokio::test]
+async fn a_requestors_zak_mode_passes_the_interpreters_zak() {
+    let fake = FakeZoom::start().await;
+    let global = tweak(&fake, JoinMode::SameAccount);
+    let app = spawn_app_with(move |c| {
+        global(c);
+        c.requestors
+            .preferences
+            .push(dragoman::config::RequestorPreference {
+                sender: "clinic.example".into(),
+                preferred: vec![],
+                blocked: vec![],
+                join_mode: Some(JoinMode::Zak),
+            });
+    })
+    .await;
+    let (interpreter, join_url) = accept(&app).await;
+    let html = page(&app, &join_url).await;
+    assert!(!html.contains("id=\"zoom-join\""), "link fallback expected");
+    connect(
+        &app,
+        &fake,
+        &ZoomPerson::Interpreter(interpreter),
+        "zIntUser1",
+    )
+    .await;
+    let args = zoom_join_json(&page(&app, &join_url).await);
+    let zak = args["zak"].as_str().expect("zak passed to ZoomMtg.join");
+    assert!(zak.starts_with("zak-zIntUser1-"), "{zak}");
+    assert_eq!(fake.count("GET /v2/users/me/zak"), 1);
     app.stop().await;
 }

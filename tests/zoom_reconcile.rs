@@ -117,6 +117,7 @@ async fn connect_requestor(app: &TestApp, fake: &FakeZoom) {
                 },
                 person,
                 zoom_user_id: "zHostUser".into(),
+                zoom_email: None,
                 version: 1,
                 connected_at: now,
             },

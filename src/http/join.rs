@@ -3,7 +3,8 @@
 //! display name and the assignment's customerKey. In demo mode (no SDK credentials) it shows
 //! what it would pass instead.
 //!
-//! In `zak` / `obf` mode with the needed Zoom user connected, the ZAK or OBF token is fetched
+//! The mode is the requestor's own (`[[requestors.preference]] join_mode`) or `[zoom]
+//! join_mode`. In `zak` / `obf` mode with the needed Zoom user connected, the ZAK or OBF token is fetched
 //! from Zoom for each page view and passed as `zak` / `obfToken`; otherwise the page follows
 //! `[zoom] join_fallback`. The join arguments travel as escaped JSON in `<script
 //! type="application/json" id="zoom-join">`. The Content-Security-Policy allows the SDK's origin and Zoom, and our one
@@ -20,7 +21,7 @@ use super::{failure, html, pages, AppState, PLAIN_CSP};
 use crate::config::{JoinMode, DEFAULT_SDK_VERSION};
 use crate::store::JoinView;
 use crate::zoom::connect::{connected, JoinToken, ZoomOAuth};
-use crate::zoom::join_mode::resolve;
+use crate::zoom::join_mode::{resolve, Configured};
 use crate::zoom::sdk_signature;
 
 /// The value of `signature` in demo mode.
@@ -196,14 +197,16 @@ async fn join_mode_now(
     now: chrono::DateTime<chrono::Utc>,
 ) -> (JoinMode, Option<JoinToken>) {
     let zoom = &state.config.zoom;
+    let requestor = &view.request.requestor;
+    // The requestor's own mode (`[[requestors.preference]] join_mode`), else `[zoom] join_mode`.
+    let configured = Configured::for_requestor(zoom.join_mode, &state.config.requestors, requestor);
     let Some(cfg) = zoom.oauth.as_ref() else {
         return (
-            resolve(zoom.join_mode, zoom.join_fallback, false, false).mode,
+            resolve(&configured, zoom.join_fallback, false, false).mode,
             None,
         );
     };
     let store = state.offers.store();
-    let requestor = &view.request.requestor;
     let interpreter = view.interpreter.id;
     let (r, i) = match connected(store.as_ref(), requestor, interpreter).await {
         Ok(facts) => facts,
@@ -212,7 +215,7 @@ async fn join_mode_now(
             (false, false)
         }
     };
-    let resolved = resolve(zoom.join_mode, zoom.join_fallback, r, i);
+    let resolved = resolve(&configured, zoom.join_fallback, r, i);
     if !matches!(resolved.mode, JoinMode::Zak | JoinMode::Obf) {
         return (resolved.mode, None);
     }

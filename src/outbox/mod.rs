@@ -7,6 +7,7 @@
 pub mod conversation;
 pub mod mailer;
 pub mod templates;
+pub mod zoom_connect;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -286,7 +286,7 @@ impl Templates {
             }
         });
         env.set_keep_trailing_newline(true);
-        for (name, source) in BUILT_IN {
+        for (name, source) in BUILT_IN.iter().chain(super::zoom_connect::TEMPLATES) {
             let source = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
                 Some(path) => std::fs::read_to_string(&path)
                     .map_err(|e| anyhow::anyhow!("reading template {}: {e}", path.display()))?,
@@ -397,6 +397,29 @@ impl Templates {
         let get = |part: &str| -> anyhow::Result<String> {
             let t = self.env.get_template(&format!("{name}.{part}"))?;
             t.render(&ctx)
+                .map_err(|e| anyhow::anyhow!("rendering {name}.{part}: {e}"))
+        };
+        Ok(Rendered {
+            subject: get("subject")?
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .trim()
+                .to_string(),
+            text: get("txt")?,
+            html: get("html")?,
+        })
+    }
+}
+
+impl Templates {
+    /// Renders the message `name` (`NAME.subject`, `.txt`, `.html`) with `ctx`: for messages
+    /// whose context is built beside their own templates (`outbox::zoom_connect`).
+    pub fn render_named(&self, name: &str, ctx: &minijinja::Value) -> anyhow::Result<Rendered> {
+        let get = |part: &str| -> anyhow::Result<String> {
+            let t = self.env.get_template(&format!("{name}.{part}"))?;
+            t.render(ctx)
                 .map_err(|e| anyhow::anyhow!("rendering {name}.{part}: {e}"))
         };
         Ok(Rendered {

@@ -322,6 +322,8 @@ pub enum ZoomAction {
     Participant {
         event: ParticipantEvent,
         named_interpreter: Option<(InterpreterId, String)>,
+        /// The participant's own Zoom user, as far as the event tells (attribution step 3).
+        zoom_user: ParticipantZoomUser,
     },
     MeetingStarted {
         meeting_id: String,
@@ -614,7 +616,10 @@ pub trait Store: Send + Sync + 'static {
     /// - `Participant`: attributed by `customer_key` to its assignment (method
     ///   `customer_key`); else, when `named_interpreter` names an interpreter whose first name
     ///   matches (case-insensitive) and who holds an assignment for a request with this Zoom
-    ///   meeting id, to that assignment (method `display_name`); else `unattributed`. A join
+    ///   meeting id, to that assignment (method `display_name`); else, when `zoom_user` is the
+    ///   connected Zoom user of exactly one interpreter (by id, or by email) and that
+    ///   interpreter holds an assignment for a request with this meeting id, to that
+    ///   assignment (method `zoom_user`); else `unattributed`. A join
     ///   opens an attendance row unless one is open for (meeting uuid, participant key); a
     ///   leave closes the most recent open row, or writes a row with only `left_at`.
     /// - `MeetingStarted` / `MeetingEnded`: the instance's `started_at` / `ended_at`;
@@ -808,7 +813,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_zoom_connections(&self, zoom_user_id: &str) -> StoreResult<u64>;
     /// Merges one meeting instance's participant report into attendance, and records the
     /// instance as reconciled. Each segment is attributed like a webhook (customer_key, then
-    /// the display name) and then: an open row of that assignment that began inside the
+    /// the display name, then the connected Zoom user) and then: an open row of that assignment that began inside the
     /// segment is closed at its leave; a leave-only row inside it gets its join; a segment
     /// already covered by a row of the assignment changes nothing; otherwise a row with
     /// method `report` is added. Unattributed segments are added as `unattributed` unless a
@@ -834,6 +839,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         started_before: DateTime<Utc>,
     ) -> StoreResult<Vec<NotJoined>>;
+
+    // ---- zoom connect links (issue #7, zoomfeat) -----------------------------------------
+
+    /// Every connected Zoom user (`dragoman zoom connections`): requestors then interpreters,
+    /// each by person. Never a token.
+    async fn list_zoom_connections(&self) -> StoreResult<Vec<ZoomConnectionSummary>>;
+    /// Queues one email that no other change goes with (`dragoman zoom connect-link --send`);
+    /// false (nothing written) when its `Message-ID` is queued already.
+    async fn queue_email(&self, email: &NewEmail, now: DateTime<Utc>) -> StoreResult<bool>;
 }
 
 // ---- ops (issue #8/#6, ops2) ---------------------------------------------------------------
@@ -1381,6 +1395,9 @@ pub struct ZoomConnection {
     pub person: ZoomPerson,
     /// Zoom's user id (`GET /users/me` → `id`); `app.deauthorized` names it.
     pub zoom_user_id: String,
+    /// The Zoom user's email (`GET /users/me` → `email`), lower-cased; `None` when Zoom gave
+    /// none (or the connection predates migration 0007). Matched in attribution step 3.
+    pub zoom_email: Option<String>,
     pub tokens: SealedTokens,
     /// Raised by every rotation (see [`Store::rotate_zoom_tokens`]).
     pub version: i64,
@@ -1396,6 +1413,8 @@ pub struct ReportSegment {
     pub customer_key: Option<String>,
     /// What `zoom::events::parse_display_name` read from `user_name`.
     pub named_interpreter: Option<(InterpreterId, String)>,
+    /// The participant's Zoom user as the report gives it (`id`, `user_email`).
+    pub zoom_user: ParticipantZoomUser,
     pub joined_at: DateTime<Utc>,
     pub left_at: DateTime<Utc>,
 }
@@ -1430,4 +1449,77 @@ pub struct NotJoined {
     pub request_id: RequestId,
     pub interpreter_id: InterpreterId,
     pub start_at: DateTime<Utc>,
+}
+
+// ---- zoom user attribution and connect links (issue #7, zoomfeat) -------------------------
+
+/// Who a participant is on Zoom, as far as an event or a report row tells: the Zoom user ids
+/// it carries (a signed-in user's `id`, `participant_user_id`, `user_id`; empty strings
+/// dropped) and the email, lower-cased. Both empty when Zoom hides them (other accounts'
+/// users under HIPAA settings). Only ever compared for equality with connected Zoom users.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParticipantZoomUser {
+    /// At most [`ParticipantZoomUser::MAX_IDS`], in the order given, without repeats.
+    pub ids: Vec<String>,
+    pub email: Option<String>,
+}
+
+impl ParticipantZoomUser {
+    pub const MAX_IDS: usize = 3;
+
+    /// From the candidate ids (blank ones and repeats dropped) and the email.
+    pub fn new<'a>(
+        ids: impl IntoIterator<Item = Option<&'a str>>,
+        email: Option<&str>,
+    ) -> ParticipantZoomUser {
+        let mut out: Vec<String> = Vec::new();
+        for id in ids.into_iter().flatten().map(str::trim) {
+            if !id.is_empty() && !out.iter().any(|o| o == id) && out.len() < Self::MAX_IDS {
+                out.push(id.to_string());
+            }
+        }
+        ParticipantZoomUser {
+            ids: out,
+            email: email
+                .map(str::trim)
+                .filter(|e| e.contains('@'))
+                .map(str::to_ascii_lowercase),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty() && self.email.is_none()
+    }
+
+    /// The `i`th id, for a bound parameter (`None` binds NULL, which matches nothing).
+    pub(crate) fn id(&self, i: usize) -> Option<&str> {
+        self.ids.get(i).map(String::as_str)
+    }
+}
+
+/// A connected Zoom user as `dragoman zoom connections` lists it: never a token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoomConnectionSummary {
+    /// `requestor` or `interpreter`.
+    pub person_kind: String,
+    /// The requestor's email or the interpreter id.
+    pub person: String,
+    pub zoom_user_id: String,
+    pub zoom_email: Option<String>,
+    pub scope: String,
+    pub connected_at: DateTime<Utc>,
+    /// When the current access token expires (it is refreshed on use).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The interpreter a participant's Zoom user identifies, from the interpreters whose
+/// connection matched it: one, or none when nobody or several matched (never guessed).
+pub(crate) fn one_interpreter(matched: &[String]) -> Option<InterpreterId> {
+    let mut ids: Vec<InterpreterId> = matched.iter().filter_map(|r| r.parse().ok()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    match ids.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
 }

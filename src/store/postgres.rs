@@ -187,10 +187,52 @@ async fn attribute_by_name(
         .map(|(a, i, _)| (a, i)))
 }
 
+/// The assignment a participant's own Zoom user points at (attribution step 3): the
+/// interpreter whose connected Zoom user it is (by id, or by email), when exactly one
+/// interpreter's connection matches, through their latest assignment for a request with this
+/// Zoom meeting id. A requestor's connection never attributes anyone; a connected interpreter
+/// without an assignment for this meeting is not attributed.
+async fn attribute_by_zoom_user(
+    conn: &mut PgConnection,
+    meeting_id: &str,
+    zoom_user: Option<&ParticipantZoomUser>,
+) -> StoreResult<Option<(i64, i64)>> {
+    let Some(who) = zoom_user.filter(|w| !w.is_empty()) else {
+        return Ok(None);
+    };
+    let matched: Vec<String> = sqlx::query_scalar(
+        "SELECT person_ref FROM zoom_connections
+         WHERE person_kind = 'interpreter'
+           AND (zoom_user_id IN ($1, $2, $3) OR zoom_email = $4)",
+    )
+    .bind(who.id(0))
+    .bind(who.id(1))
+    .bind(who.id(2))
+    .bind(who.email.as_deref())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let Some(interpreter) = one_interpreter(&matched) else {
+        return Ok(None);
+    };
+    sqlx::query_as(
+        "SELECT a.id, a.interpreter_id FROM assignments a
+         JOIN requests r ON r.id = a.request_id
+         WHERE a.interpreter_id = $1 AND r.meeting_id = $2
+         ORDER BY a.id DESC LIMIT 1",
+    )
+    .bind(interpreter)
+    .bind(meeting_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)
+}
+
 async fn insert_attendance(
     conn: &mut PgConnection,
     event: &ParticipantEvent,
     named: Option<&(InterpreterId, String)>,
+    zoom_user: Option<&ParticipantZoomUser>,
     joined_at: Option<i64>,
     left_at: Option<i64>,
 ) -> StoreResult<AttributionMethod> {
@@ -198,7 +240,10 @@ async fn insert_attendance(
         Some(f) => (Some(f), AttributionMethod::CustomerKey),
         None => match attribute_by_name(conn, &event.meeting_id, named).await? {
             Some(f) => (Some(f), AttributionMethod::DisplayName),
-            None => (None, AttributionMethod::Unattributed),
+            None => match attribute_by_zoom_user(conn, &event.meeting_id, zoom_user).await? {
+                Some(f) => (Some(f), AttributionMethod::ZoomUser),
+                None => (None, AttributionMethod::Unattributed),
+            },
         },
     };
     sqlx::query(
@@ -227,6 +272,7 @@ async fn attendance_event(
     conn: &mut PgConnection,
     event: &ParticipantEvent,
     named: Option<&(InterpreterId, String)>,
+    zoom_user: Option<&ParticipantZoomUser>,
     join_reopens: bool,
 ) -> StoreResult<AttributionMethod> {
     let at = to_millis(event.at);
@@ -271,7 +317,7 @@ async fn attendance_event(
                     return parse_method(&method);
                 }
             }
-            insert_attendance(conn, event, named, Some(at), None).await
+            insert_attendance(conn, event, named, zoom_user, Some(at), None).await
         }
         ParticipantEventKind::Left => {
             let open: Option<(i64, String)> = sqlx::query_as(
@@ -294,7 +340,7 @@ async fn attendance_event(
                         .map_err(db_err)?;
                     parse_method(&method)
                 }
-                None => insert_attendance(conn, event, named, None, Some(at)).await,
+                None => insert_attendance(conn, event, named, zoom_user, None, Some(at)).await,
             }
         }
     }
@@ -807,7 +853,7 @@ impl Store for PostgresStore {
         if fresh.is_none() {
             return Ok(WebhookOutcome::Duplicate);
         }
-        let method = attendance_event(&mut tx, event, None, false).await?;
+        let method = attendance_event(&mut tx, event, None, None, false).await?;
         commit(tx).await?;
         Ok(WebhookOutcome::Recorded(method))
     }
@@ -1081,8 +1127,16 @@ impl Store for PostgresStore {
             ZoomAction::Participant {
                 event,
                 named_interpreter,
+                zoom_user,
             } => ZoomApplied::Participant(
-                attendance_event(&mut tx, event, named_interpreter.as_ref(), true).await?,
+                attendance_event(
+                    &mut tx,
+                    event,
+                    named_interpreter.as_ref(),
+                    Some(zoom_user),
+                    true,
+                )
+                .await?,
             ),
             ZoomAction::MeetingStarted {
                 meeting_id,
@@ -1814,10 +1868,11 @@ impl Store for PostgresStore {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO zoom_connections (person_kind, person_ref, zoom_user_id, access_token,
-                 refresh_token, expires_at, scope, version, connected_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 refresh_token, expires_at, scope, version, connected_at, updated_at, zoom_email)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (person_kind, person_ref) DO UPDATE SET
-                 zoom_user_id = excluded.zoom_user_id, access_token = excluded.access_token,
+                 zoom_user_id = excluded.zoom_user_id, zoom_email = excluded.zoom_email,
+                 access_token = excluded.access_token,
                  refresh_token = excluded.refresh_token, expires_at = excluded.expires_at,
                  scope = excluded.scope, version = zoom_connections.version + 1,
                  connected_at = excluded.connected_at, updated_at = excluded.updated_at",
@@ -1832,6 +1887,7 @@ impl Store for PostgresStore {
         .bind(c.version)
         .bind(to_millis(c.connected_at))
         .bind(to_millis(now))
+        .bind(c.zoom_email.as_deref().map(str::to_ascii_lowercase))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -1839,9 +1895,19 @@ impl Store for PostgresStore {
     }
 
     async fn zoom_connection(&self, person: &ZoomPerson) -> StoreResult<Option<ZoomConnection>> {
-        type Row = (String, String, String, i64, String, i64, i64);
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            String,
+            i64,
+            i64,
+            Option<String>,
+        );
         let row: Option<Row> = sqlx::query_as(
-            "SELECT zoom_user_id, access_token, refresh_token, expires_at, scope, version, connected_at
+            "SELECT zoom_user_id, access_token, refresh_token, expires_at, scope, version, connected_at,
+                    zoom_email
              FROM zoom_connections WHERE person_kind = $1 AND person_ref = $2",
         )
         .bind(person.kind())
@@ -1850,10 +1916,20 @@ impl Store for PostgresStore {
         .await
         .map_err(db_err)?;
         row.map(
-            |(zoom_user_id, access, refresh, expires_at, scope, version, connected_at)| {
+            |(
+                zoom_user_id,
+                access,
+                refresh,
+                expires_at,
+                scope,
+                version,
+                connected_at,
+                zoom_email,
+            )| {
                 Ok(ZoomConnection {
                     person: person.clone(),
                     zoom_user_id,
+                    zoom_email,
                     tokens: SealedTokens {
                         access,
                         refresh,
@@ -1928,7 +2004,15 @@ impl Store for PostgresStore {
             let found = match attribute(&mut tx, seg.customer_key.as_deref()).await? {
                 Some(f) => Some(f),
                 None => {
-                    attribute_by_name(&mut tx, meeting_id, seg.named_interpreter.as_ref()).await?
+                    match attribute_by_name(&mut tx, meeting_id, seg.named_interpreter.as_ref())
+                        .await?
+                    {
+                        Some(f) => Some(f),
+                        None => {
+                            attribute_by_zoom_user(&mut tx, meeting_id, Some(&seg.zoom_user))
+                                .await?
+                        }
+                    }
                 }
             };
             let Some((assignment, interpreter)) = found else {
@@ -2105,6 +2189,59 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    // ---- zoom connect links (issue #7, zoomfeat) -----------------------------------------
+
+    async fn list_zoom_connections(&self) -> StoreResult<Vec<ZoomConnectionSummary>> {
+        type Row = (String, String, String, Option<String>, String, i64, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT person_kind, person_ref, zoom_user_id, zoom_email, scope, connected_at, expires_at
+             FROM zoom_connections
+             ORDER BY CASE person_kind WHEN 'requestor' THEN 0 ELSE 1 END, person_kind,
+                      LENGTH(person_ref), person_ref",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(
+                |(
+                    person_kind,
+                    person,
+                    zoom_user_id,
+                    zoom_email,
+                    scope,
+                    connected_at,
+                    expires_at,
+                )| {
+                    Ok(ZoomConnectionSummary {
+                        person_kind,
+                        person,
+                        zoom_user_id,
+                        zoom_email,
+                        scope,
+                        connected_at: from_millis(connected_at)?,
+                        expires_at: from_millis(expires_at)?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn queue_email(&self, email: &NewEmail, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let queued: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE message_id = $1")
+            .bind(&email.message_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if queued.is_some() {
+            return Ok(false);
+        }
+        enqueue(&mut tx, email, now).await?;
+        commit(tx).await?;
+        Ok(true)
     }
 }
 

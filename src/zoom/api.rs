@@ -78,6 +78,9 @@ pub struct ReportParticipant {
     pub user_id: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
+    /// Empty when hidden (HIPAA settings, or not a signed-in user).
+    #[serde(default)]
+    pub user_email: Option<String>,
     #[serde(default)]
     pub join_time: Option<String>,
     #[serde(default)]

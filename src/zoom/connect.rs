@@ -2,7 +2,9 @@
 //! finishing it (code → tokens → `GET /users/me` → sealed into the store), a valid access
 //! token when asked (refreshed before expiry; the rotated refresh token stored in the same
 //! write, only over the version that was read), the join-time ZAK / OBF token, and
-//! forgetting a Zoom user (`app.deauthorized`, or a refresh token Zoom no longer accepts).
+//! forgetting a Zoom user (`app.deauthorized`, or a refresh token Zoom no longer accepts);
+//! and issuing a connect link to a person (`dragoman zoom connect-link`), optionally emailed
+//! through the outbox.
 //!
 //! Talks to Zoom through `api` and to the database through the `Store`; `now` is a parameter.
 //! Never logs or returns a token except to the caller that asked for it (as a `Secret`).
@@ -20,6 +22,8 @@ use crate::store::{SealedTokens, Store, StoreError, ZoomConnection, ZoomPerson};
 
 /// Where Zoom sends the browser back, under `[http] public_url`.
 pub const CALLBACK_PATH: &str = "/oauth/zoom/callback";
+/// Where a connect link leads, under `[http] public_url` (`http::oauth`).
+pub const START_PATH: &str = "/oauth/zoom/start";
 
 /// Why connecting, or getting a token, did not work. Each says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +117,10 @@ impl ZoomOAuth {
             tokens: self.seal(&person, &tokens, now),
             person,
             zoom_user_id: me.id,
+            zoom_email: me
+                .email
+                .map(|e| e.trim().to_ascii_lowercase())
+                .filter(|e| e.contains('@')),
             version: 1,
             connected_at: now,
         };
@@ -266,4 +274,75 @@ pub async fn connected(
         .await?
         .is_some();
     Ok((r, i))
+}
+
+// ---- connect links for people (issue #7, zoomfeat: `dragoman zoom connect-link`) ---------
+
+/// The URL of a connect link: `{public_url}/oauth/zoom/start?link=…` (the link is URL-safe:
+/// base64url parts joined by dots).
+pub fn connect_url(public_url: &str, link: &str) -> String {
+    format!(
+        "{}{START_PATH}?link={link}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// A connect link issued for one person. Its `Debug` never shows the URL (a capability).
+#[derive(Clone)]
+pub struct IssuedLink {
+    pub person: ZoomPerson,
+    /// Where `--send` mails it: the interpreter's or the requestor's address.
+    pub to: EmailAddress,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for IssuedLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedLink")
+            .field("person", &self.person)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Issues a connect link for `person` (valid [`super::oauth::LINK_TTL`]), to be handed to
+/// them at `to`. Nothing is stored: the link is MACed, and the OAuth `state` it leads to is
+/// made when they use it.
+pub fn issue_link(
+    key: &TokenKey,
+    public_url: &str,
+    person: ZoomPerson,
+    to: EmailAddress,
+    now: DateTime<Utc>,
+) -> IssuedLink {
+    let link = super::oauth::issue_connect_link(key, &person, now);
+    IssuedLink {
+        url: connect_url(public_url, &link),
+        expires_at: now + super::oauth::LINK_TTL,
+        person,
+        to,
+    }
+}
+
+/// Queues the `zoom_connect` email carrying `issued` in the outbox (the worker sends it);
+/// returns the queued message's `Message-ID`. `interpreter` is the person when it is one
+/// (their first name and zone in the text).
+pub async fn send_link(
+    store: &dyn Store,
+    templates: &crate::outbox::templates::Templates,
+    from: &EmailAddress,
+    issued: &IssuedLink,
+    interpreter: Option<&crate::domain::Interpreter>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    use crate::outbox::zoom_connect::{self, Recipient};
+    let to = match interpreter {
+        Some(i) => Recipient::Interpreter(i),
+        None => Recipient::Requestor,
+    };
+    let rendered = zoom_connect::render(templates, to, &issued.url, issued.expires_at)?;
+    let email = crate::outbox::compose(zoom_connect::NAME, &issued.to, from, rendered, None);
+    store.queue_email(&email, now).await?;
+    Ok(email.message_id)
 }

@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 
 use super::webhook::{parse_event, ParseError, WebhookEvent};
 use crate::domain::InterpreterId;
-use crate::store::{NewZoomEvent, Store, StoreError, StoredZoomEvent, ZoomAction, ZoomApplied};
+use crate::store::{
+    NewZoomEvent, ParticipantZoomUser, Store, StoreError, StoredZoomEvent, ZoomAction, ZoomApplied,
+};
 
 /// After this many failed attempts an event is given up on (its row keeps the last error).
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -98,6 +100,26 @@ fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The participant's own Zoom user as a participant event carries it (attribution step 3):
+/// `id` (a signed-in user's Zoom user id), `participant_user_id` and `user_id`, and `email`.
+/// With HIPAA settings the name and email are hidden for other accounts' users, but the ids
+/// of users of the same app may still come through. Only ever compared for equality with a
+/// connected interpreter's Zoom user, never logged.
+pub fn participant_zoom_user(object: Option<&Value>) -> ParticipantZoomUser {
+    let participant = object.and_then(|o| o.get("participant"));
+    let field = |k: &str| text(participant.and_then(|p| p.get(k)));
+    let (id, participant_user_id, user_id) =
+        (field("id"), field("participant_user_id"), field("user_id"));
+    ParticipantZoomUser::new(
+        [
+            id.as_deref(),
+            participant_user_id.as_deref(),
+            user_id.as_deref(),
+        ],
+        field("email").as_deref(),
+    )
+}
+
 /// What the stored body asks of the store.
 pub fn action_of(raw_body: &[u8]) -> Result<ZoomAction, ParseError> {
     let root: Value =
@@ -122,6 +144,7 @@ pub fn action_of(raw_body: &[u8]) -> Result<ZoomAction, ParseError> {
                 Ok(ZoomAction::Participant {
                     event,
                     named_interpreter,
+                    zoom_user: participant_zoom_user(object),
                 })
             }
             _ => Ok(ZoomAction::Nothing),
@@ -333,16 +356,40 @@ mod tests {
         let ZoomAction::Participant {
             event,
             named_interpreter,
+            zoom_user,
         } = action_of(waiting).unwrap()
         else {
             panic!("not a participant")
         };
         assert_eq!(event.kind, ParticipantEventKind::Joined);
         assert_eq!(named_interpreter, Some((17, "Ana".into())));
+        assert!(zoom_user.is_empty(), "{zoom_user:?}");
         assert_eq!(
             action_of(br#"{"event":"recording.completed","payload":{}}"#).unwrap(),
             ZoomAction::Nothing
         );
         assert!(action_of(br#"{"event":"meeting.ended","payload":{"object":{}}}"#).is_err());
+    }
+
+    /// Names hidden (HIPAA), but the participant's own Zoom user id and email come through.
+    #[test]
+    fn the_participants_zoom_user_is_read_for_attribution() {
+        let joined = br#"{"event":"meeting.participant_joined","event_ts":1777647600000,"payload":{"account_id":"acc","object":{"id":"81234567890","uuid":"u1==","host_id":"h","topic":"t","type":2,"start_time":"2026-05-01T15:00:00Z","timezone":"UTC","duration":60,"participant":{"user_id":"16778240","user_name":"","id":"zIntUser1","participant_uuid":"pu-1","join_time":"2026-05-01T15:01:00Z","email":" Ana@Interpreters.Example ","registrant_id":"","participant_user_id":"zIntUser1","customer_key":""}}}}"#;
+        let ZoomAction::Participant {
+            named_interpreter,
+            zoom_user,
+            ..
+        } = action_of(joined).unwrap()
+        else {
+            panic!("not a participant")
+        };
+        assert_eq!(named_interpreter, None);
+        assert_eq!(zoom_user.ids, ["zIntUser1", "16778240"]);
+        assert_eq!(zoom_user.email.as_deref(), Some("ana@interpreters.example"));
+        let hidden = br#"{"event":"meeting.participant_left","event_ts":1,"payload":{"account_id":"acc","object":{"id":1,"uuid":"u","participant":{"user_id":"","id":"","email":"","participant_uuid":"pu-2","leave_time":"2026-05-01T15:01:00Z"}}}}"#;
+        let ZoomAction::Participant { zoom_user, .. } = action_of(hidden).unwrap() else {
+            panic!("not a participant")
+        };
+        assert!(zoom_user.is_empty(), "{zoom_user:?}");
     }
 }

@@ -1,7 +1,8 @@
 //! Reconciliation from Zoom's participant report (`GET /v2/report/meetings/{uuid}/participants`,
 //! paged by `next_page_token`) after a meeting ended: the participants that webhooks missed
 //! (Zoom drops an event after its last retry; deliveries may lag up to 85 minutes) are merged
-//! into attendance by the store, attributed by `customer_key`, then the display name.
+//! into attendance by the store, attributed by `customer_key`, then the display name, then the
+//! interpreter's connected Zoom user (`id`, `user_email`).
 //!
 //! [`reconcile_meeting`] is one meeting; [`reconcile_due`] is the single step a loop (or a
 //! test) drives. `now` is a parameter. Never logs names, tokens or bodies.
@@ -11,7 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 use super::api::{ApiError, ReportParticipant};
 use super::connect::{ConnectError, ZoomOAuth};
 use super::events::parse_display_name;
-use crate::store::{MeetingToReconcile, ReconcileOutcome, ReportSegment, Store, ZoomPerson};
+use crate::store::{
+    MeetingToReconcile, ParticipantZoomUser, ReconcileOutcome, ReportSegment, Store, ZoomPerson,
+};
 
 /// At most this many report pages (300 participants each) are read for one meeting.
 pub const MAX_PAGES: usize = 100;
@@ -41,6 +44,10 @@ pub fn segment_of(p: &ReportParticipant) -> Option<ReportSegment> {
             .or_else(|| nonempty(&p.user_id))
             .unwrap_or_else(|| "-".into()),
         named_interpreter: user_name.as_deref().and_then(parse_display_name),
+        zoom_user: ParticipantZoomUser::new(
+            [p.id.as_deref(), p.user_id.as_deref()],
+            p.user_email.as_deref(),
+        ),
         user_name,
         customer_key: nonempty(&p.customer_key),
         joined_at,
