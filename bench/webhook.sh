@@ -50,7 +50,7 @@ run_one() {
         sleep 0.1
     done
     echo "== $label (daemon pid $pid, log $dir/daemon.log)"
-    "$LOAD" | tee "$dir/load.txt"
+    "$LOAD" --bench | tee "$dir/load.txt"
     # Processing follows the acknowledgement: wait for the backlog to be worked off.
     local waited=0 pending
     while :; do
