@@ -164,11 +164,12 @@ pub async fn run(data_dir: &Path, json: bool) -> anyhow::Result<bool> {
         json!({"database": config.database.url, "http": config.http.public_url, "data_dir": dir}),
     );
     let state = AppState::new(app.offers.clone(), config.clone());
+    let webhooks = state.webhooks.clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(http::serve(listener, state, async move {
         let _ = stop_rx.await;
     }));
-    let result = story(&app, &config, &dir, &mut say).await;
+    let result = story(&app, &config, &dir, &mut say, &webhooks).await;
     let _ = stop_tx.send(());
     let _ = server.await;
     match result {
@@ -197,6 +198,7 @@ async fn story(
     config: &Arc<Config>,
     dir: &Path,
     say: &mut Narrator,
+    webhooks: &crate::zoom::intake::IntakeSlot,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
     let http = reqwest::Client::builder()
@@ -487,7 +489,8 @@ async fn story(
         json!({"joined": 200, "retry": 200, "forged": forged, "left": 200}),
     );
 
-    // 13. Attendance.
+    // 13. Attendance (processed after the 200s, on the webhook intake's worker).
+    webhooks.settled().await;
     let detail = app
         .store
         .request_detail(request.id)

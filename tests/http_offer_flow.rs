@@ -256,6 +256,8 @@ async fn offer_accept_join_and_webhook_story() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK, "a retry is acknowledged");
+    // Processing runs after the 200: wait for it (on the worker, no sleeping).
+    app.webhooks_settled().await;
     let detail = app.store.request_detail(request_id).await.unwrap().unwrap();
     assert_eq!(detail.attendance.len(), 1, "{:?}", detail.attendance);
     assert_eq!(detail.attendance[0].interpreter, Some(ana));

@@ -1161,6 +1161,70 @@ async fn zoom_events(store: &dyn Store, r1: i64, ana: i64, first: &str) {
             ),
         ]
     );
+
+    // Group commit (the webhook intake): one answer per event, in order; a key stored before
+    // or earlier in the same batch is a duplicate; ids follow the batch's order.
+    let batch = store
+        .record_zoom_events(&[raw("b1"), raw("z1"), raw("b2"), raw("b1")], mins(400))
+        .await
+        .expect("batch insert");
+    let (b1, b2) = match batch[..] {
+        [ZoomEventInsert::Inserted(b1), ZoomEventInsert::Duplicate, ZoomEventInsert::Inserted(b2), ZoomEventInsert::Duplicate] => {
+            (b1, b2)
+        }
+        _ => panic!("{batch:?}"),
+    };
+    assert!(b1 < b2, "ids follow the batch");
+    assert!(store
+        .record_zoom_events(&[], mins(400))
+        .await
+        .expect("empty batch")
+        .is_empty());
+    let pending_ids = |at| async move {
+        store
+            .pending_zoom_events(mins(at), 10)
+            .await
+            .expect("pending")
+            .iter()
+            .map(|p| p.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pending_ids(400).await, vec![b1, b2]);
+    // Batch apply: all or nothing (an unknown id rolls back b1 too), in order, each once.
+    assert!(matches!(
+        store
+            .apply_zoom_events(
+                &[(b1, ZoomAction::Nothing), (999_999, ZoomAction::Nothing)],
+                mins(401)
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(pending_ids(400).await, vec![b1, b2], "rolled back");
+    assert_eq!(
+        store
+            .apply_zoom_events(
+                &[
+                    (b1, ZoomAction::Nothing),
+                    (b2, ZoomAction::Nothing),
+                    (b1, ZoomAction::Nothing)
+                ],
+                mins(401)
+            )
+            .await
+            .expect("batch apply"),
+        vec![
+            ZoomApplied::Nothing,
+            ZoomApplied::Nothing,
+            ZoomApplied::AlreadyProcessed
+        ]
+    );
+    assert!(pending_ids(400).await.is_empty());
+    assert!(store
+        .apply_zoom_events(&[], mins(401))
+        .await
+        .expect("empty batch")
+        .is_empty());
 }
 
 #[tokio::test]

@@ -25,7 +25,10 @@ async fn post(app: &TestApp, body: &Value, request_id: Option<&str>) -> StatusCo
     if let Some(id) = request_id {
         req = req.header("x-zm-request-id", id);
     }
-    req.send().await.expect("webhook POST").status()
+    let status = req.send().await.expect("webhook POST").status();
+    // Processing runs after the 200: wait for it (on the worker, no sleeping).
+    app.webhooks_settled().await;
+    status
 }
 
 fn participant_event(event: &str, meeting_id: Value, event_ts: i64, participant: Value) -> Value {

@@ -19,7 +19,8 @@ const UUID: &str = "4444AAAiAAAAAiAiAiiAii==";
 async fn post(app: &TestApp, body: &Value, request_id: &str) -> StatusCode {
     let body = body.to_string();
     let ts = app.now().timestamp();
-    app.client
+    let status = app
+        .client
         .post(app.url("/zoom/webhook"))
         .header("content-type", "application/json")
         .header("x-zm-request-timestamp", ts.to_string())
@@ -29,7 +30,10 @@ async fn post(app: &TestApp, body: &Value, request_id: &str) -> StatusCode {
         .send()
         .await
         .expect("webhook POST")
-        .status()
+        .status();
+    // Processing runs after the 200: wait for it (on the worker, no sleeping).
+    app.webhooks_settled().await;
+    status
 }
 
 fn rfc(t: DateTime<Utc>) -> String {

@@ -219,6 +219,8 @@ async fn connect_refresh_and_deauthorize(app: &TestApp, fake: &FakeZoom) {
         .await
         .expect("webhook");
     assert_eq!(res.status(), StatusCode::OK);
+    // Processing runs after the 200: wait for it (on the worker, no sleeping).
+    app.webhooks_settled().await;
     assert_eq!(
         app.store.zoom_connection(&person).await.expect("read"),
         None

@@ -48,7 +48,8 @@ fn rfc(t: DateTime<Utc>) -> String {
 async fn post(app: &TestApp, body: &Value) -> StatusCode {
     let body = body.to_string();
     let ts = app.now().timestamp();
-    app.client
+    let status = app
+        .client
         .post(app.url("/zoom/webhook"))
         .header("content-type", "application/json")
         .header("x-zm-request-timestamp", ts.to_string())
@@ -57,7 +58,10 @@ async fn post(app: &TestApp, body: &Value) -> StatusCode {
         .send()
         .await
         .expect("webhook")
-        .status()
+        .status();
+    // Processing runs after the 200: wait for it (on the worker, no sleeping).
+    app.webhooks_settled().await;
+    status
 }
 
 fn event(name: &str, at: DateTime<Utc>, extra: Value) -> Value {

@@ -59,6 +59,9 @@ pub struct AppState {
     /// Metrics, heartbeats and mailbox contacts of the running daemon; `None` in tests and the
     /// demo (then `/metrics` is 404 and `/readyz` checks the database only).
     pub ops: Option<Arc<Ops>>,
+    /// The webhook receiver's group-commit writer and processing worker, shared by all
+    /// clones; started by `serve` (or the first webhook).
+    pub webhooks: crate::zoom::intake::IntakeSlot,
 }
 
 impl AppState {
@@ -69,6 +72,7 @@ impl AppState {
             config,
             clock: Arc::new(Utc::now),
             ops: None,
+            webhooks: Default::default(),
         }
     }
 
@@ -80,6 +84,12 @@ impl AppState {
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// The webhook intake, started on first use with this state's store and clock.
+    pub(crate) fn webhooks(&self) -> &crate::zoom::intake::Intake {
+        self.webhooks
+            .get_or_start(|| (self.offers.store().clone(), self.clock.clone()))
     }
 }
 
@@ -181,7 +191,9 @@ pub async fn serve(
         .local_addr()
         .context("reading the HTTP listener's address")?;
     tracing::info!(%addr, "HTTP server listening");
-    // The webhook receiver's retry step lives as long as the server.
+    // The webhook intake starts now, so that what an earlier run stored and did not process
+    // is worked off at once; its retry step lives as long as the server.
+    state.webhooks();
     let retries = tokio::spawn(webhook::retry_loop(state.clone()));
     // ---- zoom oauth (issue #7): participant reports merged after meetings end ----
     let reconcile = tokio::spawn(oauth::reconcile_loop(state.clone()));

@@ -1,13 +1,15 @@
 //! `POST /zoom/webhook`: Zoom's event notifications, durable first, processed after.
 //!
 //! Verifies the signature and timestamp on the raw bytes before parsing anything (401 with a
-//! short reason otherwise) and answers `endpoint.url_validation`. Every other verified event is
-//! inserted raw into the store (`zoom_events`, unique by dedupe key) and only then acknowledged
-//! with 200; it is processed right after the insert, within what is left of Zoom's 3 s, and a
-//! failure there leaves it pending for the retry step ([`retry_loop`]) without changing the
-//! answer. Retries of a stored event are 200 and change nothing. 503 only when the insert could
-//! not be made (database down or too slow), so that Zoom retries; never 4xx for a verified
-//! event, never 5xx for one that can never be processed. Never logs the body or the secret.
+//! short reason otherwise), reads the body once, and answers `endpoint.url_validation`. Every
+//! other verified event is handed to the intake (`zoom::intake`), which inserts it raw into
+//! the store (`zoom_events`, unique by dedupe key) in the next group commit; only after that
+//! commit is it acknowledged with 200. Processing (attribution, attendance) happens after, on
+//! the intake's worker, never on the request path; the retry step ([`retry_loop`]) covers what
+//! that did not finish. Retries of a stored event are 200 and change nothing. 503 only when the
+//! insert could not be made within [`STORE_DEADLINE`] (database down or too slow, or shutting
+//! down), so that Zoom retries; never 4xx for a verified event, never 5xx for one that can
+//! never be processed. Never logs the body or the secret; per-event lines are `debug`.
 
 use std::time::Duration;
 
@@ -18,12 +20,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::AppState;
-use crate::store::{StoreError, ZoomEventInsert};
-use crate::zoom::events::{envelope, outcome_name, process_event, process_pending_events};
-use crate::zoom::webhook::{parse_event, url_validation_response, verify, WebhookEvent};
+use crate::zoom::events::{self, drain_pending, Received};
+use crate::zoom::intake::Recorded;
+use crate::zoom::webhook::{url_validation_response, verify};
 
-/// Zoom waits 3 s for an answer; leave room for the network. Insert and inline processing
-/// together stay within it.
+/// Zoom waits 3 s for an answer; leave room for the network. The wait for the group commit
+/// stays within it.
 const STORE_DEADLINE: Duration = Duration::from_millis(2500);
 
 /// How often the retry step looks for stored events whose processing failed.
@@ -79,19 +81,19 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         tracing::warn!(reason = %e, request_id, "Zoom webhook refused");
         return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
     }
-    if let Ok(WebhookEvent::UrlValidation { plain_token }) = parse_event(&body, request_id) {
-        if let Some(m) = metrics {
-            m.webhook_event("url_validation");
+    let (new, action) = match events::receive(&body, request_id) {
+        Ok(Received::UrlValidation { plain_token }) => {
+            if let Some(m) = metrics {
+                m.webhook_event("url_validation");
+            }
+            tracing::info!(request_id, "Zoom endpoint URL validation answered");
+            return (
+                StatusCode::OK,
+                Json(url_validation_response(secret, &plain_token)),
+            )
+                .into_response();
         }
-        tracing::info!(request_id, "Zoom endpoint URL validation answered");
-        return (
-            StatusCode::OK,
-            Json(url_validation_response(secret, &plain_token)),
-        )
-            .into_response();
-    }
-    let new = match envelope(&body, request_id) {
-        Ok(n) => n,
+        Ok(Received::Event { new, action }) => (new, action),
         Err(e) => {
             if let Some(m) = metrics {
                 m.webhook_event("not_understood");
@@ -105,67 +107,52 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
     if let Some(m) = metrics {
         m.webhook_event(event_type_label(&new.event));
     }
-    let store = state.offers.store();
-    let inserted = tokio::time::timeout(STORE_DEADLINE, store.record_zoom_event(&new, now)).await;
-    let id = match inserted {
-        Ok(Ok(ZoomEventInsert::Inserted(id))) => id,
-        Ok(Ok(ZoomEventInsert::Duplicate)) => {
-            tracing::info!(request_id, event = %new.event, "Zoom event already stored (a retry)");
-            return StatusCode::OK.into_response();
+    let event = event_type_label(&new.event);
+    let left = STORE_DEADLINE.saturating_sub(started.elapsed());
+    let recorded = tokio::time::timeout(left, state.webhooks().record(new, action, now)).await;
+    match recorded {
+        Ok(Recorded::Stored(id)) => {
+            // Stored: processing follows on the intake's worker. Per event, so `debug`.
+            tracing::debug!(request_id, zoom_event = id, event, "Zoom event stored");
+            StatusCode::OK.into_response()
         }
-        Ok(Err(StoreError::Unavailable(e))) => {
+        Ok(Recorded::Duplicate) => {
+            tracing::debug!(request_id, event, "Zoom event already stored (a retry)");
+            StatusCode::OK.into_response()
+        }
+        Ok(Recorded::Unavailable(e)) => {
             tracing::warn!(request_id, error = %e, "database unavailable: asking Zoom to retry");
-            return retry_later("database unavailable, retry later");
+            retry_later("database unavailable, retry later")
         }
-        Ok(Err(e)) => {
+        Ok(Recorded::Failed(e)) => {
             // Not a retryable condition (a bug or a corrupt row): retrying would fail the same.
-            tracing::error!(request_id, event = %new.event, error = %e, "Zoom event could not be stored");
-            return StatusCode::OK.into_response();
+            tracing::error!(request_id, event, error = %e, "Zoom event could not be stored");
+            StatusCode::OK.into_response()
+        }
+        Ok(Recorded::Stopped) => {
+            tracing::warn!(request_id, "shutting down: asking Zoom to retry");
+            retry_later("shutting down, retry later")
         }
         Err(_) => {
             tracing::warn!(
                 request_id,
                 "database too slow for Zoom's deadline: asking Zoom to retry"
             );
-            return retry_later("database busy, retry later");
+            retry_later("database busy, retry later")
         }
-    };
-    // Stored: the answer is 200 from here on, whatever processing does.
-    let left = STORE_DEADLINE.saturating_sub(started.elapsed());
-    match tokio::time::timeout(left, process_event(store.as_ref(), id, &new.body, 0, now)).await {
-        Ok(Ok(applied)) => tracing::info!(
-            request_id,
-            zoom_event = id,
-            event = %new.event,
-            outcome = %outcome_name(&applied),
-            "Zoom event stored and processed"
-        ),
-        Ok(Err(e)) => tracing::warn!(
-            request_id,
-            zoom_event = id,
-            event = %new.event,
-            error = %e,
-            "Zoom event stored; processing failed (the retry step will try again unless it can never work)"
-        ),
-        Err(_) => tracing::warn!(
-            request_id,
-            zoom_event = id,
-            event = %new.event,
-            "Zoom event stored; processing ran out of time (left to the retry step)"
-        ),
     }
-    StatusCode::OK.into_response()
 }
 
 /// The retry step, every [`RETRY_EVERY`], until the task is dropped: stored events whose
 /// processing failed are processed again. Reads the clock through `state`.
 pub async fn retry_loop(state: AppState) {
-    let mut tick = tokio::time::interval(RETRY_EVERY);
+    // Not at once: the intake's worker works off what an earlier run left when it starts.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + RETRY_EVERY, RETRY_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let store = state.offers.store();
-        match process_pending_events(store.as_ref(), state.now()).await {
+        match drain_pending(store.as_ref(), state.now()).await {
             Ok(r) if r.processed + r.failed > 0 => {
                 tracing::info!(
                     processed = r.processed,

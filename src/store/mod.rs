@@ -609,6 +609,14 @@ pub trait Store: Send + Sync + 'static {
         event: &NewZoomEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<ZoomEventInsert>;
+    /// [`Store::record_zoom_event`] for several events in ONE transaction (the webhook
+    /// receiver's group commit): one answer per event, in order. A `dedupe_key` stored before,
+    /// or earlier in the same slice, → `Duplicate`. All or nothing: an error stores none.
+    async fn record_zoom_events(
+        &self,
+        events: &[NewZoomEvent],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ZoomEventInsert>>;
     /// Applies `action` for the stored event `id` and marks it processed at `now`
     /// (`attempts` + 1), in one transaction; `AlreadyProcessed` (nothing written) when it was
     /// processed already, `NotFound` for an unknown id.
@@ -632,6 +640,14 @@ pub trait Store: Send + Sync + 'static {
         action: &ZoomAction,
         now: DateTime<Utc>,
     ) -> StoreResult<ZoomApplied>;
+    /// [`Store::apply_zoom_event`] for several events in order, in ONE transaction (the
+    /// processing worker's batch): one outcome per event. All or nothing: the first error
+    /// rolls back the whole batch and is returned (the caller then goes one by one).
+    async fn apply_zoom_events(
+        &self,
+        batch: &[(i64, ZoomAction)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ZoomApplied>>;
     /// Records a failed attempt (`attempts` + 1, `last_error`). `give_up` also marks it
     /// processed (it will never work: e.g. a body that does not parse). `NotFound` for an
     /// unknown id.

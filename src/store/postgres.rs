@@ -365,6 +365,114 @@ async fn accept_lost(conn: &mut PgConnection, offer: &OfferRow) -> StoreResult<A
     Ok(AcceptOutcome::Taken)
 }
 
+/// The body of `apply_zoom_event` on a connection inside a write transaction (shared with
+/// `apply_zoom_events`, which runs it for each event of a batch).
+async fn apply_zoom_action(
+    conn: &mut PgConnection,
+    id: i64,
+    action: &ZoomAction,
+    now: DateTime<Utc>,
+) -> StoreResult<ZoomApplied> {
+    let claimed = sqlx::query(
+        "UPDATE zoom_events SET processed_at = $1, attempts = attempts + 1, last_error = NULL
+         WHERE id = $2 AND processed_at IS NULL",
+    )
+    .bind(to_millis(now))
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?
+    .rows_affected();
+    if claimed == 0 {
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM zoom_events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        return match known {
+            Some(_) => Ok(ZoomApplied::AlreadyProcessed),
+            None => Err(StoreError::NotFound(format!("no zoom event {id}"))),
+        };
+    }
+    let applied = match action {
+        ZoomAction::Participant {
+            event,
+            named_interpreter,
+            zoom_user,
+        } => ZoomApplied::Participant(
+            attendance_event(
+                &mut *conn,
+                event,
+                named_interpreter.as_ref(),
+                Some(zoom_user),
+                true,
+            )
+            .await?,
+        ),
+        ZoomAction::MeetingStarted {
+            meeting_id,
+            meeting_uuid,
+            at,
+        } => {
+            sqlx::query(
+                "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, started_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (meeting_uuid) DO UPDATE SET started_at = excluded.started_at",
+            )
+            .bind(meeting_uuid)
+            .bind(meeting_id)
+            .bind(to_millis(*at))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            ZoomApplied::MeetingStarted
+        }
+        ZoomAction::MeetingEnded {
+            meeting_id,
+            meeting_uuid,
+            at,
+        } => {
+            let end = to_millis(*at);
+            sqlx::query(
+                "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, ended_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (meeting_uuid) DO UPDATE SET ended_at = excluded.ended_at",
+            )
+            .bind(meeting_uuid)
+            .bind(meeting_id)
+            .bind(end)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            let closed_rows = sqlx::query(
+                "UPDATE attendance
+                 SET left_at = CASE WHEN joined_at > $1 THEN joined_at ELSE $1 END
+                 WHERE meeting_uuid = $2 AND left_at IS NULL",
+            )
+            .bind(end)
+            .bind(meeting_uuid)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            let mut done: Vec<i64> = sqlx::query_scalar(
+                "UPDATE requests SET state = 'done', epoch = epoch + 1, updated_at = $1
+                 WHERE meeting_id = $2 AND state = 'assigned'
+                   AND id IN (SELECT request_id FROM assignments)
+                 RETURNING id",
+            )
+            .bind(to_millis(now))
+            .bind(meeting_id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            done.sort_unstable();
+            ZoomApplied::MeetingEnded { closed_rows, done }
+        }
+        ZoomAction::Deauthorized { .. } => ZoomApplied::Deauthorized,
+        ZoomAction::Nothing => ZoomApplied::Nothing,
+    };
+    Ok(applied)
+}
+
 async fn commit(tx: Transaction<'static, sqlx::Postgres>) -> StoreResult<()> {
     tx.commit().await.map_err(db_err)
 }
@@ -1095,6 +1203,52 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn record_zoom_events(
+        &self,
+        events: &[NewZoomEvent],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ZoomEventInsert>> {
+        // Each key once, first occurrence first; the rest of the slice are duplicates.
+        let mut first: std::collections::HashMap<&str, usize> = Default::default();
+        let (mut keys, mut names, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, e) in events.iter().enumerate() {
+            if let std::collections::hash_map::Entry::Vacant(v) = first.entry(&e.dedupe_key) {
+                v.insert(i);
+                keys.push(e.dedupe_key.as_str());
+                names.push(e.event.as_str());
+                bodies.push(e.body.as_str());
+            }
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for the whole batch (a round trip each would dominate), rows inserted
+        // in the slice's order so ids follow it.
+        let mut tx = self.write().await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "INSERT INTO zoom_events (dedupe_key, event, body, received_at, attempts)
+             SELECT k, e, b, $4, 0
+             FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(k, e, b, n)
+             ORDER BY n
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key",
+        )
+        .bind(&keys)
+        .bind(&names)
+        .bind(&bodies)
+        .bind(to_millis(now))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        let mut stored = vec![ZoomEventInsert::Duplicate; events.len()];
+        for (id, key) in rows {
+            if let Some(&i) = first.get(key.as_str()) {
+                stored[i] = ZoomEventInsert::Inserted(id);
+            }
+        }
+        Ok(stored)
+    }
+
     async fn apply_zoom_event(
         &self,
         id: i64,
@@ -1102,103 +1256,24 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<ZoomApplied> {
         let mut tx = self.write().await?;
-        let claimed = sqlx::query(
-            "UPDATE zoom_events SET processed_at = $1, attempts = attempts + 1, last_error = NULL
-             WHERE id = $2 AND processed_at IS NULL",
-        )
-        .bind(to_millis(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if claimed == 0 {
-            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM zoom_events WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            return match known {
-                Some(_) => Ok(ZoomApplied::AlreadyProcessed),
-                None => Err(StoreError::NotFound(format!("no zoom event {id}"))),
-            };
+        let applied = apply_zoom_action(&mut tx, id, action, now).await?;
+        commit(tx).await?;
+        Ok(applied)
+    }
+
+    async fn apply_zoom_events(
+        &self,
+        batch: &[(i64, ZoomAction)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ZoomApplied>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
         }
-        let applied = match action {
-            ZoomAction::Participant {
-                event,
-                named_interpreter,
-                zoom_user,
-            } => ZoomApplied::Participant(
-                attendance_event(
-                    &mut tx,
-                    event,
-                    named_interpreter.as_ref(),
-                    Some(zoom_user),
-                    true,
-                )
-                .await?,
-            ),
-            ZoomAction::MeetingStarted {
-                meeting_id,
-                meeting_uuid,
-                at,
-            } => {
-                sqlx::query(
-                    "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, started_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (meeting_uuid) DO UPDATE SET started_at = excluded.started_at",
-                )
-                .bind(meeting_uuid)
-                .bind(meeting_id)
-                .bind(to_millis(*at))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                ZoomApplied::MeetingStarted
-            }
-            ZoomAction::MeetingEnded {
-                meeting_id,
-                meeting_uuid,
-                at,
-            } => {
-                let end = to_millis(*at);
-                sqlx::query(
-                    "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, ended_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (meeting_uuid) DO UPDATE SET ended_at = excluded.ended_at",
-                )
-                .bind(meeting_uuid)
-                .bind(meeting_id)
-                .bind(end)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                let closed_rows = sqlx::query(
-                    "UPDATE attendance
-                     SET left_at = CASE WHEN joined_at > $1 THEN joined_at ELSE $1 END
-                     WHERE meeting_uuid = $2 AND left_at IS NULL",
-                )
-                .bind(end)
-                .bind(meeting_uuid)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-                let mut done: Vec<i64> = sqlx::query_scalar(
-                    "UPDATE requests SET state = 'done', epoch = epoch + 1, updated_at = $1
-                     WHERE meeting_id = $2 AND state = 'assigned'
-                       AND id IN (SELECT request_id FROM assignments)
-                     RETURNING id",
-                )
-                .bind(to_millis(now))
-                .bind(meeting_id)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                done.sort_unstable();
-                ZoomApplied::MeetingEnded { closed_rows, done }
-            }
-            ZoomAction::Deauthorized { .. } => ZoomApplied::Deauthorized,
-            ZoomAction::Nothing => ZoomApplied::Nothing,
-        };
+        let mut tx = self.write().await?;
+        let mut applied = Vec::with_capacity(batch.len());
+        for (id, action) in batch {
+            applied.push(apply_zoom_action(&mut tx, *id, action, now).await?);
+        }
         commit(tx).await?;
         Ok(applied)
     }

@@ -1,7 +1,9 @@
 //! Zoom webhook events after verification: the envelope (event name and dedupe key) that is
-//! stored before Zoom gets its answer, the parse of a stored body into a [`ZoomAction`], the
-//! display-name attribution pattern, and the processing step (inline after the insert, and the
-//! retry step [`process_pending_events`] for events whose processing failed).
+//! stored before Zoom gets its answer, the parse of a body into a [`ZoomAction`] (at receipt,
+//! with the envelope, from ONE JSON parse: [`receive`]), the display-name attribution pattern,
+//! and the processing steps: [`process_batch`] (the intake worker's, many events in one
+//! transaction), and the retry step [`process_pending_events`] / [`drain_pending`] for stored
+//! events not processed yet (a crash between the acknowledgement and processing, a failure).
 //!
 //! Processing goes through the `Store` only (no network, no HTTP); `now` is a parameter. A body
 //! that can never be processed is given up on (recorded with its error), never retried
@@ -11,10 +13,11 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::webhook::{parse_event, ParseError, WebhookEvent};
+use super::webhook::{parse_value, ParseError, WebhookEvent};
 use crate::domain::InterpreterId;
 use crate::store::{
-    NewZoomEvent, ParticipantZoomUser, Store, StoreError, StoredZoomEvent, ZoomAction, ZoomApplied,
+    NewZoomEvent, ParticipantEvent, ParticipantZoomUser, Store, StoreError, StoredZoomEvent,
+    ZoomAction, ZoomApplied,
 };
 
 /// After this many failed attempts an event is given up on (its row keeps the last error).
@@ -30,26 +33,87 @@ fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
+/// A verified body, read once.
+// Made once per request and taken apart at once: boxing the big variant would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Received {
+    /// `endpoint.url_validation` with its plain token: answered, not stored.
+    UrlValidation { plain_token: String },
+    /// Everything else: what to store, and what it asks of the store (or why it never can be
+    /// processed; it is stored anyway and given up on by processing, with the reason).
+    Event {
+        new: NewZoomEvent,
+        action: Result<ZoomAction, ParseError>,
+    },
+}
+
+/// Reads a verified body with one JSON parse: the URL validation, or the envelope
+/// ([`envelope`]) and action ([`action_of`]) of any other event, exactly as those two give
+/// them. `Err` for a body that is not a JSON object with an `event` (never processable).
+pub fn receive(raw_body: &[u8], request_id: Option<&str>) -> Result<Received, ParseError> {
+    let body = std::str::from_utf8(raw_body)
+        .map_err(|_| ParseError::NotJson("body is not UTF-8".into()))?;
+    let root: Value = serde_json::from_str(body).map_err(|e| ParseError::NotJson(e.to_string()))?;
+    let parsed = parse_value(&root, request_id);
+    let participant = match parsed {
+        Ok(WebhookEvent::UrlValidation { plain_token }) => {
+            return Ok(Received::UrlValidation { plain_token })
+        }
+        Ok(WebhookEvent::Participant(p)) => Some(p),
+        _ => None,
+    };
+    let new = envelope_of(
+        &root,
+        body,
+        participant.as_ref().map(|p| &p.dedupe_key),
+        request_id,
+    )?;
+    let action = match participant {
+        Some(event) => Ok(participant_action(
+            event,
+            root.get("payload").and_then(|p| p.get("object")),
+        )),
+        None => action_of_value(&root),
+    };
+    Ok(Received::Event { new, action })
+}
+
 /// What is stored for a verified body: its event name and dedupe key. `Err` for a body that is
 /// not a JSON object with an `event` (it can never be processed).
 ///
-/// Participant events keep the key [`parse_event`] gives them. Other events: event name, Zoom's
+/// Participant events keep the key [`parse_event`](super::webhook::parse_event) gives them. Other events: event name, Zoom's
 /// `event_ts`, the meeting uuid (or account id) and the user id, so a retry of the same event
 /// maps to the same key with or without `x-zm-request-id`; without `event_ts` the request id,
 /// and without either the SHA-256 of the body.
 pub fn envelope(raw_body: &[u8], request_id: Option<&str>) -> Result<NewZoomEvent, ParseError> {
     let body = std::str::from_utf8(raw_body)
-        .map_err(|_| ParseError::NotJson("body is not UTF-8".into()))?
-        .to_string();
-    let root: Value =
-        serde_json::from_str(&body).map_err(|e| ParseError::NotJson(e.to_string()))?;
+        .map_err(|_| ParseError::NotJson("body is not UTF-8".into()))?;
+    let root: Value = serde_json::from_str(body).map_err(|e| ParseError::NotJson(e.to_string()))?;
+    let participant = match parse_value(&root, request_id) {
+        Ok(WebhookEvent::Participant(p)) => Some(p.dedupe_key),
+        _ => None,
+    };
+    envelope_of(&root, body, participant.as_ref(), request_id)
+}
+
+/// [`envelope`] on the parsed body; `participant_key` is the dedupe key [`parse_value`] gave
+/// a participant event.
+fn envelope_of(
+    root: &Value,
+    body: &str,
+    participant_key: Option<&String>,
+    request_id: Option<&str>,
+) -> Result<NewZoomEvent, ParseError> {
     let event = text(root.get("event")).ok_or(ParseError::Missing {
         event: "(unnamed)".into(),
         field: "event",
     })?;
-    if let Ok(WebhookEvent::Participant(p)) = parse_event(raw_body, request_id) {
+    let body = body.to_string();
+    if let Some(key) = participant_key {
         return Ok(NewZoomEvent {
-            dedupe_key: p.dedupe_key,
+            dedupe_key: key.clone(),
             event,
             body,
         });
@@ -64,7 +128,7 @@ pub fn envelope(raw_body: &[u8], request_id: Option<&str>) -> Result<NewZoomEven
     let dedupe_key = match (text(root.get("event_ts")), request_id) {
         (Some(ts), _) => format!("{event}:{ts}:{instance}:{user}"),
         (None, Some(id)) => format!("zm-request-id:{id}"),
-        (None, None) => format!("sha256:{}", hex::encode(Sha256::digest(raw_body))),
+        (None, None) => format!("sha256:{}", hex::encode(Sha256::digest(body.as_bytes()))),
     };
     Ok(NewZoomEvent {
         dedupe_key,
@@ -120,10 +184,24 @@ pub fn participant_zoom_user(object: Option<&Value>) -> ParticipantZoomUser {
     )
 }
 
+fn participant_action(event: ParticipantEvent, object: Option<&Value>) -> ZoomAction {
+    let named_interpreter = event.user_name.as_deref().and_then(parse_display_name);
+    ZoomAction::Participant {
+        event,
+        named_interpreter,
+        zoom_user: participant_zoom_user(object),
+    }
+}
+
 /// What the stored body asks of the store.
 pub fn action_of(raw_body: &[u8]) -> Result<ZoomAction, ParseError> {
     let root: Value =
         serde_json::from_slice(raw_body).map_err(|e| ParseError::NotJson(e.to_string()))?;
+    action_of_value(&root)
+}
+
+/// [`action_of`] on the parsed body.
+fn action_of_value(root: &Value) -> Result<ZoomAction, ParseError> {
     let event = text(root.get("event")).unwrap_or_default();
     let missing = |field: &'static str| ParseError::Missing {
         event: event.clone(),
@@ -138,15 +216,8 @@ pub fn action_of(raw_body: &[u8]) -> Result<ZoomAction, ParseError> {
         "meeting.participant_joined"
         | "meeting.participant_jbh_joined"
         | "meeting.participant_jbh_waiting"
-        | "meeting.participant_left" => match parse_event(raw_body, None)? {
-            WebhookEvent::Participant(event) => {
-                let named_interpreter = event.user_name.as_deref().and_then(parse_display_name);
-                Ok(ZoomAction::Participant {
-                    event,
-                    named_interpreter,
-                    zoom_user: participant_zoom_user(object),
-                })
-            }
+        | "meeting.participant_left" => match parse_value(root, None)? {
+            WebhookEvent::Participant(event) => Ok(participant_action(event, object)),
             _ => Ok(ZoomAction::Nothing),
         },
         "meeting.started" | "meeting.ended" => {
@@ -202,7 +273,18 @@ pub async fn process_event(
     attempts_before: i64,
     now: DateTime<Utc>,
 ) -> Result<ZoomApplied, ProcessError> {
-    let action = match action_of(body.as_bytes()) {
+    process_action(store, id, action_of(body.as_bytes()), attempts_before, now).await
+}
+
+/// [`process_event`] with the body already read into its action (or the reason it cannot be).
+pub async fn process_action(
+    store: &dyn Store,
+    id: i64,
+    action: Result<ZoomAction, ParseError>,
+    attempts_before: i64,
+    now: DateTime<Utc>,
+) -> Result<ZoomApplied, ProcessError> {
+    let action = match action {
         Ok(a) => a,
         Err(e) => {
             store
@@ -247,28 +329,137 @@ pub struct RetryReport {
     pub failed: usize,
 }
 
+/// A stored event to process: its id, what its body asks (or why it never can be), and the
+/// attempts made so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Work {
+    pub id: i64,
+    pub action: Result<ZoomAction, ParseError>,
+    pub attempts_before: i64,
+}
+
+impl Work {
+    /// Work for a stored event read back from the store (the retry step).
+    pub fn of_stored(ev: &StoredZoomEvent) -> Work {
+        Work {
+            id: ev.id,
+            action: action_of(ev.body.as_bytes()),
+            attempts_before: ev.attempts,
+        }
+    }
+
+    /// Events applied together in one transaction; the others (a body that cannot be read,
+    /// `app.deauthorized`, which first deletes tokens) go one at a time.
+    fn batchable(&self) -> bool {
+        matches!(&self.action, Ok(a) if !matches!(a, ZoomAction::Deauthorized { .. }))
+    }
+}
+
+/// Processes stored events in the order given (ids ascending: a leave after its join), as
+/// few transactions as possible: each run of batchable events is applied in ONE transaction
+/// ([`Store::apply_zoom_events`]); if that fails, the run goes one event at a time
+/// ([`process_action`]), so one bad event costs only itself and every failure is recorded
+/// as it would be alone. Per-event lines are `debug`; failures `warn`.
+pub async fn process_batch(store: &dyn Store, items: Vec<Work>, now: DateTime<Utc>) -> RetryReport {
+    let mut report = RetryReport::default();
+    let mut run: Vec<(i64, ZoomAction, i64)> = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while let Some(w) = items.next() {
+        if w.batchable() {
+            let Work {
+                id,
+                action,
+                attempts_before,
+            } = w;
+            run.push((
+                id,
+                action.expect("batchable work has an action"),
+                attempts_before,
+            ));
+            if items.peek().is_some_and(Work::batchable) {
+                continue;
+            }
+            apply_run(store, std::mem::take(&mut run), now, &mut report).await;
+        } else {
+            one(store, w.id, w.action, w.attempts_before, now, &mut report).await;
+        }
+    }
+    report
+}
+
+async fn apply_run(
+    store: &dyn Store,
+    run: Vec<(i64, ZoomAction, i64)>,
+    now: DateTime<Utc>,
+    report: &mut RetryReport,
+) {
+    let batch: Vec<(i64, ZoomAction)> = run.iter().map(|(id, a, _)| (*id, a.clone())).collect();
+    match store.apply_zoom_events(&batch, now).await {
+        Ok(applied) => {
+            for ((id, _), applied) in batch.iter().zip(&applied) {
+                tracing::debug!(zoom_event = id, outcome = %outcome_name(applied), "Zoom event processed");
+            }
+            report.processed += applied.len();
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, events = batch.len(), "Zoom event batch failed: one at a time");
+            for (id, action, attempts_before) in run {
+                one(store, id, Ok(action), attempts_before, now, report).await;
+            }
+        }
+    }
+}
+
+async fn one(
+    store: &dyn Store,
+    id: i64,
+    action: Result<ZoomAction, ParseError>,
+    attempts_before: i64,
+    now: DateTime<Utc>,
+    report: &mut RetryReport,
+) {
+    match process_action(store, id, action, attempts_before, now).await {
+        Ok(applied) => {
+            tracing::debug!(zoom_event = id, outcome = %outcome_name(&applied), "Zoom event processed");
+            report.processed += 1;
+        }
+        Err(e) => {
+            tracing::warn!(zoom_event = id, error = %e, "stored Zoom event not processed (kept for the retry step unless it can never work)");
+            report.failed += 1;
+        }
+    }
+}
+
 /// The retry step: processes the stored events still pending at `now` (received at or before
-/// it), oldest first, at most [`RETRY_BATCH`]. Events the inline step finished meanwhile are
-/// skipped by the store (`AlreadyProcessed`).
+/// it), oldest first, at most [`RETRY_BATCH`], with [`process_batch`]. Events another
+/// processor finished meanwhile are skipped by the store (`AlreadyProcessed`, counted as
+/// processed).
 pub async fn process_pending_events(
     store: &dyn Store,
     now: DateTime<Utc>,
 ) -> Result<RetryReport, StoreError> {
     let pending: Vec<StoredZoomEvent> = store.pending_zoom_events(now, RETRY_BATCH).await?;
-    let mut report = RetryReport::default();
-    for ev in pending {
-        match process_event(store, ev.id, &ev.body, ev.attempts, now).await {
-            Ok(applied) => {
-                tracing::info!(zoom_event = ev.id, event = %ev.event, outcome = ?outcome_name(&applied), "stored Zoom event processed on retry");
-                report.processed += 1;
-            }
-            Err(e) => {
-                tracing::warn!(zoom_event = ev.id, event = %ev.event, error = %e, "stored Zoom event failed again");
-                report.failed += 1;
-            }
+    let items = pending.iter().map(Work::of_stored).collect();
+    Ok(process_batch(store, items, now).await)
+}
+
+/// Retry steps until nothing received at or before `now` is pending: a backlog (after a
+/// restart, or events the intake worker could not be told of) is worked off at once, not
+/// [`RETRY_BATCH`] per step. Stops after a step with a failure (the rest waits for the next
+/// retry step, so a database that is down is not hammered). The reports summed.
+pub async fn drain_pending(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+) -> Result<RetryReport, StoreError> {
+    let mut total = RetryReport::default();
+    loop {
+        let r = process_pending_events(store, now).await?;
+        total.processed += r.processed;
+        total.failed += r.failed;
+        if r.failed > 0 || ((r.processed + r.failed) as i64) < RETRY_BATCH {
+            return Ok(total);
         }
     }
-    Ok(report)
 }
 
 /// A short name of an outcome for logs (no personal data).

@@ -146,6 +146,11 @@ fn text(v: Option<&Value>) -> Option<String> {
 pub fn parse_event(raw_body: &[u8], request_id: Option<&str>) -> Result<WebhookEvent, ParseError> {
     let root: Value =
         serde_json::from_slice(raw_body).map_err(|e| ParseError::NotJson(e.to_string()))?;
+    parse_value(&root, request_id)
+}
+
+/// [`parse_event`] on a body already parsed as JSON (the receiver parses each body once).
+pub fn parse_value(root: &Value, request_id: Option<&str>) -> Result<WebhookEvent, ParseError> {
     if !root.is_object() {
         return Err(ParseError::NotJson("top level is not an object".into()));
     }

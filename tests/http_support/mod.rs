@@ -21,6 +21,7 @@ use dragoman::http::{serve, AppState};
 use dragoman::offers::Offers;
 use dragoman::outbox::templates::Templates;
 use dragoman::store::{IngestDecision, IngestOutcome, IngestedMessage, NewRequest, Store};
+use dragoman::zoom::intake::IntakeSlot;
 
 pub const SDK_KEY: &str = "test-sdk-key";
 pub const SDK_SECRET: &str = "test-sdk-secret";
@@ -33,6 +34,8 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub offers: Arc<Offers>,
     pub client: reqwest::Client,
+    /// The app's webhook intake (processing happens after the 200: see `webhooks_settled`).
+    pub webhooks: IntakeSlot,
     clock: Arc<AtomicI64>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -48,6 +51,12 @@ impl TestApp {
     pub fn advance(&self, by: Duration) {
         self.clock
             .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+    }
+
+    /// Waits until every webhook event acknowledged so far has been processed (processing
+    /// runs after the 200, on the intake's worker). Waits on the worker, never sleeps.
+    pub async fn webhooks_settled(&self) {
+        self.webhooks.settled().await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -139,7 +148,9 @@ async fn spawn_app_tweaked(
             DateTime::from_timestamp_millis(c.load(Ordering::SeqCst)).expect("valid time")
         }),
         ops: None,
+        webhooks: IntakeSlot::default(),
     };
+    let webhooks = state.webhooks.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, state, async {
         let _ = rx.await;
@@ -153,6 +164,7 @@ async fn spawn_app_tweaked(
         store,
         offers,
         client,
+        webhooks,
         clock,
         shutdown: Some(tx),
         server: Some(server),
