@@ -10,7 +10,9 @@
 //!    the mailer (no outbox, no store) → found over IMAP.
 //!
 //! Run: `cargo bench --bench outbox` (`OUTBOX_BENCH_MESSAGES`, default 2000;
-//! `OUTBOX_BENCH_SAMPLES`, default 40). Prints one line per figure. SQLite store in a temp
+//! `OUTBOX_BENCH_SAMPLES`, default 40; `OUTBOX_BENCH_POOL`, SMTP connections and sends at once,
+//! default `SMTP_POOL_SIZE`; `OUTBOX_BENCH_BATCH`, jobs claimed per step, default the worker's
+//! `BATCH`). Prints one line per figure. SQLite store in a temp
 //! dir (the daemon's default). Not a test: it asserts only that nothing failed.
 
 use std::sync::Arc;
@@ -89,7 +91,7 @@ async fn commit(store: &dyn Store, emails: Vec<NewEmail>) {
 
 /// Fills a fresh store with `n` rows (to interp20..29), then drains it with `mailer`;
 /// messages per second.
-async fn drain_rate(dir: &std::path::Path, mailer: Mailer, n: usize) -> f64 {
+async fn drain_rate(dir: &std::path::Path, mailer: Mailer, n: usize, batch: i64) -> f64 {
     let store = sqlite(dir).await;
     for chunk in 0..n.div_ceil(100) {
         let emails = (0..100.min(n - chunk * 100))
@@ -102,7 +104,7 @@ async fn drain_rate(dir: &std::path::Path, mailer: Mailer, n: usize) -> f64 {
             .collect();
         commit(&*store, emails).await;
     }
-    let worker = Worker::new(store.clone(), mailer).with_batch(200);
+    let worker = Worker::new(store.clone(), mailer).with_batch(batch);
     let started = Instant::now();
     let mut sent = 0;
     let now = Utc::now();
@@ -168,7 +170,7 @@ fn summary(mut v: Vec<Duration>) -> String {
     )
 }
 
-async fn latency(samples: usize) -> (Vec<Duration>, Vec<Duration>) {
+async fn latency(samples: usize, pool: u32) -> (Vec<Duration>, Vec<Duration>) {
     let port: u16 = var("DRAGOMAN_TEST_SMTP_PORT").parse().expect("port");
     let smtp = SmtpConfig {
         host: "127.0.0.1".into(),
@@ -184,7 +186,7 @@ async fn latency(samples: usize) -> (Vec<Duration>, Vec<Duration>) {
     let mut imap = imap_login(user).await;
     let tmp = tempfile::tempdir().expect("tempdir");
     let store = sqlite(tmp.path()).await;
-    let mailer = Mailer::smtp(&smtp, from()).expect("mailer");
+    let mailer = Mailer::smtp_pooled(&smtp, from(), pool).expect("mailer");
     let worker = Worker::new(store.clone(), mailer.clone());
     let poke = worker.notifier();
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
@@ -230,6 +232,14 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if smoke { 50 } else { 2000 });
+    let pool: u32 = std::env::var("OUTBOX_BENCH_POOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(dragoman::outbox::mailer::SMTP_POOL_SIZE);
+    let batch: i64 = std::env::var("OUTBOX_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(dragoman::outbox::BATCH);
     let samples: usize = std::env::var("OUTBOX_BENCH_SAMPLES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -256,21 +266,22 @@ fn main() {
             tmp.path(),
             Mailer::file(&tmp.path().join("eml"), from()).expect("file mailer"),
             n,
+            batch,
         )
         .await;
         let pooled = drain_rate(
             tmp.path(),
-            Mailer::smtp(&smtp, from()).expect("smtp mailer"),
+            Mailer::smtp_pooled(&smtp, from(), pool).expect("smtp mailer"),
             n,
+            batch,
         )
         .await;
         println!(
-            "outbox throughput, {n} messages: SMTP into Postfix (pool of {}) {pooled:.0} msg/s; \
-             file transport (baseline) {file:.0} msg/s; ratio SMTP/file {:.2}",
-            dragoman::outbox::mailer::SMTP_POOL_SIZE,
+            "outbox throughput, {n} messages, batch {batch}: SMTP into Postfix (pool of {pool}) \
+             {pooled:.0} msg/s; file transport (baseline) {file:.0} msg/s; ratio SMTP/file {:.2}",
             pooled / file
         );
-        let (outbox, direct) = latency(samples).await;
+        let (outbox, direct) = latency(samples, pool).await;
         let med = |v: &[Duration]| {
             let mut v = v.to_vec();
             v.sort();

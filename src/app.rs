@@ -306,7 +306,10 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("listening on {} ([http] listen): {e}", config.http.listen))?;
     let app = App::open(config).await?;
     let mailer = crate::outbox::mailer::Mailer::from_config(&app.config)?;
-    let worker = crate::outbox::Worker::new(app.store.clone(), mailer).with_ops(app.ops.clone());
+    let live = app.live.clone();
+    let worker = crate::outbox::Worker::new(app.store.clone(), mailer)
+        .with_ops(app.ops.clone())
+        .with_templates(Arc::new(move || live.current().offers.shared_templates()));
     // Every loop the watchdog waits for, declared before it starts so one that never gets
     // going is noticed too. A Maildir pass is quick; the outbox may spend a whole lease on
     // one batch of slow sends.

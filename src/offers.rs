@@ -270,6 +270,11 @@ impl Offers {
         &self.templates
     }
 
+    /// The templates, shared (the outbox worker renders offer digests with them).
+    pub fn shared_templates(&self) -> Arc<Templates> {
+        self.templates.clone()
+    }
+
     /// The From address of our mail.
     pub fn from(&self) -> &EmailAddress {
         &self.from

@@ -511,3 +511,109 @@ async fn at_most_the_daily_cap_of_replies_per_address() {
         "only the last 24 hours count"
     );
 }
+
+/// Some clients and gateways drop `In-Reply-To` and `References`: a reply is then recognised
+/// by its subject ("RE:"/"AW:"/"Fwd:" stripped) matching our mail to that same address within
+/// 30 days. The same subject from another address, or later than that, is not a reply.
+#[tokio::test]
+async fn replies_without_thread_headers_are_recognised_by_subject() {
+    let f = fixture(20).await;
+    f.interpreter().await;
+    let topic = format!("Headerless {:08x}", rand::thread_rng().gen::<u32>());
+    let meeting = format!(
+        "8{:010}",
+        rand::thread_rng().gen_range(0..10_000_000_000u64)
+    );
+    let original = fresh("inv");
+    let IngestOutcome::Created(request_id) = f
+        .ingest(&mail(
+            REQUESTOR,
+            &original,
+            "Interpreter please",
+            "",
+            &invitation(&topic, &meeting),
+        ))
+        .await
+    else {
+        panic!("expected a request");
+    };
+    assert_eq!(f.flush().await, 2, "the offer and the received notice");
+    let received = f.reply_to(REQUESTOR, &original, "received").await;
+    let received_subject = received.subject().expect("subject").to_string();
+    let offer = f
+        .delivered(INTERPRETER, "offer", |m| {
+            m.message_id().is_some_and(|id| id.starts_with("offer."))
+                && m.body_text(0).is_some_and(|t| t.contains(&topic))
+        })
+        .await;
+    let offer_subject = offer.subject().expect("subject").to_string();
+    let state = |f: &Fixture| {
+        let store = f.store.clone();
+        async move {
+            store
+                .request_detail(request_id)
+                .await
+                .expect("detail")
+                .expect("request")
+                .request
+                .state
+        }
+    };
+
+    // The interpreter's client dropped the headers: "AW: <offer subject>" still gets the
+    // pointer to the offer page (and accepts nothing).
+    let yes = fresh("yes");
+    f.ingest(&mail(
+        INTERPRETER,
+        &yes,
+        &format!("AW: {offer_subject}"),
+        "",
+        "Ja, yes please\r\n",
+    ))
+    .await;
+    assert_eq!(f.flush().await, 1, "the pointer to the offer page");
+    let pointer = f.reply_to(INTERPRETER, &yes, "offer_reply").await;
+    assert!(text(&pointer).contains("original offer email"));
+    assert_eq!(state(&f).await, RequestState::Offered);
+
+    // The same subject from someone we never wrote to is not a reply to us.
+    f.ingest(&mail(
+        STRANGER,
+        &fresh("stranger"),
+        &format!("RE: {received_subject}"),
+        "",
+        "cancel\r\n",
+    ))
+    .await;
+    assert_eq!(state(&f).await, RequestState::Offered);
+
+    // Past the 30-day window the subject no longer leads back to us.
+    ingest_message(
+        &f.offers,
+        &f.config,
+        "test",
+        &fresh("key"),
+        &mail(
+            REQUESTOR,
+            &fresh("late"),
+            &format!("RE: {received_subject}"),
+            "",
+            "cancel\r\n",
+        ),
+        Utc::now() + Duration::days(31),
+    )
+    .await
+    .expect("ingest");
+    assert_eq!(state(&f).await, RequestState::Offered);
+
+    // Within it, the requestor's "RE: Fwd: <received subject>" with no headers cancels.
+    f.ingest(&mail(
+        REQUESTOR,
+        &fresh("cancel"),
+        &format!("RE: Fwd: {received_subject}"),
+        "",
+        "Cancel please.\r\n",
+    ))
+    .await;
+    assert_eq!(state(&f).await, RequestState::Cancelled);
+}

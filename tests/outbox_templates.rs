@@ -217,3 +217,63 @@ fn zoom_connect_renders_exactly_its_golden_copies() {
         check(name, &rendered);
     }
 }
+
+/// The offer digest: several offers to one interpreter, each with its own subject facts,
+/// time in the interpreter's zone, how long it stays open and its own link; no passcode, no
+/// join URL; topics escaped in HTML.
+#[test]
+fn the_offer_digest_renders_exactly_its_golden_copy() {
+    use dragoman::outbox::templates::DigestOffer;
+    let t = Templates::load(None).expect("built-in templates");
+    let i = interpreter();
+    let first = request();
+    let mut second = request();
+    second.id = 4;
+    second.pair = LanguagePair::parse("en:es").expect("pair");
+    second.meeting.topic = Some("Orthopaedics & physio".into());
+    second.meeting.start = DateTime::from_timestamp(1_796_400_000, 0);
+    let mut third = request();
+    third.id = 5;
+    third.meeting.topic = Some("Phone triage".into());
+    third.meeting.start = None;
+    // Thu 3 Dec 2026 13:30 UTC: the first closes in 30 min, the second in a day and a bit.
+    let now = DateTime::from_timestamp(1_796_304_600, 0).expect("time");
+    let offers = vec![
+        DigestOffer {
+            request: &first,
+            subject: "Offer: Spanish→English, Thu 3 Dec 2026 16:00 CET — Cardiology <follow-up>",
+            offer_url: "https://dragoman.example/offer/TOKEN1",
+            expires_at: DateTime::from_timestamp(1_796_306_400, 0).expect("time"),
+        },
+        DigestOffer {
+            request: &second,
+            subject: "Offer: English→Spanish, Fri 4 Dec 2026 17:00 CET — Orthopaedics & physio",
+            offer_url: "https://dragoman.example/offer/TOKEN2",
+            expires_at: DateTime::from_timestamp(1_796_397_000, 0).expect("time"),
+        },
+        DigestOffer {
+            request: &third,
+            subject: "Offer: Spanish→English — Phone triage",
+            offer_url: "https://dragoman.example/offer/TOKEN3",
+            expires_at: DateTime::from_timestamp(1_796_308_200, 0).expect("time"),
+        },
+    ];
+    let rendered = t
+        .render(&Message::OfferDigest {
+            interpreter: &i,
+            offers,
+            now,
+        })
+        .expect("render the digest");
+    check("offer_digest", &rendered);
+    for n in 1..=3 {
+        let link = format!("https://dragoman.example/offer/TOKEN{n}");
+        assert!(rendered.text.contains(&link), "{}", rendered.text);
+        assert!(
+            rendered.html.replace("&#x2f;", "/").contains(&link),
+            "{}",
+            rendered.html
+        );
+    }
+    assert!(rendered.html.contains("Cardiology &lt;follow-up&gt;"));
+}

@@ -2,7 +2,10 @@
 //! interpreter answering an offer with "yes"/"accept" is told to accept on the offer page.
 //!
 //! A message is a reply when its `In-Reply-To`/`References` name one of our outbox
-//! `Message-ID`s and it comes from the address that message went to. Only the author's own
+//! `Message-ID`s and it comes from the address that message went to. Some clients and
+//! gateways drop those headers: then (and when they name nothing of ours) the subject, with its
+//! "Re:"/"AW:"/"Fwd:" prefixes stripped, is matched against the subjects of our mail sent to
+//! that same address in the last [`SUBJECT_WINDOW`], the latest first. Only the author's own
 //! lines are read (quoted text and the "On … wrote:" tail are skipped, so our own wording such
 //! as "reply cancel to cancel" never triggers anything). Loop safety comes first: automated
 //! mail and our own mail are never treated as replies.
@@ -25,8 +28,43 @@ use crate::store::IngestDecision;
 
 /// Outbox kinds that go to requestors about a request: a "cancel" answer to any of them cancels.
 const REQUESTOR_KINDS: &[&str] = &["received", "assigned", "cancelled", "nobody_available"];
-/// Outbox kinds that go to interpreters about one offer.
-const OFFER_KINDS: &[&str] = &["offer"];
+/// Outbox kinds that go to interpreters about offers (one, or several in a digest).
+const OFFER_KINDS: &[&str] = &["offer", "offer_digest"];
+
+/// How far back a reply recognised by its subject alone may reach.
+pub const SUBJECT_WINDOW: chrono::Duration = chrono::Duration::days(30);
+
+/// The subject a reply answers: reply and forward prefixes ("Re:", "RE:", "AW:", "Fwd:",
+/// "FW:", "WG:", "SV:", "Antw:", "TR:", also "Re[2]:") stripped, however many, and whitespace
+/// collapsed (a folded header). `None` when nothing is left.
+pub fn answered_subject(subject: &str) -> Option<String> {
+    let mut s = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    while let Some(rest) = strip_reply_prefix(&s) {
+        s = rest.to_string();
+    }
+    (!s.is_empty()).then_some(s)
+}
+
+/// `s` without its first reply or forward prefix, or `None` when it does not start with one.
+fn strip_reply_prefix(s: &str) -> Option<&str> {
+    const PREFIXES: &[&str] = &["re", "aw", "fwd", "fw", "wg", "sv", "antw", "tr"];
+    let (head, rest) = s.split_once(':')?;
+    let word = head.trim();
+    let word = match word.split_once('[') {
+        Some((w, n))
+            if n.len() > 1
+                && n.ends_with(']')
+                && n[..n.len() - 1].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            w
+        }
+        _ => word,
+    };
+    PREFIXES
+        .iter()
+        .any(|p| word.eq_ignore_ascii_case(p))
+        .then(|| rest.trim_start())
+}
 
 /// What the author of a reply asks for, from their own lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +120,7 @@ pub fn intent(body: &str) -> Intent {
 }
 
 /// The sender, when the message may be treated as a person's reply: not automated, a usable
-/// From, not ourselves, and threaded (`In-Reply-To` or `References`).
+/// From, not ourselves, and threaded (`In-Reply-To` or `References`) or with a reply subject.
 fn replying_person(envelope: &Envelope, config: &Config) -> Option<EmailAddress> {
     if envelope.automated.is_some() {
         return None;
@@ -96,10 +134,17 @@ fn replying_person(envelope: &Envelope, config: &Config) -> Option<EmailAddress>
     {
         return None;
     }
-    if envelope.in_reply_to.is_none() && envelope.references.is_empty() {
+    let threaded = envelope.in_reply_to.is_some() || !envelope.references.is_empty();
+    if !threaded && !envelope.subject.as_deref().is_some_and(has_reply_prefix) {
         return None;
     }
     Some(from)
+}
+
+/// Whether the subject starts with a reply or forward prefix and has more after it (so it may
+/// answer ours).
+fn has_reply_prefix(subject: &str) -> bool {
+    strip_reply_prefix(subject.trim_start()).is_some() && answered_subject(subject).is_some()
 }
 
 /// The decision for a reply to one of our messages, or `None` when the message is not one
@@ -120,7 +165,29 @@ pub async fn handle(
     if let Some(parent) = &envelope.in_reply_to {
         ids.insert(0, parent.clone());
     }
-    let Some(ours) = offers.store().conversation_of(&ids).await? else {
+    let mut ours = if ids.is_empty() {
+        None
+    } else {
+        offers.store().conversation_of(&ids).await?
+    };
+    if ours.is_none() {
+        // No usable thread headers: the subject, against what we sent this address lately.
+        if let Some(subject) = envelope
+            .subject
+            .as_deref()
+            .filter(|s| has_reply_prefix(s))
+            .and_then(answered_subject)
+        {
+            ours = offers
+                .store()
+                .conversation_by_subject(&from, &subject, now - SUBJECT_WINDOW)
+                .await?;
+            if ours.is_some() {
+                tracing::info!("reply recognised by its subject (no thread headers of ours)");
+            }
+        }
+    }
+    let Some(ours) = ours else {
         return Ok(None);
     };
     let rejected = |reason: String, emails| Some(IngestDecision::Rejected { reason, emails });
@@ -179,6 +246,45 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reply_prefixes_are_stripped_whatever_the_client() {
+        let a = |s: &str| answered_subject(s);
+        let want = Some("Offer: Spanish→English, Thu 3 Dec — Cardiology".to_string());
+        assert_eq!(
+            a("Re: Offer: Spanish→English, Thu 3 Dec — Cardiology"),
+            want
+        );
+        assert_eq!(
+            a("RE: Offer: Spanish→English, Thu 3 Dec — Cardiology"),
+            want
+        );
+        assert_eq!(
+            a("AW: Offer: Spanish→English, Thu 3 Dec — Cardiology"),
+            want
+        );
+        assert_eq!(
+            a("Fwd: Re: Offer: Spanish→English, Thu 3 Dec — Cardiology"),
+            want
+        );
+        assert_eq!(
+            a("Re[2]: FW: Offer: Spanish→English, Thu 3 Dec — Cardiology"),
+            want
+        );
+        assert_eq!(
+            a("  re:Offer:   Spanish→English,\r\n Thu 3 Dec — Cardiology "),
+            want
+        );
+        // "Offer:" itself is ours, not a prefix; nor is a colon inside a word.
+        assert_eq!(a("Offer: x").as_deref(), Some("Offer: x"));
+        assert_eq!(a("Re: Received: 10:00").as_deref(), Some("Received: 10:00"));
+        assert_eq!(a("Re: "), None);
+        assert!(has_reply_prefix("Re: Received"));
+        assert!(has_reply_prefix("AW: Received"));
+        assert!(!has_reply_prefix("Received: x"));
+        assert!(!has_reply_prefix("Zoom meeting invitation"));
+        assert!(!has_reply_prefix("Re:"), "nothing left to match");
+    }
 
     #[test]
     fn only_the_authors_own_words_count() {

@@ -165,6 +165,18 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/meeting_moved.html"),
     ),
     ("layout.html", include_str!("../../templates/layout.html")),
+    (
+        "offer_digest.subject",
+        include_str!("../../templates/offer_digest.subject"),
+    ),
+    (
+        "offer_digest.txt",
+        include_str!("../../templates/offer_digest.txt"),
+    ),
+    (
+        "offer_digest.html",
+        include_str!("../../templates/offer_digest.html"),
+    ),
 ];
 
 /// A message to render.
@@ -233,6 +245,23 @@ pub enum Message<'a> {
         interpreter: &'a Interpreter,
         unanswered: i64,
     },
+    /// Several open offers to one interpreter in one mail, each with its own link; `now` says
+    /// how long each is still open.
+    OfferDigest {
+        interpreter: &'a Interpreter,
+        offers: Vec<DigestOffer<'a>>,
+        now: DateTime<Utc>,
+    },
+}
+
+/// One offer of an [`Message::OfferDigest`].
+#[derive(Debug)]
+pub struct DigestOffer<'a> {
+    pub request: &'a Request,
+    /// The subject of the offer's own email (what, when, the topic).
+    pub subject: &'a str,
+    pub offer_url: &'a str,
+    pub expires_at: DateTime<Utc>,
 }
 
 impl Message<'_> {
@@ -252,6 +281,7 @@ impl Message<'_> {
             Message::Reoffered { .. } => "reoffered",
             Message::NoShowReleased { .. } => "no_show_released",
             Message::MeetingMoved { .. } => "meeting_moved",
+            Message::OfferDigest { .. } => "offer_digest",
         }
     }
 }
@@ -392,6 +422,20 @@ impl Templates {
                     .map(|s| one_line(s).trim_start_matches("Re: ").to_string())
                     .unwrap_or_else(|| "your offer".into()),
             },
+            Message::OfferDigest {
+                interpreter,
+                offers,
+                now,
+            } => context! {
+                interpreter => interpreter_ctx(interpreter),
+                offers => offers.iter().map(|o| context! {
+                    request => request_ctx(o.request, &interpreter.timezone),
+                    subject => one_line(o.subject),
+                    offer_url => o.offer_url,
+                    expires => local_time(o.expires_at, &interpreter.timezone),
+                    open_for => open_for(o.expires_at - *now),
+                }).collect::<Vec<_>>(),
+            },
         };
         let name = message.name();
         let get = |part: &str| -> anyhow::Result<String> {
@@ -487,6 +531,23 @@ pub fn explain(reason: &crate::invitation::NotAnInvitation) -> (String, String) 
             format!("it does not look like a Zoom invitation ({why})"),
             FORWARD.into(),
         ),
+    }
+}
+
+/// How long something stays open, in words a reader takes in at a glance: "45 min",
+/// "2 h 5 min", "3 days 4 h" (minutes rounded down; under a minute reads "less than a minute").
+pub fn open_for(left: chrono::Duration) -> String {
+    let minutes = left.num_minutes();
+    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    match (days, hours, mins) {
+        _ if minutes < 1 => "less than a minute".into(),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (1, 0, _) => "1 day".into(),
+        (1, h, _) => format!("1 day {h} h"),
+        (d, 0, _) => format!("{d} days"),
+        (d, h, _) => format!("{d} days {h} h"),
     }
 }
 
@@ -591,6 +652,23 @@ mod tests {
         assert!(m.text.contains("http://x/join/J"));
         assert!(m.html.replace("&#x2f;", "/").contains("http://x/join/J"));
         assert!(m.text.contains("Ana 7 (Spanish Interpreter)"));
+    }
+
+    #[test]
+    fn open_for_reads_at_a_glance() {
+        let m = chrono::Duration::minutes;
+        assert_eq!(
+            open_for(chrono::Duration::seconds(30)),
+            "less than a minute"
+        );
+        assert_eq!(open_for(m(-5)), "less than a minute");
+        assert_eq!(open_for(m(45)), "45 min");
+        assert_eq!(open_for(m(60)), "1 h");
+        assert_eq!(open_for(m(125)), "2 h 5 min");
+        assert_eq!(open_for(m(1440 + 30)), "1 day");
+        assert_eq!(open_for(m(1440 + 120)), "1 day 2 h");
+        assert_eq!(open_for(m(3 * 1440 + 4 * 60 + 59)), "3 days 4 h");
+        assert_eq!(open_for(m(2 * 1440)), "2 days");
     }
 
     #[test]

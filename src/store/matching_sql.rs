@@ -18,7 +18,7 @@ macro_rules! matching_sql {
                 db_err, from_millis, group_interpreters, parse_offer_state, to_millis,
                 InterpreterPairRow, RequestRow, StoreError, StoreResult,
             };
-            use super::enqueue;
+            use super::{enqueue, enqueue_offer};
             use crate::domain::{InterpreterId, LanguagePair, RequestId};
             use crate::matching::profile::Profile;
             use crate::matching::Candidate;
@@ -612,7 +612,7 @@ macro_rules! matching_sql {
                     .execute(&mut *conn)
                     .await
                     .map_err(db_err)?;
-                    enqueue(conn, &offer.email, now).await?;
+                    enqueue_offer(conn, offer, now).await?;
                 }
                 write_decisions(conn, w.request_id, &w.decisions, now).await?;
                 if let Some(at) = w.next_wave_at {

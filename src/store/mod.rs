@@ -68,6 +68,17 @@ pub struct OutboxJob {
     pub id: i64,
     pub email: NewEmail,
     pub attempts: i64,
+    /// The offer an `offer` email is about (written with it); `None` for every other email.
+    pub offer_id: Option<OfferId>,
+}
+
+/// The offer behind an outbox job, as the worker needs it to fold offers into a digest.
+#[derive(Debug, Clone)]
+pub struct OutboxOffer {
+    pub job_id: i64,
+    pub offer: OfferView,
+    /// To find the offer's own link in the job's text (the token itself is only there).
+    pub token_hash: TokenHash,
 }
 
 /// The message that an ingest step is recording (the dedupe key for mail sources).
@@ -497,6 +508,8 @@ pub trait Store: Send + Sync + 'static {
     /// Claims up to `limit` due jobs (state `pending`, `next_attempt_at <= now`, not leased or
     /// lease over), oldest first: each is leased until `lease_until` and its `attempts` is
     /// incremented (the returned value counts this attempt). SKIP LOCKED on PostgreSQL.
+    /// With a never-tried offer email among them, the same recipient's other due, never-tried
+    /// offer emails are claimed too (beyond `limit`), so the worker can send them as one digest.
     async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
@@ -513,6 +526,26 @@ pub trait Store: Send + Sync + 'static {
         error: &str,
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()>;
+    /// Marks every job in `ids` sent at `now`, in one transaction (the worker's group commit of
+    /// sends that completed together). Unknown ids are ignored; returns how many were marked.
+    async fn outbox_sent_many(&self, ids: &[i64], now: DateTime<Utc>) -> StoreResult<u64>;
+    /// The offers behind those of `job_ids` that are offer emails (with their request and
+    /// interpreter), in `job_ids` order; jobs without an offer are left out.
+    async fn outbox_offers(&self, job_ids: &[i64]) -> StoreResult<Vec<OutboxOffer>>;
+    /// One transaction: each job in `skipped` is closed unsent (state `skipped`: its offer
+    /// closed before it left); with `digest`, that email is written as a new job, claimed
+    /// already (leased until `lease_until`, attempt 1), and each job in `members` is folded
+    /// into it (state `digested`, `digest_of` = the new job). Only jobs still leased and
+    /// pending are touched. Returns the digest job, or `None` without `digest` or when its
+    /// `Message-ID` is in the outbox already (then nothing is folded).
+    async fn outbox_digest(
+        &self,
+        members: &[i64],
+        skipped: &[i64],
+        digest: Option<&NewEmail>,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<OutboxJob>>;
 
     // ---- status -------------------------------------------------------------------------
 
@@ -596,6 +629,14 @@ pub trait Store: Send + Sync + 'static {
     /// when it answered a requestor's message that became (or matched) a request. `None`
     /// when none of the ids is ours. At most the first 32 ids are looked at.
     async fn conversation_of(&self, message_ids: &[String]) -> StoreResult<Option<OurMessage>>;
+    /// The latest of our sent messages to `to` (case-insensitive) created after `since` whose
+    /// subject is exactly `subject`: a reply whose client dropped `In-Reply-To`/`References`.
+    async fn conversation_by_subject(
+        &self,
+        to: &EmailAddress,
+        subject: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<OurMessage>>;
     /// The `Message-ID` of the first message recorded for this request (the requestor's mail
     /// that created or matched it), for threading our answers with it.
     async fn request_thread(&self, id: RequestId) -> StoreResult<Option<String>>;
@@ -1170,6 +1211,31 @@ pub(crate) struct OutboxRow {
     body_html: String,
     in_reply_to: Option<String>,
     attempts: i64,
+    offer_id: Option<i64>,
+}
+
+/// The offer behind an outbox job (`outbox_offers`), both dialects.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboxOfferRow {
+    pub(crate) id: i64,
+    pub(crate) request_id: i64,
+    pub(crate) interpreter_id: i64,
+    pub(crate) state: String,
+    pub(crate) expires_at: i64,
+    pub(crate) token_hash: String,
+}
+
+/// The recipients (lower-cased, once each) of the never-tried offer emails among freshly
+/// claimed rows: whose other unsent offers `claim_outbox` claims too, for a digest.
+pub(crate) fn digest_recipients(rows: &[OutboxRow]) -> Vec<String> {
+    let mut out: Vec<String> = rows
+        .iter()
+        .filter(|r| r.offer_id.is_some() && r.attempts == 1)
+        .map(|r| r.recipient.to_lowercase())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 impl OutboxRow {
@@ -1187,6 +1253,7 @@ impl OutboxRow {
                 in_reply_to: self.in_reply_to,
             },
             attempts: self.attempts,
+            offer_id: self.offer_id,
         })
     }
 }

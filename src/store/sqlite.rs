@@ -193,6 +193,52 @@ async fn enqueue(
     Ok(())
 }
 
+/// One of our outbox rows (id, message id, kind, recipient, parent) as a conversation, with the
+/// request its parent message (the requestor's own mail) belongs to.
+async fn our_message(
+    conn: &mut SqliteConnection,
+    (row, message_id, kind, recipient, parent): (i64, String, String, String, Option<String>),
+) -> StoreResult<OurMessage> {
+    let request_id: Option<i64> = match parent {
+        Some(p) => sqlx::query_scalar(
+            "SELECT request_id FROM messages WHERE message_id = $1 AND request_id IS NOT NULL
+             ORDER BY id LIMIT 1",
+        )
+        .bind(p)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?,
+        None => None,
+    };
+    Ok(OurMessage {
+        message_id,
+        kind,
+        recipient: EmailAddress::parse(&recipient)
+            .map_err(|e| StoreError::Corrupt(format!("outbox {row}: {e}")))?,
+        request_id,
+    })
+}
+
+/// Writes an offer's email like [`enqueue`], linked to the offer (written just before, in the
+/// same transaction) so the worker can tell whether it is still open and fold it into a digest.
+async fn enqueue_offer(
+    conn: &mut SqliteConnection,
+    offer: &NewOffer,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    enqueue(conn, &offer.email, now).await?;
+    sqlx::query(
+        "UPDATE outbox SET offer_id = (SELECT id FROM offers WHERE token_hash = $1)
+         WHERE message_id = $2 AND offer_id IS NULL",
+    )
+    .bind(&offer.token_hash.0)
+    .bind(&offer.email.message_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 /// The assignment and interpreter a Zoom `customer_key` belongs to, if any.
 async fn attribute(
     conn: &mut SqliteConnection,
@@ -1026,13 +1072,13 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.write().await?;
-        let rows: Vec<OutboxRow> = sqlx::query_as(
+        let mut rows: Vec<OutboxRow> = sqlx::query_as(
             "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
              WHERE id IN (SELECT id FROM outbox
                           WHERE state = 'pending' AND next_attempt_at <= $2
                             AND (lease_until IS NULL OR lease_until <= $2)
                           ORDER BY id LIMIT $3)
-             RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts",
+             RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts, offer_id",
         )
         .bind(to_millis(lease_until))
         .bind(to_millis(now))
@@ -1040,6 +1086,24 @@ impl Store for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
+        // The same interpreters' other unsent offers, for a digest (see the trait).
+        for to in digest_recipients(&rows) {
+            let more: Vec<OutboxRow> = sqlx::query_as(
+                "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
+                 WHERE id IN (SELECT id FROM outbox
+                              WHERE lower(recipient) = lower($3) AND state = 'pending'
+                                AND offer_id IS NOT NULL AND attempts = 0 AND next_attempt_at <= $2
+                                AND (lease_until IS NULL OR lease_until <= $2))
+                 RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts, offer_id",
+            )
+            .bind(to_millis(lease_until))
+            .bind(to_millis(now))
+            .bind(&to)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            rows.extend(more);
+        }
         commit(tx).await?;
         let mut jobs = rows
             .into_iter()
@@ -1094,6 +1158,123 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound(format!("no outbox job {id}")));
         }
         commit(tx).await
+    }
+
+    async fn outbox_sent_many(&self, ids: &[i64], now: DateTime<Utc>) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write().await?;
+        let mut marked = 0;
+        for id in ids {
+            marked += sqlx::query(
+                "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL WHERE id = $2",
+            )
+            .bind(to_millis(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        }
+        commit(tx).await?;
+        Ok(marked)
+    }
+
+    async fn outbox_offers(&self, job_ids: &[i64]) -> StoreResult<Vec<OutboxOffer>> {
+        let mut tx = self.read().await?;
+        let mut out = Vec::new();
+        for &job_id in job_ids {
+            let row: Option<OutboxOfferRow> = sqlx::query_as(
+                "SELECT f.id, f.request_id, f.interpreter_id, f.state, f.expires_at, f.token_hash
+                 FROM outbox o JOIN offers f ON f.id = o.offer_id WHERE o.id = $1",
+            )
+            .bind(job_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let Some(offer) = row else { continue };
+            let interpreter = interpreter_by_id(&mut tx, offer.interpreter_id)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("offer {} has no interpreter", offer.id))
+                })?;
+            let request = request_by_id(&mut tx, offer.request_id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("offer {} has no request", offer.id)))?;
+            out.push(OutboxOffer {
+                job_id,
+                offer: OfferView {
+                    offer_id: offer.id,
+                    state: parse_offer_state(&offer.state)?,
+                    expires_at: from_millis(offer.expires_at)?,
+                    interpreter,
+                    request,
+                },
+                token_hash: TokenHash(offer.token_hash),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn outbox_digest(
+        &self,
+        members: &[i64],
+        skipped: &[i64],
+        digest: Option<&NewEmail>,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<OutboxJob>> {
+        let mut tx = self.write().await?;
+        for id in skipped {
+            sqlx::query(
+                "UPDATE outbox SET state = 'skipped', lease_until = NULL,
+                        last_error = 'not sent: the offer closed before its email left'
+                 WHERE id = $1 AND state = 'pending'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        let mut job = None;
+        if let Some(email) = digest {
+            let row: Option<OutboxRow> = sqlx::query_as(
+                "INSERT INTO outbox (message_id, kind, recipient, subject, body_text, body_html, in_reply_to,
+                                     state, attempts, next_attempt_at, lease_until, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 1, $8, $9, $8)
+                 ON CONFLICT (message_id) DO NOTHING
+                 RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts, offer_id",
+            )
+            .bind(&email.message_id)
+            .bind(&email.kind)
+            .bind(email.to.as_str())
+            .bind(&email.subject)
+            .bind(&email.text)
+            .bind(&email.html)
+            .bind(&email.in_reply_to)
+            .bind(to_millis(now))
+            .bind(to_millis(lease_until))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if let Some(row) = row {
+                for id in members {
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'digested', digest_of = $1, lease_until = NULL
+                         WHERE id = $2 AND state = 'pending'",
+                    )
+                    .bind(row.id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                job = Some(row.into_job()?);
+            }
+        }
+        commit(tx).await?;
+        Ok(job)
     }
 
     // ---- status -------------------------------------------------------------------------
@@ -1188,27 +1369,34 @@ impl Store for SqliteStore {
                 }
             }
         }
-        let Some((row, message_id, kind, recipient, parent)) = best else {
-            return Ok(None);
-        };
-        let request_id: Option<i64> = match parent {
-            Some(p) => sqlx::query_scalar(
-                "SELECT request_id FROM messages WHERE message_id = $1 AND request_id IS NOT NULL
-                 ORDER BY id LIMIT 1",
-            )
-            .bind(p)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?,
-            None => None,
-        };
-        Ok(Some(OurMessage {
-            message_id,
-            kind,
-            recipient: EmailAddress::parse(&recipient)
-                .map_err(|e| StoreError::Corrupt(format!("outbox {row}: {e}")))?,
-            request_id,
-        }))
+        match best {
+            Some(row) => our_message(&mut tx, row).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn conversation_by_subject(
+        &self,
+        to: &EmailAddress,
+        subject: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<OurMessage>> {
+        let mut tx = self.read().await?;
+        let row: Option<(i64, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, message_id, kind, recipient, in_reply_to FROM outbox
+             WHERE lower(recipient) = lower($1) AND created_at > $2 AND subject = $3 AND state = 'sent'
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(to.as_str())
+        .bind(to_millis(since))
+        .bind(subject)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        match row {
+            Some(row) => our_message(&mut tx, row).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn request_thread(&self, id: RequestId) -> StoreResult<Option<String>> {
@@ -1543,7 +1731,7 @@ impl Store for SqliteStore {
                             .execute(&mut *tx)
                             .await
                             .map_err(db_err)?;
-                            enqueue(&mut tx, &offer.email, now).await?;
+                            enqueue_offer(&mut tx, offer, now).await?;
                         }
                         for email in emails {
                             enqueue(&mut tx, email, now).await?;
