@@ -139,6 +139,7 @@ async fn spawn_app_tweaked(
             DateTime::from_timestamp_millis(c.load(Ordering::SeqCst)).expect("valid time")
         }),
         ops: None,
+        live: None,
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, state, async {
