@@ -457,6 +457,9 @@ level = "info,dragoman::ingest::imap=debug"
     let base = 83_000_000_000u64 + u64::from(rand::random::<u16>()) * 1000;
 
     // Before: fr-en@ has no route (answered, no request); es-en@ makes a request and an offer.
+    // Appended back to back, the second usually lands while the first is being swept: it is
+    // announced in the answer to a sweep command, not by IDLE (before `ImapMailbox::wait`
+    // looked at those announcements, it then waited for the IDLE deadline, 3.5 min).
     append(&mut admin, "fr-en@agency.test", base + 1, "Before");
     append(&mut admin, "es-en@agency.test", base + 2, "Offered");
     wait_logged(&d, "the es-en request", Duration::from_secs(60), || {

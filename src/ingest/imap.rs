@@ -892,8 +892,31 @@ impl ImapMailbox {
             can_move,
             tidied,
         } = s;
+        let mut session = session;
+        // Mail that arrived during the sweep was announced (`* N EXISTS`) in the answer to
+        // one of its commands, which async-imap files as unsolicited; IDLE does not announce
+        // it again, so waiting would leave it until the next push or the IDLE deadline
+        // (minutes). The folder grew: sweep again at once. (A stale announcement costs one
+        // UID SEARCH.)
+        let mut grew = false;
+        while let Ok(r) = session.unsolicited_responses.try_recv() {
+            grew |= matches!(
+                r,
+                async_imap::types::UnsolicitedResponse::Exists(_)
+                    | async_imap::types::UnsolicitedResponse::Recent(_)
+            );
+        }
+        if grew {
+            let session = ImapSession {
+                session,
+                uidvalidity,
+                idle,
+                can_move,
+                tidied,
+            };
+            return Ok((session, Woke::Data));
+        }
         if !idle {
-            let mut session = session;
             let woke = tokio::select! {
                 _ = shutdown => Woke::Shutdown,
                 _ = tokio::time::sleep(self.options.poll_every) => Woke::Data,
