@@ -7,7 +7,8 @@
 //!   applied to mail arriving over IMAP afterwards (real Dovecot, on the IMAP connection the
 //!   task already had: one login for the whole run), and a template changed by it is used for
 //!   the confirmation mail of an offer accepted afterwards over an HTTP keep-alive connection
-//!   opened before the reload.
+//!   opened before the reload. A `[[mailbox]]` added by a reload is not started: the log
+//!   says it needs a restart.
 //! - SIGTERM in the middle of a burst loses nothing: exit 0 within systemd's stop deadline;
 //!   after a restart every message is exactly one request and every outbox job reached the
 //!   real Postfix → Dovecot exactly once (counted in the recipients' Maildirs).
@@ -415,7 +416,7 @@ fn sighup_reaches_imap_mail_and_http_confirmations_on_connections_already_open()
     std::fs::create_dir(&templates).expect("templates dir");
     let cfg = dir.join("dragoman.toml");
     let d_ = dir.display();
-    let write = |routes: &str| {
+    let write = |routes: &str, extra_mailbox: &str| {
         let text = format!(
             r#"
 [database]
@@ -424,6 +425,7 @@ url = "sqlite://{d_}/dragoman.db"
 listen = "127.0.0.1:0"
 public_url = "http://127.0.0.1:9"
 {mailbox}
+{extra_mailbox}
 {routes}
 [requestors]
 allow_domains = ["clinic.example"]
@@ -440,7 +442,7 @@ level = "info,dragoman::ingest::imap=debug"
         );
         std::fs::write(&cfg, text).expect("write config");
     };
-    write(&route("es-en@agency.test", "es", "en"));
+    write(&route("es-en@agency.test", "es", "en"), "");
     support::cli(&cfg, &["migrate"]);
     support::add_interpreter(&cfg, "Ana Reload", "interp35@agency.test", "es:en");
     let mut d = Daemon::start(&cfg);
@@ -492,7 +494,8 @@ level = "info,dragoman::ingest::imap=debug"
         "Reloaded confirmation — {{ request.topic }}\n",
     )
     .expect("write template");
-    write(&(route("es-en@agency.test", "es", "en") + &route("fr-en@agency.test", "fr", "en")));
+    let both = route("es-en@agency.test", "es", "en") + &route("fr-en@agency.test", "fr", "en");
+    write(&both, "");
     d.signal("HUP");
     let line = d.wait_log("the reload", Duration::from_secs(30), |v| {
         v["message"] == "configuration reloaded"
@@ -525,7 +528,24 @@ level = "info,dragoman::ingest::imap=debug"
     );
     assert!(get_on(&mut conn, "/healthz").starts_with("HTTP/1.1 200"));
 
-    // One IMAP login for the whole run: the reload dropped no connection.
+    // A mailbox added to the file is not started by a reload: the log says it needs a restart.
+    let extra = format!(
+        "[[mailbox]]\nname = \"later\"\nmaildir = \"{}/later\"\n",
+        dir.display()
+    );
+    write(&both, &extra);
+    d.signal("HUP");
+    let line = d.wait_log("the second reload", Duration::from_secs(30), |v| {
+        v["message"] == "configuration reloaded; some changes need a restart"
+    });
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(
+        line["changes"].as_str().expect("a changes field"),
+        "nothing changed; not applied until a restart: mailbox"
+    );
+    assert!(!dir.join("later").exists(), "the new mailbox is not opened");
+
+    // One IMAP login for the whole run: the reloads dropped no connection.
     let logins = d
         .log
         .lock()
