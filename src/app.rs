@@ -207,7 +207,8 @@ impl App {
                     self.config.clone(),
                     options.clone(),
                 )
-                .with_ops(self.ops.clone());
+                .with_ops(self.ops.clone())
+                .with_live(self.live.clone());
                 let mut rx = stop.clone();
                 tokio::spawn(mailbox.run(async move {
                     let _ = rx.wait_for(|s| *s).await;
@@ -350,7 +351,8 @@ pub async fn run_daemon(config: Config) -> anyhow::Result<()> {
             .dispatch_loop(Duration::from_secs(1), stopped(stop_rx.clone())),
     );
     let state = crate::http::AppState::new(app.offers.clone(), app.config.clone())
-        .with_ops(app.ops.clone());
+        .with_ops(app.ops.clone())
+        .with_live(app.live.clone());
     let http = tokio::spawn(crate::http::serve(
         listener,
         state,

@@ -77,8 +77,12 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout.
-    Man,
+    /// Print the man page (roff) to stdout; with --dir, write it and one page per
+    /// subcommand (dragoman-run.1, …) into that directory instead.
+    Man {
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Pipe mode for MTAs: commit the message on stdin for envelope recipient --to. Exits 0
     /// once committed, 75 (EX_TEMPFAIL: the MTA retries) when it could not be.
     Deliver {
@@ -262,7 +266,14 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
             clap_complete::generate(*shell, &mut cmd, "dragoman", &mut std::io::stdout());
             Ok(0)
         }
-        Command::Man => {
+        Command::Man { dir: Some(dir) } => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(cmd, dir))
+                .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+            Ok(0)
+        }
+        Command::Man { dir: None } => {
             let cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
             clap_mangen::Man::new(cmd)

@@ -269,6 +269,47 @@ async fn metrics_parse_as_prometheus_text_and_readyz_is_ready_when_all_is_well()
         !text.contains("NotARealTokenButSecretLooking12"),
         "a path leaked into the metrics"
     );
+    // Every metric the shipped alert rules and dashboard query is one this daemon serves (a
+    // renamed metric would leave an alert that can never fire). Families are named by their
+    // `# TYPE` lines; samples add `_total`, `_bucket`, `_sum`, `_count`, `_info`.
+    let families: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    // A labelled family shows only once it has a series (webhook events by type before the
+    // first event): those must at least be registered under that name in src/ops/metrics.rs.
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops/metrics.rs"))
+            .expect("read src/ops/metrics.rs");
+    let registered: std::collections::BTreeSet<String> =
+        regex::Regex::new(r#"registry\.register\(\s*"([a-z_]+)""#)
+            .expect("regex")
+            .captures_iter(&source)
+            .map(|c| format!("dragoman_{}", &c[1]))
+            .collect();
+    let served = |name: &str| {
+        let known = |f: &str| families.contains(f) || registered.contains(f);
+        known(name)
+            || ["_total", "_bucket", "_sum", "_count", "_created", "_info"]
+                .iter()
+                .any(|s| name.strip_suffix(s).is_some_and(known))
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let re = regex::Regex::new(r"\bdragoman_[a-z_]+").expect("regex");
+    for file in ["dragoman-alerts.yml", "dragoman-dashboard.json"] {
+        let deploy = std::fs::read_to_string(root.join(file)).expect("read deploy/");
+        let names: std::collections::BTreeSet<&str> =
+            re.find_iter(&deploy).map(|m| m.as_str()).collect();
+        assert!(!names.is_empty(), "{file} queries no dragoman metric");
+        for name in names {
+            assert!(
+                served(name),
+                "deploy/{file} queries {name}, not served:\n{text}"
+            );
+        }
+    }
+
     let lines = text.lines().map(|l| Ok(l.to_string()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text parses");
     let sample = |name: &str, label: Option<(&str, &str)>| {
@@ -305,6 +346,14 @@ async fn metrics_parse_as_prometheus_text_and_readyz_is_ready_when_all_is_well()
     assert_eq!(
         gauge(sample(
             "dragoman_mailbox_errors_total",
+            Some(("mailbox", "spool"))
+        )),
+        0.0
+    );
+    // At 0 from the start, so `increase()` sees the first one.
+    assert_eq!(
+        gauge(sample(
+            "dragoman_mailbox_idle_reconnects_total",
             Some(("mailbox", "spool"))
         )),
         0.0

@@ -3,15 +3,24 @@
 //! - SIGHUP applies a changed route (mail to the new address becomes a request), keeps an open
 //!   HTTP connection working across the reload, logs what changed, and refuses an invalid
 //!   file with its reason while the previous configuration keeps running.
+//! - SIGHUP reaches the IMAP tasks and the HTTP handlers too: a route added by the reload is
+//!   applied to mail arriving over IMAP afterwards (real Dovecot, on the IMAP connection the
+//!   task already had: one login for the whole run), and a template changed by it is used for
+//!   the confirmation mail of an offer accepted afterwards over an HTTP keep-alive connection
+//!   opened before the reload. A `[[mailbox]]` added by a reload is not started: the log
+//!   says it needs a restart.
 //! - SIGTERM in the middle of a burst loses nothing: exit 0 within systemd's stop deadline;
 //!   after a restart every message is exactly one request and every outbox job reached the
 //!   real Postfix → Dovecot exactly once (counted in the recipients' Maildirs).
 //!
-//! The SIGTERM test needs the test mail stack (`./scripts/mailstack start`, then
+//! The IMAP SIGHUP test and the SIGTERM test need the test mail stack (`./scripts/mailstack start`, then
 //! `eval "$(./scripts/mailstack env)"`); it fails saying so when it is missing.
 
 #[path = "ops_support/mod.rs"]
 mod support;
+
+#[path = "common/imap.rs"]
+mod imap_common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -54,11 +63,16 @@ fn file_outbound(dir: &Path) -> String {
     )
 }
 
-/// One request/response on an open keep-alive connection.
+/// One GET on an open keep-alive connection.
 fn get_on(conn: &mut std::net::TcpStream, path: &str) -> String {
+    request_on(conn, "GET", path)
+}
+
+/// One request (no body) and its whole response on an open keep-alive connection.
+fn request_on(conn: &mut std::net::TcpStream, method: &str, path: &str) -> String {
     write!(
         conn,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n"
     )
     .expect("write request");
     let mut buf = vec![0u8; 4096];
@@ -351,4 +365,204 @@ fn sigterm_mid_burst_loses_nothing_and_sends_every_email_once() {
     assert_eq!(copies.len(), sent, "every job delivered");
     let twice: Vec<_> = copies.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+}
+
+// ---- SIGHUP reaches IMAP and HTTP ---------------------------------------------------------
+
+/// `(subject, text body)` of every `.eml` the file transport wrote into `dir`.
+fn outbox_mail(dir: &Path) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|raw| {
+            let m = mail_parser::MessageParser::default().parse(&raw)?;
+            Some((
+                m.subject().unwrap_or_default().to_string(),
+                m.body_text(0).unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// Polls `cond` until true; after `limit`, panics with `what` and the daemon's log.
+fn wait_logged(d: &Daemon, what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out waiting for {what}; the daemon's log:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sighup_reaches_imap_mail_and_http_confirmations_on_connections_already_open() {
+    let env = imap_common::mail_env();
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let (mut admin, folder) = rt.block_on(async {
+        let mut admin = imap_common::admin(&env, imap_common::USER).await;
+        let folder = imap_common::fresh_folder(&mut admin).await;
+        (admin, folder)
+    });
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let templates = dir.join("templates");
+    std::fs::create_dir(&templates).expect("templates dir");
+    let cfg = dir.join("dragoman.toml");
+    let d_ = dir.display();
+    let write = |routes: &str, extra_mailbox: &str| {
+        let text = format!(
+            r#"
+[database]
+url = "sqlite://{d_}/dragoman.db"
+[http]
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:9"
+{mailbox}
+{extra_mailbox}
+{routes}
+[requestors]
+allow_domains = ["clinic.example"]
+{outbound}
+[templates]
+dir = "{t}"
+[log]
+format = "json"
+level = "info,dragoman::ingest::imap=debug"
+"#,
+            mailbox = imap_common::mailbox_toml(&env, "imap", &folder, "none", None),
+            outbound = file_outbound(dir),
+            t = templates.display(),
+        );
+        std::fs::write(&cfg, text).expect("write config");
+    };
+    write(&route("es-en@agency.test", "es", "en"), "");
+    support::cli(&cfg, &["migrate"]);
+    support::add_interpreter(&cfg, "Ana Reload", "interp35@agency.test", "es:en");
+    let mut d = Daemon::start(&cfg);
+    let append = |admin: &mut imap_common::Admin, to: &str, id: u64, topic: &str| {
+        let raw = support::invitation("ruiz@clinic.example", to, id, topic);
+        rt.block_on(imap_common::append(admin, &folder, raw.as_bytes(), None));
+    };
+    let meeting = |id: u64| {
+        requests(&cfg)
+            .iter()
+            .find(|r| r["meeting_id"].as_str() == Some(id.to_string().as_str()))
+            .cloned()
+    };
+    let base = 83_000_000_000u64 + u64::from(rand::random::<u16>()) * 1000;
+
+    // Before: fr-en@ has no route (answered, no request); es-en@ makes a request and an offer.
+    // Appended back to back, the second usually lands while the first is being swept: it is
+    // announced in the answer to a sweep command, not by IDLE (before `ImapMailbox::wait`
+    // looked at those announcements, it then waited for the IDLE deadline, 3.5 min).
+    append(&mut admin, "fr-en@agency.test", base + 1, "Before");
+    append(&mut admin, "es-en@agency.test", base + 2, "Offered");
+    wait_logged(&d, "the es-en request", Duration::from_secs(60), || {
+        meeting(base + 2).is_some()
+    });
+    assert!(meeting(base + 1).is_none(), "no route for fr-en@ yet");
+    let outbox = dir.join("outbox");
+    let offer_re = regex::Regex::new(r"/offer/([A-Za-z0-9]{32})").expect("regex");
+    let mut token = None;
+    wait_logged(&d, "the offer email", Duration::from_secs(30), || {
+        token = outbox_mail(&outbox).iter().find_map(|(subject, body)| {
+            (subject.starts_with("Offer:") && subject.contains("Offered"))
+                .then(|| offer_re.captures(body).map(|c| c[1].to_string()))
+                .flatten()
+        });
+        token.is_some()
+    });
+    let token = token.expect("an offer token");
+
+    // An HTTP client holding a keep-alive connection across the reload.
+    let addr = d.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    assert!(get_on(&mut conn, "/healthz").starts_with("HTTP/1.1 200"));
+
+    // The operator adds fr-en@ and overrides the confirmation subject, then sends SIGHUP.
+    std::fs::write(
+        templates.join("confirmation.subject"),
+        "Reloaded confirmation — {{ request.topic }}\n",
+    )
+    .expect("write template");
+    let both = route("es-en@agency.test", "es", "en") + &route("fr-en@agency.test", "fr", "en");
+    write(&both, "");
+    d.signal("HUP");
+    let line = d.wait_log("the reload", Duration::from_secs(30), |v| {
+        v["message"] == "configuration reloaded"
+    });
+    assert_eq!(
+        line["changes"].as_str().expect("a changes field"),
+        "routes: +fr-en@agency.test (French→English); templates: +confirmation.subject"
+    );
+
+    // Mail over IMAP after the reload is routed by the new routes.
+    append(&mut admin, "fr-en@agency.test", base + 3, "After");
+    wait_logged(&d, "the fr-en request", Duration::from_secs(60), || {
+        meeting(base + 3).is_some()
+    });
+    assert_eq!(meeting(base + 3).expect("request")["pair"], "fr:en");
+
+    // An accept on the connection opened before the reload: its confirmation uses the new
+    // template.
+    let answer = request_on(&mut conn, "POST", &format!("/offer/{token}/accept"));
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    wait_logged(
+        &d,
+        "the confirmation email",
+        Duration::from_secs(30),
+        || {
+            outbox_mail(&outbox)
+                .iter()
+                .any(|(subject, _)| subject == "Reloaded confirmation — Offered")
+        },
+    );
+    assert!(get_on(&mut conn, "/healthz").starts_with("HTTP/1.1 200"));
+
+    // A mailbox added to the file is not started by a reload: the log says it needs a restart.
+    let extra = format!(
+        "[[mailbox]]\nname = \"later\"\nmaildir = \"{}/later\"\n",
+        dir.display()
+    );
+    write(&both, &extra);
+    d.signal("HUP");
+    let line = d.wait_log("the second reload", Duration::from_secs(30), |v| {
+        v["message"] == "configuration reloaded; some changes need a restart"
+    });
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(
+        line["changes"].as_str().expect("a changes field"),
+        "nothing changed; not applied until a restart: mailbox"
+    );
+    assert!(!dir.join("later").exists(), "the new mailbox is not opened");
+
+    // One IMAP login for the whole run: the reloads dropped no connection.
+    let logins = d
+        .log
+        .lock()
+        .expect("log lock")
+        .iter()
+        .filter(|l| l.contains("IMAP folder selected"))
+        .count();
+    assert_eq!(logins, 1, "{}", d.log_text());
+    assert!(
+        d.find_log(|v| v["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("IMAP connection dropped")))
+            .is_none(),
+        "{}",
+        d.log_text()
+    );
+
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(30)), Some(0));
 }

@@ -17,7 +17,9 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, Path, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -48,7 +50,11 @@ pub const API_BURST: f64 = 120.0;
 pub const API_REFILL_PER_SEC: f64 = 4.0;
 
 /// The `/api/v1` routes with their own rate limiter and body cap; `super::router` merges them.
-pub fn routes() -> Router<AppState> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: FromRef<S>,
+{
     let limiter = Arc::new(RateLimiter::new(API_BURST, API_REFILL_PER_SEC));
     Router::new()
         .route(
@@ -175,10 +181,15 @@ fn presence_until(i: &Interpreter, now: DateTime<Utc>) -> Option<String> {
 /// their first argument, so nothing else is looked at before it.
 pub struct Authorized;
 
-impl FromRequestParts<AppState> for Authorized {
+impl<S> FromRequestParts<S> for Authorized
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let state = AppState::from_ref(state);
         let tokens = &state.config.api.tokens;
         if tokens.is_empty() {
             return Err(disabled());

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::extract::{DefaultBodyLimit, MatchedPath, State};
+use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, State};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,6 +37,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::offers::Offers;
+use crate::ops::reload::Live;
 use crate::ops::Ops;
 use crate::store::StoreError;
 
@@ -62,6 +63,10 @@ pub struct AppState {
     /// The webhook receiver's group-commit writer and processing worker, shared by all
     /// clones; started by `serve` (or the first webhook).
     pub webhooks: crate::zoom::intake::IntakeSlot,
+    /// The daemon's reloadable configuration (SIGHUP). When set, every request sees the
+    /// snapshot current when it arrives (`offers` with its templates, `config` with its
+    /// routes and requestors) instead of the two fields above; `None` in tests and the demo.
+    pub live: Option<Arc<Live>>,
 }
 
 impl AppState {
@@ -73,7 +78,25 @@ impl AppState {
             clock: Arc::new(Utc::now),
             ops: None,
             webhooks: Default::default(),
+            live: None,
         }
+    }
+
+    /// Serves each request with the snapshot of `live` current when it arrives.
+    pub fn with_live(mut self, live: Arc<Live>) -> AppState {
+        self.live = Some(live);
+        self
+    }
+
+    /// This state with the live snapshot's `offers` and `config` (itself without one).
+    pub fn current(&self) -> AppState {
+        let mut state = self.clone();
+        if let Some(live) = &self.live {
+            let snapshot = live.current();
+            state.offers = snapshot.offers.clone();
+            state.config = snapshot.config.clone();
+        }
+        state
     }
 
     /// Records metrics into, and reports readiness from, `ops`.
@@ -90,6 +113,18 @@ impl AppState {
     pub(crate) fn webhooks(&self) -> &crate::zoom::intake::Intake {
         self.webhooks
             .get_or_start(|| (self.offers.store().clone(), self.clock.clone()))
+    }
+}
+
+/// The router's state: the `AppState` the server started with. A handler's `State<AppState>`
+/// is made from it per request ([`AppState::current`]), so a SIGHUP reaches the next request
+/// on every connection, keep-alive ones included, and one request sees one snapshot.
+#[derive(Clone)]
+pub struct Served(AppState);
+
+impl FromRef<Served> for AppState {
+    fn from_ref(served: &Served) -> AppState {
+        served.0.current()
     }
 }
 
@@ -155,7 +190,7 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .with_state(state)
+        .with_state(Served(state))
 }
 
 /// Records each request's latency by method, route template and status.

@@ -22,6 +22,7 @@ use tokio::net::TcpStream;
 
 use crate::config::{Config, ImapConfig, TlsMode};
 use crate::offers::Offers;
+use crate::ops::reload::Live;
 use crate::ops::{self, Ops};
 use crate::store::{ImapCursor, IngestDecision, IngestOutcome, IngestedMessage, StoreError};
 
@@ -32,6 +33,9 @@ struct Ahead {
     uid: u32,
     read: Read,
     decision: IngestDecision,
+    /// The snapshot it was decided with, which records it too (SIGHUP).
+    offers: Arc<Offers>,
+    config: Arc<Config>,
 }
 
 /// Timeouts and limits of one mailbox task. Tests use short ones.
@@ -243,6 +247,10 @@ pub struct ImapMailbox {
     /// Heartbeats (`mailbox:NAME`), contacts (for `/readyz`) and metrics of the running
     /// daemon; `None` in tests that do not look at them.
     ops: Option<Arc<Ops>>,
+    /// The daemon's reloadable configuration (SIGHUP): each message is routed and answered
+    /// with the snapshot current when its turn comes, on the connection already open. `None`:
+    /// `offers` and `config` above, as given.
+    live: Option<Arc<Live>>,
 }
 
 async fn within<T, E: std::fmt::Display>(
@@ -368,6 +376,26 @@ impl ImapMailbox {
             config,
             options,
             ops: None,
+            live: None,
+        }
+    }
+
+    /// Reads routes, requestors and templates from `live` for each message, so a SIGHUP
+    /// applies to the next message without dropping the connection.
+    pub fn with_live(mut self, live: Arc<Live>) -> ImapMailbox {
+        self.live = Some(live);
+        self
+    }
+
+    /// The use cases and configuration for one message: the live snapshot's when there is
+    /// one. (Connection settings, the size cap and the store never change on reload.)
+    fn current(&self) -> (Arc<Offers>, Arc<Config>) {
+        match &self.live {
+            Some(live) => {
+                let snapshot = live.current();
+                (snapshot.offers.clone(), snapshot.config.clone())
+            }
+            None => (self.offers.clone(), self.config.clone()),
         }
     }
 
@@ -633,6 +661,12 @@ impl ImapMailbox {
             uid,
         };
         let cap = self.config.limits.max_message_bytes;
+        // One snapshot per message, decided and recorded with the same configuration: the
+        // one its decision was made with ahead, else the one current now (SIGHUP).
+        let (offers, config) = match &ahead {
+            Some(a) => (a.offers.clone(), a.config.clone()),
+            None => self.current(),
+        };
         // A decision made ahead was made only for a message not recorded then (and the
         // commit deduplicates anyway).
         if ahead.is_none() && store.message_recorded(&self.name, &key).await? {
@@ -657,8 +691,8 @@ impl ImapMailbox {
                 .find(|f| f.uid == Some(uid))
                 .and_then(|f| f.header());
             super::ingest_oversized_at(
-                &self.offers,
-                &self.config,
+                &offers,
+                &config,
                 &self.name,
                 &key,
                 u64::from(size),
@@ -689,8 +723,8 @@ impl ImapMailbox {
                 let (read, decision) = match ahead_now {
                     Some(a) => (a.read, a.decision),
                     None => {
-                        let read = Read::new(&self.config, &self.name, &key, raw, None);
-                        match super::decide(&self.offers, &self.config, &read, raw, now).await {
+                        let read = Read::new(&config, &self.name, &key, raw, None);
+                        match super::decide(&offers, &config, &read, raw, now).await {
                             Ok(d) => (read, d),
                             Err(e) => return (Err(e), None),
                         }
@@ -699,7 +733,7 @@ impl ImapMailbox {
                 // This commit and the next message's decision overlap: the store's round
                 // trips, not the CPU, bound a backlog's drain.
                 tokio::join!(
-                    super::record(&self.offers, &read, &decision, Some(&cursor), now),
+                    super::record(&offers, &read, &decision, Some(&cursor), now),
                     self.decide_ahead(&read, &decision, next_now, s.uidvalidity, now)
                 )
             })
@@ -768,8 +802,9 @@ impl ImapMailbox {
             return None;
         }
         let key = format!("{uidvalidity}:{uid}");
+        let (offers, config) = self.current();
         let attempt = std::panic::AssertUnwindSafe(async {
-            let read = Read::new(&self.config, &self.name, &key, raw, None);
+            let read = Read::new(&config, &self.name, &key, raw, None);
             if !read.independent_of(before, decision) {
                 return None;
             }
@@ -782,13 +817,15 @@ impl ImapMailbox {
             {
                 return None;
             }
-            let decision = super::decide(&self.offers, &self.config, &read, raw, now)
+            let decision = super::decide(&offers, &config, &read, raw, now)
                 .await
                 .ok()?;
             Some(Ahead {
                 uid,
                 read,
                 decision,
+                offers: offers.clone(),
+                config: config.clone(),
             })
         })
         .catch_unwind()
@@ -855,8 +892,31 @@ impl ImapMailbox {
             can_move,
             tidied,
         } = s;
+        let mut session = session;
+        // Mail that arrived during the sweep was announced (`* N EXISTS`) in the answer to
+        // one of its commands, which async-imap files as unsolicited; IDLE does not announce
+        // it again, so waiting would leave it until the next push or the IDLE deadline
+        // (minutes). The folder grew: sweep again at once. (A stale announcement costs one
+        // UID SEARCH.)
+        let mut grew = false;
+        while let Ok(r) = session.unsolicited_responses.try_recv() {
+            grew |= matches!(
+                r,
+                async_imap::types::UnsolicitedResponse::Exists(_)
+                    | async_imap::types::UnsolicitedResponse::Recent(_)
+            );
+        }
+        if grew {
+            let session = ImapSession {
+                session,
+                uidvalidity,
+                idle,
+                can_move,
+                tidied,
+            };
+            return Ok((session, Woke::Data));
+        }
         if !idle {
-            let mut session = session;
             let woke = tokio::select! {
                 _ = shutdown => Woke::Shutdown,
                 _ = tokio::time::sleep(self.options.poll_every) => Woke::Data,
@@ -1049,6 +1109,9 @@ impl ImapMailbox {
                     tracing::warn!(mailbox = %self.name, error = %msg, retry_in = ?wait, "IMAP connection dropped; reconnecting");
                     if let Some(ops) = &self.ops {
                         ops.metrics.mailbox_failed(&self.name);
+                        if connected {
+                            ops.metrics.idle_reconnect(&self.name);
+                        }
                     }
                     self.beat();
                     let _ = store

@@ -169,7 +169,7 @@ impl Metrics {
         );
         registry.register(
             "mailbox_idle_reconnects",
-            "IMAP IDLE sessions re-established per mailbox",
+            "IMAP connections lost after login per mailbox (each followed by a reconnect with backoff)",
             m.mailbox_idle_reconnects.clone(),
         );
         registry.register(
@@ -272,6 +272,27 @@ impl Metrics {
     /// An ingest pass that failed as a whole (the mailbox could not be read).
     pub fn mailbox_failed(&self, mailbox: &str) {
         self.mailbox_errors
+            .get_or_create(&MailboxLabels {
+                mailbox: mailbox.to_string(),
+            })
+            .inc();
+    }
+
+    /// Shows `mailbox`'s counters at 0 from the start (a series that appears only with its
+    /// first increment is missed by `increase()` in alert rules).
+    pub fn mailbox_known(&self, mailbox: &str) {
+        let labels = MailboxLabels {
+            mailbox: mailbox.to_string(),
+        };
+        // Creating the series is the point; the guard it returns is not needed.
+        let _ = self.mailbox_errors.get_or_create(&labels);
+        let _ = self.mailbox_idle_reconnects.get_or_create(&labels);
+    }
+
+    /// An IMAP connection of `mailbox` that was up (logged in, watching) broke; the task
+    /// reconnects.
+    pub fn idle_reconnect(&self, mailbox: &str) {
+        self.mailbox_idle_reconnects
             .get_or_create(&MailboxLabels {
                 mailbox: mailbox.to_string(),
             })
@@ -381,6 +402,7 @@ mod tests {
     fn encodes_families_with_bounded_labels_and_refreshes_scrape_gauges() {
         let m = Metrics::new();
         m.ingested("spool", 2, 1, 0, 0, 1);
+        m.idle_reconnect("inbox");
         m.webhook_event("participant_joined");
         m.webhook_verification_failures.inc();
         m.http_request("GET", "/offer/{token}", 200, Duration::from_millis(3));
@@ -403,6 +425,7 @@ mod tests {
         for line in [
             r#"dragoman_mailbox_messages_total{mailbox="spool",outcome="created"} 2"#,
             r#"dragoman_mailbox_errors_total{mailbox="spool"} 1"#,
+            r#"dragoman_mailbox_idle_reconnects_total{mailbox="inbox"} 1"#,
             r#"dragoman_requests{state="offered"} 3"#,
             r#"dragoman_offers{state="pending"} 5"#,
             r#"dragoman_outbox_jobs{state="pending"} 4"#,

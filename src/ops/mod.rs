@@ -65,11 +65,17 @@ impl Ops {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        let contacts: BTreeMap<String, Option<Instant>> =
+            mailboxes.into_iter().map(|m| (m.into(), None)).collect();
+        let metrics = Metrics::new();
+        for name in contacts.keys() {
+            metrics.mailbox_known(name);
+        }
         Ops {
             heartbeats: Heartbeats::new(),
-            metrics: Metrics::new(),
+            metrics,
             started,
-            contacts: Mutex::new(mailboxes.into_iter().map(|m| (m.into(), None)).collect()),
+            contacts: Mutex::new(contacts),
             contact_allowance: CONTACT_ALLOWANCE,
         }
     }

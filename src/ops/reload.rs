@@ -7,7 +7,12 @@
 //! templates of another. [`Live::reload`] builds the whole new snapshot first (templates
 //! compiled) and swaps only when that succeeded: an invalid new configuration is refused with
 //! its reason and the running one is kept. Sections that cannot change without a restart
-//! (database, listener, mailboxes, transport, …) are kept as they are and named in the report.
+//! (database, listener, mailboxes — added, removed or changed —, transport, API tokens, …) are
+//! kept as they are and named in the report.
+//!
+//! Who reads the snapshot, and when: the Maildir loop once per pass, the matching loop once
+//! per step, each IMAP task once per message (on the connection it already has), and the HTTP
+//! server once per request (on whatever connection it arrives: keep-alive ones included).
 //!
 //! Reads the template files it is asked to compare; never touches the store or the network.
 
@@ -221,7 +226,7 @@ pub fn diff(old: &Config, new: &Config) -> Changes {
     // Compared by their Debug form: secrets print as `***`, so a changed secret alone is not
     // noticed (and not applied) — it needs a restart like the rest of these sections.
     let same = |a: &dyn fmt::Debug, b: &dyn fmt::Debug| format!("{a:?}") == format!("{b:?}");
-    let sections: [(&'static str, bool); 10] = [
+    let sections: [(&'static str, bool); 11] = [
         ("database", same(&old.database, &new.database)),
         ("http", same(&old.http, &new.http)),
         ("mailbox", same(&old.mailboxes, &new.mailboxes)),
@@ -230,6 +235,7 @@ pub fn diff(old: &Config, new: &Config) -> Changes {
         ("matching", same(&old.matching, &new.matching)),
         ("zoom", same(&old.zoom, &new.zoom)),
         ("limits", same(&old.limits, &new.limits)),
+        ("api", same(&old.api, &new.api)),
         ("log", same(&old.log, &new.log)),
         ("data_dir", old.data_dir == new.data_dir),
     ];
@@ -383,6 +389,16 @@ allow_addresses = ["ruiz@other.example"]
         assert!(c
             .to_string()
             .contains("not applied until a restart: outbound"));
+        // A mailbox added (or removed) is named as needing a restart: the tasks watching
+        // mailboxes are started once.
+        let more = config(&format!(
+            "{ES_EN}[[mailbox]]\nname = \"second\"\nmaildir = \"/tmp/reload-unit-second\"\n"
+        ));
+        assert_eq!(diff(&old, &more).needs_restart, vec!["mailbox"]);
+        assert_eq!(diff(&more, &old).needs_restart, vec!["mailbox"]);
+        let mut tokens = config(ES_EN);
+        tokens.api.tokens = vec![crate::config::Secret::new("t".repeat(40))];
+        assert_eq!(diff(&old, &tokens).needs_restart, vec!["api"]);
 
         let mut changed = config(ES_EN);
         changed.requestors.allow_addresses = vec!["lopez@other.example".into()];

@@ -149,6 +149,7 @@ async fn spawn_app_tweaked(
         }),
         ops: None,
         webhooks: IntakeSlot::default(),
+        live: None,
     };
     let webhooks = state.webhooks.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
