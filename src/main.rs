@@ -1027,6 +1027,7 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
             "requests": counts.requests.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
             "offers": counts.offers.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
             "outbox": {"pending": counts.outbox_pending, "failed": counts.outbox_failed, "sent": counts.outbox_sent,
+                "digested": counts.outbox_digested, "skipped": counts.outbox_skipped,
                 "recent_failures": failures.iter().map(|f| serde_json::json!({
                     "id": f.id, "kind": f.kind, "message_id": f.message_id, "to": f.recipient,
                     "attempts": f.attempts, "error": f.last_error, "created_at": f.created_at,
@@ -1061,6 +1062,8 @@ async fn status(app: &App, json: bool) -> anyhow::Result<()> {
                 ("pending".into(), counts.outbox_pending),
                 ("failed".into(), counts.outbox_failed),
                 ("sent".into(), counts.outbox_sent),
+                ("in a digest".into(), counts.outbox_digested),
+                ("skipped".into(), counts.outbox_skipped),
             ],
         );
         section(

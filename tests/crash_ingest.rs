@@ -77,13 +77,31 @@ fn count(dir: &Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
-/// Offer emails only (the requestor's "received" replies are written beside them).
+/// Offer emails written to the file outbox (the requestor's "received" replies are written
+/// beside them): one per `offer.*` file, plus each offer a digest file (`digest.*`) lists
+/// (the worker folds an interpreter's waiting offers into one).
 fn offers_in(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("offer."))
-                .count()
+                .map(|e| {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    if name.starts_with("offer.") {
+                        1
+                    } else if name.starts_with("digest.") {
+                        let raw = std::fs::read(e.path()).unwrap_or_default();
+                        mail_parser::MessageParser::default()
+                            .parse(&raw)
+                            .and_then(|m| {
+                                m.body_text(0)
+                                    .map(|t| t.matches("See it, accept or decline:").count())
+                            })
+                            .unwrap_or(0)
+                    } else {
+                        0
+                    }
+                })
+                .sum()
         })
         .unwrap_or(0)
 }
@@ -198,7 +216,7 @@ fn sigkill_mid_batch_then_restart_ingests_every_message_exactly_once() {
     assert_eq!(
         offers_in(&outbox),
         MESSAGES * INTERPRETERS,
-        "exactly one offer email per interpreter per request"
+        "exactly one offer email (or digest entry) per interpreter per request"
     );
     let status: serde_json::Value =
         serde_json::from_str(&cli(&config, &["status", "--json"])).unwrap();

@@ -351,6 +351,8 @@ impl Metrics {
                         ("pending".to_string(), s.outbox_pending),
                         ("failed".to_string(), s.outbox_failed),
                         ("sent".to_string(), s.outbox_sent),
+                        ("digested".to_string(), s.outbox_digested),
+                        ("skipped".to_string(), s.outbox_skipped),
                     ],
                 );
                 self.interpreters.set(s.interpreters);
@@ -412,6 +414,8 @@ mod tests {
             outbox_pending: 4,
             outbox_failed: 1,
             outbox_sent: 9,
+            outbox_digested: 0,
+            outbox_skipped: 0,
             interpreters: 7,
             interpreters_online: 2,
             messages_ingested: 0,

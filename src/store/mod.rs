@@ -285,6 +285,10 @@ pub struct StatusCounts {
     pub outbox_pending: i64,
     pub outbox_failed: i64,
     pub outbox_sent: i64,
+    /// Offer emails folded into a digest (sent as part of it), and offer emails closed unsent
+    /// because their offer was no longer open when the worker came to them.
+    pub outbox_digested: i64,
+    pub outbox_skipped: i64,
     pub interpreters: i64,
     pub interpreters_online: i64,
     pub messages_ingested: i64,

@@ -1276,6 +1276,8 @@ impl Store for PostgresStore {
             outbox_pending: outbox_count("pending"),
             outbox_failed: outbox_count("failed"),
             outbox_sent: outbox_count("sent"),
+            outbox_digested: outbox_count("digested"),
+            outbox_skipped: outbox_count("skipped"),
             interpreters,
             interpreters_online,
             messages_ingested: messages.iter().map(|(_, n)| n).sum(),
