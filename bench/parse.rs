@@ -2,6 +2,7 @@
 //! the whole extraction, and mail-parser's bare `MessageParser::default().parse()` of the same
 //! messages in the same run (through `invitation::mime_baseline`, so `mail_parser` stays inside
 //! the parser module), with the ratio printed at the end. Goal: extraction <= 2x the bare parse.
+//! `PARSE_BENCH_PER_FILE=1` prints each input's own times and ratio instead.
 //! Must never write anywhere but stdout and criterion's own target directory.
 
 use criterion::{black_box, Criterion, Throughput};
@@ -9,7 +10,7 @@ use dragoman::invitation::{mime_baseline, parse};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn corpus() -> Vec<Vec<u8>> {
+fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .expect("fixtures/invitations exists")
@@ -20,7 +21,13 @@ fn corpus() -> Vec<Vec<u8>> {
         })
         .collect();
     paths.sort();
-    paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+    paths
+        .iter()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            Some((name, std::fs::read(p).ok()?))
+        })
+        .collect()
 }
 
 fn extract_all(corpus: &[Vec<u8>]) -> usize {
@@ -37,6 +44,34 @@ fn mime_all(corpus: &[Vec<u8>]) -> usize {
         .count()
 }
 
+/// `PARSE_BENCH_PER_FILE=1`: each input's own extraction and bare-parse time (interleaved
+/// rounds, like [`ratio`]), slowest extraction first, so a profile can start where time goes.
+fn per_file(named: &[(String, Vec<u8>)]) {
+    let mut rows: Vec<(f64, f64, &str)> = named
+        .iter()
+        .map(|(name, bytes)| {
+            let one = std::slice::from_ref(bytes);
+            let (ex, mi) = ratio_rounds(one, 10, 50);
+            (ex, mi, name.as_str())
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total: f64 = rows.iter().map(|r| r.0).sum();
+    println!(
+        "{:>9} {:>9} {:>6} {:>6}  file",
+        "extr us", "bare us", "ratio", "share"
+    );
+    for (ex, mi, name) in rows {
+        println!(
+            "{:>9.1} {:>9.1} {:>6.1} {:>5.1}%  {name}",
+            ex * 1e6,
+            mi * 1e6,
+            ex / mi,
+            ex / total * 100.0
+        );
+    }
+}
+
 fn benches(c: &mut Criterion, corpus: &[Vec<u8>]) {
     let mut g = c.benchmark_group("invitation_corpus");
     g.throughput(Throughput::Elements(corpus.len() as u64));
@@ -47,26 +82,35 @@ fn benches(c: &mut Criterion, corpus: &[Vec<u8>]) {
 
 /// Interleaved rounds of both, so machine load hits them alike; returns seconds per corpus pass.
 fn ratio(corpus: &[Vec<u8>]) -> (f64, f64) {
+    ratio_rounds(corpus, 30, 10)
+}
+
+/// `rounds` interleaved rounds of `passes` corpus passes of each; seconds per pass.
+fn ratio_rounds(corpus: &[Vec<u8>], rounds: u32, passes: u32) -> (f64, f64) {
     let (mut ex, mut mi) = (Duration::ZERO, Duration::ZERO);
-    let rounds = 30;
     for _ in 0..rounds {
         let t = Instant::now();
-        for _ in 0..10 {
+        for _ in 0..passes {
             black_box(extract_all(corpus));
         }
         ex += t.elapsed();
         let t = Instant::now();
-        for _ in 0..10 {
+        for _ in 0..passes {
             black_box(mime_all(corpus));
         }
         mi += t.elapsed();
     }
-    let passes = f64::from(rounds * 10);
+    let passes = f64::from(rounds * passes);
     (ex.as_secs_f64() / passes, mi.as_secs_f64() / passes)
 }
 
 fn main() {
-    let corpus = corpus();
+    let named = corpus();
+    if std::env::var_os("PARSE_BENCH_PER_FILE").is_some() {
+        per_file(&named);
+        return;
+    }
+    let corpus: Vec<Vec<u8>> = named.into_iter().map(|(_, b)| b).collect();
     let mut c = Criterion::default().configure_from_args();
     benches(&mut c, &corpus);
     c.final_summary();

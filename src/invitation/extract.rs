@@ -36,7 +36,14 @@ fn clean_text(raw: &str) -> String {
         while let Some(r) = t.strip_prefix('>') {
             t = r.trim_start();
         }
-        for c in t.trim_end().chars() {
+        let t = t.trim_end();
+        // Only non-ASCII characters change below: an ASCII line is copied as it is.
+        if t.is_ascii() {
+            out.push_str(t);
+            out.push('\n');
+            continue;
+        }
+        for c in t.chars() {
             match c {
                 '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}' => out.push(' '),
                 // Invisible characters mailers put inside long URLs and labels.
@@ -438,11 +445,43 @@ fn script_lang(text: &str) -> Option<&'static str> {
     }
 }
 
-/// Line starts (byte offsets) of a text.
-fn line_starts(text: &str) -> Vec<usize> {
-    let mut v = vec![0];
-    v.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-    v
+/// A text's lines, found once: line `i` is `text[starts[i]..]` up to its `\n`.
+struct Lines<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Lines { text, starts }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Line `i` of `of` (the text itself or a copy with the same byte offsets), without its
+    /// `\n`.
+    fn get_in<'a>(&self, of: &'a str, i: usize) -> Option<&'a str> {
+        let start = *self.starts.get(i)?;
+        let end = self.starts.get(i + 1).map_or(of.len(), |n| n - 1);
+        of.get(start..end)
+    }
+
+    fn get(&self, i: usize) -> Option<&'t str> {
+        self.get_in(self.text, i)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'t str> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
 }
 
 /// `line` and `low_line` are the same line of a text and of its ASCII-lower-cased copy.
@@ -455,30 +494,27 @@ fn is_phone_line(line: &str, low_line: &str) -> bool {
     // prose lines have fewer than two digits, and then only a section header can match.
     let digits = l.chars().filter(|c| c.is_numeric()).take(2).count();
     labels::is_phone_header(low_line.trim())
-        || (digits >= 2 && (ONE_TAP.is_match(l) || PHONE_LINE.is_match(l)))
+        || (digits >= 2 && ((l.contains(",,") && ONE_TAP.is_match(l)) || PHONE_LINE.is_match(l)))
 }
 
 /// Which lines of a text are phone lines, each worked out once when first asked.
 struct PhoneLines<'t> {
-    lines: Vec<&'t str>,
-    low_lines: Vec<&'t str>,
+    lines: &'t Lines<'t>,
+    low: &'t str,
     known: Vec<Option<bool>>,
 }
 
 impl<'t> PhoneLines<'t> {
-    fn new(text: &'t str, low: &'t str) -> Self {
-        let lines: Vec<&str> = text.split('\n').collect();
-        let low_lines: Vec<&str> = low.split('\n').collect();
-        let known = vec![None; lines.len()];
+    fn new(lines: &'t Lines<'t>, low: &'t str) -> Self {
         PhoneLines {
             lines,
-            low_lines,
-            known,
+            low,
+            known: vec![None; lines.len()],
         }
     }
 
     fn is_phone(&mut self, i: usize) -> bool {
-        let (Some(line), Some(low)) = (self.lines.get(i), self.low_lines.get(i)) else {
+        let (Some(line), Some(low)) = (self.lines.get(i), self.lines.get_in(self.low, i)) else {
             return false;
         };
         *self.known[i].get_or_insert_with(|| is_phone_line(line, low))
@@ -499,24 +535,25 @@ fn clean_value(v: &str) -> Option<String> {
 
 fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     let mut f = Facts::default();
-    let starts = line_starts(text);
+    let lines = Lines::new(text);
+    let starts = &lines.starts;
     let line_of = |pos: usize| match starts.binary_search(&pos) {
         Ok(i) => i,
         Err(i) => i.saturating_sub(1),
     };
     // Labels are matched on an ASCII-lower-cased copy (same byte offsets) with case-sensitive
-    // patterns, which lets the regex engine use its literal prefilters; values come from `text`.
+    // patterns, tried only where one pass over it found their words; values come from `text`.
     let low = text.to_ascii_lowercase();
-    let mut phone = PhoneLines::new(text, &low);
-    let lines: Vec<&str> = text.split('\n').collect();
+    let scan = labels::scan_text(text, &low);
+    let mut phone = PhoneLines::new(&lines, &low);
     let link_line = line_of(link.pos.min(text.len()));
     let link_line_start = starts.get(link_line).copied().unwrap_or(0);
 
     // The phone part: from the first phone line after the link's line to the next other link.
     let phone_first = (link_line + 1..lines.len()).find(|&i| phone.is_phone(i));
     // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
-    f.old_format = text.contains("Join from PC, Mac") || text.contains("join from PC, Mac");
-    f.has_phone_section = labels::PHONE_HEADER_RE.is_match(&low) || ONE_TAP.is_match(text);
+    f.old_format = scan.old_format;
+    f.has_phone_section = scan.phone_header || (text.contains(",,") && ONE_TAP.is_match(text));
     let phone_start = phone_first
         .and_then(|i| starts.get(i).copied())
         .unwrap_or(text.len());
@@ -530,7 +567,7 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     let mut after: Option<String> = None;
     let mut before: Option<(usize, String)> = None;
     let mut in_phone_typed: Option<String> = None;
-    for (label, value) in labels::PASSCODE_RE.all(&low) {
+    for (label, value) in labels::PASSCODE_RE.all(&low, &scan.passcode) {
         if ascii_letter_before(text, label.start) {
             continue;
         }
@@ -565,7 +602,7 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
 
     // Meeting ID from the text (serves only where the URL has none).
     let mut ids: Vec<(usize, String)> = Vec::new();
-    for (label, value) in labels::MEETING_ID_RE.all(&low) {
+    for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
         if ascii_letter_before(text, label.start) {
             continue;
         }
@@ -582,32 +619,31 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
         .or_else(|| ids.first())
         .map(|(_, d)| d.clone());
 
-    let (flags, join_langs) = labels::scan_phrases(&low);
-    f.flags = flags;
-    for lang in join_langs {
+    f.flags = scan.flags;
+    for &lang in &scan.join_langs {
         f.vote(Some(lang));
     }
-    let google = flags.google;
+    let google = scan.flags.google;
 
     // Topic, time and organizer: the first line holding each.
     let label_and_value = |g: Option<Vec<Option<std::ops::Range<usize>>>>| {
         let g = g?;
         Some((g.get(1).cloned()??, g.get(2).cloned()??))
     };
-    if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low)) {
+    if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low, &scan.topic)) {
         f.vote(lang_of(labels::TOPIC, &low[l]));
         f.topic = clean_value(&text[v]);
     } else if google {
-        if let Some((_, v)) = label_and_value(labels::TITLE_RE.first(&low)) {
+        if let Some((_, v)) = label_and_value(labels::TITLE_RE.first(&low, &scan.title)) {
             f.topic = clean_value(&text[v]);
         }
     }
     let mut time_line: Option<(usize, String)> = None;
-    if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low)) {
+    if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low, &scan.time)) {
         f.vote(lang_of(labels::TIME, &low[l.clone()]));
         time_line = Some((line_of(l.start), text[v].trim().to_owned()));
     }
-    if let Some(groups) = labels::ORGANIZER_RE.first(&low) {
+    if let Some(groups) = labels::ORGANIZER_RE.first(&low, &scan.organizer) {
         if let Some((i, name)) = groups
             .into_iter()
             .enumerate()
@@ -654,6 +690,17 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
             if labels::RECURRENCE_LINE.iter().any(|p| tl.starts_with(p)) {
                 f.recurrence = Some(t.to_owned());
                 break;
+            }
+        }
+    }
+    // A date and time without a zone, the zone on a line of its own ("Timezone: ...").
+    if f.time.start.is_none() && !f.time.no_fixed {
+        if let Some(naive) = f.time.naive {
+            if let Some((_, v)) = label_and_value(labels::TIMEZONE_RE.first(&low, &scan.timezone)) {
+                if let Some(tz) = time::zone_from_display(&text[v]) {
+                    f.time.start = time::localize(&tz, naive);
+                    f.time.timezone = Some(tz.name().to_owned());
+                }
             }
         }
     }

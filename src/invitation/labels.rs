@@ -31,6 +31,11 @@ pub(crate) const TOPIC: &[(&str, &str)] = &[
     ("Тема", "ru"),
 ];
 
+/// A time-zone line of its own, read only when the time line names no zone ("Date & Time: ... at
+/// 14:00" then "Timezone: Europe/Amsterdam" in booking mails).
+pub(crate) const TIMEZONE: &[(&str, &str)] =
+    &[("Time Zone", "en"), ("Timezone", "en"), ("Tijdzone", "nl")];
+
 /// Google Calendar's labels: only read when the text is a Google Calendar invitation.
 pub(crate) const GOOGLE_TITLE: &[(&str, &str)] = &[("Title", "en")];
 
@@ -46,6 +51,7 @@ pub(crate) const TIME: &[(&str, &str)] = &[
     ("Ora", "it"),
     ("Horário", "pt"),
     ("Tijd", "nl"),
+    ("Datum & Tijd", "nl"),
     ("時間", "ja"),
     ("日時", "ja"),
     ("时间", "zh"),
@@ -73,6 +79,8 @@ pub(crate) const MEETING_ID: &[(&str, &str)] = &[
     ("ID da reunião", "pt"),
     ("ID do webinar", "pt"),
     ("Vergadering-ID", "nl"),
+    // A Dutch booking mail's Zoom block (github Quasar-Dev-Co/quasarleadsbackup).
+    ("Vergader-ID", "nl"),
     ("Vergaderings-ID", "nl"),
     ("ミーティングID", "ja"),
     ("ミーティング ID", "ja"),
@@ -142,6 +150,7 @@ pub(crate) const JOIN_PHRASES: &[(&str, &str)] = &[
     ("ingressar na reunião zoom", "pt"),
     ("zoom-vergadering deelnemen", "nl"),
     ("deelnemen aan zoom-vergadering", "nl"),
+    ("deelnemen aan zoom vergadering", "nl"),
     ("zoomミーティングに参加する", "ja"),
     ("加入 zoom 会议", "zh"),
     ("加入zoom会议", "zh"),
@@ -322,9 +331,10 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
     (r"(?i)^(.+?) приглашает вас", "ru"),
 ];
 
-fn alternation(labels: &[(&str, &str)]) -> String {
-    // Matched against ASCII-lower-cased text: the fully lower-cased label, and the label with
-    // only ASCII lower-cased (for capitals outside ASCII, "Тема", "ÍD").
+/// Every label as it is matched against ASCII-lower-cased text (the fully lower-cased label,
+/// and the label with only ASCII lower-cased, for capitals outside ASCII: "Тема", "ÍD"),
+/// longest first: the order of [`alternation`].
+fn variants(labels: &[(&str, &str)]) -> Vec<String> {
     let mut l: Vec<String> = Vec::new();
     for (label, _) in labels {
         for v in [label.to_lowercase(), label.to_ascii_lowercase()] {
@@ -334,19 +344,25 @@ fn alternation(labels: &[(&str, &str)]) -> String {
         }
     }
     l.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
-    l.iter()
+    l
+}
+
+fn alternation(labels: &[(&str, &str)]) -> String {
+    variants(labels)
+        .iter()
         .map(|s| regex::escape(s).replace(' ', r"[ \t\-]?"))
         .collect::<Vec<_>>()
         .join("|")
 }
 
-/// A line-matching regex with a literal prefilter: `words` (plain literals, so the regex engine
-/// searches them with its SIMD literal searchers) finds the few lines that can match, and only
-/// those lines are given to `line`. Equivalent to one multi-line scan of the whole text with
-/// `line` as long as every match of `line` lies within one line and contains one of `words`.
+/// A line-matching regex run only on the lines a [`TextScan`] found one of its words on.
+/// Equivalent to one multi-line scan of the whole text with `line` as long as every match of
+/// `line` lies within one line and contains one of the words (see [`Words`]).
 pub(crate) struct LineScan {
-    words: Regex,
     line: Regex,
+    /// For a [`line_label`] scanner: its label variants, in the regex alternation's order, read
+    /// by hand instead of running `line`'s capture engines (see [`LineScan::label_at`]).
+    labels: Option<Vec<String>>,
     /// When set, a match's word is the first thing on its line after these characters only.
     lead: Option<&'static [char]>,
 }
@@ -355,34 +371,42 @@ pub(crate) struct LineScan {
 const LABEL_LEAD: &[char] = &[' ', '\t', '>', '*', '_', '#', '•', '·', '-'];
 
 impl LineScan {
-    fn new(words: &[String], line: &str, lead: Option<&'static [char]>) -> Self {
-        let alts: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
+    fn new(line: &str, lead: Option<&'static [char]>) -> Self {
         LineScan {
-            words: Regex::new(&alts.join("|")).expect("literal regex"),
             line: Regex::new(line).expect("line regex"),
+            labels: None,
             lead,
         }
     }
 
     /// The first line of `text` that `line` matches, with the capture groups' byte ranges in
-    /// `text` (`None` for a group that did not take part).
-    pub(crate) fn first(&self, text: &str) -> Option<Vec<Option<Range<usize>>>> {
+    /// `text` (`None` for a group that did not take part). `hits` are the start offsets of this
+    /// scanner's words in `text`, ascending (from [`TextScan`]).
+    pub(crate) fn first(&self, text: &str, hits: &[usize]) -> Option<Vec<Option<Range<usize>>>> {
         let mut next_line = 0;
-        for m in self.words.find_iter(text) {
-            if m.start() < next_line {
+        for &h in hits {
+            if h < next_line {
                 continue;
             }
-            let start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
-            let end = text[m.start()..]
-                .find('\n')
-                .map_or(text.len(), |i| m.start() + i);
+            let start = text[..h].rfind('\n').map_or(0, |i| i + 1);
+            let end = text[h..].find('\n').map_or(text.len(), |i| h + i);
             next_line = end;
             // A label opens its line after `lead` characters only; no later word on the line
             // can then open it either, since this word's own characters stand before them.
             if let Some(lead) = self.lead {
-                if !text[start..m.start()].chars().all(|c| lead.contains(&c)) {
+                if !text[start..h].chars().all(|c| lead.contains(&c)) {
                     continue;
                 }
+            }
+            if let Some(labels) = &self.labels {
+                if let Some((label_end, value)) = Self::label_at(labels, &text[h..end]) {
+                    return Some(vec![
+                        Some(start..end),
+                        Some(h..h + label_end),
+                        Some(h + value..end),
+                    ]);
+                }
+                continue;
             }
             if let Some(c) = self.line.captures(&text[start..end]) {
                 return Some(
@@ -394,6 +418,53 @@ impl LineScan {
         }
         None
     }
+
+    /// [`line_label`]'s pattern after its lead, read at the start of `rest` (the line from the
+    /// label's first word on): the first label variant, in alternation order, followed by
+    /// `[ \t*_]*[:：][ \t*_]*`; returns where the label ends and where the value starts. The
+    /// same match the regex finds: the label starts right after the lead (no label starts with
+    /// a lead character), a space in a label is `[ \t\-]?`, and the separator is deterministic
+    /// (its classes hold no colon, and `(.*)$` takes whatever is left).
+    fn label_at(labels: &[String], rest: &str) -> Option<(usize, usize)> {
+        let sep = |c: char| matches!(c, ' ' | '\t' | '*' | '_');
+        labels.iter().find_map(|label| {
+            let label_end = match_label(label, rest, 0)?;
+            let after = &rest[label_end..];
+            let colon_at = after.len() - after.trim_start_matches(sep).len();
+            let after_colon = after[colon_at..]
+                .strip_prefix(':')
+                .or_else(|| after[colon_at..].strip_prefix('：'))?;
+            let value = rest.len() - after_colon.trim_start_matches(sep).len();
+            Some((label_end, value))
+        })
+    }
+}
+
+/// Where `label` (a space standing for `[ \t\-]?`) ends when read at `at` in `s`, trying a
+/// space as one character before trying it as none, like the regex.
+fn match_label(label: &str, s: &str, at: usize) -> Option<usize> {
+    let mut pos = at;
+    for (i, c) in label.char_indices() {
+        if c == ' ' {
+            let rest = &label[i + 1..];
+            if let Some(next) = s[pos..]
+                .chars()
+                .next()
+                .filter(|n| matches!(n, ' ' | '\t' | '-'))
+            {
+                if let Some(end) = match_label(rest, s, pos + next.len_utf8()) {
+                    return Some(end);
+                }
+            }
+            return match_label(rest, s, pos);
+        }
+        let next = s[pos..].chars().next()?;
+        if next != c {
+            return None;
+        }
+        pos += c.len_utf8();
+    }
+    Some(pos)
 }
 
 /// The first word of every variant of every label (see [`alternation`]): any label match holds
@@ -417,45 +488,46 @@ fn line_label(labels: &[(&str, &str)]) -> LineScan {
         r"(?m)^[ \t>*_#•·\-]*({})[ \t*_]*[:：][ \t*_]*(.*)$",
         alternation(labels)
     );
-    LineScan::new(&first_words(labels), &pat, Some(LABEL_LEAD))
+    let mut scan = LineScan::new(&pat, Some(LABEL_LEAD));
+    scan.labels = Some(variants(labels));
+    scan
 }
 
 pub(crate) static TOPIC_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(TOPIC));
 pub(crate) static TIME_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(TIME));
 pub(crate) static TITLE_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(GOOGLE_TITLE));
+pub(crate) static TIMEZONE_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(TIMEZONE));
 
-/// A label regex matched anywhere, with a literal prefilter: `words` (the labels' first words,
-/// searched with the regex engine's SIMD literal searchers) gives the only places a match can
-/// start, and `anchored` (the pattern behind `\A`) is tried at each. Yields exactly the matches
-/// the unanchored pattern's `captures_iter` yields, without running its automaton over the
-/// whole text.
+/// A label regex matched anywhere, tried only where a [`TextScan`] found one of the labels'
+/// first words: `anchored` (the pattern behind `\A`) is tried at each such start. Yields exactly
+/// the matches the unanchored pattern's `captures_iter` yields (every match holds a first word
+/// at its start), without running its automaton over the whole text.
 pub(crate) struct LabelScan {
-    words: Regex,
     anchored: Regex,
+    /// The unanchored pattern (the equivalence test's reference).
+    #[cfg(test)]
+    pattern: String,
 }
 
 impl LabelScan {
-    fn new(labels: &[(&str, &str)], pattern: &str) -> Self {
-        let alts: Vec<String> = first_words(labels)
-            .iter()
-            .map(|w| regex::escape(w))
-            .collect();
+    fn new(pattern: &str) -> Self {
         LabelScan {
-            words: Regex::new(&alts.join("|")).expect("literal regex"),
             anchored: Regex::new(&format!(r"\A(?:{pattern})")).expect("label regex"),
+            #[cfg(test)]
+            pattern: pattern.to_owned(),
         }
     }
 
-    /// Every match in `text`, in order, as (group 1, group 2) byte ranges.
-    pub(crate) fn all(&self, text: &str) -> Vec<(Range<usize>, Range<usize>)> {
+    /// Every match in `text`, in order, as (group 1, group 2) byte ranges. `hits` are the start
+    /// offsets of the labels' first words in `text`, ascending (from [`TextScan`]).
+    pub(crate) fn all(&self, text: &str, hits: &[usize]) -> Vec<(Range<usize>, Range<usize>)> {
         let mut out = Vec::new();
         let mut at = 0;
         let mut locs = self.anchored.capture_locations();
-        while at <= text.len() {
-            let Some(hit) = self.words.find_at(text, at) else {
-                break;
-            };
-            let h = hit.start();
+        for &h in hits {
+            if h < at {
+                continue;
+            }
             let found = self
                 .anchored
                 .captures_read(&mut locs, &text[h..])
@@ -468,10 +540,9 @@ impl LabelScan {
                     out.push(groups);
                     at = end;
                 }
-                None => {
-                    // A match may still start inside this word (a shorter label within it).
-                    at = h + text[h..].chars().next().map_or(1, char::len_utf8);
-                }
+                // A match may still start inside this word (a shorter label within it): the
+                // next hit is tried.
+                None => at = h + 1,
             }
         }
         out
@@ -480,38 +551,36 @@ impl LabelScan {
 
 /// Passcode labels anywhere in a line: group 1 the label, group 2 the value.
 pub(crate) static PASSCODE_RE: LazyLock<LabelScan> = LazyLock::new(|| {
-    LabelScan::new(
-        PASSCODE,
-        &format!(
-            r"({})[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{{1,40}})",
-            alternation(PASSCODE)
-        ),
-    )
+    LabelScan::new(&format!(
+        r"({})[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{{1,40}})",
+        alternation(PASSCODE)
+    ))
 });
 
 /// Meeting-ID labels anywhere in a line: group 1 the label, group 2 the digits.
 pub(crate) static MEETING_ID_RE: LazyLock<LabelScan> = LazyLock::new(|| {
-    LabelScan::new(
-        MEETING_ID,
-        &format!(
-            r"({})[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
-            alternation(MEETING_ID)
-        ),
-    )
+    LabelScan::new(&format!(
+        r"({})[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
+        alternation(MEETING_ID)
+    ))
 });
 
-/// Words every organizer sentence holds (lower-case): they pick the lines the organizer regex
-/// is run on.
+/// Words every organizer sentence holds, as [`ORGANIZER`] matches them on ASCII-lower-cased
+/// text (each alternative's fixed middle part): they pick the lines the organizer regex is run
+/// on.
 const ORGANIZER_MARKERS: &[&str] = &[
-    "nvit",
-    "lädt",
-    "convid",
-    "nodigt",
-    "招待",
-    "邀请",
-    "邀請",
-    "초대",
-    "приглаша",
+    "is inviting you to a ",
+    "lädt sie zu einem ",
+    "está invitando a una reunión",
+    "vous invite à une réunion",
+    "ti sta invitando a una riunione",
+    "está convidando você para uma reunião",
+    "nodigt u uit voor een",
+    "招待しています",
+    "邀请您参加",
+    "邀請您參加",
+    "초대합니다",
+    "приглашает вас",
 ];
 
 /// All organizer sentences in one line regex: group i+1 is ORGANIZER[i]'s name.
@@ -528,8 +597,7 @@ pub(crate) static ORGANIZER_RE: LazyLock<LineScan> = LazyLock::new(|| {
             format!("([^\\n]+?)(?:{rest})")
         })
         .collect();
-    let markers: Vec<String> = ORGANIZER_MARKERS.iter().map(|m| (*m).to_owned()).collect();
-    LineScan::new(&markers, &format!("(?m)^(?:{})", alts.join("|")), None)
+    LineScan::new(&format!("(?m)^(?:{})", alts.join("|")), None)
 });
 
 /// True when a trimmed, ASCII-lower-cased line opens with a phone-part header; the same as
@@ -576,7 +644,10 @@ pub(crate) const GOOGLE: &[&str] = &[
 /// Lower-cased phrase -> (flags, join-phrase language).
 type PhraseTable = HashMap<String, (PhraseFlags, Option<&'static str>)>;
 
-static PHRASES: LazyLock<(Regex, PhraseTable)> = LazyLock::new(|| {
+/// Every phrase of every phrase list, each with what it says; a phrase also carries what every
+/// phrase inside it says ("join zoom webinar" is a webinar), since a scan reports only the
+/// longer of two nested phrases.
+static PHRASES: LazyLock<PhraseTable> = LazyLock::new(|| {
     let mut all: Vec<(String, PhraseFlags, Option<&'static str>)> = Vec::new();
     let flag = |w: bool, p: bool, r: bool, g: bool| PhraseFlags {
         webinar: w,
@@ -599,8 +670,6 @@ static PHRASES: LazyLock<(Regex, PhraseTable)> = LazyLock::new(|| {
     for (p, l) in JOIN_PHRASES {
         all.push((p.to_string(), PhraseFlags::default(), Some(*l)));
     }
-    // A phrase also carries what every phrase inside it says ("join zoom webinar" is a webinar),
-    // since one scan reports only the longer one.
     let mut table = PhraseTable::new();
     for (p, _, _) in &all {
         let mut f = PhraseFlags::default();
@@ -616,32 +685,186 @@ static PHRASES: LazyLock<(Regex, PhraseTable)> = LazyLock::new(|| {
         }
         table.insert(p.clone(), (f, lang));
     }
-    let mut keys: Vec<&String> = table.keys().collect();
-    keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
-    let alts: Vec<String> = keys.iter().map(|k| regex::escape(k)).collect();
-    let re = Regex::new(&format!("(?:{})", alts.join("|"))).expect("phrase regex");
-    (re, table)
+    table
 });
 
-/// One scan of `text` for every phrase list: the flags, and the join-phrase languages found.
-pub(crate) fn scan_phrases(text: &str) -> (PhraseFlags, Vec<&'static str>) {
-    let (re, table) = &*PHRASES;
-    let mut flags = PhraseFlags::default();
-    let mut langs = Vec::new();
-    for m in re.find_iter(text) {
-        if let Some((f, l)) = table.get(&m.as_str().to_lowercase()) {
-            flags.webinar |= f.webinar;
-            flags.personal |= f.personal;
-            flags.recurring |= f.recurring;
-            flags.google |= f.google;
-            if let Some(l) = l {
-                if !langs.contains(l) {
-                    langs.push(*l);
-                }
+/// Word lists a [`TextScan`] finds, as bits of [`Words::kinds`].
+const PASSCODE_WORD: u16 = 1;
+const MEETING_ID_WORD: u16 = 2;
+const TOPIC_WORD: u16 = 4;
+const TIME_WORD: u16 = 8;
+const TITLE_WORD: u16 = 16;
+const ORGANIZER_WORD: u16 = 32;
+const PHONE_HEADER_WORD: u16 = 64;
+/// Zoom's 2017-2019 "Join from PC, Mac" (checked case-sensitively on the original text).
+const OLD_FORMAT_WORD: u16 = 128;
+const TIMEZONE_WORD: u16 = 256;
+const OLD_FORMAT: [&str; 2] = ["Join from PC, Mac", "join from PC, Mac"];
+
+/// Every word the label scanners start from and every phrase, in one Aho-Corasick automaton
+/// searched once per text with overlapping matches, so each list sees every occurrence of its
+/// own words exactly as a search for that list alone would.
+struct Words {
+    searcher: aho_corasick::AhoCorasick,
+    /// Per pattern: which word lists it belongs to.
+    kinds: Vec<u16>,
+    /// Per pattern: its phrase entry, when it is a phrase.
+    phrase: Vec<Option<(PhraseFlags, Option<&'static str>)>>,
+}
+
+static WORDS: LazyLock<Words> = LazyLock::new(|| {
+    let mut patterns: Vec<String> = Vec::new();
+    let mut kinds: Vec<u16> = Vec::new();
+    let mut phrase: Vec<Option<(PhraseFlags, Option<&'static str>)>> = Vec::new();
+    let mut add = |word: &str, kind: u16, entry: Option<(PhraseFlags, Option<&'static str>)>| {
+        let i = match patterns.iter().position(|p| p == word) {
+            Some(i) => i,
+            None => {
+                patterns.push(word.to_owned());
+                kinds.push(0);
+                phrase.push(None);
+                patterns.len() - 1
+            }
+        };
+        kinds[i] |= kind;
+        if entry.is_some() {
+            phrase[i] = entry;
+        }
+    };
+    for (list, kind) in [
+        (PASSCODE, PASSCODE_WORD),
+        (MEETING_ID, MEETING_ID_WORD),
+        (TOPIC, TOPIC_WORD),
+        (TIME, TIME_WORD),
+        (GOOGLE_TITLE, TITLE_WORD),
+        (TIMEZONE, TIMEZONE_WORD),
+    ] {
+        for w in first_words(list) {
+            add(&w, kind, None);
+        }
+    }
+    for m in ORGANIZER_MARKERS {
+        add(m, ORGANIZER_WORD, None);
+    }
+    for h in PHONE_HEADERS {
+        add(h, PHONE_HEADER_WORD, None);
+    }
+    add(&OLD_FORMAT[0].to_ascii_lowercase(), OLD_FORMAT_WORD, None);
+    for (p, entry) in PHRASES.iter() {
+        add(p, 0, Some(*entry));
+    }
+    let searcher = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(&patterns)
+        .expect("word automaton");
+    Words {
+        searcher,
+        kinds,
+        phrase,
+    }
+});
+
+/// What one pass over an ASCII-lower-cased text found: the start offsets of each label list's
+/// words (ascending, for [`LabelScan::all`] and [`LineScan::first`]), the phrase flags and
+/// join-phrase languages, and whether a phone header opens a line.
+#[derive(Debug, Default)]
+pub(crate) struct TextScan {
+    pub passcode: Vec<usize>,
+    pub meeting_id: Vec<usize>,
+    pub topic: Vec<usize>,
+    pub time: Vec<usize>,
+    pub title: Vec<usize>,
+    pub organizer: Vec<usize>,
+    pub timezone: Vec<usize>,
+    pub flags: PhraseFlags,
+    /// Languages of the join phrases found, in order of first appearance.
+    pub join_langs: Vec<&'static str>,
+    /// A phone/SIP header opens a line (after blanks, bullets, `*` or `-`).
+    pub phone_header: bool,
+    /// The original text holds "Join from PC, Mac" or "join from PC, Mac".
+    pub old_format: bool,
+}
+
+/// Scans `low` (the ASCII-lower-cased copy of `text`, same byte offsets) once for every word
+/// list and phrase.
+pub(crate) fn scan_text(text: &str, low: &str) -> TextScan {
+    let words = &*WORDS;
+    let mut out = TextScan::default();
+    // (start, end, flags, language) of every phrase occurrence, overlapping ones included.
+    let mut phrases: Vec<(usize, usize, PhraseFlags, Option<&'static str>)> = Vec::new();
+    for m in words.searcher.find_overlapping_iter(low) {
+        let id = m.pattern().as_usize();
+        let (start, kinds) = (m.start(), words.kinds[id]);
+        if kinds & PASSCODE_WORD != 0 {
+            out.passcode.push(start);
+        }
+        if kinds & MEETING_ID_WORD != 0 {
+            out.meeting_id.push(start);
+        }
+        if kinds & TOPIC_WORD != 0 {
+            out.topic.push(start);
+        }
+        if kinds & TIME_WORD != 0 {
+            out.time.push(start);
+        }
+        if kinds & TITLE_WORD != 0 {
+            out.title.push(start);
+        }
+        if kinds & ORGANIZER_WORD != 0 {
+            out.organizer.push(start);
+        }
+        if kinds & TIMEZONE_WORD != 0 {
+            out.timezone.push(start);
+        }
+        if kinds & PHONE_HEADER_WORD != 0 && !out.phone_header {
+            // Same as `PHONE_HEADER_RE` matching: only lead characters before it on its line.
+            let line_start = low[..start].rfind('\n').map_or(0, |i| i + 1);
+            out.phone_header = low[line_start..start]
+                .chars()
+                .all(|c| matches!(c, ' ' | '\t' | '•' | '·' | '*' | '-'));
+        }
+        if kinds & OLD_FORMAT_WORD != 0 && !out.old_format {
+            out.old_format = OLD_FORMAT.iter().any(|w| text[start..].starts_with(w));
+        }
+        if let Some((f, l)) = words.phrase[id] {
+            phrases.push((start, m.end(), f, l));
+        }
+    }
+    for v in [
+        &mut out.passcode,
+        &mut out.meeting_id,
+        &mut out.topic,
+        &mut out.time,
+        &mut out.title,
+        &mut out.organizer,
+        &mut out.timezone,
+    ] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    // The phrases a leftmost-longest, non-overlapping scan reports: at the leftmost start not
+    // inside an earlier reported phrase, the longest phrase starting there.
+    phrases.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut taken_to = 0;
+    let mut last_start = None;
+    for (start, end, f, lang) in phrases {
+        if start < taken_to || last_start == Some(start) {
+            continue;
+        }
+        last_start = Some(start);
+        taken_to = end;
+        out.flags.webinar |= f.webinar;
+        out.flags.personal |= f.personal;
+        out.flags.recurring |= f.recurring;
+        out.flags.google |= f.google;
+        if let Some(l) = lang {
+            if !out.join_langs.contains(&l) {
+                out.join_langs.push(l);
             }
         }
     }
-    (flags, langs)
+    out
 }
 
 /// The language of a matched label text.
@@ -732,4 +955,151 @@ pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
         }
     }
     best.map(|(l, _)| l)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The one-pass scan against the whole-text regexes it replaces: same matches on every
+    //! fixture and on splices of fixtures (labels in new neighbourhoods, cut mid-word).
+    use super::*;
+
+    /// The reference: each list's whole-text regex, as the scanners were before the shared pass.
+    fn reference_phrases(low: &str) -> (PhraseFlags, Vec<&'static str>) {
+        let mut keys: Vec<&String> = PHRASES.keys().collect();
+        keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
+        let alts: Vec<String> = keys.iter().map(|k| regex::escape(k)).collect();
+        let re = Regex::new(&format!("(?:{})", alts.join("|"))).expect("phrase regex");
+        let mut flags = PhraseFlags::default();
+        let mut langs = Vec::new();
+        for m in re.find_iter(low) {
+            let (f, l) = PHRASES[m.as_str()];
+            flags.webinar |= f.webinar;
+            flags.personal |= f.personal;
+            flags.recurring |= f.recurring;
+            flags.google |= f.google;
+            if let Some(l) = l {
+                if !langs.contains(&l) {
+                    langs.push(l);
+                }
+            }
+        }
+        (flags, langs)
+    }
+
+    fn reference_all(scan: &LabelScan, low: &str) -> Vec<(Range<usize>, Range<usize>)> {
+        let re = Regex::new(&scan.pattern).expect("label regex");
+        re.captures_iter(low)
+            .filter_map(|c| Some((c.get(1)?.range(), c.get(2)?.range())))
+            .collect()
+    }
+
+    fn reference_first(scan: &LineScan, low: &str) -> Option<Vec<Option<Range<usize>>>> {
+        scan.line
+            .captures(low)
+            .map(|c| c.iter().map(|g| g.map(|g| g.range())).collect())
+    }
+
+    fn check(text: &str) {
+        let low = text.to_ascii_lowercase();
+        let scan = scan_text(text, &low);
+        let ctx = || text.chars().take(80).collect::<String>();
+        assert_eq!(
+            PASSCODE_RE.all(&low, &scan.passcode),
+            reference_all(&PASSCODE_RE, &low),
+            "passcode: {}",
+            ctx()
+        );
+        assert_eq!(
+            MEETING_ID_RE.all(&low, &scan.meeting_id),
+            reference_all(&MEETING_ID_RE, &low),
+            "meeting id: {}",
+            ctx()
+        );
+        for (name, line, hits) in [
+            ("topic", &*TOPIC_RE, &scan.topic),
+            ("time", &*TIME_RE, &scan.time),
+            ("title", &*TITLE_RE, &scan.title),
+            ("organizer", &*ORGANIZER_RE, &scan.organizer),
+            ("timezone", &*TIMEZONE_RE, &scan.timezone),
+        ] {
+            assert_eq!(
+                line.first(&low, hits),
+                reference_first(line, &low),
+                "{name}: {}",
+                ctx()
+            );
+        }
+        let (flags, langs) = reference_phrases(&low);
+        assert_eq!(scan.flags, flags, "phrase flags: {}", ctx());
+        assert_eq!(scan.join_langs, langs, "join languages: {}", ctx());
+        assert_eq!(
+            scan.phone_header,
+            PHONE_HEADER_RE.is_match(&low),
+            "phone header: {}",
+            ctx()
+        );
+        assert_eq!(
+            scan.old_format,
+            text.contains("Join from PC, Mac") || text.contains("join from PC, Mac"),
+            "old format: {}",
+            ctx()
+        );
+    }
+
+    fn fixture_texts() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .expect("fixtures/invitations exists")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e != "json" && e != "failed"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn one_pass_scan_matches_whole_text_regexes_on_fixtures() {
+        let texts = fixture_texts();
+        assert!(texts.len() > 40, "fixtures found: {}", texts.len());
+        for t in &texts {
+            check(t);
+        }
+    }
+
+    #[test]
+    fn one_pass_scan_matches_whole_text_regexes_on_splices() {
+        let texts = fixture_texts();
+        // A fixed linear congruential sequence: the same splices on every run.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n.max(1)
+        };
+        let cut = |t: &str, at: usize| {
+            let mut i = at.min(t.len());
+            while !t.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        for _ in 0..400 {
+            let mut s = String::new();
+            for _ in 0..3 {
+                let t = &texts[next(texts.len())];
+                let a = cut(t, next(t.len() + 1));
+                let b = cut(t, a + next(400));
+                s.push_str(&t[a..b.max(a)]);
+                // Glue that can join label pieces: nothing, a colon, a break, a letter.
+                s.push_str(["", ":", "\n", "x", " "][next(5)]);
+            }
+            check(&s);
+            check(&s.to_uppercase());
+        }
+    }
 }

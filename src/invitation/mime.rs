@@ -248,25 +248,48 @@ pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
 }
 
 fn looks_like_html(text: &str) -> bool {
-    let lower: String = text
-        .chars()
-        .take(64 * 1024)
-        .collect::<String>()
-        .to_lowercase();
-    [
-        "<br", "<p>", "<p ", "<div", "<html", "<a ", "<td", "<table", "<span", "<body", "</p>",
-    ]
-    .iter()
-    .any(|t| lower.contains(t))
+    // Within the first 64 Ki characters, a tag opening ignoring ASCII case. (The same as
+    // searching the Unicode-lower-cased text: no non-ASCII character lower-cases into one of
+    // these tags, and UTF-8 never hides an ASCII byte inside another character.)
+    const TAGS: &[&[u8]] = &[
+        b"<br", b"<p>", b"<p ", b"<div", b"<html", b"<a ", b"<td", b"<table", b"<span", b"<body",
+        b"</p>",
+    ];
+    const CHARS: usize = 64 * 1024;
+    // A text of at most CHARS bytes has at most CHARS characters: count only longer ones.
+    let end = if text.len() <= CHARS {
+        text.len()
+    } else {
+        text.char_indices()
+            .nth(CHARS)
+            .map_or(text.len(), |(i, _)| i)
+    };
+    let head = &text.as_bytes()[..end];
+    head.iter().enumerate().any(|(i, b)| {
+        *b == b'<'
+            && TAGS.iter().any(|t| {
+                head.get(i..i + t.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(t))
+            })
+    })
 }
 
+/// At least one soft line break and one escape Zoom texts hold (`=3D`, `=E3=`, `=C3=`, `=20`).
 fn looks_quoted_printable(text: &str) -> bool {
-    let soft = text.matches("=\n").count() + text.matches("=\r\n").count();
-    let hex = text.matches("=3D").count()
-        + text.matches("=E3=").count()
-        + text.matches("=C3=").count()
-        + text.matches("=20").count();
-    soft >= 1 && hex >= 1
+    let b = text.as_bytes();
+    let (mut soft, mut hex) = (false, false);
+    for (i, _) in b.iter().enumerate().filter(|(_, c)| **c == b'=') {
+        let rest = &b[i + 1..];
+        soft |= rest.starts_with(b"\n") || rest.starts_with(b"\r\n");
+        hex |= rest.starts_with(b"3D")
+            || rest.starts_with(b"E3=")
+            || rest.starts_with(b"C3=")
+            || rest.starts_with(b"20");
+        if soft && hex {
+            return true;
+        }
+    }
+    false
 }
 
 /// Quoted-printable decoding for bare bodies pasted still encoded.

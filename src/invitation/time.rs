@@ -260,6 +260,42 @@ fn contains_word(hay: &str, needle: &str) -> bool {
     false
 }
 
+/// Every [`DISPLAY`] key, for one search of a text for all of them.
+static DISPLAY_SEARCH: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .build(DISPLAY.iter().map(|(k, _)| k))
+        .expect("display name automaton")
+});
+
+/// The zone of the first [`DISPLAY`] key (longest first) that [`contains_word`] finds in `n`:
+/// one search for every key, each key's occurrences taken left to right without overlap as
+/// `contains_word` takes them.
+fn first_display_word(n: &str) -> Option<Tz> {
+    let mut chain_end: HashMap<usize, usize> = HashMap::new();
+    let mut best: Option<usize> = None;
+    for m in DISPLAY_SEARCH.find_overlapping_iter(n) {
+        let k = m.pattern().as_usize();
+        let from = chain_end.get(&k).copied().unwrap_or(0);
+        if m.start() < from || best.is_some_and(|b| b <= k) {
+            continue;
+        }
+        chain_end.insert(k, m.end());
+        let ok_b = n[..m.start()]
+            .chars()
+            .last()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        let ok_a = n[m.end()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        if ok_b && ok_a {
+            best = Some(k);
+        }
+    }
+    best.and_then(|k| DISPLAY.get(k)).map(|(_, tz)| *tz)
+}
+
 /// A zone from display text: a Zoom/Google/Outlook name or an IANA city inside it.
 pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
     let n = normalize(text);
@@ -273,10 +309,8 @@ pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
     {
         return Some(*tz);
     }
-    for (key, tz) in DISPLAY.iter() {
-        if contains_word(&n, key) {
-            return Some(*tz);
-        }
+    if let Some(tz) = first_display_word(&n) {
+        return Some(tz);
     }
     for token in n.split([',', '(', ')', '-', '–', '—', '/', '|', ':']) {
         let t = token.trim();
@@ -340,6 +374,8 @@ pub(crate) struct TextTime {
     pub no_fixed: bool,
     /// A date was read (even if no zone could be placed).
     pub has_date: bool,
+    /// The wall-clock date and time read, zone or not (a separate time-zone line can place it).
+    pub naive: Option<NaiveDateTime>,
 }
 
 const NO_FIXED: &[&str] = &[
@@ -672,6 +708,7 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
     let Some(naive) = naive else {
         return out;
     };
+    out.naive = Some(naive);
     let zone = zone_from_display(rest).or_else(|| zone_from_display(&value[..date.start]));
     if let Some(tz) = zone {
         out.start = localize(&tz, naive);
@@ -691,6 +728,37 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn display_search_matches_the_key_by_key_loop() {
+        let reference = |n: &str| {
+            DISPLAY
+                .iter()
+                .find(|(k, _)| contains_word(n, k))
+                .map(|(_, tz)| *tz)
+        };
+        let mut texts: Vec<String> = DISPLAY.iter().map(|(k, _)| k.clone()).collect();
+        for (i, (k, _)) in DISPLAY.iter().enumerate() {
+            let other = &DISPLAY[(i * 7 + 3) % DISPLAY.len()].0;
+            texts.push(format!("{other} {k}"));
+            texts.push(format!("x{k}"));
+            texts.push(format!("{k}x, {other}"));
+            texts.push(format!("{k}{k} {k}"));
+            texts.push(k.chars().skip(1).collect());
+        }
+        for t in [
+            "",
+            "gmt",
+            "am eastern time (us and canada)",
+            "10:00 am, paris",
+        ] {
+            texts.push(t.to_owned());
+        }
+        for t in &texts {
+            let n = normalize(t);
+            assert_eq!(first_display_word(&n), reference(&n), "{n}");
+        }
+    }
+
     use super::*;
 
     fn t(s: &str) -> (Option<String>, Option<String>) {
