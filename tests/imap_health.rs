@@ -4,7 +4,8 @@
 //! ready again once it is back; the task's heartbeats and contacts in the ops registry.
 //!
 //! Why `doveadm kick` and not a restart of the shared Dovecot: the mail stack is shared by every
-//! engineer's tests, and a restart would fail theirs. The kick closes exactly this test's
+//! engineer's tests, and a restart would fail theirs (tests/imap_restart.rs restarts a private
+//! Dovecot of its own instead). The kick closes exactly this test's
 //! connections (it works as its own user, `ingest10@agency.test`) the way a restart does: the
 //! server says BYE and closes the socket. The unreachable server is a TCP proxy that closes every
 //! connection and refuses new ones.
