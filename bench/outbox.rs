@@ -281,6 +281,30 @@ fn main() {
              {pooled:.0} msg/s; file transport (baseline) {file:.0} msg/s; ratio SMTP/file {:.2}",
             pooled / file
         );
+        // Implicit TLS (SMTPS, port 465 style) with AUTH against the test CA.
+        let smtps = SmtpConfig {
+            port: var("DRAGOMAN_TEST_SMTPS_PORT").parse().expect("port"),
+            tls: TlsMode::Implicit,
+            username: Some("dispatch@agency.test".into()),
+            password: Some(dragoman::config::Secret::new(var(
+                "DRAGOMAN_TEST_MAIL_PASSWORD",
+            ))),
+            ca_file: Some(var("DRAGOMAN_TEST_CA").into()),
+            ..smtp.clone()
+        };
+        let tls = drain_rate(
+            tmp.path(),
+            Mailer::smtp_pooled(&smtps, from(), pool).expect("smtps mailer"),
+            n,
+            batch,
+        )
+        .await;
+        println!(
+            "outbox throughput, {n} messages: implicit TLS + AUTH into Postfix (pool of {pool}) \
+             {tls:.0} msg/s; ratio to the file baseline {:.2}, to plain SMTP {:.2}",
+            tls / file,
+            tls / pooled
+        );
         let (outbox, direct) = latency(samples, pool).await;
         let med = |v: &[Duration]| {
             let mut v = v.to_vec();

@@ -30,4 +30,5 @@ pub mod outbox;
 pub mod roster;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod zoom;

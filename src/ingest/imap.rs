@@ -144,7 +144,7 @@ pub enum ImapError {
 #[derive(Debug)]
 pub enum Conn {
     Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Tls(Box<crate::tls::ClientTls>),
 }
 
 impl AsyncRead for Conn {
@@ -330,37 +330,6 @@ pub fn backoff(attempt: u32, min: Duration, max: Duration) -> Duration {
     Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms))
 }
 
-fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, ImapError> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|e| ImapError::Tls(format!("reading ca_file {}: {e}", path.display())))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| ImapError::Tls(format!("ca_file {}: {e}", path.display())))?;
-            for cert in certs {
-                roots
-                    .add(cert)
-                    .map_err(|e| ImapError::Tls(format!("ca_file {}: {e}", path.display())))?;
-            }
-        }
-        None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ImapError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
 impl ImapMailbox {
     pub fn new(
         name: impl Into<String>,
@@ -425,16 +394,15 @@ impl ImapMailbox {
     }
 
     async fn tls_wrap(&self, tcp: TcpStream) -> Result<Conn, ImapError> {
-        let config = tls_config(self.cfg.ca_file.as_deref())?;
-        let server_name = rustls::pki_types::ServerName::try_from(self.cfg.host.clone())
-            .map_err(|e| ImapError::Tls(format!("host {:?}: {e}", self.cfg.host)))?;
+        let config =
+            crate::tls::client_config(self.cfg.ca_file.as_deref()).map_err(ImapError::Tls)?;
         let tls = tokio::time::timeout(
             self.options.connect_timeout,
-            tokio_rustls::TlsConnector::from(config).connect(server_name, tcp),
+            crate::tls::handshake(config, &self.cfg.host, tcp),
         )
         .await
         .map_err(|_| ImapError::Timeout("TLS handshake", self.options.connect_timeout))?
-        .map_err(|e| ImapError::Tls(e.to_string()))?;
+        .map_err(ImapError::Tls)?;
         Ok(Conn::Tls(Box::new(tls)))
     }
 

@@ -1,5 +1,5 @@
 //! The mailer: turns an outbox row into MIME bytes and hands them to a transport (a directory of
-//! `.eml` files, or SMTP with a connection pool and rustls).
+//! `.eml` files, or SMTP over our own pooled connections with lettre's SMTP client and rustls).
 //!
 //! This is the only file that uses lettre. It never touches the store, never decides about
 //! retries (it only says whether a failure is transient or permanent), and never logs a body,
@@ -15,11 +15,10 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{
-    AsyncSmtpConnection, Certificate, CertificateStore, Tls, TlsParameters,
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, CertificateStore, TlsParameters,
 };
 use lettre::transport::smtp::extension::ClientId;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 
 use crate::config::{Config, SmtpConfig, TlsMode, Transport};
 use crate::domain::EmailAddress;
@@ -184,8 +183,8 @@ enum Inner {
         dir: PathBuf,
     },
     Smtp {
-        transport: SmtpTransport,
-        /// Bounds a whole send; lettre's own timeout covers only connecting.
+        transport: Arc<Lanes>,
+        /// Bounds a whole send: connecting, the TLS handshake and the SMTP dialogue.
         timeout: Duration,
         /// `host:port` for logs.
         endpoint: Arc<str>,
@@ -200,13 +199,60 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
-/// The SMTP client behind [`Mailer::smtp`].
-#[derive(Clone)]
-enum SmtpTransport {
-    /// Plain and STARTTLS: our own idle connections, each with `TCP_NODELAY` (see [`Lanes`]).
-    Lanes(Arc<Lanes>),
-    /// Implicit TLS: lettre's pool (its TLS stream cannot be built around our own socket).
-    Lettre(AsyncSmtpTransport<Tokio1Executor>),
+/// How a lane's connection is secured.
+enum LaneTls {
+    None,
+    /// STARTTLS is required, with these parameters (lettre upgrades its own stream).
+    Starttls(TlsParameters),
+    /// TLS from the first byte (SMTPS): our handshake over our socket, handed to lettre as its
+    /// transport (see [`ImplicitTls`]).
+    Implicit(Arc<rustls::ClientConfig>),
+}
+
+/// An implicit-TLS stream as lettre's transport: lettre cannot build its own TLS stream
+/// around a socket we opened (with `TCP_NODELAY`), but it takes any stream it can read and
+/// write, and this one is already encrypted.
+#[derive(Debug)]
+struct ImplicitTls(crate::tls::ClientTls);
+
+impl tokio::io::AsyncRead for ImplicitTls {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ImplicitTls {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
 }
 
 /// How long an idle SMTP connection is reused: well under the 5 minutes servers wait for a
@@ -226,8 +272,7 @@ const IDLE_REUSE: Duration = Duration::from_secs(60);
 struct Lanes {
     host: String,
     port: u16,
-    /// `Some`: STARTTLS is required with these parameters.
-    starttls: Option<TlsParameters>,
+    tls: LaneTls,
     credentials: Option<Credentials>,
     hello: ClientId,
     /// Idle connections with the instant each went idle; the newest last.
@@ -247,10 +292,18 @@ impl Lanes {
             })?;
         tcp.set_nodelay(true)
             .map_err(|e| SendError::Transient(format!("setting TCP_NODELAY: {e}")))?;
-        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+        let stream: Box<dyn AsyncTokioStream> = match &self.tls {
+            LaneTls::Implicit(config) => Box::new(ImplicitTls(
+                crate::tls::handshake(config.clone(), &self.host, tcp)
+                    .await
+                    .map_err(|e| SendError::Transient(format!("SMTP server {e}")))?,
+            )),
+            LaneTls::None | LaneTls::Starttls(_) => Box::new(tcp),
+        };
+        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
             .await
             .map_err(|e| classify_smtp_error(&e))?;
-        if let Some(params) = &self.starttls {
+        if let LaneTls::Starttls(params) = &self.tls {
             // On failure just drop it: a failed TLS upgrade leaves lettre's stream unusable,
             // and even a QUIT on it is a bug.
             conn.starttls(params.clone(), &self.hello)
@@ -401,32 +454,23 @@ impl Mailer {
             }
             None => None,
         };
-        let transport = match cfg.tls {
-            TlsMode::None | TlsMode::Starttls => SmtpTransport::Lanes(Arc::new(Lanes {
-                host: cfg.host.clone(),
-                port: cfg.port,
-                starttls: match cfg.tls {
-                    TlsMode::Starttls => Some(tls_parameters(cfg)?),
-                    _ => None,
-                },
-                credentials,
-                hello: ClientId::default(),
-                idle: std::sync::Mutex::new(Vec::new()),
-                max_idle: pool_size as usize,
-            })),
-            TlsMode::Implicit => {
-                let mut b =
-                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())
-                        .port(cfg.port)
-                        .tls(Tls::Wrapper(tls_parameters(cfg)?))
-                        .timeout(Some(timeout))
-                        .pool_config(PoolConfig::new().max_size(pool_size));
-                if let Some(c) = credentials {
-                    b = b.credentials(c);
-                }
-                SmtpTransport::Lettre(b.build())
-            }
+        let tls = match cfg.tls {
+            TlsMode::None => LaneTls::None,
+            TlsMode::Starttls => LaneTls::Starttls(tls_parameters(cfg)?),
+            TlsMode::Implicit => LaneTls::Implicit(
+                crate::tls::client_config(cfg.ca_file.as_deref())
+                    .map_err(|e| anyhow::anyhow!("smtp: {e}"))?,
+            ),
         };
+        let transport = Arc::new(Lanes {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            tls,
+            credentials,
+            hello: ClientId::default(),
+            idle: std::sync::Mutex::new(Vec::new()),
+            max_idle: pool_size as usize,
+        });
         Ok(Mailer {
             from,
             inner: Inner::Smtp {
@@ -479,18 +523,8 @@ impl Mailer {
             Inner::Smtp {
                 transport, timeout, ..
             } => {
-                let send = async {
-                    match transport {
-                        SmtpTransport::Lanes(lanes) => {
-                            lanes.send(message.envelope(), &message.formatted()).await
-                        }
-                        SmtpTransport::Lettre(t) => t
-                            .send(message)
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| classify_smtp_error(&e)),
-                    }
-                };
+                let raw = message.formatted();
+                let send = transport.send(message.envelope(), &raw);
                 match tokio::time::timeout(*timeout, send).await {
                     Err(_) => Err(SendError::Transient(format!(
                         "no answer from the SMTP server within {} s",
