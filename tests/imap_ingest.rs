@@ -740,7 +740,11 @@ async fn a_failed_group_commit_loses_and_doubles_nothing() {
     );
     let q = s.app.store.quarantined("imap").await.expect("quarantine");
     assert_eq!(q.len(), 1);
-    assert!(q[0].2.contains("refuse_third") || q[0].2.contains("UNIQUE"), "{:?}", q[0].2);
+    assert!(
+        q[0].2.contains("refuse_third") || q[0].2.contains("UNIQUE"),
+        "{:?}",
+        q[0].2
+    );
     let flags = flags_in(&mut s.admin, &folder).await;
     assert_eq!(flags.len(), 6, "nothing deleted");
     assert!(flags.iter().all(|(_, seen)| *seen), "all marked: {flags:?}");
@@ -784,10 +788,18 @@ async fn a_group_commit_the_database_fails_leaves_nothing_half_done() {
         "the sweep is retried later: {failed:?}"
     );
     assert_eq!(counts(&mut db).await, (0, 0, 0), "nothing of the group");
-    let mark = s.app.store.imap_mark("imap", session.uidvalidity).await.expect("mark");
+    let mark = s
+        .app
+        .store
+        .imap_mark("imap", session.uidvalidity)
+        .await
+        .expect("mark");
     assert_eq!(mark.last_uid, None, "the mark did not move");
     let flags = flags_in(&mut s.admin, &folder).await;
-    assert!(flags.iter().all(|(_, seen)| !seen), "nothing marked: {flags:?}");
+    assert!(
+        flags.iter().all(|(_, seen)| !seen),
+        "nothing marked: {flags:?}"
+    );
 
     sqlx::query("DROP TRIGGER refuse_third")
         .execute(&mut db)

@@ -238,7 +238,6 @@ impl SweepReport {
         }
     }
 
-
     /// Messages whose decision was committed in this sweep (request, duplicate or rejection).
     pub fn committed(&self) -> usize {
         self.created + self.duplicates + self.rejected
@@ -642,7 +641,14 @@ impl ImapMailbox {
                             finished.store(true, std::sync::atomic::Ordering::SeqCst);
                             r
                         },
-                        self.decide_run(&group[i..], &bodies, &inflight, &finished, s.uidvalidity, now)
+                        self.decide_run(
+                            &group[i..],
+                            &bodies,
+                            &inflight,
+                            &finished,
+                            s.uidvalidity,
+                            now
+                        )
                     );
                     match committed {
                         Ok(outcomes) => {
@@ -668,8 +674,14 @@ impl ImapMailbox {
                             tracing::warn!(mailbox = %self.name, messages = inflight.len(), error = %format!("{e:#}"),
                                 "group commit failed; committing its messages one at a time");
                             for a in &inflight {
-                                let size = group.iter().find(|(u, _)| *u == a.uid).map_or(0, |(_, z)| *z);
-                                if self.one(s, a.uid, size, body_of(a.uid), now, &mut report).await? {
+                                let size = group
+                                    .iter()
+                                    .find(|(u, _)| *u == a.uid)
+                                    .map_or(0, |(_, z)| *z);
+                                if self
+                                    .one(s, a.uid, size, body_of(a.uid), now, &mut report)
+                                    .await?
+                                {
                                     done.push(a.uid);
                                 }
                             }
@@ -677,8 +689,9 @@ impl ImapMailbox {
                     }
                     // Every message of a run was decided before the one before it committed
                     // (the first only when a commit was under way).
-                    report.decided_ahead +=
-                        run.len().saturating_sub(usize::from(was_empty && !run.is_empty()));
+                    report.decided_ahead += run
+                        .len()
+                        .saturating_sub(usize::from(was_empty && !run.is_empty()));
                     i += run.len();
                     inflight = run;
                     self.beat();
@@ -686,8 +699,13 @@ impl ImapMailbox {
                         if was_empty {
                             // Nothing under way and nothing decided: the message at `i` needs
                             // its own path (recorded already, over the cap, gone, failing).
-                            let Some(&(uid, size)) = group.get(i) else { break };
-                            if self.one(s, uid, size, body_of(uid), now, &mut report).await? {
+                            let Some(&(uid, size)) = group.get(i) else {
+                                break;
+                            };
+                            if self
+                                .one(s, uid, size, body_of(uid), now, &mut report)
+                                .await?
+                            {
                                 done.push(uid);
                             }
                             i += 1;
@@ -784,7 +802,13 @@ impl ImapMailbox {
                 break;
             };
             let decided = self
-                .decide_one(uid, raw, inflight.iter().chain(run.iter()), uidvalidity, now)
+                .decide_one(
+                    uid,
+                    raw,
+                    inflight.iter().chain(run.iter()),
+                    uidvalidity,
+                    now,
+                )
                 .await;
             match decided {
                 Some(a) => run.push(a),

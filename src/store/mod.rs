@@ -969,7 +969,11 @@ pub struct ImapCursor {
 
 /// One message of a group commit (`Store::record_ingest_group`): where it sits (IMAP), what
 /// it is, and what to record.
-pub type IngestItem<'a> = (Option<&'a ImapCursor>, &'a IngestedMessage, &'a IngestDecision);
+pub type IngestItem<'a> = (
+    Option<&'a ImapCursor>,
+    &'a IngestedMessage,
+    &'a IngestDecision,
+);
 
 /// The stored high-water mark of a (mailbox, UIDVALIDITY).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
