@@ -695,23 +695,21 @@ impl ImapMailbox {
                     i += run.len();
                     inflight = run;
                     self.beat();
-                    if inflight.is_empty() {
-                        if was_empty {
-                            // Nothing under way and nothing decided: the message at `i` needs
-                            // its own path (recorded already, over the cap, gone, failing).
-                            let Some(&(uid, size)) = group.get(i) else {
-                                break;
-                            };
-                            if self
-                                .one(s, uid, size, body_of(uid), now, &mut report)
-                                .await?
-                            {
-                                done.push(uid);
-                            }
-                            i += 1;
+                    // Nothing under way and nothing decided: the message at `i` needs its own
+                    // path (recorded already, over the cap, gone, failing). (A run that came
+                    // back empty while a group was under way stopped at a message depending on
+                    // that group: it is decided on the next turn, knowing its effects.)
+                    if inflight.is_empty() && was_empty {
+                        let Some(&(uid, size)) = group.get(i) else {
+                            break;
+                        };
+                        if self
+                            .one(s, uid, size, body_of(uid), now, &mut report)
+                            .await?
+                        {
+                            done.push(uid);
                         }
-                        // Else the message at `i` depends on the group just committed: it is
-                        // decided on the next turn, knowing its effects.
+                        i += 1;
                     }
                 }
                 if !done.is_empty() {
