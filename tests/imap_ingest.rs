@@ -664,3 +664,193 @@ async fn a_backlog_decided_ahead_keeps_the_reply_cap_and_calendar_order() {
     assert_eq!((r.created, r.rejected), (9, 1), "{r:?}");
     mb.logout(session).await;
 }
+
+/// Six invitations from six senders (no decision depends on another's automatic reply, so
+/// they are one run, committed as one group when `group_min` is 10).
+async fn six_senders(s: &mut Scene, tag: &str) {
+    let folder = s.folder.clone();
+    for n in 1..=6 {
+        let raw = String::from_utf8(invitation(tag, n))
+            .expect("ASCII")
+            .replace("<ruiz@", &format!("<ruiz{n}@"));
+        append(&mut s.admin, &folder, raw.as_bytes(), None).await;
+    }
+}
+
+async fn scene_db(s: &Scene) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}/dragoman.db", s._dir.path().display());
+    sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the database")
+}
+
+/// (messages, requests, "received" replies) in the scene's database.
+async fn counts(db: &mut sqlx::SqliteConnection) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM messages WHERE mailbox = 'imap'),
+                (SELECT COUNT(*) FROM requests),
+                (SELECT COUNT(*) FROM outbox WHERE kind = 'received')",
+    )
+    .fetch_one(db)
+    .await
+    .expect("count")
+}
+
+/// A group commit that fails because of one of its messages loses and doubles nothing: the
+/// database refuses the third message's reply (a unique index the test adds), so the group's
+/// transaction rolls back; its messages are then committed one at a time, the refused one is
+/// quarantined after its attempts, and every other one is recorded exactly once, answered
+/// once and marked \Seen.
+#[tokio::test]
+async fn a_failed_group_commit_loses_and_doubles_nothing() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let tag = format!("grp{}", random_name());
+    six_senders(&mut s, &tag).await;
+    let mut db = scene_db(&s).await;
+    for sql in [
+        "INSERT INTO outbox (message_id, kind, recipient, subject, body_text, body_html, state,
+                             attempts, next_attempt_at, created_at)
+         VALUES ('test-only', 'test', 'ruiz3@clinic.example', 's', 't', 'h', 'sent', 0, 0, 0)",
+        "CREATE UNIQUE INDEX refuse_third ON outbox (recipient)
+         WHERE recipient = 'ruiz3@clinic.example'",
+    ] {
+        sqlx::query(sql).execute(&mut db).await.expect("set up");
+    }
+    let mb = mailbox(
+        &s,
+        ImapOptions {
+            group_min: 10,
+            max_attempts: 2,
+            ..fast_options()
+        },
+    );
+    let mut session = mb.connect().await.expect("connect");
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((r.created, r.quarantined, r.grouped), (5, 1, 0), "{r:?}");
+    assert_eq!(r.decided_ahead, 5, "all six were one run: {r:?}");
+    assert_eq!(
+        counts(&mut db).await,
+        (6, 5, 5),
+        "each message recorded once, each request answered once"
+    );
+    let q = s.app.store.quarantined("imap").await.expect("quarantine");
+    assert_eq!(q.len(), 1);
+    assert!(
+        q[0].2.contains("refuse_third") || q[0].2.contains("UNIQUE"),
+        "{:?}",
+        q[0].2
+    );
+    let flags = flags_in(&mut s.admin, &folder).await;
+    assert_eq!(flags.len(), 6, "nothing deleted");
+    assert!(flags.iter().all(|(_, seen)| *seen), "all marked: {flags:?}");
+    let again = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!(again.seen, 0, "the mark is past all six: {again:?}");
+    mb.logout(session).await;
+}
+
+/// A group commit the database fails (not the messages' fault: here a trigger, standing for
+/// a database gone away mid-transaction) leaves nothing half-done: no message, mark or
+/// \Seen; the next sweep, once the database works, records each exactly once.
+#[tokio::test]
+async fn a_group_commit_the_database_fails_leaves_nothing_half_done() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let tag = format!("grp{}", random_name());
+    six_senders(&mut s, &tag).await;
+    let mut db = scene_db(&s).await;
+    sqlx::query(&format!(
+        "CREATE TRIGGER refuse_third BEFORE INSERT ON messages
+         WHEN NEW.message_id LIKE '%{tag}-3-%'
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    ))
+    .execute(&mut db)
+    .await
+    .expect("create the trigger");
+    let mb = mailbox(
+        &s,
+        ImapOptions {
+            group_min: 10,
+            ..fast_options()
+        },
+    );
+    let mut session = mb.connect().await.expect("connect");
+    let failed = mb.sweep(&mut session, chrono::Utc::now()).await;
+    assert!(
+        matches!(failed, Err(ImapError::Store(_))),
+        "the sweep is retried later: {failed:?}"
+    );
+    assert_eq!(counts(&mut db).await, (0, 0, 0), "nothing of the group");
+    let mark = s
+        .app
+        .store
+        .imap_mark("imap", session.uidvalidity)
+        .await
+        .expect("mark");
+    assert_eq!(mark.last_uid, None, "the mark did not move");
+    let flags = flags_in(&mut s.admin, &folder).await;
+    assert!(
+        flags.iter().all(|(_, seen)| !seen),
+        "nothing marked: {flags:?}"
+    );
+
+    sqlx::query("DROP TRIGGER refuse_third")
+        .execute(&mut db)
+        .await
+        .expect("drop the trigger");
+    let mut session = mb.connect().await.expect("reconnect");
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((r.created, r.grouped), (6, 6), "{r:?}");
+    assert_eq!(counts(&mut db).await, (6, 6, 6), "each exactly once");
+    let flags = flags_in(&mut s.admin, &folder).await;
+    assert!(flags.iter().all(|(_, seen)| *seen), "all marked: {flags:?}");
+    mb.logout(session).await;
+}
+
+/// Without a failure, a backlog of independent messages is committed in groups, with the
+/// same results as one at a time.
+#[tokio::test]
+async fn a_backlog_is_committed_in_groups() {
+    let mut s = scene("none", false, "").await;
+    let folder = s.folder.clone();
+    let tag = format!("grp{}", random_name());
+    let mut first = String::new();
+    for n in 1..=12 {
+        let raw = String::from_utf8(invitation(&tag, n))
+            .expect("ASCII")
+            .replace("<ruiz@", &format!("<ruiz{n}@"));
+        append(&mut s.admin, &folder, raw.as_bytes(), None).await;
+        if n == 1 {
+            first = raw;
+        }
+    }
+    // The first meeting again, from another sender with its own Message-ID: a duplicate
+    // meeting, as one at a time.
+    let again = first
+        .replace("<ruiz1@", "<ruiz13@")
+        .replace("Message-ID: <", "Message-ID: <again-");
+    append(&mut s.admin, &folder, again.as_bytes(), None).await;
+    let mb = mailbox(&s, fast_options());
+    let mut session = mb.connect().await.expect("connect");
+    let r = mb
+        .sweep(&mut session, chrono::Utc::now())
+        .await
+        .expect("sweep");
+    assert_eq!((r.created, r.duplicates), (12, 1), "{r:?}");
+    assert!(r.grouped >= 4, "committed in groups: {r:?}");
+    let requests = s.app.store.list_requests().await.expect("requests");
+    assert_eq!(requests.len(), 12);
+    let flags = flags_in(&mut s.admin, &folder).await;
+    assert!(flags.iter().all(|(_, seen)| *seen), "all marked: {flags:?}");
+    mb.logout(session).await;
+}

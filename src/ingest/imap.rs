@@ -1,6 +1,8 @@
 //! An IMAP folder as a mail source: one task per mailbox that connects, sweeps by UID, commits
-//! each message (with the UID high-water mark, in the same transaction), then MOVEs it to the
-//! processed folder or sets \Seen, and waits in IDLE (or polls) for more.
+//! the messages (with the UID high-water mark, in the same transaction; a backlog in groups,
+//! one transaction per run of messages decided while the run before committed — see
+//! `ImapMailbox::commit_group`), then MOVEs them to the processed folder or sets \Seen, and
+//! waits in IDLE (or polls) for more.
 //!
 //! The only file that uses `async_imap`. It must never delete a message, never mark one before
 //! its commit, never trust \Seen or pushed data (the UID mark is the truth), never run an IMAP
@@ -28,14 +30,13 @@ use crate::store::{ImapCursor, IngestDecision, IngestOutcome, IngestedMessage, S
 
 use super::Read;
 
-/// A message's decision made while the message before it committed.
+/// A message decided and not committed yet: a member of a run (group commit).
 struct Ahead {
     uid: u32,
     read: Read,
     decision: IngestDecision,
-    /// The snapshot it was decided with, which records it too (SIGHUP).
+    /// The snapshot it was decided with, whose store records it (SIGHUP).
     offers: Arc<Offers>,
-    config: Arc<Config>,
 }
 
 /// Timeouts and limits of one mailbox task. Tests use short ones.
@@ -72,6 +73,10 @@ pub struct ImapOptions {
     /// Messages per FETCH of bodies (and per MOVE/STORE after their commits), at most
     /// [`BODY_BATCH_BYTES`] of bodies at once. 1 = one message at a time.
     pub body_batch: usize,
+    /// A run of decided messages (committed as one group) is decided until the commit under
+    /// way has finished and it holds at least this many, or the body batch ends. Groups grow
+    /// with the commit's cost; this only sets where they start.
+    pub group_min: usize,
     /// A test seam: messages for which this returns true fail to ingest, as a poison message
     /// would. Always `None` outside tests.
     #[doc(hidden)]
@@ -94,6 +99,7 @@ impl Default for ImapOptions {
             owner: default_owner(),
             fetch_batch: 500,
             body_batch: 100,
+            group_min: 4,
             fail_if: None,
         }
     }
@@ -215,11 +221,23 @@ pub struct SweepReport {
     /// Over the size cap: recorded from the size alone, body never fetched.
     pub oversized: usize,
     pub quarantined: usize,
-    /// Messages whose decision was made while the message before them committed.
+    /// Messages whose decision was made before the message before them committed (in the
+    /// same run, or while the run before committed).
     pub decided_ahead: usize,
+    /// Messages committed in a group of two or more (one transaction for the group).
+    pub grouped: usize,
 }
 
 impl SweepReport {
+    fn count(&mut self, outcome: &IngestOutcome) {
+        match outcome {
+            IngestOutcome::Created(_) => self.created += 1,
+            IngestOutcome::DuplicateMeeting(_) => self.duplicates += 1,
+            IngestOutcome::Rejected => self.rejected += 1,
+            IngestOutcome::AlreadyRecorded => self.already += 1,
+        }
+    }
+
     /// Messages whose decision was committed in this sweep (request, duplicate or rejection).
     pub fn committed(&self) -> usize {
         self.created + self.duplicates + self.rejected
@@ -295,6 +313,14 @@ pub fn body_groups(
         out.push(&sizes[start..]);
     }
     out
+}
+
+/// The body of `uid` among fetched bodies.
+fn body_in(bodies: &[Fetch], uid: u32) -> Option<&[u8]> {
+    bodies
+        .iter()
+        .find(|f| f.uid == Some(uid))
+        .and_then(|f| f.body())
 }
 
 /// `1:5,7,9:10`: UIDs (sorted) as ranges, so a set never grows past one short line per run.
@@ -565,29 +591,94 @@ impl ImapMailbox {
                     })
                     .await?
                 };
-                let body_of = |uid: u32| {
-                    bodies
-                        .iter()
-                        .find(|f| f.uid == Some(uid))
-                        .and_then(|f| f.body())
-                };
+                let body_of = |uid: u32| body_in(&bodies, uid);
                 let mut done = Vec::with_capacity(group.len());
-                let mut ahead: Option<Ahead> = None;
-                for (i, &(uid, size)) in group.iter().enumerate() {
-                    let next = group
-                        .get(i + 1)
-                        .filter(|(_, size)| *size as usize <= cap)
-                        .and_then(|&(uid, _)| body_of(uid).map(|b| (uid, b)));
-                    let spec = ahead.take().filter(|a| a.uid == uid);
-                    report.decided_ahead += usize::from(spec.is_some());
-                    let (committed, decided) = self
-                        .one(s, uid, size, body_of(uid), spec, next, now, &mut report)
-                        .await?;
-                    if committed {
-                        done.push(uid);
+                // Group commit. `inflight` is a run of decided messages committed in ONE
+                // transaction while the next run is decided (`decide_run`); see
+                // `commit_group` for why no message is lost or doubled.
+                let mut inflight: Vec<Ahead> = Vec::new();
+                let mut i = 0;
+                loop {
+                    let was_empty = inflight.is_empty();
+                    // The run grows until the commit under way has finished (and holds
+                    // `group_min` messages): groups grow with the commit's cost.
+                    let finished = std::sync::atomic::AtomicBool::new(false);
+                    let (committed, run) = tokio::join!(
+                        async {
+                            let r = self.commit_group(&inflight, s.uidvalidity, now).await;
+                            finished.store(true, std::sync::atomic::Ordering::SeqCst);
+                            r
+                        },
+                        self.decide_run(
+                            &group[i..],
+                            &bodies,
+                            &inflight,
+                            &finished,
+                            s.uidvalidity,
+                            now
+                        )
+                    );
+                    match committed {
+                        Ok(outcomes) => {
+                            for outcome in &outcomes {
+                                report.count(outcome);
+                            }
+                            if outcomes.len() > 1 {
+                                report.grouped += outcomes.len();
+                            }
+                            done.extend(inflight.iter().map(|a| a.uid));
+                        }
+                        Err(e) => {
+                            if let Some(StoreError::Unavailable(m)) = e.downcast_ref::<StoreError>()
+                            {
+                                // Nothing of the group is committed or marked: the sweep is
+                                // retried later.
+                                return Err(ImapError::Store(StoreError::Unavailable(m.clone())));
+                            }
+                            // Nothing of the group is committed: each message again on its
+                            // own, with the usual failure accounting. The run decided
+                            // meanwhile stays valid (independent of every one of them,
+                            // committed or not) and commits after them, in UID order.
+                            tracing::warn!(mailbox = %self.name, messages = inflight.len(), error = %format!("{e:#}"),
+                                "group commit failed; committing its messages one at a time");
+                            for a in &inflight {
+                                let size = group
+                                    .iter()
+                                    .find(|(u, _)| *u == a.uid)
+                                    .map_or(0, |(_, z)| *z);
+                                if self
+                                    .one(s, a.uid, size, body_of(a.uid), now, &mut report)
+                                    .await?
+                                {
+                                    done.push(a.uid);
+                                }
+                            }
+                        }
                     }
-                    ahead = decided;
+                    // Every message of a run was decided before the one before it committed
+                    // (the first only when a commit was under way).
+                    report.decided_ahead += run
+                        .len()
+                        .saturating_sub(usize::from(was_empty && !run.is_empty()));
+                    i += run.len();
+                    inflight = run;
                     self.beat();
+                    // Nothing under way and nothing decided: the message at `i` needs its own
+                    // path (recorded already, over the cap, gone, failing). (A run that came
+                    // back empty while a group was under way stopped at a message depending on
+                    // that group: it is decided on the next turn, knowing its effects.)
+                    if inflight.is_empty() && was_empty {
+                        let Some(&(uid, size)) = group.get(i) else {
+                            break;
+                        };
+                        if self
+                            .one(s, uid, size, body_of(uid), now, &mut report)
+                            .await?
+                        {
+                            done.push(uid);
+                        }
+                        i += 1;
+                    }
                 }
                 if !done.is_empty() {
                     self.mark_set(s, &uid_set(&done)).await?;
@@ -600,26 +691,113 @@ impl ImapMailbox {
         Ok(report)
     }
 
-    /// Commits one message (its `body` fetched already unless over the cap). True when it is
-    /// committed (now or before) and must be marked; false when it vanished before its body
-    /// was fetched. `ahead` is this message's decision made while the one before committed;
-    /// `next` is the message after it, whose decision is made while this one commits (when
-    /// [`Read::independent_of`] allows) and returned for the next call.
+    /// Commits `run` (decided messages, in UID order) in one transaction with their marks
+    /// (group commit). Why this neither loses nor doubles a message:
+    ///
+    /// - the mark advances only in this transaction, to the group's highest UID, and every
+    ///   lower UID of the sweep is committed before it (runs are consecutive; a message on its
+    ///   own path — `one` — runs only when no group is under way; a failed group's messages
+    ///   are committed one at a time before the next run);
+    /// - \Seen/MOVE happen only after this commit returns (the sweep marks `done` after the
+    ///   body batch); a crash before the commit leaves nothing recorded and the mark where it
+    ///   was, so every message of the group is fetched and decided again; a crash after it is
+    ///   tidied by the next connection (`tidy`);
+    /// - all or nothing: an error rolls back the whole group, whose messages then go one at a
+    ///   time (`one`, with attempts and quarantine), so one bad message costs only itself;
+    /// - each decision was made before the earlier messages of its group (and the group under
+    ///   way when it was decided) committed, so `decide_run` admits a message only when
+    ///   [`Read::independent_of`] holds against every one of them: their commits cannot change
+    ///   its decision. A message that depends on one ends the run and is decided after that
+    ///   commit. Within the transaction the records apply in UID order, so what the commit
+    ///   itself settles (the same meeting twice) comes out as one at a time.
+    async fn commit_group(
+        &self,
+        run: &[Ahead],
+        uidvalidity: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<IngestOutcome>> {
+        let Some(first) = run.first() else {
+            return Ok(Vec::new());
+        };
+        let cursors: Vec<ImapCursor> = run
+            .iter()
+            .map(|a| ImapCursor {
+                mailbox: self.name.clone(),
+                uidvalidity,
+                uid: a.uid,
+            })
+            .collect();
+        let items: Vec<(&Read, &IngestDecision, Option<&ImapCursor>)> = run
+            .iter()
+            .zip(&cursors)
+            .map(|(a, c)| (&a.read, &a.decision, Some(c)))
+            .collect();
+        // One snapshot's store serves them all (the store never changes on reload).
+        super::record_group(&first.offers, &items, now).await
+    }
+
+    /// Decides the messages at the start of `next` (bodies in `bodies`) in order, while
+    /// `inflight` commits, and stops at the first one that cannot join the run: over the cap,
+    /// gone, recorded already, failing to decide, or whose decision could depend on a message
+    /// of `inflight` or of the run so far (see `commit_group`).
     #[allow(
         clippy::too_many_arguments,
         reason = "the sweep's loop state, passed through; one call site"
     )]
+    async fn decide_run(
+        &self,
+        next: &[(u32, u32)],
+        bodies: &[Fetch],
+        inflight: &[Ahead],
+        finished: &std::sync::atomic::AtomicBool,
+        uidvalidity: u32,
+        now: DateTime<Utc>,
+    ) -> Vec<Ahead> {
+        let cap = self.config.limits.max_message_bytes;
+        let mut run: Vec<Ahead> = Vec::new();
+        for &(uid, size) in next {
+            if run.len() >= self.options.group_min.max(1)
+                && finished.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                break;
+            }
+            if size as usize > cap {
+                break;
+            }
+            let Some(raw) = body_in(bodies, uid) else {
+                break;
+            };
+            let decided = self
+                .decide_one(
+                    uid,
+                    raw,
+                    inflight.iter().chain(run.iter()),
+                    uidvalidity,
+                    now,
+                )
+                .await;
+            match decided {
+                Some(a) => run.push(a),
+                None => break,
+            }
+        }
+        run
+    }
+
+    /// Commits one message on its own (its `body` fetched already unless over the cap), with
+    /// its mark: a message recorded already, one over the cap (recorded from its header), or
+    /// one that failed in a run or a group — retried here up to `max_attempts`, then
+    /// quarantined. True when it is committed (now or before) and must be marked; false when
+    /// it vanished before its body was fetched.
     async fn one(
         &self,
         s: &mut ImapSession,
         uid: u32,
         size: u32,
         body: Option<&[u8]>,
-        ahead: Option<Ahead>,
-        next: Option<(u32, &[u8])>,
         now: DateTime<Utc>,
         report: &mut SweepReport,
-    ) -> Result<(bool, Option<Ahead>), ImapError> {
+    ) -> Result<bool, ImapError> {
         let store = self.offers.store();
         let t = self.options.command_timeout;
         let key = format!("{}:{uid}", s.uidvalidity);
@@ -630,16 +808,11 @@ impl ImapMailbox {
         };
         let cap = self.config.limits.max_message_bytes;
         // One snapshot per message, decided and recorded with the same configuration: the
-        // one its decision was made with ahead, else the one current now (SIGHUP).
-        let (offers, config) = match &ahead {
-            Some(a) => (a.offers.clone(), a.config.clone()),
-            None => self.current(),
-        };
-        // A decision made ahead was made only for a message not recorded then (and the
-        // commit deduplicates anyway).
-        if ahead.is_none() && store.message_recorded(&self.name, &key).await? {
+        // one current now (SIGHUP).
+        let (offers, config) = self.current();
+        if store.message_recorded(&self.name, &key).await? {
             report.already += 1;
-            return Ok((true, None));
+            return Ok(true);
         }
         if size as usize > cap {
             // The header only (at most HEADER_LIMIT bytes), to tell the sender; never the body.
@@ -672,64 +845,36 @@ impl ImapMailbox {
             .await
             .map_err(store_or_protocol)?;
             report.oversized += 1;
-            return Ok((true, None));
+            return Ok(true);
         }
         let Some(raw) = body else {
             // Expunged between the two fetches: nothing to ingest.
             tracing::info!(mailbox = %self.name, source_key = %key, "message gone before its body was fetched");
-            return Ok((false, None));
+            return Ok(false);
         };
-        let (mut ahead, mut next) = (ahead, next);
-        let mut decided_next = None;
         loop {
             let injected = self.options.fail_if.is_some_and(|f| f(raw));
-            let (ahead_now, next_now) = (ahead.take(), next.take());
             let attempt = std::panic::AssertUnwindSafe(async {
                 if injected {
-                    return (Err(anyhow::anyhow!("injected failure (test seam)")), None);
+                    return Err(anyhow::anyhow!("injected failure (test seam)"));
                 }
-                let (read, decision) = match ahead_now {
-                    Some(a) => (a.read, a.decision),
-                    None => {
-                        let read = Read::new(&config, &self.name, &key, raw, None);
-                        match super::decide(&offers, &config, &read, raw, now).await {
-                            Ok(d) => (read, d),
-                            Err(e) => return (Err(e), None),
-                        }
-                    }
-                };
-                // This commit and the next message's decision overlap: the store's round
-                // trips, not the CPU, bound a backlog's drain.
-                tokio::join!(
-                    super::record(&offers, &read, &decision, Some(&cursor), now),
-                    self.decide_ahead(&read, &decision, next_now, s.uidvalidity, now)
-                )
+                let read = Read::new(&config, &self.name, &key, raw, None);
+                let decision = super::decide(&offers, &config, &read, raw, now).await?;
+                super::record(&offers, &read, &decision, Some(&cursor), now).await
             })
             .catch_unwind()
             .await;
             let error = match attempt {
-                Ok((result, ahead_next)) => {
-                    // Valid whether or not this message committed (see `independent_of`).
-                    decided_next = decided_next.or(ahead_next);
-                    match result {
-                        Ok(outcome) => {
-                            match outcome {
-                                IngestOutcome::Created(_) => report.created += 1,
-                                IngestOutcome::DuplicateMeeting(_) => report.duplicates += 1,
-                                IngestOutcome::Rejected => report.rejected += 1,
-                                IngestOutcome::AlreadyRecorded => report.already += 1,
-                            }
-                            return Ok((true, decided_next));
-                        }
-                        Err(e) => {
-                            if let Some(StoreError::Unavailable(m)) = e.downcast_ref::<StoreError>()
-                            {
-                                // Not the message's fault: retry the whole sweep later.
-                                return Err(ImapError::Store(StoreError::Unavailable(m.clone())));
-                            }
-                            format!("{e:#}")
-                        }
+                Ok(Ok(outcome)) => {
+                    report.count(&outcome);
+                    return Ok(true);
+                }
+                Ok(Err(e)) => {
+                    if let Some(StoreError::Unavailable(m)) = e.downcast_ref::<StoreError>() {
+                        // Not the message's fault: retry the whole sweep later.
+                        return Err(ImapError::Store(StoreError::Unavailable(m.clone())));
                     }
+                    format!("{e:#}")
                 }
                 Err(_) => "panicked while processing the message".to_string(),
             };
@@ -749,23 +894,22 @@ impl ImapMailbox {
                     .await?;
                 tracing::error!(mailbox = %self.name, source_key = %key, attempts, "poison message quarantined (raw bytes kept); moving past it");
                 report.quarantined += 1;
-                return Ok((true, decided_next));
+                return Ok(true);
             }
         }
     }
 
-    /// The decision for `next` made now, while `before` (decided as `decision`) commits —
-    /// or `None` when it could depend on that commit, is recorded already, or fails (the
-    /// message then gets its own attempt, with the usual failure accounting).
-    async fn decide_ahead(
+    /// The decision for message `uid` (`raw`) made before the messages in `before` commit —
+    /// or `None` when it could depend on one of their commits, is recorded already, or fails
+    /// (the message then gets its own attempt, with the usual failure accounting).
+    async fn decide_one(
         &self,
-        before: &Read,
-        decision: &IngestDecision,
-        next: Option<(u32, &[u8])>,
+        uid: u32,
+        raw: &[u8],
+        mut before: impl Iterator<Item = &Ahead>,
         uidvalidity: u32,
         now: DateTime<Utc>,
     ) -> Option<Ahead> {
-        let (uid, raw) = next?;
         if self.options.fail_if.is_some_and(|f| f(raw)) {
             return None;
         }
@@ -773,7 +917,7 @@ impl ImapMailbox {
         let (offers, config) = self.current();
         let attempt = std::panic::AssertUnwindSafe(async {
             let read = Read::new(&config, &self.name, &key, raw, None);
-            if !read.independent_of(before, decision) {
+            if !before.all(|b| read.independent_of(&b.read, &b.decision)) {
                 return None;
             }
             if self
@@ -793,7 +937,6 @@ impl ImapMailbox {
                 read,
                 decision,
                 offers: offers.clone(),
-                config: config.clone(),
             })
         })
         .catch_unwind()

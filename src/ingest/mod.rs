@@ -336,12 +336,37 @@ pub async fn record(
     cursor: Option<&ImapCursor>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<IngestOutcome> {
-    let (mailbox, source_key) = (&read.message.mailbox, &read.message.source_key);
     let outcome = offers
         .store()
         .record_ingest_at(cursor, &read.message, decision, now)
         .await?;
-    match (&outcome, decision) {
+    log_outcome(read, decision, &outcome);
+    Ok(outcome)
+}
+
+/// The third step for several messages at once (group commit): every decision committed in
+/// one transaction, in order, with its IMAP mark; all or nothing. Each decision must have
+/// been made knowing every earlier one's effects, or not depend on them
+/// ([`Read::independent_of`] against each earlier message of the group).
+pub async fn record_group(
+    offers: &Offers,
+    items: &[(&Read, &IngestDecision, Option<&ImapCursor>)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<IngestOutcome>> {
+    let list: Vec<crate::store::IngestItem<'_>> = items
+        .iter()
+        .map(|(read, decision, cursor)| (*cursor, &read.message, *decision))
+        .collect();
+    let outcomes = offers.store().record_ingest_group(&list, now).await?;
+    for ((read, decision, _), outcome) in items.iter().zip(&outcomes) {
+        log_outcome(read, decision, outcome);
+    }
+    Ok(outcomes)
+}
+
+fn log_outcome(read: &Read, decision: &IngestDecision, outcome: &IngestOutcome) {
+    let (mailbox, source_key) = (&read.message.mailbox, &read.message.source_key);
+    match (outcome, decision) {
         (IngestOutcome::Created(id), IngestDecision::Request { offers, .. }) => {
             tracing::info!(
                 mailbox,
@@ -364,7 +389,6 @@ pub async fn record(
         }
         _ => tracing::debug!(mailbox, source_key, ?outcome, "message already recorded"),
     }
-    Ok(outcome)
 }
 
 /// The automatic answer to a message that did not become a request: "not understood" (saying

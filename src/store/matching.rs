@@ -211,6 +211,101 @@ pub(crate) struct BookingRow {
     pub attended: i64,
 }
 
+/// One row of the matching pool's single query (`matching_sql`'s `pool`): the five parts of a
+/// pool (interpreters with their pairs and profiles, skills, offer statistics, bookings) in one
+/// `UNION ALL`, told apart by `part`, so reading a pool is one round trip. Generic columns: see
+/// [`split_pool`] for what each part keeps where.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct PoolRow {
+    pub part: i64,
+    pub id: i64,
+    pub t1: Option<String>,
+    pub t2: Option<String>,
+    pub t3: Option<String>,
+    pub t4: Option<String>,
+    pub t5: Option<String>,
+    pub t6: Option<String>,
+    pub n1: Option<i64>,
+    pub n2: Option<i64>,
+    pub n3: Option<i64>,
+    pub n4: Option<i64>,
+    pub n5: Option<i64>,
+    pub n6: Option<i64>,
+}
+
+/// The parts of a pool, as [`fold_pool`] takes them.
+pub(crate) type PoolParts = (
+    Vec<super::InterpreterPairRow>,
+    Vec<ProfileRow>,
+    Vec<SkillRow>,
+    Vec<OfferStatsRow>,
+    Vec<BookingRow>,
+);
+
+/// Splits the single pool query's rows (ordered by part, then interpreter id, then pair) into
+/// the parts [`fold_pool`] folds. Part 0: an interpreter with one of its pairs (`t1` name,
+/// `t2` email, `t3` time zone, `t4`/`t5` pair, `t6` availability; `n1` presence, `n2`
+/// created, `n3`/`n4` day/week caps, `n5` paused, `n6` unanswered); part 1: a skill (`t1`,
+/// `n1` expiry); part 2: offer statistics (`n1` offers, `n2` accepts, `n3` recent declines,
+/// `n4` last offer); part 3: a booking (`n1` start, `n2` minutes, `n3` attended).
+pub(crate) fn split_pool(rows: Vec<PoolRow>) -> StoreResult<PoolParts> {
+    let (mut interpreters, mut profiles, mut skills, mut stats, mut bookings) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let missing = |what: &str, id: i64| {
+        StoreError::Corrupt(format!("matching pool: interpreter {id} without {what}"))
+    };
+    for r in rows {
+        match r.part {
+            0 => {
+                if profiles.last().is_none_or(|p: &ProfileRow| p.id != r.id) {
+                    profiles.push(ProfileRow {
+                        id: r.id,
+                        max_day_minutes: r.n3,
+                        max_week_minutes: r.n4,
+                        availability: r.t6.clone(),
+                        paused_at: r.n5,
+                        unanswered: r.n6.unwrap_or(0),
+                    });
+                }
+                interpreters.push(super::InterpreterPairRow {
+                    id: r.id,
+                    name: r.t1.ok_or_else(|| missing("name", r.id))?,
+                    email: r.t2.ok_or_else(|| missing("email", r.id))?,
+                    timezone: r.t3.ok_or_else(|| missing("time zone", r.id))?,
+                    presence_until: r.n1,
+                    created_at: r.n2.ok_or_else(|| missing("created_at", r.id))?,
+                    from_lang: r.t4,
+                    to_lang: r.t5,
+                });
+            }
+            1 => skills.push(SkillRow {
+                interpreter_id: r.id,
+                skill: r.t1.ok_or_else(|| missing("skill name", r.id))?,
+                expires_at: r.n1,
+            }),
+            2 => stats.push(OfferStatsRow {
+                interpreter_id: r.id,
+                offers: r.n1.unwrap_or(0),
+                accepts: r.n2.unwrap_or(0),
+                recent_declines: r.n3.unwrap_or(0),
+                last_offer_at: r.n4,
+            }),
+            3 => bookings.push(BookingRow {
+                interpreter_id: r.id,
+                start_at: r.n1.ok_or_else(|| missing("booking start", r.id))?,
+                duration_minutes: r.n2.unwrap_or(0),
+                attended: r.n3.unwrap_or(0),
+            }),
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "matching pool: unknown part {other}"
+                )))
+            }
+        }
+    }
+    Ok((interpreters, profiles, skills, stats, bookings))
+}
+
 impl ProfileRow {
     pub(crate) fn into_profile(self, skills: Vec<Skill>) -> StoreResult<Profile> {
         Ok(Profile {

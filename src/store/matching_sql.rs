@@ -10,13 +10,13 @@ macro_rules! matching_sql {
             use chrono::{DateTime, Utc};
 
             use super::super::matching::{
-                fold_pool, join_skills, split_skills, BookingRow, DispatchPlan, ExplainRow,
-                MatchingContext, OfferStatsRow, ProfileRow, Removed, SkillRow, Timer, TimerKind,
+                fold_pool, split_pool, split_skills, ExplainRow,
+                MatchingContext, PoolRow, ProfileRow, Removed, SkillRow, Timer, TimerKind,
                 WaveRecord,
             };
             use super::super::{
                 db_err, from_millis, group_interpreters, parse_offer_state, to_millis,
-                InterpreterPairRow, RequestRow, StoreError, StoreResult,
+                RequestRow, StoreError, StoreResult,
             };
             use super::{enqueue, enqueue_offer};
             use crate::domain::{InterpreterId, LanguagePair, RequestId};
@@ -24,8 +24,6 @@ macro_rules! matching_sql {
             use crate::matching::Candidate;
 
             type Conn = $conn;
-
-            const POOL_IDS: &str = "SELECT interpreter_id FROM interpreter_pairs WHERE from_lang = $1 AND to_lang = $2";
 
             pub(crate) async fn profile(
                 conn: &mut Conn,
@@ -142,127 +140,52 @@ macro_rules! matching_sql {
                 recent_since: DateTime<Utc>,
                 now: DateTime<Utc>,
             ) -> StoreResult<Vec<Candidate>> {
-                let (from, to) = (pair.from.code(), pair.to.code());
-                let rows: Vec<InterpreterPairRow> = sqlx::query_as(&format!(
-                    "SELECT i.id, i.name, i.email, i.timezone, i.presence_until, i.created_at, p.from_lang, p.to_lang
+                // One statement, one round trip (a pool used to take five reads in a read
+                // transaction: seven round trips to the database thread for every message a
+                // backlog decides). The parts are told apart by `part`; see `split_pool` for
+                // which generic column holds what. Bound once: $1/$2 the pair, $3 the start of
+                // the recent-declines window, $4 the start of the bookings window.
+                let rows: Vec<PoolRow> = sqlx::query_as(
+                    "WITH ids AS (SELECT interpreter_id AS id FROM interpreter_pairs WHERE from_lang = $1 AND to_lang = $2)
+                     SELECT CAST(0 AS BIGINT) AS part, i.id AS id, i.name AS t1, i.email AS t2, i.timezone AS t3,
+                            p.from_lang AS t4, p.to_lang AS t5, i.availability AS t6,
+                            i.presence_until AS n1, i.created_at AS n2, i.max_day_minutes AS n3,
+                            i.max_week_minutes AS n4, i.paused_at AS n5, i.unanswered AS n6
                      FROM interpreters i LEFT JOIN interpreter_pairs p ON p.interpreter_id = i.id
-                     WHERE i.removed_at IS NULL AND i.id IN ({POOL_IDS})
-                     ORDER BY i.id, p.from_lang, p.to_lang"
-                ))
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                let interpreters = group_interpreters(rows)?;
-                let profiles: Vec<ProfileRow> = sqlx::query_as(&format!(
-                    "SELECT id, max_day_minutes, max_week_minutes, availability, paused_at, unanswered
-                     FROM interpreters WHERE id IN ({POOL_IDS})"
-                ))
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                let skills: Vec<SkillRow> = sqlx::query_as(&format!(
-                    "SELECT interpreter_id, skill, expires_at FROM interpreter_skills
-                     WHERE interpreter_id IN ({POOL_IDS})"
-                ))
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                let stats: Vec<OfferStatsRow> = sqlx::query_as(&format!(
-                    "SELECT interpreter_id, COUNT(*) AS offers,
-                            SUM(CASE WHEN state = 'accepted' THEN 1 ELSE 0 END) AS accepts,
-                            SUM(CASE WHEN state = 'declined' AND responded_at >= $3 THEN 1 ELSE 0 END) AS recent_declines,
-                            MAX(created_at) AS last_offer_at
-                     FROM offers WHERE interpreter_id IN ({POOL_IDS})
-                     GROUP BY interpreter_id"
-                ))
-                .bind(from)
-                .bind(to)
-                .bind(to_millis(recent_since))
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                let bookings: Vec<BookingRow> = sqlx::query_as(&format!(
-                    "SELECT a.interpreter_id, r.start_at, r.duration_minutes,
+                     WHERE i.removed_at IS NULL AND i.id IN (SELECT id FROM ids)
+                     UNION ALL
+                     SELECT CAST(1 AS BIGINT), s.interpreter_id, s.skill, NULL, NULL, NULL, NULL, NULL,
+                            s.expires_at, NULL, NULL, NULL, NULL, NULL
+                     FROM interpreter_skills s WHERE s.interpreter_id IN (SELECT id FROM ids)
+                     UNION ALL
+                     SELECT CAST(2 AS BIGINT), o.interpreter_id, NULL, NULL, NULL, NULL, NULL, NULL,
+                            COUNT(*),
+                            SUM(CASE WHEN o.state = 'accepted' THEN 1 ELSE 0 END),
+                            SUM(CASE WHEN o.state = 'declined' AND o.responded_at >= $3 THEN 1 ELSE 0 END),
+                            MAX(o.created_at), NULL, NULL
+                     FROM offers o WHERE o.interpreter_id IN (SELECT id FROM ids)
+                     GROUP BY o.interpreter_id
+                     UNION ALL
+                     SELECT CAST(3 AS BIGINT), a.interpreter_id, NULL, NULL, NULL, NULL, NULL, NULL,
+                            r.start_at, r.duration_minutes,
                             CAST(CASE WHEN EXISTS (SELECT 1 FROM attendance t WHERE t.assignment_id = a.id)
-                                 THEN 1 ELSE 0 END AS BIGINT) AS attended
+                                 THEN 1 ELSE 0 END AS BIGINT),
+                            NULL, NULL, NULL
                      FROM assignments a JOIN requests r ON r.id = a.request_id
-                     WHERE a.interpreter_id IN ({POOL_IDS})
-                       AND r.state IN ('assigned', 'done') AND r.start_at >= $3"
-                ))
-                .bind(from)
-                .bind(to)
+                     WHERE a.interpreter_id IN (SELECT id FROM ids)
+                       AND r.state IN ('assigned', 'done') AND r.start_at >= $4
+                     ORDER BY part, id, t4, t5, t1, n1",
+                )
+                .bind(pair.from.code())
+                .bind(pair.to.code())
+                .bind(to_millis(recent_since))
                 .bind(to_millis(since))
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(db_err)?;
+                let (pairs, profiles, skills, stats, bookings) = split_pool(rows)?;
+                let interpreters = group_interpreters(pairs)?;
                 fold_pool(interpreters, profiles, skills, stats, bookings, now)
-            }
-
-            /// Writes a new request's plan (called by `record_ingest` when it created one).
-            pub(crate) async fn write_plan(
-                conn: &mut Conn,
-                request_id: RequestId,
-                plan: &DispatchPlan,
-                now: DateTime<Utc>,
-            ) -> StoreResult<()> {
-                sqlx::query(
-                    "UPDATE requests SET skills = $1, duration_minutes = $2, match_seed = $3 WHERE id = $4",
-                )
-                .bind(join_skills(&plan.skills))
-                .bind(plan.duration_minutes)
-                .bind(plan.seed)
-                .bind(request_id)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                write_decisions(conn, request_id, &plan.decisions, now).await?;
-                let timers: Vec<(TimerKind, DateTime<Utc>)> = [
-                    plan.next_wave_at.map(|at| (TimerKind::Wave, at)),
-                    plan.deadline_at.map(|at| (TimerKind::Deadline, at)),
-                    Some((TimerKind::Close, plan.close_at)),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                schedule_all(conn, request_id, &timers, now).await
-            }
-
-            /// A new request's timers in one statement (one round trip instead of three:
-            /// ingest's commit is bounded by its round trips).
-            async fn schedule_all(
-                conn: &mut Conn,
-                request_id: RequestId,
-                timers: &[(TimerKind, DateTime<Utc>)],
-                now: DateTime<Utc>,
-            ) -> StoreResult<()> {
-                let mut q = String::from(
-                    "INSERT INTO timers (request_id, kind, due_at, epoch, lease_until, done_at, created_at) VALUES ",
-                );
-                // Placeholders only: every value is bound.
-                for i in 0..timers.len() {
-                    let n = 3 + 2 * i;
-                    q.push_str(&format!(
-                        "{}($1, ${n}, ${}, 0, NULL, NULL, $2)",
-                        if i == 0 { "" } else { ", " },
-                        n + 1
-                    ));
-                }
-                q.push_str(
-                    " ON CONFLICT (request_id, kind) DO UPDATE SET
-                         due_at = excluded.due_at, epoch = excluded.epoch, lease_until = NULL, done_at = NULL",
-                );
-                let mut query = sqlx::query(&q).bind(request_id).bind(to_millis(now));
-                for (kind, at) in timers {
-                    query = query.bind(kind.as_str()).bind(to_millis(*at));
-                }
-                query.execute(&mut *conn).await.map_err(db_err)?;
-                Ok(())
             }
 
             async fn write_decisions(
@@ -430,21 +353,6 @@ macro_rules! matching_sql {
                     enqueue(conn, e, now).await?;
                 }
                 Ok(true)
-            }
-
-            pub(crate) async fn write_calendar(
-                conn: &mut Conn,
-                request_id: RequestId,
-                key: &super::super::matching::CalendarKey,
-            ) -> StoreResult<()> {
-                sqlx::query("UPDATE requests SET cal_uid = $1, cal_sequence = $2 WHERE id = $3")
-                    .bind(&key.uid)
-                    .bind(key.sequence)
-                    .bind(request_id)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
             }
 
             pub(crate) async fn by_calendar(

@@ -7,6 +7,8 @@
 pub mod matching;
 #[macro_use]
 mod matching_sql;
+#[macro_use]
+mod ingest_sql;
 
 use std::sync::Arc;
 
@@ -575,6 +577,15 @@ pub trait Store: Send + Sync + 'static {
         decision: &IngestDecision,
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome>;
+    /// Several `record_ingest_at`s in ONE transaction (group commit), applied in order, so
+    /// each sees the writes of those before it (the same meeting twice: the second is a
+    /// `DuplicateMeeting`); the outcomes in the same order. All or nothing: an error writes
+    /// nothing at all, marks included.
+    async fn record_ingest_group(
+        &self,
+        items: &[IngestItem<'_>],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<IngestOutcome>>;
     /// Counts one failed attempt at (mailbox, source key) and returns the attempts so far.
     async fn ingest_attempt_failed(
         &self,
@@ -955,6 +966,14 @@ pub struct ImapCursor {
     pub uidvalidity: u32,
     pub uid: u32,
 }
+
+/// One message of a group commit (`Store::record_ingest_group`): where it sits (IMAP), what
+/// it is, and what to record.
+pub type IngestItem<'a> = (
+    Option<&'a ImapCursor>,
+    &'a IngestedMessage,
+    &'a IngestDecision,
+);
 
 /// The stored high-water mark of a (mailbox, UIDVALIDITY).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

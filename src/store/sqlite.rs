@@ -77,7 +77,12 @@ impl SqliteStore {
                 .idle_timeout(None)
                 .max_lifetime(None)
         } else {
-            SqlitePoolOptions::new().max_connections(8)
+            // No ping before handing out a connection: a SQLite connection is a file handle
+            // in this process, and the ping is one more hand-off to its thread and back on
+            // every transaction (a backlog's drain is bounded by those hand-offs).
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .test_before_acquire(false)
         };
         let pool = pool_options
             .connect_with(options)
@@ -1617,146 +1622,25 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<IngestOutcome> {
         let mut tx = self.write().await?;
-        if let Some(cursor) = cursor {
-            advance_mark(&mut tx, cursor, now).await?;
-            if same_message_recorded(&mut tx, message).await? {
-                commit(tx).await?;
-                return Ok(IngestOutcome::AlreadyRecorded);
-            }
-        }
-        let (outcome, reason) = match decision {
-            IngestDecision::Request { .. } => (OUTCOME_REQUEST, None),
-            IngestDecision::Rejected { reason, .. } => (OUTCOME_REJECTED, Some(reason.as_str())),
-        };
-        // The message row first: it is the claim on (mailbox, source key).
-        let message_row: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (mailbox, source_key, message_id, sha256, outcome, reason, request_id, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)
-             ON CONFLICT (mailbox, source_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(&message.mailbox)
-        .bind(&message.source_key)
-        .bind(&message.message_id)
-        .bind(&message.sha256)
-        .bind(outcome)
-        .bind(reason)
-        .bind(to_millis(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let Some(message_row) = message_row else {
-            // Committed, not rolled back: the mark advance above must stick.
-            commit(tx).await?;
-            return Ok(IngestOutcome::AlreadyRecorded);
-        };
-
-        let result = match decision {
-            IngestDecision::Rejected { emails, .. } => {
-                for email in emails {
-                    enqueue(&mut tx, email, now).await?;
-                }
-                IngestOutcome::Rejected
-            }
-            IngestDecision::Request {
-                request,
-                offers,
-                emails,
-                dispatch,
-            } => {
-                let meeting = &request.meeting;
-                let meeting_key = meeting.dedupe_key();
-                let state = if offers.is_empty() {
-                    RequestState::Open
-                } else {
-                    RequestState::Offered
-                };
-                let created: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO requests (meeting_key, meeting_id, passcode, join_url, host, kind, topic, start_at,
-                                           timezone, from_lang, to_lang, requestor, route_address, state, epoch,
-                                           created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $15)
-                     ON CONFLICT (meeting_key, from_lang, to_lang) DO NOTHING
-                     RETURNING id",
-                )
-                .bind(&meeting_key)
-                .bind(&meeting.meeting_id)
-                .bind(&meeting.passcode)
-                .bind(&meeting.join_url)
-                .bind(&meeting.host)
-                .bind(&meeting.kind)
-                .bind(&meeting.topic)
-                .bind(meeting.start.map(to_millis))
-                .bind(&meeting.timezone)
-                .bind(request.pair.from.code())
-                .bind(request.pair.to.code())
-                .bind(request.requestor.as_str())
-                .bind(&request.route_address)
-                .bind(state.as_str())
-                .bind(to_millis(now))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                match created {
-                    None => {
-                        let existing: i64 = sqlx::query_scalar(
-                            "SELECT id FROM requests WHERE meeting_key = $1 AND from_lang = $2 AND to_lang = $3",
-                        )
-                        .bind(&meeting_key)
-                        .bind(request.pair.from.code())
-                        .bind(request.pair.to.code())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        sqlx::query(
-                            "UPDATE messages SET outcome = $1, request_id = $2 WHERE id = $3",
-                        )
-                        .bind(OUTCOME_DUPLICATE)
-                        .bind(existing)
-                        .bind(message_row)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        IngestOutcome::DuplicateMeeting(existing)
-                    }
-                    Some(request_id) => {
-                        for offer in offers {
-                            sqlx::query(
-                                "INSERT INTO offers (request_id, interpreter_id, token_hash, state, created_at, expires_at)
-                                 VALUES ($1, $2, $3, 'pending', $4, $5)",
-                            )
-                            .bind(request_id)
-                            .bind(offer.interpreter_id)
-                            .bind(&offer.token_hash.0)
-                            .bind(to_millis(now))
-                            .bind(to_millis(offer.expires_at))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                            enqueue_offer(&mut tx, offer, now).await?;
-                        }
-                        for email in emails {
-                            enqueue(&mut tx, email, now).await?;
-                        }
-                        if let Some(plan) = dispatch {
-                            matching_q::write_plan(&mut tx, request_id, plan, now).await?;
-                        }
-                        if let Some(key) = &request.calendar {
-                            matching_q::write_calendar(&mut tx, request_id, key).await?;
-                        }
-                        sqlx::query("UPDATE messages SET request_id = $1 WHERE id = $2")
-                            .bind(request_id)
-                            .bind(message_row)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                        IngestOutcome::Created(request_id)
-                    }
-                }
-            }
-        };
+        // Committed whatever the outcome: an `AlreadyRecorded` still advances the mark.
+        let outcome = ingest_q::record(&mut tx, cursor, message, decision, now).await?;
         commit(tx).await?;
-        Ok(result)
+        Ok(outcome)
+    }
+
+    async fn record_ingest_group(
+        &self,
+        items: &[IngestItem<'_>],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<IngestOutcome>> {
+        let mut tx = self.write().await?;
+        let mut outcomes = Vec::with_capacity(items.len());
+        for (cursor, message, decision) in items {
+            // An error returns before the commit: the transaction rolls back, all of it.
+            outcomes.push(ingest_q::record(&mut tx, *cursor, message, decision, now).await?);
+        }
+        commit(tx).await?;
+        Ok(outcomes)
     }
 
     async fn ingest_attempt_failed(
@@ -1980,8 +1864,9 @@ impl Store for SqliteStore {
         recent_since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Candidate>> {
-        let mut tx = self.read().await?;
-        matching_q::pool(&mut tx, pair, since, recent_since, now).await
+        // One statement: a consistent snapshot without a transaction's BEGIN and ROLLBACK.
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        matching_q::pool(&mut conn, pair, since, recent_since, now).await
     }
 
     async fn matching_context(&self, id: RequestId) -> StoreResult<Option<MatchingContext>> {
@@ -2580,27 +2465,8 @@ async fn advance_mark(
     Ok(())
 }
 
-/// True when the mailbox already recorded a message with this Message-ID or these bytes (a
-/// size-only placeholder hash never counts).
-async fn same_message_recorded(
-    conn: &mut SqliteConnection,
-    message: &IngestedMessage,
-) -> StoreResult<bool> {
-    let by_hash = (!message.sha256.starts_with("unread:")).then_some(message.sha256.as_str());
-    // Two index lookups ((mailbox, sha256), then (mailbox, message_id)) in one round trip,
-    // rather than one OR, which the planners turn into a scan of the mailbox's rows: the
-    // backlog drain slowed down as the table filled. A NULL binding matches nothing.
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM messages WHERE mailbox = $1 AND sha256 = $2)
-             OR EXISTS (SELECT 1 FROM messages WHERE mailbox = $1 AND message_id = $3)",
-    )
-    .bind(&message.mailbox)
-    .bind(by_hash)
-    .bind(&message.message_id)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db_err)
-}
+// The ingest write, shared with the other backend (`store/ingest_sql.rs`).
+ingest_sql!(sqlx::sqlite::SqliteConnection, true);
 
 // ---- zoom oauth helpers (issue #7) ---------------------------------------------------------
 
