@@ -11,7 +11,7 @@ mod support;
 use chrono::{DateTime, SecondsFormat, Utc};
 use dragoman::zoom::events::{envelope, process_pending_events};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::common;
 use support::*;
 
@@ -34,50 +34,15 @@ fn joined(n: usize, at: DateTime<Utc>, key: &str) -> String {
 }
 
 async fn post(app: &TestApp, body: String) -> StatusCode {
-    let ts = app.now().timestamp();
-    app.client
-        .post(app.url("/zoom/webhook"))
-        .header("content-type", "application/json")
-        .header("x-zm-request-timestamp", ts.to_string())
-        .header("x-zm-signature", zoom_sign(ts, &body))
-        .body(body)
-        .send()
-        .await
-        .expect("webhook POST")
-        .status()
+    app.post_webhook(&body, None).await
 }
 
 /// Accepts the first interpreter's offer; returns the request and the customerKey the join
 /// page hands to Zoom.
 async fn assigned(app: &TestApp) -> (i64, String) {
-    let ids = seed_interpreters(app, 1).await;
-    let (request_id, tokens) = seed_request(app, "Intake story").await;
-    let token = &tokens[&ids[0]];
-    let res = app
-        .client
-        .post(app.url(&format!("/offer/{token}/accept")))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let join_url = app
-        .offers
-        .accepted_join_url(token)
-        .await
-        .expect("join url")
-        .expect("accepted");
-    let html = app
-        .client
-        .get(&join_url)
-        .send()
-        .await
-        .expect("join page")
-        .text()
-        .await
-        .expect("html");
-    let args: Value = zoom_join_json(&html);
+    let (accepted, args) = accept_and_join(app, "Intake story").await;
     (
-        request_id,
+        accepted.request_id,
         args["customerKey"].as_str().expect("customerKey").into(),
     )
 }

@@ -7,6 +7,8 @@
 pub mod matching;
 #[macro_use]
 mod matching_sql;
+#[macro_use]
+mod zoom_sql;
 
 use std::sync::Arc;
 
