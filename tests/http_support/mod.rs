@@ -398,6 +398,24 @@ pub async fn post_signed(
     Ok(req.send().await?.status())
 }
 
+/// The meeting instance (`uuid`) of [`participant_joined`].
+pub const MEETING_UUID: &str = "4444AAAiAAAAAiAiAiiAii==";
+
+/// `meeting.participant_joined` of participant `n` (`participant_uuid` `pu-{n}`, Zoom user
+/// `16000000 + n`) with `customer_key` at `at`, in meeting [`MEETING_ID`] / [`MEETING_UUID`],
+/// as Zoom sends it.
+pub fn participant_joined(n: usize, at: DateTime<Utc>, customer_key: &str) -> String {
+    let t = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    serde_json::json!({"event": "meeting.participant_joined", "event_ts": at.timestamp_millis(),
+        "payload": {"account_id": "AAAAAABBBB", "object": {
+            "id": MEETING_ID, "uuid": MEETING_UUID, "host_id": "x1yCzABCDEfg23HiJKl4mN",
+            "topic": "Webhooks", "type": 2, "start_time": t, "timezone": "UTC", "duration": 60,
+            "participant": {"user_id": format!("{}", 16_000_000 + n), "user_name": "Guest",
+                "id": "", "participant_uuid": format!("pu-{n}"), "join_time": t,
+                "email": "", "customer_key": customer_key}}}})
+    .to_string()
+}
+
 impl TestApp {
     /// Posts a webhook signed at the app's clock; the answer (processing may still follow).
     pub async fn post_webhook(&self, body: &str, request_id: Option<&str>) -> reqwest::StatusCode {
