@@ -69,38 +69,14 @@ level = "info"
 /// `zoom_events`: dedupe key → processed.
 async fn stored(url: &str) -> HashMap<String, bool> {
     const Q: &str = "SELECT dedupe_key, processed_at FROM zoom_events";
-    let rows: Vec<(String, Option<i64>)> = if url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
-        sqlx::query_as(Q)
-            .fetch_all(&mut c)
-            .await
-            .expect("zoom_events")
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
-        sqlx::query_as(Q)
-            .fetch_all(&mut c)
-            .await
-            .expect("zoom_events")
-    };
+    let rows: Vec<(String, Option<i64>)> = read_rows(url, Q).await;
     rows.into_iter().map(|(k, p)| (k, p.is_some())).collect()
 }
 
 /// `attendance`: participant key → (rows, methods).
 async fn attendance(url: &str) -> HashMap<String, (usize, Vec<String>)> {
     const Q: &str = "SELECT participant_key, method FROM attendance";
-    let rows: Vec<(String, String)> = if url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
-        sqlx::query_as(Q)
-            .fetch_all(&mut c)
-            .await
-            .expect("attendance")
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
-        sqlx::query_as(Q)
-            .fetch_all(&mut c)
-            .await
-            .expect("attendance")
-    };
+    let rows: Vec<(String, String)> = read_rows(url, Q).await;
     let mut out: HashMap<String, (usize, Vec<String>)> = HashMap::new();
     for (key, method) in rows {
         let e = out.entry(key).or_default();

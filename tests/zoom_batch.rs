@@ -13,7 +13,6 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use dragoman::store::{ZoomAction, ZoomApplied, ZoomEventInsert};
 use dragoman::zoom::events::{action_of, envelope};
 use serde_json::{json, Value};
-use sqlx::Connection;
 use support::*;
 
 const UUID: &str = "7777BBBiBBBBBiBiBiiBii==";
@@ -92,19 +91,7 @@ async fn attendance_rows(url: &str, key: &str) -> Vec<Row> {
         "SELECT assignment_id, interpreter_id, meeting_id, meeting_uuid, participant_key,
                             user_name, customer_key, method, joined_at, left_at
                      FROM attendance ORDER BY id";
-    let mut rows: Vec<Row> = if url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
-        sqlx::query_as(Q)
-            .fetch_all(&mut c)
-            .await
-            .expect("attendance")
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
-        sqlx::query_as(Q)
-            .fetch_all(&mut c)
-            .await
-            .expect("attendance")
-    };
+    let mut rows: Vec<Row> = read_rows(url, Q).await;
     // Each database has its own random customer key: compare it by role.
     for r in &mut rows {
         if r.6.as_deref() == Some(key) {

@@ -1022,45 +1022,33 @@ macro_rules! zoom_sql {
                         out.unattributed += 1;
                         continue;
                     };
-                    let open: Option<i64> = sqlx::query_scalar(
+                    // A webhook row this segment closes (its leave never came) or completes
+                    // (its join never came).
+                    if set_first_row(
+                        conn,
                         "SELECT id FROM attendance
                          WHERE assignment_id = $1 AND left_at IS NULL AND joined_at BETWEEN $2 AND $3
                          ORDER BY joined_at, id LIMIT 1",
+                        "UPDATE attendance SET left_at = $1 WHERE id = $2",
+                        (assignment, j - SLACK_MS, l),
+                        l,
                     )
-                    .bind(assignment)
-                    .bind(j - SLACK_MS)
-                    .bind(l)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                    if let Some(row) = open {
-                        sqlx::query("UPDATE attendance SET left_at = $1 WHERE id = $2")
-                            .bind(l)
-                            .bind(row)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(db_err)?;
+                    .await?
+                    {
                         out.closed += 1;
                         continue;
                     }
-                    let leave_only: Option<i64> = sqlx::query_scalar(
+                    if set_first_row(
+                        conn,
                         "SELECT id FROM attendance
                          WHERE assignment_id = $1 AND joined_at IS NULL AND left_at BETWEEN $2 AND $3
                          ORDER BY left_at, id LIMIT 1",
+                        "UPDATE attendance SET joined_at = $1 WHERE id = $2",
+                        (assignment, j, l + SLACK_MS),
+                        j,
                     )
-                    .bind(assignment)
-                    .bind(j)
-                    .bind(l + SLACK_MS)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                    if let Some(row) = leave_only {
-                        sqlx::query("UPDATE attendance SET joined_at = $1 WHERE id = $2")
-                            .bind(j)
-                            .bind(row)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(db_err)?;
+                    .await?
+                    {
                         out.completed += 1;
                         continue;
                     }
@@ -1212,6 +1200,34 @@ macro_rules! zoom_sql {
                     .collect()
             }
 
+
+            /// Sets the time of the first attendance row `find` names (bound: assignment, from,
+            /// to) with `set` (bound: `at`, the row's id); whether there was one.
+            async fn set_first_row(
+                conn: &mut Conn,
+                find: &str,
+                set: &str,
+                (assignment, from, to): (i64, i64, i64),
+                at: i64,
+            ) -> StoreResult<bool> {
+                let row: Option<i64> = sqlx::query_scalar(find)
+                    .bind(assignment)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                let Some(row) = row else {
+                    return Ok(false);
+                };
+                sqlx::query(set)
+                    .bind(at)
+                    .bind(row)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                Ok(true)
+            }
 
             /// Adds an attendance row for a report segment (`found`: assignment and interpreter).
             async fn insert_report_row(

@@ -416,6 +416,25 @@ pub fn participant_joined(n: usize, at: DateTime<Utc>, customer_key: &str) -> St
     .to_string()
 }
 
+/// Rows of a read-only `sql` on the database at `url` (SQLite or PostgreSQL): for checks on
+/// tables the `Store` has no reader for.
+pub async fn read_rows<T>(url: &str, sql: &str) -> Vec<T>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+        sqlx::query_as(sql).fetch_all(&mut c).await.expect(sql)
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+        sqlx::query_as(sql).fetch_all(&mut c).await.expect(sql)
+    }
+}
+
 impl TestApp {
     /// Posts a webhook signed at the app's clock; the answer (processing may still follow).
     pub async fn post_webhook(&self, body: &str, request_id: Option<&str>) -> reqwest::StatusCode {
