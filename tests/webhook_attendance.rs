@@ -13,22 +13,9 @@ use support::common;
 use support::*;
 
 async fn post(app: &TestApp, body: &Value, request_id: Option<&str>) -> StatusCode {
-    let body = body.to_string();
-    let ts = app.now().timestamp();
-    let mut req = app
-        .client
-        .post(app.url("/zoom/webhook"))
-        .header("content-type", "application/json")
-        .header("x-zm-request-timestamp", ts.to_string())
-        .header("x-zm-signature", zoom_sign(ts, &body))
-        .body(body);
-    if let Some(id) = request_id {
-        req = req.header("x-zm-request-id", id);
-    }
-    let status = req.send().await.expect("webhook POST").status();
     // Processing runs after the 200: wait for it (on the worker, no sleeping).
-    app.webhooks_settled().await;
-    status
+    app.post_webhook_processed(&body.to_string(), request_id)
+        .await
 }
 
 fn participant_event(event: &str, meeting_id: Value, event_ts: i64, participant: Value) -> Value {
@@ -55,31 +42,9 @@ fn participant_event(event: &str, meeting_id: Value, event_ts: i64, participant:
 /// Accepts the request's offer for the first interpreter and reads the customerKey off the
 /// join page, as the browser would hand it to Zoom.
 async fn assigned_customer_key(app: &TestApp) -> (i64, i64, String) {
-    let ids = seed_interpreters(app, 1).await;
-    let (request_id, tokens) = seed_request(app, "Webhook story").await;
-    let token = &tokens[&ids[0]];
-    let res = app
-        .client
-        .post(app.url(&format!("/offer/{token}/accept")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let join_url = app.offers.accepted_join_url(token).await.unwrap().unwrap();
-    let html = app
-        .client
-        .get(&join_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let key = zoom_join_json(&html)["customerKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (request_id, ids[0], key)
+    let (accepted, args) = accept_and_join(app, "Webhook story").await;
+    let key = args["customerKey"].as_str().unwrap().to_string();
+    (accepted.request_id, accepted.interpreter, key)
 }
 
 #[tokio::test]

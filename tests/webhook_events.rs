@@ -17,23 +17,9 @@ use support::*;
 const UUID: &str = "4444AAAiAAAAAiAiAiiAii==";
 
 async fn post(app: &TestApp, body: &Value, request_id: &str) -> StatusCode {
-    let body = body.to_string();
-    let ts = app.now().timestamp();
-    let status = app
-        .client
-        .post(app.url("/zoom/webhook"))
-        .header("content-type", "application/json")
-        .header("x-zm-request-timestamp", ts.to_string())
-        .header("x-zm-signature", zoom_sign(ts, &body))
-        .header("x-zm-request-id", request_id)
-        .body(body)
-        .send()
-        .await
-        .expect("webhook POST")
-        .status();
     // Processing runs after the 200: wait for it (on the worker, no sleeping).
-    app.webhooks_settled().await;
-    status
+    app.post_webhook_processed(&body.to_string(), Some(request_id))
+        .await
 }
 
 fn rfc(t: DateTime<Utc>) -> String {
@@ -59,35 +45,10 @@ fn participant(event: &str, at: DateTime<Utc>, p: Value) -> Value {
 /// Accepts the first interpreter's offer; returns the request, the interpreter and the
 /// customerKey and userName the join page hands to Zoom.
 async fn assigned(app: &TestApp) -> (i64, i64, String, String) {
-    let ids = seed_interpreters(app, 1).await;
-    let (request_id, tokens) = seed_request(app, "Events story").await;
-    let token = &tokens[&ids[0]];
-    let res = app
-        .client
-        .post(app.url(&format!("/offer/{token}/accept")))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let join_url = app
-        .offers
-        .accepted_join_url(token)
-        .await
-        .expect("join url")
-        .expect("accepted");
-    let html = app
-        .client
-        .get(&join_url)
-        .send()
-        .await
-        .expect("join page")
-        .text()
-        .await
-        .expect("html");
-    let args = zoom_join_json(&html);
+    let (accepted, args) = accept_and_join(app, "Events story").await;
     (
-        request_id,
-        ids[0],
+        accepted.request_id,
+        accepted.interpreter,
         args["customerKey"].as_str().expect("customerKey").into(),
         args["userName"].as_str().expect("userName").into(),
     )

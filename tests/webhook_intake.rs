@@ -8,76 +8,22 @@
 #[path = "http_support/mod.rs"]
 mod support;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 use dragoman::zoom::events::{envelope, process_pending_events};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
 use support::common;
 use support::*;
 
-const UUID: &str = "4444AAAiAAAAAiAiAiiAii==";
-
-fn rfc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// A join of participant `n` with the assignment's customer key, as Zoom sends it.
-fn joined(n: usize, at: DateTime<Utc>, key: &str) -> String {
-    json!({"event": "meeting.participant_joined", "event_ts": at.timestamp_millis(),
-        "payload": {"account_id": "AAAAAABBBB", "object": {
-            "id": MEETING_ID, "uuid": UUID, "host_id": "x1yCzABCDEfg23HiJKl4mN",
-            "topic": "Intake", "type": 2, "start_time": rfc(at), "timezone": "UTC", "duration": 60,
-            "participant": {"user_id": format!("{}", 16_000_000 + n), "user_name": "Guest",
-                "id": "", "participant_uuid": format!("pu-{n}"), "join_time": rfc(at),
-                "email": "", "customer_key": key}}}})
-    .to_string()
-}
-
 async fn post(app: &TestApp, body: String) -> StatusCode {
-    let ts = app.now().timestamp();
-    app.client
-        .post(app.url("/zoom/webhook"))
-        .header("content-type", "application/json")
-        .header("x-zm-request-timestamp", ts.to_string())
-        .header("x-zm-signature", zoom_sign(ts, &body))
-        .body(body)
-        .send()
-        .await
-        .expect("webhook POST")
-        .status()
+    app.post_webhook(&body, None).await
 }
 
 /// Accepts the first interpreter's offer; returns the request and the customerKey the join
 /// page hands to Zoom.
 async fn assigned(app: &TestApp) -> (i64, String) {
-    let ids = seed_interpreters(app, 1).await;
-    let (request_id, tokens) = seed_request(app, "Intake story").await;
-    let token = &tokens[&ids[0]];
-    let res = app
-        .client
-        .post(app.url(&format!("/offer/{token}/accept")))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let join_url = app
-        .offers
-        .accepted_join_url(token)
-        .await
-        .expect("join url")
-        .expect("accepted");
-    let html = app
-        .client
-        .get(&join_url)
-        .send()
-        .await
-        .expect("join page")
-        .text()
-        .await
-        .expect("html");
-    let args: Value = zoom_join_json(&html);
+    let (accepted, args) = accept_and_join(app, "Intake story").await;
     (
-        request_id,
+        accepted.request_id,
         args["customerKey"].as_str().expect("customerKey").into(),
     )
 }
@@ -88,7 +34,9 @@ const RETRIED: usize = 50;
 async fn two_hundred_at_once(app: TestApp) {
     let (request_id, key) = assigned(&app).await;
     let at = DateTime::from_timestamp(app.now().timestamp(), 0).expect("in range");
-    let bodies: Vec<String> = (0..DISTINCT).map(|n| joined(n, at, &key)).collect();
+    let bodies: Vec<String> = (0..DISTINCT)
+        .map(|n| participant_joined(n, at, &key))
+        .collect();
     // Every distinct event, and Zoom's retries of the first RETRIED, all in flight together.
     let all: Vec<String> = bodies
         .iter()
@@ -154,7 +102,7 @@ async fn acknowledged_then_restarted(db_url: &str) {
     let first = spawn_app_with_db(&url).await;
     let (request_id, key) = assigned(&first).await;
     let at = DateTime::from_timestamp(first.now().timestamp(), 0).expect("in range");
-    let body = joined(7, at, &key);
+    let body = participant_joined(7, at, &key);
     let stored = first
         .store
         .record_zoom_event(&envelope(body.as_bytes(), None).expect("envelope"), at)

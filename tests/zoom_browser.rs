@@ -17,7 +17,6 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use reqwest::StatusCode;
 use support::*;
 
 /// The stub SDK: every `ZoomMtg` call the page makes, recorded as `<pre id="rec-NAME">JSON</pre>`.
@@ -98,33 +97,10 @@ async fn chromium_joins_with_exactly_the_arguments_the_server_meant() {
     let sdk_url = format!("http://{stub_addr}/zoom/6.2.0/lib");
     let app = spawn_app_with(|c| c.zoom.sdk_url = sdk_url.clone()).await;
 
-    let ids = seed_interpreters(&app, 1).await;
-    let (_, tokens) = seed_request(&app, "Browser story").await;
-    let token = &tokens[&ids[0]];
-    let res = app
-        .client
-        .post(app.url(&format!("/offer/{token}/accept")))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let join_url = app
-        .offers
-        .accepted_join_url(token)
-        .await
-        .expect("join url")
-        .expect("accepted");
+    let accepted = accept_first_offer(&app, "Browser story").await;
+    let join_url = accepted.join_url.clone();
     // What the server put in the page (the clock does not move, so the JWT is the same).
-    let html = app
-        .client
-        .get(&join_url)
-        .send()
-        .await
-        .expect("join page")
-        .text()
-        .await
-        .expect("html");
-    let meant = zoom_join_json(&html);
+    let meant = zoom_join_json(&open_join_page(&app, &join_url).await);
 
     let profile = tempfile::tempdir().expect("profile dir");
     let out = tokio::time::timeout(

@@ -6,37 +6,13 @@
 mod support;
 
 use dragoman::config::{JoinMode, RequestorPreference};
-use reqwest::StatusCode;
 use support::*;
 
 /// Accepts the first offer; returns the request id and the join page's HTML.
 async fn accept_and_open(app: &TestApp) -> (i64, String) {
-    let ids = seed_interpreters(app, 1).await;
-    let (request_id, tokens) = seed_request(app, "Join modes").await;
-    let token = &tokens[&ids[0]];
-    let res = app
-        .client
-        .post(app.url(&format!("/offer/{token}/accept")))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let join_url = app
-        .offers
-        .accepted_join_url(token)
-        .await
-        .expect("join url")
-        .expect("accepted");
-    let html = app
-        .client
-        .get(&join_url)
-        .send()
-        .await
-        .expect("join page")
-        .text()
-        .await
-        .expect("html");
-    (request_id, html)
+    let accepted = accept_first_offer(app, "Join modes").await;
+    let html = open_join_page(app, &accepted.join_url).await;
+    (accepted.request_id, html)
 }
 
 async fn recorded(app: &TestApp, request_id: i64) -> (Option<String>, Option<String>) {

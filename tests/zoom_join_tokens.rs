@@ -96,23 +96,8 @@ async fn connect(app: &TestApp, fake: &FakeZoom, person: &ZoomPerson, zoom_user:
 
 /// Accepts the first offer; returns the interpreter and the join page URL.
 async fn accept(app: &TestApp) -> (i64, String) {
-    let ids = seed_interpreters(app, 1).await;
-    let (_, tokens) = seed_request(app, "Join tokens").await;
-    let token = &tokens[&ids[0]];
-    let res = app
-        .client
-        .post(app.url(&format!("/offer/{token}/accept")))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let join_url = app
-        .offers
-        .accepted_join_url(token)
-        .await
-        .expect("join url")
-        .expect("accepted");
-    (ids[0], join_url)
+    let accepted = accept_first_offer(app, "Join tokens").await;
+    (accepted.interpreter, accepted.join_url)
 }
 
 async fn page(app: &TestApp, url: &str) -> String {

@@ -46,22 +46,8 @@ fn rfc(t: DateTime<Utc>) -> String {
 }
 
 async fn post(app: &TestApp, body: &Value) -> StatusCode {
-    let body = body.to_string();
-    let ts = app.now().timestamp();
-    let status = app
-        .client
-        .post(app.url("/zoom/webhook"))
-        .header("content-type", "application/json")
-        .header("x-zm-request-timestamp", ts.to_string())
-        .header("x-zm-signature", zoom_sign(ts, &body))
-        .body(body)
-        .send()
-        .await
-        .expect("webhook")
-        .status();
     // Processing runs after the 200: wait for it (on the worker, no sleeping).
-    app.webhooks_settled().await;
-    status
+    app.post_webhook_processed(&body.to_string(), None).await
 }
 
 fn event(name: &str, at: DateTime<Utc>, extra: Value) -> Value {
@@ -133,34 +119,9 @@ async fn connect_requestor(app: &TestApp, fake: &FakeZoom) {
 
 /// Accepts the first offer; returns (request id, customer key, user name).
 async fn assigned(app: &TestApp) -> (i64, String, String) {
-    let ids = seed_interpreters(app, 1).await;
-    let (request_id, tokens) = seed_request(app, "Reconcile").await;
-    let token = &tokens[&ids[0]];
-    let res = app
-        .client
-        .post(app.url(&format!("/offer/{token}/accept")))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let join = app
-        .offers
-        .accepted_join_url(token)
-        .await
-        .expect("url")
-        .expect("accepted");
-    let html = app
-        .client
-        .get(&join)
-        .send()
-        .await
-        .expect("join")
-        .text()
-        .await
-        .expect("html");
-    let args = zoom_join_json(&html);
+    let (accepted, args) = accept_and_join(app, "Reconcile").await;
     (
-        request_id,
+        accepted.request_id,
         args["customerKey"].as_str().expect("key").into(),
         args["userName"].as_str().expect("name").into(),
     )

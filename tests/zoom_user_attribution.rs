@@ -17,19 +17,10 @@ use serde_json::{json, Value};
 use support::*;
 
 async fn post(app: &TestApp, body: &Value) {
-    let body = body.to_string();
-    let ts = app.now().timestamp();
-    let res = app
-        .client
-        .post(app.url("/zoom/webhook"))
-        .header("content-type", "application/json")
-        .header("x-zm-request-timestamp", ts.to_string())
-        .header("x-zm-signature", zoom_sign(ts, &body))
-        .body(body)
-        .send()
-        .await
-        .expect("webhook POST");
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.post_webhook(&body.to_string(), None).await,
+        StatusCode::OK
+    );
     // Whether the receiver processes inline or later, the retry step finishes the job (an
     // event processed already is skipped).
     dragoman::zoom::events::process_pending_events(

@@ -9,6 +9,8 @@ pub mod matching;
 mod matching_sql;
 #[macro_use]
 mod ingest_sql;
+#[macro_use]
+mod zoom_sql;
 
 use std::sync::Arc;
 

@@ -17,8 +17,7 @@ use sqlx::{PgConnection, PgPool, Transaction};
 
 use super::*;
 use crate::domain::{
-    AttributionMethod, Interpreter, InterpreterId, LanguagePair, NewInterpreter, OfferState,
-    RequestId,
+    Interpreter, InterpreterId, LanguagePair, NewInterpreter, OfferState, RequestId,
 };
 use base64::Engine as _;
 
@@ -191,207 +190,6 @@ async fn enqueue_offer(
     Ok(())
 }
 
-/// The assignment and interpreter a Zoom `customer_key` belongs to, if any.
-async fn attribute(
-    conn: &mut PgConnection,
-    customer_key: Option<&str>,
-) -> StoreResult<Option<(i64, i64)>> {
-    let Some(key) = customer_key else {
-        return Ok(None);
-    };
-    sqlx::query_as("SELECT id, interpreter_id FROM assignments WHERE customer_key = $1")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)
-}
-
-/// The assignment `named` (interpreter id, first name from a display name) points at: one of
-/// theirs for a request with this Zoom meeting id, and only when the first name matches.
-async fn attribute_by_name(
-    conn: &mut PgConnection,
-    meeting_id: &str,
-    named: Option<&(InterpreterId, String)>,
-) -> StoreResult<Option<(i64, i64)>> {
-    let Some((interpreter, first)) = named else {
-        return Ok(None);
-    };
-    let found: Option<(i64, i64, String)> = sqlx::query_as(
-        "SELECT a.id, a.interpreter_id, i.name FROM assignments a
-         JOIN requests r ON r.id = a.request_id
-         JOIN interpreters i ON i.id = a.interpreter_id
-         WHERE a.interpreter_id = $1 AND r.meeting_id = $2
-         ORDER BY a.id DESC LIMIT 1",
-    )
-    .bind(interpreter)
-    .bind(meeting_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(found
-        .filter(|(_, _, name)| first_name_matches(name, first))
-        .map(|(a, i, _)| (a, i)))
-}
-
-/// The assignment a participant's own Zoom user points at (attribution step 3): the
-/// interpreter whose connected Zoom user it is (by id, or by email), when exactly one
-/// interpreter's connection matches, through their latest assignment for a request with this
-/// Zoom meeting id. A requestor's connection never attributes anyone; a connected interpreter
-/// without an assignment for this meeting is not attributed.
-async fn attribute_by_zoom_user(
-    conn: &mut PgConnection,
-    meeting_id: &str,
-    zoom_user: Option<&ParticipantZoomUser>,
-) -> StoreResult<Option<(i64, i64)>> {
-    let Some(who) = zoom_user.filter(|w| !w.is_empty()) else {
-        return Ok(None);
-    };
-    let matched: Vec<String> = sqlx::query_scalar(
-        "SELECT person_ref FROM zoom_connections
-         WHERE person_kind = 'interpreter'
-           AND (zoom_user_id IN ($1, $2, $3) OR zoom_email = $4)",
-    )
-    .bind(who.id(0))
-    .bind(who.id(1))
-    .bind(who.id(2))
-    .bind(who.email.as_deref())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let Some(interpreter) = one_interpreter(&matched) else {
-        return Ok(None);
-    };
-    sqlx::query_as(
-        "SELECT a.id, a.interpreter_id FROM assignments a
-         JOIN requests r ON r.id = a.request_id
-         WHERE a.interpreter_id = $1 AND r.meeting_id = $2
-         ORDER BY a.id DESC LIMIT 1",
-    )
-    .bind(interpreter)
-    .bind(meeting_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_err)
-}
-
-async fn insert_attendance(
-    conn: &mut PgConnection,
-    event: &ParticipantEvent,
-    named: Option<&(InterpreterId, String)>,
-    zoom_user: Option<&ParticipantZoomUser>,
-    joined_at: Option<i64>,
-    left_at: Option<i64>,
-) -> StoreResult<AttributionMethod> {
-    let (found, method) = match attribute(conn, event.customer_key.as_deref()).await? {
-        Some(f) => (Some(f), AttributionMethod::CustomerKey),
-        None => match attribute_by_name(conn, &event.meeting_id, named).await? {
-            Some(f) => (Some(f), AttributionMethod::DisplayName),
-            None => match attribute_by_zoom_user(conn, &event.meeting_id, zoom_user).await? {
-                Some(f) => (Some(f), AttributionMethod::ZoomUser),
-                None => (None, AttributionMethod::Unattributed),
-            },
-        },
-    };
-    sqlx::query(
-        "INSERT INTO attendance (assignment_id, interpreter_id, meeting_id, meeting_uuid, participant_key,
-                                 user_name, customer_key, method, joined_at, left_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(found.map(|(a, _)| a))
-    .bind(found.map(|(_, i)| i))
-    .bind(&event.meeting_id)
-    .bind(&event.meeting_uuid)
-    .bind(&event.participant_key)
-    .bind(&event.user_name)
-    .bind(&event.customer_key)
-    .bind(method.as_str())
-    .bind(joined_at)
-    .bind(left_at)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(method)
-}
-
-/// Records a participant join or leave (shared by both webhook paths).
-async fn attendance_event(
-    conn: &mut PgConnection,
-    event: &ParticipantEvent,
-    named: Option<&(InterpreterId, String)>,
-    zoom_user: Option<&ParticipantZoomUser>,
-    join_reopens: bool,
-) -> StoreResult<AttributionMethod> {
-    let at = to_millis(event.at);
-    match event.kind {
-        ParticipantEventKind::Joined => {
-            if join_reopens {
-                // Already in (a jbh_waiting/jbh_joined then joined, or a redelivery under a
-                // new key): the open row stands.
-                let open: Option<String> = sqlx::query_scalar(
-                    "SELECT method FROM attendance
-                     WHERE meeting_uuid = $1 AND participant_key = $2 AND left_at IS NULL
-                     ORDER BY id DESC LIMIT 1",
-                )
-                .bind(&event.meeting_uuid)
-                .bind(&event.participant_key)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                if let Some(method) = open {
-                    return parse_method(&method);
-                }
-                // The leave was processed first (a retried join): complete that row.
-                let leave_only: Option<(i64, String)> = sqlx::query_as(
-                    "SELECT id, method FROM attendance
-                     WHERE meeting_uuid = $1 AND participant_key = $2 AND joined_at IS NULL
-                       AND left_at >= $3
-                     ORDER BY left_at, id LIMIT 1",
-                )
-                .bind(&event.meeting_uuid)
-                .bind(&event.participant_key)
-                .bind(at)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                if let Some((row, method)) = leave_only {
-                    sqlx::query("UPDATE attendance SET joined_at = $1 WHERE id = $2")
-                        .bind(at)
-                        .bind(row)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_err)?;
-                    return parse_method(&method);
-                }
-            }
-            insert_attendance(conn, event, named, zoom_user, Some(at), None).await
-        }
-        ParticipantEventKind::Left => {
-            let open: Option<(i64, String)> = sqlx::query_as(
-                "SELECT id, method FROM attendance
-                 WHERE meeting_uuid = $1 AND participant_key = $2 AND left_at IS NULL
-                 ORDER BY joined_at DESC, id DESC LIMIT 1",
-            )
-            .bind(&event.meeting_uuid)
-            .bind(&event.participant_key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            match open {
-                Some((row, method)) => {
-                    sqlx::query("UPDATE attendance SET left_at = $1 WHERE id = $2")
-                        .bind(at)
-                        .bind(row)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db_err)?;
-                    parse_method(&method)
-                }
-                None => insert_attendance(conn, event, named, zoom_user, None, Some(at)).await,
-            }
-        }
-    }
-}
-
 /// The answer for an accept whose conditional update changed nothing: `AlreadyYours` when a
 /// concurrent accept of this very offer won meanwhile, else `Taken`.
 async fn accept_lost(conn: &mut PgConnection, offer: &OfferRow) -> StoreResult<AcceptOutcome> {
@@ -411,114 +209,6 @@ async fn accept_lost(conn: &mut PgConnection, offer: &OfferRow) -> StoreResult<A
     Ok(AcceptOutcome::Taken)
 }
 
-/// The body of `apply_zoom_event` on a connection inside a write transaction (shared with
-/// `apply_zoom_events`, which runs it for each event of a batch).
-async fn apply_zoom_action(
-    conn: &mut PgConnection,
-    id: i64,
-    action: &ZoomAction,
-    now: DateTime<Utc>,
-) -> StoreResult<ZoomApplied> {
-    let claimed = sqlx::query(
-        "UPDATE zoom_events SET processed_at = $1, attempts = attempts + 1, last_error = NULL
-         WHERE id = $2 AND processed_at IS NULL",
-    )
-    .bind(to_millis(now))
-    .bind(id)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?
-    .rows_affected();
-    if claimed == 0 {
-        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM zoom_events WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        return match known {
-            Some(_) => Ok(ZoomApplied::AlreadyProcessed),
-            None => Err(StoreError::NotFound(format!("no zoom event {id}"))),
-        };
-    }
-    let applied = match action {
-        ZoomAction::Participant {
-            event,
-            named_interpreter,
-            zoom_user,
-        } => ZoomApplied::Participant(
-            attendance_event(
-                &mut *conn,
-                event,
-                named_interpreter.as_ref(),
-                Some(zoom_user),
-                true,
-            )
-            .await?,
-        ),
-        ZoomAction::MeetingStarted {
-            meeting_id,
-            meeting_uuid,
-            at,
-        } => {
-            sqlx::query(
-                "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, started_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (meeting_uuid) DO UPDATE SET started_at = excluded.started_at",
-            )
-            .bind(meeting_uuid)
-            .bind(meeting_id)
-            .bind(to_millis(*at))
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            ZoomApplied::MeetingStarted
-        }
-        ZoomAction::MeetingEnded {
-            meeting_id,
-            meeting_uuid,
-            at,
-        } => {
-            let end = to_millis(*at);
-            sqlx::query(
-                "INSERT INTO zoom_meetings (meeting_uuid, meeting_id, ended_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (meeting_uuid) DO UPDATE SET ended_at = excluded.ended_at",
-            )
-            .bind(meeting_uuid)
-            .bind(meeting_id)
-            .bind(end)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            let closed_rows = sqlx::query(
-                "UPDATE attendance
-                 SET left_at = CASE WHEN joined_at > $1 THEN joined_at ELSE $1 END
-                 WHERE meeting_uuid = $2 AND left_at IS NULL",
-            )
-            .bind(end)
-            .bind(meeting_uuid)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-            let mut done: Vec<i64> = sqlx::query_scalar(
-                "UPDATE requests SET state = 'done', epoch = epoch + 1, updated_at = $1
-                 WHERE meeting_id = $2 AND state = 'assigned'
-                   AND id IN (SELECT request_id FROM assignments)
-                 RETURNING id",
-            )
-            .bind(to_millis(now))
-            .bind(meeting_id)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            done.sort_unstable();
-            ZoomApplied::MeetingEnded { closed_rows, done }
-        }
-        ZoomAction::Deauthorized { .. } => ZoomApplied::Deauthorized,
-        ZoomAction::Nothing => ZoomApplied::Nothing,
-    };
-    Ok(applied)
-}
-
 async fn commit(tx: Transaction<'static, sqlx::Postgres>) -> StoreResult<()> {
     tx.commit().await.map_err(db_err)
 }
@@ -534,6 +224,14 @@ matching_sql!(
                   ORDER BY due_at, id LIMIT $3
                   FOR UPDATE SKIP LOCKED)
      RETURNING id, request_id, kind, epoch, due_at"
+);
+
+// ---- zoom (issue #7): the shared code of `zoom_sql` over this backend ----------------------
+
+zoom_sql!(
+    sqlx::postgres::PgConnection,
+    rows = "json_array_elements($1::json) WITH ORDINALITY AS j(value, key)",
+    texts = "json_array_elements_text($1::json) WITH ORDINALITY AS j(value, key)"
 );
 
 #[async_trait]
@@ -1007,7 +705,7 @@ impl Store for PostgresStore {
         if fresh.is_none() {
             return Ok(WebhookOutcome::Duplicate);
         }
-        let method = attendance_event(&mut tx, event, None, None, false).await?;
+        let method = zoom_q::attendance_event(&mut tx, event, None, None, false).await?;
         commit(tx).await?;
         Ok(WebhookOutcome::Recorded(method))
     }
@@ -1375,23 +1073,9 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<ZoomEventInsert> {
         let mut tx = self.write().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO zoom_events (dedupe_key, event, body, received_at, attempts)
-             VALUES ($1, $2, $3, $4, 0)
-             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        )
-        .bind(&event.dedupe_key)
-        .bind(&event.event)
-        .bind(&event.body)
-        .bind(to_millis(now))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let stored = zoom_q::record_zoom_event(&mut tx, event, now).await?;
         commit(tx).await?;
-        Ok(match id {
-            Some(id) => ZoomEventInsert::Inserted(id),
-            None => ZoomEventInsert::Duplicate,
-        })
+        Ok(stored)
     }
 
     async fn record_zoom_events(
@@ -1447,7 +1131,7 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<ZoomApplied> {
         let mut tx = self.write().await?;
-        let applied = apply_zoom_action(&mut tx, id, action, now).await?;
+        let applied = zoom_q::apply_action(&mut tx, id, action, now).await?;
         commit(tx).await?;
         Ok(applied)
     }
@@ -1461,10 +1145,7 @@ impl Store for PostgresStore {
             return Ok(Vec::new());
         }
         let mut tx = self.write().await?;
-        let mut applied = Vec::with_capacity(batch.len());
-        for (id, action) in batch {
-            applied.push(apply_zoom_action(&mut tx, *id, action, now).await?);
-        }
+        let applied = zoom_q::apply_batch(&mut tx, batch, now).await?;
         commit(tx).await?;
         Ok(applied)
     }
@@ -1477,22 +1158,7 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let changed = sqlx::query(
-            "UPDATE zoom_events SET attempts = attempts + 1, last_error = $1,
-                    processed_at = CASE WHEN $2 THEN $3 ELSE processed_at END
-             WHERE id = $4",
-        )
-        .bind(error)
-        .bind(give_up)
-        .bind(to_millis(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no zoom event {id}")));
-        }
+        zoom_q::zoom_event_failed(&mut tx, id, error, give_up, now).await?;
         commit(tx).await
     }
 
@@ -1501,20 +1167,8 @@ impl Store for PostgresStore {
         received_before: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<StoredZoomEvent>> {
-        if limit <= 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<ZoomEventRow> = sqlx::query_as(
-            "SELECT id, dedupe_key, event, body, received_at, attempts FROM zoom_events
-             WHERE processed_at IS NULL AND received_at <= $1
-             ORDER BY id LIMIT $2",
-        )
-        .bind(to_millis(received_before))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        rows.into_iter().map(ZoomEventRow::into_event).collect()
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        zoom_q::pending_zoom_events(&mut conn, received_before, limit).await
     }
 
     async fn set_join_mode(
@@ -1524,20 +1178,7 @@ impl Store for PostgresStore {
         note: Option<&str>,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let changed =
-            sqlx::query("UPDATE assignments SET join_mode = $1, join_mode_note = $2 WHERE id = $3")
-                .bind(mode)
-                .bind(note)
-                .bind(assignment_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!(
-                "no assignment {assignment_id}"
-            )));
-        }
+        zoom_q::set_join_mode(&mut tx, assignment_id, mode, note).await?;
         commit(tx).await
     }
 
@@ -1944,7 +1585,7 @@ impl Store for PostgresStore {
         rows.into_iter().map(OutboxFailure::from_row).collect()
     }
 
-    // ---- zoom oauth (issue #7) ------------------------------------------------------------
+    // ---- zoom oauth (issue #7): the shared code of `zoom_sql` ---------------------------------
 
     async fn save_zoom_oauth_state(
         &self,
@@ -1954,24 +1595,7 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO zoom_oauth_states (state_hash, person_kind, person_ref, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (state_hash) DO NOTHING",
-        )
-        .bind(&state.0)
-        .bind(person.kind())
-        .bind(person.reference())
-        .bind(to_millis(now))
-        .bind(to_millis(expires_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if inserted == 0 {
-            return Err(StoreError::Conflict(
-                "that OAuth state exists already".into(),
-            ));
-        }
+        zoom_q::save_zoom_oauth_state(&mut tx, state, person, expires_at, now).await?;
         commit(tx).await
     }
 
@@ -1981,29 +1605,9 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ZoomPerson>> {
         let mut tx = self.write().await?;
-        let row: Option<(String, String, i64)> = sqlx::query_as(
-            "DELETE FROM zoom_oauth_states WHERE state_hash = $1
-             RETURNING person_kind, person_ref, expires_at",
-        )
-        .bind(&state.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        sqlx::query("DELETE FROM zoom_oauth_states WHERE expires_at < $1")
-            .bind(to_millis(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let row = zoom_q::take_zoom_oauth_state(&mut tx, state, now).await?;
         commit(tx).await?;
-        let Some((kind, reference, expires_at)) = row else {
-            return Ok(None);
-        };
-        if expires_at < to_millis(now) {
-            return Ok(None);
-        }
-        ZoomPerson::from_parts(&kind, &reference)
-            .map(Some)
-            .ok_or_else(|| StoreError::Corrupt(format!("OAuth state for {kind} {reference:?}")))
+        zoom_q::state_person(row, now)
     }
 
     async fn save_zoom_connection(
@@ -2012,82 +1616,13 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO zoom_connections (person_kind, person_ref, zoom_user_id, access_token,
-                 refresh_token, expires_at, scope, version, connected_at, updated_at, zoom_email)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (person_kind, person_ref) DO UPDATE SET
-                 zoom_user_id = excluded.zoom_user_id, zoom_email = excluded.zoom_email,
-                 access_token = excluded.access_token,
-                 refresh_token = excluded.refresh_token, expires_at = excluded.expires_at,
-                 scope = excluded.scope, version = zoom_connections.version + 1,
-                 connected_at = excluded.connected_at, updated_at = excluded.updated_at",
-        )
-        .bind(c.person.kind())
-        .bind(c.person.reference())
-        .bind(&c.zoom_user_id)
-        .bind(&c.tokens.access)
-        .bind(&c.tokens.refresh)
-        .bind(to_millis(c.tokens.expires_at))
-        .bind(&c.tokens.scope)
-        .bind(c.version)
-        .bind(to_millis(c.connected_at))
-        .bind(to_millis(now))
-        .bind(c.zoom_email.as_deref().map(str::to_ascii_lowercase))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        zoom_q::save_zoom_connection(&mut tx, c, now).await?;
         commit(tx).await
     }
 
     async fn zoom_connection(&self, person: &ZoomPerson) -> StoreResult<Option<ZoomConnection>> {
-        type Row = (
-            String,
-            String,
-            String,
-            i64,
-            String,
-            i64,
-            i64,
-            Option<String>,
-        );
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT zoom_user_id, access_token, refresh_token, expires_at, scope, version, connected_at,
-                    zoom_email
-             FROM zoom_connections WHERE person_kind = $1 AND person_ref = $2",
-        )
-        .bind(person.kind())
-        .bind(person.reference())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        row.map(
-            |(
-                zoom_user_id,
-                access,
-                refresh,
-                expires_at,
-                scope,
-                version,
-                connected_at,
-                zoom_email,
-            )| {
-                Ok(ZoomConnection {
-                    person: person.clone(),
-                    zoom_user_id,
-                    zoom_email,
-                    tokens: SealedTokens {
-                        access,
-                        refresh,
-                        expires_at: from_millis(expires_at)?,
-                        scope,
-                    },
-                    version,
-                    connected_at: from_millis(connected_at)?,
-                })
-            },
-        )
-        .transpose()
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        zoom_q::zoom_connection(&mut conn, person).await
     }
 
     async fn rotate_zoom_tokens(
@@ -2098,35 +1633,15 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.write().await?;
-        let changed = sqlx::query(
-            "UPDATE zoom_connections SET access_token = $1, refresh_token = $2, expires_at = $3,
-                 scope = $4, version = version + 1, updated_at = $5
-             WHERE person_kind = $6 AND person_ref = $7 AND version = $8",
-        )
-        .bind(&tokens.access)
-        .bind(&tokens.refresh)
-        .bind(to_millis(tokens.expires_at))
-        .bind(&tokens.scope)
-        .bind(to_millis(now))
-        .bind(person.kind())
-        .bind(person.reference())
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
+        let rotated =
+            zoom_q::rotate_zoom_tokens(&mut tx, person, expected_version, tokens, now).await?;
         commit(tx).await?;
-        Ok(changed == 1)
+        Ok(rotated)
     }
 
     async fn delete_zoom_connections(&self, zoom_user_id: &str) -> StoreResult<u64> {
         let mut tx = self.write().await?;
-        let deleted = sqlx::query("DELETE FROM zoom_connections WHERE zoom_user_id = $1")
-            .bind(zoom_user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+        let deleted = zoom_q::delete_zoom_connections(&mut tx, zoom_user_id).await?;
         commit(tx).await?;
         Ok(deleted)
     }
@@ -2138,133 +1653,9 @@ impl Store for PostgresStore {
         segments: &[ReportSegment],
         now: DateTime<Utc>,
     ) -> StoreResult<ReconcileOutcome> {
-        /// Report and webhook times of the same join differ by a few seconds.
-        const SLACK_MS: i64 = 60_000;
         let mut tx = self.write().await?;
-        let mut out = ReconcileOutcome::default();
-        for seg in segments {
-            let (j, l) = (
-                to_millis(seg.joined_at),
-                to_millis(seg.left_at.max(seg.joined_at)),
-            );
-            let found = match attribute(&mut tx, seg.customer_key.as_deref()).await? {
-                Some(f) => Some(f),
-                None => {
-                    match attribute_by_name(&mut tx, meeting_id, seg.named_interpreter.as_ref())
-                        .await?
-                    {
-                        Some(f) => Some(f),
-                        None => {
-                            attribute_by_zoom_user(&mut tx, meeting_id, Some(&seg.zoom_user))
-                                .await?
-                        }
-                    }
-                }
-            };
-            let Some((assignment, interpreter)) = found else {
-                let seen: Option<i64> = sqlx::query_scalar(
-                    "SELECT id FROM attendance
-                     WHERE meeting_uuid = $1 AND user_name IS NOT DISTINCT FROM $2
-                       AND joined_at BETWEEN $3 AND $4 LIMIT 1",
-                )
-                .bind(meeting_uuid)
-                .bind(&seg.user_name)
-                .bind(j - SLACK_MS)
-                .bind(j + SLACK_MS)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                if seen.is_some() {
-                    out.covered += 1;
-                    continue;
-                }
-                insert_report_row(&mut tx, None, meeting_id, meeting_uuid, seg, "unattributed")
-                    .await?;
-                out.unattributed += 1;
-                continue;
-            };
-            let open: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM attendance
-                 WHERE assignment_id = $1 AND left_at IS NULL AND joined_at BETWEEN $2 AND $3
-                 ORDER BY joined_at, id LIMIT 1",
-            )
-            .bind(assignment)
-            .bind(j - SLACK_MS)
-            .bind(l)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if let Some(row) = open {
-                sqlx::query("UPDATE attendance SET left_at = $1 WHERE id = $2")
-                    .bind(l)
-                    .bind(row)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                out.closed += 1;
-                continue;
-            }
-            let leave_only: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM attendance
-                 WHERE assignment_id = $1 AND joined_at IS NULL AND left_at BETWEEN $2 AND $3
-                 ORDER BY left_at, id LIMIT 1",
-            )
-            .bind(assignment)
-            .bind(j)
-            .bind(l + SLACK_MS)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if let Some(row) = leave_only {
-                sqlx::query("UPDATE attendance SET joined_at = $1 WHERE id = $2")
-                    .bind(j)
-                    .bind(row)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                out.completed += 1;
-                continue;
-            }
-            let covering: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM attendance
-                 WHERE assignment_id = $1 AND joined_at IS NOT NULL AND joined_at <= $2
-                   AND (left_at IS NULL OR left_at >= $3)
-                 LIMIT 1",
-            )
-            .bind(assignment)
-            .bind(l)
-            .bind(j)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if covering.is_some() {
-                out.covered += 1;
-                continue;
-            }
-            insert_report_row(
-                &mut tx,
-                Some((assignment, interpreter)),
-                meeting_id,
-                meeting_uuid,
-                seg,
-                AttributionMethod::Report.as_str(),
-            )
-            .await?;
-            out.added += 1;
-        }
-        sqlx::query(
-            "INSERT INTO zoom_reconciliations (meeting_uuid, meeting_id, reconciled_at, segments)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (meeting_uuid) DO UPDATE SET reconciled_at = excluded.reconciled_at,
-                 segments = excluded.segments",
-        )
-        .bind(meeting_uuid)
-        .bind(meeting_id)
-        .bind(to_millis(now))
-        .bind(segments.len() as i64)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let out =
+            zoom_q::reconcile_zoom_report(&mut tx, meeting_id, meeting_uuid, segments, now).await?;
         commit(tx).await?;
         Ok(out)
     }
@@ -2274,105 +1665,23 @@ impl Store for PostgresStore {
         ended_before: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<MeetingToReconcile>> {
-        if limit <= 0 {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-            "SELECT DISTINCT m.meeting_id, m.meeting_uuid, r.requestor, m.ended_at
-             FROM zoom_meetings m
-             JOIN requests r ON r.meeting_id = m.meeting_id
-             JOIN assignments a ON a.request_id = r.id
-             JOIN zoom_connections c
-               ON c.person_kind = 'requestor' AND c.person_ref = lower(r.requestor)
-             WHERE m.ended_at IS NOT NULL AND m.ended_at <= $1
-               AND NOT EXISTS (SELECT 1 FROM zoom_reconciliations z
-                               WHERE z.meeting_uuid = m.meeting_uuid)
-             ORDER BY m.ended_at, m.meeting_uuid, r.requestor LIMIT $2",
-        )
-        .bind(to_millis(ended_before))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        let mut out: Vec<MeetingToReconcile> = Vec::new();
-        for (meeting_id, meeting_uuid, requestor, ended_at) in rows {
-            if out.iter().any(|m| m.meeting_uuid == meeting_uuid) {
-                continue;
-            }
-            out.push(MeetingToReconcile {
-                meeting_id,
-                meeting_uuid,
-                requestor: EmailAddress::parse(&requestor)
-                    .map_err(|e| StoreError::Corrupt(format!("requestor {requestor:?}: {e}")))?,
-                ended_at: from_millis(ended_at)?,
-            });
-        }
-        Ok(out)
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        zoom_q::meetings_to_reconcile(&mut conn, ended_before, limit).await
     }
 
     async fn assignments_not_joined(
         &self,
         started_before: DateTime<Utc>,
     ) -> StoreResult<Vec<NotJoined>> {
-        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT a.id, a.request_id, a.interpreter_id, r.start_at
-             FROM assignments a JOIN requests r ON r.id = a.request_id
-             WHERE r.state = 'assigned' AND a.released_at IS NULL AND r.start_at IS NOT NULL AND r.start_at <= $1
-               AND NOT EXISTS (SELECT 1 FROM attendance t WHERE t.assignment_id = a.id)
-             ORDER BY a.id",
-        )
-        .bind(to_millis(started_before))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        rows.into_iter()
-            .map(|(assignment_id, request_id, interpreter_id, start)| {
-                Ok(NotJoined {
-                    assignment_id,
-                    request_id,
-                    interpreter_id,
-                    start_at: from_millis(start)?,
-                })
-            })
-            .collect()
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        zoom_q::assignments_not_joined(&mut conn, started_before).await
     }
 
     // ---- zoom connect links (issue #7, zoomfeat) -----------------------------------------
 
     async fn list_zoom_connections(&self) -> StoreResult<Vec<ZoomConnectionSummary>> {
-        type Row = (String, String, String, Option<String>, String, i64, i64);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT person_kind, person_ref, zoom_user_id, zoom_email, scope, connected_at, expires_at
-             FROM zoom_connections
-             ORDER BY CASE person_kind WHEN 'requestor' THEN 0 ELSE 1 END, person_kind,
-                      LENGTH(person_ref), person_ref",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        rows.into_iter()
-            .map(
-                |(
-                    person_kind,
-                    person,
-                    zoom_user_id,
-                    zoom_email,
-                    scope,
-                    connected_at,
-                    expires_at,
-                )| {
-                    Ok(ZoomConnectionSummary {
-                        person_kind,
-                        person,
-                        zoom_user_id,
-                        zoom_email,
-                        scope,
-                        connected_at: from_millis(connected_at)?,
-                        expires_at: from_millis(expires_at)?,
-                    })
-                },
-            )
-            .collect()
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        zoom_q::list_zoom_connections(&mut conn).await
     }
 
     async fn queue_email(&self, email: &NewEmail, now: DateTime<Utc>) -> StoreResult<bool> {
@@ -2417,35 +1726,3 @@ async fn advance_mark(
 
 // The ingest write, shared with the other backend (`store/ingest_sql.rs`).
 ingest_sql!(sqlx::postgres::PgConnection, false);
-
-// ---- zoom oauth helpers (issue #7) ---------------------------------------------------------
-
-/// Adds an attendance row for a report segment (`found`: assignment and interpreter).
-async fn insert_report_row(
-    conn: &mut PgConnection,
-    found: Option<(i64, i64)>,
-    meeting_id: &str,
-    meeting_uuid: &str,
-    seg: &ReportSegment,
-    method: &str,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO attendance (assignment_id, interpreter_id, meeting_id, meeting_uuid, participant_key,
-                                 user_name, customer_key, method, joined_at, left_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(found.map(|(a, _)| a))
-    .bind(found.map(|(_, i)| i))
-    .bind(meeting_id)
-    .bind(meeting_uuid)
-    .bind(format!("report:{}", seg.participant_id))
-    .bind(&seg.user_name)
-    .bind(&seg.customer_key)
-    .bind(method)
-    .bind(to_millis(seg.joined_at))
-    .bind(to_millis(seg.left_at.max(seg.joined_at)))
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}

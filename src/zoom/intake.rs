@@ -30,9 +30,11 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// The most events one insert transaction takes.
 pub const MAX_INSERT_BATCH: usize = 512;
-/// The most events one processing transaction takes. Small enough that the insert waiting
-/// behind it (SQLite has one writer) waits a few milliseconds at most.
-pub const PROCESS_BATCH: usize = 64;
+/// The most events one processing transaction takes. A batch is a handful of statements
+/// whatever its size (`Store::apply_zoom_events`), so the insert waiting behind it (SQLite has
+/// one writer) still waits a few milliseconds at most; 256 measured 1.13–1.41× the rate of 64
+/// (BENCHMARKS.md, "Zoom webhook receiver").
+pub const PROCESS_BATCH: usize = 256;
 /// Requests that may wait for the writer; more wait to be queued (within their deadline).
 const QUEUE: usize = 8192;
 /// Stored events that may wait for the worker; beyond that they wait in the store for a sweep.

@@ -317,3 +317,141 @@ pub async fn offer_everyone(
     }
     tokens
 }
+
+// ---- webhook and join-page tests (issue #7): an accepted offer, its join page, signed posts --
+
+/// An offer accepted over HTTP, as the interpreter holds it afterwards.
+pub struct Accepted {
+    pub request_id: RequestId,
+    pub interpreter: InterpreterId,
+    /// The interpreter's raw offer token.
+    pub token: String,
+    /// The join page the accept led to.
+    pub join_url: String,
+}
+
+/// Seeds one online interpreter and a request on `topic` (offer emailed to them) and accepts
+/// the offer over HTTP (303). Does not open the join page (it may ask Zoom for tokens).
+pub async fn accept_first_offer(app: &TestApp, topic: &str) -> Accepted {
+    let ids = seed_interpreters(app, 1).await;
+    let (request_id, tokens) = seed_request(app, topic).await;
+    let token = tokens[&ids[0]].clone();
+    let res = app
+        .client
+        .post(app.url(&format!("/offer/{token}/accept")))
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    let join_url = app
+        .offers
+        .accepted_join_url(&token)
+        .await
+        .expect("join url")
+        .expect("accepted");
+    Accepted {
+        request_id,
+        interpreter: ids[0],
+        token,
+        join_url,
+    }
+}
+
+/// The join page at `url` (its HTML).
+pub async fn open_join_page(app: &TestApp, url: &str) -> String {
+    app.client
+        .get(url)
+        .send()
+        .await
+        .expect("join page")
+        .text()
+        .await
+        .expect("html")
+}
+
+/// [`accept_first_offer`], then the join page: the accepted offer and the arguments the page
+/// hands to Zoom (`#zoom-join`: `customerKey`, `userName`, …).
+pub async fn accept_and_join(app: &TestApp, topic: &str) -> (Accepted, serde_json::Value) {
+    let accepted = accept_first_offer(app, topic).await;
+    let args = zoom_join_json(&open_join_page(app, &accepted.join_url).await);
+    (accepted, args)
+}
+
+/// Posts `body` to `{base}/zoom/webhook` signed as Zoom does at `ts` (Unix seconds), with
+/// `x-zm-request-id` when given. `Err` when the request got no answer.
+pub async fn post_signed(
+    client: &reqwest::Client,
+    base: &str,
+    ts: i64,
+    body: &str,
+    request_id: Option<&str>,
+) -> reqwest::Result<reqwest::StatusCode> {
+    let mut req = client
+        .post(format!("{base}/zoom/webhook"))
+        .header("content-type", "application/json")
+        .header("x-zm-request-timestamp", ts.to_string())
+        .header("x-zm-signature", zoom_sign(ts, body))
+        .body(body.to_string());
+    if let Some(id) = request_id {
+        req = req.header("x-zm-request-id", id);
+    }
+    Ok(req.send().await?.status())
+}
+
+/// The meeting instance (`uuid`) of [`participant_joined`].
+pub const MEETING_UUID: &str = "4444AAAiAAAAAiAiAiiAii==";
+
+/// `meeting.participant_joined` of participant `n` (`participant_uuid` `pu-{n}`, Zoom user
+/// `16000000 + n`) with `customer_key` at `at`, in meeting [`MEETING_ID`] / [`MEETING_UUID`],
+/// as Zoom sends it.
+pub fn participant_joined(n: usize, at: DateTime<Utc>, customer_key: &str) -> String {
+    let t = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    serde_json::json!({"event": "meeting.participant_joined", "event_ts": at.timestamp_millis(),
+        "payload": {"account_id": "AAAAAABBBB", "object": {
+            "id": MEETING_ID, "uuid": MEETING_UUID, "host_id": "x1yCzABCDEfg23HiJKl4mN",
+            "topic": "Webhooks", "type": 2, "start_time": t, "timezone": "UTC", "duration": 60,
+            "participant": {"user_id": format!("{}", 16_000_000 + n), "user_name": "Guest",
+                "id": "", "participant_uuid": format!("pu-{n}"), "join_time": t,
+                "email": "", "customer_key": customer_key}}}})
+    .to_string()
+}
+
+/// Rows of a read-only `sql` on the database at `url` (SQLite or PostgreSQL): for checks on
+/// tables the `Store` has no reader for.
+pub async fn read_rows<T>(url: &str, sql: &str) -> Vec<T>
+where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+        sqlx::query_as(sql).fetch_all(&mut c).await.expect(sql)
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+        sqlx::query_as(sql).fetch_all(&mut c).await.expect(sql)
+    }
+}
+
+impl TestApp {
+    /// Posts a webhook signed at the app's clock; the answer (processing may still follow).
+    pub async fn post_webhook(&self, body: &str, request_id: Option<&str>) -> reqwest::StatusCode {
+        let ts = self.now().timestamp();
+        post_signed(&self.client, &self.base, ts, body, request_id)
+            .await
+            .expect("webhook POST")
+    }
+
+    /// [`TestApp::post_webhook`], then waits until it (and everything before it) is processed.
+    pub async fn post_webhook_processed(
+        &self,
+        body: &str,
+        request_id: Option<&str>,
+    ) -> reqwest::StatusCode {
+        let status = self.post_webhook(body, request_id).await;
+        self.webhooks_settled().await;
+        status
+    }
+}
