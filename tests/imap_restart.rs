@@ -58,7 +58,10 @@ impl PrivateDovecot {
         let dir = tmp.path().join("stack");
         let mut last = String::new();
         for _ in 0..5 {
-            let base = 30_000 + 100 * rand::thread_rng().gen_range(0..300u16);
+            // Every port (base + 12 … base + 993) below the ephemeral range (32768 up), where a
+            // client's outgoing connection could hold it while the server is down; above the
+            // shared stack's 24000.
+            let base = 25_000 + 100 * rand::thread_rng().gen_range(0..67u16);
             match mailstack_run(&dir, base, "dovecot-start") {
                 Ok(()) => {
                     return PrivateDovecot {
