@@ -729,13 +729,8 @@ impl LabelScan {
                             || c.is_ascii_digit()
                             || matches!(c, b'@' | b'_' | b'*' | b'!' | b'-')
                     };
-                    let run = |from: usize| {
-                        b[from..]
-                            .iter()
-                            .take(40)
-                            .take_while(|c| class(**c))
-                            .count()
-                    };
+                    let run =
+                        |from: usize| b[from..].iter().take(40).take_while(|c| class(**c)).count();
                     let n = run(v0);
                     if n > 0 {
                         v0..v0 + n
@@ -789,16 +784,16 @@ impl LabelScan {
                 continue;
             }
             let found = match self.read_at(&text[h..]) {
-                Ok(found) => found.map(|(label_end, v)| {
-                    (h + v.end, (h..h + label_end, h + v.start..h + v.end))
-                }),
-                Err(Undecided) => self
-                    .anchored
-                    .captures_read(&mut locs, &text[h..])
-                    .and_then(|all| {
-                        let (g1, g2) = (locs.get(1)?, locs.get(2)?);
-                        Some((h + all.end(), (h + g1.0..h + g1.1, h + g2.0..h + g2.1)))
-                    }),
+                Ok(found) => found
+                    .map(|(label_end, v)| (h + v.end, (h..h + label_end, h + v.start..h + v.end))),
+                Err(Undecided) => {
+                    self.anchored
+                        .captures_read(&mut locs, &text[h..])
+                        .and_then(|all| {
+                            let (g1, g2) = (locs.get(1)?, locs.get(2)?);
+                            Some((h + all.end(), (h + g1.0..h + g1.1, h + g2.0..h + g2.1)))
+                        })
+                }
             };
             match found {
                 Some((end, groups)) => {
@@ -1211,15 +1206,24 @@ const STOPWORDS: &[(&str, &[&str])] = &[
 
 /// The language whose common words a Latin-script text uses most, if any stands out.
 pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
-    let words: Vec<String> = text
+    let mut counts = [0usize; STOPWORDS.len()];
+    for w in text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .take(5000)
-        .map(str::to_lowercase)
-        .collect();
+    {
+        // Most words are lower-case ASCII already: lower-cased (a copy) only when not.
+        let w: std::borrow::Cow<'_, str> = if w.bytes().all(|b| b.is_ascii_lowercase()) {
+            w.into()
+        } else {
+            w.to_lowercase().into()
+        };
+        for (n, (_, list)) in counts.iter_mut().zip(STOPWORDS) {
+            *n += usize::from(list.contains(&w.as_ref()));
+        }
+    }
     let mut best: Option<(&'static str, usize)> = None;
-    for (lang, list) in STOPWORDS {
-        let n = words.iter().filter(|w| list.contains(&w.as_str())).count();
+    for ((lang, _), &n) in STOPWORDS.iter().zip(&counts) {
         if n >= 3 && best.is_none_or(|(_, b)| n > b) {
             best = Some((lang, n));
         }
@@ -1336,13 +1340,40 @@ mod tests {
     #[test]
     fn hand_read_labels_match_the_regex_at_the_edges() {
         let values = [
-            ": 123456", ":123 456 7890", "：812 3456 7890", " * : *_ 0a1B2", ": **\n", ": *_ \n",
-            ": _", ":\n\n**x!@-_", "  812 3456 7890 1234 5678", ": 812-3456-7890.", "812‐3456‐7890",
-            ": １２３４５６７８９", "\u{3000}:\u{3000}123456789", ": 12345", ": 1234567", ":1 2 3 4 5 6 7 8 9 0 1 2",
-            ": 81234567890123456789012345", "::123456789", ": ： 123456789", "\u{a0}: x", ": -",
-            "-id: 123456789", " id: 987654321", "",
+            ": 123456",
+            ":123 456 7890",
+            "：812 3456 7890",
+            " * : *_ 0a1B2",
+            ": **\n",
+            ": *_ \n",
+            ": _",
+            ":\n\n**x!@-_",
+            "  812 3456 7890 1234 5678",
+            ": 812-3456-7890.",
+            "812‐3456‐7890",
+            ": １２３４５６７８９",
+            "\u{3000}:\u{3000}123456789",
+            ": 12345",
+            ": 1234567",
+            ":1 2 3 4 5 6 7 8 9 0 1 2",
+            ": 81234567890123456789012345",
+            "::123456789",
+            ": ： 123456789",
+            "\u{a0}: x",
+            ": -",
+            "-id: 123456789",
+            " id: 987654321",
+            "",
         ];
-        let labels = ["Passcode", "Meeting ID", "Meeting-ID", "meeting\tpasscode", "ID", "密码", "회의 ID"];
+        let labels = [
+            "Passcode",
+            "Meeting ID",
+            "Meeting-ID",
+            "meeting\tpasscode",
+            "ID",
+            "密码",
+            "회의 ID",
+        ];
         for l in labels {
             for v in values {
                 for glue in ["", "x", "\n", " passcode: 1"] {

@@ -367,7 +367,12 @@ mod tests {
         assert!(texts.len() > 40, "fixtures found: {}", texts.len());
         let check = |t: &str| {
             let want: Vec<_> = URL_RE.find_iter(t).map(|m| m.range()).collect();
-            assert_eq!(url_matches(t), want, "{}", t.chars().take(80).collect::<String>());
+            assert_eq!(
+                url_matches(t),
+                want,
+                "{}",
+                t.chars().take(80).collect::<String>()
+            );
         };
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = |n: usize| {
