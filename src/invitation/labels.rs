@@ -710,7 +710,6 @@ impl LabelScan {
     /// in its alternation order, a label matches in one way only (see [`match_label`]), the
     /// separators are maximal runs (their classes hold no colon, and no digit), and what a
     /// greedy value may give back is worked out below.
-    #[allow(clippy::type_complexity)]
     fn read_at(&self, rest: &str) -> Result<Option<(usize, Range<usize>)>, Undecided> {
         let b = rest.as_bytes();
         for label in self.labels.at(rest) {
