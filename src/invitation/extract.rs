@@ -31,6 +31,21 @@ fn clean_text(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len() + 1);
     for line in raw.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
+        // An ASCII line: trimmed and copied by bytes (the steps below do the same to it).
+        if line.is_ascii() {
+            let b = line.as_bytes();
+            let start = b
+                .iter()
+                .position(|c| !(c.is_ascii_whitespace() || *c == 0x0b || *c == b'>'))
+                .unwrap_or(b.len());
+            let end = b
+                .iter()
+                .rposition(|c| !(c.is_ascii_whitespace() || *c == 0x0b))
+                .map_or(start, |e| (e + 1).max(start));
+            out.push_str(&line[start..end]);
+            out.push('\n');
+            continue;
+        }
         let mut t = line.trim_start();
         // Quoting at any depth: "> > >", ">>>".
         while let Some(r) = t.strip_prefix('>') {
@@ -454,12 +469,8 @@ struct Lines<'t> {
 impl<'t> Lines<'t> {
     fn new(text: &'t str) -> Self {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        // `match_indices` with a char finds each '\n' with memchr.
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Lines { text, starts }
     }
 

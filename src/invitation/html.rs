@@ -203,15 +203,25 @@ fn push_text(out: &mut String, raw: &str) {
     } else {
         std::borrow::Cow::Borrowed(raw)
     };
-    let mut rest: &str = &decoded;
-    // Copy runs of ordinary text at once; only line breaks, tabs and no-break spaces change.
-    while let Some(i) = rest.find(['\r', '\n', '\t', '\u{a0}']) {
-        out.push_str(&rest[..i]);
+    // Copy runs of ordinary text at once; only line breaks, tabs and no-break spaces (UTF-8
+    // C2 A0; C2 is never a continuation byte) become spaces.
+    let b = decoded.as_bytes();
+    let (mut i, mut run) = (0, 0);
+    while i < b.len() {
+        let width = match b[i] {
+            b'\r' | b'\n' | b'\t' => 1,
+            0xc2 if b.get(i + 1) == Some(&0xa0) => 2,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&decoded[run..i]);
         out.push(' ');
-        let skip = rest[i..].chars().next().map_or(1, char::len_utf8);
-        rest = &rest[i + skip..];
+        i += width;
+        run = i;
     }
-    out.push_str(rest);
+    out.push_str(&decoded[run..]);
 }
 
 fn decode_entities(s: &str) -> String {

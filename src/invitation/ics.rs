@@ -97,18 +97,19 @@ fn split_prop(line: &str) -> Option<Prop<'_>> {
 /// Unescapes an iCalendar TEXT value.
 fn unescape(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
-    let mut chars = v.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') | Some('N') => out.push('\n'),
-                Some(other) => out.push(other),
-                None => {}
-            }
-        } else {
-            out.push(c);
+    let mut rest = v;
+    // Runs between backslashes are copied whole.
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let mut chars = rest[i + 1..].chars();
+        match chars.next() {
+            Some('n') | Some('N') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => {}
         }
+        rest = chars.as_str();
     }
+    out.push_str(rest);
     out
 }
 

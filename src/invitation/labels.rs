@@ -120,6 +120,8 @@ pub(crate) const PASSCODE: &[(&str, &str)] = &[
     ("Toegangscode", "nl"),
     // Zoom's Dutch UI word for the passcode (support.zoom.com/hc/nl, "Vergaderingen plannen").
     ("Wachtwoordcode", "nl"),
+    // Zoom's Dutch web client (zoom/meetingsdk-web nl-NL.json, apac.preview.meeting_passcode).
+    ("Wachtwoordcode van de vergadering", "nl"),
     ("Wachtwoord", "nl"),
     ("パスコード", "ja"),
     ("パスワード", "ja"),
@@ -205,6 +207,8 @@ pub(crate) const PHONE_HEADERS: &[&str] = &[
     "disque pelo seu local",
     "één tik mobiel",
     "kies nummer op basis van uw locatie",
+    // Zoom's Dutch web client (zoom/meetingsdk-web nl-NL.json, apac.dialog.dial_in).
+    "inbellen op basis van uw locatie",
     "ワンタップモバイル",
     "所在地でダイアル",
     "所在地でダイヤル",
@@ -347,6 +351,35 @@ fn variants(labels: &[(&str, &str)]) -> Vec<String> {
     l
 }
 
+/// [`variants`] indexed by first byte: the ones a text can match at a position, in order.
+pub(crate) struct Variants {
+    all: Vec<String>,
+    /// Per first byte, the indices into `all` of the variants starting with it, ascending.
+    by_first: Vec<Vec<usize>>,
+}
+
+impl Variants {
+    fn new(labels: &[(&str, &str)]) -> Self {
+        let all = variants(labels);
+        let mut by_first = vec![Vec::new(); 256];
+        for (i, v) in all.iter().enumerate() {
+            if let Some(b) = v.as_bytes().first() {
+                by_first[usize::from(*b)].push(i);
+            }
+        }
+        Variants { all, by_first }
+    }
+
+    /// The variants that can match at the start of `rest`, in alternation order.
+    fn at<'v>(&'v self, rest: &str) -> impl Iterator<Item = &'v str> + 'v {
+        let ix: &[usize] = match rest.as_bytes().first() {
+            Some(b) => &self.by_first[usize::from(*b)],
+            None => &[],
+        };
+        ix.iter().map(|&i| self.all[i].as_str())
+    }
+}
+
 fn alternation(labels: &[(&str, &str)]) -> String {
     variants(labels)
         .iter()
@@ -362,9 +395,88 @@ pub(crate) struct LineScan {
     line: Regex,
     /// For a [`line_label`] scanner: its label variants, in the regex alternation's order, read
     /// by hand instead of running `line`'s capture engines (see [`LineScan::label_at`]).
-    labels: Option<Vec<String>>,
+    labels: Option<Variants>,
+    /// For [`ORGANIZER_RE`]: each sentence of [`ORGANIZER`], read by hand instead of running
+    /// `line`'s capture engines (see [`Sentence`]).
+    sentences: Option<Vec<Sentence>>,
     /// When set, a match's word is the first thing on its line after these characters only.
     lead: Option<&'static [char]>,
+}
+
+/// One [`ORGANIZER`] pattern `^(.+?)REST`, its REST expanded into literal `heads` (every way
+/// its optional parts and alternations can match, in the regex's order of preference) and the
+/// literal after a `.*`, if any. The name is the shortest non-empty line prefix followed by a
+/// head (and, with a tail, the tail somewhere after that head); the match runs to the head's
+/// end, or to the last tail on the line (`.*` is greedy).
+struct Sentence {
+    heads: Vec<String>,
+    tail: Option<String>,
+}
+
+impl Sentence {
+    /// REST as [`ORGANIZER_RE`] holds it: literal characters, `X?` for one character,
+    /// `(?:a|b)` and `(?:a|b)?` groups, and at most one `.*` followed by literal characters.
+    fn parse(rest: &str) -> Sentence {
+        let (head, tail) = match rest.split_once(".*") {
+            Some((h, t)) => (h, Some(t.to_owned())),
+            None => (rest, None),
+        };
+        let mut heads = vec![String::new()];
+        let mut chars = head.chars().peekable();
+        while let Some(c) = chars.next() {
+            let mut choices: Vec<String> = if c == '(' {
+                let mut group = String::new();
+                for g in chars.by_ref() {
+                    if g == ')' {
+                        break;
+                    }
+                    group.push(g);
+                }
+                let group = group.strip_prefix("?:").unwrap_or(&group);
+                group.split('|').map(str::to_owned).collect()
+            } else {
+                vec![c.to_string()]
+            };
+            if chars.peek() == Some(&'?') {
+                chars.next();
+                choices.push(String::new());
+            }
+            heads = heads
+                .iter()
+                .flat_map(|h| choices.iter().map(move |c| format!("{h}{c}")))
+                .collect();
+        }
+        Sentence { heads, tail }
+    }
+
+    /// (name end, match end) in `line`, if this sentence is on it.
+    fn read(&self, line: &str) -> Option<(usize, usize)> {
+        let min = line.chars().next()?.len_utf8();
+        let mut best: Option<(usize, usize)> = None;
+        for head in &self.heads {
+            let Some(p) = line
+                .get(min..)
+                .and_then(|l| l.find(head.as_str()))
+                .map(|p| p + min)
+            else {
+                continue;
+            };
+            let after = p + head.len();
+            // Without the tail after the head's first occurrence, a later one (with less
+            // after it) has none either.
+            let end = match &self.tail {
+                Some(t) => match line[after..].rfind(t.as_str()) {
+                    Some(e) => after + e + t.len(),
+                    None => continue,
+                },
+                None => after,
+            };
+            if best.is_none_or(|(b, _)| p < b) {
+                best = Some((p, end));
+            }
+        }
+        best
+    }
 }
 
 /// What may stand before a label at the start of its line (see [`line_label`]).
@@ -375,6 +487,7 @@ impl LineScan {
         LineScan {
             line: Regex::new(line).expect("line regex"),
             labels: None,
+            sentences: None,
             lead,
         }
     }
@@ -408,6 +521,20 @@ impl LineScan {
                 }
                 continue;
             }
+            if let Some(sentences) = &self.sentences {
+                let line = &text[start..end];
+                if let Some((i, (name_end, match_end))) = sentences
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, s)| Some((i, s.read(line)?)))
+                {
+                    let mut groups = vec![None; sentences.len() + 1];
+                    groups[0] = Some(start..start + match_end);
+                    groups[i + 1] = Some(start..start + name_end);
+                    return Some(groups);
+                }
+                continue;
+            }
             if let Some(c) = self.line.captures(&text[start..end]) {
                 return Some(
                     c.iter()
@@ -425,9 +552,9 @@ impl LineScan {
     /// same match the regex finds: the label starts right after the lead (no label starts with
     /// a lead character), a space in a label is `[ \t\-]?`, and the separator is deterministic
     /// (its classes hold no colon, and `(.*)$` takes whatever is left).
-    fn label_at(labels: &[String], rest: &str) -> Option<(usize, usize)> {
+    fn label_at(labels: &Variants, rest: &str) -> Option<(usize, usize)> {
         let sep = |c: char| matches!(c, ' ' | '\t' | '*' | '_');
-        labels.iter().find_map(|label| {
+        labels.at(rest).find_map(|label| {
             let label_end = match_label(label, rest, 0)?;
             let after = &rest[label_end..];
             let colon_at = after.len() - after.trim_start_matches(sep).len();
@@ -441,30 +568,33 @@ impl LineScan {
 }
 
 /// Where `label` (a space standing for `[ \t\-]?`) ends when read at `at` in `s`, trying a
-/// space as one character before trying it as none, like the regex.
+/// space as one character before trying it as none, like the regex. Each run of the label
+/// between spaces is compared as bytes (the same as comparing its characters).
 fn match_label(label: &str, s: &str, at: usize) -> Option<usize> {
-    let mut pos = at;
-    for (i, c) in label.char_indices() {
-        if c == ' ' {
-            let rest = &label[i + 1..];
-            if let Some(next) = s[pos..]
-                .chars()
-                .next()
-                .filter(|n| matches!(n, ' ' | '\t' | '-'))
-            {
-                if let Some(end) = match_label(rest, s, pos + next.len_utf8()) {
-                    return Some(end);
-                }
-            }
-            return match_label(rest, s, pos);
-        }
-        let next = s[pos..].chars().next()?;
-        if next != c {
-            return None;
-        }
-        pos += c.len_utf8();
+    // Most tries fail at the first byte.
+    if label.is_empty() {
+        return Some(at);
     }
-    Some(pos)
+    if s.as_bytes().get(at) != label.as_bytes().first() {
+        return None;
+    }
+    let (run, rest) = match label.split_once(' ') {
+        Some((run, rest)) => (run, Some(rest)),
+        None => (label, None),
+    };
+    if !s.as_bytes().get(at..)?.starts_with(run.as_bytes()) {
+        return None;
+    }
+    let pos = at + run.len();
+    let Some(rest) = rest else {
+        return Some(pos);
+    };
+    if matches!(s.as_bytes().get(pos), Some(b' ' | b'\t' | b'-')) {
+        if let Some(end) = match_label(rest, s, pos + 1) {
+            return Some(end);
+        }
+    }
+    match_label(rest, s, pos)
 }
 
 /// The first word of every variant of every label (see [`alternation`]): any label match holds
@@ -489,7 +619,7 @@ fn line_label(labels: &[(&str, &str)]) -> LineScan {
         alternation(labels)
     );
     let mut scan = LineScan::new(&pat, Some(LABEL_LEAD));
-    scan.labels = Some(variants(labels));
+    scan.labels = Some(Variants::new(labels));
     scan
 }
 
@@ -499,23 +629,147 @@ pub(crate) static TITLE_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(GOO
 pub(crate) static TIMEZONE_RE: LazyLock<LineScan> = LazyLock::new(|| line_label(TIMEZONE));
 
 /// A label regex matched anywhere, tried only where a [`TextScan`] found one of the labels'
-/// first words: `anchored` (the pattern behind `\A`) is tried at each such start. Yields exactly
-/// the matches the unanchored pattern's `captures_iter` yields (every match holds a first word
-/// at its start), without running its automaton over the whole text.
+/// first words: the pattern (anchored at each such start) is read by hand there, and
+/// `anchored` (the pattern behind `\A`) runs only where the hand reader meets a character it
+/// does not decide (non-ASCII in a separator or value). Yields exactly the matches the
+/// unanchored pattern's `captures_iter` yields (every match holds a first word at its start),
+/// without running an automaton over the whole text.
 pub(crate) struct LabelScan {
     anchored: Regex,
+    /// The label variants in the regex alternation's order (see [`variants`]).
+    labels: Variants,
+    value: LabelValue,
     /// The unanchored pattern (the equivalence test's reference).
     #[cfg(test)]
     pattern: String,
 }
 
+/// What follows a [`LabelScan`]'s label, as its pattern says.
+#[derive(Clone, Copy)]
+enum LabelValue {
+    /// `[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{1,40})`
+    Passcode,
+    /// `[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{5,20}\d)`
+    MeetingId,
+}
+
+/// Why the hand reader of a [`LabelScan`] gave up at a hit: the regex decides there.
+struct Undecided;
+
+/// An ASCII character of `[\s*_]` (Unicode `\s` holds no other ASCII character).
+fn sep_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'*' | b'_')
+}
+
+/// The end of the run of `[\s*_]` starting at `i` in `s`, or [`Undecided`] when it stops at a
+/// non-ASCII character other than `：` (which could be Unicode white space).
+fn skip_sep(s: &[u8], mut i: usize) -> Result<usize, Undecided> {
+    while i < s.len() && sep_byte(s[i]) {
+        i += 1;
+    }
+    match s.get(i) {
+        Some(b) if *b >= 0x80 && !s[i..].starts_with("：".as_bytes()) => Err(Undecided),
+        _ => Ok(i),
+    }
+}
+
+/// A full-width colon `：` at `i` (its UTF-8 bytes), else an ASCII one.
+fn colon_at(s: &[u8], i: usize) -> Option<usize> {
+    if s.get(i) == Some(&b':') {
+        Some(i + 1)
+    } else if s[i.min(s.len())..].starts_with("：".as_bytes()) {
+        Some(i + "：".len())
+    } else {
+        None
+    }
+}
+
 impl LabelScan {
-    fn new(pattern: &str) -> Self {
+    fn new(labels: &[(&str, &str)], value: LabelValue) -> Self {
+        let pattern = match value {
+            LabelValue::Passcode => format!(
+                r"({})[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{{1,40}})",
+                alternation(labels)
+            ),
+            LabelValue::MeetingId => format!(
+                r"({})[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
+                alternation(labels)
+            ),
+        };
         LabelScan {
             anchored: Regex::new(&format!(r"\A(?:{pattern})")).expect("label regex"),
+            labels: Variants::new(labels),
+            value,
             #[cfg(test)]
-            pattern: pattern.to_owned(),
+            pattern,
         }
+    }
+
+    /// The pattern read at the start of `rest`: (label end, value range, match end), `None`
+    /// when no variant matches there. Same result as the anchored regex: the variants are tried
+    /// in its alternation order, a label matches in one way only (see [`match_label`]), the
+    /// separators are maximal runs (their classes hold no colon, and no digit), and what a
+    /// greedy value may give back is worked out below.
+    fn read_at(&self, rest: &str) -> Result<Option<(usize, Range<usize>)>, Undecided> {
+        let b = rest.as_bytes();
+        for label in self.labels.at(rest) {
+            let Some(label_end) = match_label(label, rest, 0) else {
+                continue;
+            };
+            let sep = skip_sep(b, label_end)?;
+            let value = match self.value {
+                LabelValue::Passcode => {
+                    let Some(after_colon) = colon_at(b, sep) else {
+                        continue;
+                    };
+                    let v0 = skip_sep(b, after_colon)?;
+                    let class = |c: u8| {
+                        c.is_ascii_lowercase()
+                            || c.is_ascii_digit()
+                            || matches!(c, b'@' | b'_' | b'*' | b'!' | b'-')
+                    };
+                    let run =
+                        |from: usize| b[from..].iter().take(40).take_while(|c| class(**c)).count();
+                    let n = run(v0);
+                    if n > 0 {
+                        v0..v0 + n
+                    } else if let Some(k) = (after_colon..v0).rev().find(|&k| class(b[k])) {
+                        // The separator gives back its last `*` or `_`: a one-character value
+                        // (white space or the refused character follows it).
+                        k..k + run(k)
+                    } else {
+                        continue;
+                    }
+                }
+                LabelValue::MeetingId => {
+                    let v0 = match colon_at(b, sep) {
+                        Some(after_colon) => skip_sep(b, after_colon)?,
+                        None => sep,
+                    };
+                    match b.get(v0) {
+                        Some(c) if c.is_ascii_digit() => {}
+                        Some(c) if *c >= 0x80 => return Err(Undecided),
+                        _ => continue,
+                    }
+                    // `\d[\d \-‐.]{5,20}\d`: the last digit among the 21 characters after
+                    // the first, at least 6 characters after it.
+                    let tail = &b[v0 + 1..(v0 + 22).min(b.len())];
+                    let class_len = tail
+                        .iter()
+                        .take_while(|c| c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.'))
+                        .count();
+                    if class_len < tail.len() && tail[class_len] >= 0x80 {
+                        return Err(Undecided);
+                    }
+                    match (5..class_len).rev().find(|&m| tail[m].is_ascii_digit()) {
+                        Some(m) => v0..v0 + m + 2,
+                        None => continue,
+                    }
+                }
+            };
+            return Ok(Some((label_end, value)));
+        }
+        Ok(None)
     }
 
     /// Every match in `text`, in order, as (group 1, group 2) byte ranges. `hits` are the start
@@ -528,13 +782,18 @@ impl LabelScan {
             if h < at {
                 continue;
             }
-            let found = self
-                .anchored
-                .captures_read(&mut locs, &text[h..])
-                .and_then(|all| {
-                    let (g1, g2) = (locs.get(1)?, locs.get(2)?);
-                    Some((h + all.end(), (h + g1.0..h + g1.1, h + g2.0..h + g2.1)))
-                });
+            let found = match self.read_at(&text[h..]) {
+                Ok(found) => found
+                    .map(|(label_end, v)| (h + v.end, (h..h + label_end, h + v.start..h + v.end))),
+                Err(Undecided) => {
+                    self.anchored
+                        .captures_read(&mut locs, &text[h..])
+                        .and_then(|all| {
+                            let (g1, g2) = (locs.get(1)?, locs.get(2)?);
+                            Some((h + all.end(), (h + g1.0..h + g1.1, h + g2.0..h + g2.1)))
+                        })
+                }
+            };
             match found {
                 Some((end, groups)) => {
                     out.push(groups);
@@ -550,20 +809,12 @@ impl LabelScan {
 }
 
 /// Passcode labels anywhere in a line: group 1 the label, group 2 the value.
-pub(crate) static PASSCODE_RE: LazyLock<LabelScan> = LazyLock::new(|| {
-    LabelScan::new(&format!(
-        r"({})[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{{1,40}})",
-        alternation(PASSCODE)
-    ))
-});
+pub(crate) static PASSCODE_RE: LazyLock<LabelScan> =
+    LazyLock::new(|| LabelScan::new(PASSCODE, LabelValue::Passcode));
 
 /// Meeting-ID labels anywhere in a line: group 1 the label, group 2 the digits.
-pub(crate) static MEETING_ID_RE: LazyLock<LabelScan> = LazyLock::new(|| {
-    LabelScan::new(&format!(
-        r"({})[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
-        alternation(MEETING_ID)
-    ))
-});
+pub(crate) static MEETING_ID_RE: LazyLock<LabelScan> =
+    LazyLock::new(|| LabelScan::new(MEETING_ID, LabelValue::MeetingId));
 
 /// Words every organizer sentence holds, as [`ORGANIZER`] matches them on ASCII-lower-cased
 /// text (each alternative's fixed middle part): they pick the lines the organizer regex is run
@@ -597,7 +848,20 @@ pub(crate) static ORGANIZER_RE: LazyLock<LineScan> = LazyLock::new(|| {
             format!("([^\\n]+?)(?:{rest})")
         })
         .collect();
-    LineScan::new(&format!("(?m)^(?:{})", alts.join("|")), None)
+    let mut scan = LineScan::new(&format!("(?m)^(?:{})", alts.join("|")), None);
+    scan.sentences = Some(
+        ORGANIZER
+            .iter()
+            .map(|(p, _)| {
+                let rest = match p.strip_prefix("(?i)") {
+                    Some(r) => r.to_ascii_lowercase(),
+                    None => (*p).to_owned(),
+                };
+                Sentence::parse(rest.strip_prefix("^(.+?)").unwrap_or(&rest))
+            })
+            .collect(),
+    );
+    scan
 });
 
 /// True when a trimmed, ASCII-lower-cased line opens with a phone-part header; the same as
@@ -941,15 +1205,24 @@ const STOPWORDS: &[(&str, &[&str])] = &[
 
 /// The language whose common words a Latin-script text uses most, if any stands out.
 pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
-    let words: Vec<String> = text
+    let mut counts = [0usize; STOPWORDS.len()];
+    for w in text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .take(5000)
-        .map(str::to_lowercase)
-        .collect();
+    {
+        // Most words are lower-case ASCII already: lower-cased (a copy) only when not.
+        let w: std::borrow::Cow<'_, str> = if w.bytes().all(|b| b.is_ascii_lowercase()) {
+            w.into()
+        } else {
+            w.to_lowercase().into()
+        };
+        for (n, (_, list)) in counts.iter_mut().zip(STOPWORDS) {
+            *n += usize::from(list.contains(&w.as_ref()));
+        }
+    }
     let mut best: Option<(&'static str, usize)> = None;
-    for (lang, list) in STOPWORDS {
-        let n = words.iter().filter(|w| list.contains(&w.as_str())).count();
+    for ((lang, _), &n) in STOPWORDS.iter().zip(&counts) {
         if n >= 3 && best.is_none_or(|(_, b)| n > b) {
             best = Some((lang, n));
         }
@@ -1059,6 +1332,91 @@ mod tests {
             .filter_map(|p| std::fs::read(p).ok())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .collect()
+    }
+
+    /// The hand reader of [`LabelScan`] where a greedy separator or value gives back, stops
+    /// early, or meets what only the regex decides (non-ASCII digits, spaces, dashes).
+    #[test]
+    fn hand_read_labels_match_the_regex_at_the_edges() {
+        let values = [
+            ": 123456",
+            ":123 456 7890",
+            "：812 3456 7890",
+            " * : *_ 0a1B2",
+            ": **\n",
+            ": *_ \n",
+            ": _",
+            ":\n\n**x!@-_",
+            "  812 3456 7890 1234 5678",
+            ": 812-3456-7890.",
+            "812‐3456‐7890",
+            ": １２３４５６７８９",
+            "\u{3000}:\u{3000}123456789",
+            ": 12345",
+            ": 1234567",
+            ":1 2 3 4 5 6 7 8 9 0 1 2",
+            ": 81234567890123456789012345",
+            "::123456789",
+            ": ： 123456789",
+            "\u{a0}: x",
+            ": -",
+            "-id: 123456789",
+            " id: 987654321",
+            "",
+        ];
+        let labels = [
+            "Passcode",
+            "Meeting ID",
+            "Meeting-ID",
+            "meeting\tpasscode",
+            "ID",
+            "密码",
+            "회의 ID",
+        ];
+        for l in labels {
+            for v in values {
+                for glue in ["", "x", "\n", " passcode: 1"] {
+                    let text = format!("{l}{v}{glue}");
+                    check(&text);
+                    check(&format!("a {text} {text}"));
+                }
+            }
+        }
+    }
+
+    /// The hand reader of the organizer sentences against their regex: optional parts,
+    /// alternations, `.*` with several tails, empty names, two sentences on one line.
+    #[test]
+    fn hand_read_organizer_sentences_match_the_regex() {
+        let lines = [
+            "Ana Ruiz is inviting you to a scheduled Zoom meeting.",
+            " is inviting you to a zoom meeting",
+            "x is inviting you to a webinar, y is inviting you to a zoom call",
+            "Ana lädt Sie zu einem geplanten Zoom-Meeting ein. Bob lädt Sie zu einem Zoom ein",
+            "Marta le está invitando a una reunión de Zoom programada.",
+            "Los está invitando a una reunión",
+            "Marta los está invitando a una reunión y te está invitando a una reunión",
+            "Paul vous invite à une réunion Zoom planifiée.",
+            "Anna ti sta invitando a una riunione Zoom pianificata.",
+            "João está convidando você para uma reunião Zoom agendada.",
+            "Ana nodigt u uit voor een geplande Zoom-vergadering.",
+            "田中さんがあなたを予定されたZoomミーティングに招待しています。",
+            "田中があなたを招待しています 招待しています",
+            "さんがあなたを招待しています",
+            "田中さんがあなたを",
+            "김민수님이 예약된 Zoom 회의에 초대합니다.",
+            "님이 초대합니다 님이 초대합니다",
+            "张三 邀请您参加预定的 Zoom 会议",
+            "张三邀请您参加",
+            " 邀请您参加",
+            "王小明 邀請您參加已排程的 Zoom 會議",
+            "Иван Петров приглашает вас на запланированную конференцию: Zoom.",
+            "Ana is inviting you to a Zoom meeting. 田中さんがあなたを招待しています",
+        ];
+        for l in lines {
+            check(l);
+            check(&format!("Topic: x\n{l}\n{l}"));
+        }
     }
 
     #[test]

@@ -506,7 +506,12 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
         }
     };
     let num = |m: Option<regex::Match<'_>>| m.and_then(|m| m.as_str().parse::<u32>().ok());
-    if let Some(c) = DATE_CJK.captures(s) {
+    // Each regex below runs only when the text holds a literal every match of it needs.
+    if let Some(c) = s
+        .contains(['年', '년'])
+        .then(|| DATE_CJK.captures(s))
+        .flatten()
+    {
         if let (Some(y), Some(mo), Some(d), Some(m0)) =
             (num(c.get(1)), num(c.get(2)), num(c.get(3)), c.get(0))
         {
@@ -519,7 +524,11 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
             }
         }
     }
-    if let Some(c) = DATE_ISO.captures(s) {
+    if let Some(c) = s
+        .contains(['-', '/', '.'])
+        .then(|| DATE_ISO.captures(s))
+        .flatten()
+    {
         if let (Some(y), Some(mo), Some(d), Some(m0)) =
             (num(c.get(1)), num(c.get(2)), num(c.get(3)), c.get(0))
         {
@@ -566,7 +575,11 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
             break;
         }
     }
-    if let Some(c) = DATE_NUM.captures(s) {
+    if let Some(c) = s
+        .contains(['.', '/'])
+        .then(|| DATE_NUM.captures(s))
+        .flatten()
+    {
         if let (Some(a), Some(sep), Some(b), Some(y), Some(m0)) = (
             num(c.get(1)),
             c.get(2),
@@ -611,7 +624,12 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
             best = Some((start, h, m, end));
         }
     };
-    if let Some(c) = TIME_COLON.captures(s) {
+    // Each regex below runs only when the text holds a literal every match of it needs.
+    if let Some(c) = s
+        .contains([':', '：'])
+        .then(|| TIME_COLON.captures(s))
+        .flatten()
+    {
         if let (Some(m0), Some(h), Some(mi)) = (c.get(0), c.get(1), c.get(2)) {
             let h: u32 = h.as_str().parse().unwrap_or(99);
             let mi: u32 = mi.as_str().parse().unwrap_or(99);
@@ -646,7 +664,7 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
             }
         }
     }
-    if let Some(c) = TIME_H.captures(s) {
+    if let Some(c) = s.contains(['h', 'H']).then(|| TIME_H.captures(s)).flatten() {
         if let (Some(m0), Some(h), Some(mi)) = (c.get(0), c.get(1), c.get(2)) {
             let h: u32 = h.as_str().parse().unwrap_or(99);
             let mi: u32 = mi.as_str().parse().unwrap_or(99);
@@ -670,6 +688,14 @@ fn to_24h(h: u32, pm: Option<bool>) -> Option<u32> {
 }
 
 fn fixed_from_text(s: &str) -> Option<FixedOffset> {
+    // "gmt" or "utc" in any case (none of their letters has a non-ASCII case variant).
+    if !s
+        .as_bytes()
+        .windows(3)
+        .any(|w| w.eq_ignore_ascii_case(b"gmt") || w.eq_ignore_ascii_case(b"utc"))
+    {
+        return None;
+    }
     let c = GMT_OFFSET.captures(s)?;
     let sign = if c.get(1)?.as_str() == "+" { 1 } else { -1 };
     let h: i32 = c.get(2)?.as_str().parse().ok()?;

@@ -59,12 +59,82 @@ impl JoinLink {
     }
 }
 
+/// "zoom" in any ASCII case: every [`URL_RE`] match holds it (each of its domains does, and
+/// none of z, o, m has a Unicode case variant outside ASCII).
+static ZOOM: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["zoom"])
+        .expect("zoom searcher")
+});
+
+/// True for a byte that can stand in a [`URL_RE`] match: ASCII letters and digits, the path
+/// class's punctuation, and every non-ASCII byte (under `(?i)` the Kelvin sign and the long s
+/// match `k` and `s`; taking all of them only makes tokens longer).
+fn url_byte(b: u8) -> bool {
+    b >= 0x80
+        || b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b':'
+                | b'/'
+                | b'?'
+                | b'#'
+                | b'@'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b'%'
+        )
+}
+
+/// The byte ranges `URL_RE.find_iter(text)` yields, without running the regex over the whole
+/// text: a match never spans a byte [`url_byte`] refuses, so the matches are those of each
+/// maximal run of URL bytes (a "token") on its own, the pattern having no anchors or word
+/// boundaries; and a token without "zoom" holds none. So only tokens around a "zoom" are read.
+fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(z) = ZOOM.find(&text[from..]) {
+        let z = from + z.start();
+        // Token bounds: ASCII bytes, so both are char boundaries.
+        let start = bytes[..z]
+            .iter()
+            .rposition(|b| !url_byte(*b))
+            .map_or(0, |i| i + 1);
+        let end = bytes[z..]
+            .iter()
+            .position(|b| !url_byte(*b))
+            .map_or(bytes.len(), |i| z + i);
+        out.extend(
+            URL_RE
+                .find_iter(&text[start..end])
+                .map(|m| start + m.start()..start + m.end()),
+        );
+        from = end;
+        if from >= text.len() {
+            break;
+        }
+    }
+    out
+}
+
 /// Every Zoom join link in `text`, in order.
 pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
     let mut out = Vec::new();
-    for m in URL_RE.find_iter(text) {
-        let start = m.start();
-        let raw = m.as_str();
+    for r in url_matches(text) {
+        let start = r.start;
+        let m_end = r.end;
+        let raw = &text[r];
         let has_scheme = raw.contains("://");
         if !has_scheme {
             if let Some(prev) = text[..start].chars().last() {
@@ -77,7 +147,7 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
                 continue;
             }
         }
-        if let Some(next) = text[m.end()..].chars().next() {
+        if let Some(next) = text[m_end..].chars().next() {
             if next.is_alphanumeric() && !raw.contains('/') && !raw.contains('?') {
                 continue;
             }
@@ -281,6 +351,57 @@ mod tests {
                 "https://acme.zoomgov.com/j/1612345678",
             ]
         );
+    }
+
+    /// `url_matches` against the whole-text regex it replaces, on every fixture (raw bytes read
+    /// as text) and on splices of them with glue that can join or split a URL.
+    #[test]
+    fn token_search_matches_whole_text_regex() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+        let mut texts: Vec<String> = std::fs::read_dir(&dir)
+            .expect("fixtures/invitations exists")
+            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        texts.sort();
+        assert!(texts.len() > 40, "fixtures found: {}", texts.len());
+        let check = |t: &str| {
+            let want: Vec<_> = URL_RE.find_iter(t).map(|m| m.range()).collect();
+            assert_eq!(
+                url_matches(t),
+                want,
+                "{}",
+                t.chars().take(80).collect::<String>()
+            );
+        };
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n.max(1)
+        };
+        for t in &texts {
+            check(t);
+            check(&t.to_uppercase());
+        }
+        for _ in 0..400 {
+            let mut s = String::new();
+            for _ in 0..3 {
+                let t = &texts[next(texts.len())];
+                let mut a = next(t.len() + 1);
+                while !t.is_char_boundary(a) {
+                    a -= 1;
+                }
+                let mut b = (a + next(300)).min(t.len());
+                while !t.is_char_boundary(b) {
+                    b -= 1;
+                }
+                s.push_str(&t[a..b]);
+                s.push_str(["", "zoom", ".", " ", "/", "\u{212a}", "ZOOM.US/j/"][next(7)]);
+            }
+            check(&s);
+        }
     }
 
     #[test]
