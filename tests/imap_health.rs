@@ -78,14 +78,6 @@ fn toml_for(env: &MailEnv, user: &str, port: u16, folder: &str) -> String {
     )
 }
 
-async fn ingested(app: &dragoman::app::App) -> i64 {
-    app.store
-        .status(chrono::Utc::now())
-        .await
-        .expect("status")
-        .messages_ingested
-}
-
 #[tokio::test]
 async fn dovecot_dropping_the_connection_under_the_daemon_then_the_next_message_is_ingested() {
     let env = mail_env();

@@ -127,14 +127,6 @@ fn deliver_to_maildir(new: &Path, raw: &[u8], n: usize) {
     assert!(status.success(), "chown the folder to Dovecot's mail user");
 }
 
-async fn ingested(app: &dragoman::app::App) -> i64 {
-    app.store
-        .status(chrono::Utc::now())
-        .await
-        .expect("status")
-        .messages_ingested
-}
-
 #[tokio::test]
 async fn dovecot_restarting_under_the_daemon_loses_and_doubles_nothing() {
     let shared = mail_env();

@@ -229,6 +229,15 @@ where
     }
 }
 
+/// Messages ingested into `app`'s store, all mailboxes together (`status`'s count).
+pub async fn ingested(app: &App) -> i64 {
+    app.store
+        .status(chrono::Utc::now())
+        .await
+        .expect("status")
+        .messages_ingested
+}
+
 /// Messages recorded for a mailbox (via status counts is too coarse: count by source key).
 pub async fn recorded(app: &App, mailbox: &str, keys: &[String]) -> usize {
     let mut n = 0;
