@@ -10,7 +10,6 @@ use super::mime::{DocKind, Loaded};
 use super::url::{self, JoinLink, LinkKind};
 use super::{html, ics, time, CalendarRef, Invitation, MeetingKind, NotAnInvitation};
 use regex::Regex;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// One body as clean text lines.
@@ -354,7 +353,8 @@ struct Facts {
     has_phone_section: bool,
     recurrence: Option<String>,
     organizer: Option<String>,
-    votes: HashMap<&'static str, usize>,
+    /// Label matches per language; a handful of languages at most, so a list, not a map.
+    votes: Vec<(&'static str, usize)>,
     flags: labels::PhraseFlags,
     /// The 2017-2019 generation of Zoom's text ("Join from PC, Mac, Linux, iOS or Android").
     old_format: bool,
@@ -401,12 +401,15 @@ impl Facts {
 
     fn vote(&mut self, lang: Option<&'static str>) {
         if let Some(l) = lang {
-            *self.votes.entry(l).or_insert(0) += 1;
+            match self.votes.iter_mut().find(|(v, _)| *v == l) {
+                Some((_, n)) => *n += 1,
+                None => self.votes.push((l, 1)),
+            }
         }
     }
 
     fn locale(&self, text: &str) -> Option<String> {
-        let max = self.votes.values().copied().max().unwrap_or(0);
+        let max = self.votes.iter().map(|(_, n)| *n).max().unwrap_or(0);
         if max == 0 {
             return script_lang(text)
                 .or_else(|| labels::stopword_lang(text))
@@ -415,7 +418,7 @@ impl Facts {
         let mut best: Vec<&'static str> = self
             .votes
             .iter()
-            .filter(|(_, n)| **n == max)
+            .filter(|(_, n)| *n == max)
             .map(|(l, _)| *l)
             .collect();
         best.sort_unstable();
@@ -468,9 +471,9 @@ struct Lines<'t> {
 
 impl<'t> Lines<'t> {
     fn new(text: &'t str) -> Self {
-        let mut starts = vec![0];
-        // `match_indices` with a char finds each '\n' with memchr.
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let mut starts = Vec::with_capacity(text.len() / 32 + 2);
+        starts.push(0);
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         Lines { text, starts }
     }
 
@@ -505,7 +508,14 @@ fn is_phone_line(line: &str, low_line: &str) -> bool {
     // prose lines have fewer than two digits, and then only a section header can match.
     let digits = l.chars().filter(|c| c.is_numeric()).take(2).count();
     labels::is_phone_header(low_line.trim())
-        || (digits >= 2 && ((l.contains(",,") && ONE_TAP.is_match(l)) || PHONE_LINE.is_match(l)))
+        || (digits >= 2 && ((has_two_commas(l) && ONE_TAP.is_match(l)) || PHONE_LINE.is_match(l)))
+}
+
+/// `s.contains(",,")` (a one-tap number's separator) without building a substring searcher,
+/// which costs more than the search on a short line.
+fn has_two_commas(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b',', b).any(|i| b.get(i + 1) == Some(&b','))
 }
 
 /// Which lines of a text are phone lines, each worked out once when first asked.
@@ -564,7 +574,7 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
     let phone_first = (link_line + 1..lines.len()).find(|&i| phone.is_phone(i));
     // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
     f.old_format = scan.old_format;
-    f.has_phone_section = scan.phone_header || (text.contains(",,") && ONE_TAP.is_match(text));
+    f.has_phone_section = scan.phone_header || (has_two_commas(text) && ONE_TAP.is_match(text));
     let phone_start = phone_first
         .and_then(|i| starts.get(i).copied())
         .unwrap_or(text.len());
@@ -685,7 +695,7 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
         } else {
             value
         };
-        let month_first = f.votes.get("en").copied().unwrap_or(0) > 0;
+        let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
         f.time = time::parse_text_time(&value, month_first);
         let vl = value.to_lowercase();
         if f.time.no_fixed || vl.contains("recurring") {

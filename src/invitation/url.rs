@@ -55,7 +55,10 @@ pub(crate) struct JoinLink {
 
 impl JoinLink {
     pub fn has_pwd(&self) -> bool {
-        self.url.to_ascii_lowercase().contains("pwd=")
+        self.url
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"pwd="))
     }
 }
 
@@ -171,42 +174,60 @@ fn trim_trailing(raw: &str) -> &str {
     raw.trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '\'', '&'])
 }
 
-/// Reads a (trimmed) URL as a join link.
+/// True when `s` starts with `prefix`, ignoring ASCII case.
+fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// True when `host` (any ASCII case) is one of [`DOMAINS`] or a subdomain of one.
+fn zoom_host(host: &str) -> bool {
+    let h = host.as_bytes();
+    DOMAINS.iter().any(|d| {
+        let d = d.as_bytes();
+        h.len() >= d.len()
+            && h[h.len() - d.len()..].eq_ignore_ascii_case(d)
+            && (h.len() == d.len() || h[h.len() - d.len() - 1] == b'.')
+    })
+}
+
+/// Reads a (trimmed) URL as a join link. Allocates only for a link it accepts: it runs on every
+/// Zoom-looking URL and every HTML href.
 pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
-    let lower = raw.to_ascii_lowercase();
-    let (scheme, rest_at) = if lower.starts_with("https://") {
+    let (scheme, rest_at) = if starts_with_ci(raw, "https://") {
         ("https", 8)
-    } else if lower.starts_with("http://") {
+    } else if starts_with_ci(raw, "http://") {
         ("http", 7)
-    } else if lower.starts_with("zoommtg://") {
+    } else if starts_with_ci(raw, "zoommtg://") {
         ("zoommtg", 10)
-    } else if lower.starts_with("zoomus://") {
+    } else if starts_with_ci(raw, "zoomus://") {
         ("zoomus", 9)
-    } else if lower.contains("://") {
+    } else if raw.contains("://") {
         return None;
     } else {
         ("", 0)
     };
     let rest = &raw[rest_at..];
     let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host_port = rest[..host_end].to_ascii_lowercase();
-    let host = host_port.split(':').next().unwrap_or("").to_owned();
-    if !DOMAINS
-        .iter()
-        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
-    {
+    let host_port = &rest[..host_end];
+    let host = host_port.split(':').next().unwrap_or("");
+    if !zoom_host(host) {
         return None;
     }
     let after = &rest[host_end..];
     let path_end = after.find(['?', '#']).unwrap_or(after.len());
     let path = &after[..path_end];
     let query = after[path_end..].trim_start_matches('?');
-    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let url = if scheme.is_empty() {
-        format!("https://{raw}")
-    } else {
-        raw.to_owned()
-    };
+    // The path's non-empty segments: how many, and the first three (all a join link has).
+    let mut segs = [""; 3];
+    let mut n = 0;
+    for s in path.split('/').filter(|s| !s.is_empty()) {
+        if let Some(slot) = segs.get_mut(n) {
+            *slot = s;
+        }
+        n += 1;
+    }
     let id_ok = |s: &str| (6..=13).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
     let (kind, meeting_id) = if scheme == "zoommtg" || scheme == "zoomus" {
         let id = query_param(query, "confno")?;
@@ -215,24 +236,24 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
         }
         (LinkKind::App, Some(id))
     } else {
-        let seg = |i: usize| segs.get(i).map(|s| s.to_ascii_lowercase());
-        match (seg(0).as_deref(), segs.len()) {
-            (Some("j"), 2) if id_ok(segs[1]) => (LinkKind::Meeting, Some(segs[1].to_owned())),
-            (Some("w"), 2) if id_ok(segs[1]) => (LinkKind::Webinar, Some(segs[1].to_owned())),
-            (Some("my"), 2)
-                if segs[1]
+        let seg_is = |i: usize, word: &str| segs[i].eq_ignore_ascii_case(word);
+        match n {
+            2 if seg_is(0, "j") && id_ok(segs[1]) => (LinkKind::Meeting, Some(segs[1].to_owned())),
+            2 if seg_is(0, "w") && id_ok(segs[1]) => (LinkKind::Webinar, Some(segs[1].to_owned())),
+            2 if seg_is(0, "my")
+                && segs[1]
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) =>
             {
                 (LinkKind::Personal, None)
             }
-            (Some("wc"), 3) if seg(1).as_deref() == Some("join") && id_ok(segs[2]) => {
+            3 if seg_is(0, "wc") && seg_is(1, "join") && id_ok(segs[2]) => {
                 (LinkKind::Meeting, Some(segs[2].to_owned()))
             }
-            (Some("wc"), 3) if seg(2).as_deref() == Some("join") && id_ok(segs[1]) => {
+            3 if seg_is(0, "wc") && seg_is(2, "join") && id_ok(segs[1]) => {
                 (LinkKind::Meeting, Some(segs[1].to_owned()))
             }
-            (Some("join"), 1) => {
+            1 if seg_is(0, "join") => {
                 let id = query_param(query, "confno")?;
                 if !id_ok(&id) {
                     return None;
@@ -242,10 +263,15 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
             _ => return None,
         }
     };
+    let url = if scheme.is_empty() {
+        format!("https://{raw}")
+    } else {
+        raw.to_owned()
+    };
     Some(JoinLink {
         pos: 0,
         url,
-        host,
+        host: host.to_ascii_lowercase(),
         kind,
         meeting_id,
     })
@@ -401,6 +427,125 @@ mod tests {
                 s.push_str(["", "zoom", ".", " ", "/", "\u{212a}", "ZOOM.US/j/"][next(7)]);
             }
             check(&s);
+        }
+    }
+
+    /// The version of `classify` that lower-cased copies, kept to check the one that does not.
+    /// Reads a (trimmed) URL as a join link.
+    fn old_classify(raw: &str) -> Option<JoinLink> {
+        let lower = raw.to_ascii_lowercase();
+        let (scheme, rest_at) = if lower.starts_with("https://") {
+            ("https", 8)
+        } else if lower.starts_with("http://") {
+            ("http", 7)
+        } else if lower.starts_with("zoommtg://") {
+            ("zoommtg", 10)
+        } else if lower.starts_with("zoomus://") {
+            ("zoomus", 9)
+        } else if lower.contains("://") {
+            return None;
+        } else {
+            ("", 0)
+        };
+        let rest = &raw[rest_at..];
+        let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let host_port = rest[..host_end].to_ascii_lowercase();
+        let host = host_port.split(':').next().unwrap_or("").to_owned();
+        if !DOMAINS
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        {
+            return None;
+        }
+        let after = &rest[host_end..];
+        let path_end = after.find(['?', '#']).unwrap_or(after.len());
+        let path = &after[..path_end];
+        let query = after[path_end..].trim_start_matches('?');
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let url = if scheme.is_empty() {
+            format!("https://{raw}")
+        } else {
+            raw.to_owned()
+        };
+        let id_ok = |s: &str| (6..=13).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+        let (kind, meeting_id) = if scheme == "zoommtg" || scheme == "zoomus" {
+            let id = query_param(query, "confno")?;
+            if !id_ok(&id) {
+                return None;
+            }
+            (LinkKind::App, Some(id))
+        } else {
+            let seg = |i: usize| segs.get(i).map(|s| s.to_ascii_lowercase());
+            match (seg(0).as_deref(), segs.len()) {
+                (Some("j"), 2) if id_ok(segs[1]) => (LinkKind::Meeting, Some(segs[1].to_owned())),
+                (Some("w"), 2) if id_ok(segs[1]) => (LinkKind::Webinar, Some(segs[1].to_owned())),
+                (Some("my"), 2)
+                    if segs[1]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) =>
+                {
+                    (LinkKind::Personal, None)
+                }
+                (Some("wc"), 3) if seg(1).as_deref() == Some("join") && id_ok(segs[2]) => {
+                    (LinkKind::Meeting, Some(segs[2].to_owned()))
+                }
+                (Some("wc"), 3) if seg(2).as_deref() == Some("join") && id_ok(segs[1]) => {
+                    (LinkKind::Meeting, Some(segs[1].to_owned()))
+                }
+                (Some("join"), 1) => {
+                    let id = query_param(query, "confno")?;
+                    if !id_ok(&id) {
+                        return None;
+                    }
+                    (LinkKind::Meeting, Some(id))
+                }
+                _ => return None,
+            }
+        };
+        Some(JoinLink {
+            pos: 0,
+            url,
+            host,
+            kind,
+            meeting_id,
+        })
+    }
+
+    /// `classify` against the copying version it replaced, on every URL-looking token of every
+    /// fixture, upper-cased too, and on edge cases.
+    #[test]
+    fn classify_matches_copying_version() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+        let mut urls: Vec<String> = vec![
+            "zoom.us/j/123456".into(),
+            "ZOOM.US:443/J/123456789".into(),
+            "https://x.zoom.us.evil.example/j/81234567890".into(),
+            "https://evilzoom.us/j/81234567890".into(),
+            "zoommtg://zoom.us/join?confno=81234567890&pwd=x".into(),
+            "https://zoom.us/wc/join/81234567890".into(),
+            "https://zoom.us/wc/81234567890/join".into(),
+            "https://zoom.us/join?confno=812345678".into(),
+            "https://zoom.us/my/ana.b-c".into(),
+            "https://zoom.us//j//81234567890/".into(),
+            "https://zoom.us/j/81234567890/x".into(),
+            "https://zoom.us/\u{212a}/1".into(),
+            "ftp://zoom.us/j/81234567890".into(),
+            "https://zoom.us".into(),
+            String::new(),
+        ];
+        for e in std::fs::read_dir(&dir).expect("fixtures/invitations exists") {
+            let Ok(b) = std::fs::read(e.expect("entry").path()) else {
+                continue;
+            };
+            let t = String::from_utf8_lossy(&b).into_owned();
+            for r in url_matches(&t) {
+                urls.push(trim_trailing(&t[r.clone()]).to_owned());
+                urls.push(t[r].to_uppercase());
+            }
+        }
+        assert!(urls.len() > 100, "urls found: {}", urls.len());
+        for u in &urls {
+            assert_eq!(classify(u), old_classify(u), "{u}");
         }
     }
 
