@@ -210,7 +210,15 @@ pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(256 * 1024)];
     let mut strong = false;
     let mut lines = 0usize;
-    for (i, raw) in head.split(|b| *b == b'\n').enumerate() {
+    // Line by line, each end found with memchr (a header block can be many kilobytes).
+    let mut at = 0;
+    for i in 0.. {
+        if at > head.len() {
+            break;
+        }
+        let end = memchr::memchr(b'\n', &head[at..]).map_or(head.len(), |e| at + e);
+        let raw = &head[at..end];
+        at = end + 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         if line.is_empty() {
             return strong && lines > 0;
@@ -236,9 +244,10 @@ pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
             return false;
         }
         lines += 1;
-        if STRONG_HEADERS
-            .iter()
-            .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+        if !strong
+            && STRONG_HEADERS
+                .iter()
+                .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
         {
             strong = true;
         }
@@ -265,12 +274,11 @@ fn looks_like_html(text: &str) -> bool {
             .map_or(text.len(), |(i, _)| i)
     };
     let head = &text.as_bytes()[..end];
-    head.iter().enumerate().any(|(i, b)| {
-        *b == b'<'
-            && TAGS.iter().any(|t| {
-                head.get(i..i + t.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(t))
-            })
+    memchr::memchr_iter(b'<', head).any(|i| {
+        TAGS.iter().any(|t| {
+            head.get(i..i + t.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(t))
+        })
     })
 }
 
