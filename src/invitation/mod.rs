@@ -163,9 +163,6 @@ pub fn envelope(bytes: &[u8]) -> Envelope {
     mime::envelope(bytes)
 }
 
-/// mail-parser's own bare parse of `bytes` (true if it produced a message): the baseline the
-/// benchmark compares the whole extraction with. Not part of the contract.
-#[doc(hidden)]
 /// The decoded text of a whole message (its first text part, or its HTML as text): for
 /// reading back what dragoman itself sent (the demo, tests).
 pub fn text_of_message(raw: &[u8]) -> String {
@@ -175,6 +172,9 @@ pub fn text_of_message(raw: &[u8]) -> String {
         .unwrap_or_default()
 }
 
+/// mail-parser's own bare parse of `bytes` (true if it produced a message): the baseline the
+/// benchmark compares the whole extraction with. Not part of the contract.
+#[doc(hidden)]
 pub fn mime_baseline(bytes: &[u8]) -> bool {
     mime::baseline(bytes)
 }
