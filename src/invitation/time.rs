@@ -599,7 +599,8 @@ fn char_before_is(s: &str, i: usize, bits: u8) -> bool {
         .is_some_and(|c| class(c) & bits != 0)
 }
 
-/// `\b` before a word char at `i`: no word char before it.
+/// `\b` before a word char at `i`: no word char before it. The readers test the char at `i`
+/// first: it is cheaper than decoding the one before.
 fn word_starts(s: &str, i: usize) -> bool {
     !char_before_is(s, i, WORD)
 }
@@ -701,7 +702,7 @@ fn cjk_date_at(s: &str, p: usize) -> Option<DateAt> {
 
 /// `\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b` at `p`.
 fn iso_date_at(s: &str, p: usize) -> Option<DateAt> {
-    if !word_starts(s, p) {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
         return None;
     }
     let y = digits_n(s, p, 4)?;
@@ -780,7 +781,7 @@ fn de(s: &str, i: usize) -> usize {
 /// `(?i)\b(\d{1,2})\.?\s*(?:de\s+)?(\p{L}{3,})\.{0,2},?\s*(?:de\s+)?(\d{4})` at `p`, with the
 /// name's range.
 fn dmy_date_at(s: &str, p: usize) -> Option<(usize, NamedAt)> {
-    if !word_starts(s, p) {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
         return None;
     }
     let d = digits_1_to(s, p, 2)?;
@@ -815,7 +816,7 @@ fn dmy_date_at(s: &str, p: usize) -> Option<(usize, NamedAt)> {
 /// `\b(\d{1,2})([./])(\d{1,2})[./](\d{4})\b` at `p`; the month and day are the numbers in the
 /// order written, and whether the first separator is a slash.
 fn numeric_date_at(s: &str, p: usize) -> Option<(DateAt, bool)> {
-    if !word_starts(s, p) {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
         return None;
     }
     let a = digits_1_to(s, p, 2)?;
@@ -950,7 +951,7 @@ fn colon_time_at(s: &str, p: usize) -> Option<TimeAt> {
 
 /// `(?i)\b(\d{1,2})\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?)` at `p`.
 fn ampm_time_at(s: &str, p: usize) -> Option<TimeAt> {
-    if !word_starts(s, p) {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
         return None;
     }
     let h = digits_1_to(s, p, 2)?;
@@ -966,7 +967,7 @@ fn ampm_time_at(s: &str, p: usize) -> Option<TimeAt> {
 
 /// `(?i)\b(\d{1,2})\s?h\s?(\d{2})\b` at `p`.
 fn h_time_at(s: &str, p: usize) -> Option<TimeAt> {
-    if !word_starts(s, p) {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
         return None;
     }
     let h = digits_1_to(s, p, 2)?;
