@@ -504,12 +504,8 @@ fn month(name: &str) -> Option<u32> {
     MONTHS
         .iter()
         .find(|(p, _)| {
-            let mut k = 0;
-            p.chars().all(|c| {
-                let ok = head.get(k) == Some(&c);
-                k += 1;
-                ok
-            })
+            let mut head = head.iter();
+            p.chars().all(|c| head.next() == Some(&c))
         })
         .map(|(_, m)| *m)
 }
