@@ -177,25 +177,55 @@ const ALIASES: &[(&str, &str)] = &[
     ("US/Pacific", "America/Los_Angeles"),
 ];
 
+/// The form display names are compared in: lowercase, `&` spelled "and", CJK commas as ",",
+/// whitespace runs as one space (none at the ends or before "," and ")"), each "," followed by
+/// exactly one space.
 fn normalize(s: &str) -> String {
-    let s = s
-        .to_lowercase()
-        .replace('&', " and ")
-        .replace(['、', '，', '､'], ",");
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::new();
+    normalize_into(s, &mut out);
+    out
+}
+
+/// [`normalize`] in one pass and one buffer: it runs on every "Time:" value, where six
+/// intermediate strings cost more than the lookups they feed.
+fn normalize_into(s: &str, out: &mut String) {
+    out.clear();
+    out.reserve(s.len() + 8);
+    // `str::to_lowercase` lowercases char by char, except that a final capital sigma becomes
+    // "ς": only that text needs the whole-string call.
+    if s.contains('Σ') {
+        collapse(s.to_lowercase().chars(), out);
+    } else {
+        collapse(s.chars().flat_map(char::to_lowercase), out);
+    }
+}
+
+fn collapse(chars: impl Iterator<Item = char>, out: &mut String) {
     let mut space = false;
-    for c in s.chars() {
+    let mut after_comma = false;
+    let mut step = |c: char, out: &mut String| {
         if c.is_whitespace() {
             space = true;
-            continue;
+            return;
         }
-        if space && !out.is_empty() && c != ',' && c != ')' {
+        if space && !out.is_empty() && c != ',' && c != ')' && !after_comma {
             out.push(' ');
         }
         space = false;
-        out.push(c);
+        after_comma = c == ',';
+        if after_comma {
+            out.push_str(", ");
+        } else {
+            out.push(c);
+        }
+    };
+    for c in chars {
+        match c {
+            '&' => " and ".chars().for_each(|c| step(c, out)),
+            '、' | '，' | '､' => step(',', out),
+            c => step(c, out),
+        }
     }
-    out.replace(", ", ",").replace(',', ", ")
 }
 
 static DISPLAY: LazyLock<Vec<(String, Tz)>> = LazyLock::new(|| {
@@ -272,15 +302,22 @@ static DISPLAY_SEARCH: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
 /// one search for every key, each key's occurrences taken left to right without overlap as
 /// `contains_word` takes them.
 fn first_display_word(n: &str) -> Option<Tz> {
-    let mut chain_end: HashMap<usize, usize> = HashMap::new();
+    // (key, end of its last occurrence taken): a handful at most, so a list beats a map.
+    let mut chain_end: Vec<(usize, usize)> = Vec::new();
     let mut best: Option<usize> = None;
     for m in DISPLAY_SEARCH.find_overlapping_iter(n) {
         let k = m.pattern().as_usize();
-        let from = chain_end.get(&k).copied().unwrap_or(0);
+        let from = chain_end
+            .iter()
+            .find(|(key, _)| *key == k)
+            .map_or(0, |(_, end)| *end);
         if m.start() < from || best.is_some_and(|b| b <= k) {
             continue;
         }
-        chain_end.insert(k, m.end());
+        match chain_end.iter_mut().find(|(key, _)| *key == k) {
+            Some(entry) => entry.1 = m.end(),
+            None => chain_end.push((k, m.end())),
+        }
         let ok_b = n[..m.start()]
             .chars()
             .last()
@@ -320,11 +357,10 @@ pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
         if let Some(tz) = CITIES.get(t) {
             return Some(*tz);
         }
-        // "Standard Time - Kolkata": try the last words of a longer token.
-        let words: Vec<&str> = t.split(' ').collect();
-        for k in (1..words.len()).rev() {
-            let tail = words[words.len() - k..].join(" ");
-            if let Some(tz) = CITIES.get(&tail) {
+        // "Standard Time - Kolkata": try the last words of a longer token, longest first (the
+        // text after each space, which is what joining the split words back would give).
+        for (space, _) in t.match_indices(' ') {
+            if let Some(tz) = CITIES.get(&t[space + 1..]) {
                 return Some(*tz);
             }
         }
@@ -450,47 +486,349 @@ const MONTHS: &[(&str, u32)] = &[
     ("дек", 12),
 ];
 
+/// The month a name starts with (case-insensitively), by [`MONTHS`].
 fn month(name: &str) -> Option<u32> {
-    let n = name.to_lowercase();
+    // Only the first four lowercase chars can decide (the longest prefix has four); lowercasing
+    // char by char gives the same first chars as `str::to_lowercase` (its one context rule, the
+    // final sigma, maps to a char no prefix holds).
+    let mut head = ['\0'; 4];
+    let mut len = 0;
+    for (slot, c) in head
+        .iter_mut()
+        .zip(name.chars().flat_map(char::to_lowercase))
+    {
+        *slot = c;
+        len += 1;
+    }
+    let head = &head[..len];
     MONTHS
         .iter()
-        .find(|(p, _)| n.starts_with(p))
+        .find(|(p, _)| {
+            let mut head = head.iter();
+            p.chars().all(|c| head.next() == Some(&c))
+        })
         .map(|(_, m)| *m)
 }
 
-macro_rules! re {
-    ($name:ident, $pat:expr) => {
-        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).expect("static regex"));
-    };
+// The date and time readers below scan by hand what regular expressions described before
+// (each reader's doc comment quotes its expression; the tests compare the two on every fixture
+// line and generated variants). The expressions ran one after another over the same short text,
+// most with capture groups, and cost a fifth of a small invitation's extraction. Each reader
+// follows the `regex` crate's semantics exactly: the leftmost match, greedy repetitions, and the
+// crate's Unicode classes, which [`class`] reproduces.
+
+/// `\d`: a Unicode decimal digit (only ASCII ones read as numbers, as `str::parse` does).
+const DIGIT: u8 = 1;
+/// `\p{L}`: a Unicode letter.
+const LETTER: u8 = 2;
+/// `(?i)\p{L}`: a letter, or a char that case-folds to one (U+0345 folds to "ι").
+const LETTER_CI: u8 = 4;
+/// `\w`, what `\b` tests: letters, marks, digits, connector punctuation and more.
+const WORD: u8 = 8;
+/// `\s`: Unicode White_Space, which `char::is_whitespace` also tests.
+const SPACE: u8 = 16;
+
+/// The classes of `c` as the `regex` crate's Unicode tables define them: by hand for ASCII and
+/// the scripts invitations are written in, by the crate itself for anything else.
+fn class(c: char) -> u8 {
+    const L: u8 = LETTER | LETTER_CI | WORD;
+    match c {
+        '0'..='9' | '\u{FF10}'..='\u{FF19}' => DIGIT | WORD,
+        'a'..='z' | 'A'..='Z' => L,
+        '_' => WORD,
+        _ if c.is_whitespace() => SPACE,
+        _ if c.is_ascii() => 0,
+        // Latin-1 letters, Latin Extended-A and -B, Cyrillic, hiragana, katakana, CJK
+        // ideographs, Hangul syllables, full-width Latin letters.
+        '\u{C0}'..='\u{D6}'
+        | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{24F}'
+        | '\u{400}'..='\u{481}'
+        | '\u{48A}'..='\u{52F}'
+        | '\u{3041}'..='\u{3096}'
+        | '\u{30A1}'..='\u{30FA}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{AC00}'..='\u{D7A3}'
+        | '\u{FF21}'..='\u{FF3A}'
+        | '\u{FF41}'..='\u{FF5A}' => L,
+        // Dashes, quotes and dots; CJK commas and full stop; full-width punctuation.
+        '\u{2010}'..='\u{2027}'
+        | '\u{3001}'..='\u{3003}'
+        | '\u{FF01}'..='\u{FF0F}'
+        | '\u{FF1A}'..='\u{FF20}' => 0,
+        _ => class_by_regex(c),
+    }
 }
 
-re!(
-    DATE_CJK,
-    r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?"
-);
-re!(DATE_ISO, r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b");
-re!(
-    DATE_MDY,
-    r"(\p{L}{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})"
-);
-re!(
-    DATE_DMY,
-    r"(?i)\b(\d{1,2})\.?\s*(?:de\s+)?(\p{L}{3,})\.{0,2},?\s*(?:de\s+)?(\d{4})"
-);
-re!(DATE_NUM, r"\b(\d{1,2})([./])(\d{1,2})[./](\d{4})\b");
-re!(
-    TIME_COLON,
-    r"(?i)(\d{1,2})[:：](\d{2})(?:[:：]\d{2})?\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?|午前|午後|上午|下午|오전|오후)?"
-);
-re!(
-    TIME_AMPM,
-    r"(?i)\b(\d{1,2})\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?)"
-);
-re!(TIME_H, r"(?i)\b(\d{1,2})\s?h\s?(\d{2})\b");
-re!(
-    GMT_OFFSET,
-    r"(?i)\b(?:gmt|utc)\s*([+\-−])\s*(\d{1,2})(?:[:.]?(\d{2}))?"
-);
+fn class_by_regex(c: char) -> u8 {
+    static CLASSES: LazyLock<[(Regex, u8); 5]> = LazyLock::new(|| {
+        [
+            (r"\A\d\z", DIGIT),
+            (r"\A\p{L}\z", LETTER),
+            (r"(?i)\A\p{L}\z", LETTER_CI),
+            (r"\A\w\z", WORD),
+            (r"\A\s\z", SPACE),
+        ]
+        .map(|(p, bit)| (Regex::new(p).expect("static regex"), bit))
+    });
+    let mut buf = [0; 4];
+    let c = c.encode_utf8(&mut buf);
+    CLASSES
+        .iter()
+        .filter(|(re, _)| re.is_match(c))
+        .fold(0, |acc, (_, bit)| acc | bit)
+}
+
+/// The char at byte `i` (`None` at the end, or off a char boundary).
+fn at(s: &str, i: usize) -> Option<char> {
+    s.get(i..)?.chars().next()
+}
+
+fn is_at(s: &str, i: usize, bits: u8) -> bool {
+    at(s, i).is_some_and(|c| class(c) & bits != 0)
+}
+
+/// Whether the char before byte `i` is in `bits`.
+fn char_before_is(s: &str, i: usize, bits: u8) -> bool {
+    s.get(..i)
+        .and_then(|b| b.chars().next_back())
+        .is_some_and(|c| class(c) & bits != 0)
+}
+
+/// `\b` before a word char at `i`: no word char before it. The readers test the char at `i`
+/// first: it is cheaper than decoding the one before.
+fn word_starts(s: &str, i: usize) -> bool {
+    !char_before_is(s, i, WORD)
+}
+
+/// `\b` after a word char ending at `i`: no word char at `i`.
+fn word_ends(s: &str, i: usize) -> bool {
+    !is_at(s, i, WORD)
+}
+
+/// Past every `\s` from `i`.
+fn spaces(s: &str, mut i: usize) -> usize {
+    while let Some(c) = at(s, i).filter(|c| c.is_whitespace()) {
+        i += c.len_utf8();
+    }
+    i
+}
+
+/// Past one `\s` at `i`, if there is one.
+fn space(s: &str, i: usize) -> usize {
+    at(s, i)
+        .filter(|c| c.is_whitespace())
+        .map_or(i, |c| i + c.len_utf8())
+}
+
+/// Past one of `chars` at `i`.
+fn one_of(s: &str, i: usize, chars: &[char]) -> Option<usize> {
+    at(s, i)
+        .filter(|c| chars.contains(c))
+        .map(|c| i + c.len_utf8())
+}
+
+/// Up to `max` `\d` digits from a position.
+struct Digits {
+    end: usize,
+    count: usize,
+    /// `None` when a digit is not ASCII (`str::parse` refuses it).
+    value: Option<u32>,
+}
+
+fn digits(s: &str, mut i: usize, max: usize) -> Digits {
+    let mut count = 0;
+    let mut value = Some(0u32);
+    while count < max {
+        let Some(c) = at(s, i).filter(|c| class(*c) & DIGIT != 0) else {
+            break;
+        };
+        // `to_digit` reads ASCII digits only.
+        value = value.and_then(|v| Some(v * 10 + c.to_digit(10)?));
+        i += c.len_utf8();
+        count += 1;
+    }
+    Digits {
+        end: i,
+        count,
+        value,
+    }
+}
+
+/// Exactly `n` digits at `i` (`\d{n}`).
+fn digits_n(s: &str, i: usize, n: usize) -> Option<Digits> {
+    Some(digits(s, i, n)).filter(|d| d.count == n)
+}
+
+/// 1 to `n` digits at `i`, as many as there are (`\d{1,n}`).
+fn digits_1_to(s: &str, i: usize, n: usize) -> Option<Digits> {
+    Some(digits(s, i, n)).filter(|d| d.count > 0)
+}
+
+/// The leftmost match of `at` starting at or after `from`, with its start.
+fn leftmost<T>(s: &str, from: usize, at: impl Fn(usize) -> Option<T>) -> Option<(usize, T)> {
+    s.get(from..)?
+        .char_indices()
+        .find_map(|(k, _)| at(from + k).map(|t| (from + k, t)))
+}
+
+/// A date read at some position: its end and the numbers (each `None` when not ASCII).
+struct DateAt {
+    end: usize,
+    year: Option<u32>,
+    month: Option<u32>,
+    day: Option<u32>,
+}
+
+/// `(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?` at `p`.
+fn cjk_date_at(s: &str, p: usize) -> Option<DateAt> {
+    let y = digits_n(s, p, 4)?;
+    let i = one_of(s, spaces(s, y.end), &['年', '년'])?;
+    let mo = digits_1_to(s, spaces(s, i), 2)?;
+    let i = one_of(s, spaces(s, mo.end), &['月', '월'])?;
+    let d = digits_1_to(s, spaces(s, i), 2)?;
+    let i = spaces(s, d.end);
+    Some(DateAt {
+        end: one_of(s, i, &['日', '일']).unwrap_or(i),
+        year: y.value,
+        month: mo.value,
+        day: d.value,
+    })
+}
+
+/// `\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b` at `p`.
+fn iso_date_at(s: &str, p: usize) -> Option<DateAt> {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
+        return None;
+    }
+    let y = digits_n(s, p, 4)?;
+    let mo = digits_1_to(s, one_of(s, y.end, &['-', '/', '.'])?, 2)?;
+    let d = digits_1_to(s, one_of(s, mo.end, &['-', '/', '.'])?, 2)?;
+    word_ends(s, d.end).then_some(DateAt {
+        end: d.end,
+        year: y.value,
+        month: mo.value,
+        day: d.value,
+    })
+}
+
+/// A date with a month name: where the name ends, the day and year read.
+struct NamedAt {
+    name_end: usize,
+    end: usize,
+    day: Option<u32>,
+    year: Option<u32>,
+}
+
+/// `(\p{L}{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})` at `p`.
+fn mdy_date_at(s: &str, p: usize) -> Option<NamedAt> {
+    let mut i = p;
+    let mut letters = 0;
+    while let Some(c) = at(s, i).filter(|c| class(*c) & LETTER != 0) {
+        i += c.len_utf8();
+        letters += 1;
+    }
+    if letters < 3 {
+        return None;
+    }
+    let name_end = i;
+    let i = one_of(s, i, &['.']).unwrap_or(i);
+    let j = spaces(s, i);
+    if j == i {
+        return None;
+    }
+    let d = digits_1_to(s, j, 2)?;
+    let mut i = d.end;
+    if ["st", "nd", "rd", "th"]
+        .iter()
+        .any(|x| s.get(i..).is_some_and(|r| r.starts_with(x)))
+    {
+        i += 2;
+    }
+    let i = one_of(s, i, &[',']).unwrap_or(i);
+    let j = spaces(s, i);
+    if j == i {
+        return None;
+    }
+    let y = digits_n(s, j, 4)?;
+    Some(NamedAt {
+        name_end,
+        end: y.end,
+        day: d.value,
+        year: y.value,
+    })
+}
+
+/// Past `(?i:de\s+)` at `i`, if it is there.
+fn de(s: &str, i: usize) -> usize {
+    match s.get(i..i + 2) {
+        Some(w) if w.eq_ignore_ascii_case("de") => {
+            let j = spaces(s, i + 2);
+            if j > i + 2 {
+                j
+            } else {
+                i
+            }
+        }
+        _ => i,
+    }
+}
+
+/// `(?i)\b(\d{1,2})\.?\s*(?:de\s+)?(\p{L}{3,})\.{0,2},?\s*(?:de\s+)?(\d{4})` at `p`, with the
+/// name's range.
+fn dmy_date_at(s: &str, p: usize) -> Option<(usize, NamedAt)> {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
+        return None;
+    }
+    let d = digits_1_to(s, p, 2)?;
+    let i = one_of(s, d.end, &['.']).unwrap_or(d.end);
+    // "de" followed by a space can only be the word: as the name it would have two letters.
+    let name = de(s, spaces(s, i));
+    let mut i = name;
+    let mut letters = 0;
+    while let Some(c) = at(s, i).filter(|c| class(*c) & LETTER_CI != 0) {
+        i += c.len_utf8();
+        letters += 1;
+    }
+    if letters < 3 {
+        return None;
+    }
+    let name_end = i;
+    let i = one_of(s, i, &['.']).unwrap_or(i);
+    let i = one_of(s, i, &['.']).unwrap_or(i);
+    let i = one_of(s, i, &[',']).unwrap_or(i);
+    let y = digits_n(s, de(s, spaces(s, i)), 4)?;
+    Some((
+        name,
+        NamedAt {
+            name_end,
+            end: y.end,
+            day: d.value,
+            year: y.value,
+        },
+    ))
+}
+
+/// `\b(\d{1,2})([./])(\d{1,2})[./](\d{4})\b` at `p`; the month and day are the numbers in the
+/// order written, and whether the first separator is a slash.
+fn numeric_date_at(s: &str, p: usize) -> Option<(DateAt, bool)> {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
+        return None;
+    }
+    let a = digits_1_to(s, p, 2)?;
+    let sep = one_of(s, a.end, &['.', '/'])?;
+    let b = digits_1_to(s, sep, 2)?;
+    let y = digits_n(s, one_of(s, b.end, &['.', '/'])?, 4)?;
+    word_ends(s, y.end).then_some((
+        DateAt {
+            end: y.end,
+            year: y.value,
+            month: a.value,
+            day: b.value,
+        },
+        s.get(a.end..sep) == Some("/"),
+    ))
+}
 
 struct Found {
     start: usize,
@@ -500,120 +838,143 @@ struct Found {
 
 fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
     let mut best: Option<Found> = None;
-    let mut consider = |f: Found| {
-        if best.as_ref().is_none_or(|b| f.start < b.start) {
-            best = Some(f);
+    let mut consider = |start: usize, end: usize, date: Option<NaiveDate>| {
+        if let Some(date) = date {
+            if best.as_ref().is_none_or(|b| start < b.start) {
+                best = Some(Found { start, end, date });
+            }
         }
     };
-    let num = |m: Option<regex::Match<'_>>| m.and_then(|m| m.as_str().parse::<u32>().ok());
-    // Each regex below runs only when the text holds a literal every match of it needs.
-    if let Some(c) = s
-        .contains(['年', '년'])
-        .then(|| DATE_CJK.captures(s))
-        .flatten()
-    {
-        if let (Some(y), Some(mo), Some(d), Some(m0)) =
-            (num(c.get(1)), num(c.get(2)), num(c.get(3)), c.get(0))
-        {
-            if let Some(date) = NaiveDate::from_ymd_opt(y as i32, mo, d) {
-                consider(Found {
-                    start: m0.start(),
-                    end: m0.end(),
-                    date,
-                });
-            }
+    let ymd =
+        |y: Option<u32>, m: Option<u32>, d: Option<u32>| NaiveDate::from_ymd_opt(y? as i32, m?, d?);
+    // Only the first match of the year-first forms counts, as with the expressions' `captures`;
+    // each needs a literal the text may not hold.
+    if s.contains(['年', '년']) {
+        if let Some((p, f)) = leftmost(s, 0, |p| cjk_date_at(s, p)) {
+            consider(p, f.end, ymd(f.year, f.month, f.day));
         }
     }
-    if let Some(c) = s
-        .contains(['-', '/', '.'])
-        .then(|| DATE_ISO.captures(s))
-        .flatten()
-    {
-        if let (Some(y), Some(mo), Some(d), Some(m0)) =
-            (num(c.get(1)), num(c.get(2)), num(c.get(3)), c.get(0))
-        {
-            if let Some(date) = NaiveDate::from_ymd_opt(y as i32, mo, d) {
-                consider(Found {
-                    start: m0.start(),
-                    end: m0.end(),
-                    date,
-                });
-            }
+    if s.contains(['-', '/', '.']) {
+        if let Some((p, f)) = leftmost(s, 0, |p| iso_date_at(s, p)) {
+            consider(p, f.end, ymd(f.year, f.month, f.day));
         }
     }
-    for c in DATE_MDY.captures_iter(s) {
-        let (Some(name), Some(d), Some(y), Some(m0)) =
-            (c.get(1), num(c.get(2)), num(c.get(3)), c.get(0))
-        else {
-            continue;
-        };
-        if let Some(date) =
-            month(name.as_str()).and_then(|mo| NaiveDate::from_ymd_opt(y as i32, mo, d))
-        {
-            consider(Found {
-                start: m0.start(),
-                end: m0.end(),
-                date,
-            });
+    // Named months: the first match, left to right, that names a month and a real date.
+    let mut from = 0;
+    // A letter run whose first letter does not start a match has no later letter that does
+    // (the same text follows the run), and matches end on a digit: only run starts are tried.
+    while let Some((p, f)) = leftmost(s, from, |p| {
+        let run_start = p == from || !char_before_is(s, p, LETTER);
+        run_start.then(|| mdy_date_at(s, p)).flatten()
+    }) {
+        let date = month(&s[p..f.name_end]).and_then(|mo| ymd(f.year, Some(mo), f.day));
+        if date.is_some() {
+            consider(p, f.end, date);
             break;
         }
+        from = f.end;
     }
-    for c in DATE_DMY.captures_iter(s) {
-        let (Some(d), Some(name), Some(y), Some(m0)) =
-            (num(c.get(1)), c.get(2), num(c.get(3)), c.get(0))
-        else {
-            continue;
-        };
-        if let Some(date) =
-            month(name.as_str()).and_then(|mo| NaiveDate::from_ymd_opt(y as i32, mo, d))
-        {
-            consider(Found {
-                start: m0.start(),
-                end: m0.end(),
-                date,
-            });
+    let mut from = 0;
+    while let Some((p, (name, f))) = leftmost(s, from, |p| dmy_date_at(s, p)) {
+        let date = month(&s[name..f.name_end]).and_then(|mo| ymd(f.year, Some(mo), f.day));
+        if date.is_some() {
+            consider(p, f.end, date);
             break;
         }
+        from = f.end;
     }
-    if let Some(c) = s
-        .contains(['.', '/'])
-        .then(|| DATE_NUM.captures(s))
-        .flatten()
-    {
-        if let (Some(a), Some(sep), Some(b), Some(y), Some(m0)) = (
-            num(c.get(1)),
-            c.get(2),
-            num(c.get(3)),
-            num(c.get(4)),
-            c.get(0),
-        ) {
-            let (mo, d) = if sep.as_str() == "/" && month_first_numeric {
-                (a, b)
+    if s.contains(['.', '/']) {
+        if let Some((p, (f, slash))) = leftmost(s, 0, |p| numeric_date_at(s, p)) {
+            let (mo, d) = if slash && month_first_numeric {
+                (f.month, f.day)
             } else {
-                (b, a)
+                (f.day, f.month)
             };
-            if let Some(date) = NaiveDate::from_ymd_opt(y as i32, mo, d) {
-                consider(Found {
-                    start: m0.start(),
-                    end: m0.end(),
-                    date,
-                });
-            }
+            consider(p, f.end, ymd(f.year, mo, d));
         }
     }
     best
 }
 
 fn is_pm(marker: &str) -> Option<bool> {
-    let m = marker.to_lowercase();
-    if m.is_empty() {
+    if marker.is_empty() {
         return None;
     }
-    if m.starts_with('p') || m == "午後" || m == "下午" || m == "오후" {
-        Some(true)
-    } else {
-        Some(false)
+    // A marker is a Latin "a.m."/"p.m." form or one of the CJK words (none changes in case).
+    Some(marker.starts_with(['p', 'P']) || ["午後", "下午", "오후"].contains(&marker))
+}
+
+const CJK_MARKERS: [&str; 6] = ["午前", "午後", "上午", "下午", "오전", "오후"];
+
+/// `(?i)a\.?\s?m\b\.?|p\.?\s?m\b\.?`, and with `cjk` also `|午前|午後|上午|下午|오전|오후`, at
+/// `i`: where it ends.
+fn marker_at(s: &str, i: usize, cjk: bool) -> Option<usize> {
+    if matches!(at(s, i), Some('a' | 'A' | 'p' | 'P')) {
+        let j = one_of(s, i + 1, &['.']).unwrap_or(i + 1);
+        let j = one_of(s, space(s, j), &['m', 'M'])?;
+        return word_ends(s, j).then(|| one_of(s, j, &['.']).unwrap_or(j));
     }
+    let rest = s.get(i..)?;
+    CJK_MARKERS
+        .iter()
+        .find(|m| cjk && rest.starts_with(**m))
+        .map(|m| i + m.len())
+}
+
+/// A time read at some position: hour, minute, the am/pm marker's range, and the end.
+struct TimeAt {
+    hour: Option<u32>,
+    minute: Option<u32>,
+    marker: Option<(usize, usize)>,
+    end: usize,
+}
+
+/// `(?i)(\d{1,2})[:：](\d{2})(?:[:：]\d{2})?\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?|午前|午後|上午|下午|오전|오후)?`
+/// at `p`.
+fn colon_time_at(s: &str, p: usize) -> Option<TimeAt> {
+    let h = digits_1_to(s, p, 2)?;
+    let m = digits_n(s, one_of(s, h.end, &[':', '：'])?, 2)?;
+    let seconds = one_of(s, m.end, &[':', '：']).and_then(|i| digits_n(s, i, 2));
+    let i = spaces(s, seconds.map_or(m.end, |sec| sec.end));
+    let marker = marker_at(s, i, true).map(|end| (i, end));
+    Some(TimeAt {
+        hour: h.value,
+        minute: m.value,
+        marker,
+        end: marker.map_or(i, |(_, end)| end),
+    })
+}
+
+/// `(?i)\b(\d{1,2})\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?)` at `p`.
+fn ampm_time_at(s: &str, p: usize) -> Option<TimeAt> {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
+        return None;
+    }
+    let h = digits_1_to(s, p, 2)?;
+    let i = spaces(s, h.end);
+    let end = marker_at(s, i, false)?;
+    Some(TimeAt {
+        hour: h.value,
+        minute: Some(0),
+        marker: Some((i, end)),
+        end,
+    })
+}
+
+/// `(?i)\b(\d{1,2})\s?h\s?(\d{2})\b` at `p`.
+fn h_time_at(s: &str, p: usize) -> Option<TimeAt> {
+    if !is_at(s, p, DIGIT) || !word_starts(s, p) {
+        return None;
+    }
+    let h = digits_1_to(s, p, 2)?;
+    let i = one_of(s, space(s, h.end), &['h', 'H'])?;
+    let m = digits_n(s, space(s, i), 2)?;
+    word_ends(s, m.end).then_some(TimeAt {
+        hour: h.value,
+        minute: m.value,
+        marker: None,
+        end: m.end,
+    })
 }
 
 /// Finds the first time of day in `s`; returns (hour, minute, end offset).
@@ -624,52 +985,36 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
             best = Some((start, h, m, end));
         }
     };
-    // Each regex below runs only when the text holds a literal every match of it needs.
-    if let Some(c) = s
-        .contains([':', '：'])
-        .then(|| TIME_COLON.captures(s))
-        .flatten()
-    {
-        if let (Some(m0), Some(h), Some(mi)) = (c.get(0), c.get(1), c.get(2)) {
-            let h: u32 = h.as_str().parse().unwrap_or(99);
-            let mi: u32 = mi.as_str().parse().unwrap_or(99);
-            let mut pm = c.get(3).and_then(|m| is_pm(m.as_str()));
+    // A number that is not ASCII reads as 99, which no hour or minute accepts.
+    let num = |n: Option<u32>| n.unwrap_or(99);
+    // Only each form's first match counts; each needs a literal the text may not hold.
+    if s.contains([':', '：']) {
+        if let Some((p, t)) = leftmost(s, 0, |p| colon_time_at(s, p)) {
+            let mut pm = t.marker.and_then(|(a, b)| is_pm(&s[a..b]));
             if pm.is_none() {
                 // A marker written before the time: "午後3:00", "下午 3:00", "오후 3:00".
-                let before: String = s[..m0.start()]
-                    .chars()
-                    .rev()
-                    .take(3)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                let before = before.trim();
-                for marker in ["午前", "午後", "上午", "下午", "오전", "오후"] {
-                    if before.ends_with(marker) {
-                        pm = is_pm(marker);
-                    }
+                let three_back = s[..p].char_indices().rev().nth(2).map_or(0, |(i, _)| i);
+                let before = s[three_back..p].trim();
+                if let Some(m) = CJK_MARKERS.iter().find(|m| before.ends_with(**m)) {
+                    pm = is_pm(m);
                 }
             }
-            if let Some(h) = to_24h(h, pm) {
-                consider(m0.start(), h, mi, m0.end());
+            if let Some(h) = to_24h(num(t.hour), pm) {
+                consider(p, h, num(t.minute), t.end);
             }
         }
     }
-    if let Some(c) = TIME_AMPM.captures(s) {
-        if let (Some(m0), Some(h), Some(mk)) = (c.get(0), c.get(1), c.get(2)) {
-            let h: u32 = h.as_str().parse().unwrap_or(99);
-            if let Some(h) = to_24h(h, is_pm(mk.as_str())) {
-                consider(m0.start(), h, 0, m0.end());
-            }
+    if let Some((p, t)) = leftmost(s, 0, |p| ampm_time_at(s, p)) {
+        let pm = t.marker.and_then(|(a, b)| is_pm(&s[a..b]));
+        if let Some(h) = to_24h(num(t.hour), pm) {
+            consider(p, h, 0, t.end);
         }
     }
-    if let Some(c) = s.contains(['h', 'H']).then(|| TIME_H.captures(s)).flatten() {
-        if let (Some(m0), Some(h), Some(mi)) = (c.get(0), c.get(1), c.get(2)) {
-            let h: u32 = h.as_str().parse().unwrap_or(99);
-            let mi: u32 = mi.as_str().parse().unwrap_or(99);
+    if s.contains(['h', 'H']) {
+        if let Some((p, t)) = leftmost(s, 0, |p| h_time_at(s, p)) {
+            let h = num(t.hour);
             if h < 24 {
-                consider(m0.start(), h, mi, m0.end());
+                consider(p, h, num(t.minute), t.end);
             }
         }
     }
@@ -687,6 +1032,26 @@ fn to_24h(h: u32, pm: Option<bool>) -> Option<u32> {
     }
 }
 
+/// `(?i)\b(?:gmt|utc)\s*([+\-−])\s*(\d{1,2})(?:[:.]?(\d{2}))?` at `p`: the sign, hour and
+/// minute.
+fn gmt_offset_at(s: &str, p: usize) -> Option<(i32, Option<u32>, Option<u32>)> {
+    let word = s.get(p..p + 3)?;
+    if !(word.eq_ignore_ascii_case("gmt") || word.eq_ignore_ascii_case("utc")) || !word_starts(s, p)
+    {
+        return None;
+    }
+    let i = spaces(s, p + 3);
+    let sign = at(s, i).filter(|c| matches!(c, '+' | '-' | '−'))?;
+    let h = digits_1_to(s, spaces(s, i + sign.len_utf8()), 2)?;
+    let with_sep = one_of(s, h.end, &[':', '.']).and_then(|i| digits_n(s, i, 2));
+    let minutes = with_sep.or_else(|| digits_n(s, h.end, 2));
+    Some((
+        if sign == '+' { 1 } else { -1 },
+        h.value,
+        minutes.map(|m| m.value.unwrap_or(0)),
+    ))
+}
+
 fn fixed_from_text(s: &str) -> Option<FixedOffset> {
     // "gmt" or "utc" in any case (none of their letters has a non-ASCII case variant).
     if !s
@@ -696,26 +1061,20 @@ fn fixed_from_text(s: &str) -> Option<FixedOffset> {
     {
         return None;
     }
-    let c = GMT_OFFSET.captures(s)?;
-    let sign = if c.get(1)?.as_str() == "+" { 1 } else { -1 };
-    let h: i32 = c.get(2)?.as_str().parse().ok()?;
-    let m: i32 = c
-        .get(3)
-        .map(|m| m.as_str().parse().unwrap_or(0))
-        .unwrap_or(0);
+    let (_, (sign, h, m)) = leftmost(s, 0, |p| gmt_offset_at(s, p))?;
+    let h = h? as i32;
+    let m = m.unwrap_or(0) as i32;
     FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 /// Reads a "Time:"/"When:" value. `month_first_numeric`: read "3/4/2021" as March 4 (English).
 pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTime {
     let mut out = TextTime::default();
-    let lower = value.to_lowercase();
-    let date = find_date(value, month_first_numeric);
-    if date.is_none() {
+    // Lowercased only on the paths that read it: most values never need it.
+    let lower = || value.to_lowercase();
+    let Some(date) = find_date(value, month_first_numeric) else {
+        let lower = lower();
         out.no_fixed = NO_FIXED.iter().any(|p| lower.contains(p));
-        return out;
-    }
-    let Some(date) = date else {
         return out;
     };
     out.has_date = true;
@@ -726,7 +1085,7 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
             // A time written before the date ("10:00 AM, 15 March 2021").
             match find_time(&value[..date.start]) {
                 Some((h, m, _)) => (date.date.and_hms_opt(h, m, 0), after_date),
-                None if lower.contains("noon") => (date.date.and_hms_opt(12, 0, 0), after_date),
+                None if lower().contains("noon") => (date.date.and_hms_opt(12, 0, 0), after_date),
                 None => (None, after_date),
             }
         }
@@ -745,11 +1104,413 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
         out.start = off.from_local_datetime(&naive).single();
         return out;
     }
+    let lower = lower();
     if contains_word(&lower, "utc") || contains_word(&lower, "gmt") {
         out.start = FixedOffset::east_opt(0).and_then(|o| o.from_local_datetime(&naive).single());
         out.timezone = Some("UTC".into());
     }
     out
+}
+
+/// The readers as they were before the hand scanners, which the tests compare them with.
+#[cfg(test)]
+mod old {
+    use super::{
+        contains_word, localize, TextTime, CITIES, DISPLAY, DISPLAY_EXACT, DISPLAY_SEARCH,
+    };
+    use super::{MONTHS, NO_FIXED};
+    use chrono::{FixedOffset, NaiveDate, TimeZone};
+    use chrono_tz::Tz;
+    use regex::Regex;
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+
+    pub(super) fn normalize(s: &str) -> String {
+        let s = s
+            .to_lowercase()
+            .replace('&', " and ")
+            .replace(['、', '，', '､'], ",");
+        let mut out = String::with_capacity(s.len());
+        let mut space = false;
+        for c in s.chars() {
+            if c.is_whitespace() {
+                space = true;
+                continue;
+            }
+            if space && !out.is_empty() && c != ',' && c != ')' {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+        out.replace(", ", ",").replace(',', ", ")
+    }
+
+    /// `contains_word` takes them.
+    pub(super) fn first_display_word(n: &str) -> Option<Tz> {
+        let mut chain_end: HashMap<usize, usize> = HashMap::new();
+        let mut best: Option<usize> = None;
+        for m in DISPLAY_SEARCH.find_overlapping_iter(n) {
+            let k = m.pattern().as_usize();
+            let from = chain_end.get(&k).copied().unwrap_or(0);
+            if m.start() < from || best.is_some_and(|b| b <= k) {
+                continue;
+            }
+            chain_end.insert(k, m.end());
+            let ok_b = n[..m.start()]
+                .chars()
+                .last()
+                .is_none_or(|c| !c.is_ascii_alphanumeric());
+            let ok_a = n[m.end()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_ascii_alphanumeric());
+            if ok_b && ok_a {
+                best = Some(k);
+            }
+        }
+        best.and_then(|k| DISPLAY.get(k)).map(|(_, tz)| *tz)
+    }
+
+    /// A zone from display text: a Zoom/Google/Outlook name or an IANA city inside it.
+    pub(super) fn zone_from_display(text: &str) -> Option<Tz> {
+        let n = normalize(text);
+        if n.is_empty() {
+            return None;
+        }
+        // The common case first: the whole remainder is one known name.
+        if let Some(tz) = DISPLAY_EXACT
+            .get(n.as_str())
+            .or_else(|| CITIES.get(n.as_str()))
+        {
+            return Some(*tz);
+        }
+        if let Some(tz) = first_display_word(&n) {
+            return Some(tz);
+        }
+        for token in n.split([',', '(', ')', '-', '–', '—', '/', '|', ':']) {
+            let t = token.trim();
+            if t.len() < 3 {
+                continue;
+            }
+            if let Some(tz) = CITIES.get(t) {
+                return Some(*tz);
+            }
+            // "Standard Time - Kolkata": try the last words of a longer token.
+            let words: Vec<&str> = t.split(' ').collect();
+            for k in (1..words.len()).rev() {
+                let tail = words[words.len() - k..].join(" ");
+                if let Some(tz) = CITIES.get(&tail) {
+                    return Some(*tz);
+                }
+            }
+        }
+        None
+    }
+
+    pub(super) fn month(name: &str) -> Option<u32> {
+        let n = name.to_lowercase();
+        MONTHS
+            .iter()
+            .find(|(p, _)| n.starts_with(p))
+            .map(|(_, m)| *m)
+    }
+
+    macro_rules! re {
+        ($name:ident, $pat:expr) => {
+            static $name: LazyLock<Regex> =
+                LazyLock::new(|| Regex::new($pat).expect("static regex"));
+        };
+    }
+
+    re!(
+        DATE_CJK,
+        r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?"
+    );
+    re!(DATE_ISO, r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b");
+    re!(
+        DATE_MDY,
+        r"(\p{L}{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})"
+    );
+    re!(
+        DATE_DMY,
+        r"(?i)\b(\d{1,2})\.?\s*(?:de\s+)?(\p{L}{3,})\.{0,2},?\s*(?:de\s+)?(\d{4})"
+    );
+    re!(DATE_NUM, r"\b(\d{1,2})([./])(\d{1,2})[./](\d{4})\b");
+    re!(
+        TIME_COLON,
+        r"(?i)(\d{1,2})[:：](\d{2})(?:[:：]\d{2})?\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?|午前|午後|上午|下午|오전|오후)?"
+    );
+    re!(
+        TIME_AMPM,
+        r"(?i)\b(\d{1,2})\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?)"
+    );
+    re!(TIME_H, r"(?i)\b(\d{1,2})\s?h\s?(\d{2})\b");
+    re!(
+        GMT_OFFSET,
+        r"(?i)\b(?:gmt|utc)\s*([+\-−])\s*(\d{1,2})(?:[:.]?(\d{2}))?"
+    );
+
+    pub(super) struct Found {
+        pub(super) start: usize,
+        pub(super) end: usize,
+        pub(super) date: NaiveDate,
+    }
+
+    pub(super) fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
+        let mut best: Option<Found> = None;
+        let mut consider = |f: Found| {
+            if best.as_ref().is_none_or(|b| f.start < b.start) {
+                best = Some(f);
+            }
+        };
+        let num = |m: Option<regex::Match<'_>>| m.and_then(|m| m.as_str().parse::<u32>().ok());
+        // Each regex below runs only when the text holds a literal every match of it needs.
+        if let Some(c) = s
+            .contains(['年', '년'])
+            .then(|| DATE_CJK.captures(s))
+            .flatten()
+        {
+            if let (Some(y), Some(mo), Some(d), Some(m0)) =
+                (num(c.get(1)), num(c.get(2)), num(c.get(3)), c.get(0))
+            {
+                if let Some(date) = NaiveDate::from_ymd_opt(y as i32, mo, d) {
+                    consider(Found {
+                        start: m0.start(),
+                        end: m0.end(),
+                        date,
+                    });
+                }
+            }
+        }
+        if let Some(c) = s
+            .contains(['-', '/', '.'])
+            .then(|| DATE_ISO.captures(s))
+            .flatten()
+        {
+            if let (Some(y), Some(mo), Some(d), Some(m0)) =
+                (num(c.get(1)), num(c.get(2)), num(c.get(3)), c.get(0))
+            {
+                if let Some(date) = NaiveDate::from_ymd_opt(y as i32, mo, d) {
+                    consider(Found {
+                        start: m0.start(),
+                        end: m0.end(),
+                        date,
+                    });
+                }
+            }
+        }
+        for c in DATE_MDY.captures_iter(s) {
+            let (Some(name), Some(d), Some(y), Some(m0)) =
+                (c.get(1), num(c.get(2)), num(c.get(3)), c.get(0))
+            else {
+                continue;
+            };
+            if let Some(date) =
+                month(name.as_str()).and_then(|mo| NaiveDate::from_ymd_opt(y as i32, mo, d))
+            {
+                consider(Found {
+                    start: m0.start(),
+                    end: m0.end(),
+                    date,
+                });
+                break;
+            }
+        }
+        for c in DATE_DMY.captures_iter(s) {
+            let (Some(d), Some(name), Some(y), Some(m0)) =
+                (num(c.get(1)), c.get(2), num(c.get(3)), c.get(0))
+            else {
+                continue;
+            };
+            if let Some(date) =
+                month(name.as_str()).and_then(|mo| NaiveDate::from_ymd_opt(y as i32, mo, d))
+            {
+                consider(Found {
+                    start: m0.start(),
+                    end: m0.end(),
+                    date,
+                });
+                break;
+            }
+        }
+        if let Some(c) = s
+            .contains(['.', '/'])
+            .then(|| DATE_NUM.captures(s))
+            .flatten()
+        {
+            if let (Some(a), Some(sep), Some(b), Some(y), Some(m0)) = (
+                num(c.get(1)),
+                c.get(2),
+                num(c.get(3)),
+                num(c.get(4)),
+                c.get(0),
+            ) {
+                let (mo, d) = if sep.as_str() == "/" && month_first_numeric {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                if let Some(date) = NaiveDate::from_ymd_opt(y as i32, mo, d) {
+                    consider(Found {
+                        start: m0.start(),
+                        end: m0.end(),
+                        date,
+                    });
+                }
+            }
+        }
+        best
+    }
+
+    pub(super) fn is_pm(marker: &str) -> Option<bool> {
+        let m = marker.to_lowercase();
+        if m.is_empty() {
+            return None;
+        }
+        if m.starts_with('p') || m == "午後" || m == "下午" || m == "오후" {
+            Some(true)
+        } else {
+            Some(false)
+        }
+    }
+
+    /// Finds the first time of day in `s`; returns (hour, minute, end offset).
+    pub(super) fn find_time(s: &str) -> Option<(u32, u32, usize)> {
+        let mut best: Option<(usize, u32, u32, usize)> = None;
+        let mut consider = |start: usize, h: u32, m: u32, end: usize| {
+            if best.is_none_or(|b| start < b.0) {
+                best = Some((start, h, m, end));
+            }
+        };
+        // Each regex below runs only when the text holds a literal every match of it needs.
+        if let Some(c) = s
+            .contains([':', '：'])
+            .then(|| TIME_COLON.captures(s))
+            .flatten()
+        {
+            if let (Some(m0), Some(h), Some(mi)) = (c.get(0), c.get(1), c.get(2)) {
+                let h: u32 = h.as_str().parse().unwrap_or(99);
+                let mi: u32 = mi.as_str().parse().unwrap_or(99);
+                let mut pm = c.get(3).and_then(|m| is_pm(m.as_str()));
+                if pm.is_none() {
+                    // A marker written before the time: "午後3:00", "下午 3:00", "오후 3:00".
+                    let before: String = s[..m0.start()]
+                        .chars()
+                        .rev()
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
+                    let before = before.trim();
+                    for marker in ["午前", "午後", "上午", "下午", "오전", "오후"] {
+                        if before.ends_with(marker) {
+                            pm = is_pm(marker);
+                        }
+                    }
+                }
+                if let Some(h) = to_24h(h, pm) {
+                    consider(m0.start(), h, mi, m0.end());
+                }
+            }
+        }
+        if let Some(c) = TIME_AMPM.captures(s) {
+            if let (Some(m0), Some(h), Some(mk)) = (c.get(0), c.get(1), c.get(2)) {
+                let h: u32 = h.as_str().parse().unwrap_or(99);
+                if let Some(h) = to_24h(h, is_pm(mk.as_str())) {
+                    consider(m0.start(), h, 0, m0.end());
+                }
+            }
+        }
+        if let Some(c) = s.contains(['h', 'H']).then(|| TIME_H.captures(s)).flatten() {
+            if let (Some(m0), Some(h), Some(mi)) = (c.get(0), c.get(1), c.get(2)) {
+                let h: u32 = h.as_str().parse().unwrap_or(99);
+                let mi: u32 = mi.as_str().parse().unwrap_or(99);
+                if h < 24 {
+                    consider(m0.start(), h, mi, m0.end());
+                }
+            }
+        }
+        let (_, h, m, end) = best?;
+        (m < 60).then_some((h, m, end))
+    }
+
+    pub(super) fn to_24h(h: u32, pm: Option<bool>) -> Option<u32> {
+        match pm {
+            None if h < 24 => Some(h),
+            Some(true) if (1..=12).contains(&h) => Some(if h == 12 { 12 } else { h + 12 }),
+            Some(false) if (1..=12).contains(&h) => Some(if h == 12 { 0 } else { h }),
+            Some(_) if h == 0 => Some(0),
+            _ => None,
+        }
+    }
+
+    pub(super) fn fixed_from_text(s: &str) -> Option<FixedOffset> {
+        // "gmt" or "utc" in any case (none of their letters has a non-ASCII case variant).
+        if !s
+            .as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"gmt") || w.eq_ignore_ascii_case(b"utc"))
+        {
+            return None;
+        }
+        let c = GMT_OFFSET.captures(s)?;
+        let sign = if c.get(1)?.as_str() == "+" { 1 } else { -1 };
+        let h: i32 = c.get(2)?.as_str().parse().ok()?;
+        let m: i32 = c
+            .get(3)
+            .map(|m| m.as_str().parse().unwrap_or(0))
+            .unwrap_or(0);
+        FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+    }
+
+    /// Reads a "Time:"/"When:" value. `month_first_numeric`: read "3/4/2021" as March 4 (English).
+    pub(super) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTime {
+        let mut out = TextTime::default();
+        let lower = value.to_lowercase();
+        let date = find_date(value, month_first_numeric);
+        if date.is_none() {
+            out.no_fixed = NO_FIXED.iter().any(|p| lower.contains(p));
+            return out;
+        }
+        let Some(date) = date else {
+            return out;
+        };
+        out.has_date = true;
+        let after_date = &value[date.end..];
+        let (naive, rest) = match find_time(after_date) {
+            Some((h, m, end)) => (date.date.and_hms_opt(h, m, 0), &after_date[end..]),
+            None => {
+                // A time written before the date ("10:00 AM, 15 March 2021").
+                match find_time(&value[..date.start]) {
+                    Some((h, m, _)) => (date.date.and_hms_opt(h, m, 0), after_date),
+                    None if lower.contains("noon") => (date.date.and_hms_opt(12, 0, 0), after_date),
+                    None => (None, after_date),
+                }
+            }
+        };
+        let Some(naive) = naive else {
+            return out;
+        };
+        out.naive = Some(naive);
+        let zone = zone_from_display(rest).or_else(|| zone_from_display(&value[..date.start]));
+        if let Some(tz) = zone {
+            out.start = localize(&tz, naive);
+            out.timezone = Some(tz.name().to_owned());
+            return out;
+        }
+        if let Some(off) = fixed_from_text(value) {
+            out.start = off.from_local_datetime(&naive).single();
+            return out;
+        }
+        if contains_word(&lower, "utc") || contains_word(&lower, "gmt") {
+            out.start =
+                FixedOffset::east_opt(0).and_then(|o| o.from_local_datetime(&naive).single());
+            out.timezone = Some("UTC".into());
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -867,5 +1628,270 @@ mod tests {
             t("Jan 5, 2021 09:00 AM Indiana (East)").1,
             Some("America/Indiana/Indianapolis".into())
         );
+    }
+
+    /// Every char's classes against the `regex` crate's (all of the BMP, and every 97th char
+    /// beyond it).
+    #[test]
+    fn classes_match_the_regex_crate() {
+        let chars = (0..0x1_0000u32)
+            .chain((0x1_0000..=0x10_FFFF).step_by(97))
+            .filter_map(char::from_u32);
+        for c in chars {
+            assert_eq!(class(c), class_by_regex(c), "U+{:04X}", c as u32);
+        }
+    }
+
+    /// Each fixture line, the text after each colon in it (a label's value), and both cut at
+    /// every char boundary.
+    fn fixture_values() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("fixtures/invitations exists")
+            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        files.sort();
+        assert!(files.len() > 40, "fixtures found: {}", files.len());
+        let mut values = Vec::new();
+        for line in files.iter().flat_map(|f| f.split('\n')) {
+            if line.len() > 300 {
+                continue;
+            }
+            values.push(line.to_owned());
+            for (i, c) in line.char_indices().filter(|(_, c)| matches!(c, ':' | '：')) {
+                values.push(line[i + c.len_utf8()..].trim().to_owned());
+            }
+        }
+        values.sort();
+        values.dedup();
+        values
+    }
+
+    /// Dates, times, markers and zones in every form the readers know, put together.
+    fn generated_values() -> Vec<String> {
+        let mut out = Vec::new();
+        let zones: Vec<String> = DISPLAY_NAMES
+            .iter()
+            .flat_map(|(k, _)| [k.to_string(), k.to_uppercase(), k.replace(" and ", " & ")])
+            .chain(
+                [
+                    "",
+                    "London",
+                    "India",
+                    "Lima",
+                    "Kolkata",
+                    "New York",
+                    "Europe/Paris",
+                    "GMT+5:30",
+                    "UTC-0800",
+                    "(GMT−05:00) Eastern",
+                    "gmt + 1",
+                    "UTC",
+                    "utc+05.30",
+                    "GMT+123",
+                    "GMT-1:3",
+                    "Noon",
+                    "- Noon Pacific Time",
+                    "大阪、札幌、東京",
+                    "大阪，札幌",
+                    "서울",
+                    "台北",
+                    "Киев",
+                    "ΣΟΦΙΑ",
+                    "Kutc",
+                    "İndia",
+                ]
+                .map(String::from),
+            )
+            .collect();
+        let mut zone = zones.iter().cycle();
+        let mut names: Vec<String> = Vec::new();
+        for (p, _) in MONTHS {
+            let mut cap = p.chars();
+            let cap: String = cap
+                .next()
+                .into_iter()
+                .flat_map(char::to_uppercase)
+                .chain(cap)
+                .collect();
+            names.extend([
+                p.to_string(),
+                p.to_uppercase(),
+                cap.clone(),
+                format!("{cap}ember"),
+            ]);
+        }
+        names
+            .extend(["Tuesday", "de", "MAİ", "Σep", "ma\u{345}r", "〇Mar", "xx"].map(String::from));
+        for n in &names {
+            for t in [
+                "{N} 5, 2021 10:00 AM",
+                "{N}. 15th, 2021 3pm",
+                "{N} 1st 2021 7 h 30",
+                "5 {N} 2021 09:00",
+                "5 de {N} de 2021 9:00 p. m.",
+                "15. {N}.. 2021 14h30",
+                "15. {N}... 2021 14h30",
+                "5{N}2021 17:00",
+                "Tuesday, {N} 3, 2026 at 14:00",
+                "1 {N}de 2021 10:00",
+                "123 {N} 2021, 12 {N} 20211 1:00",
+            ] {
+                let z = zone.next().expect("cycle");
+                out.push(format!("{} {z}", t.replace("{N}", n)));
+            }
+        }
+        let dates = [
+            "Mar 15, 2021",
+            "2021年3月15日",
+            "2021 年 3 月 15 日",
+            "12021年3月15",
+            "2025년 5월 5일",
+            "15.03.2021",
+            "3/4/2021",
+            "13/4/2021",
+            "2021-03-15",
+            "2021/3/1x",
+            "15 mars 2021",
+            "21.Apr..2021",
+            "31 Feb 2021",
+        ];
+        let times = [
+            "10:00",
+            "24h00",
+            "23H59",
+            "9h60",
+            "9h 05x",
+            "7 h30",
+            "9:05",
+            "10：00",
+            "10:00:30",
+            "10:00：30",
+            "7",
+            "07h30",
+            "7 h 30",
+            "7h3",
+            "12:00",
+            "00:30",
+            "0",
+            "24:00",
+            "10:60",
+            "123:45",
+            "1:5",
+            "12",
+        ];
+        let markers = [
+            "", " AM", " PM", "am", "pm", "a.m.", "p.m.", " a. m.", " p. m.", " A.M", "amx",
+            " a .m", " 午前", " 午後", " 上午", " 下午", " 오전", " 오후", "午後",
+        ];
+        // Each date with each time and each marker (the other one taken in turn).
+        let mut time = times.iter().cycle();
+        let mut marker = markers.iter().cycle();
+        for d in dates {
+            let pairs = times
+                .iter()
+                .map(|t| (*t, *marker.next().expect("cycle")))
+                .chain(markers.iter().map(|m| (*time.next().expect("cycle"), *m)));
+            for (t, m) in pairs.collect::<Vec<_>>() {
+                let z = zone.next().expect("cycle");
+                out.push(format!("{d} {t}{m} {z}"));
+                out.push(format!("{t}{m}, {d}"));
+            }
+            for before in ["午後3:00", "下午 3:00", "오후 3:00", "x午前3:00", "at noon"] {
+                out.push(format!("{d} {before}"));
+                out.push(format!("{before} {d}"));
+            }
+        }
+        for v in NO_FIXED {
+            out.push(format!("Recurring: {}", v.to_uppercase()));
+        }
+        // The same texts written differently: full-width or Arabic-Indic digits, full-width
+        // colons, no spaces, no-break spaces, CRLF endings.
+        let base = out.len();
+        for i in 0..base {
+            let s = out[i].clone();
+            let wide = |c: char| match c {
+                '0'..='9' => char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap_or(c),
+                ':' => '：',
+                c => c,
+            };
+            let arabic = |c: char| match c {
+                '0'..='9' => char::from_u32(c as u32 - '0' as u32 + 0x660).unwrap_or(c),
+                c => c,
+            };
+            match i % 6 {
+                0 => out.push(s.chars().map(wide).collect()),
+                1 => out.push(s.chars().map(arabic).collect()),
+                2 => out.push(s.replace(' ', "")),
+                3 => out.push(s.replace(' ', "\u{a0}")),
+                4 => out.push(format!("{s}\r")),
+                _ => out.push(s.replace(":", " : ")),
+            }
+        }
+        out
+    }
+
+    fn check(s: &str) {
+        for month_first in [true, false] {
+            assert_eq!(
+                parse_text_time(s, month_first),
+                old::parse_text_time(s, month_first),
+                "{s:?} {month_first}"
+            );
+            assert_eq!(
+                find_date(s, month_first).map(|f| (f.start, f.end, f.date)),
+                old::find_date(s, month_first).map(|f| (f.start, f.end, f.date)),
+                "{s:?} {month_first}"
+            );
+        }
+        assert_eq!(find_time(s), old::find_time(s), "{s:?}");
+        assert_eq!(fixed_from_text(s), old::fixed_from_text(s), "{s:?}");
+        assert_eq!(normalize(s), old::normalize(s), "{s:?}");
+        assert_eq!(zone_from_display(s), old::zone_from_display(s), "{s:?}");
+        assert_eq!(month(s), old::month(s), "{s:?}");
+    }
+
+    /// Every prefix of `s`, cut at each char boundary (the whole of it too).
+    fn prefixes(s: &str) -> impl Iterator<Item = &str> {
+        s.char_indices()
+            .map(|(i, _)| &s[..i])
+            .chain(std::iter::once(s))
+    }
+
+    #[test]
+    fn hand_readers_match_the_regexes_on_fixture_lines() {
+        let values = fixture_values();
+        assert!(values.len() > 1000, "values: {}", values.len());
+        for v in &values {
+            check(v);
+        }
+        // The time values themselves, cut anywhere.
+        for v in values
+            .iter()
+            .filter(|v| find_date(v, true).is_some() && v.len() < 120)
+        {
+            for p in prefixes(v) {
+                check(p);
+                check(&v[p.len()..]);
+            }
+        }
+    }
+
+    #[test]
+    fn hand_readers_match_the_regexes_on_generated_values() {
+        let values = generated_values();
+        for (i, v) in values.iter().enumerate() {
+            check(v);
+            // Cut anywhere: every 11th text, which still reaches each template and date.
+            if i % 11 == 0 {
+                for p in prefixes(v) {
+                    check(p);
+                }
+            }
+        }
+        for (k, _) in DISPLAY_NAMES.iter().chain(WINDOWS_NAMES) {
+            assert_eq!(normalize(k), old::normalize(k));
+        }
     }
 }
