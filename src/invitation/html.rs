@@ -4,48 +4,111 @@
 //!
 //! Must never: build a DOM, follow links, or drop text a label could be in.
 
-use super::url;
+use super::{extract, url};
+use std::borrow::Cow;
 
-/// Tags after (or before) which a line ends.
-const BLOCK: &[&str] = &[
-    "br",
-    "p",
-    "div",
-    "tr",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "table",
-    "tbody",
-    "blockquote",
-    "pre",
-    "hr",
-    "center",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "dt",
-    "dd",
-    "title",
-];
-/// Tags whose content is never text.
-const SKIP: &[&str] = &["script", "style", "head", "xml", "template"];
+/// What a tag means to the converter.
+#[derive(Clone, Copy, PartialEq)]
+enum Tag {
+    /// A line ends after (or before) it.
+    Block,
+    /// A table cell: a space.
+    Cell,
+    /// Its content is never text.
+    Skip,
+    Anchor,
+    Other,
+}
 
-/// Converts an HTML document (or fragment) to text lines.
+/// The meaning of a tag name (ASCII letters, digits and ':'), compared as lower-cased bytes.
+fn tag_kind(name: &str) -> Tag {
+    // The longest name below is "blockquote".
+    let mut buf = [0u8; 10];
+    let Some(lower) = buf.get_mut(..name.len()) else {
+        return Tag::Other;
+    };
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    match &*lower {
+        b"br" | b"p" | b"div" | b"tr" | b"li" | b"ul" | b"ol" | b"h1" | b"h2" | b"h3" | b"h4"
+        | b"h5" | b"h6" | b"table" | b"tbody" | b"blockquote" | b"pre" | b"hr" | b"center"
+        | b"section" | b"article" | b"header" | b"footer" | b"dt" | b"dd" | b"title" => Tag::Block,
+        b"td" | b"th" => Tag::Cell,
+        b"script" | b"style" | b"head" | b"xml" | b"template" => Tag::Skip,
+        b"a" => Tag::Anchor,
+        _ => Tag::Other,
+    }
+}
+
+/// Converts an HTML document (or fragment) to the clean text lines the extractor reads: the
+/// same as [`extract::clean_text`] of [`to_text`], each line cleaned in place as it ends.
+pub(crate) fn to_clean_text(html: &str) -> String {
+    convert(html, true)
+}
+
+/// Converts an HTML document (or fragment) to raw text lines: what [`to_clean_text`] cleans,
+/// kept for the test that compares the two.
+#[cfg(test)]
 pub(crate) fn to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
+    convert(html, false)
+}
+
+/// The text being written, and where its first line not yet cleaned starts.
+struct Out {
+    text: String,
+    clean: bool,
+    dirty: usize,
+}
+
+impl Out {
+    /// Writes the text between two tags, entities decoded.
+    fn push_text(&mut self, raw: &str, anchor_closed: bool) {
+        if raw.is_empty() {
+            return;
+        }
+        let decoded = if raw.contains('&') {
+            html_escape::decode_html_entities(raw)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        let mut t = &*decoded;
+        if self.clean && anchor_closed && self.text.len() == self.dirty {
+            // At the start of a line cleaning would strip anyway (ASCII white space and '>' are
+            // stripped from a line's start, whatever follows): HTML indentation is not written.
+            // Inside an anchor the raw text is kept for `finish_anchor`.
+            t = t.trim_start_matches(|c: char| {
+                matches!(
+                    c,
+                    ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '>' | '\u{a0}'
+                )
+            });
+        }
+        push_text(&mut self.text, t);
+    }
+
+    /// Ends a line; cleans what is pending unless an open anchor may still rewrite it.
+    fn line_break(&mut self, anchor_open: bool) {
+        if self.clean && !anchor_open {
+            extract::clean_tail(&mut self.text, self.dirty);
+            self.text.push('\n');
+            self.dirty = self.text.len();
+        } else {
+            self.text.push('\n');
+        }
+    }
+}
+
+fn convert(html: &str, clean: bool) -> String {
+    let mut out = Out {
+        text: String::with_capacity(html.len() / 2),
+        clean,
+        dirty: 0,
+    };
     let mut rest = html;
     // The href of the innermost open join-link anchor, and where its text starts in `out`.
     let mut anchor: Option<(String, usize)> = None;
     while let Some(lt) = rest.find('<') {
-        push_text(&mut out, &rest[..lt]);
+        out.push_text(&rest[..lt], anchor.is_none());
         let after = &rest[lt + 1..];
         if let Some(comment) = after.strip_prefix("!--") {
             rest = match comment.find("-->") {
@@ -56,7 +119,7 @@ pub(crate) fn to_text(html: &str) -> String {
         }
         let Some(gt) = find_tag_end(after) else {
             // A lone '<' in text.
-            out.push('<');
+            out.text.push('<');
             rest = after;
             continue;
         };
@@ -71,49 +134,86 @@ pub(crate) fn to_text(html: &str) -> String {
         if name_len == 0 {
             continue;
         }
-        // Tag names are ASCII: compare them case-insensitively without building a string.
         let name = &bare[..name_len];
-        let is = |n: &str| n.eq_ignore_ascii_case(name);
-        if !closing && SKIP.iter().any(|s| is(s)) {
-            let name = name.to_ascii_lowercase();
-            let close = format!("</{name}");
-            rest = match find_ascii_ci(rest, &close) {
-                Some(pos) => {
-                    let tail = &rest[pos..];
-                    match tail.find('>') {
-                        Some(g) => &tail[g + 1..],
-                        None => "",
-                    }
-                }
-                None => "",
-            };
-            continue;
-        }
-        if is("a") {
-            if closing {
+        match tag_kind(name) {
+            Tag::Skip if !closing => rest = skip_to_close(rest, name),
+            Tag::Anchor if closing => {
                 if let Some((href, start)) = anchor.take() {
-                    finish_anchor(&mut out, start, &href);
-                }
-            } else if let Some(href) = attr(tag, "href") {
-                let href = decode_entities(&href);
-                let href = url::unwrap_redirect(href.trim());
-                if url::is_join_link(&href) {
-                    anchor = Some((href, out.len()));
+                    finish_anchor(&mut out.text, start, &href);
                 }
             }
-            continue;
-        }
-        if BLOCK.iter().any(|b| is(b)) {
-            out.push('\n');
-        } else if is("td") || is("th") {
-            out.push(' ');
+            Tag::Anchor => {
+                if let Some(href) = join_href(tag) {
+                    anchor = Some((href, out.text.len()));
+                }
+            }
+            Tag::Block => out.line_break(anchor.is_some()),
+            Tag::Cell => out.text.push(' '),
+            Tag::Skip | Tag::Other => {}
         }
     }
-    push_text(&mut out, rest);
+    out.push_text(rest, anchor.is_none());
     if let Some((href, start)) = anchor.take() {
-        finish_anchor(&mut out, start, &href);
+        finish_anchor(&mut out.text, start, &href);
     }
-    out
+    if clean {
+        // The text's last line ends with '\n' too.
+        out.line_break(false);
+    }
+    out.text
+}
+
+/// The rest after the end tag of a skipped element (`</name ...>`, any case), or nothing.
+fn skip_to_close<'a>(rest: &'a str, name: &str) -> &'a str {
+    let b = rest.as_bytes();
+    let n = name.as_bytes();
+    let mut from = 0;
+    while let Some(lt) = rest.get(from..).and_then(|r| r.find('<')) {
+        let at = from + lt;
+        let close = b.get(at + 1) == Some(&b'/')
+            && b.get(at + 2..at + 2 + n.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(n));
+        if close {
+            // '<' and '>' are ASCII: the slices stay on char boundaries.
+            return match rest[at..].find('>') {
+                Some(g) => &rest[at + g + 1..],
+                None => "",
+            };
+        }
+        from = at + 1;
+    }
+    ""
+}
+
+/// The join link an `<a>` tag's href holds (a redirect unwrapped), if any.
+fn join_href(tag: &str) -> Option<String> {
+    let href = attr(tag, "href")?;
+    let href = if href.contains('&') {
+        html_escape::decode_html_entities(href)
+    } else {
+        Cow::Borrowed(href)
+    };
+    let href = href.trim();
+    // A join link's host holds "zoom"; a redirect hides it only behind one of these hosts
+    // (which `unwrap_redirect` alone rewrites). Most hrefs are neither: no copy, no classify.
+    if !["zoom", "safelinks", "google.com/url", "urldefense"]
+        .iter()
+        .any(|n| contains_ascii_ci(href, n))
+    {
+        return None;
+    }
+    let href = url::unwrap_redirect(href);
+    url::is_join_link(&href).then_some(href)
+}
+
+/// True when `hay` holds `needle` (ASCII, lower-case), ignoring ASCII case.
+fn contains_ascii_ci(hay: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    n.len() <= hay.len()
+        && hay
+            .as_bytes()
+            .windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n))
 }
 
 /// Writes the join link after the anchor text, replacing any different Zoom URL the text shows.
@@ -131,54 +231,52 @@ fn finish_anchor(out: &mut String, start: usize, href: &str) {
     out.push(' ');
 }
 
-/// Byte position of `needle` (ASCII, lower-case) in `hay`, ignoring ASCII case.
-fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
-    let n = needle.as_bytes();
-    if n.is_empty() {
-        return Some(0);
-    }
-    hay.as_bytes()
-        .windows(n.len())
-        .position(|w| w.eq_ignore_ascii_case(n))
-}
-
 /// The end of a tag, skipping '>' inside quoted attribute values.
 fn find_tag_end(s: &str) -> Option<usize> {
-    // The characters looked at are ASCII, so a byte scan finds the same positions.
-    let mut quote: Option<u8> = None;
-    for (i, b) in s.bytes().enumerate() {
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None => match b {
-                b'"' | b'\'' => quote = Some(b),
-                b'>' => return Some(i),
-                b'<' if i == 0 => return None,
-                _ => {}
-            },
-        }
+    // The characters looked at are ASCII, so byte positions are char boundaries.
+    let b = s.as_bytes();
+    if b.first() == Some(&b'<') {
+        return None;
     }
-    None
+    let mut i = 0;
+    loop {
+        let j = i + b
+            .get(i..)?
+            .iter()
+            .position(|c| matches!(c, b'>' | b'"' | b'\''))?;
+        let q = b[j];
+        if q == b'>' {
+            return Some(j);
+        }
+        // A quoted value: its end is the same quote again (none: the tag never ends).
+        i = j + 1 + b.get(j + 1..)?.iter().position(|c| *c == q)? + 1;
+    }
 }
 
 /// An attribute value of a tag (quoted or not).
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let lower = tag.to_ascii_lowercase();
+fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
+    // `name` is ASCII and lower-case: matched ignoring ASCII case, so every position found is a
+    // char boundary of `tag`.
+    let b = tag.as_bytes();
+    let n = name.as_bytes();
     let mut from = 0;
-    while let Some(pos) = lower[from..].find(name) {
+    while let Some(pos) = b
+        .get(from..)?
+        .windows(n.len())
+        .position(|w| w.eq_ignore_ascii_case(n))
+    {
         let at = from + pos;
-        from = at + name.len();
+        from = at + n.len();
         let before_ok = at == 0
-            || lower[..at]
+            || tag[..at]
                 .chars()
                 .last()
                 .is_some_and(|c| c.is_whitespace() || c == '"' || c == '\'');
-        let rest = lower[from..].trim_start();
+        let rest = tag[from..].trim_start();
         if !before_ok || !rest.starts_with('=') {
             continue;
         }
-        let skip = lower.len() - rest.len() + 1;
-        let value = tag.get(skip..)?.trim_start();
+        let value = rest[1..].trim_start();
         let v = if let Some(v) = value.strip_prefix('"') {
             v.split('"').next().unwrap_or("")
         } else if let Some(v) = value.strip_prefix('\'') {
@@ -189,20 +287,12 @@ fn attr(tag: &str, name: &str) -> Option<String> {
                 .next()
                 .unwrap_or("")
         };
-        return Some(v.to_owned());
+        return Some(v);
     }
     None
 }
 
-fn push_text(out: &mut String, raw: &str) {
-    if raw.is_empty() {
-        return;
-    }
-    let decoded = if raw.contains('&') {
-        html_escape::decode_html_entities(raw)
-    } else {
-        std::borrow::Cow::Borrowed(raw)
-    };
+fn push_text(out: &mut String, decoded: &str) {
     // Copy runs of ordinary text at once; only line breaks, tabs and no-break spaces (UTF-8
     // C2 A0; C2 is never a continuation byte) become spaces.
     let b = decoded.as_bytes();
@@ -222,14 +312,6 @@ fn push_text(out: &mut String, raw: &str) {
         run = i;
     }
     out.push_str(&decoded[run..]);
-}
-
-fn decode_entities(s: &str) -> String {
-    if s.contains('&') {
-        html_escape::decode_html_entities(s).into_owned()
-    } else {
-        s.to_owned()
-    }
 }
 
 #[cfg(test)]
@@ -255,5 +337,96 @@ mod tests {
     fn script_and_style_skipped() {
         let t = to_text("<style>p{}</style><script>x<y</script>Hello");
         assert_eq!(t.trim(), "Hello");
+    }
+
+    /// Every HTML body (decoded as the parser loads it) and every raw input of the fixtures.
+    fn fixture_html() -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["fixtures/invitations", "fixtures/corpus/invitations"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(sub);
+            let mut paths: Vec<_> = std::fs::read_dir(&dir)
+                .expect("fixture folder exists")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e != "json" && e != "failed"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let bytes = std::fs::read(&p).expect("fixture readable");
+                if let Ok(loaded) = super::super::mime::load(&bytes) {
+                    out.extend(
+                        loaded
+                            .docs
+                            .into_iter()
+                            .filter(|d| d.kind == super::super::mime::DocKind::Html)
+                            .map(|d| d.text),
+                    );
+                }
+                out.push(String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        out
+    }
+
+    fn assert_same(h: &str) {
+        assert_eq!(
+            to_clean_text(h),
+            extract::clean_text(&to_text(h)),
+            "{}",
+            h.chars().take(120).collect::<String>()
+        );
+    }
+
+    /// Cleaning each line as it ends gives what cleaning the whole converted text gives, on the
+    /// fixtures and on cuts and splices of them with the markup the converter reacts to.
+    #[test]
+    fn clean_lines_match_clean_text_of_to_text() {
+        let texts = fixture_html();
+        assert!(texts.len() > 80, "fixture texts: {}", texts.len());
+        for t in &texts {
+            assert_same(t);
+        }
+        let glue = [
+            "", "<br>", "</a>", "<a href=\"https://zoom.us/j/81234567890?pwd=x\">", "<p>",
+            "\n", "\r\n", "&nbsp;", "\u{a0}", "\u{200b}", "\u{3000}", "> ", "\u{feff}>",
+            "<a href='https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fzoom.us%2Fj%2F81234567890%0A%3Fpwd%3Dx&data=1'>",
+            "https://www.google.com/url?q=https://zoom.us/j/812345678%0A90&sa=D ", "<td>",
+            "<style>", "</STYLE >", "<!--", "-->", "<", ">", "\"", "&#10;", "&amp;", "Ω",
+            "<a href=\"https://zoom.us/j/1234567&#10;890\">", "  \t", "<a>", "</div>",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n.max(1)
+        };
+        let html: Vec<&String> = texts.iter().filter(|t| t.contains('<')).collect();
+        for _ in 0..3000 {
+            let a = html[next(html.len())];
+            let b = html[next(html.len())];
+            let cut = |t: &str, at: usize| {
+                let mut at = at.min(t.len());
+                while !t.is_char_boundary(at) {
+                    at -= 1;
+                }
+                at
+            };
+            let i = cut(a, next(a.len() + 1));
+            let j = cut(b, next(b.len() + 1));
+            let k = cut(b, j + next(400));
+            let mut m = String::new();
+            m.push_str(&a[..i]);
+            for _ in 0..next(4) {
+                m.push_str(glue[next(glue.len())]);
+            }
+            m.push_str(&b[j..k]);
+            m.push_str(glue[next(glue.len())]);
+            m.push_str(&a[i..]);
+            assert_same(&m);
+        }
+        for g in glue {
+            assert_same(g);
+            assert_same(&format!("x{g}y<br>{g}"));
+        }
     }
 }
