@@ -107,6 +107,27 @@ fn invisible(c: char) -> bool {
     )
 }
 
+/// True when `t` holds a character [`push_clean_lines`] replaces or drops. Each of them starts
+/// with byte C2, E2, E3 or EF (lead bytes, so char boundaries): only there is a char decoded.
+fn needs_map(t: &str) -> bool {
+    let b = t.as_bytes();
+    let mut from = 0;
+    while let Some(p) = b.get(from..).and_then(|r| {
+        r.iter()
+            .position(|c| matches!(c, 0xc2 | 0xe2 | 0xe3 | 0xef))
+    }) {
+        let at = from + p;
+        let special = t.get(at..).and_then(|r| r.chars().next()).is_some_and(|c| {
+            matches!(c, '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}') || invisible(c)
+        });
+        if special {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
 /// One line (no '\n') cleaned: the byte range left after trimming and quote stripping, and
 /// whether characters in it must still be replaced or dropped.
 fn clean_span(line: &str) -> (usize, usize, bool) {
@@ -131,10 +152,62 @@ fn clean_span(line: &str) -> (usize, usize, bool) {
     }
     let start = line.len() - t.len();
     let t = t.trim_end();
-    let map = t
-        .chars()
-        .any(|c| matches!(c, '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}') || invisible(c));
-    (start, start + t.len(), map)
+    (start, start + t.len(), needs_map(t))
+}
+
+#[cfg(test)]
+mod clean_text_tests {
+    use super::*;
+
+    /// `clean_text` as it was before its line cleaning was shared with the HTML converter.
+    fn old_clean_text(raw: &str) -> String {
+        let raw = url::unwrap_redirects_in_text(raw);
+        let mut out = String::with_capacity(raw.len() + 1);
+        for line in raw.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let mut t = line.trim_start();
+            while let Some(r) = t.strip_prefix('>') {
+                t = r.trim_start();
+            }
+            for c in t.trim_end().chars() {
+                match c {
+                    '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}' => out.push(' '),
+                    '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}'
+                    | '\u{200e}' | '\u{200f}' => {}
+                    c => out.push(c),
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// On every fixture's raw text and on lines built from the characters cleaning looks at.
+    #[test]
+    fn clean_text_matches_the_old_one() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+        let texts: Vec<String> = std::fs::read_dir(&dir)
+            .expect("fixtures/invitations exists")
+            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        assert!(texts.len() > 40, "fixtures found: {}", texts.len());
+        for t in &texts {
+            assert_eq!(clean_text(t), old_clean_text(t));
+        }
+        let parts = [
+            " ", "\t", "\r", "\n", "\x0b", ">", "a", "é", "\u{a0}", "\u{3000}", "\u{200b}",
+            "\u{feff}", "\u{ad}", "\u{2028}", "\u{85}", "\u{2060}", "\u{202f}", "ｘ", "：",
+        ];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let t = format!("{a}{b}x{c}{a}\n{c}{b}");
+                    assert_eq!(clean_text(&t), old_clean_text(&t), "{t:?}");
+                }
+            }
+        }
+    }
 }
 
 /// Where one readable body comes from, in the order bodies are read: plain parts, HTML parts,
