@@ -240,16 +240,13 @@ fn find_tag_end(s: &str) -> Option<usize> {
     }
     let mut i = 0;
     loop {
-        let j = i + b
-            .get(i..)?
-            .iter()
-            .position(|c| matches!(c, b'>' | b'"' | b'\''))?;
+        let j = i + find_any(b.get(i..)?, [b'>', b'"', b'\''])?;
         let q = b[j];
         if q == b'>' {
             return Some(j);
         }
         // A quoted value: its end is the same quote again (none: the tag never ends).
-        i = j + 1 + b.get(j + 1..)?.iter().position(|c| *c == q)? + 1;
+        i = j + 1 + find_any(b.get(j + 1..)?, [q])? + 1;
     }
 }
 
@@ -293,18 +290,34 @@ fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
 }
 
 fn push_text(out: &mut String, decoded: &str) {
+    let b = decoded.as_bytes();
+    // Text between two tags is mostly indentation: spaces, line breaks, tabs, all written as
+    // spaces.
+    if b.iter().all(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t')) {
+        const SPACES: &str = "                                                                ";
+        let mut n = b.len();
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            out.push_str(&SPACES[..k]);
+            n -= k;
+        }
+        return;
+    }
     // Copy runs of ordinary text at once; only line breaks, tabs and no-break spaces (UTF-8
     // C2 A0; C2 is never a continuation byte) become spaces.
-    let b = decoded.as_bytes();
     let (mut i, mut run) = (0, 0);
-    while i < b.len() {
+    while let Some(p) = b
+        .get(i..)
+        .and_then(|r| find_any(r, [b'\r', b'\n', b'\t', 0xc2]))
+    {
+        i += p;
         let width = match b[i] {
-            b'\r' | b'\n' | b'\t' => 1,
-            0xc2 if b.get(i + 1) == Some(&0xa0) => 2,
-            _ => {
+            0xc2 if b.get(i + 1) != Some(&0xa0) => {
                 i += 1;
                 continue;
             }
+            0xc2 => 2,
+            _ => 1,
         };
         out.push_str(&decoded[run..i]);
         out.push(' ');
@@ -312,6 +325,32 @@ fn push_text(out: &mut String, decoded: &str) {
         run = i;
     }
     out.push_str(&decoded[run..]);
+}
+
+/// Position of the first byte of `hay` that is one of `set`. Eight bytes are tested at a time
+/// (a word holds a zero byte iff `(x - 0x01..01) & !x & 0x80..80` is not zero), as tags and
+/// text runs are long and the bytes looked for rare.
+fn find_any<const N: usize>(hay: &[u8], set: [u8; N]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    for chunk in hay.chunks_exact(8) {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(x);
+        let hit = set.iter().fold(0, |acc, &c| {
+            let y = x ^ (LO * u64::from(c));
+            acc | (y.wrapping_sub(LO) & !y & HI)
+        });
+        if hit != 0 {
+            break;
+        }
+        i += 8;
+    }
+    hay.get(i..)?
+        .iter()
+        .position(|c| set.contains(c))
+        .map(|p| i + p)
 }
 
 #[cfg(test)]
@@ -427,6 +466,26 @@ mod tests {
         for g in glue {
             assert_same(g);
             assert_same(&format!("x{g}y<br>{g}"));
+        }
+    }
+    /// The word-at-a-time search against a byte-by-byte one, at every offset of the fixtures.
+    #[test]
+    fn find_any_matches_a_byte_scan() {
+        let mut texts = fixture_html();
+        texts.push("\u{a0}\u{80}\u{ff}>\"'\r\n\t\x00\x01\x7f\u{100}".repeat(3));
+        for t in &texts {
+            let b = t.as_bytes();
+            for i in (0..b.len()).step_by(7) {
+                let hay = &b[i..];
+                let naive = |set: &[u8]| hay.iter().position(|c| set.contains(c));
+                assert_eq!(find_any(hay, [b'>', b'"', b'\'']), naive(b">\"'"));
+                assert_eq!(
+                    find_any(hay, [b'\r', b'\n', b'\t', 0xc2]),
+                    naive(b"\r\n\t\xc2")
+                );
+                assert_eq!(find_any(hay, [b'"']), naive(b"\""));
+                assert_eq!(find_any(hay, [0x00]), naive(b"\x00"));
+            }
         }
     }
 }
