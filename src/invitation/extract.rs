@@ -72,6 +72,17 @@ pub(super) fn clean_tail(text: &mut String, from: usize) {
 
 /// The lines of `raw` cleaned, joined by '\n' (none after the last).
 fn push_clean_lines(out: &mut String, raw: &str) {
+    // Most plain bodies are ASCII and already clean (no line starts with white space or '>',
+    // none ends with white space or '\r'): copied whole instead of line by line.
+    let clean_edges = |l: &str| {
+        let b = l.as_bytes();
+        let strip = |c: &u8| c.is_ascii_whitespace() || *c == 0x0b;
+        b.first().is_none_or(|c| !strip(c) && *c != b'>') && b.last().is_none_or(|c| !strip(c))
+    };
+    if raw.is_ascii() && raw.split('\n').all(clean_edges) {
+        out.push_str(raw);
+        return;
+    }
     for (i, line) in raw.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');

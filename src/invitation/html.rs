@@ -58,6 +58,10 @@ struct Out {
     text: String,
     clean: bool,
     dirty: usize,
+    /// Spaces that belong at the end of `text` but are written only if more follows on the
+    /// line (cleaning trims them from a line's end, and HTML has many before each `</tr>`).
+    /// Always 0 while an anchor is open.
+    spaces: usize,
 }
 
 impl Out {
@@ -83,12 +87,39 @@ impl Out {
                 )
             });
         }
+        if self.clean
+            && anchor_closed
+            && t.bytes().all(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t'))
+        {
+            // Written as spaces (see `push_text`), if at all.
+            self.spaces += t.len();
+            return;
+        }
+        self.flush();
         push_text(&mut self.text, t);
+    }
+
+    /// Writes the spaces held back: something other than white space follows on the line.
+    fn flush(&mut self) {
+        push_spaces(&mut self.text, self.spaces);
+        self.spaces = 0;
+    }
+
+    /// A table cell's space.
+    fn space(&mut self, anchor_closed: bool) {
+        if self.clean && anchor_closed {
+            self.spaces += 1;
+        } else {
+            self.flush();
+            self.text.push(' ');
+        }
     }
 
     /// Ends a line; cleans what is pending unless an open anchor may still rewrite it.
     fn line_break(&mut self, anchor_open: bool) {
         if self.clean && !anchor_open {
+            // The spaces held back end the line: cleaning would trim them.
+            self.spaces = 0;
             extract::clean_tail(&mut self.text, self.dirty);
             self.text.push('\n');
             self.dirty = self.text.len();
@@ -103,6 +134,7 @@ fn convert(html: &str, clean: bool) -> String {
         text: String::with_capacity(html.len() / 2),
         clean,
         dirty: 0,
+        spaces: 0,
     };
     let mut rest = html;
     // The href of the innermost open join-link anchor, and where its text starts in `out`.
@@ -119,6 +151,7 @@ fn convert(html: &str, clean: bool) -> String {
         }
         let Some(gt) = find_tag_end(after) else {
             // A lone '<' in text.
+            out.flush();
             out.text.push('<');
             rest = after;
             continue;
@@ -144,11 +177,12 @@ fn convert(html: &str, clean: bool) -> String {
             }
             Tag::Anchor => {
                 if let Some(href) = join_href(tag) {
+                    out.flush();
                     anchor = Some((href, out.text.len()));
                 }
             }
             Tag::Block => out.line_break(anchor.is_some()),
-            Tag::Cell => out.text.push(' '),
+            Tag::Cell => out.space(anchor.is_none()),
             Tag::Skip | Tag::Other => {}
         }
     }
@@ -294,13 +328,7 @@ fn push_text(out: &mut String, decoded: &str) {
     // Text between two tags is mostly indentation: spaces, line breaks, tabs, all written as
     // spaces.
     if b.iter().all(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t')) {
-        const SPACES: &str = "                                                                ";
-        let mut n = b.len();
-        while n > 0 {
-            let k = n.min(SPACES.len());
-            out.push_str(&SPACES[..k]);
-            n -= k;
-        }
+        push_spaces(out, b.len());
         return;
     }
     // Copy runs of ordinary text at once; only line breaks, tabs and no-break spaces (UTF-8
@@ -325,6 +353,15 @@ fn push_text(out: &mut String, decoded: &str) {
         run = i;
     }
     out.push_str(&decoded[run..]);
+}
+
+fn push_spaces(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 /// Position of the first byte of `hay` that is one of `set`. Eight bytes are tested at a time
