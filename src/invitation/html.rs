@@ -1,6 +1,7 @@
 //! HTML to plain text for the extractor: block tags become line breaks, entities are decoded,
 //! scripts and styles dropped, and the `href` of a Zoom join link is written next to its anchor
-//! text (the href wins when the text shows another URL).
+//! text (the href wins when the text shows another URL). Each line is cleaned as it ends, as the
+//! extractor cleans any body, so the converted text is written once.
 //!
 //! Must never: build a DOM, follow links, or drop text a label could be in.
 

@@ -304,9 +304,13 @@ mod tests {
         );
         assert_eq!(c.timezone.as_deref(), Some("America/New_York"));
     }
+    /// A property as the test compares it: name, parameters, value (all upper-cased but the
+    /// value).
+    type PropLine = (String, Vec<(String, String)>, String);
+
     /// The copying reader this one replaced: every line owned, every name and parameter key
     /// upper-cased.
-    fn old_lines(text: &str) -> Vec<(String, Vec<(String, String)>, String)> {
+    fn old_lines(text: &str) -> Vec<PropLine> {
         let mut lines: Vec<String> = Vec::new();
         for raw in text.split('\n') {
             let line = raw.strip_suffix('\r').unwrap_or(raw);
