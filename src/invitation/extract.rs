@@ -25,50 +25,199 @@ static PHONE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 static ONE_TAP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+?\d{6,},,\d{6,}").expect("static regex"));
 
-fn clean_text(raw: &str) -> String {
+/// A body as clean text: redirect links unwrapped, each line trimmed, quoting (`>`) stripped,
+/// no-break and ideographic spaces made plain, invisible characters dropped; every line, the last
+/// one too, ends with '\n'.
+pub(super) fn clean_text(raw: &str) -> String {
     let raw = url::unwrap_redirects_in_text(raw);
     let mut out = String::with_capacity(raw.len() + 1);
-    for line in raw.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        // An ASCII line: trimmed and copied by bytes (the steps below do the same to it).
-        if line.is_ascii() {
-            let b = line.as_bytes();
-            let start = b
-                .iter()
-                .position(|c| !(c.is_ascii_whitespace() || *c == 0x0b || *c == b'>'))
-                .unwrap_or(b.len());
-            let end = b
-                .iter()
-                .rposition(|c| !(c.is_ascii_whitespace() || *c == 0x0b))
-                .map_or(start, |e| (e + 1).max(start));
-            out.push_str(&line[start..end]);
+    push_clean_lines(&mut out, &raw);
+    out.push('\n');
+    out
+}
+
+/// Cleans `text[from..]` in place as [`clean_text`] would (without the final '\n'), `from`
+/// being 0 or just after a '\n': the HTML converter cleans each line as it ends, so HTML is not
+/// copied a second time. A redirect link never spans a line break, so unwrapping the lines one
+/// group at a time finds the same links as unwrapping the whole text.
+pub(super) fn clean_tail(text: &mut String, from: usize) {
+    let Some(tail) = text.get(from..) else {
+        return;
+    };
+    // Every redirect link holds "://" (no case variants); most lines hold no ':' at all, and
+    // a search for one byte costs less than one for the three.
+    if tail.contains(':') && tail.contains("://") {
+        if let std::borrow::Cow::Owned(unwrapped) = url::unwrap_redirects_in_text(tail) {
+            text.truncate(from);
+            push_clean_lines(text, &unwrapped);
+            return;
+        }
+    }
+    if !tail.contains('\n') {
+        // One line, the usual case: mostly only trimmed, which needs no copy.
+        let (start, end, map) = clean_span(tail);
+        if !map {
+            text.truncate(from + end);
+            if start > 0 {
+                text.replace_range(from..from + start, "");
+            }
+            return;
+        }
+    }
+    let tail = text[from..].to_owned();
+    text.truncate(from);
+    push_clean_lines(text, &tail);
+}
+
+/// The lines of `raw` cleaned, joined by '\n' (none after the last).
+fn push_clean_lines(out: &mut String, raw: &str) {
+    // Most plain bodies are ASCII and already clean (no line starts with white space or '>',
+    // none ends with white space or '\r'): copied whole instead of line by line.
+    let clean_edges = |l: &str| {
+        let b = l.as_bytes();
+        let strip = |c: &u8| c.is_ascii_whitespace() || *c == 0x0b;
+        b.first().is_none_or(|c| !strip(c) && *c != b'>') && b.last().is_none_or(|c| !strip(c))
+    };
+    if raw.is_ascii() && raw.split('\n').all(clean_edges) {
+        out.push_str(raw);
+        return;
+    }
+    for (i, line) in raw.split('\n').enumerate() {
+        if i > 0 {
             out.push('\n');
-            continue;
         }
-        let mut t = line.trim_start();
-        // Quoting at any depth: "> > >", ">>>".
-        while let Some(r) = t.strip_prefix('>') {
-            t = r.trim_start();
-        }
-        let t = t.trim_end();
-        // Only non-ASCII characters change below: an ASCII line is copied as it is.
-        if t.is_ascii() {
+        let (start, end, map) = clean_span(line);
+        let t = &line[start..end];
+        if !map {
             out.push_str(t);
-            out.push('\n');
             continue;
         }
         for c in t.chars() {
             match c {
                 '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}' => out.push(' '),
-                // Invisible characters mailers put inside long URLs and labels.
-                '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}'
-                | '\u{200e}' | '\u{200f}' => {}
+                c if invisible(c) => {}
                 c => out.push(c),
             }
         }
-        out.push('\n');
     }
-    out
+}
+
+/// Invisible characters mailers put inside long URLs and labels.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}'
+            | '\u{200c}'
+            | '\u{200d}'
+            | '\u{2060}'
+            | '\u{feff}'
+            | '\u{ad}'
+            | '\u{200e}'
+            | '\u{200f}'
+    )
+}
+
+/// True when `t` holds a character [`push_clean_lines`] replaces or drops. Each of them starts
+/// with byte C2, E2, E3 or EF (lead bytes, so char boundaries): only there is a char decoded.
+fn needs_map(t: &str) -> bool {
+    let b = t.as_bytes();
+    let mut from = 0;
+    while let Some(p) = b.get(from..).and_then(|r| {
+        r.iter()
+            .position(|c| matches!(c, 0xc2 | 0xe2 | 0xe3 | 0xef))
+    }) {
+        let at = from + p;
+        let special = t.get(at..).and_then(|r| r.chars().next()).is_some_and(|c| {
+            matches!(c, '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}') || invisible(c)
+        });
+        if special {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// One line (no '\n') cleaned: the byte range left after trimming and quote stripping, and
+/// whether characters in it must still be replaced or dropped.
+fn clean_span(line: &str) -> (usize, usize, bool) {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    // An ASCII line: trimmed by bytes (the steps below do the same to it).
+    if line.is_ascii() {
+        let b = line.as_bytes();
+        let start = b
+            .iter()
+            .position(|c| !(c.is_ascii_whitespace() || *c == 0x0b || *c == b'>'))
+            .unwrap_or(b.len());
+        let end = b
+            .iter()
+            .rposition(|c| !(c.is_ascii_whitespace() || *c == 0x0b))
+            .map_or(start, |e| (e + 1).max(start));
+        return (start, end, false);
+    }
+    let mut t = line.trim_start();
+    // Quoting at any depth: "> > >", ">>>".
+    while let Some(r) = t.strip_prefix('>') {
+        t = r.trim_start();
+    }
+    let start = line.len() - t.len();
+    let t = t.trim_end();
+    (start, start + t.len(), needs_map(t))
+}
+
+#[cfg(test)]
+mod clean_text_tests {
+    use super::*;
+
+    /// `clean_text` as it was before its line cleaning was shared with the HTML converter.
+    fn old_clean_text(raw: &str) -> String {
+        let raw = url::unwrap_redirects_in_text(raw);
+        let mut out = String::with_capacity(raw.len() + 1);
+        for line in raw.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let mut t = line.trim_start();
+            while let Some(r) = t.strip_prefix('>') {
+                t = r.trim_start();
+            }
+            for c in t.trim_end().chars() {
+                match c {
+                    '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}' => out.push(' '),
+                    '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}'
+                    | '\u{200e}' | '\u{200f}' => {}
+                    c => out.push(c),
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// On every fixture's raw text and on lines built from the characters cleaning looks at.
+    #[test]
+    fn clean_text_matches_the_old_one() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+        let texts: Vec<String> = std::fs::read_dir(&dir)
+            .expect("fixtures/invitations exists")
+            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        assert!(texts.len() > 40, "fixtures found: {}", texts.len());
+        for t in &texts {
+            assert_eq!(clean_text(t), old_clean_text(t));
+        }
+        let parts = [
+            " ", "\t", "\r", "\n", "\x0b", ">", "a", "é", "\u{a0}", "\u{3000}", "\u{200b}",
+            "\u{feff}", "\u{ad}", "\u{2028}", "\u{85}", "\u{2060}", "\u{202f}", "ｘ", "：",
+        ];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let t = format!("{a}{b}x{c}{a}\n{c}{b}");
+                    assert_eq!(clean_text(&t), old_clean_text(&t), "{t:?}");
+                }
+            }
+        }
+    }
 }
 
 /// Where one readable body comes from, in the order bodies are read: plain parts, HTML parts,
@@ -83,7 +232,7 @@ impl Source<'_> {
     fn text(&self) -> TextDoc {
         let raw = match self {
             Source::Plain(t) => clean_text(t),
-            Source::Html(h) => clean_text(&html::to_text(h)),
+            Source::Html(h) => html::to_clean_text(h),
             Source::Calendar(c) => {
                 let mut t = String::new();
                 if let Some(d) = &c.description {

@@ -1,51 +1,147 @@
 //! HTML to plain text for the extractor: block tags become line breaks, entities are decoded,
 //! scripts and styles dropped, and the `href` of a Zoom join link is written next to its anchor
-//! text (the href wins when the text shows another URL).
+//! text (the href wins when the text shows another URL). Each line is cleaned as it ends, as the
+//! extractor cleans any body, so the converted text is written once.
 //!
 //! Must never: build a DOM, follow links, or drop text a label could be in.
 
-use super::url;
+use super::{extract, url};
+use std::borrow::Cow;
 
-/// Tags after (or before) which a line ends.
-const BLOCK: &[&str] = &[
-    "br",
-    "p",
-    "div",
-    "tr",
-    "li",
-    "ul",
-    "ol",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "table",
-    "tbody",
-    "blockquote",
-    "pre",
-    "hr",
-    "center",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "dt",
-    "dd",
-    "title",
-];
-/// Tags whose content is never text.
-const SKIP: &[&str] = &["script", "style", "head", "xml", "template"];
+/// What a tag means to the converter.
+#[derive(Clone, Copy, PartialEq)]
+enum Tag {
+    /// A line ends after (or before) it.
+    Block,
+    /// A table cell: a space.
+    Cell,
+    /// Its content is never text.
+    Skip,
+    Anchor,
+    Other,
+}
 
-/// Converts an HTML document (or fragment) to text lines.
+/// The meaning of a tag name (ASCII letters, digits and ':'), compared as lower-cased bytes.
+fn tag_kind(name: &str) -> Tag {
+    // The longest name below is "blockquote".
+    let mut buf = [0u8; 10];
+    let Some(lower) = buf.get_mut(..name.len()) else {
+        return Tag::Other;
+    };
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    match &*lower {
+        b"br" | b"p" | b"div" | b"tr" | b"li" | b"ul" | b"ol" | b"h1" | b"h2" | b"h3" | b"h4"
+        | b"h5" | b"h6" | b"table" | b"tbody" | b"blockquote" | b"pre" | b"hr" | b"center"
+        | b"section" | b"article" | b"header" | b"footer" | b"dt" | b"dd" | b"title" => Tag::Block,
+        b"td" | b"th" => Tag::Cell,
+        b"script" | b"style" | b"head" | b"xml" | b"template" => Tag::Skip,
+        b"a" => Tag::Anchor,
+        _ => Tag::Other,
+    }
+}
+
+/// Converts an HTML document (or fragment) to the clean text lines the extractor reads: the
+/// same as [`extract::clean_text`] of [`to_text`], each line cleaned in place as it ends.
+pub(crate) fn to_clean_text(html: &str) -> String {
+    convert(html, true)
+}
+
+/// Converts an HTML document (or fragment) to raw text lines: what [`to_clean_text`] cleans,
+/// kept for the test that compares the two.
+#[cfg(test)]
 pub(crate) fn to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len() / 2);
+    convert(html, false)
+}
+
+/// The text being written, and where its first line not yet cleaned starts.
+struct Out {
+    text: String,
+    clean: bool,
+    dirty: usize,
+    /// Spaces that belong at the end of `text` but are written only if more follows on the
+    /// line (cleaning trims them from a line's end, and HTML has many before each `</tr>`).
+    /// Always 0 while an anchor is open.
+    spaces: usize,
+}
+
+impl Out {
+    /// Writes the text between two tags, entities decoded.
+    fn push_text(&mut self, raw: &str, anchor_closed: bool) {
+        if raw.is_empty() {
+            return;
+        }
+        let decoded = if raw.contains('&') {
+            html_escape::decode_html_entities(raw)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        let mut t = &*decoded;
+        if self.clean && anchor_closed && self.text.len() == self.dirty {
+            // At the start of a line cleaning would strip anyway (ASCII white space and '>' are
+            // stripped from a line's start, whatever follows): HTML indentation is not written.
+            // Inside an anchor the raw text is kept for `finish_anchor`.
+            t = t.trim_start_matches(|c: char| {
+                matches!(
+                    c,
+                    ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' | '>' | '\u{a0}'
+                )
+            });
+        }
+        if self.clean
+            && anchor_closed
+            && t.bytes().all(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t'))
+        {
+            // Written as spaces (see `push_text`), if at all.
+            self.spaces += t.len();
+            return;
+        }
+        self.flush();
+        push_text(&mut self.text, t);
+    }
+
+    /// Writes the spaces held back: something other than white space follows on the line.
+    fn flush(&mut self) {
+        push_spaces(&mut self.text, self.spaces);
+        self.spaces = 0;
+    }
+
+    /// A table cell's space.
+    fn space(&mut self, anchor_closed: bool) {
+        if self.clean && anchor_closed {
+            self.spaces += 1;
+        } else {
+            self.flush();
+            self.text.push(' ');
+        }
+    }
+
+    /// Ends a line; cleans what is pending unless an open anchor may still rewrite it.
+    fn line_break(&mut self, anchor_open: bool) {
+        if self.clean && !anchor_open {
+            // The spaces held back end the line: cleaning would trim them.
+            self.spaces = 0;
+            extract::clean_tail(&mut self.text, self.dirty);
+            self.text.push('\n');
+            self.dirty = self.text.len();
+        } else {
+            self.text.push('\n');
+        }
+    }
+}
+
+fn convert(html: &str, clean: bool) -> String {
+    let mut out = Out {
+        text: String::with_capacity(html.len() / 2),
+        clean,
+        dirty: 0,
+        spaces: 0,
+    };
     let mut rest = html;
     // The href of the innermost open join-link anchor, and where its text starts in `out`.
     let mut anchor: Option<(String, usize)> = None;
     while let Some(lt) = rest.find('<') {
-        push_text(&mut out, &rest[..lt]);
+        out.push_text(&rest[..lt], anchor.is_none());
         let after = &rest[lt + 1..];
         if let Some(comment) = after.strip_prefix("!--") {
             rest = match comment.find("-->") {
@@ -56,7 +152,8 @@ pub(crate) fn to_text(html: &str) -> String {
         }
         let Some(gt) = find_tag_end(after) else {
             // A lone '<' in text.
-            out.push('<');
+            out.flush();
+            out.text.push('<');
             rest = after;
             continue;
         };
@@ -71,49 +168,87 @@ pub(crate) fn to_text(html: &str) -> String {
         if name_len == 0 {
             continue;
         }
-        // Tag names are ASCII: compare them case-insensitively without building a string.
         let name = &bare[..name_len];
-        let is = |n: &str| n.eq_ignore_ascii_case(name);
-        if !closing && SKIP.iter().any(|s| is(s)) {
-            let name = name.to_ascii_lowercase();
-            let close = format!("</{name}");
-            rest = match find_ascii_ci(rest, &close) {
-                Some(pos) => {
-                    let tail = &rest[pos..];
-                    match tail.find('>') {
-                        Some(g) => &tail[g + 1..],
-                        None => "",
-                    }
-                }
-                None => "",
-            };
-            continue;
-        }
-        if is("a") {
-            if closing {
+        match tag_kind(name) {
+            Tag::Skip if !closing => rest = skip_to_close(rest, name),
+            Tag::Anchor if closing => {
                 if let Some((href, start)) = anchor.take() {
-                    finish_anchor(&mut out, start, &href);
-                }
-            } else if let Some(href) = attr(tag, "href") {
-                let href = decode_entities(&href);
-                let href = url::unwrap_redirect(href.trim());
-                if url::is_join_link(&href) {
-                    anchor = Some((href, out.len()));
+                    finish_anchor(&mut out.text, start, &href);
                 }
             }
-            continue;
-        }
-        if BLOCK.iter().any(|b| is(b)) {
-            out.push('\n');
-        } else if is("td") || is("th") {
-            out.push(' ');
+            Tag::Anchor => {
+                if let Some(href) = join_href(tag) {
+                    out.flush();
+                    anchor = Some((href, out.text.len()));
+                }
+            }
+            Tag::Block => out.line_break(anchor.is_some()),
+            Tag::Cell => out.space(anchor.is_none()),
+            Tag::Skip | Tag::Other => {}
         }
     }
-    push_text(&mut out, rest);
+    out.push_text(rest, anchor.is_none());
     if let Some((href, start)) = anchor.take() {
-        finish_anchor(&mut out, start, &href);
+        finish_anchor(&mut out.text, start, &href);
     }
-    out
+    if clean {
+        // The text's last line ends with '\n' too.
+        out.line_break(false);
+    }
+    out.text
+}
+
+/// The rest after the end tag of a skipped element (`</name ...>`, any case), or nothing.
+fn skip_to_close<'a>(rest: &'a str, name: &str) -> &'a str {
+    let b = rest.as_bytes();
+    let n = name.as_bytes();
+    let mut from = 0;
+    while let Some(lt) = rest.get(from..).and_then(|r| r.find('<')) {
+        let at = from + lt;
+        let close = b.get(at + 1) == Some(&b'/')
+            && b.get(at + 2..at + 2 + n.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(n));
+        if close {
+            // '<' and '>' are ASCII: the slices stay on char boundaries.
+            return match rest[at..].find('>') {
+                Some(g) => &rest[at + g + 1..],
+                None => "",
+            };
+        }
+        from = at + 1;
+    }
+    ""
+}
+
+/// The join link an `<a>` tag's href holds (a redirect unwrapped), if any.
+fn join_href(tag: &str) -> Option<String> {
+    let href = attr(tag, "href")?;
+    let href = if href.contains('&') {
+        html_escape::decode_html_entities(href)
+    } else {
+        Cow::Borrowed(href)
+    };
+    let href = href.trim();
+    // A join link's host holds "zoom"; a redirect hides it only behind one of these hosts
+    // (which `unwrap_redirect` alone rewrites). Most hrefs are neither: no copy, no classify.
+    if !["zoom", "safelinks", "google.com/url", "urldefense"]
+        .iter()
+        .any(|n| contains_ascii_ci(href, n))
+    {
+        return None;
+    }
+    let href = url::unwrap_redirect(href);
+    url::is_join_link(&href).then_some(href)
+}
+
+/// True when `hay` holds `needle` (ASCII, lower-case), ignoring ASCII case.
+fn contains_ascii_ci(hay: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    n.len() <= hay.len()
+        && hay
+            .as_bytes()
+            .windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n))
 }
 
 /// Writes the join link after the anchor text, replacing any different Zoom URL the text shows.
@@ -131,54 +266,49 @@ fn finish_anchor(out: &mut String, start: usize, href: &str) {
     out.push(' ');
 }
 
-/// Byte position of `needle` (ASCII, lower-case) in `hay`, ignoring ASCII case.
-fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
-    let n = needle.as_bytes();
-    if n.is_empty() {
-        return Some(0);
-    }
-    hay.as_bytes()
-        .windows(n.len())
-        .position(|w| w.eq_ignore_ascii_case(n))
-}
-
 /// The end of a tag, skipping '>' inside quoted attribute values.
 fn find_tag_end(s: &str) -> Option<usize> {
-    // The characters looked at are ASCII, so a byte scan finds the same positions.
-    let mut quote: Option<u8> = None;
-    for (i, b) in s.bytes().enumerate() {
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None => match b {
-                b'"' | b'\'' => quote = Some(b),
-                b'>' => return Some(i),
-                b'<' if i == 0 => return None,
-                _ => {}
-            },
-        }
+    // The characters looked at are ASCII, so byte positions are char boundaries.
+    let b = s.as_bytes();
+    if b.first() == Some(&b'<') {
+        return None;
     }
-    None
+    let mut i = 0;
+    loop {
+        let j = i + find_any(b.get(i..)?, [b'>', b'"', b'\''])?;
+        let q = b[j];
+        if q == b'>' {
+            return Some(j);
+        }
+        // A quoted value: its end is the same quote again (none: the tag never ends).
+        i = j + 1 + find_any(b.get(j + 1..)?, [q])? + 1;
+    }
 }
 
 /// An attribute value of a tag (quoted or not).
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let lower = tag.to_ascii_lowercase();
+fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
+    // `name` is ASCII and lower-case: matched ignoring ASCII case, so every position found is a
+    // char boundary of `tag`.
+    let b = tag.as_bytes();
+    let n = name.as_bytes();
     let mut from = 0;
-    while let Some(pos) = lower[from..].find(name) {
+    while let Some(pos) = b
+        .get(from..)?
+        .windows(n.len())
+        .position(|w| w.eq_ignore_ascii_case(n))
+    {
         let at = from + pos;
-        from = at + name.len();
+        from = at + n.len();
         let before_ok = at == 0
-            || lower[..at]
+            || tag[..at]
                 .chars()
                 .last()
                 .is_some_and(|c| c.is_whitespace() || c == '"' || c == '\'');
-        let rest = lower[from..].trim_start();
+        let rest = tag[from..].trim_start();
         if !before_ok || !rest.starts_with('=') {
             continue;
         }
-        let skip = lower.len() - rest.len() + 1;
-        let value = tag.get(skip..)?.trim_start();
+        let value = rest[1..].trim_start();
         let v = if let Some(v) = value.strip_prefix('"') {
             v.split('"').next().unwrap_or("")
         } else if let Some(v) = value.strip_prefix('\'') {
@@ -189,32 +319,34 @@ fn attr(tag: &str, name: &str) -> Option<String> {
                 .next()
                 .unwrap_or("")
         };
-        return Some(v.to_owned());
+        return Some(v);
     }
     None
 }
 
-fn push_text(out: &mut String, raw: &str) {
-    if raw.is_empty() {
+fn push_text(out: &mut String, decoded: &str) {
+    let b = decoded.as_bytes();
+    // Text between two tags is mostly indentation: spaces, line breaks, tabs, all written as
+    // spaces.
+    if b.iter().all(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t')) {
+        push_spaces(out, b.len());
         return;
     }
-    let decoded = if raw.contains('&') {
-        html_escape::decode_html_entities(raw)
-    } else {
-        std::borrow::Cow::Borrowed(raw)
-    };
     // Copy runs of ordinary text at once; only line breaks, tabs and no-break spaces (UTF-8
     // C2 A0; C2 is never a continuation byte) become spaces.
-    let b = decoded.as_bytes();
     let (mut i, mut run) = (0, 0);
-    while i < b.len() {
+    while let Some(p) = b
+        .get(i..)
+        .and_then(|r| find_any(r, [b'\r', b'\n', b'\t', 0xc2]))
+    {
+        i += p;
         let width = match b[i] {
-            b'\r' | b'\n' | b'\t' => 1,
-            0xc2 if b.get(i + 1) == Some(&0xa0) => 2,
-            _ => {
+            0xc2 if b.get(i + 1) != Some(&0xa0) => {
                 i += 1;
                 continue;
             }
+            0xc2 => 2,
+            _ => 1,
         };
         out.push_str(&decoded[run..i]);
         out.push(' ');
@@ -224,12 +356,39 @@ fn push_text(out: &mut String, raw: &str) {
     out.push_str(&decoded[run..]);
 }
 
-fn decode_entities(s: &str) -> String {
-    if s.contains('&') {
-        html_escape::decode_html_entities(s).into_owned()
-    } else {
-        s.to_owned()
+fn push_spaces(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
     }
+}
+
+/// Position of the first byte of `hay` that is one of `set`. Eight bytes are tested at a time
+/// (a word holds a zero byte iff `(x - 0x01..01) & !x & 0x80..80` is not zero), as tags and
+/// text runs are long and the bytes looked for rare.
+fn find_any<const N: usize>(hay: &[u8], set: [u8; N]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    for chunk in hay.chunks_exact(8) {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(x);
+        let hit = set.iter().fold(0, |acc, &c| {
+            let y = x ^ (LO * u64::from(c));
+            acc | (y.wrapping_sub(LO) & !y & HI)
+        });
+        if hit != 0 {
+            break;
+        }
+        i += 8;
+    }
+    hay.get(i..)?
+        .iter()
+        .position(|c| set.contains(c))
+        .map(|p| i + p)
 }
 
 #[cfg(test)]
@@ -255,5 +414,116 @@ mod tests {
     fn script_and_style_skipped() {
         let t = to_text("<style>p{}</style><script>x<y</script>Hello");
         assert_eq!(t.trim(), "Hello");
+    }
+
+    /// Every HTML body (decoded as the parser loads it) and every raw input of the fixtures.
+    fn fixture_html() -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["fixtures/invitations", "fixtures/corpus/invitations"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(sub);
+            let mut paths: Vec<_> = std::fs::read_dir(&dir)
+                .expect("fixture folder exists")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e != "json" && e != "failed"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let bytes = std::fs::read(&p).expect("fixture readable");
+                if let Ok(loaded) = super::super::mime::load(&bytes) {
+                    out.extend(
+                        loaded
+                            .docs
+                            .into_iter()
+                            .filter(|d| d.kind == super::super::mime::DocKind::Html)
+                            .map(|d| d.text),
+                    );
+                }
+                out.push(String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        out
+    }
+
+    fn assert_same(h: &str) {
+        assert_eq!(
+            to_clean_text(h),
+            extract::clean_text(&to_text(h)),
+            "{}",
+            h.chars().take(120).collect::<String>()
+        );
+    }
+
+    /// Cleaning each line as it ends gives what cleaning the whole converted text gives, on the
+    /// fixtures and on cuts and splices of them with the markup the converter reacts to.
+    #[test]
+    fn clean_lines_match_clean_text_of_to_text() {
+        let texts = fixture_html();
+        assert!(texts.len() > 80, "fixture texts: {}", texts.len());
+        for t in &texts {
+            assert_same(t);
+        }
+        let glue = [
+            "", "<br>", "</a>", "<a href=\"https://zoom.us/j/81234567890?pwd=x\">", "<p>",
+            "\n", "\r\n", "&nbsp;", "\u{a0}", "\u{200b}", "\u{3000}", "> ", "\u{feff}>",
+            "<a href='https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fzoom.us%2Fj%2F81234567890%0A%3Fpwd%3Dx&data=1'>",
+            "https://www.google.com/url?q=https://zoom.us/j/812345678%0A90&sa=D ", "<td>",
+            "<style>", "</STYLE >", "<!--", "-->", "<", ">", "\"", "&#10;", "&amp;", "Ω",
+            "<a href=\"https://zoom.us/j/1234567&#10;890\">", "  \t", "<a>", "</div>",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n.max(1)
+        };
+        let html: Vec<&String> = texts.iter().filter(|t| t.contains('<')).collect();
+        for _ in 0..3000 {
+            let a = html[next(html.len())];
+            let b = html[next(html.len())];
+            let cut = |t: &str, at: usize| {
+                let mut at = at.min(t.len());
+                while !t.is_char_boundary(at) {
+                    at -= 1;
+                }
+                at
+            };
+            let i = cut(a, next(a.len() + 1));
+            let j = cut(b, next(b.len() + 1));
+            let k = cut(b, j + next(400));
+            let mut m = String::new();
+            m.push_str(&a[..i]);
+            for _ in 0..next(4) {
+                m.push_str(glue[next(glue.len())]);
+            }
+            m.push_str(&b[j..k]);
+            m.push_str(glue[next(glue.len())]);
+            m.push_str(&a[i..]);
+            assert_same(&m);
+        }
+        for g in glue {
+            assert_same(g);
+            assert_same(&format!("x{g}y<br>{g}"));
+        }
+    }
+    /// The word-at-a-time search against a byte-by-byte one, at every offset of the fixtures.
+    #[test]
+    fn find_any_matches_a_byte_scan() {
+        let mut texts = fixture_html();
+        texts.push("\u{a0}\u{80}\u{ff}>\"'\r\n\t\x00\x01\x7f\u{100}".repeat(3));
+        for t in &texts {
+            let b = t.as_bytes();
+            for i in (0..b.len()).step_by(7) {
+                let hay = &b[i..];
+                let naive = |set: &[u8]| hay.iter().position(|c| set.contains(c));
+                assert_eq!(find_any(hay, [b'>', b'"', b'\'']), naive(b">\"'"));
+                assert_eq!(
+                    find_any(hay, [b'\r', b'\n', b'\t', 0xc2]),
+                    naive(b"\r\n\t\xc2")
+                );
+                assert_eq!(find_any(hay, [b'"']), naive(b"\""));
+                assert_eq!(find_any(hay, [0x00]), naive(b"\x00"));
+            }
+        }
     }
 }

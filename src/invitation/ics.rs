@@ -7,6 +7,7 @@
 
 use super::time;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Calendar {
@@ -26,44 +27,53 @@ pub(crate) struct Calendar {
     pub start_zoned: bool,
 }
 
+/// One content line split at its first unquoted ':', borrowing the line.
 struct Prop<'a> {
-    name: String,
-    params: Vec<(String, String)>,
+    /// Trimmed, in the case given.
+    name: &'a str,
+    /// The `;`-separated parameters after the name (read only when asked for).
+    params: &'a str,
     value: &'a str,
 }
 
 impl Prop<'_> {
     fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.params.split(';').find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().trim_matches('"'))
+        })
     }
 }
 
-fn unfold(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for raw in text.split('\n') {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some(cont) = line.strip_prefix([' ', '\t']) {
-            if let Some(last) = lines.last_mut() {
-                last.push_str(cont);
-                continue;
-            }
+/// The logical lines of a calendar: a line starting with a space or tab continues the one
+/// before it (RFC 5545 folding). A line is copied only when it is really folded.
+fn unfold(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    let mut raw = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .peekable();
+    std::iter::from_fn(move || {
+        let first = raw.next()?;
+        let mut line = Cow::Borrowed(first);
+        while let Some(cont) = raw.peek().and_then(|l| l.strip_prefix([' ', '\t'])) {
+            line.to_mut().push_str(cont);
+            raw.next();
         }
-        lines.push(line.to_owned());
-    }
-    lines
+        Some(line)
+    })
 }
 
 fn split_prop(line: &str) -> Option<Prop<'_>> {
-    // The value starts at the first ':' outside a quoted parameter value.
+    // The value starts at the first ':' outside a quoted parameter value (both ASCII, so a byte
+    // scan finds char boundaries).
     let mut quote = false;
     let mut colon = None;
-    for (i, c) in line.char_indices() {
+    for (i, c) in line.bytes().enumerate() {
         match c {
-            '"' => quote = !quote,
-            ':' if !quote => {
+            b'"' => quote = !quote,
+            b':' if !quote => {
                 colon = Some(i);
                 break;
             }
@@ -73,20 +83,11 @@ fn split_prop(line: &str) -> Option<Prop<'_>> {
     let colon = colon?;
     let head = &line[..colon];
     let value = &line[colon + 1..];
-    let mut parts = head.split(';');
-    let name = parts.next()?.trim().to_ascii_uppercase();
+    let (name, params) = head.split_once(';').unwrap_or((head, ""));
+    let name = name.trim();
     if name.is_empty() {
         return None;
     }
-    let params = parts
-        .filter_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            Some((
-                k.trim().to_ascii_uppercase(),
-                v.trim().trim_matches('"').to_owned(),
-            ))
-        })
-        .collect();
     Some(Prop {
         name,
         params,
@@ -135,7 +136,13 @@ pub(crate) fn parse(text: &str) -> Option<Calendar> {
         let Some(p) = split_prop(&line) else {
             continue;
         };
-        match p.name.as_str() {
+        // Names are upper-case nearly always: copied only when they are not.
+        let name = if p.name.bytes().any(|b| b.is_ascii_lowercase()) {
+            Cow::Owned(p.name.to_ascii_uppercase())
+        } else {
+            Cow::Borrowed(p.name)
+        };
+        match &*name {
             "BEGIN" => {
                 let what = p.value.trim().to_ascii_uppercase();
                 if what == "VEVENT" && !seen_event && stack.len() <= 1 {
@@ -162,24 +169,24 @@ pub(crate) fn parse(text: &str) -> Option<Calendar> {
         }
         let top = stack.last().map(String::as_str);
         match top {
-            Some("VCALENDAR") if p.name == "METHOD" => {
+            Some("VCALENDAR") if name == "METHOD" => {
                 cal.method = Some(p.value.trim().to_ascii_uppercase());
             }
             Some("VTIMEZONE") => {
                 if let Some(z) = zones.last_mut() {
-                    match p.name.as_str() {
+                    match &*name {
                         "TZID" => z.tzid = p.value.trim().to_owned(),
                         "X-LIC-LOCATION" => z.location = Some(p.value.trim().to_owned()),
                         _ => {}
                     }
                 }
             }
-            Some("STANDARD") if p.name == "TZOFFSETTO" => {
+            Some("STANDARD") if name == "TZOFFSETTO" => {
                 if let Some(z) = zones.last_mut() {
                     z.standard_offset = parse_utc_offset(p.value.trim());
                 }
             }
-            Some("VEVENT") if in_first_event => match p.name.as_str() {
+            Some("VEVENT") if in_first_event => match &*name {
                 "UID" => cal.uid = Some(p.value.trim().to_owned()),
                 "SEQUENCE" => cal.sequence = p.value.trim().parse().unwrap_or(0),
                 "SUMMARY" => cal.summary = Some(unescape(p.value).trim().to_owned()),
@@ -296,5 +303,139 @@ mod tests {
             Some("2026-03-13T15:00:00-04:00".to_owned())
         );
         assert_eq!(c.timezone.as_deref(), Some("America/New_York"));
+    }
+    /// A property as the test compares it: name, parameters, value (all upper-cased but the
+    /// value).
+    type PropLine = (String, Vec<(String, String)>, String);
+
+    /// The copying reader this one replaced: every line owned, every name and parameter key
+    /// upper-cased.
+    fn old_lines(text: &str) -> Vec<PropLine> {
+        let mut lines: Vec<String> = Vec::new();
+        for raw in text.split('\n') {
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            if let Some(cont) = line.strip_prefix([' ', '\t']) {
+                if let Some(last) = lines.last_mut() {
+                    last.push_str(cont);
+                    continue;
+                }
+            }
+            lines.push(line.to_owned());
+        }
+        lines
+            .iter()
+            .filter_map(|line| {
+                let mut quote = false;
+                let mut colon = None;
+                for (i, c) in line.char_indices() {
+                    match c {
+                        '"' => quote = !quote,
+                        ':' if !quote => {
+                            colon = Some(i);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                let colon = colon?;
+                let mut parts = line[..colon].split(';');
+                let name = parts.next()?.trim().to_ascii_uppercase();
+                if name.is_empty() {
+                    return None;
+                }
+                let params = parts
+                    .filter_map(|p| {
+                        let (k, v) = p.split_once('=')?;
+                        Some((
+                            k.trim().to_ascii_uppercase(),
+                            v.trim().trim_matches('"').to_owned(),
+                        ))
+                    })
+                    .collect();
+                Some((name, params, line[colon + 1..].to_owned()))
+            })
+            .collect()
+    }
+
+    fn assert_same_lines(text: &str) {
+        let new: Vec<_> = unfold(text)
+            .filter_map(|line| {
+                let p = split_prop(&line)?;
+                let keys: Vec<(String, String)> = p
+                    .params
+                    .split(';')
+                    .filter_map(|kv| {
+                        kv.split_once('=')
+                            .map(|(k, _)| k.trim().to_ascii_uppercase())
+                    })
+                    .map(|k| {
+                        let v = p.param(&k).unwrap_or_default().to_owned();
+                        (k, v)
+                    })
+                    .collect();
+                Some((p.name.to_ascii_uppercase(), keys, p.value.to_owned()))
+            })
+            .collect();
+        let old: Vec<_> = old_lines(text)
+            .into_iter()
+            .map(|(name, params, value)| {
+                // The lookup returns the first parameter of a name, as the old one did.
+                let firsts = params
+                    .iter()
+                    .map(|(k, _)| {
+                        let v = params
+                            .iter()
+                            .find(|(k2, _)| k2 == k)
+                            .map(|(_, v)| v.clone());
+                        (k.clone(), v.unwrap_or_default())
+                    })
+                    .collect();
+                (name, firsts, value)
+            })
+            .collect();
+        assert_eq!(new, old, "{}", text.chars().take(120).collect::<String>());
+    }
+
+    /// The borrowing line reader against the copying one, on every fixture and on edits of them
+    /// that fold, unfold, quote and re-case lines.
+    #[test]
+    fn borrowed_lines_match_copied_lines() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+        let mut texts: Vec<String> = std::fs::read_dir(&dir)
+            .expect("fixtures/invitations exists")
+            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        texts.sort();
+        assert!(texts.len() > 40, "fixtures found: {}", texts.len());
+        let edits: [(&str, &str); 9] = [
+            ("\r\n", "\r\n "),
+            ("\n", "\n\t"),
+            (":", "\":"),
+            ("TZID=", "tzid = "),
+            ("DTSTART", "dtStart"),
+            (";", "\";\""),
+            ("\r\n", "\n"),
+            ("BEGIN", " BEGIN"),
+            ("=", ""),
+        ];
+        for t in &texts {
+            assert_same_lines(t);
+            for (from, to) in edits {
+                assert_same_lines(&t.replacen(from, to, 3));
+                assert_same_lines(&t.replace(from, to));
+            }
+        }
+        for t in [
+            "",
+            " a:b",
+            "\t\n",
+            "A;X=\"q:r\";Y=1:v\r\n x",
+            "é;ü=1:ß\n\u{3000}y",
+            ":",
+            "\r",
+        ] {
+            assert_same_lines(t);
+        }
     }
 }
