@@ -411,12 +411,15 @@ pub(crate) struct LineScan {
 struct Sentence {
     heads: Vec<String>,
     tail: Option<String>,
+    /// Its [`ORGANIZER_MARKERS`] entry, which every head or the tail holds: a line without it
+    /// is not read.
+    marker: &'static str,
 }
 
 impl Sentence {
     /// REST as [`ORGANIZER_RE`] holds it: literal characters, `X?` for one character,
     /// `(?:a|b)` and `(?:a|b)?` groups, and at most one `.*` followed by literal characters.
-    fn parse(rest: &str) -> Sentence {
+    fn parse(rest: &str, marker: &'static str) -> Sentence {
         let (head, tail) = match rest.split_once(".*") {
             Some((h, t)) => (h, Some(t.to_owned())),
             None => (rest, None),
@@ -446,7 +449,11 @@ impl Sentence {
                 .flat_map(|h| choices.iter().map(move |c| format!("{h}{c}")))
                 .collect();
         }
-        Sentence { heads, tail }
+        Sentence {
+            heads,
+            tail,
+            marker,
+        }
     }
 
     /// (name end, match end) in `line`, if this sentence is on it.
@@ -497,7 +504,7 @@ impl LineScan {
     /// scanner's words in `text`, ascending (from [`TextScan`]).
     pub(crate) fn first(&self, text: &str, hits: &[usize]) -> Option<Vec<Option<Range<usize>>>> {
         let mut next_line = 0;
-        for &h in hits {
+        for (k, &h) in hits.iter().enumerate() {
             if h < next_line {
                 continue;
             }
@@ -523,9 +530,19 @@ impl LineScan {
             }
             if let Some(sentences) = &self.sentences {
                 let line = &text[start..end];
+                // The markers on this line are among its hits (the hits before `h` lie on
+                // earlier lines); a sentence whose marker is not there cannot match.
+                let on_line = &hits[k..];
+                let on_line = &on_line[..on_line.partition_point(|&x| x < end)];
+                let marked = |s: &Sentence| {
+                    on_line
+                        .iter()
+                        .any(|&x| text.as_bytes()[x..].starts_with(s.marker.as_bytes()))
+                };
                 if let Some((i, (name_end, match_end))) = sentences
                     .iter()
                     .enumerate()
+                    .filter(|(_, s)| marked(s))
                     .find_map(|(i, s)| Some((i, s.read(line)?)))
                 {
                     let mut groups = vec![None; sentences.len() + 1];
@@ -777,7 +794,8 @@ impl LabelScan {
     pub(crate) fn all(&self, text: &str, hits: &[usize]) -> Vec<(Range<usize>, Range<usize>)> {
         let mut out = Vec::new();
         let mut at = 0;
-        let mut locs = self.anchored.capture_locations();
+        // Made only when the regex has to decide (it allocates).
+        let mut locs = None;
         for &h in hits {
             if h < at {
                 continue;
@@ -786,8 +804,9 @@ impl LabelScan {
                 Ok(found) => found
                     .map(|(label_end, v)| (h + v.end, (h..h + label_end, h + v.start..h + v.end))),
                 Err(Undecided) => {
+                    let locs = locs.get_or_insert_with(|| self.anchored.capture_locations());
                     self.anchored
-                        .captures_read(&mut locs, &text[h..])
+                        .captures_read(locs, &text[h..])
                         .and_then(|all| {
                             let (g1, g2) = (locs.get(1)?, locs.get(2)?);
                             Some((h + all.end(), (h + g1.0..h + g1.1, h + g2.0..h + g2.1)))
@@ -817,8 +836,8 @@ pub(crate) static MEETING_ID_RE: LazyLock<LabelScan> =
     LazyLock::new(|| LabelScan::new(MEETING_ID, LabelValue::MeetingId));
 
 /// Words every organizer sentence holds, as [`ORGANIZER`] matches them on ASCII-lower-cased
-/// text (each alternative's fixed middle part): they pick the lines the organizer regex is run
-/// on.
+/// text (each alternative's fixed middle part), one per sentence in [`ORGANIZER`]'s order:
+/// they pick the lines the organizer regex is run on, and the sentences read on a line.
 const ORGANIZER_MARKERS: &[&str] = &[
     "is inviting you to a ",
     "lädt sie zu einem ",
@@ -852,12 +871,13 @@ pub(crate) static ORGANIZER_RE: LazyLock<LineScan> = LazyLock::new(|| {
     scan.sentences = Some(
         ORGANIZER
             .iter()
-            .map(|(p, _)| {
+            .zip(ORGANIZER_MARKERS)
+            .map(|((p, _), marker)| {
                 let rest = match p.strip_prefix("(?i)") {
                     Some(r) => r.to_ascii_lowercase(),
                     None => (*p).to_owned(),
                 };
-                Sentence::parse(rest.strip_prefix("^(.+?)").unwrap_or(&rest))
+                Sentence::parse(rest.strip_prefix("^(.+?)").unwrap_or(&rest), marker)
             })
             .collect(),
     );
@@ -1348,22 +1368,52 @@ const STOPWORDS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Every word of [`STOPWORDS`], sorted, with the bit of each language (its index) using it.
+static STOPWORD_LANGS: LazyLock<Vec<(&'static str, u8)>> = LazyLock::new(|| {
+    let mut words: Vec<(&'static str, u8)> = Vec::new();
+    for (i, (_, list)) in STOPWORDS.iter().enumerate() {
+        for w in *list {
+            match words.iter_mut().find(|(x, _)| x == w) {
+                Some((_, bits)) => *bits |= 1 << i,
+                None => words.push((w, 1 << i)),
+            }
+        }
+    }
+    words.sort_unstable();
+    words
+});
+
 /// The language whose common words a Latin-script text uses most, if any stands out.
 pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
+    let table = &*STOPWORD_LANGS;
+    let longest = table.iter().map(|(w, _)| w.len()).max().unwrap_or(0);
     let mut counts = [0usize; STOPWORDS.len()];
+    let mut buf = [0u8; 16];
     for w in text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .take(5000)
     {
-        // Most words are lower-case ASCII already: lower-cased (a copy) only when not.
-        let w: std::borrow::Cow<'_, str> = if w.bytes().all(|b| b.is_ascii_lowercase()) {
-            w.into()
+        // An ASCII word lower-cases in place in a stack buffer (its length unchanged, so one
+        // longer than every stopword is none); others as before, by a lower-cased copy.
+        let lowered: std::borrow::Cow<'_, str>;
+        let w: &str = if w.is_ascii() {
+            if w.len() > longest.min(buf.len()) {
+                continue;
+            }
+            let b = &mut buf[..w.len()];
+            b.copy_from_slice(w.as_bytes());
+            b.make_ascii_lowercase();
+            std::str::from_utf8(b).unwrap_or_default()
         } else {
-            w.to_lowercase().into()
+            lowered = w.to_lowercase().into();
+            &lowered
         };
-        for (n, (_, list)) in counts.iter_mut().zip(STOPWORDS) {
-            *n += usize::from(list.contains(&w.as_ref()));
+        if let Ok(i) = table.binary_search_by(|(x, _)| (*x).cmp(w)) {
+            let bits = table[i].1;
+            for (lang, n) in counts.iter_mut().enumerate() {
+                *n += usize::from(bits >> lang & 1);
+            }
         }
     }
     let mut best: Option<(&'static str, usize)> = None;
@@ -1572,6 +1622,22 @@ mod tests {
         }
     }
 
+    /// Every organizer sentence holds its marker in each head or in its tail, so a line
+    /// without the marker is rightly not read.
+    #[test]
+    fn organizer_markers_are_in_every_sentence() {
+        assert_eq!(ORGANIZER.len(), ORGANIZER_MARKERS.len());
+        let sentences = ORGANIZER_RE.sentences.as_ref().expect("sentences");
+        for s in sentences {
+            let in_tail = s.tail.as_deref().is_some_and(|t| t.contains(s.marker));
+            assert!(
+                in_tail || s.heads.iter().all(|h| h.contains(s.marker)),
+                "{:?}",
+                s.marker
+            );
+        }
+    }
+
     /// The hand reader of the organizer sentences against their regex: optional parts,
     /// alternations, `.*` with several tails, empty names, two sentences on one line.
     #[test]
@@ -1639,6 +1705,60 @@ mod tests {
         let all = texts.concat();
         let low = all.to_ascii_lowercase();
         assert_eq!(scan_text(&all, &low), reference_scan(&all, &low));
+    }
+
+    /// [`stopword_lang`] as it was: each word lower-cased and looked up in every list.
+    fn reference_stopword_lang(text: &str) -> Option<&'static str> {
+        let mut counts = [0usize; STOPWORDS.len()];
+        for w in text
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .take(5000)
+        {
+            let w = w.to_lowercase();
+            for (n, (_, list)) in counts.iter_mut().zip(STOPWORDS) {
+                *n += usize::from(list.contains(&w.as_str()));
+            }
+        }
+        let mut best: Option<(&'static str, usize)> = None;
+        for ((lang, _), &n) in STOPWORDS.iter().zip(&counts) {
+            if n >= 3 && best.is_none_or(|(_, b)| n > b) {
+                best = Some((lang, n));
+            }
+        }
+        best.map(|(l, _)| l)
+    }
+
+    #[test]
+    fn stopword_lang_matches_the_list_lookup() {
+        let mut texts = fixture_texts();
+        let extra: Vec<String> = texts
+            .iter()
+            .flat_map(|t| {
+                [
+                    t.to_uppercase(),
+                    t.replace(' ', "\u{3000}"),
+                    t.replace("e", "É"),
+                ]
+            })
+            .collect();
+        texts.extend(extra);
+        for (lang, list) in STOPWORDS {
+            let words = list.join(" ");
+            texts.push(format!("{words} {}", words.to_uppercase()));
+            texts.push(format!("{lang}: {}", list.join("１")));
+            texts.push(list.join("\r\n").replace('a', "\u{212a}"));
+        }
+        texts.push("İt İs the ſ DER DİE DAS x".to_owned());
+        texts.push(String::new());
+        for t in &texts {
+            assert_eq!(
+                stopword_lang(t),
+                reference_stopword_lang(t),
+                "{:?}",
+                t.chars().take(80).collect::<String>()
+            );
+        }
     }
 
     #[test]
