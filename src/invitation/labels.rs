@@ -1004,8 +1004,8 @@ struct Words {
     kinds: Vec<u16>,
     /// Per pattern: its phrase entry, when it is a phrase.
     phrase: Vec<Option<PhraseEntry>>,
-    /// Bit h set when the first three bytes of some pattern of three bytes or more hash to h
-    /// (see [`window_hash`]).
+    /// Bit h set when some pattern can start a text window that hashes to h: its first three
+    /// bytes, or, shorter, itself followed by any byte (see [`window_hash`]).
     filter: Box<[u64; FILTER_WORDS]>,
     /// Per word of `filter`: how many bits are set in the words before it, so a set bit's
     /// rank (its bucket) is found without a table per hash value.
@@ -1013,9 +1013,6 @@ struct Words {
     /// Bucket r's patterns are `bucket_ids[bucket_start[r]..bucket_start[r + 1]]`.
     bucket_start: Vec<u16>,
     bucket_ids: Vec<u16>,
-    /// Patterns shorter than three bytes ("id"), tried where their first byte stands.
-    short: Vec<u16>,
-    short_first: [bool; 256],
 }
 
 /// Bits of [`window_hash`]: 65,536 bits (8 KiB) for a few hundred 3-byte prefixes, so a
@@ -1077,20 +1074,25 @@ impl Words {
             })
             .collect();
         let mut filter = Box::new([0u64; FILTER_WORDS]);
-        let mut short = Vec::new();
-        let mut short_first = [false; 256];
         let mut hashed: Vec<(usize, u16)> = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
-            let b = p.as_bytes();
-            if b.len() >= 3 {
-                let h = window_hash(window_at(b, 0));
+            // A word shorter than three bytes ("id") stands in every window it opens.
+            let w = window_at(p.as_bytes(), 0);
+            let (known, free) = match p.len() {
+                0 => continue,
+                1 => (w & 0xff, 0xffff),
+                2 => (w & 0xffff, 0xff),
+                _ => (w, 0),
+            };
+            let shift = 8 * p.len().min(3);
+            for rest in 0..=free {
+                let h = window_hash(known | rest << shift);
                 filter[h >> 6] |= 1 << (h & 63);
                 hashed.push((h, id(i)));
-            } else if let Some(&f) = b.first() {
-                short.push(id(i));
-                short_first[usize::from(f)] = true;
             }
         }
+        hashed.sort_unstable();
+        hashed.dedup();
         let mut rank = Vec::with_capacity(filter.len());
         let mut total: u16 = 0;
         for w in filter.iter() {
@@ -1098,7 +1100,6 @@ impl Words {
             total += u16::try_from(w.count_ones()).expect("at most 64");
         }
         // Buckets in hash order, each bucket's patterns in pattern order.
-        hashed.sort_unstable();
         let mut bucket_start = Vec::new();
         let mut bucket_ids = Vec::new();
         let mut last = None;
@@ -1119,8 +1120,6 @@ impl Words {
             rank,
             bucket_start,
             bucket_ids,
-            short,
-            short_first,
         }
     }
 
@@ -1138,11 +1137,7 @@ impl Words {
         let rest = &low.as_bytes()[start..];
         let head = head_at(rest, 0);
         let mut longest: Option<(usize, PhraseEntry)> = None;
-        let short: &[u16] = match rest.first() {
-            Some(&f) if self.short_first[usize::from(f)] => &self.short,
-            _ => &[],
-        };
-        for &id in self.candidates(w).iter().chain(short) {
+        for &id in self.candidates(w) {
             let id = usize::from(id);
             let p = self.patterns[id].as_bytes();
             let (h, mask) = self.heads[id];
@@ -1161,7 +1156,7 @@ impl Words {
         longest
     }
 
-    /// The patterns of three bytes or more whose first three bytes may be the window `w`.
+    /// The patterns that may start with the window `w`.
     #[inline]
     fn candidates(&self, w: u32) -> &[u16] {
         let h = window_hash(w);
@@ -1279,19 +1274,28 @@ pub(crate) fn scan_text(text: &str, low: &str) -> TextScan {
     // inside an earlier reported phrase, the longest phrase starting there. Starts come in
     // ascending order, so each is decided once its position is done.
     let mut taken_to = 0;
-    let mut window = window_at(b, 0) & 0xffff;
-    for (start, &first) in b.iter().enumerate() {
-        window |= u32::from(b.get(start + 2).copied().unwrap_or(0)) << 16;
-        let h = window_hash(window);
-        if filter[h >> 6] & (1 << (h & 63)) != 0 || words.short_first[usize::from(first)] {
-            if let Some((len, entry)) = words.read_at(&mut out, start, window, text, low) {
-                if start >= taken_to {
-                    taken_to = start + len;
-                    out.take_phrase(entry);
-                }
+    let mut at = |start: usize, window: u32, out: &mut TextScan| {
+        if let Some((len, entry)) = words.read_at(out, start, window, text, low) {
+            if start >= taken_to {
+                taken_to = start + len;
+                out.take_phrase(entry);
             }
         }
-        window >>= 8;
+    };
+    // Whole windows, then the last two positions (their windows padded with zeros).
+    let whole = b.len().saturating_sub(2);
+    for (start, w) in b.windows(3).enumerate() {
+        let window = u32::from_le_bytes([w[0], w[1], w[2], 0]);
+        let h = window_hash(window);
+        if filter[h >> 6] & (1 << (h & 63)) != 0 {
+            at(start, window, &mut out);
+        }
+    }
+    for start in whole..b.len() {
+        let window = window_at(b, start);
+        if !words.candidates(window).is_empty() {
+            at(start, window, &mut out);
+        }
     }
     out
 }
@@ -1368,49 +1372,67 @@ const STOPWORDS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Every word of [`STOPWORDS`], sorted, with the bit of each language (its index) using it.
-static STOPWORD_LANGS: LazyLock<Vec<(&'static str, u8)>> = LazyLock::new(|| {
-    let mut words: Vec<(&'static str, u8)> = Vec::new();
+/// A word of at most 16 bytes, ASCII-lower-cased, as one integer (first byte lowest, zeros
+/// after it).
+fn packed(w: &[u8]) -> Option<u128> {
+    let mut buf = [0u8; 16];
+    buf.get_mut(..w.len())?.copy_from_slice(w);
+    buf.make_ascii_lowercase();
+    Some(u128::from_le_bytes(buf))
+}
+
+/// A word lower-cased character by character, as its byte length and [`packed`]; `None` once
+/// longer than 16 bytes. The same as packing `w.to_lowercase()` wherever that can be a
+/// stopword: only a final capital sigma lower-cases differently, and no stopword holds one.
+fn packed_lower(w: &str) -> Option<(usize, u128)> {
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for c in w.chars().flat_map(char::to_lowercase) {
+        let end = n + c.len_utf8();
+        c.encode_utf8(buf.get_mut(n..end)?);
+        n = end;
+    }
+    Some((n, u128::from_le_bytes(buf)))
+}
+
+/// Every word of [`STOPWORDS`] by byte length: (the word [`packed`], the bit of each language
+/// (its index) using it). A text's word is then compared as one integer with the few words of
+/// its length, where each list's `contains` compared it with every word.
+static STOPWORD_LANGS: LazyLock<Vec<Vec<(u128, u8)>>> = LazyLock::new(|| {
+    let mut by_len: Vec<Vec<(u128, u8)>> = vec![Vec::new(); 17];
     for (i, (_, list)) in STOPWORDS.iter().enumerate() {
         for w in *list {
-            match words.iter_mut().find(|(x, _)| x == w) {
+            let key = packed(w.as_bytes()).expect("stopwords are at most 16 bytes");
+            let words = &mut by_len[w.len()];
+            match words.iter_mut().find(|(x, _)| *x == key) {
                 Some((_, bits)) => *bits |= 1 << i,
-                None => words.push((w, 1 << i)),
+                None => words.push((key, 1 << i)),
             }
         }
     }
-    words.sort_unstable();
-    words
+    by_len
 });
 
 /// The language whose common words a Latin-script text uses most, if any stands out.
 pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
-    let table = &*STOPWORD_LANGS;
-    let longest = table.iter().map(|(w, _)| w.len()).max().unwrap_or(0);
+    let by_len = &*STOPWORD_LANGS;
     let mut counts = [0usize; STOPWORDS.len()];
-    let mut buf = [0u8; 16];
     for w in text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .take(5000)
     {
-        // An ASCII word lower-cases in place in a stack buffer (its length unchanged, so one
-        // longer than every stopword is none); others as before, by a lower-cased copy.
-        let lowered: std::borrow::Cow<'_, str>;
-        let w: &str = if w.is_ascii() {
-            if w.len() > longest.min(buf.len()) {
-                continue;
-            }
-            let b = &mut buf[..w.len()];
-            b.copy_from_slice(w.as_bytes());
-            b.make_ascii_lowercase();
-            std::str::from_utf8(b).unwrap_or_default()
+        // Most words are ASCII: lower-cased in the packed integer (same length); others
+        // character by character, as lower-casing may change their length.
+        let found = if w.is_ascii() {
+            packed(w.as_bytes()).map(|k| (w.len(), k))
         } else {
-            lowered = w.to_lowercase().into();
-            &lowered
+            packed_lower(w)
         };
-        if let Ok(i) = table.binary_search_by(|(x, _)| (*x).cmp(w)) {
-            let bits = table[i].1;
+        let Some((key, words)) = found.and_then(|(len, k)| Some((k, by_len.get(len)?))) else {
+            continue;
+        };
+        if let Some((_, bits)) = words.iter().find(|(x, _)| *x == key) {
             for (lang, n) in counts.iter_mut().enumerate() {
                 *n += usize::from(bits >> lang & 1);
             }
@@ -1750,6 +1772,8 @@ mod tests {
             texts.push(list.join("\r\n").replace('a', "\u{212a}"));
         }
         texts.push("İt İs the ſ DER DİE DAS x".to_owned());
+        texts.push("ΣΑΣ VOCÊ NÃO REUNIÃO ὈΔΥΣΣΕΎΣ la la la".to_owned());
+        texts.push("\u{212a}\u{212b}\u{2126} DE DE DE ESTÁ".to_owned());
         texts.push(String::new());
         for t in &texts {
             assert_eq!(
