@@ -1027,6 +1027,10 @@ fn window_hash(w: u32) -> usize {
 
 /// The eight bytes of `b` from `i` (first byte lowest), 0 past the end.
 fn head_at(b: &[u8], i: usize) -> u64 {
+    // Most reads are whole: a plain load, not a copy of a variable length (a memcpy call).
+    if let Some(&whole) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        return u64::from_le_bytes(whole);
+    }
     let mut buf = [0u8; 8];
     let rest = b.get(i..).unwrap_or(&[]);
     let n = rest.len().min(8);
