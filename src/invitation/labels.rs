@@ -3,7 +3,9 @@
 //! headers, the organizer sentence, and the phrases that mark webinars, recurrences and personal
 //! rooms. Each entry carries its language, which votes for the invitation's locale.
 //!
-//! Must never: hold extraction logic; this file is data and the regexes built from it.
+//! Must never: hold extraction logic; this file is data, the regexes built from it, and the
+//! hand readers and the one-pass word scan that stand in for them (same matches, checked against
+//! them by its tests).
 
 use regex::Regex;
 use std::collections::HashMap;
