@@ -3,7 +3,9 @@
 //! headers, the organizer sentence, and the phrases that mark webinars, recurrences and personal
 //! rooms. Each entry carries its language, which votes for the invitation's locale.
 //!
-//! Must never: hold extraction logic; this file is data and the regexes built from it.
+//! Must never: hold extraction logic; this file is data, the regexes built from it, and the
+//! hand readers and the one-pass word scan that stand in for them (same matches, checked against
+//! them by its tests).
 
 use regex::Regex;
 use std::collections::HashMap;
@@ -411,12 +413,15 @@ pub(crate) struct LineScan {
 struct Sentence {
     heads: Vec<String>,
     tail: Option<String>,
+    /// Its [`ORGANIZER_MARKERS`] entry, which every head or the tail holds: a line without it
+    /// is not read.
+    marker: &'static str,
 }
 
 impl Sentence {
     /// REST as [`ORGANIZER_RE`] holds it: literal characters, `X?` for one character,
     /// `(?:a|b)` and `(?:a|b)?` groups, and at most one `.*` followed by literal characters.
-    fn parse(rest: &str) -> Sentence {
+    fn parse(rest: &str, marker: &'static str) -> Sentence {
         let (head, tail) = match rest.split_once(".*") {
             Some((h, t)) => (h, Some(t.to_owned())),
             None => (rest, None),
@@ -446,7 +451,11 @@ impl Sentence {
                 .flat_map(|h| choices.iter().map(move |c| format!("{h}{c}")))
                 .collect();
         }
-        Sentence { heads, tail }
+        Sentence {
+            heads,
+            tail,
+            marker,
+        }
     }
 
     /// (name end, match end) in `line`, if this sentence is on it.
@@ -497,7 +506,7 @@ impl LineScan {
     /// scanner's words in `text`, ascending (from [`TextScan`]).
     pub(crate) fn first(&self, text: &str, hits: &[usize]) -> Option<Vec<Option<Range<usize>>>> {
         let mut next_line = 0;
-        for &h in hits {
+        for (k, &h) in hits.iter().enumerate() {
             if h < next_line {
                 continue;
             }
@@ -523,9 +532,19 @@ impl LineScan {
             }
             if let Some(sentences) = &self.sentences {
                 let line = &text[start..end];
+                // The markers on this line are among its hits (the hits before `h` lie on
+                // earlier lines); a sentence whose marker is not there cannot match.
+                let on_line = &hits[k..];
+                let on_line = &on_line[..on_line.partition_point(|&x| x < end)];
+                let marked = |s: &Sentence| {
+                    on_line
+                        .iter()
+                        .any(|&x| text.as_bytes()[x..].starts_with(s.marker.as_bytes()))
+                };
                 if let Some((i, (name_end, match_end))) = sentences
                     .iter()
                     .enumerate()
+                    .filter(|(_, s)| marked(s))
                     .find_map(|(i, s)| Some((i, s.read(line)?)))
                 {
                     let mut groups = vec![None; sentences.len() + 1];
@@ -777,7 +796,8 @@ impl LabelScan {
     pub(crate) fn all(&self, text: &str, hits: &[usize]) -> Vec<(Range<usize>, Range<usize>)> {
         let mut out = Vec::new();
         let mut at = 0;
-        let mut locs = self.anchored.capture_locations();
+        // Made only when the regex has to decide (it allocates).
+        let mut locs = None;
         for &h in hits {
             if h < at {
                 continue;
@@ -786,8 +806,9 @@ impl LabelScan {
                 Ok(found) => found
                     .map(|(label_end, v)| (h + v.end, (h..h + label_end, h + v.start..h + v.end))),
                 Err(Undecided) => {
+                    let locs = locs.get_or_insert_with(|| self.anchored.capture_locations());
                     self.anchored
-                        .captures_read(&mut locs, &text[h..])
+                        .captures_read(locs, &text[h..])
                         .and_then(|all| {
                             let (g1, g2) = (locs.get(1)?, locs.get(2)?);
                             Some((h + all.end(), (h + g1.0..h + g1.1, h + g2.0..h + g2.1)))
@@ -817,8 +838,8 @@ pub(crate) static MEETING_ID_RE: LazyLock<LabelScan> =
     LazyLock::new(|| LabelScan::new(MEETING_ID, LabelValue::MeetingId));
 
 /// Words every organizer sentence holds, as [`ORGANIZER`] matches them on ASCII-lower-cased
-/// text (each alternative's fixed middle part): they pick the lines the organizer regex is run
-/// on.
+/// text (each alternative's fixed middle part), one per sentence in [`ORGANIZER`]'s order:
+/// they pick the lines the organizer regex is run on, and the sentences read on a line.
 const ORGANIZER_MARKERS: &[&str] = &[
     "is inviting you to a ",
     "lädt sie zu einem ",
@@ -852,12 +873,13 @@ pub(crate) static ORGANIZER_RE: LazyLock<LineScan> = LazyLock::new(|| {
     scan.sentences = Some(
         ORGANIZER
             .iter()
-            .map(|(p, _)| {
+            .zip(ORGANIZER_MARKERS)
+            .map(|((p, _), marker)| {
                 let rest = match p.strip_prefix("(?i)") {
                     Some(r) => r.to_ascii_lowercase(),
                     None => (*p).to_owned(),
                 };
-                Sentence::parse(rest.strip_prefix("^(.+?)").unwrap_or(&rest))
+                Sentence::parse(rest.strip_prefix("^(.+?)").unwrap_or(&rest), marker)
             })
             .collect(),
     );
@@ -965,36 +987,198 @@ const OLD_FORMAT_WORD: u16 = 128;
 const TIMEZONE_WORD: u16 = 256;
 const OLD_FORMAT: [&str; 2] = ["Join from PC, Mac", "join from PC, Mac"];
 
-/// Every word the label scanners start from and every phrase, in one Aho-Corasick automaton
-/// searched once per text with overlapping matches, so each list sees every occurrence of its
-/// own words exactly as a search for that list alone would.
+/// A word's entry when it is a phrase: what it says, and its join-phrase language.
+type PhraseEntry = (PhraseFlags, Option<&'static str>);
+
+/// Every word the label scanners start from and every phrase, found in one pass per text that
+/// reports every occurrence of every word (overlapping ones included, as an overlapping
+/// Aho-Corasick search would), so each list sees its own words exactly as a search for that
+/// list alone would. Most positions of a text start no word: a 3-byte window hashed into a
+/// small bit set (it fits in L1) rejects them with a few instructions each, where a
+/// ~400-word automaton walked byte by byte cost several nanoseconds a byte; only the words
+/// whose first three bytes hash to a set bit are compared there.
 struct Words {
-    searcher: aho_corasick::AhoCorasick,
+    patterns: Vec<String>,
+    /// Per pattern: its first (up to) eight bytes as [`head_at`] reads them, and the mask of
+    /// those bytes, so most comparisons are one AND and one compare without a call.
+    heads: Vec<(u64, u64)>,
     /// Per pattern: which word lists it belongs to.
     kinds: Vec<u16>,
     /// Per pattern: its phrase entry, when it is a phrase.
-    phrase: Vec<Option<(PhraseFlags, Option<&'static str>)>>,
+    phrase: Vec<Option<PhraseEntry>>,
+    /// Bit h set when some pattern can start a text window that hashes to h: its first three
+    /// bytes, or, shorter, itself followed by any byte (see [`window_hash`]).
+    filter: Box<[u64; FILTER_WORDS]>,
+    /// Per word of `filter`: how many bits are set in the words before it, so a set bit's
+    /// rank (its bucket) is found without a table per hash value.
+    rank: Vec<u16>,
+    /// Bucket r's patterns are `bucket_ids[bucket_start[r]..bucket_start[r + 1]]`.
+    bucket_start: Vec<u16>,
+    bucket_ids: Vec<u16>,
 }
 
-static WORDS: LazyLock<Words> = LazyLock::new(|| {
-    let mut patterns: Vec<String> = Vec::new();
-    let mut kinds: Vec<u16> = Vec::new();
-    let mut phrase: Vec<Option<(PhraseFlags, Option<&'static str>)>> = Vec::new();
-    let mut add = |word: &str, kind: u16, entry: Option<(PhraseFlags, Option<&'static str>)>| {
-        let i = match patterns.iter().position(|p| p == word) {
-            Some(i) => i,
-            None => {
-                patterns.push(word.to_owned());
-                kinds.push(0);
-                phrase.push(None);
-                patterns.len() - 1
+/// Bits of [`window_hash`]: 65,536 bits (8 KiB) for a few hundred 3-byte prefixes, so a
+/// window that starts no word rarely hits a set bit.
+const FILTER_BITS: u32 = 16;
+const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
+
+/// The bucket of the 3-byte window `w` (first byte lowest; bytes past the text's end are 0).
+fn window_hash(w: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS)) as usize
+}
+
+/// The eight bytes of `b` from `i` (first byte lowest), 0 past the end.
+fn head_at(b: &[u8], i: usize) -> u64 {
+    // Most reads are whole: a plain load, not a copy of a variable length (a memcpy call).
+    if let Some(&whole) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        return u64::from_le_bytes(whole);
+    }
+    let mut buf = [0u8; 8];
+    let rest = b.get(i..).unwrap_or(&[]);
+    let n = rest.len().min(8);
+    buf[..n].copy_from_slice(&rest[..n]);
+    u64::from_le_bytes(buf)
+}
+
+/// The 3-byte window of `b` at `i` (first byte lowest), 0 past the end.
+fn window_at(b: &[u8], i: usize) -> u32 {
+    let at = |j: usize| u32::from(b.get(j).copied().unwrap_or(0));
+    at(i) | at(i + 1) << 8 | at(i + 2) << 16
+}
+
+impl Words {
+    fn new(entries: Vec<(String, u16, Option<PhraseEntry>)>) -> Self {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut kinds: Vec<u16> = Vec::new();
+        let mut phrase: Vec<Option<PhraseEntry>> = Vec::new();
+        for (word, kind, entry) in entries {
+            let i = match patterns.iter().position(|p| *p == word) {
+                Some(i) => i,
+                None => {
+                    patterns.push(word);
+                    kinds.push(0);
+                    phrase.push(None);
+                    patterns.len() - 1
+                }
+            };
+            kinds[i] |= kind;
+            if entry.is_some() {
+                phrase[i] = entry;
             }
-        };
-        kinds[i] |= kind;
-        if entry.is_some() {
-            phrase[i] = entry;
         }
-    };
+        let id = |i: usize| u16::try_from(i).expect("fewer than 65,536 words");
+        let heads = patterns
+            .iter()
+            .map(|p| {
+                let n = p.len().min(8);
+                let mask = if n == 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (8 * n)) - 1
+                };
+                (head_at(p.as_bytes(), 0) & mask, mask)
+            })
+            .collect();
+        let mut filter = Box::new([0u64; FILTER_WORDS]);
+        let mut hashed: Vec<(usize, u16)> = Vec::new();
+        for (i, p) in patterns.iter().enumerate() {
+            // A word shorter than three bytes ("id") stands in every window it opens.
+            let w = window_at(p.as_bytes(), 0);
+            let (known, free) = match p.len() {
+                0 => continue,
+                1 => (w & 0xff, 0xffff),
+                2 => (w & 0xffff, 0xff),
+                _ => (w, 0),
+            };
+            let shift = 8 * p.len().min(3);
+            for rest in 0..=free {
+                let h = window_hash(known | rest << shift);
+                filter[h >> 6] |= 1 << (h & 63);
+                hashed.push((h, id(i)));
+            }
+        }
+        hashed.sort_unstable();
+        hashed.dedup();
+        let mut rank = Vec::with_capacity(filter.len());
+        let mut total: u16 = 0;
+        for w in filter.iter() {
+            rank.push(total);
+            total += u16::try_from(w.count_ones()).expect("at most 64");
+        }
+        // Buckets in hash order, each bucket's patterns in pattern order.
+        let mut bucket_start = Vec::new();
+        let mut bucket_ids = Vec::new();
+        let mut last = None;
+        for (h, i) in hashed {
+            if last != Some(h) {
+                bucket_start.push(id(bucket_ids.len()));
+                last = Some(h);
+            }
+            bucket_ids.push(i);
+        }
+        bucket_start.push(id(bucket_ids.len()));
+        Words {
+            patterns,
+            heads,
+            kinds,
+            phrase,
+            filter,
+            rank,
+            bucket_start,
+            bucket_ids,
+        }
+    }
+
+    /// Records every pattern found at `start` of `low` (its 3-byte window `w`) in `out`; returns
+    /// the longest phrase among them (its length and entry), if any.
+    #[inline(never)]
+    fn read_at(
+        &self,
+        out: &mut TextScan,
+        start: usize,
+        w: u32,
+        text: &str,
+        low: &str,
+    ) -> Option<(usize, PhraseEntry)> {
+        let rest = &low.as_bytes()[start..];
+        let head = head_at(rest, 0);
+        let mut longest: Option<(usize, PhraseEntry)> = None;
+        for &id in self.candidates(w) {
+            let id = usize::from(id);
+            let p = self.patterns[id].as_bytes();
+            let (h, mask) = self.heads[id];
+            // A pattern's bytes are never 0, so the zeros `head` holds past the text's end
+            // never match them.
+            if head & mask != h || (p.len() > 8 && !rest.starts_with(p)) {
+                continue;
+            }
+            out.record(self, id, start, text, low);
+            if let Some(entry) = self.phrase[id] {
+                if longest.is_none_or(|(len, _)| p.len() > len) {
+                    longest = Some((p.len(), entry));
+                }
+            }
+        }
+        longest
+    }
+
+    /// The patterns that may start with the window `w`.
+    #[inline]
+    fn candidates(&self, w: u32) -> &[u16] {
+        let h = window_hash(w);
+        let word = self.filter[h >> 6];
+        let bit = 1u64 << (h & 63);
+        if word & bit == 0 {
+            return &[];
+        }
+        let r = usize::from(self.rank[h >> 6]) + (word & (bit - 1)).count_ones() as usize;
+        &self.bucket_ids[usize::from(self.bucket_start[r])..usize::from(self.bucket_start[r + 1])]
+    }
+}
+
+/// Every word list and phrase list as (word, kind bits, phrase entry).
+fn word_entries() -> Vec<(String, u16, Option<PhraseEntry>)> {
+    let mut entries = Vec::new();
     for (list, kind) in [
         (PASSCODE, PASSCODE_WORD),
         (MEETING_ID, MEETING_ID_WORD),
@@ -1004,35 +1188,28 @@ static WORDS: LazyLock<Words> = LazyLock::new(|| {
         (TIMEZONE, TIMEZONE_WORD),
     ] {
         for w in first_words(list) {
-            add(&w, kind, None);
+            entries.push((w, kind, None));
         }
     }
     for m in ORGANIZER_MARKERS {
-        add(m, ORGANIZER_WORD, None);
+        entries.push((m.to_string(), ORGANIZER_WORD, None));
     }
     for h in PHONE_HEADERS {
-        add(h, PHONE_HEADER_WORD, None);
+        entries.push((h.to_string(), PHONE_HEADER_WORD, None));
     }
-    add(&OLD_FORMAT[0].to_ascii_lowercase(), OLD_FORMAT_WORD, None);
+    entries.push((OLD_FORMAT[0].to_ascii_lowercase(), OLD_FORMAT_WORD, None));
     for (p, entry) in PHRASES.iter() {
-        add(p, 0, Some(*entry));
+        entries.push((p.clone(), 0, Some(*entry)));
     }
-    let searcher = aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::Standard)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&patterns)
-        .expect("word automaton");
-    Words {
-        searcher,
-        kinds,
-        phrase,
-    }
-});
+    entries
+}
+
+static WORDS: LazyLock<Words> = LazyLock::new(|| Words::new(word_entries()));
 
 /// What one pass over an ASCII-lower-cased text found: the start offsets of each label list's
 /// words (ascending, for [`LabelScan::all`] and [`LineScan::first`]), the phrase flags and
 /// join-phrase languages, and whether a phone header opens a line.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct TextScan {
     pub passcode: Vec<usize>,
     pub meeting_id: Vec<usize>,
@@ -1050,82 +1227,80 @@ pub(crate) struct TextScan {
     pub old_format: bool,
 }
 
+impl TextScan {
+    /// Records pattern `id` of `words` found at `start` of `low` (`text`'s lower-cased copy).
+    fn record(&mut self, words: &Words, id: usize, start: usize, text: &str, low: &str) {
+        let kinds = words.kinds[id];
+        // Positions come in ascending order; two words of one list may start at one position.
+        let push = |bit: u16, v: &mut Vec<usize>| {
+            if kinds & bit != 0 && v.last() != Some(&start) {
+                v.push(start);
+            }
+        };
+        push(PASSCODE_WORD, &mut self.passcode);
+        push(MEETING_ID_WORD, &mut self.meeting_id);
+        push(TOPIC_WORD, &mut self.topic);
+        push(TIME_WORD, &mut self.time);
+        push(TITLE_WORD, &mut self.title);
+        push(ORGANIZER_WORD, &mut self.organizer);
+        push(TIMEZONE_WORD, &mut self.timezone);
+        if kinds & PHONE_HEADER_WORD != 0 && !self.phone_header {
+            // Same as `PHONE_HEADER_RE` matching: only lead characters before it on its line.
+            let line_start = low[..start].rfind('\n').map_or(0, |i| i + 1);
+            self.phone_header = low[line_start..start]
+                .chars()
+                .all(|c| matches!(c, ' ' | '\t' | '•' | '·' | '*' | '-'));
+        }
+        if kinds & OLD_FORMAT_WORD != 0 && !self.old_format {
+            self.old_format = OLD_FORMAT.iter().any(|w| text[start..].starts_with(w));
+        }
+    }
+
+    fn take_phrase(&mut self, (f, lang): PhraseEntry) {
+        self.flags.webinar |= f.webinar;
+        self.flags.personal |= f.personal;
+        self.flags.recurring |= f.recurring;
+        self.flags.google |= f.google;
+        if let Some(l) = lang {
+            if !self.join_langs.contains(&l) {
+                self.join_langs.push(l);
+            }
+        }
+    }
+}
+
 /// Scans `low` (the ASCII-lower-cased copy of `text`, same byte offsets) once for every word
 /// list and phrase.
 pub(crate) fn scan_text(text: &str, low: &str) -> TextScan {
     let words = &*WORDS;
+    let filter: &[u64; FILTER_WORDS] = &words.filter;
     let mut out = TextScan::default();
-    // (start, end, flags, language) of every phrase occurrence, overlapping ones included.
-    let mut phrases: Vec<(usize, usize, PhraseFlags, Option<&'static str>)> = Vec::new();
-    for m in words.searcher.find_overlapping_iter(low) {
-        let id = m.pattern().as_usize();
-        let (start, kinds) = (m.start(), words.kinds[id]);
-        if kinds & PASSCODE_WORD != 0 {
-            out.passcode.push(start);
-        }
-        if kinds & MEETING_ID_WORD != 0 {
-            out.meeting_id.push(start);
-        }
-        if kinds & TOPIC_WORD != 0 {
-            out.topic.push(start);
-        }
-        if kinds & TIME_WORD != 0 {
-            out.time.push(start);
-        }
-        if kinds & TITLE_WORD != 0 {
-            out.title.push(start);
-        }
-        if kinds & ORGANIZER_WORD != 0 {
-            out.organizer.push(start);
-        }
-        if kinds & TIMEZONE_WORD != 0 {
-            out.timezone.push(start);
-        }
-        if kinds & PHONE_HEADER_WORD != 0 && !out.phone_header {
-            // Same as `PHONE_HEADER_RE` matching: only lead characters before it on its line.
-            let line_start = low[..start].rfind('\n').map_or(0, |i| i + 1);
-            out.phone_header = low[line_start..start]
-                .chars()
-                .all(|c| matches!(c, ' ' | '\t' | '•' | '·' | '*' | '-'));
-        }
-        if kinds & OLD_FORMAT_WORD != 0 && !out.old_format {
-            out.old_format = OLD_FORMAT.iter().any(|w| text[start..].starts_with(w));
-        }
-        if let Some((f, l)) = words.phrase[id] {
-            phrases.push((start, m.end(), f, l));
-        }
-    }
-    for v in [
-        &mut out.passcode,
-        &mut out.meeting_id,
-        &mut out.topic,
-        &mut out.time,
-        &mut out.title,
-        &mut out.organizer,
-        &mut out.timezone,
-    ] {
-        v.sort_unstable();
-        v.dedup();
-    }
+    let b = low.as_bytes();
     // The phrases a leftmost-longest, non-overlapping scan reports: at the leftmost start not
-    // inside an earlier reported phrase, the longest phrase starting there.
-    phrases.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    // inside an earlier reported phrase, the longest phrase starting there. Starts come in
+    // ascending order, so each is decided once its position is done.
     let mut taken_to = 0;
-    let mut last_start = None;
-    for (start, end, f, lang) in phrases {
-        if start < taken_to || last_start == Some(start) {
-            continue;
-        }
-        last_start = Some(start);
-        taken_to = end;
-        out.flags.webinar |= f.webinar;
-        out.flags.personal |= f.personal;
-        out.flags.recurring |= f.recurring;
-        out.flags.google |= f.google;
-        if let Some(l) = lang {
-            if !out.join_langs.contains(&l) {
-                out.join_langs.push(l);
+    let mut at = |start: usize, window: u32, out: &mut TextScan| {
+        if let Some((len, entry)) = words.read_at(out, start, window, text, low) {
+            if start >= taken_to {
+                taken_to = start + len;
+                out.take_phrase(entry);
             }
+        }
+    };
+    // Whole windows, then the last two positions (their windows padded with zeros).
+    let whole = b.len().saturating_sub(2);
+    for (start, w) in b.windows(3).enumerate() {
+        let window = u32::from_le_bytes([w[0], w[1], w[2], 0]);
+        let h = window_hash(window);
+        if filter[h >> 6] & (1 << (h & 63)) != 0 {
+            at(start, window, &mut out);
+        }
+    }
+    for start in whole..b.len() {
+        let window = window_at(b, start);
+        if !words.candidates(window).is_empty() {
+            at(start, window, &mut out);
         }
     }
     out
@@ -1203,22 +1378,70 @@ const STOPWORDS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// A word of at most 16 bytes, ASCII-lower-cased, as one integer (first byte lowest, zeros
+/// after it).
+fn packed(w: &[u8]) -> Option<u128> {
+    let mut buf = [0u8; 16];
+    buf.get_mut(..w.len())?.copy_from_slice(w);
+    buf.make_ascii_lowercase();
+    Some(u128::from_le_bytes(buf))
+}
+
+/// A word lower-cased character by character, as its byte length and [`packed`]; `None` once
+/// longer than 16 bytes. The same as packing `w.to_lowercase()` wherever that can be a
+/// stopword: only a final capital sigma lower-cases differently, and no stopword holds one.
+fn packed_lower(w: &str) -> Option<(usize, u128)> {
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for c in w.chars().flat_map(char::to_lowercase) {
+        let end = n + c.len_utf8();
+        c.encode_utf8(buf.get_mut(n..end)?);
+        n = end;
+    }
+    Some((n, u128::from_le_bytes(buf)))
+}
+
+/// Every word of [`STOPWORDS`] by byte length: (the word [`packed`], the bit of each language
+/// (its index) using it). A text's word is then compared as one integer with the few words of
+/// its length, where each list's `contains` compared it with every word.
+static STOPWORD_LANGS: LazyLock<Vec<Vec<(u128, u8)>>> = LazyLock::new(|| {
+    let mut by_len: Vec<Vec<(u128, u8)>> = vec![Vec::new(); 17];
+    for (i, (_, list)) in STOPWORDS.iter().enumerate() {
+        for w in *list {
+            let key = packed(w.as_bytes()).expect("stopwords are at most 16 bytes");
+            let words = &mut by_len[w.len()];
+            match words.iter_mut().find(|(x, _)| *x == key) {
+                Some((_, bits)) => *bits |= 1 << i,
+                None => words.push((key, 1 << i)),
+            }
+        }
+    }
+    by_len
+});
+
 /// The language whose common words a Latin-script text uses most, if any stands out.
 pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
+    let by_len = &*STOPWORD_LANGS;
     let mut counts = [0usize; STOPWORDS.len()];
     for w in text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .take(5000)
     {
-        // Most words are lower-case ASCII already: lower-cased (a copy) only when not.
-        let w: std::borrow::Cow<'_, str> = if w.bytes().all(|b| b.is_ascii_lowercase()) {
-            w.into()
+        // Most words are ASCII: lower-cased in the packed integer (same length); others
+        // character by character, as lower-casing may change their length.
+        let found = if w.is_ascii() {
+            packed(w.as_bytes()).map(|k| (w.len(), k))
         } else {
-            w.to_lowercase().into()
+            packed_lower(w)
         };
-        for (n, (_, list)) in counts.iter_mut().zip(STOPWORDS) {
-            *n += usize::from(list.contains(&w.as_ref()));
+        let Some((key, words)) = found.and_then(|(len, k)| Some((k, by_len.get(len)?))) else {
+            continue;
+        };
+        if let Some((_, bits)) = words.iter().find(|(x, _)| *x == key) {
+            for (lang, n) in counts.iter_mut().enumerate() {
+                *n += usize::from(bits >> lang & 1);
+            }
         }
     }
     let mut best: Option<(&'static str, usize)> = None;
@@ -1272,9 +1495,52 @@ mod tests {
             .map(|c| c.iter().map(|g| g.map(|g| g.range())).collect())
     }
 
+    /// The reference of [`scan_text`]: the overlapping Aho-Corasick pass over the same words it
+    /// replaced (every occurrence of every word, then sorted; phrases picked leftmost-longest).
+    pub(super) fn reference_scan(text: &str, low: &str) -> TextScan {
+        static SEARCHER: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .build(&WORDS.patterns)
+                .expect("word automaton")
+        });
+        let words = &*WORDS;
+        let mut out = TextScan::default();
+        let mut phrases: Vec<(usize, usize, PhraseEntry)> = Vec::new();
+        let mut starts: Vec<(usize, usize)> = Vec::new();
+        for m in SEARCHER.find_overlapping_iter(low) {
+            starts.push((m.start(), m.pattern().as_usize()));
+            if let Some(entry) = words.phrase[m.pattern().as_usize()] {
+                phrases.push((m.start(), m.end(), entry));
+            }
+        }
+        starts.sort_unstable();
+        for (start, id) in starts {
+            out.record(words, id, start, text, low);
+        }
+        phrases.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut taken_to = 0;
+        let mut last_start = None;
+        for (start, end, entry) in phrases {
+            if start < taken_to || last_start == Some(start) {
+                continue;
+            }
+            last_start = Some(start);
+            taken_to = end;
+            out.take_phrase(entry);
+        }
+        out
+    }
+
     fn check(text: &str) {
         let low = text.to_ascii_lowercase();
         let scan = scan_text(text, &low);
+        assert_eq!(
+            scan,
+            reference_scan(text, &low),
+            "scan: {}",
+            text.chars().take(80).collect::<String>()
+        );
         let ctx = || text.chars().take(80).collect::<String>();
         assert_eq!(
             PASSCODE_RE.all(&low, &scan.passcode),
@@ -1384,6 +1650,22 @@ mod tests {
         }
     }
 
+    /// Every organizer sentence holds its marker in each head or in its tail, so a line
+    /// without the marker is rightly not read.
+    #[test]
+    fn organizer_markers_are_in_every_sentence() {
+        assert_eq!(ORGANIZER.len(), ORGANIZER_MARKERS.len());
+        let sentences = ORGANIZER_RE.sentences.as_ref().expect("sentences");
+        for s in sentences {
+            let in_tail = s.tail.as_deref().is_some_and(|t| t.contains(s.marker));
+            assert!(
+                in_tail || s.heads.iter().all(|h| h.contains(s.marker)),
+                "{:?}",
+                s.marker
+            );
+        }
+    }
+
     /// The hand reader of the organizer sentences against their regex: optional parts,
     /// alternations, `.*` with several tails, empty names, two sentences on one line.
     #[test]
@@ -1416,6 +1698,96 @@ mod tests {
         for l in lines {
             check(l);
             check(&format!("Topic: x\n{l}\n{l}"));
+        }
+    }
+
+    /// The hashed-window scan against the overlapping automaton at its edges: every word
+    /// alone, cut short, at the text's end, glued to itself, next to non-ASCII characters, in
+    /// capitals, with CRLF, and the empty text.
+    #[test]
+    fn window_scan_matches_the_automaton_on_every_word() {
+        let mut texts = vec![
+            String::new(),
+            "i".to_owned(),
+            "id".to_owned(),
+            "\r\n".to_owned(),
+        ];
+        for p in &WORDS.patterns {
+            assert!(!p.contains('\0'), "a word holds a NUL byte: {p:?}");
+            let cuts = p.char_indices().map(|(i, _)| i).chain([p.len()]);
+            for cut in cuts {
+                texts.push(p[..cut].to_owned());
+                texts.push(format!("x{}", &p[..cut]));
+            }
+            texts.push(format!("é{p}é"));
+            texts.push(format!("{p}{p}"));
+            texts.push(format!("{p}\r\n{p}:\r\n"));
+            texts.push(format!("１{p}：１"));
+            texts.push(p.to_uppercase());
+            texts.push(format!("  * {p}"));
+        }
+        for t in &texts {
+            let low = t.to_ascii_lowercase();
+            assert_eq!(scan_text(t, &low), reference_scan(t, &low), "{t:?}");
+        }
+        let all = texts.concat();
+        let low = all.to_ascii_lowercase();
+        assert_eq!(scan_text(&all, &low), reference_scan(&all, &low));
+    }
+
+    /// [`stopword_lang`] as it was: each word lower-cased and looked up in every list.
+    fn reference_stopword_lang(text: &str) -> Option<&'static str> {
+        let mut counts = [0usize; STOPWORDS.len()];
+        for w in text
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .take(5000)
+        {
+            let w = w.to_lowercase();
+            for (n, (_, list)) in counts.iter_mut().zip(STOPWORDS) {
+                *n += usize::from(list.contains(&w.as_str()));
+            }
+        }
+        let mut best: Option<(&'static str, usize)> = None;
+        for ((lang, _), &n) in STOPWORDS.iter().zip(&counts) {
+            if n >= 3 && best.is_none_or(|(_, b)| n > b) {
+                best = Some((lang, n));
+            }
+        }
+        best.map(|(l, _)| l)
+    }
+
+    #[test]
+    fn stopword_lang_matches_the_list_lookup() {
+        let mut texts = fixture_texts();
+        let extra: Vec<String> = texts
+            .iter()
+            .flat_map(|t| {
+                [
+                    t.to_uppercase(),
+                    t.replace(' ', "\u{3000}"),
+                    t.replace("e", "É"),
+                ]
+            })
+            .collect();
+        texts.extend(extra);
+        for (lang, list) in STOPWORDS {
+            let words = list.join(" ");
+            texts.push(format!("{words} {}", words.to_uppercase()));
+            texts.push(format!("{lang}: {}", list.join("１")));
+            texts.push(list.join("\r\n").replace('a', "\u{212a}"));
+        }
+        texts.push("İt İs the ſ DER DİE DAS x".to_owned());
+        texts.push("ΣΑΣ VOCÊ NÃO REUNIÃO ὈΔΥΣΣΕΎΣ la la la".to_owned());
+        texts.push("\u{212a}\u{212b}\u{2126} DE DE DE ESTÁ".to_owned());
+        texts.push(String::new());
+        for t in &texts {
+            assert_eq!(
+                stopword_lang(t),
+                reference_stopword_lang(t),
+                "{:?}",
+                t.chars().take(80).collect::<String>()
+            );
         }
     }
 
