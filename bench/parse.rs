@@ -5,7 +5,9 @@
 //! The headline ratio is over every fixture; a second one beside it is over the whole messages
 //! (`.eml`) only, what the daemon receives (on a bare body mail-parser finds no header block and
 //! does almost nothing). `PARSE_BENCH_PER_FILE=1` prints each input's own times and ratio
-//! instead.
+//! instead. `PARSE_BENCH_LOOP=extract|bare|none` (with `PARSE_BENCH_SET=all|eml|other` and
+//! `PARSE_BENCH_N` passes) only loops one side over the set, for `bench/parse_ir.sh`, which counts
+//! the instructions each side executes under valgrind: a figure machine load cannot move.
 //! Must never write anywhere but stdout and criterion's own target directory.
 
 use criterion::{black_box, Criterion, Throughput};
@@ -107,8 +109,54 @@ fn ratio_rounds(corpus: &[Vec<u8>], rounds: u32, passes: u32) -> (f64, f64) {
     (ex.as_secs_f64() / passes, mi.as_secs_f64() / passes)
 }
 
+/// The loop `bench/parse_ir.sh` counts (valgrind starts counting at this function).
+#[inline(never)]
+fn measured_loop(set: &[&Vec<u8>], passes: usize, side: &str) {
+    for _ in 0..passes {
+        for m in set {
+            match side {
+                "extract" => {
+                    let _ = black_box(parse(black_box(m)));
+                }
+                "bare" => {
+                    black_box(mime_baseline(black_box(m)));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `PARSE_BENCH_LOOP`: one side over one set, after a warm-up pass of both (so lazily built
+/// statics are not counted).
+fn loop_only(named: &[(String, Vec<u8>)], side: &str) {
+    let set_name = std::env::var("PARSE_BENCH_SET").unwrap_or_else(|_| "all".into());
+    let set: Vec<&Vec<u8>> = named
+        .iter()
+        .filter(|(name, _)| match set_name.as_str() {
+            "eml" => name.ends_with(".eml"),
+            "other" => !name.ends_with(".eml"),
+            _ => true,
+        })
+        .map(|(_, b)| b)
+        .collect();
+    let passes = std::env::var("PARSE_BENCH_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20);
+    for m in &set {
+        let _ = parse(m);
+        mime_baseline(m);
+    }
+    measured_loop(&set, passes, side);
+}
+
 fn main() {
     let named = corpus();
+    if let Ok(side) = std::env::var("PARSE_BENCH_LOOP") {
+        loop_only(&named, &side);
+        return;
+    }
     if std::env::var_os("PARSE_BENCH_PER_FILE").is_some() {
         per_file(&named);
         return;
