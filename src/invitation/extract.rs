@@ -78,11 +78,11 @@ fn push_clean_lines(out: &mut String, raw: &str) {
         let strip = |c: &u8| c.is_ascii_whitespace() || *c == 0x0b;
         b.first().is_none_or(|c| !strip(c) && *c != b'>') && b.last().is_none_or(|c| !strip(c))
     };
-    if raw.is_ascii() && raw.split('\n').all(clean_edges) {
+    if raw.is_ascii() && super::split_lf(raw).all(clean_edges) {
         out.push_str(raw);
         return;
     }
-    for (i, line) in raw.split('\n').enumerate() {
+    for (i, line) in super::split_lf(raw).enumerate() {
         if i > 0 {
             out.push('\n');
         }

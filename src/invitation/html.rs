@@ -140,7 +140,8 @@ fn convert(html: &str, clean: bool) -> String {
     let mut rest = html;
     // The href of the innermost open join-link anchor, and where its text starts in `out`.
     let mut anchor: Option<(String, usize)> = None;
-    while let Some(lt) = rest.find('<') {
+    // memchr: '<' is ASCII, so the index is a char boundary.
+    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
         out.push_text(&rest[..lt], anchor.is_none());
         let after = &rest[lt + 1..];
         if let Some(comment) = after.strip_prefix("!--") {
@@ -203,7 +204,10 @@ fn skip_to_close<'a>(rest: &'a str, name: &str) -> &'a str {
     let b = rest.as_bytes();
     let n = name.as_bytes();
     let mut from = 0;
-    while let Some(lt) = rest.get(from..).and_then(|r| r.find('<')) {
+    while let Some(lt) = rest
+        .get(from..)
+        .and_then(|r| memchr::memchr(b'<', r.as_bytes()))
+    {
         let at = from + lt;
         let close = b.get(at + 1) == Some(&b'/')
             && b.get(at + 2..at + 2 + n.len())

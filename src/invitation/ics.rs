@@ -50,8 +50,7 @@ impl Prop<'_> {
 /// The logical lines of a calendar: a line starting with a space or tab continues the one
 /// before it (RFC 5545 folding). A line is copied only when it is really folded.
 fn unfold(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
-    let mut raw = text
-        .split('\n')
+    let mut raw = super::split_lf(text)
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .peekable();
     std::iter::from_fn(move || {
