@@ -286,8 +286,7 @@ fn looks_like_html(text: &str) -> bool {
 fn looks_quoted_printable(text: &str) -> bool {
     let b = text.as_bytes();
     let (mut soft, mut hex) = (false, false);
-    // `match_indices` with a char finds each '=' with memchr.
-    for (i, _) in text.match_indices('=') {
+    for i in memchr::memchr_iter(b'=', b) {
         let rest = &b[i + 1..];
         soft |= rest.starts_with(b"\n") || rest.starts_with(b"\r\n");
         hex |= rest.starts_with(b"3D")
