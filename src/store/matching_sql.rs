@@ -18,7 +18,7 @@ macro_rules! matching_sql {
                 db_err, from_millis, group_interpreters, parse_offer_state, to_millis,
                 RequestRow, StoreError, StoreResult,
             };
-            use super::{enqueue, enqueue_offer};
+            use super::outbox_q::{enqueue, enqueue_offer};
             use crate::domain::{InterpreterId, LanguagePair, RequestId};
             use crate::matching::profile::Profile;
             use crate::matching::Candidate;

@@ -1,8 +1,9 @@
 //! The `Store` trait: every durable unit of work, one transaction each, and its two backends.
 //!
 //! SQL lives here and nowhere else (`sqlite.rs`, `postgres.rs`, methods in the same order as
-//! the trait). Callers never see `sqlx`. Times are passed in as `now`; the store never reads
-//! the clock. Timestamps are stored as integer Unix milliseconds in both dialects.
+//! the trait; the SQL both dialects share is written once in the `*_sql.rs` macro files).
+//! Callers never see `sqlx`. Times are passed in as `now`; the store never reads the clock.
+//! Timestamps are stored as integer Unix milliseconds in both dialects.
 
 pub mod matching;
 #[macro_use]
@@ -11,6 +12,8 @@ mod matching_sql;
 mod ingest_sql;
 #[macro_use]
 mod zoom_sql;
+#[macro_use]
+mod outbox_sql;
 
 use std::sync::Arc;
 
@@ -1261,6 +1264,17 @@ pub(crate) fn digest_recipients(rows: &[OutboxRow]) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// What `claim_outbox` answers: the claimed rows as jobs, in id order. Run after the claim
+/// committed, so a row that cannot be read never rolls the claim back.
+pub(crate) fn claimed_jobs(rows: Vec<OutboxRow>) -> StoreResult<Vec<OutboxJob>> {
+    let mut jobs = rows
+        .into_iter()
+        .map(OutboxRow::into_job)
+        .collect::<StoreResult<Vec<_>>>()?;
+    jobs.sort_by_key(|j| j.id);
+    Ok(jobs)
 }
 
 impl OutboxRow {

@@ -1,6 +1,8 @@
 //! The SQLite implementation of `Store`: one file, WAL, a small pool.
 //!
-//! Owns every SQLite statement, methods in the trait's order (mirrored by `postgres.rs`).
+//! Owns every SQLite statement, methods in the trait's order (mirrored by `postgres.rs`); what
+//! both dialects share is written once (`matching_sql!`, `ingest_sql!`, `zoom_sql!`,
+//! `outbox_sql!`) and expanded here, with this dialect's parts (claims, raw-event insert).
 //! Every write transaction starts with `BEGIN IMMEDIATE`, so writers queue instead of failing
 //! with `SQLITE_BUSY` when a deferred transaction tries to upgrade. Writers of this process
 //! queue first on an in-process gate (FIFO, woken at once) and only then on SQLite's lock:
@@ -171,78 +173,6 @@ async fn assignment_of_offer(
     })
 }
 
-/// Writes one email to the outbox, due at `now`; skipped when its `message_id` is there already.
-async fn enqueue(
-    conn: &mut SqliteConnection,
-    email: &NewEmail,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox (message_id, kind, recipient, subject, body_text, body_html, in_reply_to,
-                             state, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8)
-         ON CONFLICT (message_id) DO NOTHING",
-    )
-    .bind(&email.message_id)
-    .bind(&email.kind)
-    .bind(email.to.as_str())
-    .bind(&email.subject)
-    .bind(&email.text)
-    .bind(&email.html)
-    .bind(&email.in_reply_to)
-    .bind(to_millis(now))
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
-/// One of our outbox rows (id, message id, kind, recipient, parent) as a conversation, with the
-/// request its parent message (the requestor's own mail) belongs to.
-async fn our_message(
-    conn: &mut SqliteConnection,
-    (row, message_id, kind, recipient, parent): (i64, String, String, String, Option<String>),
-) -> StoreResult<OurMessage> {
-    let request_id: Option<i64> = match parent {
-        Some(p) => sqlx::query_scalar(
-            "SELECT request_id FROM messages WHERE message_id = $1 AND request_id IS NOT NULL
-             ORDER BY id LIMIT 1",
-        )
-        .bind(p)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?,
-        None => None,
-    };
-    Ok(OurMessage {
-        message_id,
-        kind,
-        recipient: EmailAddress::parse(&recipient)
-            .map_err(|e| StoreError::Corrupt(format!("outbox {row}: {e}")))?,
-        request_id,
-    })
-}
-
-/// Writes an offer's email like [`enqueue`], linked to the offer (written just before, in the
-/// same transaction) so the worker can tell whether it is still open and fold it into a digest.
-async fn enqueue_offer(
-    conn: &mut SqliteConnection,
-    offer: &NewOffer,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    enqueue(conn, &offer.email, now).await?;
-    sqlx::query(
-        "UPDATE outbox SET offer_id = (SELECT id FROM offers WHERE token_hash = $1)
-         WHERE message_id = $2 AND offer_id IS NULL",
-    )
-    .bind(&offer.token_hash.0)
-    .bind(&offer.email.message_id)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    Ok(())
-}
-
 /// The answer for an accept whose conditional update changed nothing: `AlreadyYours` when a
 /// concurrent accept of this very offer won meanwhile, else `Taken`.
 async fn accept_lost(conn: &mut SqliteConnection, offer: &OfferRow) -> StoreResult<AcceptOutcome> {
@@ -284,6 +214,24 @@ zoom_sql!(
     sqlx::sqlite::SqliteConnection,
     rows = "json_each($1) AS j",
     texts = "json_each($1) AS j"
+);
+
+// ---- outbox: the shared code of `outbox_sql` over this backend -----------------------------
+
+outbox_sql!(
+    sqlx::sqlite::SqliteConnection,
+    claim = "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE state = 'pending' AND next_attempt_at <= $2
+                            AND (lease_until IS NULL OR lease_until <= $2)
+                          ORDER BY id LIMIT $3)
+             RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts, offer_id",
+    claim_digest = "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
+                    WHERE id IN (SELECT id FROM outbox
+                                 WHERE lower(recipient) = lower($3) AND state = 'pending'
+                                   AND offer_id IS NOT NULL AND attempts = 0 AND next_attempt_at <= $2
+                                   AND (lease_until IS NULL OR lease_until <= $2))
+                    RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts, offer_id"
 );
 
 #[async_trait]
@@ -544,9 +492,9 @@ impl Store for SqliteStore {
                 db_err(e)
             }
         })?;
-        enqueue(&mut tx, &assignment.email, now).await?;
+        outbox_q::enqueue(&mut tx, &assignment.email, now).await?;
         if let Some(email) = &assignment.requestor_email {
-            enqueue(&mut tx, email, now).await?;
+            outbox_q::enqueue(&mut tx, email, now).await?;
         }
         matching_q::answered(&mut tx, offer.interpreter_id, offer.request_id, now).await?;
         if let Some(at) = assignment.noshow_check_at {
@@ -731,7 +679,7 @@ impl Store for SqliteStore {
         .await
         .map_err(db_err)?;
         for email in emails {
-            enqueue(&mut tx, email, now).await?;
+            outbox_q::enqueue(&mut tx, email, now).await?;
         }
         commit(tx).await?;
         Ok(true)
@@ -762,7 +710,7 @@ impl Store for SqliteStore {
         Ok(WebhookOutcome::Recorded(method))
     }
 
-    // ---- outbox -------------------------------------------------------------------------
+    // ---- outbox: the shared code of `outbox_sql` ----------------------------------------
 
     async fn claim_outbox(
         &self,
@@ -775,61 +723,14 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.write().await?;
-        let mut rows: Vec<OutboxRow> = sqlx::query_as(
-            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM outbox
-                          WHERE state = 'pending' AND next_attempt_at <= $2
-                            AND (lease_until IS NULL OR lease_until <= $2)
-                          ORDER BY id LIMIT $3)
-             RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts, offer_id",
-        )
-        .bind(to_millis(lease_until))
-        .bind(to_millis(now))
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        // The same interpreters' other unsent offers, for a digest (see the trait).
-        for to in digest_recipients(&rows) {
-            let more: Vec<OutboxRow> = sqlx::query_as(
-                "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM outbox
-                              WHERE lower(recipient) = lower($3) AND state = 'pending'
-                                AND offer_id IS NOT NULL AND attempts = 0 AND next_attempt_at <= $2
-                                AND (lease_until IS NULL OR lease_until <= $2))
-                 RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts, offer_id",
-            )
-            .bind(to_millis(lease_until))
-            .bind(to_millis(now))
-            .bind(&to)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            rows.extend(more);
-        }
+        let rows = outbox_q::claim_outbox(&mut tx, now, lease_until, limit).await?;
         commit(tx).await?;
-        let mut jobs = rows
-            .into_iter()
-            .map(OutboxRow::into_job)
-            .collect::<StoreResult<Vec<_>>>()?;
-        jobs.sort_by_key(|j| j.id);
-        Ok(jobs)
+        claimed_jobs(rows)
     }
 
     async fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let changed = sqlx::query(
-            "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL WHERE id = $2",
-        )
-        .bind(to_millis(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?
-        .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no outbox job {id}")));
-        }
+        outbox_q::outbox_sent(&mut tx, id, now).await?;
         commit(tx).await
     }
 
@@ -840,26 +741,7 @@ impl Store for SqliteStore {
         retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let result = match retry_at {
-            Some(at) => sqlx::query(
-                "UPDATE outbox SET state = 'pending', next_attempt_at = $1, lease_until = NULL, last_error = $2
-                 WHERE id = $3",
-            )
-            .bind(to_millis(at))
-            .bind(error)
-            .bind(id),
-            None => sqlx::query("UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = $1 WHERE id = $2")
-                .bind(error)
-                .bind(id),
-        };
-        let changed = result
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("no outbox job {id}")));
-        }
+        outbox_q::outbox_failed(&mut tx, id, error, retry_at).await?;
         commit(tx).await
     }
 
@@ -868,56 +750,14 @@ impl Store for SqliteStore {
             return Ok(0);
         }
         let mut tx = self.write().await?;
-        let mut marked = 0;
-        for id in ids {
-            marked += sqlx::query(
-                "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL WHERE id = $2",
-            )
-            .bind(to_millis(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected();
-        }
+        let marked = outbox_q::outbox_sent_many(&mut tx, ids, now).await?;
         commit(tx).await?;
         Ok(marked)
     }
 
     async fn outbox_offers(&self, job_ids: &[i64]) -> StoreResult<Vec<OutboxOffer>> {
         let mut tx = self.read().await?;
-        let mut out = Vec::new();
-        for &job_id in job_ids {
-            let row: Option<OutboxOfferRow> = sqlx::query_as(
-                "SELECT f.id, f.request_id, f.interpreter_id, f.state, f.expires_at, f.token_hash
-                 FROM outbox o JOIN offers f ON f.id = o.offer_id WHERE o.id = $1",
-            )
-            .bind(job_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            let Some(offer) = row else { continue };
-            let interpreter = interpreter_by_id(&mut tx, offer.interpreter_id)
-                .await?
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("offer {} has no interpreter", offer.id))
-                })?;
-            let request = request_by_id(&mut tx, offer.request_id)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt(format!("offer {} has no request", offer.id)))?;
-            out.push(OutboxOffer {
-                job_id,
-                offer: OfferView {
-                    offer_id: offer.id,
-                    state: parse_offer_state(&offer.state)?,
-                    expires_at: from_millis(offer.expires_at)?,
-                    interpreter,
-                    request,
-                },
-                token_hash: TokenHash(offer.token_hash),
-            });
-        }
-        Ok(out)
+        outbox_q::outbox_offers(&mut tx, job_ids).await
     }
 
     async fn outbox_digest(
@@ -929,53 +769,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<OutboxJob>> {
         let mut tx = self.write().await?;
-        for id in skipped {
-            sqlx::query(
-                "UPDATE outbox SET state = 'skipped', lease_until = NULL,
-                        last_error = 'not sent: the offer closed before its email left'
-                 WHERE id = $1 AND state = 'pending'",
-            )
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
-        let mut job = None;
-        if let Some(email) = digest {
-            let row: Option<OutboxRow> = sqlx::query_as(
-                "INSERT INTO outbox (message_id, kind, recipient, subject, body_text, body_html, in_reply_to,
-                                     state, attempts, next_attempt_at, lease_until, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 1, $8, $9, $8)
-                 ON CONFLICT (message_id) DO NOTHING
-                 RETURNING id, message_id, kind, recipient, subject, body_text, body_html, in_reply_to, attempts, offer_id",
-            )
-            .bind(&email.message_id)
-            .bind(&email.kind)
-            .bind(email.to.as_str())
-            .bind(&email.subject)
-            .bind(&email.text)
-            .bind(&email.html)
-            .bind(&email.in_reply_to)
-            .bind(to_millis(now))
-            .bind(to_millis(lease_until))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if let Some(row) = row {
-                for id in members {
-                    sqlx::query(
-                        "UPDATE outbox SET state = 'digested', digest_of = $1, lease_until = NULL
-                         WHERE id = $2 AND state = 'pending'",
-                    )
-                    .bind(row.id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                }
-                job = Some(row.into_job()?);
-            }
-        }
+        let job =
+            outbox_q::outbox_digest(&mut tx, members, skipped, digest, lease_until, now).await?;
         commit(tx).await?;
         Ok(job)
     }
@@ -984,100 +779,19 @@ impl Store for SqliteStore {
 
     async fn status(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts> {
         let mut tx = self.read().await?;
-        let requests: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM requests GROUP BY state")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        let offers: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM offers GROUP BY state")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        let outbox: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM outbox GROUP BY state")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        let messages: Vec<(String, i64)> =
-            sqlx::query_as("SELECT outcome, count(*) FROM messages GROUP BY outcome")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        let (interpreters, interpreters_online): (i64, i64) = sqlx::query_as(
-            "SELECT count(*), count(CASE WHEN presence_until > $1 THEN 1 END) FROM interpreters",
-        )
-        .bind(to_millis(now))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let outbox_count = |st: &str| {
-            outbox
-                .iter()
-                .find(|(s, _)| s == st)
-                .map(|(_, n)| *n)
-                .unwrap_or(0)
-        };
-        Ok(StatusCounts {
-            requests: counts_in_order(RequestState::ALL.iter().map(|s| s.as_str()), &requests),
-            offers: counts_in_order(OfferState::ALL.iter().map(|s| s.as_str()), &offers),
-            outbox_pending: outbox_count("pending"),
-            outbox_failed: outbox_count("failed"),
-            outbox_sent: outbox_count("sent"),
-            outbox_digested: outbox_count("digested"),
-            outbox_skipped: outbox_count("skipped"),
-            interpreters,
-            interpreters_online,
-            messages_ingested: messages.iter().map(|(_, n)| n).sum(),
-            messages_rejected: messages
-                .iter()
-                .find(|(s, _)| s == OUTCOME_REJECTED)
-                .map(|(_, n)| *n)
-                .unwrap_or(0),
-        })
+        outbox_q::status(&mut tx, now).await
     }
 
     // ---- conversations (issue #6) -------------------------------------------------------
 
     async fn replies_since(&self, to: &EmailAddress, since: DateTime<Utc>) -> StoreResult<i64> {
-        let mut q = String::from(
-            "SELECT count(*) FROM outbox WHERE lower(recipient) = lower($1) AND created_at > $2 AND kind IN (",
-        );
-        // Placeholders only: the kinds are bound, never formatted in.
-        for i in 0..REPLY_KINDS.len() {
-            q.push_str(&format!("{}${}", if i == 0 { "" } else { ", " }, i + 3));
-        }
-        q.push(')');
-        let mut query = sqlx::query_scalar(&q)
-            .bind(to.as_str())
-            .bind(to_millis(since));
-        for k in REPLY_KINDS {
-            query = query.bind(*k);
-        }
-        query.fetch_one(&self.pool).await.map_err(db_err)
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        outbox_q::replies_since(&mut conn, to, since).await
     }
 
     async fn conversation_of(&self, message_ids: &[String]) -> StoreResult<Option<OurMessage>> {
         let mut tx = self.read().await?;
-        let mut best: Option<(i64, String, String, String, Option<String>)> = None;
-        for id in message_ids.iter().take(32) {
-            let row: Option<(i64, String, String, String, Option<String>)> = sqlx::query_as(
-                "SELECT id, message_id, kind, recipient, in_reply_to FROM outbox WHERE message_id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if let Some(r) = row {
-                if best.as_ref().is_none_or(|b| r.0 > b.0) {
-                    best = Some(r);
-                }
-            }
-        }
-        match best {
-            Some(row) => our_message(&mut tx, row).await.map(Some),
-            None => Ok(None),
-        }
+        outbox_q::conversation_of(&mut tx, message_ids).await
     }
 
     async fn conversation_by_subject(
@@ -1087,32 +801,12 @@ impl Store for SqliteStore {
         since: DateTime<Utc>,
     ) -> StoreResult<Option<OurMessage>> {
         let mut tx = self.read().await?;
-        let row: Option<(i64, String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, message_id, kind, recipient, in_reply_to FROM outbox
-             WHERE lower(recipient) = lower($1) AND created_at > $2 AND subject = $3 AND state = 'sent'
-             ORDER BY id DESC LIMIT 1",
-        )
-        .bind(to.as_str())
-        .bind(to_millis(since))
-        .bind(subject)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        match row {
-            Some(row) => our_message(&mut tx, row).await.map(Some),
-            None => Ok(None),
-        }
+        outbox_q::conversation_by_subject(&mut tx, to, subject, since).await
     }
 
     async fn request_thread(&self, id: RequestId) -> StoreResult<Option<String>> {
-        sqlx::query_scalar(
-            "SELECT message_id FROM messages WHERE request_id = $1 AND message_id IS NOT NULL
-             ORDER BY id LIMIT 1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        outbox_q::request_thread(&mut conn, id).await
     }
 
     // ---- zoom events (issue #7; keep this block last) ------------------------------------
@@ -1624,15 +1318,8 @@ impl Store for SqliteStore {
         if limit <= 0 {
             return Ok(Vec::new());
         }
-        let rows: Vec<OutboxFailureRow> = sqlx::query_as(
-            "SELECT id, kind, message_id, recipient, attempts, last_error, created_at
-             FROM outbox WHERE state = 'failed' ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        rows.into_iter().map(OutboxFailure::from_row).collect()
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        outbox_q::outbox_failures(&mut conn, limit).await
     }
 
     // ---- zoom oauth (issue #7): the shared code of `zoom_sql` ---------------------------------
@@ -1736,17 +1423,11 @@ impl Store for SqliteStore {
 
     async fn queue_email(&self, email: &NewEmail, now: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.write().await?;
-        let queued: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE message_id = $1")
-            .bind(&email.message_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if queued.is_some() {
-            return Ok(false);
+        let queued = outbox_q::queue_email(&mut tx, email, now).await?;
+        if queued {
+            commit(tx).await?;
         }
-        enqueue(&mut tx, email, now).await?;
-        commit(tx).await?;
-        Ok(true)
+        Ok(queued)
     }
 }
 
