@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 set_name=${1:-all}
 passes=${2:-20}
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
-bin=$(cargo bench --bench parse --no-run --message-format=json 2>/dev/null \
-  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
-[ -x "$bin" ] || { echo "could not build the parse bench" >&2; exit 1; }
+json=$(cargo bench --bench parse --no-run --message-format=json) \
+  || { echo "could not build the parse bench (cargo bench --bench parse --no-run)" >&2; exit 1; }
+# The bench's own artifact (cargo also lists the daemon binary, in no fixed order).
+bin=$(printf '%s\n' "$json" | grep '"kind":\["bench"\],"crate_types":\["bin"\],"name":"parse"' \
+  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+[ -x "$bin" ] || { echo "the parse bench built but its executable was not found" >&2; exit 1; }
 count() {
   PARSE_BENCH_LOOP=$1 PARSE_BENCH_SET=$set_name PARSE_BENCH_N=$passes \
     valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$bin" 2>&1 \
