@@ -195,13 +195,7 @@ mod clean_text_tests {
     /// On every fixture's raw text and on lines built from the characters cleaning looks at.
     #[test]
     fn clean_text_matches_the_old_one() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
-        let texts: Vec<String> = std::fs::read_dir(&dir)
-            .expect("fixtures/invitations exists")
-            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .collect();
-        assert!(texts.len() > 40, "fixtures found: {}", texts.len());
+        let texts = super::super::fixture_texts();
         for t in &texts {
             assert_eq!(clean_text(t), old_clean_text(t));
         }

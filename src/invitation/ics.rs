@@ -399,14 +399,7 @@ mod tests {
     /// that fold, unfold, quote and re-case lines.
     #[test]
     fn borrowed_lines_match_copied_lines() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
-        let mut texts: Vec<String> = std::fs::read_dir(&dir)
-            .expect("fixtures/invitations exists")
-            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .collect();
-        texts.sort();
-        assert!(texts.len() > 40, "fixtures found: {}", texts.len());
+        let texts = super::super::fixture_texts();
         let edits: [(&str, &str); 9] = [
             ("\r\n", "\r\n "),
             ("\n", "\n\t"),

@@ -195,5 +195,24 @@ pub fn mime_baseline(bytes: &[u8]) -> bool {
     mime::baseline(bytes)
 }
 
+/// Every file of `fixtures/invitations` (inputs and goldens), sorted by name, read as text: the
+/// inputs the module's tests compare new code with old code on.
+#[cfg(test)]
+pub(crate) fn fixture_texts() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixtures/invitations exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    let texts: Vec<String> = paths
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    assert!(texts.len() > 40, "fixtures found: {}", texts.len());
+    texts
+}
+
 #[cfg(test)]
 mod tests;

@@ -1645,14 +1645,7 @@ mod tests {
     /// Each fixture line, the text after each colon in it (a label's value), and both cut at
     /// every char boundary.
     fn fixture_values() -> Vec<String> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
-        let mut files: Vec<String> = std::fs::read_dir(&dir)
-            .expect("fixtures/invitations exists")
-            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .collect();
-        files.sort();
-        assert!(files.len() > 40, "fixtures found: {}", files.len());
+        let files = super::super::fixture_texts();
         let mut values = Vec::new();
         for line in files.iter().flat_map(|f| f.split('\n')) {
             if line.len() > 300 {

@@ -383,14 +383,7 @@ mod tests {
     /// as text) and on splices of them with glue that can join or split a URL.
     #[test]
     fn token_search_matches_whole_text_regex() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
-        let mut texts: Vec<String> = std::fs::read_dir(&dir)
-            .expect("fixtures/invitations exists")
-            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .collect();
-        texts.sort();
-        assert!(texts.len() > 40, "fixtures found: {}", texts.len());
+        let texts = super::super::fixture_texts();
         let check = |t: &str| {
             let want: Vec<_> = URL_RE.find_iter(t).map(|m| m.range()).collect();
             assert_eq!(
@@ -515,7 +508,6 @@ mod tests {
     /// fixture, upper-cased too, and on edge cases.
     #[test]
     fn classify_matches_copying_version() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
         let mut urls: Vec<String> = vec![
             "zoom.us/j/123456".into(),
             "ZOOM.US:443/J/123456789".into(),
@@ -533,11 +525,7 @@ mod tests {
             "https://zoom.us".into(),
             String::new(),
         ];
-        for e in std::fs::read_dir(&dir).expect("fixtures/invitations exists") {
-            let Ok(b) = std::fs::read(e.expect("entry").path()) else {
-                continue;
-            };
-            let t = String::from_utf8_lossy(&b).into_owned();
+        for t in super::super::fixture_texts() {
             for r in url_matches(&t) {
                 urls.push(trim_trailing(&t[r.clone()]).to_owned());
                 urls.push(t[r].to_uppercase());
