@@ -75,29 +75,41 @@ static ZOOM: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
 /// class's punctuation, and every non-ASCII byte (under `(?i)` the Kelvin sign and the long s
 /// match `k` and `s`; taking all of them only makes tokens longer).
 fn url_byte(b: u8) -> bool {
-    b >= 0x80
-        || b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b':'
-                | b'/'
-                | b'?'
-                | b'#'
-                | b'@'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b'%'
-        )
+    URL_BYTES[usize::from(b)]
 }
+
+/// [`url_byte`] as a table: token bounds are found byte by byte around every "zoom".
+static URL_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c >= 0x80
+            || c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b':'
+                    | b'/'
+                    | b'?'
+                    | b'#'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'%'
+            );
+        b += 1;
+    }
+    t
+};
 
 /// The byte ranges `URL_RE.find_iter(text)` yields, without running the regex over the whole
 /// text: a match never spans a byte [`url_byte`] refuses, so the matches are those of each
@@ -118,17 +130,131 @@ fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
             .iter()
             .position(|b| !url_byte(*b))
             .map_or(bytes.len(), |i| z + i);
-        out.extend(
-            URL_RE
-                .find_iter(&text[start..end])
-                .map(|m| start + m.start()..start + m.end()),
-        );
+        let token = &text[start..end];
+        if token.is_ascii() {
+            ascii_token_matches(token.as_bytes(), start, &mut out);
+        } else {
+            // Under `(?i)` the Kelvin sign and the long s match `k` and `s`: left to the regex.
+            out.extend(
+                URL_RE
+                    .find_iter(token)
+                    .map(|m| start + m.start()..start + m.end()),
+            );
+        }
         from = end;
         if from >= text.len() {
             break;
         }
     }
     out
+}
+
+/// [`URL_RE`]'s alternatives after the optional scheme and host labels, in the regex's order
+/// of preference.
+const URL_DOMAINS: [&[u8]; 5] = [
+    b"zoom.us",
+    b"zoomgov.com",
+    b"zoom.com.cn",
+    b"zoom-x.de",
+    b"zoom.com",
+];
+
+/// `URL_RE.find_iter(token)` for an ASCII token (a maximal run of [`url_byte`]s), offset by
+/// `base`, read by hand: the regex engine's set-up per token cost more than the matching, and
+/// most texts hold a dozen Zoom tokens. Linear in the token: each position's next host label
+/// and the last domain its label chain reaches are worked out once, backwards.
+///
+/// The regex's leftmost-first choice, rule by rule: a match starts at the first position that
+/// can start one; there the scheme is taken if the rest can follow it; `(?:[a-z0-9-]+\.)*` takes
+/// as many labels as still leave a domain after them, and the first domain alternative that
+/// fits wins; then a port of up to five digits, and a path, query or fragment, whose class is
+/// every byte a token holds, so it runs to the token's end.
+fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<usize>>) {
+    let at_ci = |q: usize, lit: &[u8]| {
+        tok.get(q..q + lit.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(lit))
+    };
+    // Every domain starts with "zoom": nothing after the last one can start or lead to one.
+    let Some(last_zoom) = (0..tok.len())
+        .rev()
+        .find(|&q| tok[q] | 0x20 == b'z' && at_ci(q, b"zoom"))
+    else {
+        return;
+    };
+    let n = last_zoom + 1;
+    let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+    let domain_end = |q: usize| {
+        URL_DOMAINS
+            .iter()
+            .find(|d| at_ci(q, d))
+            .map(|d| q + d.len())
+    };
+    // reach[q]: the end of the domain after the longest label chain from q that is followed by
+    // one; NONE when no chain from q reaches a domain. Worked out backwards from the last
+    // "zoom": the label starting at q ends where the one starting at q + 1 does.
+    const NONE: u32 = u32::MAX;
+    let mut reach: Vec<u32> = vec![NONE; n + 1];
+    let mut label_end: Option<usize> = None; // after the '.' ending the label holding q + 1
+    for q in (0..n).rev() {
+        let b = tok[q];
+        let next = if label(b) {
+            match tok.get(q + 1) {
+                Some(&c) if label(c) => label_end,
+                Some(b'.') => Some(q + 2),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        label_end = next;
+        let via_next = next.and_then(|r| reach.get(r)).copied().unwrap_or(NONE);
+        reach[q] = if via_next != NONE {
+            via_next
+        } else if b | 0x20 == b'z' {
+            // Token offsets fit in u32: inputs are capped far below 4 GiB.
+            domain_end(q).map_or(NONE, |e| e as u32)
+        } else {
+            NONE
+        };
+    }
+    let reach_at = |q: usize| {
+        reach
+            .get(q)
+            .copied()
+            .filter(|&e| e != NONE)
+            .map(|e| e as usize)
+    };
+    let scheme_len = |p: usize| {
+        [&b"https://"[..], b"http://", b"zoommtg://", b"zoomus://"]
+            .iter()
+            .find(|s| at_ci(p, s))
+            .map(|s| s.len())
+    };
+    let mut p = 0;
+    while p < n {
+        let host_end = scheme_len(p)
+            .and_then(|s| reach_at(p + s))
+            .or_else(|| reach_at(p));
+        let Some(mut end) = host_end else {
+            p += 1;
+            continue;
+        };
+        if tok.get(end) == Some(&b':') {
+            let digits = tok[end + 1..]
+                .iter()
+                .take(5)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits > 0 {
+                end += 1 + digits;
+            }
+        }
+        if matches!(tok.get(end), Some(b'/' | b'?' | b'#')) {
+            end = tok.len();
+        }
+        out.push(base + p..base + end);
+        p = end;
+    }
 }
 
 /// Every Zoom join link in `text`, in order.
@@ -421,6 +547,84 @@ mod tests {
             }
             check(&s);
         }
+    }
+
+    /// The hand reading of ASCII tokens against [`URL_RE`] on tokens built from the pieces its
+    /// rules turn on: schemes, labels, dots, each domain and near-misses of them, ports, paths.
+    #[test]
+    fn ascii_tokens_match_the_regex() {
+        const PIECES: &[&str] = &[
+            "https://",
+            "http://",
+            "HTTPS://",
+            "zoommtg://",
+            "zoomus://",
+            "http",
+            "://",
+            "zoom",
+            "ZOOM",
+            ".us",
+            ".com",
+            ".cn",
+            "gov",
+            "-x",
+            ".de",
+            "zoom.us",
+            "zoom.com.cn",
+            "zoomgov.com",
+            "zoom-x.de",
+            "Zoom.Com",
+            ".",
+            "..",
+            "-",
+            "a",
+            "us02web",
+            "x1",
+            ":",
+            ":443",
+            ":123456",
+            "/",
+            "/j/81234567890",
+            "?pwd=a.1",
+            "#f",
+            "@",
+            "%20",
+            "_",
+            "~",
+            "9",
+            "zoom.",
+            ".zoom",
+            "com.",
+            "mtg",
+        ];
+        let mut state: u64 = 0x1234_5678_9abc_def1;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n.max(1)
+        };
+        let mut matched = 0;
+        for _ in 0..20_000 {
+            let tok: String = (0..1 + next(9))
+                .map(|_| PIECES[next(PIECES.len())])
+                .collect();
+            assert!(tok.bytes().all(url_byte), "{tok}");
+            let want: Vec<_> = URL_RE
+                .find_iter(&tok)
+                .map(|m| 3 + m.start()..3 + m.end())
+                .collect();
+            let mut got = Vec::new();
+            ascii_token_matches(tok.as_bytes(), 3, &mut got);
+            assert_eq!(got, want, "{tok}");
+            matched += usize::from(!want.is_empty());
+        }
+        assert!(matched > 2_000, "tokens with a match: {matched}");
+        // A long chain of labels that never reaches a domain stays linear (and finds nothing).
+        let long = "a.".repeat(50_000) + "zoom";
+        let mut got = Vec::new();
+        ascii_token_matches(long.as_bytes(), 0, &mut got);
+        assert!(got.is_empty());
     }
 
     /// The version of `classify` that lower-cased copies, kept to check the one that does not.
