@@ -583,8 +583,30 @@ impl Facts {
 
 /// The language a script gives away (kana, hangul, Cyrillic, Han), if any.
 fn script_lang(text: &str) -> Option<&'static str> {
+    const CHARS: usize = 20_000;
+    // The first CHARS characters; a text of at most CHARS bytes has no more than that.
+    let end = if text.len() <= CHARS {
+        text.len()
+    } else {
+        text.char_indices()
+            .nth(CHARS)
+            .map_or(text.len(), |(i, _)| i)
+    };
+    let head = &text[..end];
     let (mut kana, mut hangul, mut cyr, mut han) = (0, 0, 0, 0);
-    for c in text.chars().take(20_000) {
+    // Every script counted is non-ASCII: ASCII runs are skipped a byte at a time, and a char
+    // is decoded only at a lead byte (never inside one, so every slice is on a boundary).
+    let bytes = head.as_bytes();
+    let mut i = 0;
+    while let Some(p) = bytes
+        .get(i..)
+        .and_then(|r| r.iter().position(|b| *b >= 0x80))
+    {
+        let at = i + p;
+        let Some(c) = head.get(at..).and_then(|r| r.chars().next()) else {
+            break;
+        };
+        i = at + c.len_utf8();
         match c as u32 {
             0x3040..=0x30ff => kana += 1,
             0xac00..=0xd7af | 0x1100..=0x11ff => hangul += 1,
@@ -869,4 +891,65 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
         }
     }
     f
+}
+
+#[cfg(test)]
+mod char_scan_tests {
+    use super::*;
+
+    /// `script_lang` as it was, char by char over the whole head.
+    fn old_script_lang(text: &str) -> Option<&'static str> {
+        let (mut kana, mut hangul, mut cyr, mut han) = (0, 0, 0, 0);
+        for c in text.chars().take(20_000) {
+            match c as u32 {
+                0x3040..=0x30ff => kana += 1,
+                0xac00..=0xd7af | 0x1100..=0x11ff => hangul += 1,
+                0x0400..=0x04ff => cyr += 1,
+                0x4e00..=0x9fff => han += 1,
+                _ => {}
+            }
+        }
+        if kana > 0 {
+            Some("ja")
+        } else if hangul > 0 {
+            Some("ko")
+        } else if cyr > 3 {
+            Some("ru")
+        } else if han > 0 {
+            Some("zh")
+        } else {
+            None
+        }
+    }
+
+    /// Same answer on every fixture, on texts where the script starts past the 20,000th
+    /// character or just before it, and on short mixes.
+    #[test]
+    fn script_lang_matches_the_old_one() {
+        let mut texts = super::super::fixture_texts();
+        for s in [
+            "会議",
+            "회의",
+            "Встреча",
+            "ミーティング",
+            "é",
+            "\u{1100}",
+            "\u{30ff}",
+        ] {
+            for pad in [19_990, 19_999, 20_000, 20_001] {
+                texts.push("a".repeat(pad) + s);
+                texts.push("é".repeat(pad) + s);
+            }
+            texts.push(format!("x{s}y{s}{s}{s}"));
+        }
+        texts.push(String::new());
+        for t in &texts {
+            assert_eq!(
+                script_lang(t),
+                old_script_lang(t),
+                "{}",
+                t.chars().take(60).collect::<String>()
+            );
+        }
+    }
 }
