@@ -6,8 +6,10 @@
 //! refuse a message for being bulk or list mail (Zoom's own webinar mails are both).
 
 use super::{ics, Envelope, NotAnInvitation};
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
-use std::hash::{Hash, Hasher};
+use mail_parser::{
+    Address, Header, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
+    PartType,
+};
 
 /// What one body part (or a bare input) holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +33,6 @@ pub(crate) struct Loaded {
     /// Bare From address of the outer message.
     pub from: Option<String>,
     pub subject: Option<String>,
-    /// (length, hash) of every calendar text read, so an identical copy is not parsed again.
-    calendar_keys: Vec<(usize, u64)>,
 }
 
 /// How deep nested `message/rfc822` parts are followed.
@@ -71,7 +71,8 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
         subject: message.subject().map(str::to_owned),
         ..Loaded::default()
     };
-    walk(&message, &mut loaded, 0);
+    let mut seen = Vec::new();
+    walk(message, &mut loaded, &mut seen, 0);
     if loaded.docs.is_empty() && loaded.calendars.is_empty() {
         return Err(NotAnInvitation::Malformed(
             "the message has no readable text body".into(),
@@ -80,81 +81,97 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
     Ok(loaded)
 }
 
-fn walk(message: &Message<'_>, out: &mut Loaded, depth: usize) {
+/// How [`walk`] reads a part, from its content type and attachment name.
+struct PartRole {
+    calendar: bool,
+    /// What a text body (not a calendar) is read as; `None`: not read.
+    text: Option<DocKind>,
+    /// Named `*.eml`: a binary body is parsed as a message.
+    eml: bool,
+}
+
+/// The role of a part. Types and names are compared ignoring ASCII case in place (they used to
+/// be lower-cased into new strings first: two or three allocations per part).
+fn part_role(part: &MessagePart<'_>) -> PartRole {
+    let (ctype, subtype) = match part.content_type() {
+        Some(ct) => (ct.ctype(), ct.subtype().unwrap_or("")),
+        None => ("text", "plain"),
+    };
+    let name = part.attachment_name().unwrap_or("").as_bytes();
+    let name_ends = |suffix: &[u8]| {
+        name.len() >= suffix.len() && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    let calendar = subtype.eq_ignore_ascii_case("calendar")
+        || subtype.eq_ignore_ascii_case("ics")
+        || subtype.eq_ignore_ascii_case("x-vcalendar")
+        || name_ends(b".ics")
+        || name_ends(b".vcs");
+    let is_text = ctype.eq_ignore_ascii_case("text");
+    let text = if is_text && (subtype.eq_ignore_ascii_case("plain") || subtype.is_empty()) {
+        Some(DocKind::Plain)
+    } else if subtype.eq_ignore_ascii_case("html") {
+        Some(DocKind::Html)
+    } else if is_text && !subtype.eq_ignore_ascii_case("rfc822-headers") {
+        // text/markdown, text/enriched, text/x-*: read as plain text.
+        Some(DocKind::Plain)
+    } else {
+        None
+    };
+    PartRole {
+        calendar,
+        text,
+        eml: name_ends(b".eml"),
+    }
+}
+
+/// Takes the message by value so a body mail-parser already decoded into a new string (QP,
+/// base64, another charset) becomes the document's text without a second copy.
+fn walk(message: Message<'_>, out: &mut Loaded, seen: &mut Vec<String>, depth: usize) {
     if depth > MAX_DEPTH {
         return;
     }
-    for part in &message.parts {
-        let (ctype, subtype) = match part.content_type() {
-            Some(ct) => (
-                ct.ctype().to_ascii_lowercase(),
-                ct.subtype().unwrap_or("").to_ascii_lowercase(),
-            ),
-            None => ("text".to_owned(), "plain".to_owned()),
-        };
-        let name = part
-            .attachment_name()
-            .map(|n| n.to_ascii_lowercase())
-            .unwrap_or_default();
-        let is_calendar = subtype == "calendar"
-            || subtype == "ics"
-            || subtype == "x-vcalendar"
-            || name.ends_with(".ics")
-            || name.ends_with(".vcs");
-        match &part.body {
+    for part in message.parts {
+        let role = part_role(&part);
+        match part.body {
             PartType::Text(t) if t.trim().is_empty() => {}
             PartType::Html(h) if h.trim().is_empty() => {}
             PartType::Text(t) => {
-                if is_calendar {
-                    add_calendar(out, t);
-                } else if ctype == "text" && (subtype == "plain" || subtype.is_empty()) {
+                if role.calendar {
+                    add_calendar(out, seen, &t);
+                } else if let Some(kind) = role.text {
                     out.docs.push(Doc {
-                        kind: DocKind::Plain,
-                        text: t.to_string(),
-                    });
-                } else if subtype == "html" {
-                    out.docs.push(Doc {
-                        kind: DocKind::Html,
-                        text: t.to_string(),
-                    });
-                } else if ctype == "text" && subtype != "rfc822-headers" {
-                    // text/markdown, text/enriched, text/x-*: read as plain text.
-                    out.docs.push(Doc {
-                        kind: DocKind::Plain,
-                        text: t.to_string(),
+                        kind,
+                        text: t.into_owned(),
                     });
                 }
             }
             PartType::Html(h) => out.docs.push(Doc {
                 kind: DocKind::Html,
-                text: h.to_string(),
+                text: h.into_owned(),
             }),
             PartType::Binary(b) | PartType::InlineBinary(b) => {
-                if is_calendar {
-                    add_calendar(out, &decode_bytes(b));
-                } else if name.ends_with(".eml") {
+                if role.calendar {
+                    add_calendar(out, seen, &decode_bytes(&b));
+                } else if role.eml {
                     if let Some(inner) = MessageParser::default().parse(b.as_ref()) {
-                        walk(&inner, out, depth + 1);
+                        walk(inner, out, seen, depth + 1);
                     }
                 }
             }
-            PartType::Message(m) => walk(m, out, depth + 1),
+            PartType::Message(m) => walk(m, out, seen, depth + 1),
             PartType::Multipart(_) => {}
         }
     }
 }
 
-fn add_calendar(out: &mut Loaded, text: &str) {
-    // A calendar sent twice byte for byte (inline and as `invite.ics`) is read once.
-    let key = {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        text.hash(&mut h);
-        (text.len(), h.finish())
-    };
-    if out.calendar_keys.contains(&key) {
+/// Reads a calendar part, unless the same text byte for byte was read before (inline and as
+/// `invite.ics`). `seen` holds the texts read so far: a copy costs less than hashing the text,
+/// and comparing is exact.
+fn add_calendar(out: &mut Loaded, seen: &mut Vec<String>, text: &str) {
+    if seen.iter().any(|s| s == text) {
         return;
     }
-    out.calendar_keys.push(key);
+    seen.push(text.to_owned());
     if let Some(cal) = ics::parse(text) {
         // The same event inline and as an .ics attachment: read it once.
         if !out.calendars.contains(&cal) {
@@ -170,7 +187,10 @@ fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
         text = decode_bytes(&decode_qp(text.as_bytes()));
     }
     if text.contains("BEGIN:VCALENDAR") {
-        add_calendar(out, &text);
+        // The only calendar of the input: nothing to compare it with.
+        if let Some(cal) = ics::parse(&text) {
+            out.calendars.push(cal);
+        }
         return;
     }
     let kind = if looks_like_html(&text) {
@@ -375,10 +395,80 @@ enum Automated {
     Bulk,
 }
 
-fn header_text(message: &Message<'_>, name: &str) -> Option<String> {
-    message
-        .header_raw(name)
-        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+/// The root headers [`automation`] reads, found in one pass over the header list (one
+/// `header_raw` call per name converted the name and scanned the whole list each time).
+#[derive(Default)]
+struct AutoHeaders<'m, 'x> {
+    auto_submitted: Option<&'m Header<'x>>,
+    /// X-Autoreply, X-Autorespond, X-Autoresponder, in the order they are reported.
+    autoreply: [Option<&'m Header<'x>>; 3],
+    response_suppress: Option<&'m Header<'x>>,
+    precedence: Option<&'m Header<'x>>,
+    /// List-Id, -Unsubscribe, -Post, -Help, -Subscribe, -Owner, -Archive, in reporting order.
+    list: [Option<&'m Header<'x>>; 7],
+    return_path: Option<&'m Header<'x>>,
+}
+
+const AUTOREPLY_NAMES: [&str; 3] = ["X-Autoreply", "X-Autorespond", "X-Autoresponder"];
+const LIST_NAMES: [&str; 7] = [
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Post",
+    "List-Help",
+    "List-Subscribe",
+    "List-Owner",
+    "List-Archive",
+];
+
+impl<'m, 'x> AutoHeaders<'m, 'x> {
+    /// Each slot holds the last header of its name, as `Message::header_raw` finds it. Names
+    /// compare as mail-parser compares them: known names by variant, others ignoring ASCII case.
+    fn read(headers: &'m [Header<'x>]) -> Self {
+        let mut found = AutoHeaders::default();
+        for h in headers {
+            let slot = match &h.name {
+                HeaderName::AutoSubmitted => &mut found.auto_submitted,
+                HeaderName::ListId => &mut found.list[0],
+                HeaderName::ListUnsubscribe => &mut found.list[1],
+                HeaderName::ListPost => &mut found.list[2],
+                HeaderName::ListHelp => &mut found.list[3],
+                HeaderName::ListSubscribe => &mut found.list[4],
+                HeaderName::ListOwner => &mut found.list[5],
+                HeaderName::ListArchive => &mut found.list[6],
+                HeaderName::ReturnPath => &mut found.return_path,
+                HeaderName::Other(n) => {
+                    if n.eq_ignore_ascii_case("Precedence") {
+                        &mut found.precedence
+                    } else if n.eq_ignore_ascii_case("X-Auto-Response-Suppress") {
+                        &mut found.response_suppress
+                    } else if let Some(i) = AUTOREPLY_NAMES
+                        .iter()
+                        .position(|a| n.eq_ignore_ascii_case(a))
+                    {
+                        &mut found.autoreply[i]
+                    } else {
+                        continue;
+                    }
+                }
+                _ => continue,
+            };
+            *slot = Some(h);
+        }
+        found
+    }
+}
+
+/// A header's raw value, as `Message::header_raw` gives it (`None` when not UTF-8).
+fn raw<'m>(message: &'m Message<'_>, header: Option<&Header<'_>>) -> Option<&'m str> {
+    let h = header?;
+    let bytes = message
+        .raw_message
+        .get(h.offset_start as usize..h.offset_end as usize)?;
+    std::str::from_utf8(bytes).ok()
+}
+
+fn header_text(message: &Message<'_>, header: Option<&Header<'_>>) -> Option<String> {
+    raw(message, header).map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 fn automation(message: &Message<'_>) -> Option<(Automated, String)> {
@@ -401,7 +491,8 @@ fn automation(message: &Message<'_>) -> Option<(Automated, String)> {
             return Some((Automated::Bounce, format!("sender is {local}")));
         }
     }
-    if let Some(v) = header_text(message, "Auto-Submitted") {
+    let found = AutoHeaders::read(message.parts.first().map_or(&[], |p| &p.headers[..]));
+    if let Some(v) = header_text(message, found.auto_submitted) {
         let lv = v.to_ascii_lowercase();
         if !lv.starts_with("no") {
             let kind = if lv.starts_with("auto-replied") {
@@ -412,8 +503,8 @@ fn automation(message: &Message<'_>) -> Option<(Automated, String)> {
             return Some((kind, format!("Auto-Submitted: {v}")));
         }
     }
-    for name in ["X-Autoreply", "X-Autorespond", "X-Autoresponder"] {
-        if message.header_raw(name).is_some() {
+    for (name, h) in AUTOREPLY_NAMES.iter().zip(found.autoreply) {
+        if raw(message, h).is_some() {
             return Some((Automated::AutoReply, format!("{name} header")));
         }
     }
@@ -453,10 +544,10 @@ fn automation(message: &Message<'_>) -> Option<(Automated, String)> {
             return Some((Automated::Bounce, format!("subject \"{}\"", subject.trim())));
         }
     }
-    if let Some(v) = header_text(message, "X-Auto-Response-Suppress") {
+    if let Some(v) = header_text(message, found.response_suppress) {
         return Some((Automated::Bulk, format!("X-Auto-Response-Suppress: {v}")));
     }
-    if let Some(v) = header_text(message, "Precedence") {
+    if let Some(v) = header_text(message, found.precedence) {
         let lv = v.to_ascii_lowercase();
         if ["bulk", "junk", "list", "auto_reply"]
             .iter()
@@ -470,20 +561,12 @@ fn automation(message: &Message<'_>) -> Option<(Automated, String)> {
             return Some((kind, format!("Precedence: {v}")));
         }
     }
-    for name in [
-        "List-Id",
-        "List-Unsubscribe",
-        "List-Post",
-        "List-Help",
-        "List-Subscribe",
-        "List-Owner",
-        "List-Archive",
-    ] {
-        if message.header_raw(name).is_some() {
+    for (name, h) in LIST_NAMES.iter().zip(found.list) {
+        if raw(message, h).is_some() {
             return Some((Automated::Bulk, format!("{name} header (mailing list)")));
         }
     }
-    if let Some(rp) = message.header_raw("Return-Path") {
+    if let Some(rp) = raw(message, found.return_path) {
         let rp: String = rp.chars().filter(|c| !c.is_whitespace()).collect();
         if rp == "<>" {
             return Some((Automated::Bounce, "empty Return-Path (<>)".into()));
@@ -578,5 +661,459 @@ pub(crate) fn envelope(bytes: &[u8]) -> Envelope {
         in_reply_to,
         references: ids(Some(message.references())),
         automated: automation(&message).map(|(_, reason)| reason),
+    }
+}
+
+/// The implementations replaced for speed, kept as the reference the tests compare with.
+#[cfg(test)]
+mod old {
+    use super::{
+        decode_bytes, decode_qp, first_addr, ics, looks_like_html, looks_quoted_printable,
+        Automated, Doc, DocKind, Loaded, NotAnInvitation, MAX_DEPTH, STRONG_HEADERS,
+    };
+    use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+    use std::hash::{Hash, Hasher};
+
+    /// (length, hash) of every calendar text read, so an identical copy is not parsed again.
+    type Keys = Vec<(usize, u64)>;
+
+    /// Reads an input into documents, refusing bounces, auto-replies and empty or broken messages.
+    pub(super) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(NotAnInvitation::Malformed("the message is empty".into()));
+        }
+        if !looks_like_message(bytes) {
+            let mut loaded = Loaded::default();
+            add_bare_body(&mut loaded, bytes);
+            return Ok(loaded);
+        }
+        let message = MessageParser::default().parse(bytes).ok_or_else(|| {
+            NotAnInvitation::Malformed("the MIME structure cannot be read".into())
+        })?;
+        if let Some((kind, reason)) = automation(&message) {
+            match kind {
+                Automated::Bounce => {
+                    return Err(NotAnInvitation::NotInvitation(format!(
+                        "a delivery failure report (bounce): {reason}"
+                    )))
+                }
+                Automated::AutoReply => {
+                    return Err(NotAnInvitation::NotInvitation(format!(
+                        "an automatic reply: {reason}"
+                    )))
+                }
+                Automated::Bulk => {}
+            }
+        }
+        let mut loaded = Loaded {
+            from: first_addr(message.from()).map(|(a, _)| a),
+            subject: message.subject().map(str::to_owned),
+            ..Loaded::default()
+        };
+        walk(&message, &mut loaded, &mut Vec::new(), 0);
+        if loaded.docs.is_empty() && loaded.calendars.is_empty() {
+            return Err(NotAnInvitation::Malformed(
+                "the message has no readable text body".into(),
+            ));
+        }
+        Ok(loaded)
+    }
+
+    fn walk(message: &Message<'_>, out: &mut Loaded, keys: &mut Keys, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        for part in &message.parts {
+            let (ctype, subtype) = match part.content_type() {
+                Some(ct) => (
+                    ct.ctype().to_ascii_lowercase(),
+                    ct.subtype().unwrap_or("").to_ascii_lowercase(),
+                ),
+                None => ("text".to_owned(), "plain".to_owned()),
+            };
+            let name = part
+                .attachment_name()
+                .map(|n| n.to_ascii_lowercase())
+                .unwrap_or_default();
+            let is_calendar = subtype == "calendar"
+                || subtype == "ics"
+                || subtype == "x-vcalendar"
+                || name.ends_with(".ics")
+                || name.ends_with(".vcs");
+            match &part.body {
+                PartType::Text(t) if t.trim().is_empty() => {}
+                PartType::Html(h) if h.trim().is_empty() => {}
+                PartType::Text(t) => {
+                    if is_calendar {
+                        add_calendar(out, keys, t);
+                    } else if ctype == "text" && (subtype == "plain" || subtype.is_empty()) {
+                        out.docs.push(Doc {
+                            kind: DocKind::Plain,
+                            text: t.to_string(),
+                        });
+                    } else if subtype == "html" {
+                        out.docs.push(Doc {
+                            kind: DocKind::Html,
+                            text: t.to_string(),
+                        });
+                    } else if ctype == "text" && subtype != "rfc822-headers" {
+                        // text/markdown, text/enriched, text/x-*: read as plain text.
+                        out.docs.push(Doc {
+                            kind: DocKind::Plain,
+                            text: t.to_string(),
+                        });
+                    }
+                }
+                PartType::Html(h) => out.docs.push(Doc {
+                    kind: DocKind::Html,
+                    text: h.to_string(),
+                }),
+                PartType::Binary(b) | PartType::InlineBinary(b) => {
+                    if is_calendar {
+                        add_calendar(out, keys, &decode_bytes(b));
+                    } else if name.ends_with(".eml") {
+                        if let Some(inner) = MessageParser::default().parse(b.as_ref()) {
+                            walk(&inner, out, keys, depth + 1);
+                        }
+                    }
+                }
+                PartType::Message(m) => walk(m, out, keys, depth + 1),
+                PartType::Multipart(_) => {}
+            }
+        }
+    }
+
+    fn add_calendar(out: &mut Loaded, keys: &mut Keys, text: &str) {
+        // A calendar sent twice byte for byte (inline and as `invite.ics`) is read once.
+        let key = {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            text.hash(&mut h);
+            (text.len(), h.finish())
+        };
+        if keys.contains(&key) {
+            return;
+        }
+        keys.push(key);
+        if let Some(cal) = ics::parse(text) {
+            // The same event inline and as an .ics attachment: read it once.
+            if !out.calendars.contains(&cal) {
+                out.calendars.push(cal);
+            }
+        }
+    }
+
+    /// A bare body: `.ics`, HTML or plain text, in whatever charset and transfer encoding it came.
+    fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
+        let mut text = decode_bytes(bytes);
+        if looks_quoted_printable(&text) {
+            text = decode_bytes(&decode_qp(text.as_bytes()));
+        }
+        if text.contains("BEGIN:VCALENDAR") {
+            add_calendar(out, &mut Vec::new(), &text);
+            return;
+        }
+        let kind = if looks_like_html(&text) {
+            DocKind::Html
+        } else {
+            DocKind::Plain
+        };
+        out.docs.push(Doc { kind, text });
+    }
+
+    /// True when the input starts with an RFC 5322 header block holding at least one real header.
+    pub(super) fn looks_like_message(bytes: &[u8]) -> bool {
+        let head = &bytes[..bytes.len().min(256 * 1024)];
+        let mut strong = false;
+        let mut lines = 0usize;
+        // Line by line, each end found with memchr (a header block can be many kilobytes).
+        let mut at = 0;
+        for i in 0.. {
+            if at > head.len() {
+                break;
+            }
+            let end = memchr::memchr(b'\n', &head[at..]).map_or(head.len(), |e| at + e);
+            let raw = &head[at..end];
+            at = end + 1;
+            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if line.is_empty() {
+                return strong && lines > 0;
+            }
+            if i == 0 && line.starts_with(b"From ") {
+                continue; // mbox separator
+            }
+            if line[0] == b' ' || line[0] == b'\t' {
+                if lines == 0 {
+                    return false;
+                }
+                continue;
+            }
+            let Some(colon) = line.iter().position(|b| *b == b':') else {
+                return false;
+            };
+            let name = &line[..colon];
+            if name.is_empty()
+                || !name
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+            {
+                return false;
+            }
+            lines += 1;
+            if !strong
+                && STRONG_HEADERS
+                    .iter()
+                    .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+            {
+                strong = true;
+            }
+        }
+        // Headers only, no body.
+        strong && lines > 1
+    }
+
+    fn header_text(message: &Message<'_>, name: &str) -> Option<String> {
+        message
+            .header_raw(name)
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    pub(super) fn automation(message: &Message<'_>) -> Option<(Automated, String)> {
+        let root_is_report = message
+            .root_part()
+            .content_type()
+            .map(|ct| {
+                ct.ctype().eq_ignore_ascii_case("multipart")
+                    && ct
+                        .subtype()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            })
+            .unwrap_or(false);
+        if root_is_report {
+            return Some((Automated::Bounce, "multipart/report".into()));
+        }
+        if let Some((addr, _)) = first_addr(message.from()) {
+            let local = addr.split('@').next().unwrap_or("");
+            if local.eq_ignore_ascii_case("mailer-daemon")
+                || local.eq_ignore_ascii_case("postmaster")
+            {
+                return Some((Automated::Bounce, format!("sender is {local}")));
+            }
+        }
+        if let Some(v) = header_text(message, "Auto-Submitted") {
+            let lv = v.to_ascii_lowercase();
+            if !lv.starts_with("no") {
+                let kind = if lv.starts_with("auto-replied") {
+                    Automated::AutoReply
+                } else {
+                    Automated::Bulk
+                };
+                return Some((kind, format!("Auto-Submitted: {v}")));
+            }
+        }
+        for name in ["X-Autoreply", "X-Autorespond", "X-Autoresponder"] {
+            if message.header_raw(name).is_some() {
+                return Some((Automated::AutoReply, format!("{name} header")));
+            }
+        }
+        if let Some(subject) = message.subject() {
+            let s = subject.trim().to_lowercase();
+            let auto_prefixes = [
+                "automatic reply",
+                "auto reply",
+                "auto-reply",
+                "autoreply",
+                "out of office",
+                "out of the office",
+                "abwesenheitsnotiz",
+                "automatische antwort",
+                "respuesta automática",
+                "réponse automatique",
+                "risposta automatica",
+                "resposta automática",
+                "自動応答",
+                "自动回复",
+            ];
+            if auto_prefixes.iter().any(|p| s.starts_with(p)) {
+                return Some((
+                    Automated::AutoReply,
+                    format!("subject \"{}\"", subject.trim()),
+                ));
+            }
+            let bounce_prefixes = [
+                "undelivered mail returned to sender",
+                "delivery status notification",
+                "mail delivery failed",
+                "undeliverable:",
+                "returned mail:",
+                "delivery failure",
+            ];
+            if bounce_prefixes.iter().any(|p| s.starts_with(p)) {
+                return Some((Automated::Bounce, format!("subject \"{}\"", subject.trim())));
+            }
+        }
+        if let Some(v) = header_text(message, "X-Auto-Response-Suppress") {
+            return Some((Automated::Bulk, format!("X-Auto-Response-Suppress: {v}")));
+        }
+        if let Some(v) = header_text(message, "Precedence") {
+            let lv = v.to_ascii_lowercase();
+            if ["bulk", "junk", "list", "auto_reply"]
+                .iter()
+                .any(|p| lv.starts_with(p))
+            {
+                let kind = if lv.starts_with("auto_reply") {
+                    Automated::AutoReply
+                } else {
+                    Automated::Bulk
+                };
+                return Some((kind, format!("Precedence: {v}")));
+            }
+        }
+        for name in [
+            "List-Id",
+            "List-Unsubscribe",
+            "List-Post",
+            "List-Help",
+            "List-Subscribe",
+            "List-Owner",
+            "List-Archive",
+        ] {
+            if message.header_raw(name).is_some() {
+                return Some((Automated::Bulk, format!("{name} header (mailing list)")));
+            }
+        }
+        if let Some(rp) = message.header_raw("Return-Path") {
+            let rp: String = rp.chars().filter(|c| !c.is_whitespace()).collect();
+            if rp == "<>" {
+                return Some((Automated::Bounce, "empty Return-Path (<>)".into()));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every fixture input as raw bytes (charsets matter here), the lossy texts of
+    /// `fixture_texts()`, the shared corpus when it is there, and hand-made edge cases; each
+    /// also with CRLF line ends.
+    fn inputs() -> Vec<Vec<u8>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for dir in ["fixtures/invitations", "../shared/corpus/invitations"] {
+            if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
+                let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                paths.sort();
+                out.extend(paths.iter().filter_map(|p| std::fs::read(p).ok()));
+            }
+        }
+        out.extend(
+            super::super::fixture_texts()
+                .into_iter()
+                .map(String::into_bytes),
+        );
+        let cal = "BEGIN:VCALENDAR\nMETHOD:REQUEST\nBEGIN:VEVENT\nUID:u1\nSEQUENCE:1\nSUMMARY:Sync\nLOCATION:https://zoom.us/j/81234567890\nEND:VEVENT\nEND:VCALENDAR\n";
+        let cal2 = cal.replace("UID:u1", "UID:u2");
+        let edge: Vec<String> = vec![
+            String::new(),
+            " \n\t".into(),
+            "From: a@x.example\nSubject: s\n\nbody https://zoom.us/j/1\n".into(),
+            "From: a@x.example\nList-Id: <l.x>\nSubject: s\n\nbody\n".into(),
+            "From: a@x.example\nLIST-ARCHIVE: <l.x>\nlist-post: <l.x>\n\nbody\n".into(),
+            "From: a@x.example\nAuto-Submitted: no\nAuto-Submitted: Auto-Replied\n\nbody\n".into(),
+            "From: a@x.example\nAuto-Submitted: auto-generated  (x)\n\nbody\n".into(),
+            "From: a@x.example\nAuto-Submitted: No\n\nbody\n".into(),
+            "From: a@x.example\nX-AUTORESPONDER: yes\nx-autoreply: 1\n\nbody\n".into(),
+            "From: a@x.example\nX-Auto-Response-Suppress: All\n\nbody\n".into(),
+            "From: a@x.example\nPRECEDENCE: Auto_Reply\n\nbody\n".into(),
+            "From: a@x.example\nPrecedence: junk\nPrecedence: normal\n\nbody\n".into(),
+            "From: a@x.example\nReturn-Path: < >\n\nbody\n".into(),
+            "From: a@x.example\nReturn-Path: <>\nReturn-Path: <b@x.example>\n\nbody\n".into(),
+            "From: MAILER-DAEMON@x.example\n\nbody\n".into(),
+            "From: a@x.example\nSubject: Réponse automatique: absent\n\nbody\n".into(),
+            "From: a@x.example\nSubject: =?utf-8?q?Out_of_Office?=\n\nbody\n".into(),
+            "From: a@x.example\nSubject: Returned mail: x\n\nbody\n".into(),
+            "From: a@x.example\nContent-Type: multipart/REPORT; boundary=b\n\n--b\n\nx\n--b--\n".into(),
+            format!("From: a@x.example\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: TEXT/Calendar\n\n{cal}\n--b\nContent-Type: application/octet-stream; name=INVITE.ICS\nContent-Transfer-Encoding: base64\n\nQkVHSU46VkNBTEVOREFSDQpFTkQ6VkNBTEVOREFSDQo=\n--b\nContent-Type: application/ics; name=a.ics\n\n{cal}\n--b\nContent-Type: text/calendar\n\n{cal2}\n--b--\n"),
+            "From: a@x.example\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: Text/HTML\n\n<p>hi</p>\n--b\nContent-Type: text/rfc822-headers\n\nX: y\n--b\nContent-Type: text/x-markdown\n\n# hi\n--b\nContent-Type: application/pdf; name=a.pdf\n\nxx\n--b\nContent-Type: application/octet-stream; name=FWD.EML\n\nFrom: c@x.example\nSubject: inner\n\ninner body\n--b\nContent-Type: text/plain; name=fwd.eml\nContent-Disposition: attachment; filename=fwd.eml\n\nFrom: d@x.example\n\ninner two\n--b\nContent-Type: message/rfc822\n\nFrom: e@x.example\nContent-Type: text/plain\n\nnested\n--b--\n".into(),
+            "From: a@x.example\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9 =\nJ=C3=9CRGEN\n".into(),
+            "Topic: x\nTime: y\n".into(),
+            "<DIV>Join</DIV> caf\u{e9}".into(),
+            "Join=\nhttps://zoom.us/j/1?pwd=3Dab =C3=A9\n".into(),
+            format!("\u{feff}{cal}"),
+        ];
+        out.extend(edge.into_iter().map(String::into_bytes));
+        out.push(
+            b"From: a@x.example\nX-Autoreply: \xff\xfe\nList-Id: ok\n\ncaf\xe9 <br>\n".to_vec(),
+        );
+        out.push(b"<html><meta charset=\"iso-8859-1\">caf\xe9</html>".to_vec());
+        out.push("Join: 会議 https://zoom.us/j/1".as_bytes()[..12].to_vec());
+        let crlf: Vec<Vec<u8>> = out
+            .iter()
+            .map(|b| {
+                let lf = String::from_utf8_lossy(b).replace("\r\n", "\n");
+                lf.replace('\n', "\r\n").into_bytes()
+            })
+            .collect();
+        out.extend(crlf);
+        out
+    }
+
+    #[test]
+    fn load_matches_old() {
+        for b in inputs() {
+            assert_eq!(
+                format!("{:?}", load(&b)),
+                format!("{:?}", old::load(&b)),
+                "{}",
+                String::from_utf8_lossy(&b)
+            );
+        }
+    }
+
+    #[test]
+    fn automation_matches_old() {
+        for b in inputs() {
+            if let Some(m) = MessageParser::default().parse(&b[..]) {
+                assert_eq!(
+                    automation(&m),
+                    old::automation(&m),
+                    "{}",
+                    String::from_utf8_lossy(&b)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn looks_like_message_matches_old() {
+        let mut all = inputs();
+        // Cut every input at every byte of its first 300: header blocks end anywhere.
+        let cuts: Vec<Vec<u8>> = all
+            .iter()
+            .flat_map(|b| (0..b.len().min(300)).map(move |n| b[..n].to_vec()))
+            .collect();
+        all.extend(cuts);
+        for extra in [
+            &b"From x\nFrom: a\nX: y\n"[..],
+            b" x: y\n\n",
+            b"X_Y-1: a\nTo: b\n",
+            b"To: b\n",
+            b"X: b\n\tcont\nSUBJECT: c\n\n",
+            b"Bad Name: x\nFrom: a\n\n",
+            b"\xc3\xa9: x\nFrom: a\n\n",
+            b":x\nFrom: a\n\n",
+        ] {
+            all.push(extra.to_vec());
+        }
+        for b in all {
+            assert_eq!(
+                looks_like_message(&b),
+                old::looks_like_message(&b),
+                "{}",
+                String::from_utf8_lossy(&b)
+            );
+        }
     }
 }
