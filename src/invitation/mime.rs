@@ -6,10 +6,14 @@
 //! refuse a message for being bulk or list mail (Zoom's own webinar mails are both).
 
 use super::{ics, Envelope, NotAnInvitation};
+use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::parsers::MessageStream;
+use mail_parser::Encoding;
 use mail_parser::{
     Address, Header, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
     PartType,
 };
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// What one body part (or a bare input) holds.
@@ -49,8 +53,7 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
         add_bare_body(&mut loaded, bytes);
         return Ok(loaded);
     }
-    let message = load_parser()
-        .parse(bytes)
+    let message = parse_message(bytes)
         .ok_or_else(|| NotAnInvitation::Malformed("the MIME structure cannot be read".into()))?;
     if let Some((kind, reason)) = automation(&message) {
         match kind {
@@ -115,6 +118,303 @@ fn load_parser() -> &'static MessageParser {
             .header_id(HeaderName::ReturnPath)
             .default_header_ignore()
     })
+}
+
+/// [`load_parser`] with Content-Transfer-Encoding skipped too: mail-parser then leaves every
+/// body as it came, and [`decode_bodies`] undoes the transfer encodings itself (mail-parser's
+/// quoted-printable decoder pushes byte by byte into a vector, and was half of all the
+/// instructions mail-parser spent on the fixture messages).
+fn raw_body_parser() -> &'static MessageParser {
+    static PARSER: OnceLock<MessageParser> = OnceLock::new();
+    PARSER.get_or_init(|| {
+        load_parser()
+            .clone()
+            .ignore_header(HeaderName::ContentTransferEncoding)
+    })
+}
+
+/// What [`load_parser`] gives for `bytes`: parsed with [`raw_body_parser`] and the bodies
+/// decoded by [`decode_bodies`], or, for the few messages where that could differ (a
+/// `message/rfc822` part in base64 or quoted-printable, a body mail-parser's decoder would
+/// refuse), parsed again with [`load_parser`].
+fn parse_message(bytes: &[u8]) -> Option<Message<'_>> {
+    if let Some(mut message) = raw_body_parser().parse(bytes) {
+        if decode_bodies(&mut message, b"") {
+            return Some(message);
+        }
+    }
+    load_parser().parse(bytes)
+}
+
+/// The value mail-parser reads from a part's (last) Content-Transfer-Encoding header, when it
+/// is one it decodes: parsed again from the raw header with mail-parser's own parser.
+fn transfer_encoding(raw: &[u8], part: &MessagePart<'_>) -> Option<Encoding> {
+    let h = part
+        .headers
+        .iter()
+        .rev()
+        .find(|h| h.name == HeaderName::ContentTransferEncoding)?;
+    let value = raw.get(h.offset_start as usize..h.offset_end as usize)?;
+    match MessageStream::new(value).parse_unstructured() {
+        HeaderValue::Text(t) if t.eq_ignore_ascii_case("base64") => Some(Encoding::Base64),
+        HeaderValue::Text(t) if t.eq_ignore_ascii_case("quoted-printable") => {
+            Some(Encoding::QuotedPrintable)
+        }
+        _ => None,
+    }
+}
+
+/// Decodes in place every body of `message` that mail-parser would have decoded, exactly as
+/// it would have (`parse_` in mail-parser's parsers/message.rs): the same decoder over the same
+/// bytes up to the same MIME boundary, then the same charset conversion for text. `inherited`
+/// is the boundary the message's root part ends at (a nested message's root ends where the
+/// part holding it does). False when the result could differ from mail-parser's: a decoder
+/// refusing a body (mail-parser then keeps it raw as text), a decoder ending elsewhere than
+/// the part (a check of this function), or a nested message in a transfer encoding (mail-parser
+/// decodes it before parsing it).
+fn decode_bodies(message: &mut Message<'_>, inherited: &[u8]) -> bool {
+    let Message {
+        parts, raw_message, ..
+    } = message;
+    let raw: &[u8] = raw_message;
+    // Which multipart part holds each part (its boundary ends the part).
+    let mut holder = vec![usize::MAX; parts.len()];
+    for (i, part) in parts.iter().enumerate() {
+        if let PartType::Multipart(children) = &part.body {
+            for &c in children {
+                if let Some(h) = holder.get_mut(c as usize) {
+                    *h = i;
+                }
+            }
+        }
+    }
+    for (i, &holder) in holder.iter().enumerate() {
+        let (before, rest) = parts.split_at_mut(i);
+        let Some(part) = rest.first_mut() else {
+            return false;
+        };
+        let boundary: &[u8] = if i == 0 {
+            inherited
+        } else {
+            match before.get(holder) {
+                Some(h) => h
+                    .content_type()
+                    .and_then(|ct| ct.attribute("boundary"))
+                    .map_or(&b""[..], str::as_bytes),
+                None => return false,
+            }
+        };
+        if matches!(part.body, PartType::Multipart(_)) {
+            continue;
+        }
+        let Some(encoding) = transfer_encoding(raw, part) else {
+            if let PartType::Message(inner) = &mut part.body {
+                if !decode_bodies(inner, boundary) {
+                    return false;
+                }
+            }
+            continue;
+        };
+        if part.is_encoding_problem || matches!(part.body, PartType::Message(_)) {
+            // A body mail-parser kept raw, or a nested message: with the transfer encoding
+            // read, mail-parser may have read it otherwise (decoded, then parsed).
+            return false;
+        }
+        let Some(body) = raw.get(part.offset_body as usize..) else {
+            return false;
+        };
+        let (end, bytes) = match encoding {
+            Encoding::Base64 => MessageStream::new(body).decode_base64_mime(boundary),
+            _ => {
+                let (end, bytes) = decode_qp_mime(body, boundary);
+                (end, Cow::Owned(bytes))
+            }
+        };
+        if end == usize::MAX || part.offset_body as usize + end != part.offset_end as usize {
+            return false;
+        }
+        let charset = part
+            .content_type()
+            .and_then(|ct| ct.attribute("charset"))
+            .and_then(|c| charset_decoder(c.as_bytes()));
+        match &mut part.body {
+            PartType::Text(t) | PartType::Html(t) => {
+                *t = match (bytes, charset) {
+                    (Cow::Owned(vec), Some(decode)) => decode(&vec).into(),
+                    (Cow::Owned(vec), None) => String::from_utf8(vec)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                        .into(),
+                    (Cow::Borrowed(b), Some(decode)) => decode(b).into(),
+                    (Cow::Borrowed(b), None) => String::from_utf8_lossy(b).into_owned().into(),
+                };
+            }
+            PartType::Binary(b) | PartType::InlineBinary(b) => *b = bytes.into_owned().into(),
+            PartType::Message(_) | PartType::Multipart(_) => return false,
+        }
+    }
+    true
+}
+
+/// mail-parser's `MessageStream::decode_quoted_printable_mime` over `body` (a part's bytes to
+/// the end of the input): the same bytes out and the same end offset (`usize::MAX` where it
+/// gives up), but a run of plain bytes is found with memchr and copied at once, and the end
+/// boundary is found with one memmem search, where mail-parser steps through a peekable
+/// iterator and pushes byte by byte.
+fn decode_qp_mime(body: &[u8], boundary: &[u8]) -> (usize, Vec<u8>) {
+    use mail_parser::decoders::quoted_printable::HEX_MAP;
+    #[derive(PartialEq)]
+    enum State {
+        None,
+        Eq,
+        Hex1,
+    }
+    // mail-parser stops at the second `-` of the first `--boundary`: a `-` after a `-`,
+    // followed by the boundary.
+    let stop = if boundary.is_empty() {
+        None
+    } else {
+        let mut marker = Vec::with_capacity(boundary.len() + 2);
+        marker.extend_from_slice(b"--");
+        marker.extend_from_slice(boundary);
+        memchr::memmem::find(body, &marker).map(|q| q + 1)
+    };
+    let data = &body[..stop.unwrap_or(body.len())];
+    let mut buf = Vec::with_capacity(data.len());
+    let mut state = State::None;
+    let mut hex1 = 0i8;
+    let mut ws_count = 0usize;
+    let mut end_pos = 0usize;
+    let mut crlf: &[u8] = b"\n";
+    let mut i = 0;
+    while i < data.len() {
+        if state == State::None {
+            if data[i] == b'=' {
+                // The usual escapes in one step each, as the state machine below reads them.
+                if let Some(&[h1, h2]) = data.get(i + 1..i + 3) {
+                    let (hi, lo) = (HEX_MAP[h1 as usize], HEX_MAP[h2 as usize]);
+                    if hi != -1 && lo != -1 {
+                        buf.push(((hi as u8) << 4) | lo as u8);
+                        ws_count = 0;
+                        i += 3;
+                        continue;
+                    }
+                }
+                if data.get(i + 1) == Some(&b'\n') {
+                    // A soft line break.
+                    end_pos = i + 1;
+                    ws_count = 0;
+                    i += 2;
+                    continue;
+                }
+                if data.get(i + 1..i + 3) == Some(b"\r\n") {
+                    crlf = b"\r\n";
+                    end_pos = i + 1;
+                    ws_count = 0;
+                    i += 3;
+                    continue;
+                }
+            } else if data[i] != b'\n' && data[i] != b'\r' {
+                // A run of plain bytes: pushed as they are; the whitespace at its end counts
+                // towards what a hard line break trims.
+                let run_end =
+                    memchr::memchr3(b'=', b'\n', b'\r', &data[i..]).map_or(data.len(), |e| i + e);
+                let run = &data[i..run_end];
+                buf.extend_from_slice(run);
+                let trailing = run
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+                ws_count = if trailing == run.len() {
+                    ws_count + trailing
+                } else {
+                    trailing
+                };
+                i = run_end;
+                continue;
+            }
+        }
+        let ch = data[i];
+        match ch {
+            b'=' => {
+                if state == State::None {
+                    state = State::Eq;
+                } else {
+                    return (usize::MAX, Vec::new());
+                }
+            }
+            b'\n' => {
+                end_pos = if i > 0 && data[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
+                if state == State::Eq {
+                    state = State::None;
+                } else {
+                    buf.truncate(buf.len().saturating_sub(ws_count));
+                    buf.extend_from_slice(crlf);
+                }
+                ws_count = 0;
+            }
+            b'\r' => crlf = b"\r\n",
+            _ => match state {
+                State::None => {
+                    // Not reached: plain bytes in this state are copied as runs above.
+                    if ch.is_ascii_whitespace() {
+                        ws_count += 1;
+                    } else {
+                        ws_count = 0;
+                    }
+                    buf.push(ch);
+                }
+                State::Eq => {
+                    hex1 = HEX_MAP[ch as usize];
+                    if hex1 != -1 {
+                        state = State::Hex1;
+                    } else if !ch.is_ascii_whitespace() {
+                        state = State::None;
+                        buf.push(b'=');
+                        buf.push(ch);
+                        ws_count = 0;
+                    }
+                }
+                State::Hex1 => {
+                    let hex2 = HEX_MAP[ch as usize];
+                    state = State::None;
+                    if hex2 != -1 {
+                        buf.push(((hex1 as u8) << 4) | hex2 as u8);
+                    } else {
+                        // i > 0: the state is Hex1 only after a byte.
+                        buf.push(b'=');
+                        buf.push(data[i - 1]);
+                        buf.push(ch);
+                    }
+                    ws_count = 0;
+                }
+            },
+        }
+        i += 1;
+    }
+    match stop {
+        None if boundary.is_empty() => (body.len(), buf),
+        None => (usize::MAX, Vec::new()),
+        Some(p) => {
+            // `p` is the boundary's second `-`; mail-parser drops the line break and the first
+            // `-` it already pushed, or the `-` alone when no line break came before it.
+            if p >= 2 && body[p - 2] == b'\n' {
+                if let Some(n) = buf.len().checked_sub(crlf.len() + 1) {
+                    buf.truncate(n);
+                }
+                (end_pos, buf)
+            } else {
+                if let Some(n) = buf.len().checked_sub(1) {
+                    buf.truncate(n);
+                }
+                (p - 1, buf)
+            }
+        }
+    }
 }
 
 /// How [`walk`] reads a part, from its content type and attachment name.
@@ -189,7 +489,7 @@ fn walk(message: Message<'_>, out: &mut Loaded, seen: &mut Vec<String>, depth: u
                 if role.calendar {
                     add_calendar(out, seen, &decode_bytes(&b));
                 } else if role.eml {
-                    if let Some(inner) = load_parser().parse(b.as_ref()) {
+                    if let Some(inner) = parse_message(b.as_ref()) {
                         walk(inner, out, seen, depth + 1);
                     }
                 }
@@ -1119,6 +1419,12 @@ mod tests {
     /// Every part, header extent and body the way `load` reads them, and the values of the
     /// headers it reads.
     fn structure(m: &Message<'_>) -> String {
+        structure_of(m, true)
+    }
+
+    /// [`structure`], with or without the transfer encodings (which [`parse_message`] leaves
+    /// unread in the parts it decodes itself).
+    fn structure_of(m: &Message<'_>, encodings: bool) -> String {
         let mut s = String::new();
         for part in &m.parts {
             for h in &part.headers {
@@ -1130,20 +1436,25 @@ mod tests {
                     h.name,
                     HeaderName::ContentType
                         | HeaderName::ContentDisposition
-                        | HeaderName::ContentTransferEncoding
                         | HeaderName::From
                         | HeaderName::Subject
-                ) {
+                ) || encodings && h.name == HeaderName::ContentTransferEncoding
+                {
                     s += &format!(" {:?}", h.value);
                 }
                 s += "\n";
             }
             s += &format!(
-                "{} {} {} {:?} ",
-                part.offset_header, part.offset_body, part.offset_end, part.encoding
+                "{} {} {} {} ",
+                part.offset_header, part.offset_body, part.offset_end, part.is_encoding_problem
             );
+            if encodings {
+                s += &format!("{:?} ", part.encoding);
+            }
             match &part.body {
-                PartType::Message(inner) => s += &format!("message {{\n{}}}\n", structure(inner)),
+                PartType::Message(inner) => {
+                    s += &format!("message {{\n{}}}\n", structure_of(inner, encodings))
+                }
                 body => s += &format!("{body:?}\n"),
             }
         }
@@ -1161,6 +1472,89 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&b)
             );
+        }
+    }
+
+    #[test]
+    fn parse_message_reads_what_load_parser_reads() {
+        let mut decoded_here = 0;
+        for b in inputs() {
+            let ours = parse_message(&b[..]);
+            let theirs = load_parser().parse(&b[..]);
+            assert_eq!(
+                ours.as_ref().map(|m| structure_of(m, false)),
+                theirs.as_ref().map(|m| structure_of(m, false)),
+                "{}",
+                String::from_utf8_lossy(&b)
+            );
+            if let Some(mut m) = raw_body_parser().parse(&b[..]) {
+                if decode_bodies(&mut m, b"") {
+                    decoded_here += 1;
+                }
+            }
+        }
+        // The fallback is for rare shapes: nearly every message is decoded by decode_bodies.
+        assert!(decoded_here > 100, "{decoded_here}");
+    }
+
+    #[test]
+    fn decode_qp_mime_matches_mail_parser() {
+        let theirs = |body: &[u8], boundary: &[u8]| {
+            let (end, bytes) = MessageStream::new(body).decode_quoted_printable_mime(boundary);
+            // Where both give up, the bytes do not matter.
+            (
+                end,
+                if end == usize::MAX {
+                    Vec::new()
+                } else {
+                    bytes.into_owned()
+                },
+            )
+        };
+        let mut bodies: Vec<Vec<u8>> = inputs();
+        // Every short string over the bytes the decoder treats apart, and pseudo-random
+        // longer ones.
+        let alphabet = b"=\n\r-A3 \tb\x0cz";
+        for len in 0..5 {
+            let mut idx = vec![0usize; len];
+            loop {
+                bodies.push(idx.iter().map(|&i| alphabet[i]).collect());
+                let mut k = 0;
+                while k < len {
+                    idx[k] += 1;
+                    if idx[k] < alphabet.len() {
+                        break;
+                    }
+                    idx[k] = 0;
+                    k += 1;
+                }
+                if k == len {
+                    break;
+                }
+            }
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let len = (seed % 40) as usize;
+            let mut s = Vec::with_capacity(len);
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                s.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            bodies.push(s);
+        }
+        for body in &bodies {
+            for boundary in [&b""[..], b"b", b"-b", b"zz", b"=_NextPart", b"b105"] {
+                assert_eq!(
+                    decode_qp_mime(body, boundary),
+                    theirs(body, boundary),
+                    "{:?} {:?}",
+                    String::from_utf8_lossy(body),
+                    String::from_utf8_lossy(boundary)
+                );
+            }
         }
     }
 
