@@ -84,8 +84,9 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
     Ok(loaded)
 }
 
-/// The mail-parser configuration [`load`] reads messages with: only the headers `load` reads
-/// are parsed, every other one is skipped to its end unparsed (`parse_and_ignore`), where
+/// The mail-parser configuration [`load`] reads messages as (through [`parse_message`], which
+/// uses it as is only where its own decoding could differ): only the headers `load` reads are
+/// parsed, every other one is skipped to its end unparsed (`parse_and_ignore`), where
 /// `MessageParser::default()` (the benchmark's baseline, and what [`envelope`] uses) parses
 /// Received, To, Cc, Bcc, Sender, Reply-To, the Resent-* headers, Date, Message-ID,
 /// References, In-Reply-To, Content-ID, Content-Description, Content-Location,
@@ -122,7 +123,9 @@ fn load_parser() -> &'static MessageParser {
 /// [`load_parser`] with Content-Transfer-Encoding skipped too: mail-parser then leaves every
 /// body as it came, and [`decode_bodies`] undoes the transfer encodings itself (mail-parser's
 /// quoted-printable decoder pushes byte by byte into a vector, and was half of all the
-/// instructions mail-parser spent on the fixture messages).
+/// instructions mail-parser spent on the fixture messages). Skipping the header ends it where
+/// parsing it as text does (both stop at the first line break not followed by a space or a
+/// tab), so every later header and the part structure are unchanged.
 fn raw_body_parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
     PARSER.get_or_init(|| {
