@@ -353,32 +353,95 @@ fn variants(labels: &[(&str, &str)]) -> Vec<String> {
     l
 }
 
+/// One of [`variants`] as the hand readers compare it.
+struct Variant {
+    /// Its runs between spaces, as bytes (a space stands for `[ \t\-]?`).
+    runs: Box<[Box<[u8]>]>,
+    /// Its first run's first (up to) eight bytes as [`head_at`] reads them, and their mask: one
+    /// AND and one compare reject most variants at a position without touching `runs`.
+    head: u64,
+    mask: u64,
+}
+
+impl Variant {
+    fn new(label: &str) -> Self {
+        let runs: Box<[Box<[u8]>]> = label.split(' ').map(|r| r.as_bytes().into()).collect();
+        let first = runs.first().map_or(&[][..], |r| &r[..]);
+        let (head, mask) = head_and_mask(first);
+        Variant { runs, head, mask }
+    }
+
+    /// Where this variant ends when read at the start of `s`, whose first eight bytes are
+    /// `head` (see [`head_at`]); the same as the regex's alternative for it.
+    #[inline]
+    fn read(&self, head: u64, s: &[u8]) -> Option<usize> {
+        // A label's bytes are never 0, so the zeros `head` holds past the text's end never
+        // match them.
+        if head & self.mask != self.head {
+            return None;
+        }
+        match_runs(&self.runs, s, 0)
+    }
+}
+
+/// Where `runs` (joined by `[ \t\-]?`) end when read at `at` in `s`, trying a separator as one
+/// character before trying it as none, like the regex.
+fn match_runs(runs: &[Box<[u8]>], s: &[u8], at: usize) -> Option<usize> {
+    let (run, rest) = runs.split_first()?;
+    if !s.get(at..)?.starts_with(run) {
+        return None;
+    }
+    let pos = at + run.len();
+    if rest.is_empty() {
+        return Some(pos);
+    }
+    if matches!(s.get(pos), Some(b' ' | b'\t' | b'-')) {
+        if let Some(end) = match_runs(rest, s, pos + 1) {
+            return Some(end);
+        }
+    }
+    match_runs(rest, s, pos)
+}
+
+/// The first (up to) eight bytes of `p` as [`head_at`] reads them, and the mask of those bytes.
+fn head_and_mask(p: &[u8]) -> (u64, u64) {
+    let n = p.len().min(8);
+    let mask = if n == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    };
+    (head_at(p, 0) & mask, mask)
+}
+
 /// [`variants`] indexed by first byte: the ones a text can match at a position, in order.
 pub(crate) struct Variants {
-    all: Vec<String>,
-    /// Per first byte, the indices into `all` of the variants starting with it, ascending.
-    by_first: Vec<Vec<usize>>,
+    /// Per first byte, the variants starting with it, in alternation order.
+    by_first: Box<[Box<[Variant]>]>,
 }
 
 impl Variants {
     fn new(labels: &[(&str, &str)]) -> Self {
-        let all = variants(labels);
-        let mut by_first = vec![Vec::new(); 256];
-        for (i, v) in all.iter().enumerate() {
+        let mut by_first: Vec<Vec<Variant>> = (0..256).map(|_| Vec::new()).collect();
+        for v in variants(labels) {
             if let Some(b) = v.as_bytes().first() {
-                by_first[usize::from(*b)].push(i);
+                by_first[usize::from(*b)].push(Variant::new(&v));
             }
         }
-        Variants { all, by_first }
+        Variants {
+            by_first: by_first.into_iter().map(Vec::into_boxed_slice).collect(),
+        }
     }
 
-    /// The variants that can match at the start of `rest`, in alternation order.
-    fn at<'v>(&'v self, rest: &str) -> impl Iterator<Item = &'v str> + 'v {
-        let ix: &[usize] = match rest.as_bytes().first() {
+    /// Where each variant that matches at the start of `rest` ends, in alternation order.
+    #[inline]
+    fn ends<'v>(&'v self, rest: &'v [u8]) -> impl Iterator<Item = usize> + 'v {
+        let head = head_at(rest, 0);
+        let vs: &[Variant] = match rest.first() {
             Some(b) => &self.by_first[usize::from(*b)],
             None => &[],
         };
-        ix.iter().map(|&i| self.all[i].as_str())
+        vs.iter().filter_map(move |v| v.read(head, rest))
     }
 }
 
@@ -573,8 +636,7 @@ impl LineScan {
     /// (its classes hold no colon, and `(.*)$` takes whatever is left).
     fn label_at(labels: &Variants, rest: &str) -> Option<(usize, usize)> {
         let sep = |c: char| matches!(c, ' ' | '\t' | '*' | '_');
-        labels.at(rest).find_map(|label| {
-            let label_end = match_label(label, rest, 0)?;
+        labels.ends(rest.as_bytes()).find_map(|label_end| {
             let after = &rest[label_end..];
             let colon_at = after.len() - after.trim_start_matches(sep).len();
             let after_colon = after[colon_at..]
@@ -584,36 +646,6 @@ impl LineScan {
             Some((label_end, value))
         })
     }
-}
-
-/// Where `label` (a space standing for `[ \t\-]?`) ends when read at `at` in `s`, trying a
-/// space as one character before trying it as none, like the regex. Each run of the label
-/// between spaces is compared as bytes (the same as comparing its characters).
-fn match_label(label: &str, s: &str, at: usize) -> Option<usize> {
-    // Most tries fail at the first byte.
-    if label.is_empty() {
-        return Some(at);
-    }
-    if s.as_bytes().get(at) != label.as_bytes().first() {
-        return None;
-    }
-    let (run, rest) = match label.split_once(' ') {
-        Some((run, rest)) => (run, Some(rest)),
-        None => (label, None),
-    };
-    if !s.as_bytes().get(at..)?.starts_with(run.as_bytes()) {
-        return None;
-    }
-    let pos = at + run.len();
-    let Some(rest) = rest else {
-        return Some(pos);
-    };
-    if matches!(s.as_bytes().get(pos), Some(b' ' | b'\t' | b'-')) {
-        if let Some(end) = match_label(rest, s, pos + 1) {
-            return Some(end);
-        }
-    }
-    match_label(rest, s, pos)
 }
 
 /// The first word of every variant of every label (see [`alternation`]): any label match holds
@@ -726,15 +758,12 @@ impl LabelScan {
 
     /// The pattern read at the start of `rest`: (label end, value range, match end), `None`
     /// when no variant matches there. Same result as the anchored regex: the variants are tried
-    /// in its alternation order, a label matches in one way only (see [`match_label`]), the
+    /// in its alternation order, a label matches in one way only (see [`match_runs`]), the
     /// separators are maximal runs (their classes hold no colon, and no digit), and what a
     /// greedy value may give back is worked out below.
     fn read_at(&self, rest: &str) -> Result<Option<(usize, Range<usize>)>, Undecided> {
         let b = rest.as_bytes();
-        for label in self.labels.at(rest) {
-            let Some(label_end) = match_label(label, rest, 0) else {
-                continue;
-            };
+        for label_end in self.labels.ends(b) {
             let sep = skip_sep(b, label_end)?;
             let value = match self.value {
                 LabelValue::Passcode => {
@@ -1598,6 +1627,74 @@ mod tests {
             .filter_map(|p| std::fs::read(p).ok())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .collect()
+    }
+
+    /// [`match_runs`] as it was, on the label's text: where `label` (a space standing for `[ \t\-]?`) ends when read at `at` in `s`, trying a
+    /// space as one character before trying it as none, like the regex. Each run of the label
+    /// between spaces is compared as bytes (the same as comparing its characters).
+    fn match_label(label: &str, s: &str, at: usize) -> Option<usize> {
+        // Most tries fail at the first byte.
+        if label.is_empty() {
+            return Some(at);
+        }
+        if s.as_bytes().get(at) != label.as_bytes().first() {
+            return None;
+        }
+        let (run, rest) = match label.split_once(' ') {
+            Some((run, rest)) => (run, Some(rest)),
+            None => (label, None),
+        };
+        if !s.as_bytes().get(at..)?.starts_with(run.as_bytes()) {
+            return None;
+        }
+        let pos = at + run.len();
+        let Some(rest) = rest else {
+            return Some(pos);
+        };
+        if matches!(s.as_bytes().get(pos), Some(b' ' | b'\t' | b'-')) {
+            if let Some(end) = match_label(rest, s, pos + 1) {
+                return Some(end);
+            }
+        }
+        match_label(rest, s, pos)
+    }
+
+    /// Every label variant read by [`Variants::ends`] against [`match_label`] at every position
+    /// of every fixture (lower-cased) and of texts made of the variants themselves: glued,
+    /// separated by each separator, cut mid-character, upper case, CRLF.
+    #[test]
+    fn variants_read_like_match_label() {
+        let lists = [PASSCODE, MEETING_ID, TOPIC, TIME, TIMEZONE, GOOGLE_TITLE];
+        let mut texts: Vec<String> = super::super::fixture_texts()
+            .iter()
+            .map(|t| t.to_ascii_lowercase())
+            .collect();
+        for list in lists {
+            for v in variants(list) {
+                for sep in [" ", "\t", "-", "", "  ", "\r\n", "_"] {
+                    texts.push(v.replace(' ', sep));
+                    texts.push(format!("x{}: 1 {}", v.replace(' ', sep), v.to_uppercase()));
+                }
+                let cut = v.char_indices().last().map_or(0, |(i, _)| i);
+                texts.push(v[..cut].to_owned());
+                texts.push(format!("{}{v}", &v[..cut]));
+            }
+        }
+        texts.push(String::new());
+        for list in lists {
+            let all = variants(list);
+            let vs = Variants::new(list);
+            for t in &texts {
+                for at in 0..=t.len() {
+                    let old: Vec<usize> = all
+                        .iter()
+                        .filter_map(|l| Some(match_label(l, t, at)? - at))
+                        .collect();
+                    let new: Vec<usize> = vs.ends(&t.as_bytes()[at..]).collect();
+                    assert_eq!(new, old, "{t:?} at {at}");
+                }
+            }
+        }
     }
 
     /// The hand reader of [`LabelScan`] where a greedy separator or value gives back, stops
