@@ -1028,9 +1028,6 @@ type PhraseEntry = (PhraseFlags, Option<&'static str>);
 /// whose first three bytes hash to a set bit are compared there.
 struct Words {
     patterns: Vec<String>,
-    /// Per pattern: its first (up to) eight bytes as [`head_at`] reads them, and the mask of
-    /// those bytes, so most comparisons are one AND and one compare without a call.
-    heads: Vec<(u64, u64)>,
     /// Per pattern: which word lists it belongs to.
     kinds: Vec<u16>,
     /// Per pattern: its phrase entry, when it is a phrase.
@@ -1040,10 +1037,24 @@ struct Words {
     filter: Box<[u64; FILTER_WORDS]>,
     /// Per word of `filter`: how many bits are set in the words before it, so a set bit's
     /// rank (its bucket) is found without a table per hash value.
-    rank: Vec<u16>,
-    /// Bucket r's patterns are `bucket_ids[bucket_start[r]..bucket_start[r + 1]]`.
+    rank: Box<[u16; FILTER_WORDS]>,
+    /// Bucket r's patterns are `entries[bucket_start[r]..bucket_start[r + 1]]`, in pattern
+    /// order: each with what a hit compares, inline, so a window whose bit is set but that
+    /// starts no word costs one or two loads more.
     bucket_start: Vec<u16>,
-    bucket_ids: Vec<u16>,
+    entries: Vec<Entry>,
+}
+
+/// A pattern as [`Words::read_at`] compares it.
+#[derive(Clone, Copy)]
+struct Entry {
+    /// Its first (up to) eight bytes as [`head_at`] reads them, and the mask of those bytes.
+    head: u64,
+    mask: u64,
+    /// Its index in [`Words::patterns`].
+    id: u16,
+    /// Its length in bytes: only a pattern longer than eight bytes is compared further.
+    len: u16,
 }
 
 /// Bits of [`window_hash`]: 65,536 bits (8 KiB) for a few hundred 3-byte prefixes, so a
@@ -1052,11 +1063,20 @@ const FILTER_BITS: u32 = 16;
 const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
 
 /// The bucket of the 3-byte window `w` (first byte lowest; bytes past the text's end are 0).
+#[inline]
 fn window_hash(w: u32) -> usize {
-    (w.wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS)) as usize
+    hash4(w)
+}
+
+/// [`window_hash`] of the first three bytes of the four-byte `w4` (first byte lowest): the
+/// shift drops the fourth, so the scan hashes a plain four-byte load.
+#[inline(always)]
+fn hash4(w4: u32) -> usize {
+    ((w4 << 8).wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS)) as usize
 }
 
 /// The eight bytes of `b` from `i` (first byte lowest), 0 past the end.
+#[inline]
 fn head_at(b: &[u8], i: usize) -> u64 {
     // Most reads are whole: a plain load, not a copy of a variable length (a memcpy call).
     if let Some(&whole) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
@@ -1096,18 +1116,6 @@ impl Words {
             }
         }
         let id = |i: usize| u16::try_from(i).expect("fewer than 65,536 words");
-        let heads = patterns
-            .iter()
-            .map(|p| {
-                let n = p.len().min(8);
-                let mask = if n == 8 {
-                    u64::MAX
-                } else {
-                    (1u64 << (8 * n)) - 1
-                };
-                (head_at(p.as_bytes(), 0) & mask, mask)
-            })
-            .collect();
         let mut filter = Box::new([0u64; FILTER_WORDS]);
         let mut hashed: Vec<(usize, u16)> = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
@@ -1128,72 +1136,45 @@ impl Words {
         }
         hashed.sort_unstable();
         hashed.dedup();
-        let mut rank = Vec::with_capacity(filter.len());
+        let mut rank = Box::new([0u16; FILTER_WORDS]);
         let mut total: u16 = 0;
-        for w in filter.iter() {
-            rank.push(total);
+        for (r, w) in rank.iter_mut().zip(filter.iter()) {
+            *r = total;
             total += u16::try_from(w.count_ones()).expect("at most 64");
         }
         // Buckets in hash order, each bucket's patterns in pattern order.
         let mut bucket_start = Vec::new();
-        let mut bucket_ids = Vec::new();
+        let mut bucket_entries = Vec::new();
         let mut last = None;
         for (h, i) in hashed {
             if last != Some(h) {
-                bucket_start.push(id(bucket_ids.len()));
+                bucket_start.push(id(bucket_entries.len()));
                 last = Some(h);
             }
-            bucket_ids.push(i);
+            let p = patterns[usize::from(i)].as_bytes();
+            let (head, mask) = head_and_mask(p);
+            bucket_entries.push(Entry {
+                head,
+                mask,
+                id: i,
+                len: u16::try_from(p.len()).expect("words are short"),
+            });
         }
-        bucket_start.push(id(bucket_ids.len()));
+        bucket_start.push(id(bucket_entries.len()));
         Words {
             patterns,
-            heads,
             kinds,
             phrase,
             filter,
             rank,
             bucket_start,
-            bucket_ids,
+            entries: bucket_entries,
         }
-    }
-
-    /// Records every pattern found at `start` of `low` (its 3-byte window `w`) in `out`; returns
-    /// the longest phrase among them (its length and entry), if any.
-    #[inline(never)]
-    fn read_at(
-        &self,
-        out: &mut TextScan,
-        start: usize,
-        w: u32,
-        text: &str,
-        low: &str,
-    ) -> Option<(usize, PhraseEntry)> {
-        let rest = &low.as_bytes()[start..];
-        let head = head_at(rest, 0);
-        let mut longest: Option<(usize, PhraseEntry)> = None;
-        for &id in self.candidates(w) {
-            let id = usize::from(id);
-            let p = self.patterns[id].as_bytes();
-            let (h, mask) = self.heads[id];
-            // A pattern's bytes are never 0, so the zeros `head` holds past the text's end
-            // never match them.
-            if head & mask != h || (p.len() > 8 && !rest.starts_with(p)) {
-                continue;
-            }
-            out.record(self, id, start, text, low);
-            if let Some(entry) = self.phrase[id] {
-                if longest.is_none_or(|(len, _)| p.len() > len) {
-                    longest = Some((p.len(), entry));
-                }
-            }
-        }
-        longest
     }
 
     /// The patterns that may start with the window `w`.
     #[inline]
-    fn candidates(&self, w: u32) -> &[u16] {
+    fn candidates(&self, w: u32) -> &[Entry] {
         let h = window_hash(w);
         let word = self.filter[h >> 6];
         let bit = 1u64 << (h & 63);
@@ -1201,7 +1182,13 @@ impl Words {
             return &[];
         }
         let r = usize::from(self.rank[h >> 6]) + (word & (bit - 1)).count_ones() as usize;
-        &self.bucket_ids[usize::from(self.bucket_start[r])..usize::from(self.bucket_start[r + 1])]
+        let (Some(&from), Some(&to)) = (self.bucket_start.get(r), self.bucket_start.get(r + 1))
+        else {
+            return &[];
+        };
+        self.entries
+            .get(usize::from(from)..usize::from(to))
+            .unwrap_or(&[])
     }
 }
 
@@ -1298,41 +1285,90 @@ impl TextScan {
     }
 }
 
+/// A [`scan_text`] in progress: what it found so far, and what a hit reads.
+struct Scan<'t> {
+    words: &'t Words,
+    text: &'t str,
+    low: &'t str,
+    out: TextScan,
+    /// The end of the last phrase reported. The phrases a leftmost-longest, non-overlapping
+    /// scan reports: at the leftmost start not inside an earlier reported phrase, the longest
+    /// phrase starting there. Starts come in ascending order, so each is decided once its
+    /// position is done.
+    taken_to: usize,
+}
+
+impl Scan<'_> {
+    /// Records every pattern found at `start` (whose window's filter bit is set) and the
+    /// longest phrase among them. Kept out of the scan loop, which then holds few values.
+    #[inline(never)]
+    fn hit(&mut self, start: usize) {
+        let words = self.words;
+        let Some(rest) = self.low.as_bytes().get(start..) else {
+            return;
+        };
+        let head = head_at(rest, 0);
+        let mut longest: Option<(usize, PhraseEntry)> = None;
+        for e in words.candidates(window_at(rest, 0)) {
+            // A pattern's bytes are never 0, so the zeros `head` holds past the text's end
+            // never match them.
+            if head & e.mask != e.head {
+                continue;
+            }
+            let id = usize::from(e.id);
+            if e.len > 8 && !rest.starts_with(words.patterns[id].as_bytes()) {
+                continue;
+            }
+            self.out.record(words, id, start, self.text, self.low);
+            if let Some(entry) = words.phrase[id] {
+                let len = usize::from(e.len);
+                if longest.is_none_or(|(l, _)| len > l) {
+                    longest = Some((len, entry));
+                }
+            }
+        }
+        if let Some((len, entry)) = longest {
+            if start >= self.taken_to {
+                self.taken_to = start + len;
+                self.out.take_phrase(entry);
+            }
+        }
+    }
+}
+
 /// Scans `low` (the ASCII-lower-cased copy of `text`, same byte offsets) once for every word
 /// list and phrase.
 pub(crate) fn scan_text(text: &str, low: &str) -> TextScan {
     let words = &*WORDS;
     let filter: &[u64; FILTER_WORDS] = &words.filter;
-    let mut out = TextScan::default();
     let b = low.as_bytes();
-    // The phrases a leftmost-longest, non-overlapping scan reports: at the leftmost start not
-    // inside an earlier reported phrase, the longest phrase starting there. Starts come in
-    // ascending order, so each is decided once its position is done.
-    let mut taken_to = 0;
-    let mut at = |start: usize, window: u32, out: &mut TextScan| {
-        if let Some((len, entry)) = words.read_at(out, start, window, text, low) {
-            if start >= taken_to {
-                taken_to = start + len;
-                out.take_phrase(entry);
+    let mut scan = Scan {
+        words,
+        text,
+        low,
+        out: TextScan::default(),
+        taken_to: 0,
+    };
+    let set = |h: usize| filter[h >> 6] & (1 << (h & 63)) != 0;
+    // Six windows from each eight-byte load (the hash drops what lies past a window's three
+    // bytes: no byte assembly, no bounds check), then the last positions one by one (their
+    // windows padded with zeros past the end).
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let x = u64::from_le_bytes(*chunk);
+        for k in 0..6 {
+            if set(hash4((x >> (8 * k)) as u32)) {
+                scan.hit(i + k);
             }
         }
-    };
-    // Whole windows, then the last two positions (their windows padded with zeros).
-    let whole = b.len().saturating_sub(2);
-    for (start, w) in b.windows(3).enumerate() {
-        let window = u32::from_le_bytes([w[0], w[1], w[2], 0]);
-        let h = window_hash(window);
-        if filter[h >> 6] & (1 << (h & 63)) != 0 {
-            at(start, window, &mut out);
+        i += 6;
+    }
+    for start in i..b.len() {
+        if set(window_hash(window_at(b, start))) {
+            scan.hit(start);
         }
     }
-    for start in whole..b.len() {
-        let window = window_at(b, start);
-        if !words.candidates(window).is_empty() {
-            at(start, window, &mut out);
-        }
-    }
-    out
+    scan.out
 }
 
 /// The language of a matched label text.
