@@ -916,22 +916,36 @@ pub(crate) static ORGANIZER_RE: LazyLock<LineScan> = LazyLock::new(|| {
 });
 
 /// True when a trimmed, ASCII-lower-cased line opens with a phone-part header; the same as
-/// [`PHONE_HEADER_RE`] on that line, with a cheap look at its first letter first.
+/// [`PHONE_HEADER_RE`] on that line: no header starts with a lead character, so a line
+/// matches when, after all its lead characters, one of the headers starting with its next
+/// byte is a prefix. (Given several lines, the regex decides, after a look at the first
+/// line's first letter, as it always did.)
 pub(crate) fn is_phone_header(low_line: &str) -> bool {
-    static FIRST: LazyLock<Vec<char>> = LazyLock::new(|| {
-        let mut v: Vec<char> = PHONE_HEADERS
-            .iter()
-            .filter_map(|h| h.chars().next())
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
+    /// [`PHONE_HEADERS`] by first byte.
+    static BY_FIRST: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
+        let mut by_first = vec![Vec::new(); 256];
+        for h in PHONE_HEADERS {
+            if let Some(b) = h.as_bytes().first() {
+                by_first[usize::from(*b)].push(*h);
+            }
+        }
+        by_first
     });
-    let body = low_line.trim_start_matches([' ', '\t', '•', '·', '*', '-']);
-    body.chars()
-        .next()
-        .is_some_and(|c| FIRST.binary_search(&c).is_ok())
-        && PHONE_HEADER_RE.is_match(low_line)
+    let opens = |line: &str| {
+        let body = line.trim_start_matches([' ', '\t', '•', '·', '*', '-']);
+        body.as_bytes().first().is_some_and(|b| {
+            BY_FIRST[usize::from(*b)]
+                .iter()
+                .any(|h| body.starts_with(h))
+        })
+    };
+    if low_line.contains('\n') {
+        let body = low_line.trim_start_matches([' ', '\t', '•', '·', '*', '-']);
+        let first = body.chars().next().unwrap_or('\n');
+        return PHONE_HEADERS.iter().any(|h| h.starts_with(first))
+            && PHONE_HEADER_RE.is_match(low_line);
+    }
+    opens(low_line)
 }
 
 /// Zoom's phone-part headers at the start of a line.
@@ -1373,18 +1387,15 @@ pub(crate) fn scan_text(text: &str, low: &str) -> TextScan {
 
 /// The language of a matched label text.
 pub(crate) fn lang_of(table: &[(&str, &'static str)], matched: &str) -> Option<&'static str> {
-    let norm = |s: &str| {
+    // Compared character by character as normalized, without collecting either side.
+    fn norm(s: &str) -> impl Iterator<Item = char> + '_ {
         s.chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
             .flat_map(char::to_lowercase)
-            .collect::<String>()
-    };
+    }
     let exact = table.iter().find(|(l, _)| l.eq_ignore_ascii_case(matched));
     exact
-        .or_else(|| {
-            let m = norm(matched);
-            table.iter().find(|(l, _)| norm(l) == m)
-        })
+        .or_else(|| table.iter().find(|(l, _)| norm(l).eq(norm(matched))))
         .map(|(_, lang)| *lang)
 }
 
@@ -1888,6 +1899,93 @@ mod tests {
             }
         }
         best.map(|(l, _)| l)
+    }
+
+    /// [`lang_of`] as it was: both sides normalized into new strings.
+    fn old_lang_of(table: &[(&str, &'static str)], matched: &str) -> Option<&'static str> {
+        let norm = |s: &str| {
+            s.chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        };
+        let exact = table.iter().find(|(l, _)| l.eq_ignore_ascii_case(matched));
+        exact
+            .or_else(|| {
+                let m = norm(matched);
+                table.iter().find(|(l, _)| norm(l) == m)
+            })
+            .map(|(_, lang)| *lang)
+    }
+
+    #[test]
+    fn lang_of_matches_the_collected_compare() {
+        let tables = [PASSCODE, MEETING_ID, TOPIC, TIME, TIMEZONE, GOOGLE_TITLE];
+        let mut texts: Vec<String> = vec![String::new(), "x".to_owned(), "ΣΑΣ".to_owned()];
+        for table in tables {
+            for (label, _) in table {
+                for v in variants(&[(label, "")]) {
+                    texts.push(v.clone());
+                    texts.push(v.to_uppercase());
+                    texts.push(v.replace(' ', ""));
+                    texts.push(v.replace(' ', "\t-"));
+                    texts.push(v.replace(' ', "\u{3000}"));
+                    texts.push(format!("{v}x"));
+                    let cut = v.char_indices().last().map_or(0, |(i, _)| i);
+                    texts.push(v[..cut].to_owned());
+                }
+            }
+        }
+        for table in tables {
+            for t in &texts {
+                assert_eq!(lang_of(table, t), old_lang_of(table, t), "{t:?}");
+            }
+        }
+    }
+
+    /// [`is_phone_header`] as it was. True when a trimmed, ASCII-lower-cased line opens with a phone-part header; the same as
+    /// [`PHONE_HEADER_RE`] on that line, with a cheap look at its first letter first.
+    fn old_is_phone_header(low_line: &str) -> bool {
+        static FIRST: LazyLock<Vec<char>> = LazyLock::new(|| {
+            let mut v: Vec<char> = PHONE_HEADERS
+                .iter()
+                .filter_map(|h| h.chars().next())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        });
+        let body = low_line.trim_start_matches([' ', '\t', '•', '·', '*', '-']);
+        body.chars()
+            .next()
+            .is_some_and(|c| FIRST.binary_search(&c).is_ok())
+            && PHONE_HEADER_RE.is_match(low_line)
+    }
+
+    #[test]
+    fn is_phone_header_matches_the_regex() {
+        let mut lines: Vec<String> = Vec::new();
+        for t in super::super::fixture_texts() {
+            let low = t.to_ascii_lowercase();
+            lines.extend(low.lines().map(str::to_owned));
+            lines.extend(low.lines().map(|l| l.trim().to_owned()));
+        }
+        for h in PHONE_HEADERS {
+            for lead in ["", " ", "\t• ", "-*·", "x ", "\n", "a\n * "] {
+                lines.push(format!("{lead}{h}"));
+                lines.push(format!("{lead}{h} tail\r\nnext"));
+                lines.push(format!("{lead}{}", h.to_uppercase()));
+                let cut = h.char_indices().last().map_or(0, |(i, _)| i);
+                lines.push(format!("{lead}{}", &h[..cut]));
+            }
+        }
+        lines.push(String::new());
+        for l in &lines {
+            assert_eq!(is_phone_header(l), old_is_phone_header(l), "{l:?}");
+            if !l.contains('\n') {
+                assert_eq!(is_phone_header(l), PHONE_HEADER_RE.is_match(l), "{l:?}");
+            }
+        }
     }
 
     #[test]
