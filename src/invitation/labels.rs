@@ -1042,20 +1042,21 @@ type PhraseEntry = (PhraseFlags, Option<&'static str>);
 /// whose first three bytes hash to a set bit are compared there.
 struct Words {
     patterns: Vec<String>,
-    /// Per pattern: which word lists it belongs to.
+    /// Per pattern: which word lists it belongs to (the reference scan's; the scan reads
+    /// [`Entry::kinds`]).
+    #[cfg(test)]
     kinds: Vec<u16>,
     /// Per pattern: its phrase entry, when it is a phrase.
     phrase: Vec<Option<PhraseEntry>>,
     /// Bit h set when some pattern can start a text window that hashes to h: its first three
     /// bytes, or, shorter, itself followed by any byte (see [`window_hash`]).
     filter: Box<[u64; FILTER_WORDS]>,
-    /// Per word of `filter`: how many bits are set in the words before it, so a set bit's
-    /// rank (its bucket) is found without a table per hash value.
-    rank: Box<[u16; FILTER_WORDS]>,
-    /// Bucket r's patterns are `entries[bucket_start[r]..bucket_start[r + 1]]`, in pattern
-    /// order: each with what a hit compares, inline, so a window whose bit is set but that
-    /// starts no word costs one or two loads more.
-    bucket_start: Vec<u16>,
+    /// Per hash value whose `filter` bit is set: where its bucket starts in `entries` (read
+    /// only at set bits: one load, where a rank in `filter` took a software popcount).
+    bucket: Box<[u16]>,
+    /// The buckets, each a run of patterns in pattern order ending at one marked `last`: each
+    /// with what a hit compares, inline, so a window whose bit is set but that starts no word
+    /// costs one or two loads more.
     entries: Vec<Entry>,
 }
 
@@ -1069,6 +1070,11 @@ struct Entry {
     id: u16,
     /// Its length in bytes: only a pattern longer than eight bytes is compared further.
     len: u16,
+    /// Its [`Words::kinds`], and whether it is a phrase.
+    kinds: u16,
+    phrase: bool,
+    /// The last entry of its bucket.
+    last: bool,
 }
 
 /// Bits of [`window_hash`]: 65,536 bits (8 KiB) for a few hundred 3-byte prefixes, so a
@@ -1150,19 +1156,16 @@ impl Words {
         }
         hashed.sort_unstable();
         hashed.dedup();
-        let mut rank = Box::new([0u16; FILTER_WORDS]);
-        let mut total: u16 = 0;
-        for (r, w) in rank.iter_mut().zip(filter.iter()) {
-            *r = total;
-            total += u16::try_from(w.count_ones()).expect("at most 64");
-        }
         // Buckets in hash order, each bucket's patterns in pattern order.
-        let mut bucket_start = Vec::new();
-        let mut bucket_entries = Vec::new();
+        let mut bucket = vec![0u16; 1 << FILTER_BITS].into_boxed_slice();
+        let mut bucket_entries: Vec<Entry> = Vec::new();
         let mut last = None;
         for (h, i) in hashed {
             if last != Some(h) {
-                bucket_start.push(id(bucket_entries.len()));
+                if let Some(prev) = bucket_entries.last_mut() {
+                    prev.last = true;
+                }
+                bucket[h] = id(bucket_entries.len());
                 last = Some(h);
             }
             let p = patterns[usize::from(i)].as_bytes();
@@ -1172,37 +1175,39 @@ impl Words {
                 mask,
                 id: i,
                 len: u16::try_from(p.len()).expect("words are short"),
+                kinds: kinds[usize::from(i)],
+                phrase: phrase[usize::from(i)].is_some(),
+                last: false,
             });
         }
-        bucket_start.push(id(bucket_entries.len()));
+        if let Some(prev) = bucket_entries.last_mut() {
+            prev.last = true;
+        }
         Words {
             patterns,
+            #[cfg(test)]
             kinds,
             phrase,
             filter,
-            rank,
-            bucket_start,
+            bucket,
             entries: bucket_entries,
         }
     }
 
-    /// The patterns that may start with the window `w`.
+    /// The patterns that may start with a window of hash `h` (whose filter bit is set).
     #[inline]
-    fn candidates(&self, w: u32) -> &[Entry] {
-        let h = window_hash(w);
-        let word = self.filter[h >> 6];
-        let bit = 1u64 << (h & 63);
-        if word & bit == 0 {
-            return &[];
-        }
-        let r = usize::from(self.rank[h >> 6]) + (word & (bit - 1)).count_ones() as usize;
-        let (Some(&from), Some(&to)) = (self.bucket_start.get(r), self.bucket_start.get(r + 1))
-        else {
-            return &[];
-        };
-        self.entries
-            .get(usize::from(from)..usize::from(to))
-            .unwrap_or(&[])
+    fn candidates(&self, h: usize) -> impl Iterator<Item = &Entry> + '_ {
+        let from = self
+            .bucket
+            .get(h)
+            .map_or(self.entries.len(), |&b| usize::from(b));
+        let bucket = self.entries.get(from..).unwrap_or(&[]);
+        let mut done = false;
+        bucket.iter().take_while(move |e| {
+            let more = !done;
+            done = e.last;
+            more
+        })
     }
 }
 
@@ -1258,12 +1263,15 @@ pub(crate) struct TextScan {
 }
 
 impl TextScan {
-    /// Records pattern `id` of `words` found at `start` of `low` (`text`'s lower-cased copy).
-    fn record(&mut self, words: &Words, id: usize, start: usize, text: &str, low: &str) {
-        let kinds = words.kinds[id];
+    /// Records a word of lists `kinds` found at `start` of `low` (`text`'s lower-cased copy).
+    fn record(&mut self, kinds: u16, start: usize, text: &str, low: &str) {
         // Positions come in ascending order; two words of one list may start at one position.
         let push = |bit: u16, v: &mut Vec<usize>| {
             if kinds & bit != 0 && v.last() != Some(&start) {
+                // Room for a few dozen at once: a list that is hit at all is often hit again.
+                if v.capacity() == 0 {
+                    v.reserve(32);
+                }
                 v.push(start);
             }
         };
@@ -1316,14 +1324,14 @@ impl Scan<'_> {
     /// Records every pattern found at `start` (whose window's filter bit is set) and the
     /// longest phrase among them. Kept out of the scan loop, which then holds few values.
     #[inline(never)]
-    fn hit(&mut self, start: usize) {
+    fn hit(&mut self, start: usize, h: usize) {
         let words = self.words;
         let Some(rest) = self.low.as_bytes().get(start..) else {
             return;
         };
         let head = head_at(rest, 0);
         let mut longest: Option<(usize, PhraseEntry)> = None;
-        for e in words.candidates(window_at(rest, 0)) {
+        for e in words.candidates(h) {
             // A pattern's bytes are never 0, so the zeros `head` holds past the text's end
             // never match them.
             if head & e.mask != e.head {
@@ -1333,8 +1341,8 @@ impl Scan<'_> {
             if e.len > 8 && !rest.starts_with(words.patterns[id].as_bytes()) {
                 continue;
             }
-            self.out.record(words, id, start, self.text, self.low);
-            if let Some(entry) = words.phrase[id] {
+            self.out.record(e.kinds, start, self.text, self.low);
+            if let Some(entry) = words.phrase[id].filter(|_| e.phrase) {
                 let len = usize::from(e.len);
                 if longest.is_none_or(|(l, _)| len > l) {
                     longest = Some((len, entry));
@@ -1371,15 +1379,17 @@ pub(crate) fn scan_text(text: &str, low: &str) -> TextScan {
     while let Some(chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
         let x = u64::from_le_bytes(*chunk);
         for k in 0..6 {
-            if set(hash4((x >> (8 * k)) as u32)) {
-                scan.hit(i + k);
+            let h = hash4((x >> (8 * k)) as u32);
+            if set(h) {
+                scan.hit(i + k, h);
             }
         }
         i += 6;
     }
     for start in i..b.len() {
-        if set(window_hash(window_at(b, start))) {
-            scan.hit(start);
+        let h = window_hash(window_at(b, start));
+        if set(h) {
+            scan.hit(start, h);
         }
     }
     scan.out
@@ -1592,7 +1602,7 @@ mod tests {
         }
         starts.sort_unstable();
         for (start, id) in starts {
-            out.record(words, id, start, text, low);
+            out.record(words.kinds[id], start, text, low);
         }
         phrases.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut taken_to = 0;
