@@ -355,43 +355,77 @@ fn variants(labels: &[(&str, &str)]) -> Vec<String> {
 
 /// One of [`variants`] as the hand readers compare it.
 struct Variant {
-    /// Its runs between spaces, as bytes (a space stands for `[ \t\-]?`).
-    runs: Box<[Box<[u8]>]>,
-    /// Its first run's first (up to) eight bytes as [`head_at`] reads them, and their mask: one
-    /// AND and one compare reject most variants at a position without touching `runs`.
+    /// Its runs between spaces (a space stands for `[ \t\-]?`).
+    runs: Box<[Run]>,
+}
+
+/// A run of a [`Variant`]: its bytes, and its first (up to) eight bytes as [`head_at`] reads
+/// them with their mask, so a run of at most eight bytes is compared with one AND and one
+/// compare (no call to compare slices).
+struct Run {
+    bytes: Box<[u8]>,
     head: u64,
     mask: u64,
 }
 
+impl Run {
+    /// Whether `s` holds this run at `at`.
+    #[inline]
+    fn at(&self, s: &[u8], at: usize) -> bool {
+        // A label's bytes are never 0, so the zeros `head_at` reads past the text's end never
+        // match them.
+        if self.bytes.len() <= 8 {
+            head_at(s, at) & self.mask == self.head
+        } else {
+            s.get(at..).is_some_and(|r| r.starts_with(&self.bytes))
+        }
+    }
+}
+
 impl Variant {
     fn new(label: &str) -> Self {
-        let runs: Box<[Box<[u8]>]> = label.split(' ').map(|r| r.as_bytes().into()).collect();
-        let first = runs.first().map_or(&[][..], |r| &r[..]);
-        let (head, mask) = head_and_mask(first);
-        Variant { runs, head, mask }
+        let runs = label
+            .split(' ')
+            .map(|r| {
+                let (head, mask) = head_and_mask(r.as_bytes());
+                Run {
+                    bytes: r.as_bytes().into(),
+                    head,
+                    mask,
+                }
+            })
+            .collect();
+        Variant { runs }
     }
 
     /// Where this variant ends when read at the start of `s`, whose first eight bytes are
     /// `head` (see [`head_at`]); the same as the regex's alternative for it.
     #[inline]
     fn read(&self, head: u64, s: &[u8]) -> Option<usize> {
-        // A label's bytes are never 0, so the zeros `head` holds past the text's end never
-        // match them.
-        if head & self.mask != self.head {
+        let (first, rest) = self.runs.split_first()?;
+        // Most variants are rejected here; a first run of at most eight bytes is then matched.
+        if head & first.mask != first.head {
             return None;
         }
-        match_runs(&self.runs, s, 0)
+        if first.bytes.len() > 8 && !first.at(s, 0) {
+            return None;
+        }
+        after_run(rest, s, first.bytes.len())
     }
 }
 
 /// Where `runs` (joined by `[ \t\-]?`) end when read at `at` in `s`, trying a separator as one
 /// character before trying it as none, like the regex.
-fn match_runs(runs: &[Box<[u8]>], s: &[u8], at: usize) -> Option<usize> {
+fn match_runs(runs: &[Run], s: &[u8], at: usize) -> Option<usize> {
     let (run, rest) = runs.split_first()?;
-    if !s.get(at..)?.starts_with(run) {
+    if !run.at(s, at) {
         return None;
     }
-    let pos = at + run.len();
+    after_run(rest, s, at + run.bytes.len())
+}
+
+/// Where `rest` (the runs after one that ended at `pos`) ends, each after its `[ \t\-]?`.
+fn after_run(rest: &[Run], s: &[u8], pos: usize) -> Option<usize> {
     if rest.is_empty() {
         return Some(pos);
     }
