@@ -559,20 +559,17 @@ impl Sentence {
     fn read(&self, line: &str) -> Option<(usize, usize)> {
         let min = line.chars().next()?.len_utf8();
         let mut best: Option<(usize, usize)> = None;
+        let b = line.as_bytes();
         for head in &self.heads {
-            let Some(p) = line
-                .get(min..)
-                .and_then(|l| l.find(head.as_str()))
-                .map(|p| p + min)
-            else {
+            let Some(p) = find_from(b, head.as_bytes(), min) else {
                 continue;
             };
             let after = p + head.len();
             // Without the tail after the head's first occurrence, a later one (with less
             // after it) has none either.
             let end = match &self.tail {
-                Some(t) => match line[after..].rfind(t.as_str()) {
-                    Some(e) => after + e + t.len(),
+                Some(t) => match rfind_from(b, t.as_bytes(), after) {
+                    Some(e) => e + t.len(),
                     None => continue,
                 },
                 None => after,
@@ -583,6 +580,42 @@ impl Sentence {
         }
         best
     }
+}
+
+/// The first occurrence of `needle` in `hay` at or after `from`: the same as `str::find` on
+/// UTF-8 text (a needle that is UTF-8 only matches at a character boundary), without building
+/// a substring searcher for a line of a few dozen bytes: each place holding the needle's first
+/// byte (found by `memchr`) is compared.
+fn find_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let Some(&first) = needle.first() else {
+        return (from <= hay.len()).then_some(from);
+    };
+    let mut i = from;
+    while let Some(k) = memchr::memchr(first, hay.get(i..)?) {
+        let p = i + k;
+        if hay[p..].starts_with(needle) {
+            return Some(p);
+        }
+        i = p + 1;
+    }
+    None
+}
+
+/// The last occurrence of `needle` in `hay` starting at or after `from`, like `str::rfind`
+/// on `hay[from..]` (see [`find_from`]).
+fn rfind_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let rest = hay.get(from..)?;
+    let Some(&first) = needle.first() else {
+        return Some(hay.len());
+    };
+    let mut end = rest.len();
+    while let Some(k) = memchr::memrchr(first, &rest[..end]) {
+        if rest[k..].starts_with(needle) {
+            return Some(from + k);
+        }
+        end = k;
+    }
+    None
 }
 
 /// What may stand before a label at the start of its line (see [`line_label`]).
@@ -2028,6 +2061,47 @@ mod tests {
             assert_eq!(is_phone_header(l), old_is_phone_header(l), "{l:?}");
             if !l.contains('\n') {
                 assert_eq!(is_phone_header(l), PHONE_HEADER_RE.is_match(l), "{l:?}");
+            }
+        }
+    }
+
+    /// [`find_from`] and [`rfind_from`] against `str::find` and `str::rfind` on every
+    /// organizer head and tail, in the organizer test lines and in splices of them.
+    #[test]
+    fn find_from_matches_str_find() {
+        let sentences = ORGANIZER_RE.sentences.as_ref().expect("sentences");
+        let mut needles: Vec<&str> = vec!["", "a", "é"];
+        for s in sentences {
+            needles.extend(s.heads.iter().map(String::as_str));
+            needles.extend(s.tail.as_deref());
+        }
+        let mut lines: Vec<String> = vec![String::new(), "aaa".to_owned(), "ééé".to_owned()];
+        for n in &needles {
+            lines.push(format!("{n}{n}"));
+            lines.push(format!("x {n} y {n}"));
+            let cut = n.char_indices().last().map_or(0, |(i, _)| i);
+            lines.push(format!("{}{n}{}", &n[..cut], &n[..cut]));
+        }
+        for t in super::super::fixture_texts() {
+            lines.extend(t.to_ascii_lowercase().lines().map(str::to_owned));
+        }
+        for line in &lines {
+            let starts = line.char_indices().map(|(i, _)| i).chain([line.len()]);
+            for from in starts {
+                for n in &needles {
+                    let b = line.as_bytes();
+                    let nb = n.as_bytes();
+                    assert_eq!(
+                        find_from(b, nb, from),
+                        line[from..].find(n).map(|p| p + from),
+                        "{line:?} {n:?} {from}"
+                    );
+                    assert_eq!(
+                        rfind_from(b, nb, from),
+                        line[from..].rfind(n).map(|p| p + from),
+                        "{line:?} {n:?} {from}"
+                    );
+                }
             }
         }
     }
