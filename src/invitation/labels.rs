@@ -353,32 +353,129 @@ fn variants(labels: &[(&str, &str)]) -> Vec<String> {
     l
 }
 
+/// One of [`variants`] as the hand readers compare it.
+struct Variant {
+    /// Its runs between spaces (a space stands for `[ \t\-]?`).
+    runs: Box<[Run]>,
+}
+
+/// A run of a [`Variant`]: its bytes, and its first (up to) eight bytes as [`head_at`] reads
+/// them with their mask, so a run of at most eight bytes is compared with one AND and one
+/// compare (no call to compare slices).
+struct Run {
+    bytes: Box<[u8]>,
+    head: u64,
+    mask: u64,
+}
+
+impl Run {
+    /// Whether `s` holds this run at `at`.
+    #[inline]
+    fn at(&self, s: &[u8], at: usize) -> bool {
+        // A label's bytes are never 0, so the zeros `head_at` reads past the text's end never
+        // match them.
+        if self.bytes.len() <= 8 {
+            head_at(s, at) & self.mask == self.head
+        } else {
+            s.get(at..).is_some_and(|r| r.starts_with(&self.bytes))
+        }
+    }
+}
+
+impl Variant {
+    fn new(label: &str) -> Self {
+        let runs = label
+            .split(' ')
+            .map(|r| {
+                let (head, mask) = head_and_mask(r.as_bytes());
+                Run {
+                    bytes: r.as_bytes().into(),
+                    head,
+                    mask,
+                }
+            })
+            .collect();
+        Variant { runs }
+    }
+
+    /// Where this variant ends when read at the start of `s`, whose first eight bytes are
+    /// `head` (see [`head_at`]); the same as the regex's alternative for it.
+    #[inline]
+    fn read(&self, head: u64, s: &[u8]) -> Option<usize> {
+        let (first, rest) = self.runs.split_first()?;
+        // Most variants are rejected here; a first run of at most eight bytes is then matched.
+        if head & first.mask != first.head {
+            return None;
+        }
+        if first.bytes.len() > 8 && !first.at(s, 0) {
+            return None;
+        }
+        after_run(rest, s, first.bytes.len())
+    }
+}
+
+/// Where `runs` (joined by `[ \t\-]?`) end when read at `at` in `s`, trying a separator as one
+/// character before trying it as none, like the regex.
+fn match_runs(runs: &[Run], s: &[u8], at: usize) -> Option<usize> {
+    let (run, rest) = runs.split_first()?;
+    if !run.at(s, at) {
+        return None;
+    }
+    after_run(rest, s, at + run.bytes.len())
+}
+
+/// Where `rest` (the runs after one that ended at `pos`) ends, each after its `[ \t\-]?`.
+fn after_run(rest: &[Run], s: &[u8], pos: usize) -> Option<usize> {
+    if rest.is_empty() {
+        return Some(pos);
+    }
+    if matches!(s.get(pos), Some(b' ' | b'\t' | b'-')) {
+        if let Some(end) = match_runs(rest, s, pos + 1) {
+            return Some(end);
+        }
+    }
+    match_runs(rest, s, pos)
+}
+
+/// The first (up to) eight bytes of `p` as [`head_at`] reads them, and the mask of those bytes.
+fn head_and_mask(p: &[u8]) -> (u64, u64) {
+    let n = p.len().min(8);
+    let mask = if n == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    };
+    (head_at(p, 0) & mask, mask)
+}
+
 /// [`variants`] indexed by first byte: the ones a text can match at a position, in order.
 pub(crate) struct Variants {
-    all: Vec<String>,
-    /// Per first byte, the indices into `all` of the variants starting with it, ascending.
-    by_first: Vec<Vec<usize>>,
+    /// Per first byte, the variants starting with it, in alternation order.
+    by_first: Box<[Box<[Variant]>]>,
 }
 
 impl Variants {
     fn new(labels: &[(&str, &str)]) -> Self {
-        let all = variants(labels);
-        let mut by_first = vec![Vec::new(); 256];
-        for (i, v) in all.iter().enumerate() {
+        let mut by_first: Vec<Vec<Variant>> = (0..256).map(|_| Vec::new()).collect();
+        for v in variants(labels) {
             if let Some(b) = v.as_bytes().first() {
-                by_first[usize::from(*b)].push(i);
+                by_first[usize::from(*b)].push(Variant::new(&v));
             }
         }
-        Variants { all, by_first }
+        Variants {
+            by_first: by_first.into_iter().map(Vec::into_boxed_slice).collect(),
+        }
     }
 
-    /// The variants that can match at the start of `rest`, in alternation order.
-    fn at<'v>(&'v self, rest: &str) -> impl Iterator<Item = &'v str> + 'v {
-        let ix: &[usize] = match rest.as_bytes().first() {
+    /// Where each variant that matches at the start of `rest` ends, in alternation order.
+    #[inline]
+    fn ends<'v>(&'v self, rest: &'v [u8]) -> impl Iterator<Item = usize> + 'v {
+        let head = head_at(rest, 0);
+        let vs: &[Variant] = match rest.first() {
             Some(b) => &self.by_first[usize::from(*b)],
             None => &[],
         };
-        ix.iter().map(|&i| self.all[i].as_str())
+        vs.iter().filter_map(move |v| v.read(head, rest))
     }
 }
 
@@ -462,20 +559,17 @@ impl Sentence {
     fn read(&self, line: &str) -> Option<(usize, usize)> {
         let min = line.chars().next()?.len_utf8();
         let mut best: Option<(usize, usize)> = None;
+        let b = line.as_bytes();
         for head in &self.heads {
-            let Some(p) = line
-                .get(min..)
-                .and_then(|l| l.find(head.as_str()))
-                .map(|p| p + min)
-            else {
+            let Some(p) = find_from(b, head.as_bytes(), min) else {
                 continue;
             };
             let after = p + head.len();
             // Without the tail after the head's first occurrence, a later one (with less
             // after it) has none either.
             let end = match &self.tail {
-                Some(t) => match line[after..].rfind(t.as_str()) {
-                    Some(e) => after + e + t.len(),
+                Some(t) => match rfind_from(b, t.as_bytes(), after) {
+                    Some(e) => e + t.len(),
                     None => continue,
                 },
                 None => after,
@@ -486,6 +580,42 @@ impl Sentence {
         }
         best
     }
+}
+
+/// The first occurrence of `needle` in `hay` at or after `from`: the same as `str::find` on
+/// UTF-8 text (a needle that is UTF-8 only matches at a character boundary), without building
+/// a substring searcher for a line of a few dozen bytes: each place holding the needle's first
+/// byte (found by `memchr`) is compared.
+fn find_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let Some(&first) = needle.first() else {
+        return (from <= hay.len()).then_some(from);
+    };
+    let mut i = from;
+    while let Some(k) = memchr::memchr(first, hay.get(i..)?) {
+        let p = i + k;
+        if hay[p..].starts_with(needle) {
+            return Some(p);
+        }
+        i = p + 1;
+    }
+    None
+}
+
+/// The last occurrence of `needle` in `hay` starting at or after `from`, like `str::rfind`
+/// on `hay[from..]` (see [`find_from`]).
+fn rfind_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let rest = hay.get(from..)?;
+    let Some(&first) = needle.first() else {
+        return Some(hay.len());
+    };
+    let mut end = rest.len();
+    while let Some(k) = memchr::memrchr(first, &rest[..end]) {
+        if rest[k..].starts_with(needle) {
+            return Some(from + k);
+        }
+        end = k;
+    }
+    None
 }
 
 /// What may stand before a label at the start of its line (see [`line_label`]).
@@ -573,8 +703,7 @@ impl LineScan {
     /// (its classes hold no colon, and `(.*)$` takes whatever is left).
     fn label_at(labels: &Variants, rest: &str) -> Option<(usize, usize)> {
         let sep = |c: char| matches!(c, ' ' | '\t' | '*' | '_');
-        labels.at(rest).find_map(|label| {
-            let label_end = match_label(label, rest, 0)?;
+        labels.ends(rest.as_bytes()).find_map(|label_end| {
             let after = &rest[label_end..];
             let colon_at = after.len() - after.trim_start_matches(sep).len();
             let after_colon = after[colon_at..]
@@ -584,36 +713,6 @@ impl LineScan {
             Some((label_end, value))
         })
     }
-}
-
-/// Where `label` (a space standing for `[ \t\-]?`) ends when read at `at` in `s`, trying a
-/// space as one character before trying it as none, like the regex. Each run of the label
-/// between spaces is compared as bytes (the same as comparing its characters).
-fn match_label(label: &str, s: &str, at: usize) -> Option<usize> {
-    // Most tries fail at the first byte.
-    if label.is_empty() {
-        return Some(at);
-    }
-    if s.as_bytes().get(at) != label.as_bytes().first() {
-        return None;
-    }
-    let (run, rest) = match label.split_once(' ') {
-        Some((run, rest)) => (run, Some(rest)),
-        None => (label, None),
-    };
-    if !s.as_bytes().get(at..)?.starts_with(run.as_bytes()) {
-        return None;
-    }
-    let pos = at + run.len();
-    let Some(rest) = rest else {
-        return Some(pos);
-    };
-    if matches!(s.as_bytes().get(pos), Some(b' ' | b'\t' | b'-')) {
-        if let Some(end) = match_label(rest, s, pos + 1) {
-            return Some(end);
-        }
-    }
-    match_label(rest, s, pos)
 }
 
 /// The first word of every variant of every label (see [`alternation`]): any label match holds
@@ -726,15 +825,12 @@ impl LabelScan {
 
     /// The pattern read at the start of `rest`: (label end, value range, match end), `None`
     /// when no variant matches there. Same result as the anchored regex: the variants are tried
-    /// in its alternation order, a label matches in one way only (see [`match_label`]), the
+    /// in its alternation order, a label matches in one way only (see [`match_runs`]), the
     /// separators are maximal runs (their classes hold no colon, and no digit), and what a
     /// greedy value may give back is worked out below.
     fn read_at(&self, rest: &str) -> Result<Option<(usize, Range<usize>)>, Undecided> {
         let b = rest.as_bytes();
-        for label in self.labels.at(rest) {
-            let Some(label_end) = match_label(label, rest, 0) else {
-                continue;
-            };
+        for label_end in self.labels.ends(b) {
             let sep = skip_sep(b, label_end)?;
             let value = match self.value {
                 LabelValue::Passcode => {
@@ -887,22 +983,36 @@ pub(crate) static ORGANIZER_RE: LazyLock<LineScan> = LazyLock::new(|| {
 });
 
 /// True when a trimmed, ASCII-lower-cased line opens with a phone-part header; the same as
-/// [`PHONE_HEADER_RE`] on that line, with a cheap look at its first letter first.
+/// [`PHONE_HEADER_RE`] on that line: no header starts with a lead character, so a line
+/// matches when, after all its lead characters, one of the headers starting with its next
+/// byte is a prefix. (Given several lines, the regex decides, after a look at the first
+/// line's first letter, as it always did.)
 pub(crate) fn is_phone_header(low_line: &str) -> bool {
-    static FIRST: LazyLock<Vec<char>> = LazyLock::new(|| {
-        let mut v: Vec<char> = PHONE_HEADERS
-            .iter()
-            .filter_map(|h| h.chars().next())
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
+    /// [`PHONE_HEADERS`] by first byte.
+    static BY_FIRST: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
+        let mut by_first = vec![Vec::new(); 256];
+        for h in PHONE_HEADERS {
+            if let Some(b) = h.as_bytes().first() {
+                by_first[usize::from(*b)].push(*h);
+            }
+        }
+        by_first
     });
-    let body = low_line.trim_start_matches([' ', '\t', '•', '·', '*', '-']);
-    body.chars()
-        .next()
-        .is_some_and(|c| FIRST.binary_search(&c).is_ok())
-        && PHONE_HEADER_RE.is_match(low_line)
+    let opens = |line: &str| {
+        let body = line.trim_start_matches([' ', '\t', '•', '·', '*', '-']);
+        body.as_bytes().first().is_some_and(|b| {
+            BY_FIRST[usize::from(*b)]
+                .iter()
+                .any(|h| body.starts_with(h))
+        })
+    };
+    if low_line.contains('\n') {
+        let body = low_line.trim_start_matches([' ', '\t', '•', '·', '*', '-']);
+        let first = body.chars().next().unwrap_or('\n');
+        return PHONE_HEADERS.iter().any(|h| h.starts_with(first))
+            && PHONE_HEADER_RE.is_match(low_line);
+    }
+    opens(low_line)
 }
 
 /// Zoom's phone-part headers at the start of a line.
@@ -999,22 +1109,39 @@ type PhraseEntry = (PhraseFlags, Option<&'static str>);
 /// whose first three bytes hash to a set bit are compared there.
 struct Words {
     patterns: Vec<String>,
-    /// Per pattern: its first (up to) eight bytes as [`head_at`] reads them, and the mask of
-    /// those bytes, so most comparisons are one AND and one compare without a call.
-    heads: Vec<(u64, u64)>,
-    /// Per pattern: which word lists it belongs to.
+    /// Per pattern: which word lists it belongs to (the reference scan's; the scan reads
+    /// [`Entry::kinds`]).
+    #[cfg(test)]
     kinds: Vec<u16>,
     /// Per pattern: its phrase entry, when it is a phrase.
     phrase: Vec<Option<PhraseEntry>>,
     /// Bit h set when some pattern can start a text window that hashes to h: its first three
     /// bytes, or, shorter, itself followed by any byte (see [`window_hash`]).
     filter: Box<[u64; FILTER_WORDS]>,
-    /// Per word of `filter`: how many bits are set in the words before it, so a set bit's
-    /// rank (its bucket) is found without a table per hash value.
-    rank: Vec<u16>,
-    /// Bucket r's patterns are `bucket_ids[bucket_start[r]..bucket_start[r + 1]]`.
-    bucket_start: Vec<u16>,
-    bucket_ids: Vec<u16>,
+    /// Per hash value whose `filter` bit is set: where its bucket starts in `entries` (read
+    /// only at set bits: one load, where a rank in `filter` took a software popcount).
+    bucket: Box<[u16]>,
+    /// The buckets, each a run of patterns in pattern order ending at one marked `last`: each
+    /// with what a hit compares, inline, so a window whose bit is set but that starts no word
+    /// costs one or two loads more.
+    entries: Vec<Entry>,
+}
+
+/// A pattern as [`Words::read_at`] compares it.
+#[derive(Clone, Copy)]
+struct Entry {
+    /// Its first (up to) eight bytes as [`head_at`] reads them, and the mask of those bytes.
+    head: u64,
+    mask: u64,
+    /// Its index in [`Words::patterns`].
+    id: u16,
+    /// Its length in bytes: only a pattern longer than eight bytes is compared further.
+    len: u16,
+    /// Its [`Words::kinds`], and whether it is a phrase.
+    kinds: u16,
+    phrase: bool,
+    /// The last entry of its bucket.
+    last: bool,
 }
 
 /// Bits of [`window_hash`]: 65,536 bits (8 KiB) for a few hundred 3-byte prefixes, so a
@@ -1023,11 +1150,20 @@ const FILTER_BITS: u32 = 16;
 const FILTER_WORDS: usize = 1 << (FILTER_BITS - 6);
 
 /// The bucket of the 3-byte window `w` (first byte lowest; bytes past the text's end are 0).
+#[inline]
 fn window_hash(w: u32) -> usize {
-    (w.wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS)) as usize
+    hash4(w)
+}
+
+/// [`window_hash`] of the first three bytes of the four-byte `w4` (first byte lowest): the
+/// shift drops the fourth, so the scan hashes a plain four-byte load.
+#[inline(always)]
+fn hash4(w4: u32) -> usize {
+    ((w4 << 8).wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS)) as usize
 }
 
 /// The eight bytes of `b` from `i` (first byte lowest), 0 past the end.
+#[inline]
 fn head_at(b: &[u8], i: usize) -> u64 {
     // Most reads are whole: a plain load, not a copy of a variable length (a memcpy call).
     if let Some(&whole) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
@@ -1067,18 +1203,6 @@ impl Words {
             }
         }
         let id = |i: usize| u16::try_from(i).expect("fewer than 65,536 words");
-        let heads = patterns
-            .iter()
-            .map(|p| {
-                let n = p.len().min(8);
-                let mask = if n == 8 {
-                    u64::MAX
-                } else {
-                    (1u64 << (8 * n)) - 1
-                };
-                (head_at(p.as_bytes(), 0) & mask, mask)
-            })
-            .collect();
         let mut filter = Box::new([0u64; FILTER_WORDS]);
         let mut hashed: Vec<(usize, u16)> = Vec::new();
         for (i, p) in patterns.iter().enumerate() {
@@ -1099,80 +1223,58 @@ impl Words {
         }
         hashed.sort_unstable();
         hashed.dedup();
-        let mut rank = Vec::with_capacity(filter.len());
-        let mut total: u16 = 0;
-        for w in filter.iter() {
-            rank.push(total);
-            total += u16::try_from(w.count_ones()).expect("at most 64");
-        }
         // Buckets in hash order, each bucket's patterns in pattern order.
-        let mut bucket_start = Vec::new();
-        let mut bucket_ids = Vec::new();
+        let mut bucket = vec![0u16; 1 << FILTER_BITS].into_boxed_slice();
+        let mut bucket_entries: Vec<Entry> = Vec::new();
         let mut last = None;
         for (h, i) in hashed {
             if last != Some(h) {
-                bucket_start.push(id(bucket_ids.len()));
+                if let Some(prev) = bucket_entries.last_mut() {
+                    prev.last = true;
+                }
+                bucket[h] = id(bucket_entries.len());
                 last = Some(h);
             }
-            bucket_ids.push(i);
+            let p = patterns[usize::from(i)].as_bytes();
+            let (head, mask) = head_and_mask(p);
+            bucket_entries.push(Entry {
+                head,
+                mask,
+                id: i,
+                len: u16::try_from(p.len()).expect("words are short"),
+                kinds: kinds[usize::from(i)],
+                phrase: phrase[usize::from(i)].is_some(),
+                last: false,
+            });
         }
-        bucket_start.push(id(bucket_ids.len()));
+        if let Some(prev) = bucket_entries.last_mut() {
+            prev.last = true;
+        }
         Words {
             patterns,
-            heads,
+            #[cfg(test)]
             kinds,
             phrase,
             filter,
-            rank,
-            bucket_start,
-            bucket_ids,
+            bucket,
+            entries: bucket_entries,
         }
     }
 
-    /// Records every pattern found at `start` of `low` (its 3-byte window `w`) in `out`; returns
-    /// the longest phrase among them (its length and entry), if any.
-    #[inline(never)]
-    fn read_at(
-        &self,
-        out: &mut TextScan,
-        start: usize,
-        w: u32,
-        text: &str,
-        low: &str,
-    ) -> Option<(usize, PhraseEntry)> {
-        let rest = &low.as_bytes()[start..];
-        let head = head_at(rest, 0);
-        let mut longest: Option<(usize, PhraseEntry)> = None;
-        for &id in self.candidates(w) {
-            let id = usize::from(id);
-            let p = self.patterns[id].as_bytes();
-            let (h, mask) = self.heads[id];
-            // A pattern's bytes are never 0, so the zeros `head` holds past the text's end
-            // never match them.
-            if head & mask != h || (p.len() > 8 && !rest.starts_with(p)) {
-                continue;
-            }
-            out.record(self, id, start, text, low);
-            if let Some(entry) = self.phrase[id] {
-                if longest.is_none_or(|(len, _)| p.len() > len) {
-                    longest = Some((p.len(), entry));
-                }
-            }
-        }
-        longest
-    }
-
-    /// The patterns that may start with the window `w`.
+    /// The patterns that may start with a window of hash `h` (whose filter bit is set).
     #[inline]
-    fn candidates(&self, w: u32) -> &[u16] {
-        let h = window_hash(w);
-        let word = self.filter[h >> 6];
-        let bit = 1u64 << (h & 63);
-        if word & bit == 0 {
-            return &[];
-        }
-        let r = usize::from(self.rank[h >> 6]) + (word & (bit - 1)).count_ones() as usize;
-        &self.bucket_ids[usize::from(self.bucket_start[r])..usize::from(self.bucket_start[r + 1])]
+    fn candidates(&self, h: usize) -> impl Iterator<Item = &Entry> + '_ {
+        let from = self
+            .bucket
+            .get(h)
+            .map_or(self.entries.len(), |&b| usize::from(b));
+        let bucket = self.entries.get(from..).unwrap_or(&[]);
+        let mut done = false;
+        bucket.iter().take_while(move |e| {
+            let more = !done;
+            done = e.last;
+            more
+        })
     }
 }
 
@@ -1228,12 +1330,15 @@ pub(crate) struct TextScan {
 }
 
 impl TextScan {
-    /// Records pattern `id` of `words` found at `start` of `low` (`text`'s lower-cased copy).
-    fn record(&mut self, words: &Words, id: usize, start: usize, text: &str, low: &str) {
-        let kinds = words.kinds[id];
+    /// Records a word of lists `kinds` found at `start` of `low` (`text`'s lower-cased copy).
+    fn record(&mut self, kinds: u16, start: usize, text: &str, low: &str) {
         // Positions come in ascending order; two words of one list may start at one position.
         let push = |bit: u16, v: &mut Vec<usize>| {
             if kinds & bit != 0 && v.last() != Some(&start) {
+                // Room for a few dozen at once: a list that is hit at all is often hit again.
+                if v.capacity() == 0 {
+                    v.reserve(32);
+                }
                 v.push(start);
             }
         };
@@ -1269,57 +1374,105 @@ impl TextScan {
     }
 }
 
+/// A [`scan_text`] in progress: what it found so far, and what a hit reads.
+struct Scan<'t> {
+    words: &'t Words,
+    text: &'t str,
+    low: &'t str,
+    out: TextScan,
+    /// The end of the last phrase reported. The phrases a leftmost-longest, non-overlapping
+    /// scan reports: at the leftmost start not inside an earlier reported phrase, the longest
+    /// phrase starting there. Starts come in ascending order, so each is decided once its
+    /// position is done.
+    taken_to: usize,
+}
+
+impl Scan<'_> {
+    /// Records every pattern found at `start` (whose window's filter bit is set) and the
+    /// longest phrase among them. Kept out of the scan loop, which then holds few values.
+    #[inline(never)]
+    fn hit(&mut self, start: usize, h: usize) {
+        let words = self.words;
+        let Some(rest) = self.low.as_bytes().get(start..) else {
+            return;
+        };
+        let head = head_at(rest, 0);
+        let mut longest: Option<(usize, PhraseEntry)> = None;
+        for e in words.candidates(h) {
+            // A pattern's bytes are never 0, so the zeros `head` holds past the text's end
+            // never match them.
+            if head & e.mask != e.head {
+                continue;
+            }
+            let id = usize::from(e.id);
+            if e.len > 8 && !rest.starts_with(words.patterns[id].as_bytes()) {
+                continue;
+            }
+            self.out.record(e.kinds, start, self.text, self.low);
+            if let Some(entry) = words.phrase[id].filter(|_| e.phrase) {
+                let len = usize::from(e.len);
+                if longest.is_none_or(|(l, _)| len > l) {
+                    longest = Some((len, entry));
+                }
+            }
+        }
+        if let Some((len, entry)) = longest {
+            if start >= self.taken_to {
+                self.taken_to = start + len;
+                self.out.take_phrase(entry);
+            }
+        }
+    }
+}
+
 /// Scans `low` (the ASCII-lower-cased copy of `text`, same byte offsets) once for every word
 /// list and phrase.
 pub(crate) fn scan_text(text: &str, low: &str) -> TextScan {
     let words = &*WORDS;
     let filter: &[u64; FILTER_WORDS] = &words.filter;
-    let mut out = TextScan::default();
     let b = low.as_bytes();
-    // The phrases a leftmost-longest, non-overlapping scan reports: at the leftmost start not
-    // inside an earlier reported phrase, the longest phrase starting there. Starts come in
-    // ascending order, so each is decided once its position is done.
-    let mut taken_to = 0;
-    let mut at = |start: usize, window: u32, out: &mut TextScan| {
-        if let Some((len, entry)) = words.read_at(out, start, window, text, low) {
-            if start >= taken_to {
-                taken_to = start + len;
-                out.take_phrase(entry);
+    let mut scan = Scan {
+        words,
+        text,
+        low,
+        out: TextScan::default(),
+        taken_to: 0,
+    };
+    let set = |h: usize| filter[h >> 6] & (1 << (h & 63)) != 0;
+    // Six windows from each eight-byte load (the hash drops what lies past a window's three
+    // bytes: no byte assembly, no bounds check), then the last positions one by one (their
+    // windows padded with zeros past the end).
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let x = u64::from_le_bytes(*chunk);
+        for k in 0..6 {
+            let h = hash4((x >> (8 * k)) as u32);
+            if set(h) {
+                scan.hit(i + k, h);
             }
         }
-    };
-    // Whole windows, then the last two positions (their windows padded with zeros).
-    let whole = b.len().saturating_sub(2);
-    for (start, w) in b.windows(3).enumerate() {
-        let window = u32::from_le_bytes([w[0], w[1], w[2], 0]);
-        let h = window_hash(window);
-        if filter[h >> 6] & (1 << (h & 63)) != 0 {
-            at(start, window, &mut out);
+        i += 6;
+    }
+    for start in i..b.len() {
+        let h = window_hash(window_at(b, start));
+        if set(h) {
+            scan.hit(start, h);
         }
     }
-    for start in whole..b.len() {
-        let window = window_at(b, start);
-        if !words.candidates(window).is_empty() {
-            at(start, window, &mut out);
-        }
-    }
-    out
+    scan.out
 }
 
 /// The language of a matched label text.
 pub(crate) fn lang_of(table: &[(&str, &'static str)], matched: &str) -> Option<&'static str> {
-    let norm = |s: &str| {
+    // Compared character by character as normalized, without collecting either side.
+    fn norm(s: &str) -> impl Iterator<Item = char> + '_ {
         s.chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
             .flat_map(char::to_lowercase)
-            .collect::<String>()
-    };
+    }
     let exact = table.iter().find(|(l, _)| l.eq_ignore_ascii_case(matched));
     exact
-        .or_else(|| {
-            let m = norm(matched);
-            table.iter().find(|(l, _)| norm(l) == m)
-        })
+        .or_else(|| table.iter().find(|(l, _)| norm(l).eq(norm(matched))))
         .map(|(_, lang)| *lang)
 }
 
@@ -1516,7 +1669,7 @@ mod tests {
         }
         starts.sort_unstable();
         for (start, id) in starts {
-            out.record(words, id, start, text, low);
+            out.record(words.kinds[id], start, text, low);
         }
         phrases.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut taken_to = 0;
@@ -1598,6 +1751,74 @@ mod tests {
             .filter_map(|p| std::fs::read(p).ok())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .collect()
+    }
+
+    /// [`match_runs`] as it was, on the label's text: where `label` (a space standing for `[ \t\-]?`) ends when read at `at` in `s`, trying a
+    /// space as one character before trying it as none, like the regex. Each run of the label
+    /// between spaces is compared as bytes (the same as comparing its characters).
+    fn match_label(label: &str, s: &str, at: usize) -> Option<usize> {
+        // Most tries fail at the first byte.
+        if label.is_empty() {
+            return Some(at);
+        }
+        if s.as_bytes().get(at) != label.as_bytes().first() {
+            return None;
+        }
+        let (run, rest) = match label.split_once(' ') {
+            Some((run, rest)) => (run, Some(rest)),
+            None => (label, None),
+        };
+        if !s.as_bytes().get(at..)?.starts_with(run.as_bytes()) {
+            return None;
+        }
+        let pos = at + run.len();
+        let Some(rest) = rest else {
+            return Some(pos);
+        };
+        if matches!(s.as_bytes().get(pos), Some(b' ' | b'\t' | b'-')) {
+            if let Some(end) = match_label(rest, s, pos + 1) {
+                return Some(end);
+            }
+        }
+        match_label(rest, s, pos)
+    }
+
+    /// Every label variant read by [`Variants::ends`] against [`match_label`] at every position
+    /// of every fixture (lower-cased) and of texts made of the variants themselves: glued,
+    /// separated by each separator, cut mid-character, upper case, CRLF.
+    #[test]
+    fn variants_read_like_match_label() {
+        let lists = [PASSCODE, MEETING_ID, TOPIC, TIME, TIMEZONE, GOOGLE_TITLE];
+        let mut texts: Vec<String> = super::super::fixture_texts()
+            .iter()
+            .map(|t| t.to_ascii_lowercase())
+            .collect();
+        for list in lists {
+            for v in variants(list) {
+                for sep in [" ", "\t", "-", "", "  ", "\r\n", "_"] {
+                    texts.push(v.replace(' ', sep));
+                    texts.push(format!("x{}: 1 {}", v.replace(' ', sep), v.to_uppercase()));
+                }
+                let cut = v.char_indices().last().map_or(0, |(i, _)| i);
+                texts.push(v[..cut].to_owned());
+                texts.push(format!("{}{v}", &v[..cut]));
+            }
+        }
+        texts.push(String::new());
+        for list in lists {
+            let all = variants(list);
+            let vs = Variants::new(list);
+            for t in &texts {
+                for at in 0..=t.len() {
+                    let old: Vec<usize> = all
+                        .iter()
+                        .filter_map(|l| Some(match_label(l, t, at)? - at))
+                        .collect();
+                    let new: Vec<usize> = vs.ends(&t.as_bytes()[at..]).collect();
+                    assert_eq!(new, old, "{t:?} at {at}");
+                }
+            }
+        }
     }
 
     /// The hand reader of [`LabelScan`] where a greedy separator or value gives back, stops
@@ -1755,6 +1976,134 @@ mod tests {
             }
         }
         best.map(|(l, _)| l)
+    }
+
+    /// [`lang_of`] as it was: both sides normalized into new strings.
+    fn old_lang_of(table: &[(&str, &'static str)], matched: &str) -> Option<&'static str> {
+        let norm = |s: &str| {
+            s.chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        };
+        let exact = table.iter().find(|(l, _)| l.eq_ignore_ascii_case(matched));
+        exact
+            .or_else(|| {
+                let m = norm(matched);
+                table.iter().find(|(l, _)| norm(l) == m)
+            })
+            .map(|(_, lang)| *lang)
+    }
+
+    #[test]
+    fn lang_of_matches_the_collected_compare() {
+        let tables = [PASSCODE, MEETING_ID, TOPIC, TIME, TIMEZONE, GOOGLE_TITLE];
+        let mut texts: Vec<String> = vec![String::new(), "x".to_owned(), "ΣΑΣ".to_owned()];
+        for table in tables {
+            for (label, _) in table {
+                for v in variants(&[(label, "")]) {
+                    texts.push(v.clone());
+                    texts.push(v.to_uppercase());
+                    texts.push(v.replace(' ', ""));
+                    texts.push(v.replace(' ', "\t-"));
+                    texts.push(v.replace(' ', "\u{3000}"));
+                    texts.push(format!("{v}x"));
+                    let cut = v.char_indices().last().map_or(0, |(i, _)| i);
+                    texts.push(v[..cut].to_owned());
+                }
+            }
+        }
+        for table in tables {
+            for t in &texts {
+                assert_eq!(lang_of(table, t), old_lang_of(table, t), "{t:?}");
+            }
+        }
+    }
+
+    /// [`is_phone_header`] as it was. True when a trimmed, ASCII-lower-cased line opens with a phone-part header; the same as
+    /// [`PHONE_HEADER_RE`] on that line, with a cheap look at its first letter first.
+    fn old_is_phone_header(low_line: &str) -> bool {
+        static FIRST: LazyLock<Vec<char>> = LazyLock::new(|| {
+            let mut v: Vec<char> = PHONE_HEADERS
+                .iter()
+                .filter_map(|h| h.chars().next())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        });
+        let body = low_line.trim_start_matches([' ', '\t', '•', '·', '*', '-']);
+        body.chars()
+            .next()
+            .is_some_and(|c| FIRST.binary_search(&c).is_ok())
+            && PHONE_HEADER_RE.is_match(low_line)
+    }
+
+    #[test]
+    fn is_phone_header_matches_the_regex() {
+        let mut lines: Vec<String> = Vec::new();
+        for t in super::super::fixture_texts() {
+            let low = t.to_ascii_lowercase();
+            lines.extend(low.lines().map(str::to_owned));
+            lines.extend(low.lines().map(|l| l.trim().to_owned()));
+        }
+        for h in PHONE_HEADERS {
+            for lead in ["", " ", "\t• ", "-*·", "x ", "\n", "a\n * "] {
+                lines.push(format!("{lead}{h}"));
+                lines.push(format!("{lead}{h} tail\r\nnext"));
+                lines.push(format!("{lead}{}", h.to_uppercase()));
+                let cut = h.char_indices().last().map_or(0, |(i, _)| i);
+                lines.push(format!("{lead}{}", &h[..cut]));
+            }
+        }
+        lines.push(String::new());
+        for l in &lines {
+            assert_eq!(is_phone_header(l), old_is_phone_header(l), "{l:?}");
+            if !l.contains('\n') {
+                assert_eq!(is_phone_header(l), PHONE_HEADER_RE.is_match(l), "{l:?}");
+            }
+        }
+    }
+
+    /// [`find_from`] and [`rfind_from`] against `str::find` and `str::rfind` on every
+    /// organizer head and tail, in the organizer test lines and in splices of them.
+    #[test]
+    fn find_from_matches_str_find() {
+        let sentences = ORGANIZER_RE.sentences.as_ref().expect("sentences");
+        let mut needles: Vec<&str> = vec!["", "a", "é"];
+        for s in sentences {
+            needles.extend(s.heads.iter().map(String::as_str));
+            needles.extend(s.tail.as_deref());
+        }
+        let mut lines: Vec<String> = vec![String::new(), "aaa".to_owned(), "ééé".to_owned()];
+        for n in &needles {
+            lines.push(format!("{n}{n}"));
+            lines.push(format!("x {n} y {n}"));
+            let cut = n.char_indices().last().map_or(0, |(i, _)| i);
+            lines.push(format!("{}{n}{}", &n[..cut], &n[..cut]));
+        }
+        for t in super::super::fixture_texts() {
+            lines.extend(t.to_ascii_lowercase().lines().map(str::to_owned));
+        }
+        for line in &lines {
+            let starts = line.char_indices().map(|(i, _)| i).chain([line.len()]);
+            for from in starts {
+                for n in &needles {
+                    let b = line.as_bytes();
+                    let nb = n.as_bytes();
+                    assert_eq!(
+                        find_from(b, nb, from),
+                        line[from..].find(n).map(|p| p + from),
+                        "{line:?} {n:?} {from}"
+                    );
+                    assert_eq!(
+                        rfind_from(b, nb, from),
+                        line[from..].rfind(n).map(|p| p + from),
+                        "{line:?} {n:?} {from}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
