@@ -45,31 +45,30 @@ pub(super) fn clean_tail(text: &mut String, from: usize) {
         return;
     };
     let b = tail.as_bytes();
-    // Most lines the converter ends are ASCII, hold no ':' (every redirect link holds "://")
-    // and no '\n': only trimmed, by bytes. Tested without an early exit, which the compiler
-    // turns into SIMD.
-    let flags = b.iter().fold(0u8, |acc, c| {
-        acc | (c & 0x80) | u8::from(*c == b':') | u8::from(*c == b'\n')
-    });
-    if flags == 0 {
-        let (start, end) = ascii_span(b);
-        text.truncate(from + end);
-        if start > 0 {
-            text.replace_range(from..from + start, "");
-        }
-        return;
+    // Most lines the converter ends are ASCII, hold no "://" (every redirect link does) and no
+    // '\n': only trimmed, by bytes. Tested without an early exit, which the compiler turns
+    // into SIMD.
+    let (mut high, mut colon, mut lf) = (0u8, false, false);
+    for &c in b {
+        high |= c;
+        colon |= c == b':';
+        lf |= c == b'\n';
     }
-    // Every redirect link holds "://" (no case variants).
-    if memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//")) {
+    if colon && memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//")) {
         if let std::borrow::Cow::Owned(unwrapped) = url::unwrap_redirects_in_text(tail) {
             text.truncate(from);
             push_clean_lines(text, &unwrapped);
             return;
         }
     }
-    if memchr::memchr(b'\n', b).is_none() {
+    if !lf {
         // One line, the usual case: mostly only trimmed, which needs no copy.
-        let (start, end, map) = clean_span(tail);
+        let (start, end, map) = if high < 0x80 {
+            let (start, end) = ascii_span(b);
+            (start, end, false)
+        } else {
+            clean_span(tail)
+        };
         if !map {
             text.truncate(from + end);
             if start > 0 {

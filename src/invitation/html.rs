@@ -360,13 +360,25 @@ fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
 /// them.
 fn push_mapped(out: &mut String, t: &str) {
     let b = t.as_bytes();
-    // Mostly ASCII without control characters: copied whole. Tested without an early exit,
-    // which the compiler turns into SIMD.
-    if b.iter()
-        .fold(0u8, |acc, c| acc | (c & 0x80) | u8::from(*c < 0x20))
-        == 0
-    {
+    // Tested without an early exit, which the compiler turns into SIMD.
+    let (high, control) = b
+        .iter()
+        .fold((0u8, false), |(h, c), x| (h | x, c | (*x < 0x20)));
+    if high < 0x80 && !control {
+        // Mostly: ASCII without control characters, copied whole.
         out.push_str(t);
+        return;
+    }
+    if high < 0x80 || memchr::memchr(0xc2, b).is_none() {
+        // No no-break space: only the line breaks and tabs, found with memchr.
+        let mut run = 0;
+        for i in memchr::memchr3_iter(b'\r', b'\n', b'\t', b) {
+            // ASCII bytes: char boundaries.
+            out.push_str(&t[run..i]);
+            out.push(' ');
+            run = i + 1;
+        }
+        out.push_str(&t[run..]);
         return;
     }
     let (mut i, mut run) = (0, 0);
