@@ -44,18 +44,31 @@ pub(super) fn clean_tail(text: &mut String, from: usize) {
     let Some(tail) = text.get(from..) else {
         return;
     };
-    // Every redirect link holds "://" (no case variants); most lines hold no ':' at all, and
-    // a search for one byte costs less than one for the three.
-    if tail.contains(':') && tail.contains("://") {
+    let b = tail.as_bytes();
+    // Most lines the converter ends are ASCII, hold no "://" (every redirect link does) and no
+    // '\n': only trimmed, by bytes. Tested without an early exit, which the compiler turns
+    // into SIMD.
+    let (mut high, mut colon, mut lf) = (0u8, false, false);
+    for &c in b {
+        high |= c;
+        colon |= c == b':';
+        lf |= c == b'\n';
+    }
+    if colon && memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//")) {
         if let std::borrow::Cow::Owned(unwrapped) = url::unwrap_redirects_in_text(tail) {
             text.truncate(from);
             push_clean_lines(text, &unwrapped);
             return;
         }
     }
-    if !tail.contains('\n') {
+    if !lf {
         // One line, the usual case: mostly only trimmed, which needs no copy.
-        let (start, end, map) = clean_span(tail);
+        let (start, end, map) = if high < 0x80 {
+            let (start, end) = ascii_span(b);
+            (start, end, false)
+        } else {
+            clean_span(tail)
+        };
         if !map {
             text.truncate(from + end);
             if start > 0 {
@@ -71,90 +84,144 @@ pub(super) fn clean_tail(text: &mut String, from: usize) {
 
 /// The lines of `raw` cleaned, joined by '\n' (none after the last).
 fn push_clean_lines(out: &mut String, raw: &str) {
-    // Most plain bodies are ASCII and already clean (no line starts with white space or '>',
-    // none ends with white space or '\r'): copied whole instead of line by line.
-    let clean_edges = |l: &str| {
-        let b = l.as_bytes();
-        let strip = |c: &u8| c.is_ascii_whitespace() || *c == 0x0b;
-        b.first().is_none_or(|c| !strip(c) && *c != b'>') && b.last().is_none_or(|c| !strip(c))
-    };
-    if raw.is_ascii() && super::split_lf(raw).all(clean_edges) {
-        out.push_str(raw);
-        return;
-    }
-    for (i, line) in super::split_lf(raw).enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        let (start, end, map) = clean_span(line);
-        let t = &line[start..end];
-        if !map {
-            out.push_str(t);
-            continue;
-        }
-        for c in t.chars() {
-            match c {
-                '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}' => out.push(' '),
-                c if invisible(c) => {}
-                c => out.push(c),
+    // One pass over the lines: a run of lines that are already clean (most of them) is copied
+    // whole, with its line breaks, when a line that is not ends it.
+    // Most plain bodies are ASCII: their lines are trimmed by bytes, and hold nothing to map.
+    let ascii = raw.is_ascii();
+    let mut run = 0;
+    let mut start = 0;
+    for line in super::split_lf(raw) {
+        let end = start + line.len();
+        let (s, e, map) = if ascii {
+            let (s, e) = ascii_span(line.as_bytes());
+            (s, e, false)
+        } else {
+            clean_span(line)
+        };
+        if s != 0 || e != line.len() || map {
+            // '\n' is ASCII: `run`, `start` and `end` are char boundaries.
+            out.push_str(&raw[run..start]);
+            let t = &line[s..e];
+            if map {
+                push_mapped(out, t);
+            } else {
+                out.push_str(t);
             }
+            run = end;
         }
+        start = end + 1;
+    }
+    out.push_str(raw.get(run..).unwrap_or(""));
+}
+
+/// Writes `t` with the characters [`special`] names replaced by a space or dropped, copying
+/// the runs between them.
+fn push_mapped(out: &mut String, t: &str) {
+    let b = t.as_bytes();
+    let (mut i, mut run) = (0, 0);
+    while let Some(p) = b
+        .get(i..)
+        .and_then(|r| r.iter().position(|c| is_special_lead(*c)))
+    {
+        i += p;
+        match special(&b[i..]) {
+            Some((width, space)) => {
+                // A lead byte: `i` and `i + width` are char boundaries.
+                out.push_str(&t[run..i]);
+                if space {
+                    out.push(' ');
+                }
+                i += width;
+                run = i;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&t[run..]);
+}
+
+/// The lead bytes of the characters [`special`] matches (never continuation bytes).
+fn is_special_lead(c: u8) -> bool {
+    matches!(c, 0xc2 | 0xe2 | 0xe3 | 0xef)
+}
+
+/// The character `b` starts with, if cleaning touches it: its length in UTF-8 and whether it
+/// becomes a space (no-break and ideographic spaces) or is dropped (invisible characters mailers
+/// put inside long URLs and labels). Read as bytes, without decoding: U+00A0, U+3000, U+2007 and U+202F are spaces; U+00AD, U+200B..200F,
+/// U+2060 and U+FEFF are dropped.
+fn special(b: &[u8]) -> Option<(usize, bool)> {
+    match b {
+        [0xc2, 0xa0, ..] => Some((2, true)),
+        [0xc2, 0xad, ..] => Some((2, false)),
+        [0xe3, 0x80, 0x80, ..] | [0xe2, 0x80, 0x87 | 0xaf, ..] => Some((3, true)),
+        [0xe2, 0x80, 0x8b..=0x8f, ..] | [0xe2, 0x81, 0xa0, ..] | [0xef, 0xbb, 0xbf, ..] => {
+            Some((3, false))
+        }
+        _ => None,
     }
 }
 
-/// Invisible characters mailers put inside long URLs and labels.
-fn invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200b}'
-            | '\u{200c}'
-            | '\u{200d}'
-            | '\u{2060}'
-            | '\u{feff}'
-            | '\u{ad}'
-            | '\u{200e}'
-            | '\u{200f}'
-    )
-}
-
-/// True when `t` holds a character [`push_clean_lines`] replaces or drops. Each of them starts
-/// with byte C2, E2, E3 or EF (lead bytes, so char boundaries): only there is a char decoded.
+/// True when `t` holds a character [`push_mapped`] replaces or drops. Walks `t` a character
+/// at a time (by its lead byte), eight bytes at a time over ASCII.
 fn needs_map(t: &str) -> bool {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    if t.is_ascii() {
+        return false;
+    }
     let b = t.as_bytes();
-    let mut from = 0;
-    while let Some(p) = b.get(from..).and_then(|r| {
-        r.iter()
-            .position(|c| matches!(c, 0xc2 | 0xe2 | 0xe3 | 0xef))
-    }) {
-        let at = from + p;
-        let special = t.get(at..).and_then(|r| r.chars().next()).is_some_and(|c| {
-            matches!(c, '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}') || invisible(c)
-        });
-        if special {
-            return true;
-        }
-        from = at + 1;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        i += match c {
+            ..0x80 => match b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+                Some(w) if u64::from_le_bytes(w) & HI == 0 => 8,
+                _ => 1,
+            },
+            _ if is_special_lead(c) && special(&b[i..]).is_some() => return true,
+            0x80..0xe0 => 2,
+            0xe0..0xf0 => 3,
+            _ => 4,
+        };
     }
     false
+}
+
+/// [`clean_span`] of an ASCII line (no '\n'): the range left after trimming white space (ASCII
+/// white space and 0x0B, '\r' among them) and, at the start, quoting.
+fn ascii_span(b: &[u8]) -> (usize, usize) {
+    let strip = |c: u8| c.is_ascii_whitespace() || c == 0x0b;
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if !strip(f) && f != b'>' && !strip(l) => (0, b.len()),
+        _ => {
+            let start = b
+                .iter()
+                .position(|c| !(strip(*c) || *c == b'>'))
+                .unwrap_or(b.len());
+            let end = b
+                .iter()
+                .rposition(|c| !strip(*c))
+                .map_or(start, |e| (e + 1).max(start));
+            (start, end)
+        }
+    }
 }
 
 /// One line (no '\n') cleaned: the byte range left after trimming and quote stripping, and
 /// whether characters in it must still be replaced or dropped.
 fn clean_span(line: &str) -> (usize, usize, bool) {
-    let line = line.strip_suffix('\r').unwrap_or(line);
+    // Most lines neither start nor end with white space, nor start with '>': nothing to trim
+    // (on an ASCII character, `char::is_whitespace` is the byte test below: ASCII white space
+    // and 0x0B).
+    if let (Some(f), Some(l)) = (line.chars().next(), line.chars().next_back()) {
+        if !f.is_whitespace() && f != '>' && !l.is_whitespace() {
+            return (0, line.len(), needs_map(line));
+        }
+    }
     // An ASCII line: trimmed by bytes (the steps below do the same to it).
     if line.is_ascii() {
-        let b = line.as_bytes();
-        let start = b
-            .iter()
-            .position(|c| !(c.is_ascii_whitespace() || *c == 0x0b || *c == b'>'))
-            .unwrap_or(b.len());
-        let end = b
-            .iter()
-            .rposition(|c| !(c.is_ascii_whitespace() || *c == 0x0b))
-            .map_or(start, |e| (e + 1).max(start));
+        let (start, end) = ascii_span(line.as_bytes());
         return (start, end, false);
     }
+    let line = line.strip_suffix('\r').unwrap_or(line);
     let mut t = line.trim_start();
     // Quoting at any depth: "> > >", ">>>".
     while let Some(r) = t.strip_prefix('>') {
@@ -201,7 +268,8 @@ mod clean_text_tests {
         }
         let parts = [
             " ", "\t", "\r", "\n", "\x0b", ">", "a", "é", "\u{a0}", "\u{3000}", "\u{200b}",
-            "\u{feff}", "\u{ad}", "\u{2028}", "\u{85}", "\u{2060}", "\u{202f}", "ｘ", "：",
+            "\u{feff}", "\u{ad}", "\u{2028}", "\u{85}", "\u{2060}", "\u{202f}", "ｘ", "：", "\r\n",
+            "\u{2007}", "\u{200f}", "\u{2006}", "\u{3001}", "\u{fffd}", "A", "\x0c",
         ];
         for a in parts {
             for b in parts {
@@ -209,6 +277,47 @@ mod clean_text_tests {
                     let t = format!("{a}{b}x{c}{a}\n{c}{b}");
                     assert_eq!(clean_text(&t), old_clean_text(&t), "{t:?}");
                 }
+            }
+        }
+        // Long runs of clean lines around a dirty one, and a text without a final line break.
+        for t in [
+            "a\nb\n c\nd\ne",
+            "a\r\nb",
+            "\n\n",
+            "",
+            "x",
+            "\u{a0}",
+            "a\nb\n",
+        ] {
+            assert_eq!(clean_text(t), old_clean_text(t), "{t:?}");
+        }
+    }
+
+    /// The byte patterns of `special` against the characters the old cleaning matched, for
+    /// every character, followed by every kind of byte.
+    #[test]
+    fn special_matches_the_old_characters() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let old = match c {
+                '\u{a0}' | '\u{3000}' | '\u{2007}' | '\u{202f}' => Some(true),
+                '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}'
+                | '\u{200e}' | '\u{200f}' => Some(false),
+                _ => None,
+            };
+            for (pre, next) in [
+                ("", ""),
+                ("", "a"),
+                ("abcdefg", "\u{80}"),
+                ("12345678", "\u{3000}"),
+            ] {
+                let s = format!("{pre}{c}{next}");
+                let new = special(&s.as_bytes()[pre.len()..]);
+                assert_eq!(new.map(|(_, space)| space), old, "{c:?}");
+                if let Some((width, _)) = new {
+                    assert_eq!(width, c.len_utf8());
+                    assert!(is_special_lead(s.as_bytes()[pre.len()]));
+                }
+                assert_eq!(needs_map(&s), old.is_some() || needs_map(next));
             }
         }
     }

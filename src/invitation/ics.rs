@@ -65,13 +65,15 @@ fn unfold(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
 }
 
 fn split_prop(line: &str) -> Option<Prop<'_>> {
-    // The value starts at the first ':' outside a quoted parameter value (both ASCII, so a byte
-    // scan finds char boundaries).
+    // The value starts at the first ':' outside a quoted parameter value, the parameters at the
+    // first ';' before it, quoted or not (all ASCII, so a byte scan finds char boundaries).
     let mut quote = false;
     let mut colon = None;
+    let mut semi = None;
     for (i, c) in line.bytes().enumerate() {
         match c {
             b'"' => quote = !quote,
+            b';' if semi.is_none() => semi = Some(i),
             b':' if !quote => {
                 colon = Some(i);
                 break;
@@ -80,9 +82,11 @@ fn split_prop(line: &str) -> Option<Prop<'_>> {
         }
     }
     let colon = colon?;
-    let head = &line[..colon];
     let value = &line[colon + 1..];
-    let (name, params) = head.split_once(';').unwrap_or((head, ""));
+    let (name, params) = match semi {
+        Some(s) => (&line[..s], &line[s + 1..colon]),
+        None => (&line[..colon], ""),
+    };
     let name = name.trim();
     if name.is_empty() {
         return None;
@@ -96,20 +100,29 @@ fn split_prop(line: &str) -> Option<Prop<'_>> {
 
 /// Unescapes an iCalendar TEXT value.
 fn unescape(v: &str) -> String {
+    let b = v.as_bytes();
     let mut out = String::with_capacity(v.len());
-    let mut rest = v;
-    // Runs between backslashes are copied whole.
-    while let Some(i) = rest.find('\\') {
-        out.push_str(&rest[..i]);
-        let mut chars = rest[i + 1..].chars();
-        match chars.next() {
-            Some('n') | Some('N') => out.push('\n'),
-            Some(other) => out.push(other),
-            None => {}
-        }
-        rest = chars.as_str();
+    let (mut i, mut run) = (0, 0);
+    // Runs between backslashes are copied whole; memchr, as descriptions are long.
+    while let Some(p) = b.get(i..).and_then(|r| memchr::memchr(b'\\', r)) {
+        let at = i + p;
+        out.push_str(&v[run..at]);
+        i = match b.get(at + 1) {
+            Some(b'n' | b'N') => {
+                out.push('\n');
+                at + 2
+            }
+            Some(&c) if c.is_ascii() => {
+                out.push(char::from(c));
+                at + 2
+            }
+            // A character that is not ASCII, or nothing: the backslash alone is dropped (the
+            // character is copied with the run it starts).
+            _ => at + 1,
+        };
+        run = i;
     }
-    out.push_str(rest);
+    out.push_str(&v[run..]);
     out
 }
 
@@ -287,6 +300,45 @@ fn resolve_start(cal: &mut Calendar, value: &str, tzid: Option<&str>, zones: &[V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `unescape` as it was before it searched with memchr.
+    fn old_unescape(v: &str) -> String {
+        let mut out = String::with_capacity(v.len());
+        let mut rest = v;
+        while let Some(i) = rest.find('\\') {
+            out.push_str(&rest[..i]);
+            let mut chars = rest[i + 1..].chars();
+            match chars.next() {
+                Some('n') | Some('N') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => {}
+            }
+            rest = chars.as_str();
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// On every fixture line and on escapes before every kind of character, at the end too.
+    #[test]
+    fn unescape_matches_the_old_one() {
+        for t in super::super::fixture_texts() {
+            for line in t.split('\n') {
+                assert_eq!(unescape(line), old_unescape(line), "{line:?}");
+            }
+        }
+        let parts = [
+            "\\", "n", "N", ",", ";", "é", "\u{3000}", "a", "\r", "\\\\", "",
+        ];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let t = format!("{a}{b}x{c}{a}{b}");
+                    assert_eq!(unescape(&t), old_unescape(&t), "{t:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn reads_zoom_calendar() {
