@@ -177,3 +177,20 @@ fn every_fixture_line_ending_variant_is_sane() {
         }
     }
 }
+
+/// Inputs fuzzing found to break the parser or a dependency (`fixtures/regressions/`): each
+/// is read without a panic, in every build profile, into a refusal or a sane invitation.
+#[test]
+fn fuzz_regressions_never_panic() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/regressions");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no inputs in {}", dir.display());
+    for p in paths {
+        let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        check(&bytes);
+    }
+}
