@@ -690,19 +690,11 @@ impl Facts {
     }
 }
 
-/// The language a script gives away (kana, hangul, Cyrillic, Han), if any.
+/// The language a script gives away (kana, hangul, Cyrillic, Han), if any, from the first
+/// 20,000 characters.
 fn script_lang(text: &str) -> Option<&'static str> {
-    const CHARS: usize = 20_000;
-    // The first CHARS characters; a text of at most CHARS bytes has no more than that.
-    let end = if text.len() <= CHARS {
-        text.len()
-    } else {
-        text.char_indices()
-            .nth(CHARS)
-            .map_or(text.len(), |(i, _)| i)
-    };
-    let head = &text[..end];
-    let (mut kana, mut hangul, mut cyr, mut han) = (0, 0, 0, 0);
+    let head = super::head_chars(text, 20_000);
+    let mut counts = ScriptCounts::default();
     // Every script counted is non-ASCII: ASCII runs are skipped a byte at a time, and a char
     // is decoded only at a lead byte (never inside one, so every slice is on a boundary).
     let bytes = head.as_bytes();
@@ -716,24 +708,45 @@ fn script_lang(text: &str) -> Option<&'static str> {
             break;
         };
         i = at + c.len_utf8();
+        counts.add(c);
+    }
+    counts.lang()
+}
+
+/// Characters seen of each script [`script_lang`] tells by.
+#[derive(Default)]
+struct ScriptCounts {
+    kana: usize,
+    hangul: usize,
+    cyrillic: usize,
+    han: usize,
+}
+
+impl ScriptCounts {
+    fn add(&mut self, c: char) {
         match c as u32 {
-            0x3040..=0x30ff => kana += 1,
-            0xac00..=0xd7af | 0x1100..=0x11ff => hangul += 1,
-            0x0400..=0x04ff => cyr += 1,
-            0x4e00..=0x9fff => han += 1,
+            0x3040..=0x30ff => self.kana += 1,
+            0xac00..=0xd7af | 0x1100..=0x11ff => self.hangul += 1,
+            0x0400..=0x04ff => self.cyrillic += 1,
+            0x4e00..=0x9fff => self.han += 1,
             _ => {}
         }
     }
-    if kana > 0 {
-        Some("ja")
-    } else if hangul > 0 {
-        Some("ko")
-    } else if cyr > 3 {
-        Some("ru")
-    } else if han > 0 {
-        Some("zh")
-    } else {
-        None
+
+    /// Kana decides for Japanese even among Han characters (Japanese mixes both); Cyrillic
+    /// needs more than three letters.
+    fn lang(&self) -> Option<&'static str> {
+        if self.kana > 0 {
+            Some("ja")
+        } else if self.hangul > 0 {
+            Some("ko")
+        } else if self.cyrillic > 3 {
+            Some("ru")
+        } else if self.han > 0 {
+            Some("zh")
+        } else {
+            None
+        }
     }
 }
 
@@ -1006,29 +1019,13 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
 mod char_scan_tests {
     use super::*;
 
-    /// `script_lang` as it was, char by char over the whole head.
+    /// `script_lang` as it was: every character of the first 20,000 decoded and counted.
     fn old_script_lang(text: &str) -> Option<&'static str> {
-        let (mut kana, mut hangul, mut cyr, mut han) = (0, 0, 0, 0);
+        let mut counts = ScriptCounts::default();
         for c in text.chars().take(20_000) {
-            match c as u32 {
-                0x3040..=0x30ff => kana += 1,
-                0xac00..=0xd7af | 0x1100..=0x11ff => hangul += 1,
-                0x0400..=0x04ff => cyr += 1,
-                0x4e00..=0x9fff => han += 1,
-                _ => {}
-            }
+            counts.add(c);
         }
-        if kana > 0 {
-            Some("ja")
-        } else if hangul > 0 {
-            Some("ko")
-        } else if cyr > 3 {
-            Some("ru")
-        } else if han > 0 {
-            Some("zh")
-        } else {
-            None
-        }
+        counts.lang()
     }
 
     /// Same answer on every fixture, on texts where the script starts past the 20,000th

@@ -707,16 +707,7 @@ fn looks_like_html(text: &str) -> bool {
         b"<br", b"<p>", b"<p ", b"<div", b"<html", b"<a ", b"<td", b"<table", b"<span", b"<body",
         b"</p>",
     ];
-    const CHARS: usize = 64 * 1024;
-    // A text of at most CHARS bytes has at most CHARS characters: count only longer ones.
-    let end = if text.len() <= CHARS {
-        text.len()
-    } else {
-        text.char_indices()
-            .nth(CHARS)
-            .map_or(text.len(), |(i, _)| i)
-    };
-    let head = &text.as_bytes()[..end];
+    let head = super::head_chars(text, 64 * 1024).as_bytes();
     memchr::memchr_iter(b'<', head).any(|i| {
         TAGS.iter().any(|t| {
             head.get(i..i + t.len())
@@ -1576,25 +1567,17 @@ mod tests {
         assert!(decoded_here > 100, "{decoded_here}");
     }
 
-    #[test]
-    fn decode_qp_mime_matches_mail_parser() {
-        let theirs = |body: &[u8], boundary: &[u8]| {
-            let (end, bytes) = MessageStream::new(body).decode_quoted_printable_mime(boundary);
-            // Where both give up, the bytes do not matter.
-            (
-                end,
-                if end == usize::MAX {
-                    Vec::new()
-                } else {
-                    bytes.into_owned()
-                },
-            )
-        };
-        let mut bodies: Vec<Vec<u8>> = inputs();
-        // Every short string over the bytes the decoder treats apart, and pseudo-random
-        // longer ones.
-        let alphabet = b"=\n\r-A3 \tb\x0cz";
-        for len in 0..5 {
+    /// Every string of up to `max_len` bytes over `alphabet`, then 20,000 pseudo-random ones
+    /// (shorter than `random_len`) whose bytes `pick` draws from a xorshift sequence.
+    fn generated_bodies(
+        alphabet: &[u8],
+        max_len: usize,
+        random_len: u64,
+        mut seed: u64,
+        pick: impl Fn(u64) -> u8,
+    ) -> Vec<Vec<u8>> {
+        let mut bodies = Vec::new();
+        for len in 0..=max_len {
             let mut idx = vec![0usize; len];
             loop {
                 bodies.push(idx.iter().map(|&i| alphabet[i]).collect());
@@ -1612,22 +1595,43 @@ mod tests {
                 }
             }
         }
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
-            let len = (seed % 40) as usize;
-            let mut s = Vec::with_capacity(len);
+            let len = seed % random_len;
+            let mut s = Vec::new();
             for _ in 0..len {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                s.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+                s.push(pick(seed));
             }
             bodies.push(s);
         }
-        for body in &bodies {
-            for boundary in [&b""[..], b"b", b"-b", b"zz", b"=_NextPart", b"b105"] {
+        bodies
+    }
+
+    /// A decoder's (end, bytes), the bytes dropped where it gives up (they do not matter then).
+    fn outcome(end: usize, bytes: &[u8]) -> (usize, Vec<u8>) {
+        (
+            end,
+            if end == usize::MAX {
+                Vec::new()
+            } else {
+                bytes.to_vec()
+            },
+        )
+    }
+
+    /// `ours` and mail-parser's decoder (`theirs`) agree on every body and boundary.
+    fn assert_decoders_agree(
+        bodies: &[Vec<u8>],
+        boundaries: &[&[u8]],
+        ours: fn(&[u8], &[u8]) -> (usize, Vec<u8>),
+        theirs: impl Fn(&[u8], &[u8]) -> (usize, Vec<u8>),
+    ) {
+        for body in bodies {
+            for boundary in boundaries {
                 assert_eq!(
-                    decode_qp_mime(body, boundary),
+                    ours(body, boundary),
                     theirs(body, boundary),
                     "{:?} {:?}",
                     String::from_utf8_lossy(body),
@@ -1637,68 +1641,59 @@ mod tests {
         }
     }
 
+    /// Over every input and every short string of the bytes the decoder treats apart.
+    #[test]
+    fn decode_qp_mime_matches_mail_parser() {
+        let alphabet = b"=\n\r-A3 \tb\x0cz";
+        let mut bodies = inputs();
+        bodies.extend(generated_bodies(
+            alphabet,
+            4,
+            40,
+            0x2545_f491_4f6c_dd1d,
+            |r| alphabet[(r % alphabet.len() as u64) as usize],
+        ));
+        assert_decoders_agree(
+            &bodies,
+            &[b"", b"b", b"-b", b"zz", b"=_NextPart", b"b105"],
+            decode_qp_mime,
+            |body, boundary| {
+                let (end, bytes) = MessageStream::new(body).decode_quoted_printable_mime(boundary);
+                outcome(end, &bytes)
+            },
+        );
+    }
+
+    /// Over every input and every short string of the characters the decoder treats apart,
+    /// and random ones with long valid runs.
     #[test]
     fn decode_base64_mime_matches_mail_parser() {
-        let theirs = |body: &[u8], boundary: &[u8]| {
-            let (end, bytes) = MessageStream::new(body).decode_base64_mime(boundary);
-            (
-                end,
-                if end == usize::MAX {
-                    Vec::new()
-                } else {
-                    bytes.into_owned()
-                },
-            )
-        };
-        let mut bodies: Vec<Vec<u8>> = inputs();
         let alphabet = b"QUJD=\n\r -\tb!";
-        for len in 0..6 {
-            let mut idx = vec![0usize; len];
-            loop {
-                bodies.push(idx.iter().map(|&i| alphabet[i]).collect());
-                let mut k = 0;
-                while k < len {
-                    idx[k] += 1;
-                    if idx[k] < alphabet.len() {
-                        break;
-                    }
-                    idx[k] = 0;
-                    k += 1;
-                }
-                if k == len {
-                    break;
-                }
-            }
-        }
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..20_000 {
-            let len = (seed % 48) as usize;
-            let mut s = Vec::with_capacity(len);
-            for _ in 0..len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+        let mut bodies = inputs();
+        bodies.extend(generated_bodies(
+            alphabet,
+            5,
+            48,
+            0x9e37_79b9_7f4a_7c15,
+            |r| {
                 // Mostly valid characters, so long valid runs occur.
-                let r = seed % 64;
-                s.push(if r < 48 {
+                let r = r % 64;
+                if r < 48 {
                     b"QUJDRUZHSElK"[(r % 12) as usize]
                 } else {
                     alphabet[(r % alphabet.len() as u64) as usize]
-                });
-            }
-            bodies.push(s);
-        }
-        for body in &bodies {
-            for boundary in [&b""[..], b"b", b"-b", b"QU", b"b105"] {
-                assert_eq!(
-                    decode_base64_mime(body, boundary),
-                    theirs(body, boundary),
-                    "{:?} {:?}",
-                    String::from_utf8_lossy(body),
-                    String::from_utf8_lossy(boundary)
-                );
-            }
-        }
+                }
+            },
+        ));
+        assert_decoders_agree(
+            &bodies,
+            &[b"", b"b", b"-b", b"QU", b"b105"],
+            decode_base64_mime,
+            |body, boundary| {
+                let (end, bytes) = MessageStream::new(body).decode_base64_mime(boundary);
+                outcome(end, &bytes)
+            },
+        );
     }
 
     /// Damaged copies of every message: cut, a byte replaced by one the MIME and transfer

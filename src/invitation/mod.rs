@@ -110,6 +110,19 @@ pub(crate) fn split_lf(s: &str) -> impl Iterator<Item = &str> + '_ {
         })
 }
 
+/// The first `chars` characters of `text` (all of it when shorter). A text of at most `chars`
+/// bytes has no more characters than that, so only longer ones are counted.
+pub(crate) fn head_chars(text: &str, chars: usize) -> &str {
+    if text.len() <= chars {
+        return text;
+    }
+    let end = text
+        .char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i);
+    &text[..end]
+}
+
 /// Parses with the [`DEFAULT_MAX_BYTES`] cap.
 pub fn parse(bytes: &[u8]) -> Result<Invitation, NotAnInvitation> {
     parse_with_limit(bytes, DEFAULT_MAX_BYTES)
