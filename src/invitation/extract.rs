@@ -147,8 +147,8 @@ fn is_special_lead(c: u8) -> bool {
 
 /// The character `b` starts with, if cleaning touches it: its length in UTF-8 and whether it
 /// becomes a space (no-break and ideographic spaces) or is dropped (invisible characters mailers
-/// put inside long URLs and labels). Read as bytes, without decoding: U+00A0, U+3000, U+2007 and U+202F are spaces; U+00AD, U+200B..200F,
-/// U+2060 and U+FEFF are dropped.
+/// put inside long URLs and labels). Read as bytes, without decoding: U+00A0, U+3000, U+2007 and
+/// U+202F are spaces; U+00AD, U+200B..200F, U+2060 and U+FEFF are dropped.
 fn special(b: &[u8]) -> Option<(usize, bool)> {
     match b {
         [0xc2, 0xa0, ..] => Some((2, true)),

@@ -475,9 +475,9 @@ mod tests {
                 };
                 let mut t = &*decoded;
                 if self.clean && anchor_closed && self.text.len() == self.dirty {
-                    // At the start of a line cleaning would strip anyway (ASCII white space and '>' are
-                    // stripped from a line's start, whatever follows): HTML indentation is not written.
-                    // Inside an anchor the raw text is kept for `finish_anchor`.
+                    // At the start of a line cleaning would strip anyway (ASCII white space and '>'
+                    // are stripped from a line's start, whatever follows): HTML indentation is not
+                    // written. Inside an anchor the raw text is kept for `finish_anchor`.
                     t = t.trim_start_matches(|c: char| {
                         matches!(
                             c,
@@ -617,8 +617,8 @@ mod tests {
 
         fn push_text(out: &mut String, decoded: &str) {
             let b = decoded.as_bytes();
-            // Text between two tags is mostly indentation: spaces, line breaks, tabs, all written as
-            // spaces.
+            // Text between two tags is mostly indentation: spaces, line breaks, tabs, all written
+            // as spaces.
             if b.iter().all(|c| matches!(c, b' ' | b'\n' | b'\r' | b'\t')) {
                 push_spaces(out, b.len());
                 return;
@@ -656,9 +656,9 @@ mod tests {
             }
         }
 
-        /// Position of the first byte of `hay` that is one of `set`. Eight bytes are tested at a time
-        /// (a word holds a zero byte iff `(x - 0x01..01) & !x & 0x80..80` is not zero), as tags and
-        /// text runs are long and the bytes looked for rare.
+        /// Position of the first byte of `hay` that is one of `set`. Eight bytes are tested at a
+        /// time (a word holds a zero byte iff `(x - 0x01..01) & !x & 0x80..80` is not zero), as
+        /// tags and text runs are long and the bytes looked for rare.
         pub(super) fn find_any<const N: usize>(hay: &[u8], set: [u8; N]) -> Option<usize> {
             const LO: u64 = 0x0101_0101_0101_0101;
             const HI: u64 = 0x8080_8080_8080_8080;

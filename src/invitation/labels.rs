@@ -1753,9 +1753,10 @@ mod tests {
             .collect()
     }
 
-    /// [`match_runs`] as it was, on the label's text: where `label` (a space standing for `[ \t\-]?`) ends when read at `at` in `s`, trying a
-    /// space as one character before trying it as none, like the regex. Each run of the label
-    /// between spaces is compared as bytes (the same as comparing its characters).
+    /// [`match_runs`] as it was, on the label's text: where `label` (a space standing for `[
+    /// \t\-]?`) ends when read at `at` in `s`, trying a space as one character before trying it as
+    /// none, like the regex. Each run of the label between spaces is compared as bytes (the same as
+    /// comparing its characters).
     fn match_label(label: &str, s: &str, at: usize) -> Option<usize> {
         // Most tries fail at the first byte.
         if label.is_empty() {
@@ -2020,8 +2021,9 @@ mod tests {
         }
     }
 
-    /// [`is_phone_header`] as it was. True when a trimmed, ASCII-lower-cased line opens with a phone-part header; the same as
-    /// [`PHONE_HEADER_RE`] on that line, with a cheap look at its first letter first.
+    /// [`is_phone_header`] as it was. True when a trimmed, ASCII-lower-cased line opens with a
+    /// phone-part header; the same as [`PHONE_HEADER_RE`] on that line, with a cheap look at its
+    /// first letter first.
     fn old_is_phone_header(low_line: &str) -> bool {
         static FIRST: LazyLock<Vec<char>> = LazyLock::new(|| {
             let mut v: Vec<char> = PHONE_HEADERS
