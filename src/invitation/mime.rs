@@ -1667,11 +1667,14 @@ mod tests {
         )
     }
 
+    /// A transfer decoder over (body, boundary): where it ends, and what it decoded.
+    type Decoder = fn(&[u8], &[u8]) -> (usize, Vec<u8>);
+
     /// `ours` and mail-parser's decoder (`theirs`) agree on every body and boundary.
     fn assert_decoders_agree(
         bodies: &[Vec<u8>],
         boundaries: &[&[u8]],
-        ours: fn(&[u8], &[u8]) -> (usize, Vec<u8>),
+        ours: Decoder,
         theirs: impl Fn(&[u8], &[u8]) -> (usize, Vec<u8>),
     ) {
         for body in bodies {
