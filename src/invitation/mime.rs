@@ -1085,6 +1085,14 @@ fn ids(value: Option<&HeaderValue<'_>>) -> Vec<String> {
     }
 }
 
+/// See [`super::text_of_message`]. Bounded like every parse here: the conversation reader
+/// runs it on replies strangers send.
+pub(crate) fn text_of_message(raw: &[u8]) -> String {
+    parse_bounded(&MessageParser::default(), raw)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap_or_default()
+}
+
 /// See [`super::envelope`].
 pub(crate) fn envelope(bytes: &[u8]) -> Envelope {
     if !looks_like_message(bytes) {
@@ -1775,6 +1783,8 @@ mod tests {
                     "{levels} levels, link at {link_at}"
                 );
                 assert_eq!(envelope(&b).from.as_deref(), Some("a@x.example"));
+                // Only the nesting read is kept; the text part is deeper than that.
+                let _ = text_of_message(&b);
             }
         };
         std::thread::Builder::new()

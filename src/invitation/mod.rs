@@ -193,12 +193,10 @@ pub fn envelope(bytes: &[u8]) -> Envelope {
 }
 
 /// The decoded text of a whole message (its first text part, or its HTML as text): for
-/// reading back what dragoman itself sent (the demo, tests).
+/// reading back what dragoman itself sent (the demo, tests) and the replies people send to it
+/// (the conversation reader).
 pub fn text_of_message(raw: &[u8]) -> String {
-    mail_parser::MessageParser::default()
-        .parse(raw)
-        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-        .unwrap_or_default()
+    mime::text_of_message(raw)
 }
 
 /// mail-parser's own bare parse of `bytes` (true if it produced a message): the baseline the
