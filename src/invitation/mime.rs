@@ -599,7 +599,7 @@ fn walk(message: Message<'_>, out: &mut Loaded, seen: &mut Vec<String>, depth: u
             PartType::Html(h) if h.trim().is_empty() => {}
             PartType::Text(t) => {
                 if role.calendar {
-                    add_calendar(out, seen, &t);
+                    add_calendar(out, seen, t);
                 } else if let Some(kind) = role.text {
                     out.docs.push(Doc {
                         kind,
@@ -613,7 +613,7 @@ fn walk(message: Message<'_>, out: &mut Loaded, seen: &mut Vec<String>, depth: u
             }),
             PartType::Binary(b) | PartType::InlineBinary(b) => {
                 if role.calendar {
-                    add_calendar(out, seen, &decode_bytes(&b));
+                    add_calendar(out, seen, decode_bytes_cow(&b));
                 } else if role.eml {
                     if let Some(inner) = parse_message(b.as_ref()) {
                         walk(inner, out, seen, depth + 1);
@@ -627,19 +627,20 @@ fn walk(message: Message<'_>, out: &mut Loaded, seen: &mut Vec<String>, depth: u
 }
 
 /// Reads a calendar part, unless the same text byte for byte was read before (inline and as
-/// `invite.ics`). `seen` holds the texts read so far: a copy costs less than hashing the text,
-/// and comparing is exact.
-fn add_calendar(out: &mut Loaded, seen: &mut Vec<String>, text: &str) {
-    if seen.iter().any(|s| s == text) {
+/// `invite.ics`). `seen` holds the texts read so far: comparing is exact. A text already owned
+/// (decoded by [`decode_bodies`] or from another charset) is moved in, where it used to be
+/// copied; a borrowed one is copied once, and only when it is new.
+fn add_calendar(out: &mut Loaded, seen: &mut Vec<String>, text: Cow<'_, str>) {
+    if seen.iter().any(|s| *s == *text) {
         return;
     }
-    seen.push(text.to_owned());
-    if let Some(cal) = ics::parse(text) {
+    if let Some(cal) = ics::parse(&text) {
         // The same event inline and as an .ics attachment: read it once.
         if !out.calendars.contains(&cal) {
             out.calendars.push(cal);
         }
     }
+    seen.push(text.into_owned());
 }
 
 /// A bare body: `.ics`, HTML or plain text, in whatever charset and transfer encoding it came.
