@@ -55,7 +55,9 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
     }
     let message = parse_message(bytes)
         .ok_or_else(|| NotAnInvitation::Malformed("the MIME structure cannot be read".into()))?;
-    if let Some((kind, reason)) = automation(&message) {
+    // The sender, read once for `automation` and for the result.
+    let from = first_addr(message.from()).map(|(a, _)| a);
+    if let Some((kind, reason)) = automation_from(&message, from.as_deref()) {
         match kind {
             Automated::Bounce => {
                 return Err(NotAnInvitation::NotInvitation(format!(
@@ -71,7 +73,7 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
         }
     }
     let mut loaded = Loaded {
-        from: first_addr(message.from()).map(|(a, _)| a),
+        from,
         subject: message.subject().map(str::to_owned),
         ..Loaded::default()
     };
@@ -964,7 +966,10 @@ fn header_text(message: &Message<'_>, header: Option<&Header<'_>>) -> Option<Str
     raw(message, header).map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn automation(message: &Message<'_>) -> Option<(Automated, String)> {
+/// What kind of automated mail `message` is, and why (see [`Envelope::automated`]), given its
+/// sender as `first_addr(message.from())` reads it: [`load`] and [`envelope`] read it anyway,
+/// so it is not read (trimmed and lower-cased into a new string) a second time here.
+fn automation_from(message: &Message<'_>, from: Option<&str>) -> Option<(Automated, String)> {
     let root_is_report = message
         .root_part()
         .content_type()
@@ -978,7 +983,7 @@ fn automation(message: &Message<'_>) -> Option<(Automated, String)> {
     if root_is_report {
         return Some((Automated::Bounce, "multipart/report".into()));
     }
-    if let Some((addr, _)) = first_addr(message.from()) {
+    if let Some(addr) = from {
         let local = addr.split('@').next().unwrap_or("");
         if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
             return Some((Automated::Bounce, format!("sender is {local}")));
@@ -1152,6 +1157,7 @@ pub(crate) fn envelope(bytes: &[u8]) -> Envelope {
         }
     }
     let in_reply_to = ids(Some(message.in_reply_to())).into_iter().next();
+    let automated = automation_from(&message, from.as_deref()).map(|(_, reason)| reason);
     Envelope {
         from,
         from_name,
@@ -1161,7 +1167,7 @@ pub(crate) fn envelope(bytes: &[u8]) -> Envelope {
         subject: message.subject().map(|s| s.trim().to_owned()),
         in_reply_to,
         references: ids(Some(message.references())),
-        automated: automation(&message).map(|(_, reason)| reason),
+        automated,
     }
 }
 
@@ -2011,8 +2017,9 @@ mod tests {
     fn automation_matches_old() {
         for b in inputs() {
             if let Some(m) = MessageParser::default().parse(&b[..]) {
+                let from = first_addr(m.from()).map(|(a, _)| a);
                 assert_eq!(
-                    automation(&m),
+                    automation_from(&m, from.as_deref()),
                     old::automation(&m),
                     "{}",
                     String::from_utf8_lossy(&b)
