@@ -304,12 +304,13 @@ fn decode_bodies(message: &mut Message<'_>, inherited: &[u8]) -> bool {
 
 /// mail-parser's `MessageStream::decode_base64_mime` over `body` (a part's bytes to the end of
 /// the input): the same bytes out and the same end offset (`usize::MAX` where it gives up),
-/// with the same tables, but four valid characters in a row are decoded in one step where
-/// mail-parser steps through a peekable iterator one byte at a time.
+/// with the same tables, but a run of groups of four valid characters (a whole line) is
+/// decoded in a tight loop, a group per step, where mail-parser steps through a peekable
+/// iterator one byte at a time.
 fn decode_base64_mime(body: &[u8], boundary: &[u8]) -> (usize, Vec<u8>) {
     use mail_parser::decoders::base64::BASE64_MAP;
     const INVALID: u32 = 0x01ff_ffff;
-    let (m0, m1, m2, m3) = (BASE64_MAP[0], BASE64_MAP[1], BASE64_MAP[2], BASE64_MAP[3]);
+    let [m0, m1, m2, m3] = base64_tables();
     let mut buf = Vec::with_capacity(body.len() / 4 * 3);
     let mut chunk: u32 = 0;
     let mut byte_count: usize = 0;
@@ -317,18 +318,20 @@ fn decode_base64_mime(body: &[u8], boundary: &[u8]) -> (usize, Vec<u8>) {
     let mut i = 0;
     while i < body.len() {
         if byte_count == 0 {
-            if let Some(&[a, b, c, d]) = body.get(i..i + 4) {
-                let (a, b, c, d) = (
-                    m0[a as usize],
-                    m1[b as usize],
-                    m2[c as usize],
-                    m3[d as usize],
-                );
-                if a < INVALID && b < INVALID && c < INVALID && d < INVALID {
-                    buf.extend_from_slice(&(a | b | c | d).to_le_bytes()[0..3]);
-                    i += 4;
-                    continue;
+            // Every valid value is below 2^24 and the invalid one is not: the four are valid
+            // when their union is. A group with any other value is read by the steps below.
+            let start = i;
+            for g in body[i..].chunks_exact(4) {
+                let v =
+                    m0[g[0] as usize] | m1[g[1] as usize] | m2[g[2] as usize] | m3[g[3] as usize];
+                if v >= 1 << 24 {
+                    break;
                 }
+                buf.extend_from_slice(&v.to_le_bytes()[0..3]);
+                i += 4;
+            }
+            if i > start {
+                continue;
             }
         }
         let ch = body[i];
@@ -381,6 +384,22 @@ fn decode_base64_mime(body: &[u8], boundary: &[u8]) -> (usize, Vec<u8>) {
     } else {
         (usize::MAX, Vec::new())
     }
+}
+
+/// mail-parser's four base64 tables (`BASE64_MAP`, slices) copied once into arrays of 256:
+/// indexed by a byte, an array needs no bounds check in [`decode_base64_mime`]'s inner loop.
+fn base64_tables() -> &'static [[u32; 256]; 4] {
+    use mail_parser::decoders::base64::BASE64_MAP;
+    static TABLES: OnceLock<[[u32; 256]; 4]> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut tables = [[0x01ff_ffff; 256]; 4];
+        for (table, theirs) in tables.iter_mut().zip(BASE64_MAP) {
+            for (v, t) in table.iter_mut().zip(theirs.iter()) {
+                *v = *t;
+            }
+        }
+        tables
+    })
 }
 
 /// mail-parser's `MessageStream::decode_quoted_printable_mime` over `body` (a part's bytes to
@@ -1776,6 +1795,18 @@ mod tests {
                 outcome(end, &bytes)
             },
         );
+    }
+
+    /// The copied tables are mail-parser's, and every value in them is either the invalid one
+    /// or below 2^24 (what the inner loop of [`decode_base64_mime`] relies on).
+    #[test]
+    fn base64_tables_are_mail_parsers() {
+        use mail_parser::decoders::base64::BASE64_MAP;
+        assert_eq!(BASE64_MAP.len(), 4);
+        for (ours, theirs) in base64_tables().iter().zip(BASE64_MAP) {
+            assert_eq!(&ours[..], *theirs);
+            assert!(ours.iter().all(|&v| v == 0x01ff_ffff || v < 1 << 24));
+        }
     }
 
     /// Over every input and every short string of the characters the decoder treats apart,
