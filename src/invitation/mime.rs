@@ -1966,7 +1966,7 @@ mod tests {
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
                 s.extend_from_slice(pieces[(seed % pieces.len() as u64) as usize]);
-                if seed % 7 == 0 {
+                if seed.is_multiple_of(7) {
                     // A long ASCII run, so the word-at-a-time paths are taken.
                     s.extend_from_slice(&[b'x'; 40][..(seed % 40) as usize]);
                 }
