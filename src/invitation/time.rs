@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeZ
 use chrono_tz::Tz;
 use regex::Regex;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
 /// Zoom's zone display names (from its API's time zone list), localized forms seen in invitations,
@@ -181,50 +182,111 @@ const ALIASES: &[(&str, &str)] = &[
 /// whitespace runs as one space (none at the ends or before "," and ")"), each "," followed by
 /// exactly one space.
 fn normalize(s: &str) -> String {
-    let mut out = String::new();
-    normalize_into(s, &mut out);
+    let mut out = String::with_capacity(s.len() + 8);
+    // Pushing to a `String` never fails: `lowercase_into` cannot stop early.
+    let _ = lowercase_into(
+        s,
+        &mut Collapse::new(|c| {
+            out.push(c);
+            Some(())
+        }),
+    );
     out
 }
 
-/// [`normalize`] in one pass and one buffer: it runs on every "Time:" value, where six
-/// intermediate strings cost more than the lookups they feed.
-fn normalize_into(s: &str, out: &mut String) {
-    out.clear();
-    out.reserve(s.len() + 8);
-    // `str::to_lowercase` lowercases char by char, except that a final capital sigma becomes
-    // "ς": only that text needs the whole-string call.
-    if s.contains('Σ') {
-        collapse(s.to_lowercase().chars(), out);
-    } else {
-        collapse(s.chars().flat_map(char::to_lowercase), out);
-    }
+/// [`normalize`] into `buf`, without allocating: `None` when the normal form does not fit.
+/// Zone texts are a short name ("London", "大阪、札幌、東京"), for which the allocation was a
+/// good part of the lookup.
+fn normalize_in<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    let mut len = 0;
+    lowercase_into(
+        s,
+        &mut Collapse::new(|c| {
+            let room = buf.get_mut(len..len + c.len_utf8())?;
+            len += c.encode_utf8(room).len();
+            Some(())
+        }),
+    )?;
+    std::str::from_utf8(buf.get(..len)?).ok()
 }
 
-fn collapse(chars: impl Iterator<Item = char>, out: &mut String) {
-    let mut space = false;
-    let mut after_comma = false;
-    let mut step = |c: char, out: &mut String| {
-        if c.is_whitespace() {
-            space = true;
-            return;
-        }
-        if space && !out.is_empty() && c != ',' && c != ')' && !after_comma {
-            out.push(' ');
-        }
-        space = false;
-        after_comma = c == ',';
-        if after_comma {
-            out.push_str(", ");
+/// Feeds the lowercase of `s` to `out`, char by char, as `str::to_lowercase` would give it;
+/// `None` when `out` stops.
+///
+/// `str::to_lowercase` lowercases char by char, except that a final capital sigma becomes "ς":
+/// only text with a capital sigma takes the whole-string call. ASCII chars lowercase without the
+/// case tables, and so do the scripts without case (kana, CJK ideographs, Hangul syllables;
+/// [`caseless`]), whose table search cost more than the rest of the work.
+fn lowercase_into<P: FnMut(char) -> Option<()>>(s: &str, out: &mut Collapse<P>) -> Option<()> {
+    if !s.is_ascii() && s.contains('Σ') {
+        return s.to_lowercase().chars().try_for_each(|c| out.feed(c));
+    }
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.feed(c.to_ascii_lowercase())?;
+        } else if caseless(c) {
+            out.feed(c)?;
         } else {
-            out.push(c);
+            c.to_lowercase().try_for_each(|c| out.feed(c))?;
         }
-    };
-    for c in chars {
+    }
+    Some(())
+}
+
+/// Whether `c` is in a block without case, which `char::to_lowercase` maps to itself (CJK
+/// symbols, kana and ideographs, U+3000 to U+9FFF; Hangul syllables); a test checks each char.
+fn caseless(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7A3}')
+}
+
+/// The rest of [`normalize`] over lowercased chars: `&` spelled "and", CJK commas as ",",
+/// whitespace collapsed; the result goes to `push`, which may stop the work by failing.
+struct Collapse<P> {
+    push: P,
+    /// Whitespace was seen since the last char pushed.
+    space: bool,
+    /// The last char pushed was a ",".
+    after_comma: bool,
+    /// Something was pushed.
+    any: bool,
+}
+
+impl<P: FnMut(char) -> Option<()>> Collapse<P> {
+    fn new(push: P) -> Self {
+        Collapse {
+            push,
+            space: false,
+            after_comma: false,
+            any: false,
+        }
+    }
+
+    #[inline]
+    fn feed(&mut self, c: char) -> Option<()> {
         match c {
-            '&' => " and ".chars().for_each(|c| step(c, out)),
-            '、' | '，' | '､' => step(',', out),
-            c => step(c, out),
+            '&' => " and ".chars().try_for_each(|c| self.step(c)),
+            '、' | '，' | '､' => self.step(','),
+            c => self.step(c),
         }
+    }
+
+    #[inline]
+    fn step(&mut self, c: char) -> Option<()> {
+        if c.is_whitespace() {
+            self.space = true;
+            return Some(());
+        }
+        if self.space && self.any && c != ',' && c != ')' && !self.after_comma {
+            (self.push)(' ')?;
+        }
+        self.space = false;
+        self.after_comma = c == ',';
+        self.any = true;
+        (self.push)(c)?;
+        if self.after_comma {
+            (self.push)(' ')?;
+        }
+        Some(())
     }
 }
 
@@ -238,12 +300,45 @@ static DISPLAY: LazyLock<Vec<(String, Tz)>> = LazyLock::new(|| {
     v
 });
 
-static DISPLAY_EXACT: LazyLock<HashMap<String, Tz>> =
-    LazyLock::new(|| DISPLAY.iter().cloned().collect());
+/// A map from a normalized name, hashed by [`NameHasher`].
+type NameMap = HashMap<String, Tz, BuildHasherDefault<NameHasher>>;
+
+/// A multiply-rotate hash (the shape of rustc's FxHash) for the name maps. Their keys are fixed
+/// at start-up, so SipHash's resistance to chosen collisions buys nothing there, while hashing
+/// the looked-up text with it was a third of a lookup's cost. Equal keys hash equally, which is
+/// all a map's answers depend on.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl NameHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word.iter_mut().zip(chunk).for_each(|(w, b)| *w = *b);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+static DISPLAY_EXACT: LazyLock<NameMap> = LazyLock::new(|| DISPLAY.iter().cloned().collect());
 
 /// Last components of IANA names ("new york" -> America/New_York).
-static CITIES: LazyLock<HashMap<String, Tz>> = LazyLock::new(|| {
-    let mut m = HashMap::new();
+static CITIES: LazyLock<NameMap> = LazyLock::new(|| {
+    let mut m = NameMap::default();
     for tz in chrono_tz::TZ_VARIANTS.iter() {
         let name = tz.name();
         if !name.contains('/') || name.starts_with("Etc/") {
@@ -335,18 +430,23 @@ fn first_display_word(n: &str) -> Option<Tz> {
 
 /// A zone from display text: a Zoom/Google/Outlook name or an IANA city inside it.
 pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
-    let n = normalize(text);
+    let mut buf = [0u8; 128];
+    let owned;
+    let n = match normalize_in(text, &mut buf) {
+        Some(n) => n,
+        None => {
+            owned = normalize(text);
+            owned.as_str()
+        }
+    };
     if n.is_empty() {
         return None;
     }
     // The common case first: the whole remainder is one known name.
-    if let Some(tz) = DISPLAY_EXACT
-        .get(n.as_str())
-        .or_else(|| CITIES.get(n.as_str()))
-    {
+    if let Some(tz) = DISPLAY_EXACT.get(n).or_else(|| CITIES.get(n)) {
         return Some(*tz);
     }
-    if let Some(tz) = first_display_word(&n) {
+    if let Some(tz) = first_display_word(n) {
         return Some(tz);
     }
     for token in n.split([',', '(', ')', '-', '–', '—', '/', '|', ':']) {
@@ -491,22 +591,32 @@ fn month(name: &str) -> Option<u32> {
     // Only the first four lowercase chars can decide (the longest prefix has four); lowercasing
     // char by char gives the same first chars as `str::to_lowercase` (its one context rule, the
     // final sigma, maps to a char no prefix holds).
-    let mut head = ['\0'; 4];
+    //
+    // The head is compared as UTF-8 bytes (a char sequence is a prefix of another exactly when
+    // its encoding is), first byte first: most entries fail on it without a slice compare.
+    // Four chars take 16 bytes at most, so each char has its 4 bytes of room.
+    // ASCII chars lowercase without the case tables.
+    let mut buf = [0u8; 16];
     let mut len = 0;
-    for (slot, c) in head
-        .iter_mut()
-        .zip(name.chars().flat_map(char::to_lowercase))
-    {
-        *slot = c;
-        len += 1;
+    let mut chars = 0;
+    let mut push = |c: char| {
+        if let Some(room) = buf.get_mut(len..len + 4).filter(|_| chars < 4) {
+            len += c.encode_utf8(room).len();
+            chars += 1;
+        }
+    };
+    for c in name.chars().take(4) {
+        if c.is_ascii() {
+            push(c.to_ascii_lowercase());
+        } else {
+            c.to_lowercase().for_each(&mut push);
+        }
     }
-    let head = &head[..len];
+    let head = buf.get(..len).unwrap_or_default();
+    let first = *head.first()?;
     MONTHS
         .iter()
-        .find(|(p, _)| {
-            let mut head = head.iter();
-            p.chars().all(|c| head.next() == Some(&c))
-        })
+        .find(|(p, _)| p.as_bytes().first() == Some(&first) && head.starts_with(p.as_bytes()))
         .map(|(_, m)| *m)
 }
 
@@ -530,14 +640,24 @@ const SPACE: u8 = 16;
 
 /// The classes of `c` as the `regex` crate's Unicode tables define them: by hand for ASCII and
 /// the scripts invitations are written in, by the crate itself for anything else.
+///
+/// ASCII chars, most of those asked about, go by a table; the rest by [`class_non_ascii`], kept
+/// out of line so that this stays a table lookup where it is inlined.
+#[inline]
 fn class(c: char) -> u8 {
+    match ASCII_CLASSES.get(c as usize) {
+        Some(k) => *k,
+        None => class_non_ascii(c),
+    }
+}
+
+/// [`class`] for a char beyond ASCII.
+#[inline(never)]
+fn class_non_ascii(c: char) -> u8 {
     const L: u8 = LETTER | LETTER_CI | WORD;
     match c {
-        '0'..='9' | '\u{FF10}'..='\u{FF19}' => DIGIT | WORD,
-        'a'..='z' | 'A'..='Z' => L,
-        '_' => WORD,
+        '\u{FF10}'..='\u{FF19}' => DIGIT | WORD,
         _ if c.is_whitespace() => SPACE,
-        _ if c.is_ascii() => 0,
         // Latin-1 letters, Latin Extended-A and -B, Cyrillic, hiragana, katakana, CJK
         // ideographs, Hangul syllables, full-width Latin letters.
         '\u{C0}'..='\u{D6}'
@@ -560,6 +680,26 @@ fn class(c: char) -> u8 {
     }
 }
 
+/// [`class`] of each ASCII char, by table: the readers ask for ASCII chars most of the time.
+const ASCII_CLASSES: [u8; 128] = {
+    let mut t = [0; 128];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = match b as u8 {
+            b'0'..=b'9' => DIGIT | WORD,
+            b'a'..=b'z' | b'A'..=b'Z' => LETTER | LETTER_CI | WORD,
+            b'_' => WORD,
+            // `char::is_whitespace` on ASCII.
+            b' ' | b'\t'..=b'\r' => SPACE,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+};
+
+#[cold]
+#[inline(never)]
 fn class_by_regex(c: char) -> u8 {
     static CLASSES: LazyLock<[(Regex, u8); 5]> = LazyLock::new(|| {
         [
@@ -579,20 +719,29 @@ fn class_by_regex(c: char) -> u8 {
         .fold(0, |acc, (_, bit)| acc | bit)
 }
 
-/// The char at byte `i` (`None` at the end, or off a char boundary).
+/// The char at byte `i` (`None` at the end, or off a char boundary). An ASCII byte is a whole
+/// char on a boundary, so it is returned as it is; only other bytes go through the decoder.
 fn at(s: &str, i: usize) -> Option<char> {
-    s.get(i..)?.chars().next()
+    match s.as_bytes().get(i) {
+        Some(&b) if b.is_ascii() => Some(char::from(b)),
+        _ => s.get(i..)?.chars().next(),
+    }
 }
 
 fn is_at(s: &str, i: usize, bits: u8) -> bool {
     at(s, i).is_some_and(|c| class(c) & bits != 0)
 }
 
-/// Whether the char before byte `i` is in `bits`.
+/// Whether the char before byte `i` is in `bits`. An ASCII byte before `i` is that char (and
+/// puts `i` on a boundary), which spares decoding backwards.
 fn char_before_is(s: &str, i: usize, bits: u8) -> bool {
-    s.get(..i)
-        .and_then(|b| b.chars().next_back())
-        .is_some_and(|c| class(c) & bits != 0)
+    match i.checked_sub(1).and_then(|j| s.as_bytes().get(j)) {
+        Some(&b) if b.is_ascii() => class(char::from(b)) & bits != 0,
+        _ => s
+            .get(..i)
+            .and_then(|b| b.chars().next_back())
+            .is_some_and(|c| class(c) & bits != 0),
+    }
 }
 
 /// `\b` before a word char at `i`: no word char before it. The readers test the char at `i`
@@ -606,12 +755,18 @@ fn word_ends(s: &str, i: usize) -> bool {
     !is_at(s, i, WORD)
 }
 
-/// Past every `\s` from `i`.
+/// Past every `\s` from `i`: ASCII bytes are tested as bytes, others decoded.
 fn spaces(s: &str, mut i: usize) -> usize {
-    while let Some(c) = at(s, i).filter(|c| c.is_whitespace()) {
-        i += c.len_utf8();
+    loop {
+        match s.as_bytes().get(i) {
+            Some(b' ' | b'\t'..=b'\r') => i += 1,
+            Some(b) if b.is_ascii() => return i,
+            _ => match at(s, i).filter(|c| c.is_whitespace()) {
+                Some(c) => i += c.len_utf8(),
+                None => return i,
+            },
+        }
     }
-    i
 }
 
 /// Past one `\s` at `i`, if there is one.
@@ -636,10 +791,22 @@ struct Digits {
     value: Option<u32>,
 }
 
+/// Reads ASCII digits as bytes (the common case: no decoding, no class lookup); any other
+/// byte that starts a char goes through [`class`], as `\d` would test it.
 fn digits(s: &str, mut i: usize, max: usize) -> Digits {
     let mut count = 0;
     let mut value = Some(0u32);
     while count < max {
+        match s.as_bytes().get(i) {
+            Some(&b) if b.is_ascii_digit() => {
+                value = value.map(|v| v * 10 + u32::from(b - b'0'));
+                i += 1;
+                count += 1;
+                continue;
+            }
+            Some(b) if b.is_ascii() => break,
+            _ => {}
+        }
         let Some(c) = at(s, i).filter(|c| class(*c) & DIGIT != 0) else {
             break;
         };
@@ -665,11 +832,36 @@ fn digits_1_to(s: &str, i: usize, n: usize) -> Option<Digits> {
     Some(digits(s, i, n)).filter(|d| d.count > 0)
 }
 
-/// The leftmost match of `at` starting at or after `from`, with its start.
-fn leftmost<T>(s: &str, from: usize, at: impl Fn(usize) -> Option<T>) -> Option<(usize, T)> {
+/// The leftmost match of `at` starting at or after `from` and before `to`, with its start.
+///
+/// `at` is tried only where a char starts whose first byte `first` accepts: every reader needs a
+/// digit or a letter (or one fixed ASCII letter) first, so a byte test skips most positions
+/// without decoding. Bytes from 0xC0 start non-ASCII chars, which are always tried (they may be
+/// digits or letters); `first` only judges ASCII bytes. `to` lets a caller that already holds a
+/// match stop where a later one could no longer win.
+fn leftmost<T>(
+    s: &str,
+    from: usize,
+    to: usize,
+    first: fn(u8) -> bool,
+    at: impl Fn(usize) -> Option<T>,
+) -> Option<(usize, T)> {
     s.get(from..)?
-        .char_indices()
+        .bytes()
+        .take(to.saturating_sub(from))
+        .enumerate()
+        .filter(|(_, b)| if b.is_ascii() { first(*b) } else { *b >= 0xC0 })
         .find_map(|(k, _)| at(from + k).map(|t| (from + k, t)))
+}
+
+/// For [`leftmost`]: an ASCII byte that can start `\d`.
+fn ascii_digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
+/// For [`leftmost`]: an ASCII byte that can start `\p{L}`.
+fn ascii_letter(b: u8) -> bool {
+    b.is_ascii_alphabetic()
 }
 
 /// A date read at some position: its end and the numbers (each `None` when not ASCII).
@@ -836,61 +1028,74 @@ struct Found {
     date: NaiveDate,
 }
 
+/// Whether `s` holds an ASCII char that `want` accepts: a byte test, which an ASCII char
+/// passes exactly when it is in the text (no other char's encoding holds an ASCII byte), and
+/// cheaper than a char search, which decodes each char.
+fn has_byte(s: &str, want: impl Fn(u8) -> bool) -> bool {
+    s.bytes().any(want)
+}
+
+/// The leftmost date of the forms below. Each form after the first searches only before the
+/// best start so far: a match at or after it could not replace it.
 fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
     let mut best: Option<Found> = None;
-    let mut consider = |start: usize, end: usize, date: Option<NaiveDate>| {
+    let consider = |best: &mut Option<Found>, start: usize, end: usize, date: Option<NaiveDate>| {
         if let Some(date) = date {
             if best.as_ref().is_none_or(|b| start < b.start) {
-                best = Some(Found { start, end, date });
+                *best = Some(Found { start, end, date });
             }
         }
     };
+    let to = |best: &Option<Found>| best.as_ref().map_or(s.len(), |b| b.start);
     let ymd =
         |y: Option<u32>, m: Option<u32>, d: Option<u32>| NaiveDate::from_ymd_opt(y? as i32, m?, d?);
     // Only the first match of the year-first forms counts, as with the expressions' `captures`;
     // each needs a literal the text may not hold.
-    if s.contains(['年', '년']) {
-        if let Some((p, f)) = leftmost(s, 0, |p| cjk_date_at(s, p)) {
-            consider(p, f.end, ymd(f.year, f.month, f.day));
+    if s.contains('年') || s.contains('년') {
+        if let Some((p, f)) = leftmost(s, 0, s.len(), ascii_digit, |p| cjk_date_at(s, p)) {
+            consider(&mut best, p, f.end, ymd(f.year, f.month, f.day));
         }
     }
-    if s.contains(['-', '/', '.']) {
-        if let Some((p, f)) = leftmost(s, 0, |p| iso_date_at(s, p)) {
-            consider(p, f.end, ymd(f.year, f.month, f.day));
+    if has_byte(s, |b| matches!(b, b'-' | b'/' | b'.')) {
+        if let Some((p, f)) = leftmost(s, 0, to(&best), ascii_digit, |p| iso_date_at(s, p)) {
+            consider(&mut best, p, f.end, ymd(f.year, f.month, f.day));
         }
     }
     // Named months: the first match, left to right, that names a month and a real date.
     let mut from = 0;
     // A letter run whose first letter does not start a match has no later letter that does
     // (the same text follows the run), and matches end on a digit: only run starts are tried.
-    while let Some((p, f)) = leftmost(s, from, |p| {
+    while let Some((p, f)) = leftmost(s, from, to(&best), ascii_letter, |p| {
         let run_start = p == from || !char_before_is(s, p, LETTER);
         run_start.then(|| mdy_date_at(s, p)).flatten()
     }) {
         let date = month(&s[p..f.name_end]).and_then(|mo| ymd(f.year, Some(mo), f.day));
         if date.is_some() {
-            consider(p, f.end, date);
+            consider(&mut best, p, f.end, date);
             break;
         }
         from = f.end;
     }
     let mut from = 0;
-    while let Some((p, (name, f))) = leftmost(s, from, |p| dmy_date_at(s, p)) {
+    while let Some((p, (name, f))) =
+        leftmost(s, from, to(&best), ascii_digit, |p| dmy_date_at(s, p))
+    {
         let date = month(&s[name..f.name_end]).and_then(|mo| ymd(f.year, Some(mo), f.day));
         if date.is_some() {
-            consider(p, f.end, date);
+            consider(&mut best, p, f.end, date);
             break;
         }
         from = f.end;
     }
-    if s.contains(['.', '/']) {
-        if let Some((p, (f, slash))) = leftmost(s, 0, |p| numeric_date_at(s, p)) {
+    if has_byte(s, |b| matches!(b, b'.' | b'/')) {
+        let found = leftmost(s, 0, to(&best), ascii_digit, |p| numeric_date_at(s, p));
+        if let Some((p, (f, slash))) = found {
             let (mo, d) = if slash && month_first_numeric {
                 (f.month, f.day)
             } else {
                 (f.day, f.month)
             };
-            consider(p, f.end, ymd(f.year, mo, d));
+            consider(&mut best, p, f.end, ymd(f.year, mo, d));
         }
     }
     best
@@ -977,19 +1182,22 @@ fn h_time_at(s: &str, p: usize) -> Option<TimeAt> {
     })
 }
 
-/// Finds the first time of day in `s`; returns (hour, minute, end offset).
+/// Finds the first time of day in `s`; returns (hour, minute, end offset). As in
+/// [`find_date`], each form after the first searches only before the best start so far.
 fn find_time(s: &str) -> Option<(u32, u32, usize)> {
-    let mut best: Option<(usize, u32, u32, usize)> = None;
-    let mut consider = |start: usize, h: u32, m: u32, end: usize| {
+    type Best = Option<(usize, u32, u32, usize)>;
+    let mut best: Best = None;
+    let consider = |best: &mut Best, start: usize, h: u32, m: u32, end: usize| {
         if best.is_none_or(|b| start < b.0) {
-            best = Some((start, h, m, end));
+            *best = Some((start, h, m, end));
         }
     };
+    let to = |best: &Best| best.map_or(s.len(), |b| b.0);
     // A number that is not ASCII reads as 99, which no hour or minute accepts.
     let num = |n: Option<u32>| n.unwrap_or(99);
     // Only each form's first match counts; each needs a literal the text may not hold.
-    if s.contains([':', '：']) {
-        if let Some((p, t)) = leftmost(s, 0, |p| colon_time_at(s, p)) {
+    if has_byte(s, |b| b == b':') || s.contains('：') {
+        if let Some((p, t)) = leftmost(s, 0, s.len(), ascii_digit, |p| colon_time_at(s, p)) {
             let mut pm = t.marker.and_then(|(a, b)| is_pm(&s[a..b]));
             if pm.is_none() {
                 // A marker written before the time: "午後3:00", "下午 3:00", "오후 3:00".
@@ -1000,21 +1208,21 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
                 }
             }
             if let Some(h) = to_24h(num(t.hour), pm) {
-                consider(p, h, num(t.minute), t.end);
+                consider(&mut best, p, h, num(t.minute), t.end);
             }
         }
     }
-    if let Some((p, t)) = leftmost(s, 0, |p| ampm_time_at(s, p)) {
+    if let Some((p, t)) = leftmost(s, 0, to(&best), ascii_digit, |p| ampm_time_at(s, p)) {
         let pm = t.marker.and_then(|(a, b)| is_pm(&s[a..b]));
         if let Some(h) = to_24h(num(t.hour), pm) {
-            consider(p, h, 0, t.end);
+            consider(&mut best, p, h, 0, t.end);
         }
     }
-    if s.contains(['h', 'H']) {
-        if let Some((p, t)) = leftmost(s, 0, |p| h_time_at(s, p)) {
+    if has_byte(s, |b| matches!(b, b'h' | b'H')) {
+        if let Some((p, t)) = leftmost(s, 0, to(&best), ascii_digit, |p| h_time_at(s, p)) {
             let h = num(t.hour);
             if h < 24 {
-                consider(p, h, num(t.minute), t.end);
+                consider(&mut best, p, h, num(t.minute), t.end);
             }
         }
     }
@@ -1061,20 +1269,70 @@ fn fixed_from_text(s: &str) -> Option<FixedOffset> {
     {
         return None;
     }
-    let (_, (sign, h, m)) = leftmost(s, 0, |p| gmt_offset_at(s, p))?;
+    let (_, (sign, h, m)) = leftmost(
+        s,
+        0,
+        s.len(),
+        |b| matches!(b, b'g' | b'G' | b'u' | b'U'),
+        |p| gmt_offset_at(s, p),
+    )?;
     let h = h? as i32;
     let m = m.unwrap_or(0) as i32;
     FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
+/// [`NO_FIXED`], for one search of a lowercased text (or of an ASCII text, ignoring ASCII case:
+/// the patterns are lowercase, so on lowercased text that finds only exact matches).
+static NO_FIXED_SEARCH: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(NO_FIXED)
+        .expect("no-fixed-time automaton")
+});
+
+/// Whether the lowercased `value` holds "noon" (`ascii`: `value` is ASCII, and is searched in
+/// place ignoring ASCII case instead of being lowercased).
+fn says_noon(value: &str, ascii: bool) -> bool {
+    if ascii {
+        value
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"noon"))
+    } else {
+        value.to_lowercase().contains("noon")
+    }
+}
+
+/// [`contains_word`] on the lowercase of an ASCII `hay`, without lowercasing it, for a
+/// lowercase `needle` that cannot overlap itself ("utc", "gmt"): `contains_word` then tests
+/// every occurrence, as this does.
+fn ascii_word_ci(hay: &str, needle: &str) -> bool {
+    let hay = hay.as_bytes();
+    let n = needle.len();
+    let not_word = |i: Option<usize>| {
+        i.and_then(|i| hay.get(i))
+            .is_none_or(|b| !b.is_ascii_alphanumeric())
+    };
+    hay.windows(n).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(needle.as_bytes())
+            && not_word(i.checked_sub(1))
+            && not_word(Some(i + n))
+    })
+}
+
 /// Reads a "Time:"/"When:" value. `month_first_numeric`: read "3/4/2021" as March 4 (English).
 pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTime {
     let mut out = TextTime::default();
-    // Lowercased only on the paths that read it: most values never need it.
+    // Lowercased only on the paths that read it, and only when not ASCII: the lowercase of ASCII
+    // text is its ASCII lowercase, which the searches below compare in place.
+    let ascii = value.is_ascii();
     let lower = || value.to_lowercase();
     let Some(date) = find_date(value, month_first_numeric) else {
-        let lower = lower();
-        out.no_fixed = NO_FIXED.iter().any(|p| lower.contains(p));
+        out.no_fixed = if ascii {
+            NO_FIXED_SEARCH.is_match(value)
+        } else {
+            NO_FIXED_SEARCH.is_match(lower().as_str())
+        };
         return out;
     };
     out.has_date = true;
@@ -1085,7 +1343,7 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
             // A time written before the date ("10:00 AM, 15 March 2021").
             match find_time(&value[..date.start]) {
                 Some((h, m, _)) => (date.date.and_hms_opt(h, m, 0), after_date),
-                None if lower().contains("noon") => (date.date.and_hms_opt(12, 0, 0), after_date),
+                None if says_noon(value, ascii) => (date.date.and_hms_opt(12, 0, 0), after_date),
                 None => (None, after_date),
             }
         }
@@ -1104,8 +1362,13 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
         out.start = off.from_local_datetime(&naive).single();
         return out;
     }
-    let lower = lower();
-    if contains_word(&lower, "utc") || contains_word(&lower, "gmt") {
+    let utc = if ascii {
+        ascii_word_ci(value, "utc") || ascii_word_ci(value, "gmt")
+    } else {
+        let lower = lower();
+        contains_word(&lower, "utc") || contains_word(&lower, "gmt")
+    };
+    if utc {
         out.start = FixedOffset::east_opt(0).and_then(|o| o.from_local_datetime(&naive).single());
         out.timezone = Some("UTC".into());
     }
