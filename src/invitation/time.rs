@@ -1290,6 +1290,16 @@ static NO_FIXED_SEARCH: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
         .expect("no-fixed-time automaton")
 });
 
+/// Whether the lowercased `value` holds a [`NO_FIXED`] phrase (`ascii`: `value` is ASCII, and is
+/// searched in place ignoring ASCII case instead of being lowercased).
+fn says_no_fixed(value: &str, ascii: bool) -> bool {
+    if ascii {
+        NO_FIXED_SEARCH.is_match(value)
+    } else {
+        NO_FIXED_SEARCH.is_match(value.to_lowercase().as_str())
+    }
+}
+
 /// Whether the lowercased `value` holds "noon" (`ascii`: `value` is ASCII, and is searched in
 /// place ignoring ASCII case instead of being lowercased).
 fn says_noon(value: &str, ascii: bool) -> bool {
@@ -1328,11 +1338,7 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
     let ascii = value.is_ascii();
     let lower = || value.to_lowercase();
     let Some(date) = find_date(value, month_first_numeric) else {
-        out.no_fixed = if ascii {
-            NO_FIXED_SEARCH.is_match(value)
-        } else {
-            NO_FIXED_SEARCH.is_match(lower().as_str())
-        };
+        out.no_fixed = says_no_fixed(value, ascii);
         return out;
     };
     out.has_date = true;
@@ -1776,6 +1782,118 @@ mod old {
     }
 }
 
+/// The scanning helpers as they were before the byte-level fast paths (each char decoded and
+/// classed, every position tried), which the tests compare the new ones with.
+#[cfg(test)]
+mod old_scan {
+    use super::{class, Digits, DIGIT, MONTHS};
+
+    pub(super) fn at(s: &str, i: usize) -> Option<char> {
+        s.get(i..)?.chars().next()
+    }
+
+    pub(super) fn char_before_is(s: &str, i: usize, bits: u8) -> bool {
+        s.get(..i)
+            .and_then(|b| b.chars().next_back())
+            .is_some_and(|c| class(c) & bits != 0)
+    }
+
+    pub(super) fn spaces(s: &str, mut i: usize) -> usize {
+        while let Some(c) = at(s, i).filter(|c| c.is_whitespace()) {
+            i += c.len_utf8();
+        }
+        i
+    }
+
+    pub(super) fn digits(s: &str, mut i: usize, max: usize) -> Digits {
+        let mut count = 0;
+        let mut value = Some(0u32);
+        while count < max {
+            let Some(c) = at(s, i).filter(|c| class(*c) & DIGIT != 0) else {
+                break;
+            };
+            value = value.and_then(|v| Some(v * 10 + c.to_digit(10)?));
+            i += c.len_utf8();
+            count += 1;
+        }
+        Digits {
+            end: i,
+            count,
+            value,
+        }
+    }
+
+    pub(super) fn leftmost<T>(
+        s: &str,
+        from: usize,
+        at: impl Fn(usize) -> Option<T>,
+    ) -> Option<(usize, T)> {
+        s.get(from..)?
+            .char_indices()
+            .find_map(|(k, _)| at(from + k).map(|t| (from + k, t)))
+    }
+
+    pub(super) fn month(name: &str) -> Option<u32> {
+        let mut head = ['\0'; 4];
+        let mut len = 0;
+        for (slot, c) in head
+            .iter_mut()
+            .zip(name.chars().flat_map(char::to_lowercase))
+        {
+            *slot = c;
+            len += 1;
+        }
+        let head = head.get(..len)?;
+        MONTHS
+            .iter()
+            .find(|(p, _)| {
+                let mut head = head.iter();
+                p.chars().all(|c| head.next() == Some(&c))
+            })
+            .map(|(_, m)| *m)
+    }
+
+    /// `normalize` in one pass, as the previous round wrote it.
+    pub(super) fn normalize(s: &str) -> String {
+        let mut out = String::new();
+        out.reserve(s.len() + 8);
+        if s.contains('Σ') {
+            collapse(s.to_lowercase().chars(), &mut out);
+        } else {
+            collapse(s.chars().flat_map(char::to_lowercase), &mut out);
+        }
+        out
+    }
+
+    fn collapse(chars: impl Iterator<Item = char>, out: &mut String) {
+        let mut space = false;
+        let mut after_comma = false;
+        let mut step = |c: char, out: &mut String| {
+            if c.is_whitespace() {
+                space = true;
+                return;
+            }
+            if space && !out.is_empty() && c != ',' && c != ')' && !after_comma {
+                out.push(' ');
+            }
+            space = false;
+            after_comma = c == ',';
+            if after_comma {
+                out.push_str(", ");
+            } else {
+                out.push(c);
+            }
+        };
+        for c in chars {
+            match c {
+                '&' => " and ".chars().for_each(|c| step(c, out)),
+                '、' | '，' | '､' => step(',', out),
+                c => step(c, out),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -2148,6 +2266,179 @@ mod tests {
         }
         for (k, _) in DISPLAY_NAMES.iter().chain(WINDOWS_NAMES) {
             assert_eq!(normalize(k), old::normalize(k));
+        }
+    }
+
+    /// Texts the fixture lines and generated values may miss: empty, CRLF, full-width digits,
+    /// case edge cases (final sigma, dotted capital I, the Kelvin sign), "&" and CJK commas, and
+    /// very long texts.
+    fn edge_values() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "",
+            " ",
+            "\r\n",
+            "Mar 15, 2021 06:08 AM London\r\n",
+            "２０２１年３月１５日 １０：００ 東京",
+            "2021年3月15日 10:00 ΣΟΦΙΑ Σ",
+            "Mar 15, 2021 06:08 AM İSTANBUL",
+            "Mar 15, 2021 06:08 AM \u{212A}olkata",
+            "Dec 3, 2026 10:00 AM Eastern Time (US & Canada)",
+            "Dec 3, 2026 10:00 AM EASTERN  TIME(US&CANADA)",
+            "MEET ANYTIME",
+            "Meet\u{a0}anytime",
+            "Recurring, \u{212A} meet anytime",
+            "NOON 3 Mar 2021",
+            "15 March 2021 at NOON",
+            "15 March 2021 at nöon",
+            "Mar 15, 2021 10:00 UTC",
+            "Mar 15, 2021 10:00 (utc)",
+            "Mar 15, 2021 10:00 KUTC",
+            "Mar 15, 2021 10:00 gmt+1",
+            "Mar 15, 2021 10:00 Gmt",
+            "Mar 15, 2021 10:00 xgmt utcx",
+            "Mar 15, 2021 10:00 ütc",
+            "Mar 15, 2021 10:00 ÜTC gmt",
+            "Mar 15, 2021 10:00 大阪、札幌、東京",
+            "Mar 15, 2021 10:00 大阪，札幌､ 東京",
+            "Mar 15, 2021 10:00 a & b",
+            "&&",
+            ", ,",
+            "( )",
+            "Σep 5, 2021",
+            "ＭＡＲ 5, 2021 10:00",
+        ]
+        .map(String::from)
+        .into();
+        let long_zone = "Eastern Time (US and Canada) ".repeat(10);
+        v.push(format!("Mar 15, 2021 06:08 AM {long_zone}"));
+        v.push(format!("Mar 15, 2021 06:08 AM {}", "大阪、".repeat(30)));
+        v.push(format!("{}Mar 15, 2021 06:08 AM", "x".repeat(3000)));
+        v.push("1".repeat(3000));
+        v.push("Это 5 ".repeat(300));
+        v
+    }
+
+    #[test]
+    fn hand_readers_match_the_regexes_on_edge_values() {
+        for v in edge_values() {
+            check(&v);
+            if v.len() < 200 {
+                for p in prefixes(&v) {
+                    check(p);
+                    check(&v[p.len()..]);
+                }
+            }
+        }
+    }
+
+    /// The byte-level helpers against the char-by-char ones they replace, at every position of
+    /// the fixture lines, generated values and edge cases.
+    #[test]
+    fn scan_helpers_match_the_old_ones() {
+        let generated = generated_values();
+        let mut values = fixture_values();
+        values.extend(generated.into_iter().step_by(3));
+        values.extend(edge_values());
+        let readers: [fn(&str, usize) -> bool; 9] = [
+            |s, p| cjk_date_at(s, p).is_some(),
+            |s, p| iso_date_at(s, p).is_some(),
+            |s, p| mdy_date_at(s, p).is_some(),
+            |s, p| dmy_date_at(s, p).is_some(),
+            |s, p| numeric_date_at(s, p).is_some(),
+            |s, p| colon_time_at(s, p).is_some(),
+            |s, p| ampm_time_at(s, p).is_some(),
+            |s, p| h_time_at(s, p).is_some(),
+            |s, p| gmt_offset_at(s, p).is_some(),
+        ];
+        let firsts: [fn(u8) -> bool; 9] = [
+            ascii_digit,
+            ascii_digit,
+            ascii_letter,
+            ascii_digit,
+            ascii_digit,
+            ascii_digit,
+            ascii_digit,
+            ascii_digit,
+            |b| matches!(b, b'g' | b'G' | b'u' | b'U'),
+        ];
+        for s in &values {
+            let s = s.as_str();
+            for i in 0..s.len() + 2 {
+                assert_eq!(at(s, i), old_scan::at(s, i), "{s:?} {i}");
+                for bits in [DIGIT, LETTER, LETTER_CI, WORD, SPACE] {
+                    assert_eq!(
+                        char_before_is(s, i, bits),
+                        old_scan::char_before_is(s, i, bits),
+                        "{s:?} {i} {bits}"
+                    );
+                }
+                assert_eq!(spaces(s, i), old_scan::spaces(s, i), "{s:?} {i}");
+                for max in 1..=4 {
+                    let (new, old) = (digits(s, i, max), old_scan::digits(s, i, max));
+                    assert_eq!(
+                        (new.end, new.count, new.value),
+                        (old.end, old.count, old.value),
+                        "{s:?} {i} {max}"
+                    );
+                }
+                if let Some(rest) = s.get(i..) {
+                    assert_eq!(month(rest), old_scan::month(rest), "{rest:?}");
+                }
+            }
+            if s.len() > 400 {
+                continue;
+            }
+            for (reader, first) in readers.iter().zip(firsts) {
+                let at = |p: usize| reader(s, p).then_some(());
+                for from in [0, 1, 2, s.len() / 2] {
+                    let old = old_scan::leftmost(s, from, at).map(|(p, _)| p);
+                    for to in [0, from + 3, s.len() / 2, s.len(), s.len() + 1] {
+                        assert_eq!(
+                            leftmost(s, from, to, first, at).map(|(p, _)| p),
+                            old.filter(|p| *p < to),
+                            "{s:?} {from} {to}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The zone-name helpers against the ones they replace.
+    #[test]
+    fn zone_helpers_match_the_old_ones() {
+        let mut values = fixture_values();
+        values.extend(generated_values());
+        values.extend(edge_values());
+        for s in &values {
+            let n = normalize(s);
+            assert_eq!(n, old_scan::normalize(s), "{s:?}");
+            let mut buf = [0u8; 128];
+            let fits = n.len() <= buf.len();
+            assert_eq!(
+                normalize_in(s, &mut buf),
+                fits.then_some(n.as_str()),
+                "{s:?}"
+            );
+            let lower = s.to_lowercase();
+            let ascii = s.is_ascii();
+            assert_eq!(
+                says_no_fixed(s, ascii),
+                NO_FIXED.iter().any(|p| lower.contains(p)),
+                "{s:?}"
+            );
+            assert_eq!(says_noon(s, ascii), lower.contains("noon"), "{s:?}");
+            if ascii {
+                for w in ["utc", "gmt"] {
+                    assert_eq!(ascii_word_ci(s, w), contains_word(&lower, w), "{s:?}");
+                }
+            }
+        }
+        // The blocks `caseless` skips lowercase to themselves, char by char.
+        let caseless_chars = ('\u{3000}'..='\u{9FFF}').chain('\u{AC00}'..='\u{D7A3}');
+        for c in caseless_chars {
+            assert!(caseless(c));
+            assert!(c.to_lowercase().eq([c]), "U+{:04X}", c as u32);
         }
     }
 }
