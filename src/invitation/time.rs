@@ -657,9 +657,9 @@ fn class_non_ascii(c: char) -> u8 {
     const L: u8 = LETTER | LETTER_CI | WORD;
     match c {
         '\u{FF10}'..='\u{FF19}' => DIGIT | WORD,
-        _ if c.is_whitespace() => SPACE,
         // Latin-1 letters, Latin Extended-A and -B, Cyrillic, hiragana, katakana, CJK
-        // ideographs, Hangul syllables, full-width Latin letters.
+        // ideographs, Hangul syllables, full-width Latin letters (none of them white space, so
+        // they are matched before the white space table is searched).
         '\u{C0}'..='\u{D6}'
         | '\u{D8}'..='\u{F6}'
         | '\u{F8}'..='\u{24F}'
@@ -671,6 +671,7 @@ fn class_non_ascii(c: char) -> u8 {
         | '\u{AC00}'..='\u{D7A3}'
         | '\u{FF21}'..='\u{FF3A}'
         | '\u{FF41}'..='\u{FF5A}' => L,
+        _ if c.is_whitespace() => SPACE,
         // Dashes, quotes and dots; CJK commas and full stop; full-width punctuation.
         '\u{2010}'..='\u{2027}'
         | '\u{3001}'..='\u{3003}'
@@ -1028,15 +1029,11 @@ struct Found {
     date: NaiveDate,
 }
 
-/// Whether `s` holds an ASCII char that `want` accepts: a byte test, which an ASCII char
-/// passes exactly when it is in the text (no other char's encoding holds an ASCII byte), and
-/// cheaper than a char search, which decodes each char.
-fn has_byte(s: &str, want: impl Fn(u8) -> bool) -> bool {
-    s.bytes().any(want)
-}
-
 /// The leftmost date of the forms below. Each form after the first searches only before the
-/// best start so far: a match at or after it could not replace it.
+/// best start so far: a match at or after it could not replace it. The named-month form goes
+/// second, as it most often matches at the start and spares the digit forms their searches; no
+/// two forms can match at the same start (a name starts with a letter, and the digit forms
+/// differ in their digit counts or in the char after them), so the order only changes the work.
 fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
     let mut best: Option<Found> = None;
     let consider = |best: &mut Option<Found>, start: usize, end: usize, date: Option<NaiveDate>| {
@@ -1050,14 +1047,11 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
     let ymd =
         |y: Option<u32>, m: Option<u32>, d: Option<u32>| NaiveDate::from_ymd_opt(y? as i32, m?, d?);
     // Only the first match of the year-first forms counts, as with the expressions' `captures`;
-    // each needs a literal the text may not hold.
+    // each needs a literal the text may not hold. An ASCII literal is looked for as a byte (no
+    // other char's encoding holds an ASCII byte), which spares decoding the text; none is looked
+    // for once a match at the start leaves no room before it.
     if s.contains('年') || s.contains('년') {
         if let Some((p, f)) = leftmost(s, 0, s.len(), ascii_digit, |p| cjk_date_at(s, p)) {
-            consider(&mut best, p, f.end, ymd(f.year, f.month, f.day));
-        }
-    }
-    if has_byte(s, |b| matches!(b, b'-' | b'/' | b'.')) {
-        if let Some((p, f)) = leftmost(s, 0, to(&best), ascii_digit, |p| iso_date_at(s, p)) {
             consider(&mut best, p, f.end, ymd(f.year, f.month, f.day));
         }
     }
@@ -1076,6 +1070,11 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
         }
         from = f.end;
     }
+    if to(&best) > 0 && memchr::memchr3(b'-', b'/', b'.', s.as_bytes()).is_some() {
+        if let Some((p, f)) = leftmost(s, 0, to(&best), ascii_digit, |p| iso_date_at(s, p)) {
+            consider(&mut best, p, f.end, ymd(f.year, f.month, f.day));
+        }
+    }
     let mut from = 0;
     while let Some((p, (name, f))) =
         leftmost(s, from, to(&best), ascii_digit, |p| dmy_date_at(s, p))
@@ -1087,7 +1086,7 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
         }
         from = f.end;
     }
-    if has_byte(s, |b| matches!(b, b'.' | b'/')) {
+    if to(&best) > 0 && memchr::memchr2(b'.', b'/', s.as_bytes()).is_some() {
         let found = leftmost(s, 0, to(&best), ascii_digit, |p| numeric_date_at(s, p));
         if let Some((p, (f, slash))) = found {
             let (mo, d) = if slash && month_first_numeric {
@@ -1195,8 +1194,9 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
     let to = |best: &Best| best.map_or(s.len(), |b| b.0);
     // A number that is not ASCII reads as 99, which no hour or minute accepts.
     let num = |n: Option<u32>| n.unwrap_or(99);
-    // Only each form's first match counts; each needs a literal the text may not hold.
-    if has_byte(s, |b| b == b':') || s.contains('：') {
+    // Only each form's first match counts; each needs a literal the text may not hold (looked
+    // for as in `find_date`).
+    if memchr::memchr(b':', s.as_bytes()).is_some() || s.contains('：') {
         if let Some((p, t)) = leftmost(s, 0, s.len(), ascii_digit, |p| colon_time_at(s, p)) {
             let mut pm = t.marker.and_then(|(a, b)| is_pm(&s[a..b]));
             if pm.is_none() {
@@ -1218,7 +1218,7 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
             consider(&mut best, p, h, 0, t.end);
         }
     }
-    if has_byte(s, |b| matches!(b, b'h' | b'H')) {
+    if to(&best) > 0 && memchr::memchr2(b'h', b'H', s.as_bytes()).is_some() {
         if let Some((p, t)) = leftmost(s, 0, to(&best), ascii_digit, |p| h_time_at(s, p)) {
             let h = num(t.hour);
             if h < 24 {
