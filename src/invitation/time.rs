@@ -835,34 +835,42 @@ fn digits_1_to(s: &str, i: usize, n: usize) -> Option<Digits> {
 
 /// The leftmost match of `at` starting at or after `from` and before `to`, with its start.
 ///
-/// `at` is tried only where a char starts whose first byte `first` accepts: every reader needs a
-/// digit or a letter (or one fixed ASCII letter) first, so a byte test skips most positions
-/// without decoding. Bytes from 0xC0 start non-ASCII chars, which are always tried (they may be
-/// digits or letters); `first` only judges ASCII bytes. `to` lets a caller that already holds a
-/// match stop where a later one could no longer win.
+/// `at` is tried only where the byte accepts `first`, which must accept the first byte of every
+/// char a match can start with: every reader needs a digit or a letter (or one fixed ASCII
+/// letter) first, so a byte test skips most positions without decoding. `to` lets a caller that
+/// already holds a match stop where a later one could no longer win.
 fn leftmost<T>(
     s: &str,
     from: usize,
     to: usize,
-    first: fn(u8) -> bool,
+    first: impl Fn(u8) -> bool,
     at: impl Fn(usize) -> Option<T>,
 ) -> Option<(usize, T)> {
-    s.get(from..)?
-        .bytes()
-        .take(to.saturating_sub(from))
-        .enumerate()
-        .filter(|(_, b)| if b.is_ascii() { first(*b) } else { *b >= 0xC0 })
-        .find_map(|(k, _)| at(from + k).map(|t| (from + k, t)))
+    let bytes = s.get(from..)?.as_bytes();
+    let mut k = 0;
+    while let Some(b) = bytes.get(k).filter(|_| from + k < to) {
+        if first(*b) {
+            if let Some(t) = at(from + k) {
+                return Some((from + k, t));
+            }
+        }
+        k += 1;
+    }
+    None
 }
 
-/// For [`leftmost`]: an ASCII byte that can start `\d`.
-fn ascii_digit(b: u8) -> bool {
-    b.is_ascii_digit()
+/// For [`leftmost`]: a byte that can start `\d`. Beyond ASCII, the only two-byte chars that
+/// are digits are the Arabic-Indic and NKo ones (lead bytes 0xD9, 0xDB and 0xDF; a test checks
+/// every two-byte char), so Latin, Greek and Cyrillic letters are skipped too; any lead byte of
+/// a longer char is tried.
+fn digit_start(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, 0xD9 | 0xDB | 0xDF | 0xE0..)
 }
 
-/// For [`leftmost`]: an ASCII byte that can start `\p{L}`.
-fn ascii_letter(b: u8) -> bool {
-    b.is_ascii_alphabetic()
+/// For [`leftmost`]: a byte that can start `\p{L}`: an ASCII letter or the lead byte of any
+/// other char (continuation bytes, from 0x80 to 0xBF, start none).
+fn letter_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b >= 0xC0
 }
 
 /// A date read at some position: its end and the numbers (each `None` when not ASCII).
@@ -1051,7 +1059,7 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
     // other char's encoding holds an ASCII byte), which spares decoding the text; none is looked
     // for once a match at the start leaves no room before it.
     if s.contains('年') || s.contains('년') {
-        if let Some((p, f)) = leftmost(s, 0, s.len(), ascii_digit, |p| cjk_date_at(s, p)) {
+        if let Some((p, f)) = leftmost(s, 0, s.len(), digit_start, |p| cjk_date_at(s, p)) {
             consider(&mut best, p, f.end, ymd(f.year, f.month, f.day));
         }
     }
@@ -1059,7 +1067,7 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
     let mut from = 0;
     // A letter run whose first letter does not start a match has no later letter that does
     // (the same text follows the run), and matches end on a digit: only run starts are tried.
-    while let Some((p, f)) = leftmost(s, from, to(&best), ascii_letter, |p| {
+    while let Some((p, f)) = leftmost(s, from, to(&best), letter_start, |p| {
         let run_start = p == from || !char_before_is(s, p, LETTER);
         run_start.then(|| mdy_date_at(s, p)).flatten()
     }) {
@@ -1071,13 +1079,13 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
         from = f.end;
     }
     if to(&best) > 0 && memchr::memchr3(b'-', b'/', b'.', s.as_bytes()).is_some() {
-        if let Some((p, f)) = leftmost(s, 0, to(&best), ascii_digit, |p| iso_date_at(s, p)) {
+        if let Some((p, f)) = leftmost(s, 0, to(&best), digit_start, |p| iso_date_at(s, p)) {
             consider(&mut best, p, f.end, ymd(f.year, f.month, f.day));
         }
     }
     let mut from = 0;
     while let Some((p, (name, f))) =
-        leftmost(s, from, to(&best), ascii_digit, |p| dmy_date_at(s, p))
+        leftmost(s, from, to(&best), digit_start, |p| dmy_date_at(s, p))
     {
         let date = month(&s[name..f.name_end]).and_then(|mo| ymd(f.year, Some(mo), f.day));
         if date.is_some() {
@@ -1087,7 +1095,7 @@ fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
         from = f.end;
     }
     if to(&best) > 0 && memchr::memchr2(b'.', b'/', s.as_bytes()).is_some() {
-        let found = leftmost(s, 0, to(&best), ascii_digit, |p| numeric_date_at(s, p));
+        let found = leftmost(s, 0, to(&best), digit_start, |p| numeric_date_at(s, p));
         if let Some((p, (f, slash))) = found {
             let (mo, d) = if slash && month_first_numeric {
                 (f.month, f.day)
@@ -1197,7 +1205,7 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
     // Only each form's first match counts; each needs a literal the text may not hold (looked
     // for as in `find_date`).
     if memchr::memchr(b':', s.as_bytes()).is_some() || s.contains('：') {
-        if let Some((p, t)) = leftmost(s, 0, s.len(), ascii_digit, |p| colon_time_at(s, p)) {
+        if let Some((p, t)) = leftmost(s, 0, s.len(), digit_start, |p| colon_time_at(s, p)) {
             let mut pm = t.marker.and_then(|(a, b)| is_pm(&s[a..b]));
             if pm.is_none() {
                 // A marker written before the time: "午後3:00", "下午 3:00", "오후 3:00".
@@ -1212,14 +1220,14 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
             }
         }
     }
-    if let Some((p, t)) = leftmost(s, 0, to(&best), ascii_digit, |p| ampm_time_at(s, p)) {
+    if let Some((p, t)) = leftmost(s, 0, to(&best), digit_start, |p| ampm_time_at(s, p)) {
         let pm = t.marker.and_then(|(a, b)| is_pm(&s[a..b]));
         if let Some(h) = to_24h(num(t.hour), pm) {
             consider(&mut best, p, h, 0, t.end);
         }
     }
     if to(&best) > 0 && memchr::memchr2(b'h', b'H', s.as_bytes()).is_some() {
-        if let Some((p, t)) = leftmost(s, 0, to(&best), ascii_digit, |p| h_time_at(s, p)) {
+        if let Some((p, t)) = leftmost(s, 0, to(&best), digit_start, |p| h_time_at(s, p)) {
             let h = num(t.hour);
             if h < 24 {
                 consider(&mut best, p, h, num(t.minute), t.end);
@@ -2351,14 +2359,14 @@ mod tests {
             |s, p| gmt_offset_at(s, p).is_some(),
         ];
         let firsts: [fn(u8) -> bool; 9] = [
-            ascii_digit,
-            ascii_digit,
-            ascii_letter,
-            ascii_digit,
-            ascii_digit,
-            ascii_digit,
-            ascii_digit,
-            ascii_digit,
+            digit_start,
+            digit_start,
+            letter_start,
+            digit_start,
+            digit_start,
+            digit_start,
+            digit_start,
+            digit_start,
             |b| matches!(b, b'g' | b'G' | b'u' | b'U'),
         ];
         for s in &values {
@@ -2401,6 +2409,31 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Every char that `\d` or `\p{L}` accepts (all of the BMP, which holds every two-byte
+    /// char, and every 97th char beyond it) starts with a byte that [`digit_start`] or
+    /// [`letter_start`] accepts, so `leftmost` skips no position a reader could match at.
+    #[test]
+    fn start_bytes_cover_every_digit_and_letter() {
+        let chars = (0x80..0x1_0000u32)
+            .chain((0x1_0000..=0x10_FFFF).step_by(97))
+            .filter_map(char::from_u32);
+        for c in chars {
+            let mut buf = [0; 4];
+            let lead = c.encode_utf8(&mut buf).as_bytes()[0];
+            let k = class(c);
+            if k & DIGIT != 0 {
+                assert!(digit_start(lead), "U+{:04X}", c as u32);
+            }
+            if k & (LETTER | LETTER_CI) != 0 {
+                assert!(letter_start(lead), "U+{:04X}", c as u32);
+            }
+        }
+        for b in 0..=u8::MAX {
+            assert_eq!(digit_start(b) && b.is_ascii(), b.is_ascii_digit());
+            assert_eq!(letter_start(b) && b.is_ascii(), b.is_ascii_alphabetic());
         }
     }
 
