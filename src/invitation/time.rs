@@ -319,8 +319,14 @@ impl NameHasher {
 impl std::hash::Hasher for NameHasher {
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word.iter_mut().zip(chunk).for_each(|(w, b)| *w = *b);
+            let word = match <[u8; 8]>::try_from(chunk) {
+                Ok(whole) => whole,
+                Err(_) => {
+                    let mut word = [0u8; 8];
+                    word.iter_mut().zip(chunk).for_each(|(w, b)| *w = *b);
+                    word
+                }
+            };
             self.add(u64::from_le_bytes(word));
         }
     }
