@@ -1306,12 +1306,14 @@ static NO_FIXED_SEARCH: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
 
 /// Whether the lowercased `value` holds a [`NO_FIXED`] phrase (`ascii`: `value` is ASCII, and is
 /// searched in place ignoring ASCII case instead of being lowercased).
+///
+/// Other text is searched as it is first: a phrase found there (ignoring ASCII case) is in its
+/// lowercase too, since the phrases' chars lowercase to themselves and `str::to_lowercase`
+/// changes no char for its neighbours' sake (the final sigma aside, which no phrase holds). Only
+/// when that fails is the text lowercased (for "В ЛЮБОЕ ВРЕМЯ").
 fn says_no_fixed(value: &str, ascii: bool) -> bool {
-    if ascii {
-        NO_FIXED_SEARCH.is_match(value)
-    } else {
-        NO_FIXED_SEARCH.is_match(value.to_lowercase().as_str())
-    }
+    NO_FIXED_SEARCH.is_match(value)
+        || (!ascii && NO_FIXED_SEARCH.is_match(value.to_lowercase().as_str()))
 }
 
 /// Whether the lowercased `value` holds "noon" (`ascii`: `value` is ASCII, and is searched in
@@ -2301,6 +2303,11 @@ mod tests {
             "MEET ANYTIME",
             "Meet\u{a0}anytime",
             "Recurring, \u{212A} meet anytime",
+            "Это регулярная конференция Начать в любое время",
+            "Это регулярная конференция НАЧАТЬ В ЛЮБОЕ ВРЕМЯ",
+            "Это регулярная конференция Начать В Любое Время",
+            "Meeting 随时 隨時 언제든지 À TOUT MOMENT",
+            "ΣΟΦΙΑ meet ANYTIME",
             "NOON 3 Mar 2021",
             "15 March 2021 at NOON",
             "15 March 2021 at nöon",
