@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeZ
 use chrono_tz::Tz;
 use regex::Regex;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
 /// Zoom's zone display names (from its API's time zone list), localized forms seen in invitations,
@@ -181,50 +182,111 @@ const ALIASES: &[(&str, &str)] = &[
 /// whitespace runs as one space (none at the ends or before "," and ")"), each "," followed by
 /// exactly one space.
 fn normalize(s: &str) -> String {
-    let mut out = String::new();
-    normalize_into(s, &mut out);
+    let mut out = String::with_capacity(s.len() + 8);
+    // Pushing to a `String` never fails: `lowercase_into` cannot stop early.
+    let _ = lowercase_into(
+        s,
+        &mut Collapse::new(|c| {
+            out.push(c);
+            Some(())
+        }),
+    );
     out
 }
 
-/// [`normalize`] in one pass and one buffer: it runs on every "Time:" value, where six
-/// intermediate strings cost more than the lookups they feed.
-fn normalize_into(s: &str, out: &mut String) {
-    out.clear();
-    out.reserve(s.len() + 8);
-    // `str::to_lowercase` lowercases char by char, except that a final capital sigma becomes
-    // "ς": only that text needs the whole-string call.
-    if s.contains('Σ') {
-        collapse(s.to_lowercase().chars(), out);
-    } else {
-        collapse(s.chars().flat_map(char::to_lowercase), out);
-    }
+/// [`normalize`] into `buf`, without allocating: `None` when the normal form does not fit.
+/// Zone texts are a short name ("London", "大阪、札幌、東京"), for which the allocation was a
+/// good part of the lookup.
+fn normalize_in<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    let mut len = 0;
+    lowercase_into(
+        s,
+        &mut Collapse::new(|c| {
+            let room = buf.get_mut(len..len + c.len_utf8())?;
+            len += c.encode_utf8(room).len();
+            Some(())
+        }),
+    )?;
+    std::str::from_utf8(buf.get(..len)?).ok()
 }
 
-fn collapse(chars: impl Iterator<Item = char>, out: &mut String) {
-    let mut space = false;
-    let mut after_comma = false;
-    let mut step = |c: char, out: &mut String| {
-        if c.is_whitespace() {
-            space = true;
-            return;
-        }
-        if space && !out.is_empty() && c != ',' && c != ')' && !after_comma {
-            out.push(' ');
-        }
-        space = false;
-        after_comma = c == ',';
-        if after_comma {
-            out.push_str(", ");
+/// Feeds the lowercase of `s` to `out`, char by char, as `str::to_lowercase` would give it;
+/// `None` when `out` stops.
+///
+/// `str::to_lowercase` lowercases char by char, except that a final capital sigma becomes "ς":
+/// only text with a capital sigma takes the whole-string call. ASCII chars lowercase without the
+/// case tables, and so do the scripts without case (kana, CJK ideographs, Hangul syllables;
+/// [`caseless`]), whose table search cost more than the rest of the work.
+fn lowercase_into<P: FnMut(char) -> Option<()>>(s: &str, out: &mut Collapse<P>) -> Option<()> {
+    if !s.is_ascii() && s.contains('Σ') {
+        return s.to_lowercase().chars().try_for_each(|c| out.feed(c));
+    }
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.feed(c.to_ascii_lowercase())?;
+        } else if caseless(c) {
+            out.feed(c)?;
         } else {
-            out.push(c);
+            c.to_lowercase().try_for_each(|c| out.feed(c))?;
         }
-    };
-    for c in chars {
+    }
+    Some(())
+}
+
+/// Whether `c` is in a block without case, which `char::to_lowercase` maps to itself (CJK
+/// symbols, kana and ideographs, U+3000 to U+9FFF; Hangul syllables); a test checks each char.
+fn caseless(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7A3}')
+}
+
+/// The rest of [`normalize`] over lowercased chars: `&` spelled "and", CJK commas as ",",
+/// whitespace collapsed; the result goes to `push`, which may stop the work by failing.
+struct Collapse<P> {
+    push: P,
+    /// Whitespace was seen since the last char pushed.
+    space: bool,
+    /// The last char pushed was a ",".
+    after_comma: bool,
+    /// Something was pushed.
+    any: bool,
+}
+
+impl<P: FnMut(char) -> Option<()>> Collapse<P> {
+    fn new(push: P) -> Self {
+        Collapse {
+            push,
+            space: false,
+            after_comma: false,
+            any: false,
+        }
+    }
+
+    #[inline]
+    fn feed(&mut self, c: char) -> Option<()> {
         match c {
-            '&' => " and ".chars().for_each(|c| step(c, out)),
-            '、' | '，' | '､' => step(',', out),
-            c => step(c, out),
+            '&' => " and ".chars().try_for_each(|c| self.step(c)),
+            '、' | '，' | '､' => self.step(','),
+            c => self.step(c),
         }
+    }
+
+    #[inline]
+    fn step(&mut self, c: char) -> Option<()> {
+        if c.is_whitespace() {
+            self.space = true;
+            return Some(());
+        }
+        if self.space && self.any && c != ',' && c != ')' && !self.after_comma {
+            (self.push)(' ')?;
+        }
+        self.space = false;
+        self.after_comma = c == ',';
+        self.any = true;
+        (self.push)(c)?;
+        if self.after_comma {
+            (self.push)(' ')?;
+        }
+        Some(())
     }
 }
 
@@ -238,12 +300,51 @@ static DISPLAY: LazyLock<Vec<(String, Tz)>> = LazyLock::new(|| {
     v
 });
 
-static DISPLAY_EXACT: LazyLock<HashMap<String, Tz>> =
-    LazyLock::new(|| DISPLAY.iter().cloned().collect());
+/// A map from a normalized name, hashed by [`NameHasher`].
+type NameMap = HashMap<String, Tz, BuildHasherDefault<NameHasher>>;
+
+/// A multiply-rotate hash (the shape of rustc's FxHash) for the name maps. Their keys are fixed
+/// at start-up, so SipHash's resistance to chosen collisions buys nothing there, while hashing
+/// the looked-up text with it was a third of a lookup's cost. Equal keys hash equally, which is
+/// all a map's answers depend on.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl NameHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let word = match <[u8; 8]>::try_from(chunk) {
+                Ok(whole) => whole,
+                Err(_) => {
+                    let mut word = [0u8; 8];
+                    word.iter_mut().zip(chunk).for_each(|(w, b)| *w = *b);
+                    word
+                }
+            };
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+static DISPLAY_EXACT: LazyLock<NameMap> = LazyLock::new(|| DISPLAY.iter().cloned().collect());
 
 /// Last components of IANA names ("new york" -> America/New_York).
-static CITIES: LazyLock<HashMap<String, Tz>> = LazyLock::new(|| {
-    let mut m = HashMap::new();
+static CITIES: LazyLock<NameMap> = LazyLock::new(|| {
+    let mut m = NameMap::default();
     for tz in chrono_tz::TZ_VARIANTS.iter() {
         let name = tz.name();
         if !name.contains('/') || name.starts_with("Etc/") {
@@ -335,18 +436,23 @@ fn first_display_word(n: &str) -> Option<Tz> {
 
 /// A zone from display text: a Zoom/Google/Outlook name or an IANA city inside it.
 pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
-    let n = normalize(text);
+    let mut buf = [0u8; 128];
+    let owned;
+    let n = match normalize_in(text, &mut buf) {
+        Some(n) => n,
+        None => {
+            owned = normalize(text);
+            owned.as_str()
+        }
+    };
     if n.is_empty() {
         return None;
     }
     // The common case first: the whole remainder is one known name.
-    if let Some(tz) = DISPLAY_EXACT
-        .get(n.as_str())
-        .or_else(|| CITIES.get(n.as_str()))
-    {
+    if let Some(tz) = DISPLAY_EXACT.get(n).or_else(|| CITIES.get(n)) {
         return Some(*tz);
     }
-    if let Some(tz) = first_display_word(&n) {
+    if let Some(tz) = first_display_word(n) {
         return Some(tz);
     }
     for token in n.split([',', '(', ')', '-', '–', '—', '/', '|', ':']) {
@@ -491,22 +597,32 @@ fn month(name: &str) -> Option<u32> {
     // Only the first four lowercase chars can decide (the longest prefix has four); lowercasing
     // char by char gives the same first chars as `str::to_lowercase` (its one context rule, the
     // final sigma, maps to a char no prefix holds).
-    let mut head = ['\0'; 4];
+    //
+    // The head is compared as UTF-8 bytes (a char sequence is a prefix of another exactly when
+    // its encoding is), first byte first: most entries fail on it without a slice compare.
+    // Four chars take 16 bytes at most, so each char has its 4 bytes of room.
+    // ASCII chars lowercase without the case tables.
+    let mut buf = [0u8; 16];
     let mut len = 0;
-    for (slot, c) in head
-        .iter_mut()
-        .zip(name.chars().flat_map(char::to_lowercase))
-    {
-        *slot = c;
-        len += 1;
+    let mut chars = 0;
+    let mut push = |c: char| {
+        if let Some(room) = buf.get_mut(len..len + 4).filter(|_| chars < 4) {
+            len += c.encode_utf8(room).len();
+            chars += 1;
+        }
+    };
+    for c in name.chars().take(4) {
+        if c.is_ascii() {
+            push(c.to_ascii_lowercase());
+        } else {
+            c.to_lowercase().for_each(&mut push);
+        }
     }
-    let head = &head[..len];
+    let head = buf.get(..len).unwrap_or_default();
+    let first = *head.first()?;
     MONTHS
         .iter()
-        .find(|(p, _)| {
-            let mut head = head.iter();
-            p.chars().all(|c| head.next() == Some(&c))
-        })
+        .find(|(p, _)| p.as_bytes().first() == Some(&first) && head.starts_with(p.as_bytes()))
         .map(|(_, m)| *m)
 }
 
@@ -530,16 +646,26 @@ const SPACE: u8 = 16;
 
 /// The classes of `c` as the `regex` crate's Unicode tables define them: by hand for ASCII and
 /// the scripts invitations are written in, by the crate itself for anything else.
+///
+/// ASCII chars, most of those asked about, go by a table; the rest by [`class_non_ascii`], kept
+/// out of line so that this stays a table lookup where it is inlined.
+#[inline]
 fn class(c: char) -> u8 {
+    match ASCII_CLASSES.get(c as usize) {
+        Some(k) => *k,
+        None => class_non_ascii(c),
+    }
+}
+
+/// [`class`] for a char beyond ASCII.
+#[inline(never)]
+fn class_non_ascii(c: char) -> u8 {
     const L: u8 = LETTER | LETTER_CI | WORD;
     match c {
-        '0'..='9' | '\u{FF10}'..='\u{FF19}' => DIGIT | WORD,
-        'a'..='z' | 'A'..='Z' => L,
-        '_' => WORD,
-        _ if c.is_whitespace() => SPACE,
-        _ if c.is_ascii() => 0,
+        '\u{FF10}'..='\u{FF19}' => DIGIT | WORD,
         // Latin-1 letters, Latin Extended-A and -B, Cyrillic, hiragana, katakana, CJK
-        // ideographs, Hangul syllables, full-width Latin letters.
+        // ideographs, Hangul syllables, full-width Latin letters (none of them white space, so
+        // they are matched before the white space table is searched).
         '\u{C0}'..='\u{D6}'
         | '\u{D8}'..='\u{F6}'
         | '\u{F8}'..='\u{24F}'
@@ -551,6 +677,7 @@ fn class(c: char) -> u8 {
         | '\u{AC00}'..='\u{D7A3}'
         | '\u{FF21}'..='\u{FF3A}'
         | '\u{FF41}'..='\u{FF5A}' => L,
+        _ if c.is_whitespace() => SPACE,
         // Dashes, quotes and dots; CJK commas and full stop; full-width punctuation.
         '\u{2010}'..='\u{2027}'
         | '\u{3001}'..='\u{3003}'
@@ -560,6 +687,26 @@ fn class(c: char) -> u8 {
     }
 }
 
+/// [`class`] of each ASCII char, by table: the readers ask for ASCII chars most of the time.
+const ASCII_CLASSES: [u8; 128] = {
+    let mut t = [0; 128];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = match b as u8 {
+            b'0'..=b'9' => DIGIT | WORD,
+            b'a'..=b'z' | b'A'..=b'Z' => LETTER | LETTER_CI | WORD,
+            b'_' => WORD,
+            // `char::is_whitespace` on ASCII.
+            b' ' | b'\t'..=b'\r' => SPACE,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+};
+
+#[cold]
+#[inline(never)]
 fn class_by_regex(c: char) -> u8 {
     static CLASSES: LazyLock<[(Regex, u8); 5]> = LazyLock::new(|| {
         [
@@ -579,20 +726,29 @@ fn class_by_regex(c: char) -> u8 {
         .fold(0, |acc, (_, bit)| acc | bit)
 }
 
-/// The char at byte `i` (`None` at the end, or off a char boundary).
+/// The char at byte `i` (`None` at the end, or off a char boundary). An ASCII byte is a whole
+/// char on a boundary, so it is returned as it is; only other bytes go through the decoder.
 fn at(s: &str, i: usize) -> Option<char> {
-    s.get(i..)?.chars().next()
+    match s.as_bytes().get(i) {
+        Some(&b) if b.is_ascii() => Some(char::from(b)),
+        _ => s.get(i..)?.chars().next(),
+    }
 }
 
 fn is_at(s: &str, i: usize, bits: u8) -> bool {
     at(s, i).is_some_and(|c| class(c) & bits != 0)
 }
 
-/// Whether the char before byte `i` is in `bits`.
+/// Whether the char before byte `i` is in `bits`. An ASCII byte before `i` is that char (and
+/// puts `i` on a boundary), which spares decoding backwards.
 fn char_before_is(s: &str, i: usize, bits: u8) -> bool {
-    s.get(..i)
-        .and_then(|b| b.chars().next_back())
-        .is_some_and(|c| class(c) & bits != 0)
+    match i.checked_sub(1).and_then(|j| s.as_bytes().get(j)) {
+        Some(&b) if b.is_ascii() => class(char::from(b)) & bits != 0,
+        _ => s
+            .get(..i)
+            .and_then(|b| b.chars().next_back())
+            .is_some_and(|c| class(c) & bits != 0),
+    }
 }
 
 /// `\b` before a word char at `i`: no word char before it. The readers test the char at `i`
@@ -606,12 +762,18 @@ fn word_ends(s: &str, i: usize) -> bool {
     !is_at(s, i, WORD)
 }
 
-/// Past every `\s` from `i`.
+/// Past every `\s` from `i`: ASCII bytes are tested as bytes, others decoded.
 fn spaces(s: &str, mut i: usize) -> usize {
-    while let Some(c) = at(s, i).filter(|c| c.is_whitespace()) {
-        i += c.len_utf8();
+    loop {
+        match s.as_bytes().get(i) {
+            Some(b' ' | b'\t'..=b'\r') => i += 1,
+            Some(b) if b.is_ascii() => return i,
+            _ => match at(s, i).filter(|c| c.is_whitespace()) {
+                Some(c) => i += c.len_utf8(),
+                None => return i,
+            },
+        }
     }
-    i
 }
 
 /// Past one `\s` at `i`, if there is one.
@@ -636,10 +798,22 @@ struct Digits {
     value: Option<u32>,
 }
 
+/// Reads ASCII digits as bytes (the common case: no decoding, no class lookup); any other
+/// byte that starts a char goes through [`class`], as `\d` would test it.
 fn digits(s: &str, mut i: usize, max: usize) -> Digits {
     let mut count = 0;
     let mut value = Some(0u32);
     while count < max {
+        match s.as_bytes().get(i) {
+            Some(&b) if b.is_ascii_digit() => {
+                value = value.map(|v| v * 10 + u32::from(b - b'0'));
+                i += 1;
+                count += 1;
+                continue;
+            }
+            Some(b) if b.is_ascii() => break,
+            _ => {}
+        }
         let Some(c) = at(s, i).filter(|c| class(*c) & DIGIT != 0) else {
             break;
         };
@@ -665,11 +839,44 @@ fn digits_1_to(s: &str, i: usize, n: usize) -> Option<Digits> {
     Some(digits(s, i, n)).filter(|d| d.count > 0)
 }
 
-/// The leftmost match of `at` starting at or after `from`, with its start.
-fn leftmost<T>(s: &str, from: usize, at: impl Fn(usize) -> Option<T>) -> Option<(usize, T)> {
-    s.get(from..)?
-        .char_indices()
-        .find_map(|(k, _)| at(from + k).map(|t| (from + k, t)))
+/// The leftmost match of `at` starting at or after `from` and before `to`, with its start.
+///
+/// `at` is tried only where the byte accepts `first`, which must accept the first byte of every
+/// char a match can start with: every reader needs a digit or a letter (or one fixed ASCII
+/// letter) first, so a byte test skips most positions without decoding. `to` lets a caller that
+/// already holds a match stop where a later one could no longer win.
+fn leftmost<T>(
+    s: &str,
+    from: usize,
+    to: usize,
+    first: impl Fn(u8) -> bool,
+    at: impl Fn(usize) -> Option<T>,
+) -> Option<(usize, T)> {
+    let bytes = s.get(from..)?.as_bytes();
+    let mut k = 0;
+    while let Some(b) = bytes.get(k).filter(|_| from + k < to) {
+        if first(*b) {
+            if let Some(t) = at(from + k) {
+                return Some((from + k, t));
+            }
+        }
+        k += 1;
+    }
+    None
+}
+
+/// For [`leftmost`]: a byte that can start `\d`. Beyond ASCII, the only two-byte chars that
+/// are digits are the Arabic-Indic and NKo ones (lead bytes 0xD9, 0xDB and 0xDF; a test checks
+/// every two-byte char), so Latin, Greek and Cyrillic letters are skipped too; any lead byte of
+/// a longer char is tried.
+fn digit_start(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, 0xD9 | 0xDB | 0xDF | 0xE0..)
+}
+
+/// For [`leftmost`]: a byte that can start `\p{L}`: an ASCII letter or the lead byte of any
+/// other char (continuation bytes, from 0x80 to 0xBF, start none).
+fn letter_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b >= 0xC0
 }
 
 /// A date read at some position: its end and the numbers (each `None` when not ASCII).
@@ -836,61 +1043,72 @@ struct Found {
     date: NaiveDate,
 }
 
+/// The leftmost date of the forms below. Each form after the first searches only before the
+/// best start so far: a match at or after it could not replace it. The named-month form goes
+/// second, as it most often matches at the start and spares the digit forms their searches; no
+/// two forms can match at the same start (a name starts with a letter, and the digit forms
+/// differ in their digit counts or in the char after them), so the order only changes the work.
 fn find_date(s: &str, month_first_numeric: bool) -> Option<Found> {
     let mut best: Option<Found> = None;
-    let mut consider = |start: usize, end: usize, date: Option<NaiveDate>| {
+    let consider = |best: &mut Option<Found>, start: usize, end: usize, date: Option<NaiveDate>| {
         if let Some(date) = date {
             if best.as_ref().is_none_or(|b| start < b.start) {
-                best = Some(Found { start, end, date });
+                *best = Some(Found { start, end, date });
             }
         }
     };
+    let to = |best: &Option<Found>| best.as_ref().map_or(s.len(), |b| b.start);
     let ymd =
         |y: Option<u32>, m: Option<u32>, d: Option<u32>| NaiveDate::from_ymd_opt(y? as i32, m?, d?);
     // Only the first match of the year-first forms counts, as with the expressions' `captures`;
-    // each needs a literal the text may not hold.
-    if s.contains(['年', '년']) {
-        if let Some((p, f)) = leftmost(s, 0, |p| cjk_date_at(s, p)) {
-            consider(p, f.end, ymd(f.year, f.month, f.day));
-        }
-    }
-    if s.contains(['-', '/', '.']) {
-        if let Some((p, f)) = leftmost(s, 0, |p| iso_date_at(s, p)) {
-            consider(p, f.end, ymd(f.year, f.month, f.day));
+    // each needs a literal the text may not hold. An ASCII literal is looked for as a byte (no
+    // other char's encoding holds an ASCII byte), which spares decoding the text; none is looked
+    // for once a match at the start leaves no room before it.
+    if s.contains('年') || s.contains('년') {
+        if let Some((p, f)) = leftmost(s, 0, s.len(), digit_start, |p| cjk_date_at(s, p)) {
+            consider(&mut best, p, f.end, ymd(f.year, f.month, f.day));
         }
     }
     // Named months: the first match, left to right, that names a month and a real date.
     let mut from = 0;
     // A letter run whose first letter does not start a match has no later letter that does
     // (the same text follows the run), and matches end on a digit: only run starts are tried.
-    while let Some((p, f)) = leftmost(s, from, |p| {
+    while let Some((p, f)) = leftmost(s, from, to(&best), letter_start, |p| {
         let run_start = p == from || !char_before_is(s, p, LETTER);
         run_start.then(|| mdy_date_at(s, p)).flatten()
     }) {
         let date = month(&s[p..f.name_end]).and_then(|mo| ymd(f.year, Some(mo), f.day));
         if date.is_some() {
-            consider(p, f.end, date);
+            consider(&mut best, p, f.end, date);
             break;
         }
         from = f.end;
+    }
+    if to(&best) > 0 && memchr::memchr3(b'-', b'/', b'.', s.as_bytes()).is_some() {
+        if let Some((p, f)) = leftmost(s, 0, to(&best), digit_start, |p| iso_date_at(s, p)) {
+            consider(&mut best, p, f.end, ymd(f.year, f.month, f.day));
+        }
     }
     let mut from = 0;
-    while let Some((p, (name, f))) = leftmost(s, from, |p| dmy_date_at(s, p)) {
+    while let Some((p, (name, f))) =
+        leftmost(s, from, to(&best), digit_start, |p| dmy_date_at(s, p))
+    {
         let date = month(&s[name..f.name_end]).and_then(|mo| ymd(f.year, Some(mo), f.day));
         if date.is_some() {
-            consider(p, f.end, date);
+            consider(&mut best, p, f.end, date);
             break;
         }
         from = f.end;
     }
-    if s.contains(['.', '/']) {
-        if let Some((p, (f, slash))) = leftmost(s, 0, |p| numeric_date_at(s, p)) {
+    if to(&best) > 0 && memchr::memchr2(b'.', b'/', s.as_bytes()).is_some() {
+        let found = leftmost(s, 0, to(&best), digit_start, |p| numeric_date_at(s, p));
+        if let Some((p, (f, slash))) = found {
             let (mo, d) = if slash && month_first_numeric {
                 (f.month, f.day)
             } else {
                 (f.day, f.month)
             };
-            consider(p, f.end, ymd(f.year, mo, d));
+            consider(&mut best, p, f.end, ymd(f.year, mo, d));
         }
     }
     best
@@ -977,19 +1195,23 @@ fn h_time_at(s: &str, p: usize) -> Option<TimeAt> {
     })
 }
 
-/// Finds the first time of day in `s`; returns (hour, minute, end offset).
+/// Finds the first time of day in `s`; returns (hour, minute, end offset). As in
+/// [`find_date`], each form after the first searches only before the best start so far.
 fn find_time(s: &str) -> Option<(u32, u32, usize)> {
-    let mut best: Option<(usize, u32, u32, usize)> = None;
-    let mut consider = |start: usize, h: u32, m: u32, end: usize| {
+    type Best = Option<(usize, u32, u32, usize)>;
+    let mut best: Best = None;
+    let consider = |best: &mut Best, start: usize, h: u32, m: u32, end: usize| {
         if best.is_none_or(|b| start < b.0) {
-            best = Some((start, h, m, end));
+            *best = Some((start, h, m, end));
         }
     };
+    let to = |best: &Best| best.map_or(s.len(), |b| b.0);
     // A number that is not ASCII reads as 99, which no hour or minute accepts.
     let num = |n: Option<u32>| n.unwrap_or(99);
-    // Only each form's first match counts; each needs a literal the text may not hold.
-    if s.contains([':', '：']) {
-        if let Some((p, t)) = leftmost(s, 0, |p| colon_time_at(s, p)) {
+    // Only each form's first match counts; each needs a literal the text may not hold (looked
+    // for as in `find_date`).
+    if memchr::memchr(b':', s.as_bytes()).is_some() || s.contains('：') {
+        if let Some((p, t)) = leftmost(s, 0, s.len(), digit_start, |p| colon_time_at(s, p)) {
             let mut pm = t.marker.and_then(|(a, b)| is_pm(&s[a..b]));
             if pm.is_none() {
                 // A marker written before the time: "午後3:00", "下午 3:00", "오후 3:00".
@@ -1000,21 +1222,21 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
                 }
             }
             if let Some(h) = to_24h(num(t.hour), pm) {
-                consider(p, h, num(t.minute), t.end);
+                consider(&mut best, p, h, num(t.minute), t.end);
             }
         }
     }
-    if let Some((p, t)) = leftmost(s, 0, |p| ampm_time_at(s, p)) {
+    if let Some((p, t)) = leftmost(s, 0, to(&best), digit_start, |p| ampm_time_at(s, p)) {
         let pm = t.marker.and_then(|(a, b)| is_pm(&s[a..b]));
         if let Some(h) = to_24h(num(t.hour), pm) {
-            consider(p, h, 0, t.end);
+            consider(&mut best, p, h, 0, t.end);
         }
     }
-    if s.contains(['h', 'H']) {
-        if let Some((p, t)) = leftmost(s, 0, |p| h_time_at(s, p)) {
+    if to(&best) > 0 && memchr::memchr2(b'h', b'H', s.as_bytes()).is_some() {
+        if let Some((p, t)) = leftmost(s, 0, to(&best), digit_start, |p| h_time_at(s, p)) {
             let h = num(t.hour);
             if h < 24 {
-                consider(p, h, num(t.minute), t.end);
+                consider(&mut best, p, h, num(t.minute), t.end);
             }
         }
     }
@@ -1061,20 +1283,78 @@ fn fixed_from_text(s: &str) -> Option<FixedOffset> {
     {
         return None;
     }
-    let (_, (sign, h, m)) = leftmost(s, 0, |p| gmt_offset_at(s, p))?;
+    let (_, (sign, h, m)) = leftmost(
+        s,
+        0,
+        s.len(),
+        |b| matches!(b, b'g' | b'G' | b'u' | b'U'),
+        |p| gmt_offset_at(s, p),
+    )?;
     let h = h? as i32;
     let m = m.unwrap_or(0) as i32;
     FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
+/// [`NO_FIXED`], for one search of a lowercased text (or of an ASCII text, ignoring ASCII case:
+/// the patterns are lowercase, so on lowercased text that finds only exact matches).
+static NO_FIXED_SEARCH: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(NO_FIXED)
+        .expect("no-fixed-time automaton")
+});
+
+/// Whether the lowercased `value` holds a [`NO_FIXED`] phrase (`ascii`: `value` is ASCII, and is
+/// searched in place ignoring ASCII case instead of being lowercased).
+///
+/// Other text is searched as it is first: a phrase found there (ignoring ASCII case) is in its
+/// lowercase too, since the phrases' chars lowercase to themselves and `str::to_lowercase`
+/// changes no char for its neighbours' sake (the final sigma aside, which no phrase holds). Only
+/// when that fails is the text lowercased (for "В ЛЮБОЕ ВРЕМЯ").
+fn says_no_fixed(value: &str, ascii: bool) -> bool {
+    NO_FIXED_SEARCH.is_match(value)
+        || (!ascii && NO_FIXED_SEARCH.is_match(value.to_lowercase().as_str()))
+}
+
+/// Whether the lowercased `value` holds "noon" (`ascii`: `value` is ASCII, and is searched in
+/// place ignoring ASCII case instead of being lowercased).
+fn says_noon(value: &str, ascii: bool) -> bool {
+    if ascii {
+        value
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"noon"))
+    } else {
+        value.to_lowercase().contains("noon")
+    }
+}
+
+/// [`contains_word`] on the lowercase of an ASCII `hay`, without lowercasing it, for a
+/// lowercase `needle` that cannot overlap itself ("utc", "gmt"): `contains_word` then tests
+/// every occurrence, as this does.
+fn ascii_word_ci(hay: &str, needle: &str) -> bool {
+    let hay = hay.as_bytes();
+    let n = needle.len();
+    let not_word = |i: Option<usize>| {
+        i.and_then(|i| hay.get(i))
+            .is_none_or(|b| !b.is_ascii_alphanumeric())
+    };
+    hay.windows(n).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(needle.as_bytes())
+            && not_word(i.checked_sub(1))
+            && not_word(Some(i + n))
+    })
+}
+
 /// Reads a "Time:"/"When:" value. `month_first_numeric`: read "3/4/2021" as March 4 (English).
 pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTime {
     let mut out = TextTime::default();
-    // Lowercased only on the paths that read it: most values never need it.
+    // Lowercased only on the paths that read it, and only when not ASCII: the lowercase of ASCII
+    // text is its ASCII lowercase, which the searches below compare in place.
+    let ascii = value.is_ascii();
     let lower = || value.to_lowercase();
     let Some(date) = find_date(value, month_first_numeric) else {
-        let lower = lower();
-        out.no_fixed = NO_FIXED.iter().any(|p| lower.contains(p));
+        out.no_fixed = says_no_fixed(value, ascii);
         return out;
     };
     out.has_date = true;
@@ -1085,7 +1365,7 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
             // A time written before the date ("10:00 AM, 15 March 2021").
             match find_time(&value[..date.start]) {
                 Some((h, m, _)) => (date.date.and_hms_opt(h, m, 0), after_date),
-                None if lower().contains("noon") => (date.date.and_hms_opt(12, 0, 0), after_date),
+                None if says_noon(value, ascii) => (date.date.and_hms_opt(12, 0, 0), after_date),
                 None => (None, after_date),
             }
         }
@@ -1104,8 +1384,13 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
         out.start = off.from_local_datetime(&naive).single();
         return out;
     }
-    let lower = lower();
-    if contains_word(&lower, "utc") || contains_word(&lower, "gmt") {
+    let utc = if ascii {
+        ascii_word_ci(value, "utc") || ascii_word_ci(value, "gmt")
+    } else {
+        let lower = lower();
+        contains_word(&lower, "utc") || contains_word(&lower, "gmt")
+    };
+    if utc {
         out.start = FixedOffset::east_opt(0).and_then(|o| o.from_local_datetime(&naive).single());
         out.timezone = Some("UTC".into());
     }
@@ -1513,6 +1798,118 @@ mod old {
     }
 }
 
+/// The scanning helpers as they were before the byte-level fast paths (each char decoded and
+/// classed, every position tried), which the tests compare the new ones with.
+#[cfg(test)]
+mod old_scan {
+    use super::{class, Digits, DIGIT, MONTHS};
+
+    pub(super) fn at(s: &str, i: usize) -> Option<char> {
+        s.get(i..)?.chars().next()
+    }
+
+    pub(super) fn char_before_is(s: &str, i: usize, bits: u8) -> bool {
+        s.get(..i)
+            .and_then(|b| b.chars().next_back())
+            .is_some_and(|c| class(c) & bits != 0)
+    }
+
+    pub(super) fn spaces(s: &str, mut i: usize) -> usize {
+        while let Some(c) = at(s, i).filter(|c| c.is_whitespace()) {
+            i += c.len_utf8();
+        }
+        i
+    }
+
+    pub(super) fn digits(s: &str, mut i: usize, max: usize) -> Digits {
+        let mut count = 0;
+        let mut value = Some(0u32);
+        while count < max {
+            let Some(c) = at(s, i).filter(|c| class(*c) & DIGIT != 0) else {
+                break;
+            };
+            value = value.and_then(|v| Some(v * 10 + c.to_digit(10)?));
+            i += c.len_utf8();
+            count += 1;
+        }
+        Digits {
+            end: i,
+            count,
+            value,
+        }
+    }
+
+    pub(super) fn leftmost<T>(
+        s: &str,
+        from: usize,
+        at: impl Fn(usize) -> Option<T>,
+    ) -> Option<(usize, T)> {
+        s.get(from..)?
+            .char_indices()
+            .find_map(|(k, _)| at(from + k).map(|t| (from + k, t)))
+    }
+
+    pub(super) fn month(name: &str) -> Option<u32> {
+        let mut head = ['\0'; 4];
+        let mut len = 0;
+        for (slot, c) in head
+            .iter_mut()
+            .zip(name.chars().flat_map(char::to_lowercase))
+        {
+            *slot = c;
+            len += 1;
+        }
+        let head = head.get(..len)?;
+        MONTHS
+            .iter()
+            .find(|(p, _)| {
+                let mut head = head.iter();
+                p.chars().all(|c| head.next() == Some(&c))
+            })
+            .map(|(_, m)| *m)
+    }
+
+    /// `normalize` in one pass, as the previous round wrote it.
+    pub(super) fn normalize(s: &str) -> String {
+        let mut out = String::new();
+        out.reserve(s.len() + 8);
+        if s.contains('Σ') {
+            collapse(s.to_lowercase().chars(), &mut out);
+        } else {
+            collapse(s.chars().flat_map(char::to_lowercase), &mut out);
+        }
+        out
+    }
+
+    fn collapse(chars: impl Iterator<Item = char>, out: &mut String) {
+        let mut space = false;
+        let mut after_comma = false;
+        let mut step = |c: char, out: &mut String| {
+            if c.is_whitespace() {
+                space = true;
+                return;
+            }
+            if space && !out.is_empty() && c != ',' && c != ')' && !after_comma {
+                out.push(' ');
+            }
+            space = false;
+            after_comma = c == ',';
+            if after_comma {
+                out.push_str(", ");
+            } else {
+                out.push(c);
+            }
+        };
+        for c in chars {
+            match c {
+                '&' => " and ".chars().for_each(|c| step(c, out)),
+                '、' | '，' | '､' => step(',', out),
+                c => step(c, out),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -1885,6 +2282,209 @@ mod tests {
         }
         for (k, _) in DISPLAY_NAMES.iter().chain(WINDOWS_NAMES) {
             assert_eq!(normalize(k), old::normalize(k));
+        }
+    }
+
+    /// Texts the fixture lines and generated values may miss: empty, CRLF, full-width digits,
+    /// case edge cases (final sigma, dotted capital I, the Kelvin sign), "&" and CJK commas, and
+    /// very long texts.
+    fn edge_values() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "",
+            " ",
+            "\r\n",
+            "Mar 15, 2021 06:08 AM London\r\n",
+            "２０２１年３月１５日 １０：００ 東京",
+            "2021年3月15日 10:00 ΣΟΦΙΑ Σ",
+            "Mar 15, 2021 06:08 AM İSTANBUL",
+            "Mar 15, 2021 06:08 AM \u{212A}olkata",
+            "Dec 3, 2026 10:00 AM Eastern Time (US & Canada)",
+            "Dec 3, 2026 10:00 AM EASTERN  TIME(US&CANADA)",
+            "MEET ANYTIME",
+            "Meet\u{a0}anytime",
+            "Recurring, \u{212A} meet anytime",
+            "Это регулярная конференция Начать в любое время",
+            "Это регулярная конференция НАЧАТЬ В ЛЮБОЕ ВРЕМЯ",
+            "Это регулярная конференция Начать В Любое Время",
+            "Meeting 随时 隨時 언제든지 À TOUT MOMENT",
+            "ΣΟΦΙΑ meet ANYTIME",
+            "NOON 3 Mar 2021",
+            "15 March 2021 at NOON",
+            "15 March 2021 at nöon",
+            "Mar 15, 2021 10:00 UTC",
+            "Mar 15, 2021 10:00 (utc)",
+            "Mar 15, 2021 10:00 KUTC",
+            "Mar 15, 2021 10:00 gmt+1",
+            "Mar 15, 2021 10:00 Gmt",
+            "Mar 15, 2021 10:00 xgmt utcx",
+            "Mar 15, 2021 10:00 ütc",
+            "Mar 15, 2021 10:00 ÜTC gmt",
+            "Mar 15, 2021 10:00 大阪、札幌、東京",
+            "Mar 15, 2021 10:00 大阪，札幌､ 東京",
+            "Mar 15, 2021 10:00 a & b",
+            "&&",
+            ", ,",
+            "( )",
+            "Σep 5, 2021",
+            "ＭＡＲ 5, 2021 10:00",
+        ]
+        .map(String::from)
+        .into();
+        let long_zone = "Eastern Time (US and Canada) ".repeat(10);
+        v.push(format!("Mar 15, 2021 06:08 AM {long_zone}"));
+        v.push(format!("Mar 15, 2021 06:08 AM {}", "大阪、".repeat(30)));
+        v.push(format!("{}Mar 15, 2021 06:08 AM", "x".repeat(3000)));
+        v.push("1".repeat(3000));
+        v.push("Это 5 ".repeat(300));
+        v
+    }
+
+    #[test]
+    fn hand_readers_match_the_regexes_on_edge_values() {
+        for v in edge_values() {
+            check(&v);
+            if v.len() < 200 {
+                for p in prefixes(&v) {
+                    check(p);
+                    check(&v[p.len()..]);
+                }
+            }
+        }
+    }
+
+    /// The byte-level helpers against the char-by-char ones they replace, at every position of
+    /// the fixture lines, generated values and edge cases.
+    #[test]
+    fn scan_helpers_match_the_old_ones() {
+        let generated = generated_values();
+        let mut values = fixture_values();
+        values.extend(generated.into_iter().step_by(3));
+        values.extend(edge_values());
+        let readers: [fn(&str, usize) -> bool; 9] = [
+            |s, p| cjk_date_at(s, p).is_some(),
+            |s, p| iso_date_at(s, p).is_some(),
+            |s, p| mdy_date_at(s, p).is_some(),
+            |s, p| dmy_date_at(s, p).is_some(),
+            |s, p| numeric_date_at(s, p).is_some(),
+            |s, p| colon_time_at(s, p).is_some(),
+            |s, p| ampm_time_at(s, p).is_some(),
+            |s, p| h_time_at(s, p).is_some(),
+            |s, p| gmt_offset_at(s, p).is_some(),
+        ];
+        let firsts: [fn(u8) -> bool; 9] = [
+            digit_start,
+            digit_start,
+            letter_start,
+            digit_start,
+            digit_start,
+            digit_start,
+            digit_start,
+            digit_start,
+            |b| matches!(b, b'g' | b'G' | b'u' | b'U'),
+        ];
+        for s in &values {
+            let s = s.as_str();
+            for i in 0..s.len() + 2 {
+                assert_eq!(at(s, i), old_scan::at(s, i), "{s:?} {i}");
+                for bits in [DIGIT, LETTER, LETTER_CI, WORD, SPACE] {
+                    assert_eq!(
+                        char_before_is(s, i, bits),
+                        old_scan::char_before_is(s, i, bits),
+                        "{s:?} {i} {bits}"
+                    );
+                }
+                assert_eq!(spaces(s, i), old_scan::spaces(s, i), "{s:?} {i}");
+                for max in 1..=4 {
+                    let (new, old) = (digits(s, i, max), old_scan::digits(s, i, max));
+                    assert_eq!(
+                        (new.end, new.count, new.value),
+                        (old.end, old.count, old.value),
+                        "{s:?} {i} {max}"
+                    );
+                }
+                if let Some(rest) = s.get(i..) {
+                    assert_eq!(month(rest), old_scan::month(rest), "{rest:?}");
+                }
+            }
+            if s.len() > 400 {
+                continue;
+            }
+            for (reader, first) in readers.iter().zip(firsts) {
+                let at = |p: usize| reader(s, p).then_some(());
+                for from in [0, 1, 2, s.len() / 2] {
+                    let old = old_scan::leftmost(s, from, at).map(|(p, _)| p);
+                    for to in [0, from + 3, s.len() / 2, s.len(), s.len() + 1] {
+                        assert_eq!(
+                            leftmost(s, from, to, first, at).map(|(p, _)| p),
+                            old.filter(|p| *p < to),
+                            "{s:?} {from} {to}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every char that `\d` or `\p{L}` accepts (all of the BMP, which holds every two-byte
+    /// char, and every 97th char beyond it) starts with a byte that [`digit_start`] or
+    /// [`letter_start`] accepts, so `leftmost` skips no position a reader could match at.
+    #[test]
+    fn start_bytes_cover_every_digit_and_letter() {
+        let chars = (0x80..0x1_0000u32)
+            .chain((0x1_0000..=0x10_FFFF).step_by(97))
+            .filter_map(char::from_u32);
+        for c in chars {
+            let mut buf = [0; 4];
+            let lead = c.encode_utf8(&mut buf).as_bytes()[0];
+            let k = class(c);
+            if k & DIGIT != 0 {
+                assert!(digit_start(lead), "U+{:04X}", c as u32);
+            }
+            if k & (LETTER | LETTER_CI) != 0 {
+                assert!(letter_start(lead), "U+{:04X}", c as u32);
+            }
+        }
+        for b in 0..=u8::MAX {
+            assert_eq!(digit_start(b) && b.is_ascii(), b.is_ascii_digit());
+            assert_eq!(letter_start(b) && b.is_ascii(), b.is_ascii_alphabetic());
+        }
+    }
+
+    /// The zone-name helpers against the ones they replace.
+    #[test]
+    fn zone_helpers_match_the_old_ones() {
+        let mut values = fixture_values();
+        values.extend(generated_values());
+        values.extend(edge_values());
+        for s in &values {
+            let n = normalize(s);
+            assert_eq!(n, old_scan::normalize(s), "{s:?}");
+            let mut buf = [0u8; 128];
+            let fits = n.len() <= buf.len();
+            assert_eq!(
+                normalize_in(s, &mut buf),
+                fits.then_some(n.as_str()),
+                "{s:?}"
+            );
+            let lower = s.to_lowercase();
+            let ascii = s.is_ascii();
+            assert_eq!(
+                says_no_fixed(s, ascii),
+                NO_FIXED.iter().any(|p| lower.contains(p)),
+                "{s:?}"
+            );
+            assert_eq!(says_noon(s, ascii), lower.contains("noon"), "{s:?}");
+            if ascii {
+                for w in ["utc", "gmt"] {
+                    assert_eq!(ascii_word_ci(s, w), contains_word(&lower, w), "{s:?}");
+                }
+            }
+        }
+        // The blocks `caseless` skips lowercase to themselves, char by char.
+        let caseless_chars = ('\u{3000}'..='\u{9FFF}').chain('\u{AC00}'..='\u{D7A3}');
+        for c in caseless_chars {
+            assert!(caseless(c));
+            assert!(c.to_lowercase().eq([c]), "U+{:04X}", c as u32);
         }
     }
 }
