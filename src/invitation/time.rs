@@ -10,7 +10,6 @@ use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeZ
 use chrono_tz::Tz;
 use regex::Regex;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
 /// Zoom's zone display names (from its API's time zone list), localized forms seen in invitations,
@@ -300,45 +299,10 @@ static DISPLAY: LazyLock<Vec<(String, Tz)>> = LazyLock::new(|| {
     v
 });
 
-/// A map from a normalized name, hashed by [`NameHasher`].
-type NameMap = HashMap<String, Tz, BuildHasherDefault<NameHasher>>;
-
-/// A multiply-rotate hash (the shape of rustc's FxHash) for the name maps. Their keys are fixed
-/// at start-up, so SipHash's resistance to chosen collisions buys nothing there, while hashing
-/// the looked-up text with it was a third of a lookup's cost. Equal keys hash equally, which is
-/// all a map's answers depend on.
-#[derive(Default)]
-struct NameHasher(u64);
-
-impl NameHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for NameHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let word = match <[u8; 8]>::try_from(chunk) {
-                Ok(whole) => whole,
-                Err(_) => {
-                    let mut word = [0u8; 8];
-                    word.iter_mut().zip(chunk).for_each(|(w, b)| *w = *b);
-                    word
-                }
-            };
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// A map from a normalized name, hashed with rustc-hash's Fx hash. The keys are fixed at
+/// start-up, so SipHash's resistance to chosen collisions buys nothing there, while hashing the
+/// looked-up text with it was a third of a lookup's cost.
+type NameMap = HashMap<String, Tz, rustc_hash::FxBuildHasher>;
 
 static DISPLAY_EXACT: LazyLock<NameMap> = LazyLock::new(|| DISPLAY.iter().cloned().collect());
 
