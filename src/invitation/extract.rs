@@ -1003,6 +1003,48 @@ impl<'t> PhoneAbove<'t> {
     }
 }
 
+/// The first phone line below the link's line (where the phone part starts), looked for only
+/// as far down as asked: most texts have no passcode label below their phone part, which can
+/// then go untested (and a text without one is not read to its end).
+struct PhoneBelow<'t> {
+    text: &'t str,
+    low: &'t str,
+    /// Where the next line to test starts (none once the text is read to its end).
+    next: Option<usize>,
+    /// The start of the first phone line, once found.
+    found: Option<usize>,
+}
+
+impl<'t> PhoneBelow<'t> {
+    /// `first` is where the line after the link's line starts, if one does.
+    fn new(text: &'t str, low: &'t str, first: Option<usize>) -> Self {
+        PhoneBelow {
+            text,
+            low,
+            next: first,
+            found: None,
+        }
+    }
+
+    /// Where the first phone line starts, if it starts at or before `pos`.
+    fn first_up_to(&mut self, pos: usize) -> Option<usize> {
+        if let Some(f) = self.found {
+            return (f <= pos).then_some(f);
+        }
+        while let Some(start) = self.next.filter(|s| *s <= pos) {
+            let end = next_line_start(self.text, start);
+            self.next = end;
+            let end = end.map_or(self.text.len(), |e| e - 1);
+            let line = self.text.get(start..end).unwrap_or("");
+            if is_phone_line(line, self.low.get(start..end).unwrap_or("")) {
+                self.found = Some(start);
+                return Some(start);
+            }
+        }
+        None
+    }
+}
+
 /// Whether the character before byte `pos` is an ASCII letter (an ASCII byte is never part of
 /// another character).
 fn ascii_letter_before(text: &str, pos: usize) -> bool {
@@ -1050,24 +1092,15 @@ fn read_facts(
     let link_pos = link_pos.min(text.len());
     let link_line_start = line_start(text, link_pos);
 
-    // The phone part: from the first phone line after the link's line to the next other link.
-    let phone_start = next_line_start(text, link_pos)
-        .and_then(|from| {
-            lines_from(text, from)
-                .find(|&(s, l)| is_phone_line(l, low.get(s..s + l.len()).unwrap_or("")))
-        })
-        .map_or(text.len(), |(s, _)| s);
     // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
     f.old_format = scan.old_format;
     f.has_phone_section = scan.phone_header || has_one_tap(text);
-    let phone_end = other_links
-        .iter()
-        .find(|l| l.pos > phone_start && l.meeting_id.as_deref() != link_id)
-        .map(|l| l.pos)
-        .unwrap_or(text.len());
 
-    // Passcodes: values borrowed from `text` until the one kept is known.
+    // Passcodes: values borrowed from `text` until the one kept is known. The phone part runs
+    // from the first phone line below the link's line to the next other link; it is looked
+    // for only as far down as a label below the link asks.
     let mut above = PhoneAbove::new(text, &low, link_line_start);
+    let mut below = PhoneBelow::new(text, &low, next_line_start(text, link_pos));
     let mut after: Option<&str> = None;
     let mut before: Option<&str> = None;
     let mut in_phone_typed: Option<&str> = None;
@@ -1086,21 +1119,26 @@ fn read_facts(
         }
         f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
         let pos = label.start;
-        if pos >= link_line_start && pos < phone_start {
-            if after.is_none() {
-                after = Some(v);
-            }
-        } else if pos < link_line_start {
+        if pos < link_line_start {
             // A phone line between the label's line and the link's line?
-            let below = next_line_start(text, pos).unwrap_or(link_line_start);
-            if !above.any_from(below) {
+            let from = next_line_start(text, pos).unwrap_or(link_line_start);
+            if !above.any_from(from) {
                 before = Some(v);
             }
-        } else if pos < phone_end
-            && !v.bytes().all(|b| b.is_ascii_digit())
-            && in_phone_typed.is_none()
-        {
-            in_phone_typed = Some(v);
+        } else if let Some(phone_start) = below.first_up_to(pos) {
+            // In or after the phone part: a typed (not all-digit) passcode before the next
+            // other link counts, if no better one is found.
+            let phone_end = other_links
+                .iter()
+                .find(|l| l.pos > phone_start && l.meeting_id.as_deref() != link_id)
+                .map(|l| l.pos)
+                .unwrap_or(text.len());
+            if pos < phone_end && !v.bytes().all(|b| b.is_ascii_digit()) && in_phone_typed.is_none()
+            {
+                in_phone_typed = Some(v);
+            }
+        } else if after.is_none() {
+            after = Some(v);
         }
     }
     f.passcode = after.or(before).or(in_phone_typed).map(str::to_owned);
