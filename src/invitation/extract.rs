@@ -396,33 +396,37 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
     let Some(primary_ix) = (0..docs.len()).find(|&i| !docs.get(i).links.is_empty()) else {
         return Err(no_link_reason(loaded));
     };
-    let primary = docs.take(primary_ix);
-    let mut link = primary
+    let mut primary = docs.take(primary_ix);
+    // The link is borrowed from the primary body until the invitation is built, then moved out
+    // of it; only a better one from elsewhere is copied.
+    let link_ix = primary
         .links
         .iter()
-        .find(|l| l.kind != LinkKind::App)
-        .or_else(|| primary.links.first())
-        .cloned()
+        .position(|l| l.kind != LinkKind::App)
+        .unwrap_or(0);
+    let first = primary
+        .links
+        .get(link_ix)
         .ok_or(NotAnInvitation::NoJoinLink)?;
+    let mut better: Option<JoinLink> = None;
     // The same meeting given with its pwd elsewhere (an href, another body): take that one.
-    if !link.has_pwd() && link.meeting_id.is_some() {
-        let better = |l: &JoinLink| {
-            l.meeting_id == link.meeting_id && l.has_pwd() && l.kind != LinkKind::App
+    if !first.has_pwd() && first.meeting_id.is_some() {
+        let is_better = |l: &JoinLink| {
+            l.meeting_id == first.meeting_id && l.has_pwd() && l.kind != LinkKind::App
         };
-        let found = (0..docs.len()).find_map(|i| {
+        better = (0..docs.len()).find_map(|i| {
             let links = if i == primary_ix {
                 &primary.links
             } else {
                 &docs.get(i).links
             };
-            links.iter().find(|l| better(l)).cloned()
+            links.iter().find(|l| is_better(l)).cloned()
         });
-        if let Some(better) = found {
-            let pos = link.pos;
-            link = better;
-            link.pos = pos;
+        if let Some(b) = &mut better {
+            b.pos = first.pos;
         }
     }
+    let link = better.as_ref().unwrap_or(first);
 
     let mut facts = read_facts(
         &primary.text,
@@ -457,7 +461,12 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
     let calendar = pick_calendar(&loaded.calendars, &link);
     let locale = facts.locale(&primary.text);
 
-    // From here on the link's and the facts' values are moved into the invitation, not copied.
+    // From here on the link's and the facts' values are moved into the invitation, not copied
+    // (`link_ix` is in range: `first` was read there, and the links have not changed since).
+    let mut link = match better {
+        Some(b) => b,
+        None => primary.links.swap_remove(link_ix),
+    };
     let meeting_id = link.meeting_id.take().or(facts.text_meeting_id.take());
 
     // Start: a calendar's zoned DTSTART, unless the text says there is no fixed time; else the
@@ -1063,9 +1072,13 @@ fn clean_value(v: &str) -> Option<String> {
 /// "recurring" holds) and 'İ', whose "i̇" puts a combining dot after its 'i' where "recurring"
 /// needs an 'n'.
 fn says_recurring(v: &str) -> bool {
-    v.as_bytes()
-        .windows(9)
-        .any(|w| w.eq_ignore_ascii_case(b"recurring"))
+    // Compared only from each 'r' or 'R' (`c | 0x20` is b'r' for those two bytes alone).
+    let b = v.as_bytes();
+    b.iter().enumerate().any(|(i, c)| {
+        c | 0x20 == b'r'
+            && b.get(i..i + 9)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"recurring"))
+    })
 }
 
 /// `t.to_lowercase().starts_with(p)` without the copy, `t` lower-cased a character at a time
