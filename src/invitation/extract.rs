@@ -783,8 +783,14 @@ fn lines_from(text: &str, from: usize) -> impl Iterator<Item = (usize, &str)> + 
 /// number tests come first: they reject most prose lines within a character or two.
 fn is_phone_line(line: &str, low_line: &str) -> bool {
     let l = line.trim();
-    !l.is_empty()
-        && (is_number_line(l) || has_one_tap(l) || labels::is_phone_header(low_line.trim()))
+    if l.is_empty() {
+        return false;
+    }
+    // `low_line.trim()` without trimming again: lower-casing ASCII letters moves no white
+    // space, so the trimmed line sits at the same offsets in both.
+    let from = line.len() - line.trim_start().len();
+    let low_l = low_line.get(from..from + l.len()).unwrap_or("");
+    is_number_line(l) || has_one_tap(l) || labels::is_phone_header(low_l)
 }
 
 /// Whether `l` opens with a phone number, as the regex
@@ -850,19 +856,21 @@ fn is_number_line(l: &str) -> bool {
 /// search runs from each ',' (most lines have none).
 fn has_one_tap(s: &str) -> bool {
     let b = s.as_bytes();
-    memchr::memchr_iter(b',', b).any(|i| {
-        // ',' is ASCII: `i` and `i + 2` are char boundaries.
-        b.get(i + 1) == Some(&b',')
-            && s.get(..i).is_some_and(|h| {
-                h.chars()
-                    .rev()
-                    .take_while(|c| is_digit(*c))
-                    .nth(5)
-                    .is_some()
-            })
-            && s.get(i + 2..)
-                .is_some_and(|t| t.chars().take_while(|c| is_digit(*c)).nth(5).is_some())
-    })
+    // Six digits, ",,", six digits: at least 14 bytes.
+    b.len() >= 14
+        && memchr::memchr_iter(b',', b).any(|i| {
+            // ',' is ASCII: `i` and `i + 2` are char boundaries.
+            b.get(i + 1) == Some(&b',')
+                && s.get(..i).is_some_and(|h| {
+                    h.chars()
+                        .rev()
+                        .take_while(|c| is_digit(*c))
+                        .nth(5)
+                        .is_some()
+                })
+                && s.get(i + 2..)
+                    .is_some_and(|t| t.chars().take_while(|c| is_digit(*c)).nth(5).is_some())
+        })
 }
 
 /// The characters `(?i)[a-z]` matches: ASCII letters, and the two whose simple case folding
@@ -1178,11 +1186,9 @@ fn read_facts(
         }
     }
     f.text_meeting_id = id_after_link.or(first_id).map(|v| {
-        low[v]
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .map(char::from)
-            .collect()
+        let mut id = String::with_capacity(11);
+        id.extend(low[v].bytes().filter(u8::is_ascii_digit).map(char::from));
+        id
     });
 
     f.flags = scan.flags;
