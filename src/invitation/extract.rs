@@ -458,7 +458,7 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         facts.fill_from(other);
     }
 
-    let calendar = pick_calendar(&loaded.calendars, &link);
+    let calendar = pick_calendar(&loaded.calendars, link);
     let locale = facts.locale(&primary.text);
 
     // From here on the link's and the facts' values are moved into the invitation, not copied
