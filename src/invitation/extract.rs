@@ -58,7 +58,7 @@ pub(super) fn clean_tail(text: &mut String, from: usize) {
             let (start, end) = ascii_span(b);
             (start, end, false)
         } else {
-            clean_span(tail)
+            clean_span(tail, true)
         };
         if !map {
             text.truncate(from + end);
@@ -79,6 +79,8 @@ fn push_clean_lines(out: &mut String, raw: &str) {
     // whole, with its line breaks, when a line that is not ends it.
     // Most plain bodies are ASCII: their lines are trimmed by bytes, and hold nothing to map.
     let ascii = raw.is_ascii();
+    // Nor do most other texts hold a character to map: then no line is searched for one.
+    let mappable = !ascii && has_special(raw);
     let mut run = 0;
     let mut start = 0;
     for line in super::split_lf(raw) {
@@ -87,7 +89,7 @@ fn push_clean_lines(out: &mut String, raw: &str) {
             let (s, e) = ascii_span(line.as_bytes());
             (s, e, false)
         } else {
-            clean_span(line)
+            clean_span(line, mappable)
         };
         if s != 0 || e != line.len() || map {
             // '\n' is ASCII: `run`, `start` and `end` are char boundaries.
@@ -196,15 +198,26 @@ fn ascii_span(b: &[u8]) -> (usize, usize) {
     }
 }
 
+/// Whether `t` holds a character [`push_mapped`] replaces or drops, as [`needs_map`] says, but
+/// with SIMD searches for the lead bytes: 0xc2, 0xe2 and 0xef are rare in most texts, while
+/// 0xe3 (kana, CJK punctuation) is common, so its one special character, U+3000, is searched
+/// for whole. All four are lead bytes, found only where a character starts.
+fn has_special(t: &str) -> bool {
+    let b = t.as_bytes();
+    memchr::memchr3_iter(0xc2, 0xe2, 0xef, b).any(|i| b.get(i..).and_then(special).is_some())
+        || memchr::memmem::find(b, "\u{3000}".as_bytes()).is_some()
+}
+
 /// One line (no '\n') cleaned: the byte range left after trimming and quote stripping, and
-/// whether characters in it must still be replaced or dropped.
-fn clean_span(line: &str) -> (usize, usize, bool) {
+/// whether characters in it must still be replaced or dropped (looked for only when
+/// `mappable`, false when the whole text is known to hold none).
+fn clean_span(line: &str, mappable: bool) -> (usize, usize, bool) {
     // Most lines neither start nor end with white space, nor start with '>': nothing to trim
     // (on an ASCII character, `char::is_whitespace` is the byte test below: ASCII white space
     // and 0x0B).
     if let (Some(f), Some(l)) = (line.chars().next(), line.chars().next_back()) {
         if !f.is_whitespace() && f != '>' && !l.is_whitespace() {
-            return (0, line.len(), needs_map(line));
+            return (0, line.len(), mappable && needs_map(line));
         }
     }
     // An ASCII line: trimmed by bytes (the steps below do the same to it).
@@ -220,7 +233,7 @@ fn clean_span(line: &str) -> (usize, usize, bool) {
     }
     let start = line.len() - t.len();
     let t = t.trim_end();
-    (start, start + t.len(), needs_map(t))
+    (start, start + t.len(), mappable && needs_map(t))
 }
 
 #[cfg(test)]
@@ -256,6 +269,7 @@ mod clean_text_tests {
         let texts = super::super::fixture_texts();
         for t in &texts {
             assert_eq!(clean_text(t), old_clean_text(t));
+            assert_eq!(has_special(t), needs_map(t));
         }
         let parts = [
             " ", "\t", "\r", "\n", "\x0b", ">", "a", "é", "\u{a0}", "\u{3000}", "\u{200b}",
@@ -309,6 +323,7 @@ mod clean_text_tests {
                     assert!(is_special_lead(s.as_bytes()[pre.len()]));
                 }
                 assert_eq!(needs_map(&s), old.is_some() || needs_map(next));
+                assert_eq!(has_special(&s), needs_map(&s), "{c:?}");
             }
         }
     }
