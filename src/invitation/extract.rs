@@ -2125,6 +2125,46 @@ mod facts_tests {
         }
     }
 
+    /// The line helpers against the old line table, and `ascii_letter_before` against the old
+    /// one, at every char boundary of every fixture and of short texts with and without a
+    /// final line break.
+    #[test]
+    fn line_helpers_match_the_old_table() {
+        let mut texts = super::super::fixture_texts();
+        for t in [
+            "",
+            "\n",
+            "\n\n",
+            "a",
+            "a\n",
+            "\na",
+            "ab\ncd\n\néf\n",
+            "x\r\ny",
+        ] {
+            texts.push(t.to_owned());
+        }
+        for t in &texts {
+            let lines = Lines::new(t);
+            let old_line_of = |pos: usize| match lines.starts.binary_search(&pos) {
+                Ok(i) => i,
+                Err(i) => i.saturating_sub(1),
+            };
+            for pos in (0..=t.len()).filter(|p| t.is_char_boundary(*p)) {
+                assert_eq!(ascii_letter_before(t, pos), old_ascii_letter_before(t, pos));
+                let i = old_line_of(pos);
+                assert_eq!(Some(line_start(t, pos)), lines.starts.get(i).copied());
+                assert_eq!(next_line_start(t, pos), lines.starts.get(i + 1).copied());
+            }
+            for (i, &start) in lines.starts.iter().enumerate() {
+                let new: Vec<(usize, &str)> = lines_from(t, start).collect();
+                let old: Vec<(usize, &str)> = (i..lines.len())
+                    .filter_map(|j| Some((*lines.starts.get(j)?, lines.get(j)?)))
+                    .collect();
+                assert_eq!(new, old);
+            }
+        }
+    }
+
     /// The whole extraction against the old one (its old `read_facts`, `locale` and copies) on
     /// every fixture.
     #[test]
