@@ -9,21 +9,12 @@ use super::labels::{self, lang_of};
 use super::mime::{DocKind, Loaded};
 use super::url::{self, JoinLink, LinkKind};
 use super::{html, ics, time, CalendarRef, Invitation, MeetingKind, NotAnInvitation};
-use regex::Regex;
-use std::sync::LazyLock;
 
 /// One body as clean text lines.
 struct TextDoc {
     text: String,
     links: Vec<JoinLink>,
 }
-
-static PHONE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:[•·*\-]\s*)?(?:[a-z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)")
-        .expect("static regex")
-});
-static ONE_TAP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\+?\d{6,},,\d{6,}").expect("static regex"));
 
 /// A body as clean text: redirect links unwrapped, each line trimmed, quoting (`>`) stripped,
 /// no-break and ideographic spaces made plain, invisible characters dropped; every line, the last
@@ -67,7 +58,7 @@ pub(super) fn clean_tail(text: &mut String, from: usize) {
             let (start, end) = ascii_span(b);
             (start, end, false)
         } else {
-            clean_span(tail)
+            clean_span(tail, true)
         };
         if !map {
             text.truncate(from + end);
@@ -88,6 +79,8 @@ fn push_clean_lines(out: &mut String, raw: &str) {
     // whole, with its line breaks, when a line that is not ends it.
     // Most plain bodies are ASCII: their lines are trimmed by bytes, and hold nothing to map.
     let ascii = raw.is_ascii();
+    // Nor do most other texts hold a character to map: then no line is searched for one.
+    let mappable = !ascii && has_special(raw);
     let mut run = 0;
     let mut start = 0;
     for line in super::split_lf(raw) {
@@ -96,7 +89,7 @@ fn push_clean_lines(out: &mut String, raw: &str) {
             let (s, e) = ascii_span(line.as_bytes());
             (s, e, false)
         } else {
-            clean_span(line)
+            clean_span(line, mappable)
         };
         if s != 0 || e != line.len() || map {
             // '\n' is ASCII: `run`, `start` and `end` are char boundaries.
@@ -205,15 +198,26 @@ fn ascii_span(b: &[u8]) -> (usize, usize) {
     }
 }
 
+/// Whether `t` holds a character [`push_mapped`] replaces or drops, as [`needs_map`] says, but
+/// with SIMD searches for the lead bytes: 0xc2, 0xe2 and 0xef are rare in most texts, while
+/// 0xe3 (kana, CJK punctuation) is common, so its one special character, U+3000, is searched
+/// for whole. All four are lead bytes, found only where a character starts.
+fn has_special(t: &str) -> bool {
+    let b = t.as_bytes();
+    memchr::memchr3_iter(0xc2, 0xe2, 0xef, b).any(|i| b.get(i..).and_then(special).is_some())
+        || memchr::memmem::find(b, "\u{3000}".as_bytes()).is_some()
+}
+
 /// One line (no '\n') cleaned: the byte range left after trimming and quote stripping, and
-/// whether characters in it must still be replaced or dropped.
-fn clean_span(line: &str) -> (usize, usize, bool) {
+/// whether characters in it must still be replaced or dropped (looked for only when
+/// `mappable`, false when the whole text is known to hold none).
+fn clean_span(line: &str, mappable: bool) -> (usize, usize, bool) {
     // Most lines neither start nor end with white space, nor start with '>': nothing to trim
     // (on an ASCII character, `char::is_whitespace` is the byte test below: ASCII white space
     // and 0x0B).
     if let (Some(f), Some(l)) = (line.chars().next(), line.chars().next_back()) {
         if !f.is_whitespace() && f != '>' && !l.is_whitespace() {
-            return (0, line.len(), needs_map(line));
+            return (0, line.len(), mappable && needs_map(line));
         }
     }
     // An ASCII line: trimmed by bytes (the steps below do the same to it).
@@ -229,7 +233,7 @@ fn clean_span(line: &str) -> (usize, usize, bool) {
     }
     let start = line.len() - t.len();
     let t = t.trim_end();
-    (start, start + t.len(), needs_map(t))
+    (start, start + t.len(), mappable && needs_map(t))
 }
 
 #[cfg(test)]
@@ -265,6 +269,7 @@ mod clean_text_tests {
         let texts = super::super::fixture_texts();
         for t in &texts {
             assert_eq!(clean_text(t), old_clean_text(t));
+            assert_eq!(has_special(t), needs_map(t));
         }
         let parts = [
             " ", "\t", "\r", "\n", "\x0b", ">", "a", "é", "\u{a0}", "\u{3000}", "\u{200b}",
@@ -318,6 +323,7 @@ mod clean_text_tests {
                     assert!(is_special_lead(s.as_bytes()[pre.len()]));
                 }
                 assert_eq!(needs_map(&s), old.is_some() || needs_map(next));
+                assert_eq!(has_special(&s), needs_map(&s), "{c:?}");
             }
         }
     }
@@ -362,45 +368,40 @@ impl Source<'_> {
 /// most invitations are settled by their first body, and the HTML twin of a plain part is the
 /// costliest one to convert.
 struct Docs<'a> {
-    sources: Vec<Source<'a>>,
-    done: Vec<Option<TextDoc>>,
+    /// Each body's source, and its text once converted.
+    entries: Vec<(Source<'a>, Option<TextDoc>)>,
 }
 
 impl<'a> Docs<'a> {
     fn new(loaded: &'a Loaded) -> Self {
-        let mut sources = Vec::new();
-        sources.extend(
-            loaded
-                .docs
-                .iter()
-                .filter(|d| d.kind == DocKind::Plain)
-                .map(|d| Source::Plain(&d.text)),
-        );
-        sources.extend(
-            loaded
-                .docs
-                .iter()
-                .filter(|d| d.kind == DocKind::Html)
-                .map(|d| Source::Html(&d.text)),
-        );
-        sources.extend(loaded.calendars.iter().map(Source::Calendar));
-        let done = sources.iter().map(|_| None).collect();
-        Docs { sources, done }
+        let mut entries = Vec::with_capacity(loaded.docs.len() + loaded.calendars.len());
+        for kind in [DocKind::Plain, DocKind::Html] {
+            entries.extend(loaded.docs.iter().filter(|d| d.kind == kind).map(|d| {
+                let source = if kind == DocKind::Plain {
+                    Source::Plain(&d.text)
+                } else {
+                    Source::Html(&d.text)
+                };
+                (source, None)
+            }));
+        }
+        entries.extend(loaded.calendars.iter().map(|c| (Source::Calendar(c), None)));
+        Docs { entries }
     }
 
     fn len(&self) -> usize {
-        self.sources.len()
+        self.entries.len()
     }
 
     /// Body `i`, converted on first use.
     fn get(&mut self, i: usize) -> &TextDoc {
-        let Docs { sources, done } = self;
-        done[i].get_or_insert_with(|| sources[i].text())
+        let (source, done) = &mut self.entries[i];
+        done.get_or_insert_with(|| source.text())
     }
 
     fn take(&mut self, i: usize) -> TextDoc {
         self.get(i);
-        self.done[i].take().expect("converted just above")
+        self.entries[i].1.take().expect("converted just above")
     }
 }
 
@@ -410,35 +411,44 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
     let Some(primary_ix) = (0..docs.len()).find(|&i| !docs.get(i).links.is_empty()) else {
         return Err(no_link_reason(loaded));
     };
-    let primary = docs.take(primary_ix);
-    let mut link = primary
+    let mut primary = docs.take(primary_ix);
+    // The link is borrowed from the primary body until the invitation is built, then moved out
+    // of it; only a better one from elsewhere is copied.
+    let link_ix = primary
         .links
         .iter()
-        .find(|l| l.kind != LinkKind::App)
-        .or_else(|| primary.links.first())
-        .cloned()
+        .position(|l| l.kind != LinkKind::App)
+        .unwrap_or(0);
+    let first = primary
+        .links
+        .get(link_ix)
         .ok_or(NotAnInvitation::NoJoinLink)?;
+    let mut better: Option<JoinLink> = None;
     // The same meeting given with its pwd elsewhere (an href, another body): take that one.
-    if !link.has_pwd() && link.meeting_id.is_some() {
-        let better = |l: &JoinLink| {
-            l.meeting_id == link.meeting_id && l.has_pwd() && l.kind != LinkKind::App
+    if !first.has_pwd() && first.meeting_id.is_some() {
+        let is_better = |l: &JoinLink| {
+            l.meeting_id == first.meeting_id && l.has_pwd() && l.kind != LinkKind::App
         };
-        let found = (0..docs.len()).find_map(|i| {
+        better = (0..docs.len()).find_map(|i| {
             let links = if i == primary_ix {
                 &primary.links
             } else {
                 &docs.get(i).links
             };
-            links.iter().find(|l| better(l)).cloned()
+            links.iter().find(|l| is_better(l)).cloned()
         });
-        if let Some(better) = found {
-            let pos = link.pos;
-            link = better;
-            link.pos = pos;
+        if let Some(b) = &mut better {
+            b.pos = first.pos;
         }
     }
+    let link = better.as_ref().unwrap_or(first);
 
-    let mut facts = read_facts(&primary.text, &primary.links, &link);
+    let mut facts = read_facts(
+        &primary.text,
+        &primary.links,
+        link.pos,
+        link.meeting_id.as_deref(),
+    );
     facts.primary_flags = facts.flags;
     for i in 0..docs.len() {
         if i == primary_ix || facts.complete() {
@@ -452,22 +462,27 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         if !same {
             continue;
         }
+        // Read around this body's link to the meeting, else from its start (the meeting ID is
+        // the link's either way).
         let anchor = d
             .links
             .iter()
             .find(|l| l.meeting_id == link.meeting_id)
-            .cloned()
-            .unwrap_or_else(|| JoinLink {
-                pos: 0,
-                ..link.clone()
-            });
-        let other = read_facts(&d.text, &d.links, &anchor);
+            .map_or(0, |l| l.pos);
+        let other = read_facts(&d.text, &d.links, anchor, link.meeting_id.as_deref());
         facts.fill_from(other);
     }
 
-    let calendar = pick_calendar(&loaded.calendars, &link);
+    let calendar = pick_calendar(&loaded.calendars, link);
+    let locale = facts.locale(&primary.text);
 
-    let meeting_id = link.meeting_id.clone().or(facts.text_meeting_id.clone());
+    // From here on the link's and the facts' values are moved into the invitation, not copied
+    // (`link_ix` is in range: `first` was read there, and the links have not changed since).
+    let mut link = match better {
+        Some(b) => b,
+        None => primary.links.swap_remove(link_ix),
+    };
+    let meeting_id = link.meeting_id.take().or(facts.text_meeting_id.take());
 
     // Start: a calendar's zoned DTSTART, unless the text says there is no fixed time; else the
     // text's time.
@@ -481,7 +496,7 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         }
         if start.is_none() && facts.time.start.is_some() {
             start = facts.time.start;
-            timezone = facts.time.timezone.clone();
+            timezone = facts.time.timezone.take();
         }
         if start.is_none() {
             if let Some(c) = calendar.filter(|c| c.start_zoned) {
@@ -491,21 +506,22 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         }
     }
     if timezone.is_none() {
-        timezone = facts.time.timezone.clone();
+        // (Still there: taken above only when it gave `timezone` a value.)
+        timezone = facts.time.timezone.take();
     }
 
-    let topic = facts.topic.clone().or_else(|| {
+    let topic = facts.topic.take().or_else(|| {
         calendar
             .and_then(|c| c.summary.clone())
             .filter(|s| !s.is_empty())
     });
     let organizer = facts
         .organizer
-        .clone()
+        .take()
         .or_else(|| calendar.and_then(|c| c.organizer.clone()));
     let recurrence = facts
         .recurrence
-        .clone()
+        .take()
         .or_else(|| calendar.and_then(|c| c.rrule.clone()));
 
     let flags = facts.primary_flags;
@@ -535,16 +551,16 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
 
     Ok(Invitation {
         meeting_id,
-        passcode: facts.passcode.clone(),
-        join_url: link.url.clone(),
-        host: link.host.clone(),
+        passcode: facts.passcode.take(),
+        join_url: link.url,
+        host: link.host,
         kind,
         topic,
         start,
         timezone,
         recurrence,
         organizer,
-        locale: facts.locale(&primary.text),
+        locale,
         calendar: calendar.and_then(|c| {
             c.uid.as_ref().map(|uid| CalendarRef {
                 uid: uid.clone(),
@@ -667,26 +683,29 @@ impl Facts {
                 .or_else(|| labels::stopword_lang(text))
                 .map(str::to_owned);
         }
-        let mut best: Vec<&'static str> = self
-            .votes
-            .iter()
-            .filter(|(_, n)| *n == max)
-            .map(|(l, _)| *l)
-            .collect();
-        best.sort_unstable();
-        if best.len() == 1 {
-            return best.first().map(|l| (*l).to_owned());
+        // The languages with the most votes (each language has one entry), without collecting
+        // them: how many, the least in sorted order, and the least that is not English.
+        let best = || {
+            self.votes
+                .iter()
+                .filter(move |(_, n)| *n == max)
+                .map(|(l, _)| *l)
+        };
+        let first = best().min();
+        if best().nth(1).is_none() {
+            return first.map(str::to_owned);
         }
         if let Some(s) = script_lang(text) {
-            if best.contains(&s) {
+            if best().any(|l| l == s) {
                 return Some(s.to_owned());
             }
         }
         // Prefer a non-English language on a tie: English labels leak into localized texts.
-        best.iter()
-            .find(|l| **l != "en")
-            .or_else(|| best.first())
-            .map(|l| (*l).to_owned())
+        best()
+            .filter(|l| *l != "en")
+            .min()
+            .or(first)
+            .map(str::to_owned)
     }
 }
 
@@ -750,90 +769,320 @@ impl ScriptCounts {
     }
 }
 
-/// A text's lines, found once: line `i` is `text[starts[i]..]` up to its `\n`.
-struct Lines<'t> {
-    text: &'t str,
-    starts: Vec<usize>,
+/// The offset where the line holding byte `pos` starts (`pos` itself when a line starts there;
+/// a '\n' belongs to the line it ends). Found by one backward search, so that reading a text
+/// needs no table of its lines.
+fn line_start(text: &str, pos: usize) -> usize {
+    let b = text.as_bytes();
+    memchr::memrchr(b'\n', b.get(..pos).unwrap_or(b)).map_or(0, |i| i + 1)
 }
 
-impl<'t> Lines<'t> {
-    fn new(text: &'t str) -> Self {
-        let mut starts = Vec::with_capacity(text.len() / 32 + 2);
-        starts.push(0);
-        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        Lines { text, starts }
-    }
-
-    fn len(&self) -> usize {
-        self.starts.len()
-    }
-
-    /// Line `i` of `of` (the text itself or a copy with the same byte offsets), without its
-    /// `\n`.
-    fn get_in<'a>(&self, of: &'a str, i: usize) -> Option<&'a str> {
-        let start = *self.starts.get(i)?;
-        let end = self.starts.get(i + 1).map_or(of.len(), |n| n - 1);
-        of.get(start..end)
-    }
-
-    fn get(&self, i: usize) -> Option<&'t str> {
-        self.get_in(self.text, i)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &'t str> + '_ {
-        (0..self.len()).filter_map(|i| self.get(i))
-    }
+/// The offset where the line after the one holding byte `pos` starts, if there is one.
+fn next_line_start(text: &str, pos: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    memchr::memchr(b'\n', b.get(pos..)?).map(|i| pos + i + 1)
 }
 
-/// `line` and `low_line` are the same line of a text and of its ASCII-lower-cased copy.
+/// The lines of `text` from offset `from` (a line start) on, each with its start offset:
+/// `text[from..].split('\n')`, the last (empty after a final '\n') included.
+fn lines_from(text: &str, from: usize) -> impl Iterator<Item = (usize, &str)> + '_ {
+    let mut start = from;
+    super::split_lf(text.get(from..).unwrap_or("")).map(move |l| {
+        let s = start;
+        start += l.len() + 1;
+        (s, l)
+    })
+}
+
+/// `line` and `low_line` are the same line of a text and of its ASCII-lower-cased copy. The
+/// number tests come first: they reject most prose lines within a character or two.
 fn is_phone_line(line: &str, low_line: &str) -> bool {
     let l = line.trim();
     if l.is_empty() {
         return false;
     }
-    // ONE_TAP and PHONE_LINE both need at least two digits (Unicode ones count too); most
-    // prose lines have fewer than two digits, and then only a section header can match.
-    let digits = l.chars().filter(|c| c.is_numeric()).take(2).count();
-    labels::is_phone_header(low_line.trim())
-        || (digits >= 2 && ((has_two_commas(l) && ONE_TAP.is_match(l)) || PHONE_LINE.is_match(l)))
+    // `low_line.trim()` without trimming again: lower-casing ASCII letters moves no white
+    // space, so the trimmed line sits at the same offsets in both.
+    let from = line.len() - line.trim_start().len();
+    let low_l = low_line.get(from..from + l.len()).unwrap_or("");
+    is_number_line(l) || has_one_tap(l) || labels::is_phone_header(low_l)
 }
 
-/// `s.contains(",,")` (a one-tap number's separator) without building a substring searcher,
-/// which costs more than the search on a short line.
-fn has_two_commas(s: &str) -> bool {
+/// Whether `l` opens with a phone number, as the regex
+/// `(?i)^(?:[•·*\-]\s*)?(?:[a-z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)` matches it
+/// (checked against it by the tests), in one pass and without the regex engine's per-search
+/// setup, which cost more than the search on a short line.
+///
+/// The regex never has a choice to make before the number: each optional part is taken when
+/// the text starts with its character (a bullet, a letter, '+', '('), as nothing that may come
+/// after it starts with that character. The number is then a run of digits and ` -().` that
+/// starts with a digit and holds a digit at its ninth character or later that is followed by
+/// white space, ',', '#' or the end (a space inside the run counts as white space).
+fn is_number_line(l: &str) -> bool {
+    let mut rest = l;
+    if let Some(r) = rest.strip_prefix(['•', '·', '*', '-']) {
+        // `\s` is `char::is_whitespace` (checked by the tests), which `trim_start` trims.
+        rest = r.trim_start();
+    }
+    if rest.starts_with(is_az) {
+        // Two or three letters, then ':'.
+        let mut letters = 0;
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            if !is_az(c) {
+                end = i;
+                break;
+            }
+            letters += 1;
+            if letters > 3 {
+                return false;
+            }
+        }
+        match rest.get(end..).and_then(|r| r.strip_prefix(':')) {
+            Some(r) if letters >= 2 => rest = r.trim_start(),
+            _ => return false,
+        }
+    }
+    rest = rest.strip_prefix('+').unwrap_or(rest);
+    rest = rest.strip_prefix('(').unwrap_or(rest);
+    let mut chars = rest.chars();
+    if !chars.next().is_some_and(is_digit) {
+        return false;
+    }
+    // `run` is the index in the run of the last character read; `ends` says it is a digit
+    // that may end the number (its ninth character or later).
+    let (mut run, mut ends) = (0usize, false);
+    for c in chars {
+        if ends && (c.is_whitespace() || c == ',' || c == '#') {
+            return true;
+        }
+        let digit = is_digit(c);
+        if !(digit || matches!(c, ' ' | '-' | '(' | ')' | '.')) {
+            return false;
+        }
+        run += 1;
+        ends = digit && run >= 8;
+    }
+    ends
+}
+
+/// Whether `s` holds a one-tap dial string, as the regex `\+?\d{6,},,\d{6,}` finds it (checked
+/// against it by the tests): at some ",," six digits just before and six just after. The
+/// search runs from each ',' (most lines have none).
+fn has_one_tap(s: &str) -> bool {
     let b = s.as_bytes();
-    memchr::memchr_iter(b',', b).any(|i| b.get(i + 1) == Some(&b','))
+    // Six digits, ",,", six digits: at least 14 bytes.
+    b.len() >= 14
+        && memchr::memchr_iter(b',', b).any(|i| {
+            // ',' is ASCII: `i` and `i + 2` are char boundaries.
+            b.get(i + 1) == Some(&b',')
+                && s.get(..i).is_some_and(|h| {
+                    h.chars()
+                        .rev()
+                        .take_while(|c| is_digit(*c))
+                        .nth(5)
+                        .is_some()
+                })
+                && s.get(i + 2..)
+                    .is_some_and(|t| t.chars().take_while(|c| is_digit(*c)).nth(5).is_some())
+        })
 }
 
-/// Which lines of a text are phone lines, each worked out once when first asked.
-struct PhoneLines<'t> {
-    lines: &'t Lines<'t>,
+/// The characters `(?i)[a-z]` matches: ASCII letters, and the two whose simple case folding
+/// reaches one, U+017F 'ſ' (long s) and U+212A (Kelvin sign).
+fn is_az(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '\u{17f}' || c == '\u{212a}'
+}
+
+/// The characters the regex crate's `\d` matches: Unicode's decimal digits (general category
+/// Nd, as of the regex crate's Unicode tables; the tests compare every character).
+fn is_digit(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    let u = u32::from(c);
+    NON_ASCII_DIGITS
+        .binary_search_by(|&(lo, hi)| {
+            if hi < u {
+                std::cmp::Ordering::Less
+            } else if lo > u {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// The ranges of non-ASCII decimal digits (Unicode 16, the version of the regex crate's
+/// tables), sorted.
+const NON_ASCII_DIGITS: &[(u32, u32)] = &[
+    (0x660, 0x669),
+    (0x6f0, 0x6f9),
+    (0x7c0, 0x7c9),
+    (0x966, 0x96f),
+    (0x9e6, 0x9ef),
+    (0xa66, 0xa6f),
+    (0xae6, 0xaef),
+    (0xb66, 0xb6f),
+    (0xbe6, 0xbef),
+    (0xc66, 0xc6f),
+    (0xce6, 0xcef),
+    (0xd66, 0xd6f),
+    (0xde6, 0xdef),
+    (0xe50, 0xe59),
+    (0xed0, 0xed9),
+    (0xf20, 0xf29),
+    (0x1040, 0x1049),
+    (0x1090, 0x1099),
+    (0x17e0, 0x17e9),
+    (0x1810, 0x1819),
+    (0x1946, 0x194f),
+    (0x19d0, 0x19d9),
+    (0x1a80, 0x1a89),
+    (0x1a90, 0x1a99),
+    (0x1b50, 0x1b59),
+    (0x1bb0, 0x1bb9),
+    (0x1c40, 0x1c49),
+    (0x1c50, 0x1c59),
+    (0xa620, 0xa629),
+    (0xa8d0, 0xa8d9),
+    (0xa900, 0xa909),
+    (0xa9d0, 0xa9d9),
+    (0xa9f0, 0xa9f9),
+    (0xaa50, 0xaa59),
+    (0xabf0, 0xabf9),
+    (0xff10, 0xff19),
+    (0x104a0, 0x104a9),
+    (0x10d30, 0x10d39),
+    (0x10d40, 0x10d49),
+    (0x11066, 0x1106f),
+    (0x110f0, 0x110f9),
+    (0x11136, 0x1113f),
+    (0x111d0, 0x111d9),
+    (0x112f0, 0x112f9),
+    (0x11450, 0x11459),
+    (0x114d0, 0x114d9),
+    (0x11650, 0x11659),
+    (0x116c0, 0x116c9),
+    (0x116d0, 0x116e3),
+    (0x11730, 0x11739),
+    (0x118e0, 0x118e9),
+    (0x11950, 0x11959),
+    (0x11bf0, 0x11bf9),
+    (0x11c50, 0x11c59),
+    (0x11d50, 0x11d59),
+    (0x11da0, 0x11da9),
+    (0x11f50, 0x11f59),
+    (0x16130, 0x16139),
+    (0x16a60, 0x16a69),
+    (0x16ac0, 0x16ac9),
+    (0x16b50, 0x16b59),
+    (0x16d70, 0x16d79),
+    (0x1ccf0, 0x1ccf9),
+    (0x1d7ce, 0x1d7ff),
+    (0x1e140, 0x1e149),
+    (0x1e2f0, 0x1e2f9),
+    (0x1e4f0, 0x1e4f9),
+    (0x1e5f1, 0x1e5fa),
+    (0x1e950, 0x1e959),
+    (0x1fbf0, 0x1fbf9),
+];
+
+/// Whether a phone line lies between a label above the link's line and that line. The lines
+/// are tested from the link's line upward, each once however many labels ask, and only as far
+/// up as a label asks.
+struct PhoneAbove<'t> {
+    text: &'t str,
     low: &'t str,
-    known: Vec<Option<bool>>,
+    /// The lines from this offset down to the link's line are tested: none is a phone line
+    /// unless `found`.
+    top: usize,
+    /// The start of the phone line nearest above the link's line, once found.
+    found: Option<usize>,
 }
 
-impl<'t> PhoneLines<'t> {
-    fn new(lines: &'t Lines<'t>, low: &'t str) -> Self {
-        PhoneLines {
-            lines,
+impl<'t> PhoneAbove<'t> {
+    /// `link_line` is where the link's line starts.
+    fn new(text: &'t str, low: &'t str, link_line: usize) -> Self {
+        PhoneAbove {
+            text,
             low,
-            known: vec![None; lines.len()],
+            top: link_line,
+            found: None,
         }
     }
 
-    fn is_phone(&mut self, i: usize) -> bool {
-        let (Some(line), Some(low)) = (self.lines.get(i), self.lines.get_in(self.low, i)) else {
-            return false;
-        };
-        *self.known[i].get_or_insert_with(|| is_phone_line(line, low))
+    /// True when a line starting at or after `from` (a line start) and above the link's line
+    /// is a phone line.
+    fn any_from(&mut self, from: usize) -> bool {
+        if let Some(f) = self.found {
+            return f >= from;
+        }
+        while self.top > from {
+            // `top - 1` is the '\n' ending the line above `top`, which starts at `from` or
+            // later since `from` is a line start.
+            let end = self.top - 1;
+            let start = line_start(self.text, end);
+            self.top = start;
+            let line = self.text.get(start..end).unwrap_or("");
+            if is_phone_line(line, self.low.get(start..end).unwrap_or("")) {
+                self.found = Some(start);
+                return true;
+            }
+        }
+        false
     }
 }
 
+/// The first phone line below the link's line (where the phone part starts), looked for only
+/// as far down as asked: most texts have no passcode label below their phone part, which can
+/// then go untested (and a text without one is not read to its end).
+struct PhoneBelow<'t> {
+    text: &'t str,
+    low: &'t str,
+    /// Where the next line to test starts (none once the text is read to its end).
+    next: Option<usize>,
+    /// The start of the first phone line, once found.
+    found: Option<usize>,
+}
+
+impl<'t> PhoneBelow<'t> {
+    /// `first` is where the line after the link's line starts, if one does.
+    fn new(text: &'t str, low: &'t str, first: Option<usize>) -> Self {
+        PhoneBelow {
+            text,
+            low,
+            next: first,
+            found: None,
+        }
+    }
+
+    /// Where the first phone line starts, if it starts at or before `pos`.
+    fn first_up_to(&mut self, pos: usize) -> Option<usize> {
+        if let Some(f) = self.found {
+            return (f <= pos).then_some(f);
+        }
+        while let Some(start) = self.next.filter(|s| *s <= pos) {
+            let end = next_line_start(self.text, start);
+            self.next = end;
+            let end = end.map_or(self.text.len(), |e| e - 1);
+            let line = self.text.get(start..end).unwrap_or("");
+            if is_phone_line(line, self.low.get(start..end).unwrap_or("")) {
+                self.found = Some(start);
+                return Some(start);
+            }
+        }
+        None
+    }
+}
+
+/// Whether the character before byte `pos` is an ASCII letter (an ASCII byte is never part of
+/// another character).
 fn ascii_letter_before(text: &str, pos: usize) -> bool {
-    text[..pos]
-        .chars()
-        .last()
-        .is_some_and(|c| c.is_ascii_alphabetic())
+    pos.checked_sub(1)
+        .and_then(|i| text.as_bytes().get(i))
+        .is_some_and(u8::is_ascii_alphabetic)
 }
 
 fn clean_value(v: &str) -> Option<String> {
@@ -841,40 +1090,56 @@ fn clean_value(v: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_owned())
 }
 
-fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
+/// `v.to_lowercase().contains("recurring")` without the copy: the ASCII letters are the only
+/// characters whose lower case holds "recurring"'s letters, but for U+212A (Kelvin sign, which no
+/// "recurring" holds) and 'İ', whose "i̇" puts a combining dot after its 'i' where "recurring"
+/// needs an 'n'.
+fn says_recurring(v: &str) -> bool {
+    // Compared only from each 'r' or 'R' (`c | 0x20` is b'r' for those two bytes alone).
+    let b = v.as_bytes();
+    b.iter().enumerate().any(|(i, c)| {
+        c | 0x20 == b'r'
+            && b.get(i..i + 9)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"recurring"))
+    })
+}
+
+/// `t.to_lowercase().starts_with(p)` without the copy, `t` lower-cased a character at a time
+/// only as far as `p` goes. That differs from `str::to_lowercase` only on a final capital sigma
+/// ('ς' rather than 'σ'), and a `p` holding neither reads both as a mismatch.
+fn starts_with_lowercased(t: &str, p: &str) -> bool {
+    let mut lower = t.chars().flat_map(char::to_lowercase);
+    p.chars().all(|c| lower.next() == Some(c))
+}
+
+/// What `text` says around its join link, which is at byte `link_pos` and has the meeting ID
+/// `link_id`; `other_links` are the text's links.
+fn read_facts(
+    text: &str,
+    other_links: &[JoinLink],
+    link_pos: usize,
+    link_id: Option<&str>,
+) -> Facts {
     let mut f = Facts::default();
-    let lines = Lines::new(text);
-    let starts = &lines.starts;
-    let line_of = |pos: usize| match starts.binary_search(&pos) {
-        Ok(i) => i,
-        Err(i) => i.saturating_sub(1),
-    };
     // Labels are matched on an ASCII-lower-cased copy (same byte offsets) with case-sensitive
     // patterns, tried only where one pass over it found their words; values come from `text`.
     let low = text.to_ascii_lowercase();
     let scan = labels::scan_text(text, &low);
-    let mut phone = PhoneLines::new(&lines, &low);
-    let link_line = line_of(link.pos.min(text.len()));
-    let link_line_start = starts.get(link_line).copied().unwrap_or(0);
+    let link_pos = link_pos.min(text.len());
+    let link_line_start = line_start(text, link_pos);
 
-    // The phone part: from the first phone line after the link's line to the next other link.
-    let phone_first = (link_line + 1..lines.len()).find(|&i| phone.is_phone(i));
     // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
     f.old_format = scan.old_format;
-    f.has_phone_section = scan.phone_header || (has_two_commas(text) && ONE_TAP.is_match(text));
-    let phone_start = phone_first
-        .and_then(|i| starts.get(i).copied())
-        .unwrap_or(text.len());
-    let phone_end = other_links
-        .iter()
-        .find(|l| l.pos > phone_start && l.meeting_id != link.meeting_id)
-        .map(|l| l.pos)
-        .unwrap_or(text.len());
+    f.has_phone_section = scan.phone_header || has_one_tap(text);
 
-    // Passcodes.
-    let mut after: Option<String> = None;
-    let mut before: Option<(usize, String)> = None;
-    let mut in_phone_typed: Option<String> = None;
+    // Passcodes: values borrowed from `text` until the one kept is known. The phone part runs
+    // from the first phone line below the link's line to the next other link; it is looked
+    // for only as far down as a label below the link asks.
+    let mut above = PhoneAbove::new(text, &low, link_line_start);
+    let mut below = PhoneBelow::new(text, &low, next_line_start(text, link_pos));
+    let mut after: Option<&str> = None;
+    let mut before: Option<&str> = None;
+    let mut in_phone_typed: Option<&str> = None;
     for (label, value) in labels::PASSCODE_RE.all(&low, &scan.passcode) {
         if ascii_letter_before(text, label.start) {
             continue;
@@ -884,48 +1149,62 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
         }) {
             continue;
         }
-        let v = text[value].trim_end_matches(['-', '*', '_']).to_owned();
+        let v = text[value].trim_end_matches(['-', '*', '_']);
         if v.is_empty() {
             continue;
         }
         f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
         let pos = label.start;
-        if pos >= link_line_start && pos < phone_start {
-            if after.is_none() {
-                after = Some(v);
+        if pos < link_line_start {
+            // A phone line between the label's line and the link's line?
+            let from = next_line_start(text, pos).unwrap_or(link_line_start);
+            if !above.any_from(from) {
+                before = Some(v);
             }
-        } else if pos < link_line_start {
-            let phone_between = (line_of(pos) + 1..link_line).any(|i| phone.is_phone(i));
-            if !phone_between {
-                before = Some((pos, v));
+        } else if let Some(phone_start) = below.first_up_to(pos) {
+            // In or after the phone part: a typed (not all-digit) passcode before the next
+            // other link counts, if no better one is found.
+            let phone_end = other_links
+                .iter()
+                .find(|l| l.pos > phone_start && l.meeting_id.as_deref() != link_id)
+                .map(|l| l.pos)
+                .unwrap_or(text.len());
+            if pos < phone_end && !v.bytes().all(|b| b.is_ascii_digit()) && in_phone_typed.is_none()
+            {
+                in_phone_typed = Some(v);
             }
-        } else if pos < phone_end
-            && !v.bytes().all(|b| b.is_ascii_digit())
-            && in_phone_typed.is_none()
-        {
-            in_phone_typed = Some(v);
+        } else if after.is_none() {
+            after = Some(v);
         }
     }
-    f.passcode = after.or(before.map(|(_, v)| v)).or(in_phone_typed);
+    f.passcode = after.or(before).or(in_phone_typed).map(str::to_owned);
 
-    // Meeting ID from the text (serves only where the URL has none).
-    let mut ids: Vec<(usize, String)> = Vec::new();
+    // Meeting ID from the text (serves only where the URL has none): the first one at or after
+    // the link's line, else the first; its digits copied only once chosen.
+    let mut first_id = None;
+    let mut id_after_link = None;
     for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
         if ascii_letter_before(text, label.start) {
             continue;
         }
         let label_text = &low[label.clone()];
         f.vote(lang_of(labels::MEETING_ID, label_text).filter(|_| label_text != "id"));
-        let digits: String = low[value].chars().filter(char::is_ascii_digit).collect();
-        if (9..=11).contains(&digits.len()) {
-            ids.push((label.start, digits));
+        let digits = low[value.clone()]
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .count();
+        if (9..=11).contains(&digits) {
+            if label.start >= link_line_start && id_after_link.is_none() {
+                id_after_link = Some(value.clone());
+            }
+            first_id.get_or_insert(value);
         }
     }
-    f.text_meeting_id = ids
-        .iter()
-        .find(|(p, _)| *p >= link_line_start)
-        .or_else(|| ids.first())
-        .map(|(_, d)| d.clone());
+    f.text_meeting_id = id_after_link.or(first_id).map(|v| {
+        let mut id = String::with_capacity(11);
+        id.extend(low[v].bytes().filter(u8::is_ascii_digit).map(char::from));
+        id
+    });
 
     f.flags = scan.flags;
     for &lang in &scan.join_langs {
@@ -946,10 +1225,11 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
             f.topic = clean_value(&text[v]);
         }
     }
-    let mut time_line: Option<(usize, String)> = None;
+    // The time line: where the line after it starts (if one does), and its value.
+    let mut time_line: Option<(Option<usize>, &str)> = None;
     if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low, &scan.time)) {
         f.vote(lang_of(labels::TIME, &low[l.clone()]));
-        time_line = Some((line_of(l.start), text[v].trim().to_owned()));
+        time_line = Some((next_line_start(text, l.start), text[v].trim()));
     }
     if let Some(groups) = labels::ORGANIZER_RE.first(&low, &scan.organizer) {
         if let Some((i, name)) = groups
@@ -963,7 +1243,7 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
         }
     }
     if f.organizer.is_none() && google {
-        f.organizer = lines.iter().find_map(|l| {
+        f.organizer = super::split_lf(text).find_map(|l| {
             let t = l.trim().trim_start_matches(['*', '•', '-']).trim();
             t.strip_suffix("- organizer")
                 .or_else(|| t.strip_suffix("- organiser"))
@@ -971,31 +1251,30 @@ fn read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
         });
     }
 
-    if let Some((i, value)) = time_line {
+    if let Some((next, value)) = time_line {
         f.has_time_label = true;
+        let below = || next.into_iter().flat_map(|n| lines_from(text, n));
         // A label alone on its line: the value is on the next one.
         let value = if value.is_empty() {
-            lines
-                .get(i + 1)
-                .map(|l| l.trim().to_owned())
-                .unwrap_or_default()
+            below().next().map_or("", |(_, l)| l.trim())
         } else {
             value
         };
         let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
-        f.time = time::parse_text_time(&value, month_first);
-        let vl = value.to_lowercase();
-        if f.time.no_fixed || vl.contains("recurring") {
-            f.recurrence = Some(value.clone());
+        f.time = time::parse_text_time(value, month_first);
+        if f.time.no_fixed || says_recurring(value) {
+            f.recurrence = Some(value.to_owned());
         }
         // "Every week on Tue, until ..." on the next lines.
-        for l in lines.iter().skip(i + 1).take(3) {
+        for (_, l) in below().take(3) {
             let t = l.trim();
             if t.is_empty() {
                 break;
             }
-            let tl = t.to_lowercase();
-            if labels::RECURRENCE_LINE.iter().any(|p| tl.starts_with(p)) {
+            if labels::RECURRENCE_LINE
+                .iter()
+                .any(|p| starts_with_lowercased(t, p))
+            {
                 f.recurrence = Some(t.to_owned());
                 break;
             }
@@ -1057,5 +1336,849 @@ mod char_scan_tests {
                 t.chars().take(60).collect::<String>()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod facts_tests {
+    //! The phone-line matchers and `read_facts` against the regexes and code they replaced.
+    use super::*;
+    use regex::Regex;
+    use std::sync::LazyLock;
+
+    static PHONE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)^(?:[•·*\-]\s*)?(?:[a-z]{2,3}:\s*)?\+?\(?\d[\d \-().]{7,}\d(?:\s|$|,|#)")
+            .expect("static regex")
+    });
+    static ONE_TAP: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\+?\d{6,},,\d{6,}").expect("static regex"));
+
+    /// A text's lines, found once: line `i` is `text[starts[i]..]` up to its `\n`.
+    struct Lines<'t> {
+        text: &'t str,
+        starts: Vec<usize>,
+    }
+
+    impl<'t> Lines<'t> {
+        fn new(text: &'t str) -> Self {
+            let mut starts = Vec::with_capacity(text.len() / 32 + 2);
+            starts.push(0);
+            starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+            Lines { text, starts }
+        }
+
+        fn len(&self) -> usize {
+            self.starts.len()
+        }
+
+        /// Line `i` of `of` (the text itself or a copy with the same byte offsets), without its
+        /// `\n`.
+        fn get_in<'a>(&self, of: &'a str, i: usize) -> Option<&'a str> {
+            let start = *self.starts.get(i)?;
+            let end = self.starts.get(i + 1).map_or(of.len(), |n| n - 1);
+            of.get(start..end)
+        }
+
+        fn get(&self, i: usize) -> Option<&'t str> {
+            self.get_in(self.text, i)
+        }
+
+        fn iter(&self) -> impl Iterator<Item = &'t str> + '_ {
+            (0..self.len()).filter_map(|i| self.get(i))
+        }
+    }
+
+    /// `line` and `low_line` are the same line of a text and of its ASCII-lower-cased copy.
+    fn old_is_phone_line(line: &str, low_line: &str) -> bool {
+        let l = line.trim();
+        if l.is_empty() {
+            return false;
+        }
+        // ONE_TAP and PHONE_LINE both need at least two digits (Unicode ones count too); most
+        // prose lines have fewer than two digits, and then only a section header can match.
+        let digits = l.chars().filter(|c| c.is_numeric()).take(2).count();
+        labels::is_phone_header(low_line.trim())
+            || (digits >= 2
+                && ((has_two_commas(l) && ONE_TAP.is_match(l)) || PHONE_LINE.is_match(l)))
+    }
+
+    /// `s.contains(",,")` (a one-tap number's separator) without building a substring searcher,
+    /// which costs more than the search on a short line.
+    fn has_two_commas(s: &str) -> bool {
+        let b = s.as_bytes();
+        memchr::memchr_iter(b',', b).any(|i| b.get(i + 1) == Some(&b','))
+    }
+
+    /// Which lines of a text are phone lines, each worked out once when first asked.
+    struct PhoneLines<'t> {
+        lines: &'t Lines<'t>,
+        low: &'t str,
+        known: Vec<Option<bool>>,
+    }
+
+    impl<'t> PhoneLines<'t> {
+        fn new(lines: &'t Lines<'t>, low: &'t str) -> Self {
+            PhoneLines {
+                lines,
+                low,
+                known: vec![None; lines.len()],
+            }
+        }
+
+        fn is_phone(&mut self, i: usize) -> bool {
+            let (Some(line), Some(low)) = (self.lines.get(i), self.lines.get_in(self.low, i))
+            else {
+                return false;
+            };
+            *self.known[i].get_or_insert_with(|| old_is_phone_line(line, low))
+        }
+    }
+
+    fn old_ascii_letter_before(text: &str, pos: usize) -> bool {
+        text[..pos]
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+    }
+
+    pub(super) fn old_read_facts(text: &str, other_links: &[JoinLink], link: &JoinLink) -> Facts {
+        let mut f = Facts::default();
+        let lines = Lines::new(text);
+        let starts = &lines.starts;
+        let line_of = |pos: usize| match starts.binary_search(&pos) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        // Labels are matched on an ASCII-lower-cased copy (same byte offsets) with case-sensitive
+        // patterns, tried only where one pass over it found their words; values come from `text`.
+        let low = text.to_ascii_lowercase();
+        let scan = labels::scan_text(text, &low);
+        let mut phone = PhoneLines::new(&lines, &low);
+        let link_line = line_of(link.pos.min(text.len()));
+        let link_line_start = starts.get(link_line).copied().unwrap_or(0);
+
+        // The phone part: from the first phone line after the link's line to the next other link.
+        let phone_first = (link_line + 1..lines.len()).find(|&i| phone.is_phone(i));
+        // Zoom's own phone part (a header or a one-tap line), not any phone number in prose.
+        f.old_format = scan.old_format;
+        f.has_phone_section = scan.phone_header || (has_two_commas(text) && ONE_TAP.is_match(text));
+        let phone_start = phone_first
+            .and_then(|i| starts.get(i).copied())
+            .unwrap_or(text.len());
+        let phone_end = other_links
+            .iter()
+            .find(|l| l.pos > phone_start && l.meeting_id != link.meeting_id)
+            .map(|l| l.pos)
+            .unwrap_or(text.len());
+
+        // Passcodes.
+        let mut after: Option<String> = None;
+        let mut before: Option<(usize, String)> = None;
+        let mut in_phone_typed: Option<String> = None;
+        for (label, value) in labels::PASSCODE_RE.all(&low, &scan.passcode) {
+            if old_ascii_letter_before(text, label.start) {
+                continue;
+            }
+            if text[value.end..].chars().next().is_some_and(|ch| {
+                ch.is_ascii_alphanumeric() || matches!(ch, '@' | '_' | '*' | '!' | '-')
+            }) {
+                continue;
+            }
+            let v = text[value].trim_end_matches(['-', '*', '_']).to_owned();
+            if v.is_empty() {
+                continue;
+            }
+            f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
+            let pos = label.start;
+            if pos >= link_line_start && pos < phone_start {
+                if after.is_none() {
+                    after = Some(v);
+                }
+            } else if pos < link_line_start {
+                let phone_between = (line_of(pos) + 1..link_line).any(|i| phone.is_phone(i));
+                if !phone_between {
+                    before = Some((pos, v));
+                }
+            } else if pos < phone_end
+                && !v.bytes().all(|b| b.is_ascii_digit())
+                && in_phone_typed.is_none()
+            {
+                in_phone_typed = Some(v);
+            }
+        }
+        f.passcode = after.or(before.map(|(_, v)| v)).or(in_phone_typed);
+
+        // Meeting ID from the text (serves only where the URL has none).
+        let mut ids: Vec<(usize, String)> = Vec::new();
+        for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
+            if old_ascii_letter_before(text, label.start) {
+                continue;
+            }
+            let label_text = &low[label.clone()];
+            f.vote(lang_of(labels::MEETING_ID, label_text).filter(|_| label_text != "id"));
+            let digits: String = low[value].chars().filter(char::is_ascii_digit).collect();
+            if (9..=11).contains(&digits.len()) {
+                ids.push((label.start, digits));
+            }
+        }
+        f.text_meeting_id = ids
+            .iter()
+            .find(|(p, _)| *p >= link_line_start)
+            .or_else(|| ids.first())
+            .map(|(_, d)| d.clone());
+
+        f.flags = scan.flags;
+        for &lang in &scan.join_langs {
+            f.vote(Some(lang));
+        }
+        let google = scan.flags.google;
+
+        // Topic, time and organizer: the first line holding each.
+        let label_and_value = |g: Option<Vec<Option<std::ops::Range<usize>>>>| {
+            let g = g?;
+            Some((g.get(1).cloned()??, g.get(2).cloned()??))
+        };
+        if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low, &scan.topic)) {
+            f.vote(lang_of(labels::TOPIC, &low[l]));
+            f.topic = clean_value(&text[v]);
+        } else if google {
+            if let Some((_, v)) = label_and_value(labels::TITLE_RE.first(&low, &scan.title)) {
+                f.topic = clean_value(&text[v]);
+            }
+        }
+        let mut time_line: Option<(usize, String)> = None;
+        if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low, &scan.time)) {
+            f.vote(lang_of(labels::TIME, &low[l.clone()]));
+            time_line = Some((line_of(l.start), text[v].trim().to_owned()));
+        }
+        if let Some(groups) = labels::ORGANIZER_RE.first(&low, &scan.organizer) {
+            if let Some((i, name)) = groups
+                .into_iter()
+                .enumerate()
+                .skip(1)
+                .find_map(|(i, m)| Some((i, m?)))
+            {
+                f.organizer = clean_value(&text[name]);
+                f.vote(labels::ORGANIZER.get(i - 1).map(|(_, l)| *l));
+            }
+        }
+        if f.organizer.is_none() && google {
+            f.organizer = lines.iter().find_map(|l| {
+                let t = l.trim().trim_start_matches(['*', '•', '-']).trim();
+                t.strip_suffix("- organizer")
+                    .or_else(|| t.strip_suffix("- organiser"))
+                    .and_then(clean_value)
+            });
+        }
+
+        if let Some((i, value)) = time_line {
+            f.has_time_label = true;
+            // A label alone on its line: the value is on the next one.
+            let value = if value.is_empty() {
+                lines
+                    .get(i + 1)
+                    .map(|l| l.trim().to_owned())
+                    .unwrap_or_default()
+            } else {
+                value
+            };
+            let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
+            f.time = time::parse_text_time(&value, month_first);
+            let vl = value.to_lowercase();
+            if f.time.no_fixed || vl.contains("recurring") {
+                f.recurrence = Some(value.clone());
+            }
+            // "Every week on Tue, until ..." on the next lines.
+            for l in lines.iter().skip(i + 1).take(3) {
+                let t = l.trim();
+                if t.is_empty() {
+                    break;
+                }
+                let tl = t.to_lowercase();
+                if labels::RECURRENCE_LINE.iter().any(|p| tl.starts_with(p)) {
+                    f.recurrence = Some(t.to_owned());
+                    break;
+                }
+            }
+        }
+        // A date and time without a zone, the zone on a line of its own ("Timezone: ...").
+        if f.time.start.is_none() && !f.time.no_fixed {
+            if let Some(naive) = f.time.naive {
+                if let Some((_, v)) =
+                    label_and_value(labels::TIMEZONE_RE.first(&low, &scan.timezone))
+                {
+                    if let Some(tz) = time::zone_from_display(&text[v]) {
+                        f.time.start = time::localize(&tz, naive);
+                        f.time.timezone = Some(tz.name().to_owned());
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    /// Reads the invitation, or says why there is none.
+    fn old_extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
+        let mut docs = Docs::new(loaded);
+        let Some(primary_ix) = (0..docs.len()).find(|&i| !docs.get(i).links.is_empty()) else {
+            return Err(no_link_reason(loaded));
+        };
+        let primary = docs.take(primary_ix);
+        let mut link = primary
+            .links
+            .iter()
+            .find(|l| l.kind != LinkKind::App)
+            .or_else(|| primary.links.first())
+            .cloned()
+            .ok_or(NotAnInvitation::NoJoinLink)?;
+        // The same meeting given with its pwd elsewhere (an href, another body): take that one.
+        if !link.has_pwd() && link.meeting_id.is_some() {
+            let better = |l: &JoinLink| {
+                l.meeting_id == link.meeting_id && l.has_pwd() && l.kind != LinkKind::App
+            };
+            let found = (0..docs.len()).find_map(|i| {
+                let links = if i == primary_ix {
+                    &primary.links
+                } else {
+                    &docs.get(i).links
+                };
+                links.iter().find(|l| better(l)).cloned()
+            });
+            if let Some(better) = found {
+                let pos = link.pos;
+                link = better;
+                link.pos = pos;
+            }
+        }
+
+        let mut facts = old_read_facts(&primary.text, &primary.links, &link);
+        facts.primary_flags = facts.flags;
+        for i in 0..docs.len() {
+            if i == primary_ix || facts.complete() {
+                continue;
+            }
+            let d = docs.get(i);
+            let same = d.links.is_empty()
+                || d.links.iter().any(|l| {
+                    l.meeting_id.is_some() && l.meeting_id == link.meeting_id || l.url == link.url
+                });
+            if !same {
+                continue;
+            }
+            let anchor = d
+                .links
+                .iter()
+                .find(|l| l.meeting_id == link.meeting_id)
+                .cloned()
+                .unwrap_or_else(|| JoinLink {
+                    pos: 0,
+                    ..link.clone()
+                });
+            let other = old_read_facts(&d.text, &d.links, &anchor);
+            facts.fill_from(other);
+        }
+
+        let calendar = pick_calendar(&loaded.calendars, &link);
+
+        let meeting_id = link.meeting_id.clone().or(facts.text_meeting_id.clone());
+
+        // Start: a calendar's zoned DTSTART, unless the text says there is no fixed time; else the
+        // text's time.
+        let mut start = None;
+        let mut timezone = None;
+        if !facts.time.no_fixed {
+            if let Some(c) =
+                calendar.filter(|c| c.start_zoned && c.timezone.as_deref() != Some("UTC"))
+            {
+                start = c.start;
+                timezone = c.timezone.clone();
+            }
+            if start.is_none() && facts.time.start.is_some() {
+                start = facts.time.start;
+                timezone = facts.time.timezone.clone();
+            }
+            if start.is_none() {
+                if let Some(c) = calendar.filter(|c| c.start_zoned) {
+                    start = c.start;
+                    timezone = c.timezone.clone();
+                }
+            }
+        }
+        if timezone.is_none() {
+            timezone = facts.time.timezone.clone();
+        }
+
+        let topic = facts.topic.clone().or_else(|| {
+            calendar
+                .and_then(|c| c.summary.clone())
+                .filter(|s| !s.is_empty())
+        });
+        let organizer = facts
+            .organizer
+            .clone()
+            .or_else(|| calendar.and_then(|c| c.organizer.clone()));
+        let recurrence = facts
+            .recurrence
+            .clone()
+            .or_else(|| calendar.and_then(|c| c.rrule.clone()));
+
+        let flags = facts.primary_flags;
+        let kind = if link.kind == LinkKind::Webinar || flags.webinar {
+            MeetingKind::Webinar
+        } else if link.kind == LinkKind::Personal || flags.personal {
+            MeetingKind::Personal
+        } else if flags.recurring
+            || facts.time.no_fixed
+            || recurrence.is_some()
+            // Zoom's pre-2020 text left the Time line out for meetings with no fixed time; a
+            // current one without it is an instant meeting, not a recurring one.
+            || (!facts.has_time_label
+                && facts.has_phone_section
+                && facts.old_format
+                && start.is_none())
+        {
+            MeetingKind::Recurring
+        } else if meeting_id.as_ref().is_some_and(|id| id.len() == 10)
+            && !link.host.ends_with("zoomgov.com")
+        {
+            // Personal meeting IDs are 10 digits (ZoomGov's scheduled ones can be too).
+            MeetingKind::Personal
+        } else {
+            MeetingKind::Meeting
+        };
+
+        Ok(Invitation {
+            meeting_id,
+            passcode: facts.passcode.clone(),
+            join_url: link.url.clone(),
+            host: link.host.clone(),
+            kind,
+            topic,
+            start,
+            timezone,
+            recurrence,
+            organizer,
+            locale: old_locale(&facts, &primary.text),
+            calendar: calendar.and_then(|c| {
+                c.uid.as_ref().map(|uid| CalendarRef {
+                    uid: uid.clone(),
+                    sequence: c.sequence,
+                    method: c.method.clone(),
+                })
+            }),
+        })
+    }
+
+    /// `Facts::locale` as it was.
+    fn old_locale(f: &Facts, text: &str) -> Option<String> {
+        let max = f.votes.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        if max == 0 {
+            return script_lang(text)
+                .or_else(|| labels::stopword_lang(text))
+                .map(str::to_owned);
+        }
+        let mut best: Vec<&'static str> = f
+            .votes
+            .iter()
+            .filter(|(_, n)| *n == max)
+            .map(|(l, _)| *l)
+            .collect();
+        best.sort_unstable();
+        if best.len() == 1 {
+            return best.first().map(|l| (*l).to_owned());
+        }
+        if let Some(s) = script_lang(text) {
+            if best.contains(&s) {
+                return Some(s.to_owned());
+            }
+        }
+        // Prefer a non-English language on a tie: English labels leak into localized texts.
+        best.iter()
+            .find(|l| **l != "en")
+            .or_else(|| best.first())
+            .map(|l| (*l).to_owned())
+    }
+
+    /// A small deterministic generator for the test inputs (no randomness crate needed).
+    struct Gen(u64);
+
+    impl Gen {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        /// A string of `len` pieces drawn from `parts`.
+        fn string(&mut self, parts: &[&str], len: usize) -> String {
+            (0..len).map(|_| parts[self.below(parts.len())]).collect()
+        }
+    }
+
+    /// Every char the regex crate's `\d`, `(?i)[a-z]` and `\s` match, against the hand classes.
+    #[test]
+    fn character_classes_match_the_regex() {
+        let digit = Regex::new(r"^\d$").expect("regex");
+        let az = Regex::new(r"(?i)^[a-z]$").expect("regex");
+        let space = Regex::new(r"^\s$").expect("regex");
+        let mut buf = [0u8; 4];
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let s = c.encode_utf8(&mut buf);
+            assert_eq!(is_digit(c), digit.is_match(s), "{c:?}");
+            assert_eq!(is_az(c), az.is_match(s), "{c:?}");
+            assert_eq!(c.is_whitespace(), space.is_match(s), "{c:?}");
+        }
+    }
+
+    /// The lines the phone matchers are tried on: every fixture line (raw, trimmed and
+    /// lower-cased), its prefixes and suffixes at every char boundary (the first 400 bytes of long
+    /// lines), and generated lines of digits (ASCII and not), separators, bullets and letters.
+    fn phone_test_lines() -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        for t in super::super::fixture_texts() {
+            for l in t.lines() {
+                lines.push(l.to_owned());
+                lines.push(l.trim().to_owned());
+                lines.push(l.to_ascii_lowercase());
+                let head = &l[..l.floor_char_boundary(400)];
+                for (i, _) in head.char_indices() {
+                    lines.push(head[..i].to_owned());
+                    lines.push(head[i..].to_owned());
+                }
+            }
+        }
+        let parts = [
+            "0",
+            "1",
+            "5",
+            "9",
+            "٣",
+            "１",
+            "𝟙",
+            "²",
+            "½",
+            "Ⅻ",
+            " ",
+            " ",
+            "+",
+            "(",
+            ")",
+            "-",
+            ".",
+            ",",
+            ",,",
+            "#",
+            "*",
+            "•",
+            "·",
+            "\t",
+            "\u{3000}",
+            "\u{a0}",
+            "a",
+            "Z",
+            "us",
+            "ſ",
+            "\u{212a}",
+            "k",
+            ":",
+            "é",
+            "x",
+            "\u{85}",
+            "/",
+            "pwd",
+            "123456",
+            "646 558 8656",
+            "٠١٢٣٤٥",
+        ];
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..60_000 {
+            let len = g.below(14);
+            lines.push(g.string(&parts, len));
+        }
+        // Phone-shaped lines with each lead and tail.
+        let numbers = [
+            "+1 646 558 8656",
+            "+1 (646) 558-8656",
+            "646.558.8656",
+            "+16465588656,,123456789#",
+            "+16465588656,,,,123456789#,,,,*123456#",
+            "1234567",
+            "12345678",
+            "123456789",
+            "１２３４５６７８９０",
+            "٠١٢٣٤٥٦٧٨٩",
+            "(0) 30 5679 5800",
+            "12 3 4 5 6 7 8 9",
+            "1-------8",
+            "1........9",
+        ];
+        let leads = [
+            "",
+            "• ",
+            "·",
+            "*  ",
+            "- ",
+            "-",
+            "US: ",
+            "us:",
+            "USA:",
+            "ussr: ",
+            "u:",
+            "ſ\u{212a}: ",
+            "• DE:\t",
+            "+",
+            "(",
+            "+(",
+            "(+",
+            "• +",
+            "x",
+            "  ",
+        ];
+        let tails = [
+            "", " ", " US", ",", "#", ",,12345#", "x", "a", "-", ".", ")", "\t", "\u{3000}",
+            "\u{a0}", "5", " 5",
+        ];
+        for n in numbers {
+            for lead in leads {
+                for tail in tails {
+                    lines.push(format!("{lead}{n}{tail}"));
+                }
+            }
+        }
+        lines.push(String::new());
+        lines.push("9".repeat(5000));
+        lines.push(format!("{},,{}", "1".repeat(3000), "2".repeat(3000)));
+        lines
+    }
+
+    /// `is_number_line` and `has_one_tap` against the regexes, and `is_phone_line` against the
+    /// old one, on every test line.
+    #[test]
+    fn phone_matchers_match_the_regexes() {
+        for l in phone_test_lines() {
+            assert_eq!(is_number_line(&l), PHONE_LINE.is_match(&l), "{l:?}");
+            assert_eq!(has_one_tap(&l), ONE_TAP.is_match(&l), "{l:?}");
+            let low = l.to_ascii_lowercase();
+            assert_eq!(
+                is_phone_line(&l, &low),
+                old_is_phone_line(&l, &low),
+                "{l:?}"
+            );
+        }
+        // Whole texts, as `read_facts` asks `has_one_tap` of them.
+        for t in super::super::fixture_texts() {
+            assert_eq!(has_one_tap(&t), ONE_TAP.is_match(&t));
+        }
+    }
+
+    /// `says_recurring` and `starts_with_lowercased` against the `to_lowercase` copies they
+    /// replaced, on strings mixing the characters whose lower case is special.
+    #[test]
+    fn lowercase_tests_match_the_old_ones() {
+        let parts = [
+            "recurring",
+            "RECURRING",
+            "Recur",
+            "ring",
+            "recurrİng",
+            "recurrıng",
+            "\u{212a}",
+            "İ",
+            "Σ",
+            "σ",
+            "ς",
+            " ",
+            "a",
+            "E",
+            "EVERY ",
+            "Every ",
+            "every",
+            "JEDE ",
+            "Jeden ",
+            "CADA ",
+            "毎",
+            "每",
+            "매",
+            "КАЖД",
+            "Кажд",
+            "кажд",
+            "ß",
+            "ẞ",
+            "Ω",
+            "\u{307}",
+            "x",
+        ];
+        let mut g = Gen(0x2545_f491_4f6c_dd1d);
+        let mut texts: Vec<String> = (0..40_000)
+            .map(|_| {
+                let len = g.below(6);
+                g.string(&parts, len)
+            })
+            .collect();
+        for t in super::super::fixture_texts() {
+            texts.extend(t.lines().take(200).map(str::to_owned));
+        }
+        for t in &texts {
+            let lower = t.to_lowercase();
+            assert_eq!(says_recurring(t), lower.contains("recurring"), "{t:?}");
+            for p in labels::RECURRENCE_LINE {
+                assert_eq!(
+                    starts_with_lowercased(t, p),
+                    lower.starts_with(p),
+                    "{t:?} {p:?}"
+                );
+            }
+        }
+    }
+
+    /// The bodies `read_facts` reads for a fixture: its text cleaned as plain text and as HTML.
+    fn fact_texts(raw: &str) -> Vec<String> {
+        vec![clean_text(raw), html::to_clean_text(raw)]
+    }
+
+    /// `read_facts` against the old one on every fixture body, read around each of its links, from
+    /// its start and from past its end; and on the body cut at line ends and mid-line.
+    #[test]
+    fn read_facts_matches_the_old_one() {
+        let mut texts: Vec<String> = Vec::new();
+        for raw in super::super::fixture_texts() {
+            for t in fact_texts(&raw) {
+                let b = t.as_bytes();
+                let cuts: Vec<usize> = memchr::memchr_iter(b'\n', b)
+                    .step_by(3)
+                    .flat_map(|i| [i, i + 1, t.floor_char_boundary(i / 2 + 7)])
+                    .collect();
+                for c in cuts {
+                    texts.push(t[..t.floor_char_boundary(c)].to_owned());
+                    texts.push(t[t.floor_char_boundary(c)..].to_owned());
+                }
+                texts.push(t);
+            }
+        }
+        // Passcodes above a phone line above the link, and labels alone on their lines.
+        texts.push(
+            "Passcode: abc1\n+1 646 558 8656 US\nPasscode: zz9\nhttps://zoom.us/j/123456789\n\
+             Time:\nJan 5, 2026 10:00 AM London\nEvery week on Tue\nMeeting ID: 123 456 7890\n"
+                .to_owned(),
+        );
+        texts.push(
+            "Passcode: first\nx\nPasscode: second\n\nhttps://zoom.us/j/98765432101?pwd=x\n\
+             +16465588656,,98765432101#\nPasscode: typed1\nMeeting ID: 987 6543 2101\n"
+                .to_owned(),
+        );
+        for t in &texts {
+            let links = url::find_join_links(t);
+            let id = links.first().and_then(|l| l.meeting_id.clone());
+            let mut anchors: Vec<JoinLink> = links.clone();
+            for pos in [0, t.len(), t.len() + 10] {
+                anchors.push(JoinLink {
+                    pos,
+                    url: String::new(),
+                    host: String::new(),
+                    kind: LinkKind::Meeting,
+                    meeting_id: id.clone(),
+                });
+            }
+            for link in &anchors {
+                let new = read_facts(t, &links, link.pos, link.meeting_id.as_deref());
+                let old = old_read_facts(t, &links, link);
+                assert_eq!(
+                    format!("{new:?}"),
+                    format!("{old:?}"),
+                    "{t:?} at {}",
+                    link.pos
+                );
+            }
+        }
+    }
+
+    /// `Facts::locale` against the old one on every mix of up to three languages and vote counts,
+    /// with texts whose script does or does not name one of them.
+    #[test]
+    fn locale_matches_the_old_one() {
+        let langs = ["en", "de", "ja", "ru", "zh", "fr"];
+        let texts = [
+            "",
+            "plain words",
+            "会議ミーティング",
+            "Встреча встреча",
+            "会议",
+            "회의",
+        ];
+        let mut g = Gen(0x1234_5678_9abc_def1);
+        for _ in 0..20_000 {
+            let mut f = Facts::default();
+            for _ in 0..g.below(6) {
+                let l = langs[g.below(langs.len())];
+                for _ in 0..1 + g.below(2) {
+                    f.vote(Some(l));
+                }
+            }
+            let text = texts[g.below(texts.len())];
+            assert_eq!(
+                f.locale(text),
+                old_locale(&f, text),
+                "{:?} {text:?}",
+                f.votes
+            );
+        }
+    }
+
+    /// The line helpers against the old line table, and `ascii_letter_before` against the old
+    /// one, at every char boundary of every fixture and of short texts with and without a
+    /// final line break.
+    #[test]
+    fn line_helpers_match_the_old_table() {
+        let mut texts = super::super::fixture_texts();
+        for t in [
+            "",
+            "\n",
+            "\n\n",
+            "a",
+            "a\n",
+            "\na",
+            "ab\ncd\n\néf\n",
+            "x\r\ny",
+        ] {
+            texts.push(t.to_owned());
+        }
+        for t in &texts {
+            let lines = Lines::new(t);
+            let old_line_of = |pos: usize| match lines.starts.binary_search(&pos) {
+                Ok(i) => i,
+                Err(i) => i.saturating_sub(1),
+            };
+            for pos in (0..=t.len()).filter(|p| t.is_char_boundary(*p)) {
+                assert_eq!(ascii_letter_before(t, pos), old_ascii_letter_before(t, pos));
+                let i = old_line_of(pos);
+                assert_eq!(Some(line_start(t, pos)), lines.starts.get(i).copied());
+                assert_eq!(next_line_start(t, pos), lines.starts.get(i + 1).copied());
+            }
+            for (i, &start) in lines.starts.iter().enumerate() {
+                let new: Vec<(usize, &str)> = lines_from(t, start).collect();
+                let old: Vec<(usize, &str)> = (i..lines.len())
+                    .filter_map(|j| Some((*lines.starts.get(j)?, lines.get(j)?)))
+                    .collect();
+                assert_eq!(new, old);
+            }
+        }
+    }
+
+    /// The whole extraction against the old one (its old `read_facts`, `locale` and copies) on
+    /// every fixture.
+    #[test]
+    fn extract_matches_the_old_one() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).expect("fixtures") {
+            let bytes = std::fs::read(entry.expect("entry").path()).expect("fixture");
+            let Ok(loaded) = super::super::mime::load(&bytes) else {
+                continue;
+            };
+            assert_eq!(extract(&loaded), old_extract(&loaded));
+            n += 1;
+        }
+        assert!(n > 40, "{n}");
     }
 }
