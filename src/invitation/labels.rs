@@ -1554,44 +1554,131 @@ fn packed_lower(w: &str) -> Option<(usize, u128)> {
     Some((n, u128::from_le_bytes(buf)))
 }
 
-/// Every word of [`STOPWORDS`] by byte length: (the word [`packed`], the bit of each language
-/// (its index) using it). A text's word is then compared as one integer with the few words of
-/// its length, where each list's `contains` compared it with every word.
-static STOPWORD_LANGS: LazyLock<Vec<Vec<(u128, u8)>>> = LazyLock::new(|| {
-    let mut by_len: Vec<Vec<(u128, u8)>> = vec![Vec::new(); 17];
+/// Slots of [`STOPWORD_TABLE`]: a power of two, a few times the number of stopwords.
+const STOPWORD_SLOTS: usize = 256;
+
+/// The longest stopword in bytes: an ASCII word longer than this is none.
+const STOPWORD_MAX: usize = 11;
+
+/// The slot a [`packed`] word hashes to in [`STOPWORD_TABLE`].
+#[inline]
+fn stopword_slot(key: u128) -> usize {
+    let x = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % STOPWORD_SLOTS
+}
+
+/// Every word of [`STOPWORDS`] in an open-addressed table: (the word [`packed`], the bit of
+/// each language (its index) using it), an empty slot being key 0 (no word packs to 0). A
+/// text's word is then found with one hash and, mostly, one compare, where a list per length
+/// was walked word by word. No two words of different lengths pack alike (no word holds a NUL
+/// byte), so one table serves every length.
+static STOPWORD_TABLE: LazyLock<Box<[(u128, u8); STOPWORD_SLOTS]>> = LazyLock::new(|| {
+    let mut table = Box::new([(0u128, 0u8); STOPWORD_SLOTS]);
     for (i, (_, list)) in STOPWORDS.iter().enumerate() {
         for w in *list {
             let key = packed(w.as_bytes()).expect("stopwords are at most 16 bytes");
-            let words = &mut by_len[w.len()];
-            match words.iter_mut().find(|(x, _)| *x == key) {
-                Some((_, bits)) => *bits |= 1 << i,
-                None => words.push((key, 1 << i)),
+            let mut slot = stopword_slot(key);
+            while table[slot].0 != 0 && table[slot].0 != key {
+                slot = (slot + 1) % STOPWORD_SLOTS;
             }
+            table[slot].0 = key;
+            table[slot].1 |= 1 << i;
         }
     }
-    by_len
+    table
 });
 
+/// The languages (bits, see [`STOPWORD_TABLE`]) using the [`packed`] word `key`, 0 for none.
+#[inline]
+fn stopword_bits(table: &[(u128, u8); STOPWORD_SLOTS], key: u128) -> u8 {
+    let mut slot = stopword_slot(key);
+    // The table is never full, so an empty slot ends every probe.
+    for _ in 0..STOPWORD_SLOTS {
+        match table.get(slot) {
+            Some(&(k, bits)) if k == key => return bits,
+            Some(&(0, _)) | None => return 0,
+            _ => slot = (slot + 1) % STOPWORD_SLOTS,
+        }
+    }
+    0
+}
+
+/// An ASCII word of `len` (at most 16) letters at `start` of `b`, lower-cased, as [`packed`]
+/// gives it: read as two eight-byte loads (zeros past the text), masked to the word, with
+/// 0x20 set in each of its bytes (the lower case of an ASCII letter), without copying it.
+#[inline]
+fn packed_ascii_word(b: &[u8], start: usize, len: usize) -> u128 {
+    let mask = |n: usize| match n {
+        0 => 0,
+        1..=7 => (1u64 << (8 * n)) - 1,
+        _ => u64::MAX,
+    };
+    let (lo_mask, hi_mask) = (mask(len), mask(len.saturating_sub(8)));
+    let lo = (head_at(b, start) & lo_mask) | (0x2020_2020_2020_2020 & lo_mask);
+    let hi = if len > 8 {
+        (head_at(b, start + 8) & hi_mask) | (0x2020_2020_2020_2020 & hi_mask)
+    } else {
+        0
+    };
+    u128::from(lo) | u128::from(hi) << 64
+}
+
 /// The language whose common words a Latin-script text uses most, if any stands out.
+///
+/// Words are the runs of alphabetic characters (as splitting at every other character gives
+/// them), the first 5,000 counted. The text is walked byte by byte: an ASCII byte is a letter
+/// or a break by itself, and only a non-ASCII character is decoded to ask whether it is
+/// alphabetic. An all-ASCII word is packed straight from the text, and skipped unread when
+/// longer than any stopword; a word with other characters is lower-cased character by
+/// character ([`packed_lower`]), since lower-casing may change its length.
 pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
-    let by_len = &*STOPWORD_LANGS;
+    let table = &**STOPWORD_TABLE;
+    let b = text.as_bytes();
     let mut counts = [0usize; STOPWORDS.len()];
-    for w in text
-        .split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-        .take(5000)
-    {
-        // Most words are ASCII: lower-cased in the packed integer (same length); others
-        // character by character, as lower-casing may change their length.
-        let found = if w.is_ascii() {
-            packed(w.as_bytes()).map(|k| (w.len(), k))
-        } else {
-            packed_lower(w)
-        };
-        let Some((key, words)) = found.and_then(|(len, k)| Some((k, by_len.get(len)?))) else {
+    let mut words = 0;
+    let mut i = 0;
+    while i < b.len() && words < 5000 {
+        let start = i;
+        let mut ascii = true;
+        // The word starting at `i`, if any; `i` stops at the first character that is not a
+        // letter (its byte length is `skip`, to step over it when it opens no word).
+        let mut skip = 1;
+        while let Some(&c) = b.get(i) {
+            if c.is_ascii_alphabetic() {
+                i += 1;
+            } else if c < 0x80 {
+                break;
+            } else {
+                let Some(ch) = text.get(i..).and_then(|r| r.chars().next()) else {
+                    break;
+                };
+                if !ch.is_alphabetic() {
+                    skip = ch.len_utf8();
+                    break;
+                }
+                ascii = false;
+                i += ch.len_utf8();
+            }
+        }
+        let len = i - start;
+        if len == 0 {
+            i += skip;
             continue;
+        }
+        words += 1;
+        let key = if ascii {
+            if len > STOPWORD_MAX {
+                continue;
+            }
+            packed_ascii_word(b, start, len)
+        } else {
+            match text.get(start..i).and_then(packed_lower) {
+                Some((n, key)) if n <= 16 => key,
+                _ => continue,
+            }
         };
-        if let Some((_, bits)) = words.iter().find(|(x, _)| *x == key) {
+        let bits = stopword_bits(table, key);
+        if bits != 0 {
             for (lang, n) in counts.iter_mut().enumerate() {
                 *n += usize::from(bits >> lang & 1);
             }
@@ -2108,6 +2195,59 @@ mod tests {
         }
     }
 
+    /// Every word of [`STOPWORDS`] by byte length: (the word [`packed`], the bit of each language
+    /// (its index) using it). A text's word is then compared as one integer with the few words of
+    /// its length, where each list's `contains` compared it with every word.
+    static OLD_STOPWORD_LANGS: LazyLock<Vec<Vec<(u128, u8)>>> = LazyLock::new(|| {
+        let mut by_len: Vec<Vec<(u128, u8)>> = vec![Vec::new(); 17];
+        for (i, (_, list)) in STOPWORDS.iter().enumerate() {
+            for w in *list {
+                let key = packed(w.as_bytes()).expect("stopwords are at most 16 bytes");
+                let words = &mut by_len[w.len()];
+                match words.iter_mut().find(|(x, _)| *x == key) {
+                    Some((_, bits)) => *bits |= 1 << i,
+                    None => words.push((key, 1 << i)),
+                }
+            }
+        }
+        by_len
+    });
+
+    /// [`stopword_lang`] as it was: the text split at every non-alphabetic character, each word
+    /// packed and compared with the stopwords of its length.
+    fn old_stopword_lang(text: &str) -> Option<&'static str> {
+        let by_len = &*OLD_STOPWORD_LANGS;
+        let mut counts = [0usize; STOPWORDS.len()];
+        for w in text
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .take(5000)
+        {
+            // Most words are ASCII: lower-cased in the packed integer (same length); others
+            // character by character, as lower-casing may change their length.
+            let found = if w.is_ascii() {
+                packed(w.as_bytes()).map(|k| (w.len(), k))
+            } else {
+                packed_lower(w)
+            };
+            let Some((key, words)) = found.and_then(|(len, k)| Some((k, by_len.get(len)?))) else {
+                continue;
+            };
+            if let Some((_, bits)) = words.iter().find(|(x, _)| *x == key) {
+                for (lang, n) in counts.iter_mut().enumerate() {
+                    *n += usize::from(bits >> lang & 1);
+                }
+            }
+        }
+        let mut best: Option<(&'static str, usize)> = None;
+        for ((lang, _), &n) in STOPWORDS.iter().zip(&counts) {
+            if n >= 3 && best.is_none_or(|(_, b)| n > b) {
+                best = Some((lang, n));
+            }
+        }
+        best.map(|(l, _)| l)
+    }
+
     #[test]
     fn stopword_lang_matches_the_list_lookup() {
         let mut texts = fixture_texts();
@@ -2132,6 +2272,24 @@ mod tests {
         texts.push("ΣΑΣ VOCÊ NÃO REUNIÃO ὈΔΥΣΣΕΎΣ la la la".to_owned());
         texts.push("\u{212a}\u{212b}\u{2126} DE DE DE ESTÁ".to_owned());
         texts.push(String::new());
+        // Words around the packing limits (8, 11, 16 bytes), at the text's end, after a cut
+        // character, glued to digits and full-width characters, and past the 5,000-word cap.
+        for n in [1, 7, 8, 9, 11, 12, 15, 16, 17, 30] {
+            let w: String = "vergaderingvergaderingvergadering"
+                .chars()
+                .take(n)
+                .collect();
+            texts.push(format!("de de {w} de"));
+            texts.push(format!("het het het {w}"));
+            texts.push(w.to_uppercase());
+            texts.push(format!("\u{212a}{w} is is is the"));
+            texts.push(format!("１{w}１is２is３is"));
+        }
+        texts.push("VERGADERING Vergadering vergadering".to_owned());
+        texts.push(format!("{} de de de", "the ".repeat(4999)));
+        texts.push(format!("{} la la la la", "the ".repeat(4998)));
+        texts.push(format!("{} und und und", "x ".repeat(5000)));
+        texts.push("é\u{301}de de de\u{300}".to_owned());
         for t in &texts {
             assert_eq!(
                 stopword_lang(t),
@@ -2139,6 +2297,20 @@ mod tests {
                 "{:?}",
                 t.chars().take(80).collect::<String>()
             );
+            assert_eq!(
+                stopword_lang(t),
+                old_stopword_lang(t),
+                "{:?}",
+                t.chars().take(80).collect::<String>()
+            );
+        }
+        for t in super::super::fixture_texts() {
+            assert_eq!(stopword_lang(&t), old_stopword_lang(&t));
+            for cut in (0..t.len()).step_by(97) {
+                if let Some(head) = t.get(..cut) {
+                    assert_eq!(stopword_lang(head), old_stopword_lang(head), "{head:?}");
+                }
+            }
         }
     }
 
