@@ -1623,14 +1623,33 @@ fn packed_ascii_word(b: &[u8], start: usize, len: usize) -> u128 {
     u128::from(lo) | u128::from(hi) << 64
 }
 
+/// The non-ASCII characters whose lower case is made of characters of [`STOPWORDS`] only (as
+/// a test works out over every character): a word holding any other non-ASCII character
+/// lower-cases to a word no list holds, and is not lower-cased at all.
+const STOPWORD_FOLDS: [char; 6] = ['Ã', 'Ê', 'Ó', 'ã', 'ê', 'ó'];
+
+/// `char::is_alphabetic` for a non-ASCII character, answered without its table search in the
+/// ranges Latin texts mostly use: Latin-1 and Latin Extended-A/B letters (all alphabetic but
+/// `×` and `÷`) and General Punctuation (none alphabetic: the curly quotes, dashes and
+/// spaces between words). A test compares it with `is_alphabetic` over both ranges.
+#[inline]
+fn alphabetic(c: char) -> bool {
+    match u32::from(c) {
+        0xC0..=0x24F => c != '×' && c != '÷',
+        0x2000..=0x206F => false,
+        _ => c.is_alphabetic(),
+    }
+}
+
 /// The language whose common words a Latin-script text uses most, if any stands out.
 ///
 /// Words are the runs of alphabetic characters (as splitting at every other character gives
 /// them), the first 5,000 counted. The text is walked byte by byte: an ASCII byte is a letter
 /// or a break by itself, and only a non-ASCII character is decoded to ask whether it is
-/// alphabetic. An all-ASCII word is packed straight from the text, and skipped unread when
-/// longer than any stopword; a word with other characters is lower-cased character by
-/// character ([`packed_lower`]), since lower-casing may change its length.
+/// alphabetic ([`alphabetic`]). An all-ASCII word is packed straight from the text, and
+/// skipped unread when longer than any stopword; a word with other characters is skipped
+/// unless they are all [`STOPWORD_FOLDS`], and else lower-cased character by character
+/// ([`packed_lower`]), since lower-casing may change its length.
 pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
     let table = &**STOPWORD_TABLE;
     let b = text.as_bytes();
@@ -1640,6 +1659,8 @@ pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
     while i < b.len() && words < 5000 {
         let start = i;
         let mut ascii = true;
+        // Whether every non-ASCII character of the word lower-cases into stopword characters.
+        let mut folds = true;
         // The word starting at `i`, if any; `i` stops at the first character that is not a
         // letter (its byte length is `skip`, to step over it when it opens no word).
         let mut skip = 1;
@@ -1652,11 +1673,12 @@ pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
                 let Some(ch) = text.get(i..).and_then(|r| r.chars().next()) else {
                     break;
                 };
-                if !ch.is_alphabetic() {
+                if !alphabetic(ch) {
                     skip = ch.len_utf8();
                     break;
                 }
                 ascii = false;
+                folds &= STOPWORD_FOLDS.contains(&ch);
                 i += ch.len_utf8();
             }
         }
@@ -1671,6 +1693,8 @@ pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
                 continue;
             }
             packed_ascii_word(b, start, len)
+        } else if !folds {
+            continue;
         } else {
             match text.get(start..i).and_then(packed_lower) {
                 Some((n, key)) if n <= 16 => key,
@@ -2248,6 +2272,22 @@ mod tests {
         best.map(|(l, _)| l)
     }
 
+    /// [`STOPWORD_FOLDS`] holds every non-ASCII character lower-casing into stopword
+    /// characters only, and [`alphabetic`] is `is_alphabetic` over the ranges it answers.
+    #[test]
+    fn stopword_folds_and_alphabetic_hold_over_every_character() {
+        let used: Vec<char> = STOPWORDS
+            .iter()
+            .flat_map(|(_, list)| list.iter().flat_map(|w| w.chars()))
+            .collect();
+        for c in (0x80..=0x10_ffff).filter_map(char::from_u32) {
+            if c.to_lowercase().all(|l| used.contains(&l)) {
+                assert!(STOPWORD_FOLDS.contains(&c), "{c:?}");
+            }
+            assert_eq!(alphabetic(c), c.is_alphabetic(), "{c:?}");
+        }
+    }
+
     #[test]
     fn stopword_lang_matches_the_list_lookup() {
         let mut texts = fixture_texts();
@@ -2290,6 +2330,8 @@ mod tests {
         texts.push(format!("{} la la la la", "the ".repeat(4998)));
         texts.push(format!("{} und und und", "x ".repeat(5000)));
         texts.push("é\u{301}de de de\u{300}".to_owned());
+        texts.push("VOCÊ você vocÊ NÃO não REUNIÃO reunión REUNIÓN x×y÷z’s —de— de".to_owned());
+        texts.push("vocé nâo ǅe ǀde de\u{2071}de ⁿde de".to_owned());
         for t in &texts {
             assert_eq!(
                 stopword_lang(t),
