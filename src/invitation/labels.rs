@@ -1308,18 +1308,76 @@ fn word_entries() -> Vec<(String, u16, Option<PhraseEntry>)> {
 
 static WORDS: LazyLock<Words> = LazyLock::new(|| Words::new(word_entries()));
 
+/// How many start offsets a [`Hits`] holds without allocating.
+const HITS_INLINE: usize = 12;
+
+/// The start offsets of one word list's words in a text, ascending: the first
+/// [`HITS_INLINE`] in place, all of them in a vector once there are more. Most texts hit each
+/// list a few times, so a scan mostly allocates nothing, where a vector per list hit cost an
+/// allocation and a free each. Reads as a slice (`&scan.passcode` is a `&[usize]`).
+#[derive(Default, Clone)]
+pub(crate) struct Hits {
+    /// How many of `inline` are in use (while `more` is empty).
+    len: usize,
+    inline: [usize; HITS_INLINE],
+    /// Every offset, once `inline` overflowed.
+    more: Vec<usize>,
+}
+
+impl Hits {
+    /// Appends `start`.
+    fn push(&mut self, start: usize) {
+        if !self.more.is_empty() {
+            self.more.push(start);
+        } else if let Some(slot) = self.inline.get_mut(self.len) {
+            *slot = start;
+            self.len += 1;
+        } else {
+            self.more.reserve(4 * HITS_INLINE);
+            self.more.extend_from_slice(&self.inline);
+            self.more.push(start);
+        }
+    }
+}
+
+impl std::ops::Deref for Hits {
+    type Target = [usize];
+
+    fn deref(&self) -> &[usize] {
+        if self.more.is_empty() {
+            self.inline.get(..self.len).unwrap_or(&[])
+        } else {
+            &self.more
+        }
+    }
+}
+
+impl PartialEq for Hits {
+    fn eq(&self, other: &Hits) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Hits {}
+
+impl std::fmt::Debug for Hits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 /// What one pass over an ASCII-lower-cased text found: the start offsets of each label list's
 /// words (ascending, for [`LabelScan::all`] and [`LineScan::first`]), the phrase flags and
 /// join-phrase languages, and whether a phone header opens a line.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct TextScan {
-    pub passcode: Vec<usize>,
-    pub meeting_id: Vec<usize>,
-    pub topic: Vec<usize>,
-    pub time: Vec<usize>,
-    pub title: Vec<usize>,
-    pub organizer: Vec<usize>,
-    pub timezone: Vec<usize>,
+    pub passcode: Hits,
+    pub meeting_id: Hits,
+    pub topic: Hits,
+    pub time: Hits,
+    pub title: Hits,
+    pub organizer: Hits,
+    pub timezone: Hits,
     pub flags: PhraseFlags,
     /// Languages of the join phrases found, in order of first appearance.
     pub join_langs: Vec<&'static str>,
@@ -1333,12 +1391,8 @@ impl TextScan {
     /// Records a word of lists `kinds` found at `start` of `low` (`text`'s lower-cased copy).
     fn record(&mut self, kinds: u16, start: usize, text: &str, low: &str) {
         // Positions come in ascending order; two words of one list may start at one position.
-        let push = |bit: u16, v: &mut Vec<usize>| {
+        let push = |bit: u16, v: &mut Hits| {
             if kinds & bit != 0 && v.last() != Some(&start) {
-                // Room for a few dozen at once: a list that is hit at all is often hit again.
-                if v.capacity() == 0 {
-                    v.reserve(32);
-                }
                 v.push(start);
             }
         };
@@ -2353,6 +2407,27 @@ mod tests {
                     assert_eq!(stopword_lang(head), old_stopword_lang(head), "{head:?}");
                 }
             }
+        }
+    }
+
+    /// [`Hits`] reads back as the vector of what was pushed, below, at and past its inline
+    /// room, and compares and prints as that vector does.
+    #[test]
+    fn hits_read_like_a_vector() {
+        for n in 0..4 * HITS_INLINE {
+            let mut hits = Hits::default();
+            let mut v: Vec<usize> = Vec::new();
+            for k in 0..n {
+                hits.push(k * 7 + 1);
+                v.push(k * 7 + 1);
+                assert_eq!(&*hits, v.as_slice());
+            }
+            assert_eq!(format!("{hits:?}"), format!("{v:?}"));
+            let mut other = Hits::default();
+            v.iter().for_each(|&x| other.push(x));
+            assert_eq!(hits, other);
+            other.push(0);
+            assert_ne!(hits, other);
         }
     }
 
