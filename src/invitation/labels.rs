@@ -1261,8 +1261,21 @@ impl Words {
         }
     }
 
-    /// The patterns that may start with a window of hash `h` (whose filter bit is set).
+    /// The entries from the bucket of hash `h` (whose filter bit is set) on: its patterns
+    /// are those up to the first one marked `last`. [`Scan::hit`] walks them with a plain
+    /// loop, where an iterator stopping after `last` kept a flag per step.
     #[inline]
+    fn bucket_from(&self, h: usize) -> &[Entry] {
+        let from = self
+            .bucket
+            .get(h)
+            .map_or(self.entries.len(), |&b| usize::from(b));
+        self.entries.get(from..).unwrap_or(&[])
+    }
+
+    /// The patterns that may start with a window of hash `h` (whose filter bit is set), as
+    /// [`Scan::hit`] read them before [`Words::bucket_from`].
+    #[cfg(test)]
     fn candidates(&self, h: usize) -> impl Iterator<Item = &Entry> + '_ {
         let from = self
             .bucket
@@ -1452,22 +1465,23 @@ impl Scan<'_> {
         };
         let head = head_at(rest, 0);
         let mut longest: Option<(usize, PhraseEntry)> = None;
-        for e in words.candidates(h) {
+        for e in words.bucket_from(h) {
             // A pattern's bytes are never 0, so the zeros `head` holds past the text's end
             // never match them.
-            if head & e.mask != e.head {
-                continue;
-            }
-            let id = usize::from(e.id);
-            if e.len > 8 && !rest.starts_with(words.patterns[id].as_bytes()) {
-                continue;
-            }
-            self.out.record(e.kinds, start, self.text, self.low);
-            if let Some(entry) = words.phrase[id].filter(|_| e.phrase) {
-                let len = usize::from(e.len);
-                if longest.is_none_or(|(l, _)| len > l) {
-                    longest = Some((len, entry));
+            if head & e.mask == e.head {
+                let id = usize::from(e.id);
+                if e.len <= 8 || rest.starts_with(words.patterns[id].as_bytes()) {
+                    self.out.record(e.kinds, start, self.text, self.low);
+                    if let Some(entry) = words.phrase[id].filter(|_| e.phrase) {
+                        let len = usize::from(e.len);
+                        if longest.is_none_or(|(l, _)| len > l) {
+                            longest = Some((len, entry));
+                        }
+                    }
                 }
+            }
+            if e.last {
+                break;
             }
         }
         if let Some((len, entry)) = longest {
@@ -2407,6 +2421,28 @@ mod tests {
                     assert_eq!(stopword_lang(head), old_stopword_lang(head), "{head:?}");
                 }
             }
+        }
+    }
+
+    /// The bucket walk of [`Scan::hit`] (from [`Words::bucket_from`] to the first entry
+    /// marked `last`) yields the same patterns as [`Words::candidates`], for every hash.
+    #[test]
+    fn bucket_walk_matches_the_candidates() {
+        let words = &*WORDS;
+        for h in 0..1usize << FILTER_BITS {
+            if words.filter[h >> 6] & (1 << (h & 63)) == 0 {
+                continue;
+            }
+            let mut walked = Vec::new();
+            for e in words.bucket_from(h) {
+                walked.push(e.id);
+                if e.last {
+                    break;
+                }
+            }
+            let old: Vec<u16> = words.candidates(h).map(|e| e.id).collect();
+            assert_eq!(walked, old, "hash {h}");
+            assert!(!walked.is_empty(), "hash {h}");
         }
     }
 
