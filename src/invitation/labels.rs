@@ -1261,8 +1261,21 @@ impl Words {
         }
     }
 
-    /// The patterns that may start with a window of hash `h` (whose filter bit is set).
+    /// The entries from the bucket of hash `h` (whose filter bit is set) on: its patterns
+    /// are those up to the first one marked `last`. [`Scan::hit`] walks them with a plain
+    /// loop, where an iterator stopping after `last` kept a flag per step.
     #[inline]
+    fn bucket_from(&self, h: usize) -> &[Entry] {
+        let from = self
+            .bucket
+            .get(h)
+            .map_or(self.entries.len(), |&b| usize::from(b));
+        self.entries.get(from..).unwrap_or(&[])
+    }
+
+    /// The patterns that may start with a window of hash `h` (whose filter bit is set), as
+    /// [`Scan::hit`] read them before [`Words::bucket_from`].
+    #[cfg(test)]
     fn candidates(&self, h: usize) -> impl Iterator<Item = &Entry> + '_ {
         let from = self
             .bucket
@@ -1308,18 +1321,76 @@ fn word_entries() -> Vec<(String, u16, Option<PhraseEntry>)> {
 
 static WORDS: LazyLock<Words> = LazyLock::new(|| Words::new(word_entries()));
 
+/// How many start offsets a [`Hits`] holds without allocating.
+const HITS_INLINE: usize = 12;
+
+/// The start offsets of one word list's words in a text, ascending: the first
+/// [`HITS_INLINE`] in place, all of them in a vector once there are more. Most texts hit each
+/// list a few times, so a scan mostly allocates nothing, where a vector per list hit cost an
+/// allocation and a free each. Reads as a slice (`&scan.passcode` is a `&[usize]`).
+#[derive(Default, Clone)]
+pub(crate) struct Hits {
+    /// How many of `inline` are in use (while `more` is empty).
+    len: usize,
+    inline: [usize; HITS_INLINE],
+    /// Every offset, once `inline` overflowed.
+    more: Vec<usize>,
+}
+
+impl Hits {
+    /// Appends `start`.
+    fn push(&mut self, start: usize) {
+        if !self.more.is_empty() {
+            self.more.push(start);
+        } else if let Some(slot) = self.inline.get_mut(self.len) {
+            *slot = start;
+            self.len += 1;
+        } else {
+            self.more.reserve(4 * HITS_INLINE);
+            self.more.extend_from_slice(&self.inline);
+            self.more.push(start);
+        }
+    }
+}
+
+impl std::ops::Deref for Hits {
+    type Target = [usize];
+
+    fn deref(&self) -> &[usize] {
+        if self.more.is_empty() {
+            self.inline.get(..self.len).unwrap_or(&[])
+        } else {
+            &self.more
+        }
+    }
+}
+
+impl PartialEq for Hits {
+    fn eq(&self, other: &Hits) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Hits {}
+
+impl std::fmt::Debug for Hits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 /// What one pass over an ASCII-lower-cased text found: the start offsets of each label list's
 /// words (ascending, for [`LabelScan::all`] and [`LineScan::first`]), the phrase flags and
 /// join-phrase languages, and whether a phone header opens a line.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct TextScan {
-    pub passcode: Vec<usize>,
-    pub meeting_id: Vec<usize>,
-    pub topic: Vec<usize>,
-    pub time: Vec<usize>,
-    pub title: Vec<usize>,
-    pub organizer: Vec<usize>,
-    pub timezone: Vec<usize>,
+    pub passcode: Hits,
+    pub meeting_id: Hits,
+    pub topic: Hits,
+    pub time: Hits,
+    pub title: Hits,
+    pub organizer: Hits,
+    pub timezone: Hits,
     pub flags: PhraseFlags,
     /// Languages of the join phrases found, in order of first appearance.
     pub join_langs: Vec<&'static str>,
@@ -1333,12 +1404,8 @@ impl TextScan {
     /// Records a word of lists `kinds` found at `start` of `low` (`text`'s lower-cased copy).
     fn record(&mut self, kinds: u16, start: usize, text: &str, low: &str) {
         // Positions come in ascending order; two words of one list may start at one position.
-        let push = |bit: u16, v: &mut Vec<usize>| {
+        let push = |bit: u16, v: &mut Hits| {
             if kinds & bit != 0 && v.last() != Some(&start) {
-                // Room for a few dozen at once: a list that is hit at all is often hit again.
-                if v.capacity() == 0 {
-                    v.reserve(32);
-                }
                 v.push(start);
             }
         };
@@ -1398,22 +1465,23 @@ impl Scan<'_> {
         };
         let head = head_at(rest, 0);
         let mut longest: Option<(usize, PhraseEntry)> = None;
-        for e in words.candidates(h) {
+        for e in words.bucket_from(h) {
             // A pattern's bytes are never 0, so the zeros `head` holds past the text's end
             // never match them.
-            if head & e.mask != e.head {
-                continue;
-            }
-            let id = usize::from(e.id);
-            if e.len > 8 && !rest.starts_with(words.patterns[id].as_bytes()) {
-                continue;
-            }
-            self.out.record(e.kinds, start, self.text, self.low);
-            if let Some(entry) = words.phrase[id].filter(|_| e.phrase) {
-                let len = usize::from(e.len);
-                if longest.is_none_or(|(l, _)| len > l) {
-                    longest = Some((len, entry));
+            if head & e.mask == e.head {
+                let id = usize::from(e.id);
+                if e.len <= 8 || rest.starts_with(words.patterns[id].as_bytes()) {
+                    self.out.record(e.kinds, start, self.text, self.low);
+                    if let Some(entry) = words.phrase[id].filter(|_| e.phrase) {
+                        let len = usize::from(e.len);
+                        if longest.is_none_or(|(l, _)| len > l) {
+                            longest = Some((len, entry));
+                        }
+                    }
                 }
+            }
+            if e.last {
+                break;
             }
         }
         if let Some((len, entry)) = longest {
@@ -1554,44 +1622,155 @@ fn packed_lower(w: &str) -> Option<(usize, u128)> {
     Some((n, u128::from_le_bytes(buf)))
 }
 
-/// Every word of [`STOPWORDS`] by byte length: (the word [`packed`], the bit of each language
-/// (its index) using it). A text's word is then compared as one integer with the few words of
-/// its length, where each list's `contains` compared it with every word.
-static STOPWORD_LANGS: LazyLock<Vec<Vec<(u128, u8)>>> = LazyLock::new(|| {
-    let mut by_len: Vec<Vec<(u128, u8)>> = vec![Vec::new(); 17];
+/// Slots of [`STOPWORD_TABLE`]: a power of two, a few times the number of stopwords.
+const STOPWORD_SLOTS: usize = 256;
+
+/// The longest stopword in bytes: an ASCII word longer than this is none.
+const STOPWORD_MAX: usize = 11;
+
+/// The slot a [`packed`] word hashes to in [`STOPWORD_TABLE`].
+#[inline]
+fn stopword_slot(key: u128) -> usize {
+    let x = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % STOPWORD_SLOTS
+}
+
+/// Every word of [`STOPWORDS`] in an open-addressed table: (the word [`packed`], the bit of
+/// each language (its index) using it), an empty slot being key 0 (no word packs to 0). A
+/// text's word is then found with one hash and, mostly, one compare, where a list per length
+/// was walked word by word. No two words of different lengths pack alike (no word holds a NUL
+/// byte), so one table serves every length.
+static STOPWORD_TABLE: LazyLock<Box<[(u128, u8); STOPWORD_SLOTS]>> = LazyLock::new(|| {
+    let mut table = Box::new([(0u128, 0u8); STOPWORD_SLOTS]);
     for (i, (_, list)) in STOPWORDS.iter().enumerate() {
         for w in *list {
             let key = packed(w.as_bytes()).expect("stopwords are at most 16 bytes");
-            let words = &mut by_len[w.len()];
-            match words.iter_mut().find(|(x, _)| *x == key) {
-                Some((_, bits)) => *bits |= 1 << i,
-                None => words.push((key, 1 << i)),
+            let mut slot = stopword_slot(key);
+            while table[slot].0 != 0 && table[slot].0 != key {
+                slot = (slot + 1) % STOPWORD_SLOTS;
             }
+            table[slot].0 = key;
+            table[slot].1 |= 1 << i;
         }
     }
-    by_len
+    table
 });
 
+/// The languages (bits, see [`STOPWORD_TABLE`]) using the [`packed`] word `key`, 0 for none.
+#[inline]
+fn stopword_bits(table: &[(u128, u8); STOPWORD_SLOTS], key: u128) -> u8 {
+    let mut slot = stopword_slot(key);
+    // The table is never full, so an empty slot ends every probe.
+    for _ in 0..STOPWORD_SLOTS {
+        match table.get(slot) {
+            Some(&(k, bits)) if k == key => return bits,
+            Some(&(0, _)) | None => return 0,
+            _ => slot = (slot + 1) % STOPWORD_SLOTS,
+        }
+    }
+    0
+}
+
+/// An ASCII word of `len` (at most 16) letters at `start` of `b`, lower-cased, as [`packed`]
+/// gives it: read as two eight-byte loads (zeros past the text), masked to the word, with
+/// 0x20 set in each of its bytes (the lower case of an ASCII letter), without copying it.
+#[inline]
+fn packed_ascii_word(b: &[u8], start: usize, len: usize) -> u128 {
+    let mask = |n: usize| match n {
+        0 => 0,
+        1..=7 => (1u64 << (8 * n)) - 1,
+        _ => u64::MAX,
+    };
+    let (lo_mask, hi_mask) = (mask(len), mask(len.saturating_sub(8)));
+    let lo = (head_at(b, start) & lo_mask) | (0x2020_2020_2020_2020 & lo_mask);
+    let hi = if len > 8 {
+        (head_at(b, start + 8) & hi_mask) | (0x2020_2020_2020_2020 & hi_mask)
+    } else {
+        0
+    };
+    u128::from(lo) | u128::from(hi) << 64
+}
+
+/// The non-ASCII characters whose lower case is made of characters of [`STOPWORDS`] only (as
+/// a test works out over every character): a word holding any other non-ASCII character
+/// lower-cases to a word no list holds, and is not lower-cased at all.
+const STOPWORD_FOLDS: [char; 6] = ['Ã', 'Ê', 'Ó', 'ã', 'ê', 'ó'];
+
+/// `char::is_alphabetic` for a non-ASCII character, answered without its table search in the
+/// ranges Latin texts mostly use: Latin-1 and Latin Extended-A/B letters (all alphabetic but
+/// `×` and `÷`) and General Punctuation (none alphabetic: the curly quotes, dashes and
+/// spaces between words). A test compares it with `is_alphabetic` over both ranges.
+#[inline]
+fn alphabetic(c: char) -> bool {
+    match u32::from(c) {
+        0xC0..=0x24F => c != '×' && c != '÷',
+        0x2000..=0x206F => false,
+        _ => c.is_alphabetic(),
+    }
+}
+
 /// The language whose common words a Latin-script text uses most, if any stands out.
+///
+/// Words are the runs of alphabetic characters (as splitting at every other character gives
+/// them), the first 5,000 counted. The text is walked byte by byte: an ASCII byte is a letter
+/// or a break by itself, and only a non-ASCII character is decoded to ask whether it is
+/// alphabetic ([`alphabetic`]). An all-ASCII word is packed straight from the text, and
+/// skipped unread when longer than any stopword; a word with other characters is skipped
+/// unless they are all [`STOPWORD_FOLDS`], and else lower-cased character by character
+/// ([`packed_lower`]), since lower-casing may change its length.
 pub(crate) fn stopword_lang(text: &str) -> Option<&'static str> {
-    let by_len = &*STOPWORD_LANGS;
+    let table = &**STOPWORD_TABLE;
+    let b = text.as_bytes();
     let mut counts = [0usize; STOPWORDS.len()];
-    for w in text
-        .split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-        .take(5000)
-    {
-        // Most words are ASCII: lower-cased in the packed integer (same length); others
-        // character by character, as lower-casing may change their length.
-        let found = if w.is_ascii() {
-            packed(w.as_bytes()).map(|k| (w.len(), k))
-        } else {
-            packed_lower(w)
-        };
-        let Some((key, words)) = found.and_then(|(len, k)| Some((k, by_len.get(len)?))) else {
+    let mut words = 0;
+    let mut i = 0;
+    while i < b.len() && words < 5000 {
+        let start = i;
+        let mut ascii = true;
+        // Whether every non-ASCII character of the word lower-cases into stopword characters.
+        let mut folds = true;
+        // The word starting at `i`, if any; `i` stops at the first character that is not a
+        // letter (its byte length is `skip`, to step over it when it opens no word).
+        let mut skip = 1;
+        while let Some(&c) = b.get(i) {
+            if c.is_ascii_alphabetic() {
+                i += 1;
+            } else if c < 0x80 {
+                break;
+            } else {
+                let Some(ch) = text.get(i..).and_then(|r| r.chars().next()) else {
+                    break;
+                };
+                if !alphabetic(ch) {
+                    skip = ch.len_utf8();
+                    break;
+                }
+                ascii = false;
+                folds &= STOPWORD_FOLDS.contains(&ch);
+                i += ch.len_utf8();
+            }
+        }
+        let len = i - start;
+        if len == 0 {
+            i += skip;
             continue;
+        }
+        words += 1;
+        let key = if ascii {
+            if len > STOPWORD_MAX {
+                continue;
+            }
+            packed_ascii_word(b, start, len)
+        } else if !folds {
+            continue;
+        } else {
+            match text.get(start..i).and_then(packed_lower) {
+                Some((n, key)) if n <= 16 => key,
+                _ => continue,
+            }
         };
-        if let Some((_, bits)) = words.iter().find(|(x, _)| *x == key) {
+        let bits = stopword_bits(table, key);
+        if bits != 0 {
             for (lang, n) in counts.iter_mut().enumerate() {
                 *n += usize::from(bits >> lang & 1);
             }
@@ -2108,6 +2287,75 @@ mod tests {
         }
     }
 
+    /// Every word of [`STOPWORDS`] by byte length: (the word [`packed`], the bit of each language
+    /// (its index) using it). A text's word is then compared as one integer with the few words of
+    /// its length, where each list's `contains` compared it with every word.
+    static OLD_STOPWORD_LANGS: LazyLock<Vec<Vec<(u128, u8)>>> = LazyLock::new(|| {
+        let mut by_len: Vec<Vec<(u128, u8)>> = vec![Vec::new(); 17];
+        for (i, (_, list)) in STOPWORDS.iter().enumerate() {
+            for w in *list {
+                let key = packed(w.as_bytes()).expect("stopwords are at most 16 bytes");
+                let words = &mut by_len[w.len()];
+                match words.iter_mut().find(|(x, _)| *x == key) {
+                    Some((_, bits)) => *bits |= 1 << i,
+                    None => words.push((key, 1 << i)),
+                }
+            }
+        }
+        by_len
+    });
+
+    /// [`stopword_lang`] as it was: the text split at every non-alphabetic character, each word
+    /// packed and compared with the stopwords of its length.
+    fn old_stopword_lang(text: &str) -> Option<&'static str> {
+        let by_len = &*OLD_STOPWORD_LANGS;
+        let mut counts = [0usize; STOPWORDS.len()];
+        for w in text
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .take(5000)
+        {
+            // Most words are ASCII: lower-cased in the packed integer (same length); others
+            // character by character, as lower-casing may change their length.
+            let found = if w.is_ascii() {
+                packed(w.as_bytes()).map(|k| (w.len(), k))
+            } else {
+                packed_lower(w)
+            };
+            let Some((key, words)) = found.and_then(|(len, k)| Some((k, by_len.get(len)?))) else {
+                continue;
+            };
+            if let Some((_, bits)) = words.iter().find(|(x, _)| *x == key) {
+                for (lang, n) in counts.iter_mut().enumerate() {
+                    *n += usize::from(bits >> lang & 1);
+                }
+            }
+        }
+        let mut best: Option<(&'static str, usize)> = None;
+        for ((lang, _), &n) in STOPWORDS.iter().zip(&counts) {
+            if n >= 3 && best.is_none_or(|(_, b)| n > b) {
+                best = Some((lang, n));
+            }
+        }
+        best.map(|(l, _)| l)
+    }
+
+    /// [`STOPWORD_FOLDS`] holds every non-ASCII character lower-casing into stopword
+    /// characters only, and [`alphabetic`] is `is_alphabetic` over the ranges it answers.
+    #[test]
+    fn stopword_folds_and_alphabetic_hold_over_every_character() {
+        let used: Vec<char> = STOPWORDS
+            .iter()
+            .flat_map(|(_, list)| list.iter().flat_map(|w| w.chars()))
+            .collect();
+        for c in (0x80..=0x10_ffff).filter_map(char::from_u32) {
+            if c.to_lowercase().all(|l| used.contains(&l)) {
+                assert!(STOPWORD_FOLDS.contains(&c), "{c:?}");
+            }
+            assert_eq!(alphabetic(c), c.is_alphabetic(), "{c:?}");
+        }
+    }
+
     #[test]
     fn stopword_lang_matches_the_list_lookup() {
         let mut texts = fixture_texts();
@@ -2132,6 +2380,26 @@ mod tests {
         texts.push("ΣΑΣ VOCÊ NÃO REUNIÃO ὈΔΥΣΣΕΎΣ la la la".to_owned());
         texts.push("\u{212a}\u{212b}\u{2126} DE DE DE ESTÁ".to_owned());
         texts.push(String::new());
+        // Words around the packing limits (8, 11, 16 bytes), at the text's end, after a cut
+        // character, glued to digits and full-width characters, and past the 5,000-word cap.
+        for n in [1, 7, 8, 9, 11, 12, 15, 16, 17, 30] {
+            let w: String = "vergaderingvergaderingvergadering"
+                .chars()
+                .take(n)
+                .collect();
+            texts.push(format!("de de {w} de"));
+            texts.push(format!("het het het {w}"));
+            texts.push(w.to_uppercase());
+            texts.push(format!("\u{212a}{w} is is is the"));
+            texts.push(format!("１{w}１is２is３is"));
+        }
+        texts.push("VERGADERING Vergadering vergadering".to_owned());
+        texts.push(format!("{} de de de", "the ".repeat(4999)));
+        texts.push(format!("{} la la la la", "the ".repeat(4998)));
+        texts.push(format!("{} und und und", "x ".repeat(5000)));
+        texts.push("é\u{301}de de de\u{300}".to_owned());
+        texts.push("VOCÊ você vocÊ NÃO não REUNIÃO reunión REUNIÓN x×y÷z’s —de— de".to_owned());
+        texts.push("vocé nâo ǅe ǀde de\u{2071}de ⁿde de".to_owned());
         for t in &texts {
             assert_eq!(
                 stopword_lang(t),
@@ -2139,6 +2407,63 @@ mod tests {
                 "{:?}",
                 t.chars().take(80).collect::<String>()
             );
+            assert_eq!(
+                stopword_lang(t),
+                old_stopword_lang(t),
+                "{:?}",
+                t.chars().take(80).collect::<String>()
+            );
+        }
+        for t in super::super::fixture_texts() {
+            assert_eq!(stopword_lang(&t), old_stopword_lang(&t));
+            for cut in (0..t.len()).step_by(97) {
+                if let Some(head) = t.get(..cut) {
+                    assert_eq!(stopword_lang(head), old_stopword_lang(head), "{head:?}");
+                }
+            }
+        }
+    }
+
+    /// The bucket walk of [`Scan::hit`] (from [`Words::bucket_from`] to the first entry
+    /// marked `last`) yields the same patterns as [`Words::candidates`], for every hash.
+    #[test]
+    fn bucket_walk_matches_the_candidates() {
+        let words = &*WORDS;
+        for h in 0..1usize << FILTER_BITS {
+            if words.filter[h >> 6] & (1 << (h & 63)) == 0 {
+                continue;
+            }
+            let mut walked = Vec::new();
+            for e in words.bucket_from(h) {
+                walked.push(e.id);
+                if e.last {
+                    break;
+                }
+            }
+            let old: Vec<u16> = words.candidates(h).map(|e| e.id).collect();
+            assert_eq!(walked, old, "hash {h}");
+            assert!(!walked.is_empty(), "hash {h}");
+        }
+    }
+
+    /// [`Hits`] reads back as the vector of what was pushed, below, at and past its inline
+    /// room, and compares and prints as that vector does.
+    #[test]
+    fn hits_read_like_a_vector() {
+        for n in 0..4 * HITS_INLINE {
+            let mut hits = Hits::default();
+            let mut v: Vec<usize> = Vec::new();
+            for k in 0..n {
+                hits.push(k * 7 + 1);
+                v.push(k * 7 + 1);
+                assert_eq!(&*hits, v.as_slice());
+            }
+            assert_eq!(format!("{hits:?}"), format!("{v:?}"));
+            let mut other = Hits::default();
+            v.iter().for_each(|&x| other.push(x));
+            assert_eq!(hits, other);
+            other.push(0);
+            assert_ne!(hits, other);
         }
     }
 
