@@ -1321,63 +1321,11 @@ fn word_entries() -> Vec<(String, u16, Option<PhraseEntry>)> {
 
 static WORDS: LazyLock<Words> = LazyLock::new(|| Words::new(word_entries()));
 
-/// How many start offsets a [`Hits`] holds without allocating.
-const HITS_INLINE: usize = 12;
-
-/// The start offsets of one word list's words in a text, ascending: the first
-/// [`HITS_INLINE`] in place, all of them in a vector once there are more. Most texts hit each
-/// list a few times, so a scan mostly allocates nothing, where a vector per list hit cost an
-/// allocation and a free each. Reads as a slice (`&scan.passcode` is a `&[usize]`).
-#[derive(Default, Clone)]
-pub(crate) struct Hits {
-    /// How many of `inline` are in use (while `more` is empty).
-    len: usize,
-    inline: [usize; HITS_INLINE],
-    /// Every offset, once `inline` overflowed.
-    more: Vec<usize>,
-}
-
-impl Hits {
-    /// Appends `start`.
-    fn push(&mut self, start: usize) {
-        if !self.more.is_empty() {
-            self.more.push(start);
-        } else if let Some(slot) = self.inline.get_mut(self.len) {
-            *slot = start;
-            self.len += 1;
-        } else {
-            self.more.reserve(4 * HITS_INLINE);
-            self.more.extend_from_slice(&self.inline);
-            self.more.push(start);
-        }
-    }
-}
-
-impl std::ops::Deref for Hits {
-    type Target = [usize];
-
-    fn deref(&self) -> &[usize] {
-        if self.more.is_empty() {
-            self.inline.get(..self.len).unwrap_or(&[])
-        } else {
-            &self.more
-        }
-    }
-}
-
-impl PartialEq for Hits {
-    fn eq(&self, other: &Hits) -> bool {
-        **self == **other
-    }
-}
-
-impl Eq for Hits {}
-
-impl std::fmt::Debug for Hits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        (**self).fmt(f)
-    }
-}
+/// The start offsets of one word list's words in a text, ascending: the first twelve in place
+/// (smallvec's small vector), on the heap only past that. Most texts hit each list a few times,
+/// so a scan mostly allocates nothing, where a vector per list hit cost an allocation and a free
+/// each. Reads as a slice (`&scan.passcode` is a `&[usize]`).
+pub(crate) type Hits = smallvec::SmallVec<[usize; 12]>;
 
 /// What one pass over an ASCII-lower-cased text found: the start offsets of each label list's
 /// words (ascending, for [`LabelScan::all`] and [`LineScan::first`]), the phrase flags and
@@ -2443,27 +2391,6 @@ mod tests {
             let old: Vec<u16> = words.candidates(h).map(|e| e.id).collect();
             assert_eq!(walked, old, "hash {h}");
             assert!(!walked.is_empty(), "hash {h}");
-        }
-    }
-
-    /// [`Hits`] reads back as the vector of what was pushed, below, at and past its inline
-    /// room, and compares and prints as that vector does.
-    #[test]
-    fn hits_read_like_a_vector() {
-        for n in 0..4 * HITS_INLINE {
-            let mut hits = Hits::default();
-            let mut v: Vec<usize> = Vec::new();
-            for k in 0..n {
-                hits.push(k * 7 + 1);
-                v.push(k * 7 + 1);
-                assert_eq!(&*hits, v.as_slice());
-            }
-            assert_eq!(format!("{hits:?}"), format!("{v:?}"));
-            let mut other = Hits::default();
-            v.iter().for_each(|&x| other.push(x));
-            assert_eq!(hits, other);
-            other.push(0);
-            assert_ne!(hits, other);
         }
     }
 
