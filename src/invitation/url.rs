@@ -62,14 +62,23 @@ impl JoinLink {
     }
 }
 
-/// "zoom" in any ASCII case: every [`URL_RE`] match holds it (each of its domains does, and
-/// none of z, o, m has a Unicode case variant outside ASCII).
-static ZOOM: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(["zoom"])
-        .expect("zoom searcher")
-});
+/// The first "zoom" in any ASCII case in `b` at or after `from`: every [`URL_RE`] match holds
+/// one (each of its domains does, and none of z, o, m has a Unicode case variant outside ASCII).
+/// A `memchr2` on 'z'/'Z' and a three-byte compare: 'z' is rare in text, and a generic
+/// multi-pattern searcher for one short needle cost several times more per text.
+fn find_zoom(b: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(i) = memchr::memchr2(b'z', b'Z', b.get(at..)?) {
+        let z = at + i;
+        if b.get(z + 1..z + 4)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"oom"))
+        {
+            return Some(z);
+        }
+        at = z + 1;
+    }
+    None
+}
 
 /// True for a byte that can stand in a [`URL_RE`] match: ASCII letters and digits, the path
 /// class's punctuation, and every non-ASCII byte (under `(?i)` the Kelvin sign and the long s
@@ -111,16 +120,16 @@ static URL_BYTES: [bool; 256] = {
     t
 };
 
-/// The byte ranges `URL_RE.find_iter(text)` yields, without running the regex over the whole
-/// text: a match never spans a byte [`url_byte`] refuses, so the matches are those of each
-/// maximal run of URL bytes (a "token") on its own, the pattern having no anchors or word
-/// boundaries; and a token without "zoom" holds none. So only tokens around a "zoom" are read.
-fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
+/// The byte ranges `URL_RE.find_iter(text)` yields, in order, each handed to `found`, without
+/// running the regex over the whole text: a match never spans a byte [`url_byte`] refuses, so
+/// the matches are those of each maximal run of URL bytes (a "token") on its own, the pattern
+/// having no anchors or word boundaries; and a token without "zoom" holds none. So only tokens
+/// around a "zoom" are read.
+fn for_each_url_match(text: &str, mut found: impl FnMut(std::ops::Range<usize>)) {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(z) = ZOOM.find(&text[from..]) {
-        let z = from + z.start();
+    while let Some(z) = find_zoom(bytes, from) {
         // Token bounds: ASCII bytes, so both are char boundaries.
         let start = bytes[..z]
             .iter()
@@ -133,6 +142,24 @@ fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
         let token = &text[start..end];
         if token.is_ascii() {
             ascii_token_matches(token.as_bytes(), start, &mut out);
+        } else if !token.contains(['\u{212a}', '\u{17f}']) {
+            // Without the Kelvin sign and the long s (the only non-ASCII characters `(?i)` lets
+            // the pattern match) no match holds a non-ASCII byte: the token's ASCII runs are
+            // tokens of their own.
+            let tb = token.as_bytes();
+            let mut i = 0;
+            while i < tb.len() {
+                let run = tb[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii())
+                    .map_or(tb.len(), |k| i + k);
+                ascii_token_matches(&tb[i..run], start + i, &mut out);
+                i = run
+                    + tb[run..]
+                        .iter()
+                        .position(|b| b.is_ascii())
+                        .unwrap_or(tb.len() - run);
+            }
         } else {
             // Under `(?i)` the Kelvin sign and the long s match `k` and `s`: left to the regex.
             out.extend(
@@ -141,11 +168,21 @@ fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
                     .map(|m| start + m.start()..start + m.end()),
             );
         }
+        for r in out.drain(..) {
+            found(r);
+        }
         from = end;
         if from >= text.len() {
             break;
         }
     }
+}
+
+/// [`for_each_url_match`] collected: the form the tests compare with the regex.
+#[cfg(test)]
+fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    for_each_url_match(text, |r| out.push(r));
     out
 }
 
@@ -174,26 +211,41 @@ fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<us
         tok.get(q..q + lit.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(lit))
     };
-    // Every domain starts with "zoom": nothing after the last one can start or lead to one.
-    let Some(last_zoom) = (0..tok.len())
-        .rev()
-        .find(|&q| tok[q] | 0x20 == b'z' && at_ci(q, b"zoom"))
-    else {
-        return;
-    };
-    let n = last_zoom + 1;
-    let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
     let domain_end = |q: usize| {
         URL_DOMAINS
             .iter()
             .find(|d| at_ci(q, d))
             .map(|d| q + d.len())
     };
+    // Every match holds a domain, and no position after the last domain's start can start a
+    // match or lead to a domain: a token without one (a "Zoom" in prose) ends here, and the
+    // others are read up to it. Domains all start with 'z'.
+    let mut below = tok.len();
+    let last_domain = loop {
+        let Some(q) = memchr::memrchr2(b'z', b'Z', tok.get(..below).unwrap_or_default()) else {
+            return;
+        };
+        if domain_end(q).is_some() {
+            break q;
+        }
+        below = q;
+    };
+    let n = last_domain + 1;
+    let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
     // reach[q]: the end of the domain after the longest label chain from q that is followed by
     // one; NONE when no chain from q reaches a domain. Worked out backwards from the last
     // "zoom": the label starting at q ends where the one starting at q + 1 does.
+    // On the stack for the usual host of a few dozen bytes: this runs for every Zoom URL.
     const NONE: u32 = u32::MAX;
-    let mut reach: Vec<u32> = vec![NONE; n + 1];
+    let mut small = [NONE; 64];
+    let mut big = Vec::new();
+    let reach: &mut [u32] = match small.get_mut(..=n) {
+        Some(r) => r,
+        None => {
+            big.resize(n + 1, NONE);
+            &mut big
+        }
+    };
     let mut label_end: Option<usize> = None; // after the '.' ending the label holding q + 1
     for q in (0..n).rev() {
         let b = tok[q];
@@ -260,25 +312,25 @@ fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<us
 /// Every Zoom join link in `text`, in order.
 pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
     let mut out = Vec::new();
-    for r in url_matches(text) {
+    for_each_url_match(text, |r| {
         let start = r.start;
         let m_end = r.end;
         let raw = &text[r];
-        let has_scheme = raw.contains("://");
+        let has_scheme = has_colon_slashes(raw.as_bytes());
         if !has_scheme {
             if let Some(prev) = text[..start].chars().last() {
                 if prev.is_alphanumeric() || matches!(prev, '@' | '.' | '-' | '/' | '%' | '_') {
-                    continue;
+                    return;
                 }
             }
         } else if let Some(prev) = text[..start].chars().last() {
             if prev.is_ascii_alphanumeric() {
-                continue;
+                return;
             }
         }
         if let Some(next) = text[m_end..].chars().next() {
-            if next.is_alphanumeric() && !raw.contains('/') && !raw.contains('?') {
-                continue;
+            if next.is_alphanumeric() && memchr::memchr2(b'/', b'?', raw.as_bytes()).is_none() {
+                return;
             }
         }
         let trimmed = trim_trailing(raw);
@@ -286,13 +338,19 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
             link.pos = start;
             out.push(link);
         }
-    }
+    });
     out
 }
 
 /// True when `url` is a Zoom join link.
 pub(crate) fn is_join_link(url: &str) -> bool {
     classify(trim_trailing(url.trim())).is_some()
+}
+
+/// True when `b` holds "://": found from each ':' (a few per URL), without the set-up of a
+/// substring searcher.
+fn has_colon_slashes(b: &[u8]) -> bool {
+    memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//"))
 }
 
 /// Drops punctuation glued to the end of a URL.
@@ -449,11 +507,43 @@ pub(crate) fn unwrap_redirect(url: &str) -> String {
 
 /// Replaces redirect wrappers in text by their targets.
 pub(crate) fn unwrap_redirects_in_text(text: &str) -> Cow<'_, str> {
-    if !REDIRECT_RE.is_match(text) {
+    if !may_hold_redirect(text.as_bytes()) || !REDIRECT_RE.is_match(text) {
         return Cow::Borrowed(text);
     }
     REDIRECT_RE.replace_all(text, |c: &regex::Captures<'_>| {
         unwrap_redirect(c.get(0).map(|m| m.as_str()).unwrap_or(""))
+    })
+}
+
+/// A necessary condition for a [`REDIRECT_RE`] match, cheap enough to spare most texts the
+/// regex (which runs on every body and every HTML line with "://"). A match is "http(s)://",
+/// a run of `[A-Za-z0-9.-]` (under `(?i)` also the Kelvin sign and the long s: non-ASCII bytes
+/// are taken as run bytes), then one of four literals starting at most at the run's end. The
+/// literals hold pieces free of k and s, so matched in ASCII case only: "google.com/url" and
+/// "urldefen" start where the literal does, "afelin" one character in (the 's' of "safelinks",
+/// one byte, or two for a long s). So one of them starts within two bytes of the run's end.
+fn may_hold_redirect(b: &[u8]) -> bool {
+    let at_ci = |q: usize, lit: &[u8]| {
+        b.get(q..q + lit.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(lit))
+    };
+    memchr::memchr_iter(b':', b).any(|i| {
+        if b.get(i + 1..i + 3) != Some(b"//") {
+            return false;
+        }
+        let from = i + 3;
+        let run_end = b
+            .get(from..)
+            .unwrap_or_default()
+            .iter()
+            .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-') || c >= 0x80))
+            .map_or(b.len(), |k| from + k);
+        (from..=run_end + 2).any(|q| match b.get(q).map(|c| c | 0x20) {
+            Some(b'a') => at_ci(q, b"afelin"),
+            Some(b'u') => at_ci(q, b"urldefen"),
+            Some(b'g') => at_ci(q, b"google.com/url"),
+            _ => false,
+        })
     })
 }
 
@@ -543,7 +633,19 @@ mod tests {
                     b -= 1;
                 }
                 s.push_str(&t[a..b]);
-                s.push_str(["", "zoom", ".", " ", "/", "\u{212a}", "ZOOM.US/j/"][next(7)]);
+                const GLUE: [&str; 10] = [
+                    "",
+                    "zoom",
+                    ".",
+                    " ",
+                    "/",
+                    "\u{212a}",
+                    "ZOOM.US/j/",
+                    "\u{17f}",
+                    "会議",
+                    "é.zoom.us/j/123456789?pwd=x",
+                ];
+                s.push_str(GLUE[next(GLUE.len())]);
             }
             check(&s);
         }
@@ -738,6 +840,114 @@ mod tests {
         assert!(urls.len() > 100, "urls found: {}", urls.len());
         for u in &urls {
             assert_eq!(classify(u), old_classify(u), "{u}");
+        }
+    }
+
+    /// `find_zoom` against a plain scan for every "zoom" start, on every fixture and its upper-
+    /// and lower-cased copies, from every start offset near each hit.
+    #[test]
+    fn zoom_search_finds_every_zoom() {
+        let mut texts = super::super::fixture_texts();
+        texts.extend([
+            "zzoom zoo zoOm z".to_owned(),
+            "zoo".to_owned(),
+            String::new(),
+        ]);
+        for t in &texts {
+            for t in [t.clone(), t.to_uppercase(), t.to_lowercase()] {
+                let b = t.as_bytes();
+                let want: Vec<usize> = (0..b.len())
+                    .filter(|&i| b[i..].len() >= 4 && b[i..i + 4].eq_ignore_ascii_case(b"zoom"))
+                    .collect();
+                let mut got = Vec::new();
+                let mut from = 0;
+                while let Some(z) = find_zoom(b, from) {
+                    got.push(z);
+                    from = z + 1;
+                }
+                assert_eq!(got, want);
+                assert_eq!(find_zoom(b, b.len() + 1), None);
+            }
+        }
+    }
+
+    /// `unwrap_redirects_in_text` as it was: the regex on every text, with no cheaper test first.
+    fn old_unwrap_redirects_in_text(text: &str) -> Cow<'_, str> {
+        if !REDIRECT_RE.is_match(text) {
+            return Cow::Borrowed(text);
+        }
+        REDIRECT_RE.replace_all(text, |c: &regex::Captures<'_>| {
+            unwrap_redirect(c.get(0).map(|m| m.as_str()).unwrap_or(""))
+        })
+    }
+
+    /// The prefiltered unwrapping against the regex-only one, on every fixture (as is, upper-
+    /// and lower-cased), on redirect links written with the Kelvin sign and the long s where the
+    /// regex's `(?i)` accepts them, and on splices of all these with glue that cuts them.
+    #[test]
+    fn redirect_prefilter_keeps_every_redirect() {
+        let mut texts = super::super::fixture_texts();
+        let links = [
+            "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fzoom.us%2Fj%2F1",
+            "HTTP\u{17f}://eu.\u{17f}afelin\u{212a}\u{17f}.protection.outlook.com/?url=x",
+            "https://\u{17f}afelinks.protection.outlook.com/?url=https%3A%2F%2Fzoom.us",
+            "http://www.google.com/url?q=https://zoom.us/j/81234567890&sa=D",
+            "https://urldefense.com/v3/__https://zoom.us/j/81234567890__;!!x",
+            "https://urldefen\u{17f}e.proofpoint.com/v2/url?u=https-3A__zoom.us_j_1&d=x",
+            "https://a-b.9.\u{212a}.google.com/url?q=x",
+            "https://google.com/URL",
+            "https://safelinks.protection.outlook.co",
+            "https://x y.safelinks.protection.outlook.com/?url=z",
+            "https:/urldefense.com/v3/__x",
+            "ftp://safelinks.protection.outlook.com/?url=z https://",
+            "日本://urldefense.proofpoint.com/v2/url?u=x",
+            "https://",
+            "",
+        ];
+        let found = links
+            .iter()
+            .filter(|l| REDIRECT_RE.is_match(l) && may_hold_redirect(l.as_bytes()))
+            .count();
+        assert!(found >= 8, "redirects the regex takes: {found}");
+        texts.extend(links.iter().map(|l| l.to_string()));
+        let mut state: u64 = 0x0dd_b1a5_e5ca_1ab1;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n.max(1)
+        };
+        let base = texts.clone();
+        for _ in 0..2_000 {
+            let mut s = String::new();
+            for _ in 0..3 {
+                let t = &base[next(base.len())];
+                let mut a = next(t.len() + 1);
+                while !t.is_char_boundary(a) {
+                    a -= 1;
+                }
+                let mut b = (a + next(200)).min(t.len());
+                while !t.is_char_boundary(b) {
+                    b -= 1;
+                }
+                s.push_str(&t[a..b]);
+                s.push_str(links[next(links.len())]);
+            }
+            texts.push(s);
+        }
+        for t in &texts {
+            for t in [t.clone(), t.to_uppercase(), t.to_lowercase()] {
+                assert_eq!(
+                    unwrap_redirects_in_text(&t),
+                    old_unwrap_redirects_in_text(&t),
+                    "{t}"
+                );
+                // Necessary: never false where the regex matches.
+                assert!(
+                    may_hold_redirect(t.as_bytes()) || !REDIRECT_RE.is_match(&t),
+                    "{t}"
+                );
+            }
         }
     }
 
