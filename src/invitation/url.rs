@@ -232,10 +232,69 @@ fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<us
     };
     let n = last_domain + 1;
     let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
-    // reach[q]: the end of the domain after the longest label chain from q that is followed by
-    // one; NONE when no chain from q reaches a domain. Worked out backwards from the last
-    // "zoom": the label starting at q ends where the one starting at q + 1 does.
-    // On the stack for the usual host of a few dozen bytes: this runs for every Zoom URL.
+    let scheme_len = |p: usize| {
+        [&b"https://"[..], b"http://", b"zoommtg://", b"zoomus://"]
+            .iter()
+            .find(|s| at_ci(p, s))
+            .map(|s| s.len())
+    };
+    // The end of a match whose host ends at `end`: a port, then a path to the token's end.
+    let match_end = |mut end: usize| {
+        if tok.get(end) == Some(&b':') {
+            let digits = tok
+                .get(end + 1..)
+                .unwrap_or_default()
+                .iter()
+                .take(5)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits > 0 {
+                end += 1 + digits;
+            }
+        }
+        if matches!(tok.get(end), Some(b'/' | b'?' | b'#')) {
+            end = tok.len();
+        }
+        end
+    };
+    // The end of the domain after the longest label chain from q that is followed by one, if
+    // any, read forwards label by label: the deepest domain the chain passes wins.
+    let chain_end = |q: usize| {
+        let mut best = None;
+        let mut r = q;
+        while let Some(&b) = tok.get(r).filter(|_| r < n) {
+            if b | 0x20 == b'z' {
+                best = domain_end(r).or(best);
+            }
+            let run = tok
+                .get(r..)
+                .unwrap_or_default()
+                .iter()
+                .position(|&c| !label(c))
+                .map_or(tok.len(), |k| r + k);
+            if run == r || tok.get(run) != Some(&b'.') {
+                break;
+            }
+            r = run + 1;
+        }
+        best
+    };
+    // Most tokens are one URL from their first byte: read it forwards, once, and stop there
+    // when it runs to the last domain or past it.
+    let mut p = 0;
+    if let Some(host_end) = scheme_len(0).and_then(chain_end).or_else(|| chain_end(0)) {
+        let end = match_end(host_end);
+        out.push(base..base + end);
+        p = end;
+        if p >= n {
+            return;
+        }
+    }
+    // Otherwise every later position may start a match, and forward walks from each could
+    // cost the square of a long chain of labels. reach[q]: what `chain_end(q)` returns, NONE
+    // for nothing; worked out backwards from the last domain: the label starting at q ends
+    // where the one starting at q + 1 does. On the stack for the usual host of a few dozen
+    // bytes.
     const NONE: u32 = u32::MAX;
     let mut small = [NONE; 64];
     let mut big = Vec::new();
@@ -276,34 +335,15 @@ fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<us
             .filter(|&e| e != NONE)
             .map(|e| e as usize)
     };
-    let scheme_len = |p: usize| {
-        [&b"https://"[..], b"http://", b"zoommtg://", b"zoomus://"]
-            .iter()
-            .find(|s| at_ci(p, s))
-            .map(|s| s.len())
-    };
-    let mut p = 0;
     while p < n {
         let host_end = scheme_len(p)
             .and_then(|s| reach_at(p + s))
             .or_else(|| reach_at(p));
-        let Some(mut end) = host_end else {
+        let Some(host_end) = host_end else {
             p += 1;
             continue;
         };
-        if tok.get(end) == Some(&b':') {
-            let digits = tok[end + 1..]
-                .iter()
-                .take(5)
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            if digits > 0 {
-                end += 1 + digits;
-            }
-        }
-        if matches!(tok.get(end), Some(b'/' | b'?' | b'#')) {
-            end = tok.len();
-        }
+        let end = match_end(host_end);
         out.push(base + p..base + end);
         p = end;
     }
@@ -515,6 +555,12 @@ pub(crate) fn unwrap_redirects_in_text(text: &str) -> Cow<'_, str> {
     })
 }
 
+/// "://", searched for once per text by [`may_hold_redirect`]: built once, and one SIMD pass
+/// over the text instead of a `memchr` restarted at every ':' (texts hold a dozen, of times
+/// and labels).
+static COLON_SLASHES: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
+
 /// A necessary condition for a [`REDIRECT_RE`] match, cheap enough to spare most texts the
 /// regex (which runs on every body and every HTML line with "://"). A match is "http(s)://",
 /// a run of `[A-Za-z0-9.-]` (under `(?i)` also the Kelvin sign and the long s: non-ASCII bytes
@@ -527,25 +573,45 @@ fn may_hold_redirect(b: &[u8]) -> bool {
         b.get(q..q + lit.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(lit))
     };
-    memchr::memchr_iter(b':', b).any(|i| {
-        if b.get(i + 1..i + 3) != Some(b"//") {
-            return false;
+    let piece_at = |q: usize| match b.get(q).map(|c| c | 0x20) {
+        Some(b'a') => at_ci(q, b"afelin"),
+        Some(b'u') => at_ci(q, b"urldefen"),
+        Some(b'g') => at_ci(q, b"google.com/url"),
+        _ => false,
+    };
+    COLON_SLASHES.find_iter(b).any(|i| {
+        // One pass over the run: RUN_BYTES marks run bytes, and those a piece starts with.
+        let mut q = i + 3;
+        while let Some(&c) = b.get(q) {
+            match RUN_BYTES[usize::from(c)] {
+                0 => break,
+                2 if piece_at(q) => return true,
+                _ => q += 1,
+            }
         }
-        let from = i + 3;
-        let run_end = b
-            .get(from..)
-            .unwrap_or_default()
-            .iter()
-            .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-') || c >= 0x80))
-            .map_or(b.len(), |k| from + k);
-        (from..=run_end + 2).any(|q| match b.get(q).map(|c| c | 0x20) {
-            Some(b'a') => at_ci(q, b"afelin"),
-            Some(b'u') => at_ci(q, b"urldefen"),
-            Some(b'g') => at_ci(q, b"google.com/url"),
-            _ => false,
-        })
+        (q..q + 3).any(piece_at)
     })
 }
+
+/// For [`may_hold_redirect`]: 0 for a byte that ends a host run, 1 for one in it (ASCII
+/// letters, digits, '.', '-', and every non-ASCII byte), 2 for a run byte a piece it looks
+/// for can start with (a, g, u in either case).
+static RUN_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if matches!(c | 0x20, b'a' | b'g' | b'u') && c.is_ascii_alphabetic() {
+            2
+        } else if c >= 0x80 || c.is_ascii_alphanumeric() || c == b'.' || c == b'-' {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Removes every Zoom URL from a piece of anchor text.
 pub(crate) fn remove_zoom_urls(text: &str) -> String {
