@@ -127,7 +127,6 @@ static URL_BYTES: [bool; 256] = {
 /// around a "zoom" are read.
 fn for_each_url_match(text: &str, mut found: impl FnMut(std::ops::Range<usize>)) {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
     let mut from = 0;
     while let Some(z) = find_zoom(bytes, from) {
         // Token bounds: ASCII bytes, so both are char boundaries.
@@ -141,7 +140,7 @@ fn for_each_url_match(text: &str, mut found: impl FnMut(std::ops::Range<usize>))
             .map_or(bytes.len(), |i| z + i);
         let token = &text[start..end];
         if token.is_ascii() {
-            ascii_token_matches(token.as_bytes(), start, &mut out);
+            ascii_token_matches(token.as_bytes(), start, &mut found);
         } else if !token.contains(['\u{212a}', '\u{17f}']) {
             // Without the Kelvin sign and the long s (the only non-ASCII characters `(?i)` lets
             // the pattern match) no match holds a non-ASCII byte: the token's ASCII runs are
@@ -153,7 +152,7 @@ fn for_each_url_match(text: &str, mut found: impl FnMut(std::ops::Range<usize>))
                     .iter()
                     .position(|b| !b.is_ascii())
                     .map_or(tb.len(), |k| i + k);
-                ascii_token_matches(&tb[i..run], start + i, &mut out);
+                ascii_token_matches(&tb[i..run], start + i, &mut found);
                 i = run
                     + tb[run..]
                         .iter()
@@ -162,14 +161,9 @@ fn for_each_url_match(text: &str, mut found: impl FnMut(std::ops::Range<usize>))
             }
         } else {
             // Under `(?i)` the Kelvin sign and the long s match `k` and `s`: left to the regex.
-            out.extend(
-                URL_RE
-                    .find_iter(token)
-                    .map(|m| start + m.start()..start + m.end()),
-            );
-        }
-        for r in out.drain(..) {
-            found(r);
+            for m in URL_RE.find_iter(token) {
+                found(start + m.start()..start + m.end());
+            }
         }
         from = end;
         if from >= text.len() {
@@ -197,7 +191,7 @@ const URL_DOMAINS: [&[u8]; 5] = [
 ];
 
 /// `URL_RE.find_iter(token)` for an ASCII token (a maximal run of [`url_byte`]s), offset by
-/// `base`, read by hand: the regex engine's set-up per token cost more than the matching, and
+/// `base` and handed to `found` in order, read by hand: the regex engine's set-up per token cost more than the matching, and
 /// most texts hold a dozen Zoom tokens. Linear in the token: each position's next host label
 /// and the last domain its label chain reaches are worked out once, backwards.
 ///
@@ -206,7 +200,7 @@ const URL_DOMAINS: [&[u8]; 5] = [
 /// as many labels as still leave a domain after them, and the first domain alternative that
 /// fits wins; then a port of up to five digits, and a path, query or fragment, whose class is
 /// every byte a token holds, so it runs to the token's end.
-fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<usize>>) {
+fn ascii_token_matches(tok: &[u8], base: usize, found: &mut impl FnMut(std::ops::Range<usize>)) {
     let at_ci = |q: usize, lit: &[u8]| {
         tok.get(q..q + lit.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(lit))
@@ -284,7 +278,7 @@ fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<us
     let mut p = 0;
     if let Some(host_end) = scheme_len(0).and_then(chain_end).or_else(|| chain_end(0)) {
         let end = match_end(host_end);
-        out.push(base..base + end);
+        found(base..base + end);
         p = end;
         if p >= n {
             return;
@@ -344,7 +338,7 @@ fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<us
             continue;
         };
         let end = match_end(host_end);
-        out.push(base + p..base + end);
+        found(base + p..base + end);
         p = end;
     }
 }
@@ -417,32 +411,33 @@ fn zoom_host(host: &str) -> bool {
 }
 
 /// Reads a (trimmed) URL as a join link. Allocates only for a link it accepts: it runs on every
-/// Zoom-looking URL and every HTML href.
+/// Zoom-looking URL and every HTML href. Cut by bytes: every delimiter it looks for is ASCII,
+/// which no byte of a multi-byte character equals, so each cut is a char boundary, and a byte
+/// search costs a fraction of a char pattern's.
 pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
-    let (scheme, rest_at) = if starts_with_ci(raw, "https://") {
-        ("https", 8)
+    let (app, rest_at) = if starts_with_ci(raw, "https://") {
+        (false, 8)
     } else if starts_with_ci(raw, "http://") {
-        ("http", 7)
+        (false, 7)
     } else if starts_with_ci(raw, "zoommtg://") {
-        ("zoommtg", 10)
+        (true, 10)
     } else if starts_with_ci(raw, "zoomus://") {
-        ("zoomus", 9)
-    } else if raw.contains("://") {
+        (true, 9)
+    } else if has_colon_slashes(raw.as_bytes()) {
         return None;
     } else {
-        ("", 0)
+        (false, 0)
     };
-    let rest = &raw[rest_at..];
-    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host_port = &rest[..host_end];
-    let host = host_port.split(':').next().unwrap_or("");
+    let rest = raw.get(rest_at..)?;
+    let cut = |s: &str, stop: fn(u8) -> bool| s.bytes().position(stop).unwrap_or(s.len());
+    let host_end = cut(rest, |c| matches!(c, b'/' | b'?' | b'#'));
+    let (host_port, after) = rest.split_at(host_end);
+    let host = &host_port[..cut(host_port, |c| c == b':')];
     if !zoom_host(host) {
         return None;
     }
-    let after = &rest[host_end..];
-    let path_end = after.find(['?', '#']).unwrap_or(after.len());
-    let path = &after[..path_end];
-    let query = after[path_end..].trim_start_matches('?');
+    let (path, query) = after.split_at(cut(after, |c| matches!(c, b'?' | b'#')));
+    let query = &query[cut(query, |c| c != b'?')..];
     // The path's non-empty segments: how many, and the first three (all a join link has).
     let mut segs = [""; 3];
     let mut n = 0;
@@ -453,7 +448,7 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
         n += 1;
     }
     let id_ok = |s: &str| (6..=13).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
-    let (kind, meeting_id) = if scheme == "zoommtg" || scheme == "zoomus" {
+    let (kind, meeting_id) = if app {
         let id = query_param(query, "confno")?;
         if !id_ok(&id) {
             return None;
@@ -487,7 +482,7 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
             _ => return None,
         }
     };
-    let url = if scheme.is_empty() {
+    let url = if rest_at == 0 {
         format!("https://{raw}")
     } else {
         raw.to_owned()
@@ -783,7 +778,7 @@ mod tests {
                 .map(|m| 3 + m.start()..3 + m.end())
                 .collect();
             let mut got = Vec::new();
-            ascii_token_matches(tok.as_bytes(), 3, &mut got);
+            ascii_token_matches(tok.as_bytes(), 3, &mut |r| got.push(r));
             assert_eq!(got, want, "{tok}");
             matched += usize::from(!want.is_empty());
         }
@@ -791,7 +786,7 @@ mod tests {
         // A long chain of labels that never reaches a domain stays linear (and finds nothing).
         let long = "a.".repeat(50_000) + "zoom";
         let mut got = Vec::new();
-        ascii_token_matches(long.as_bytes(), 0, &mut got);
+        ascii_token_matches(long.as_bytes(), 0, &mut |r| got.push(r));
         assert!(got.is_empty());
     }
 
@@ -876,6 +871,94 @@ mod tests {
         })
     }
 
+    /// `classify` as it was before it cut by bytes (char patterns, `str::contains`).
+    fn classify_by_chars(raw: &str) -> Option<JoinLink> {
+        let (scheme, rest_at) = if starts_with_ci(raw, "https://") {
+            ("https", 8)
+        } else if starts_with_ci(raw, "http://") {
+            ("http", 7)
+        } else if starts_with_ci(raw, "zoommtg://") {
+            ("zoommtg", 10)
+        } else if starts_with_ci(raw, "zoomus://") {
+            ("zoomus", 9)
+        } else if raw.contains("://") {
+            return None;
+        } else {
+            ("", 0)
+        };
+        let rest = &raw[rest_at..];
+        let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let host_port = &rest[..host_end];
+        let host = host_port.split(':').next().unwrap_or("");
+        if !zoom_host(host) {
+            return None;
+        }
+        let after = &rest[host_end..];
+        let path_end = after.find(['?', '#']).unwrap_or(after.len());
+        let path = &after[..path_end];
+        let query = after[path_end..].trim_start_matches('?');
+        // The path's non-empty segments: how many, and the first three (all a join link has).
+        let mut segs = [""; 3];
+        let mut n = 0;
+        for s in path.split('/').filter(|s| !s.is_empty()) {
+            if let Some(slot) = segs.get_mut(n) {
+                *slot = s;
+            }
+            n += 1;
+        }
+        let id_ok = |s: &str| (6..=13).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+        let (kind, meeting_id) = if scheme == "zoommtg" || scheme == "zoomus" {
+            let id = query_param(query, "confno")?;
+            if !id_ok(&id) {
+                return None;
+            }
+            (LinkKind::App, Some(id))
+        } else {
+            let seg_is = |i: usize, word: &str| segs[i].eq_ignore_ascii_case(word);
+            match n {
+                2 if seg_is(0, "j") && id_ok(segs[1]) => {
+                    (LinkKind::Meeting, Some(segs[1].to_owned()))
+                }
+                2 if seg_is(0, "w") && id_ok(segs[1]) => {
+                    (LinkKind::Webinar, Some(segs[1].to_owned()))
+                }
+                2 if seg_is(0, "my")
+                    && segs[1]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) =>
+                {
+                    (LinkKind::Personal, None)
+                }
+                3 if seg_is(0, "wc") && seg_is(1, "join") && id_ok(segs[2]) => {
+                    (LinkKind::Meeting, Some(segs[2].to_owned()))
+                }
+                3 if seg_is(0, "wc") && seg_is(2, "join") && id_ok(segs[1]) => {
+                    (LinkKind::Meeting, Some(segs[1].to_owned()))
+                }
+                1 if seg_is(0, "join") => {
+                    let id = query_param(query, "confno")?;
+                    if !id_ok(&id) {
+                        return None;
+                    }
+                    (LinkKind::Meeting, Some(id))
+                }
+                _ => return None,
+            }
+        };
+        let url = if scheme.is_empty() {
+            format!("https://{raw}")
+        } else {
+            raw.to_owned()
+        };
+        Some(JoinLink {
+            pos: 0,
+            url,
+            host: host.to_ascii_lowercase(),
+            kind,
+            meeting_id,
+        })
+    }
+
     /// `classify` against the copying version it replaced, on every URL-looking token of every
     /// fixture, upper-cased too, and on edge cases.
     #[test]
@@ -895,6 +978,17 @@ mod tests {
             "https://zoom.us/\u{212a}/1".into(),
             "ftp://zoom.us/j/81234567890".into(),
             "https://zoom.us".into(),
+            "zoom.us/join??confno=81234567890".into(),
+            "zoom.us/j/81234567890?x=http://a".into(),
+            "https://zoom.us#/j/81234567890?pwd=1".into(),
+            "https://zoom.us:443:1/j/81234567890".into(),
+            "https://zoöm.us/j/81234567890".into(),
+            "https://é.zoom.us/wc/81234567890/join?x=ü".into(),
+            "https://zoom.us/my/ana/".into(),
+            "ZoomMtg://Zoom.US/join?ConfNo=81234567890".into(),
+            "zoomus://zoom.us/join?confno=12345".into(),
+            "http://".into(),
+            "HTTPS://ZOOM.US/J/81234567890".into(),
             String::new(),
         ];
         for t in super::super::fixture_texts() {
@@ -906,6 +1000,7 @@ mod tests {
         assert!(urls.len() > 100, "urls found: {}", urls.len());
         for u in &urls {
             assert_eq!(classify(u), old_classify(u), "{u}");
+            assert_eq!(classify(u), classify_by_chars(u), "{u}");
         }
     }
 
