@@ -191,9 +191,11 @@ const URL_DOMAINS: [&[u8]; 5] = [
 ];
 
 /// `URL_RE.find_iter(token)` for an ASCII token (a maximal run of [`url_byte`]s), offset by
-/// `base` and handed to `found` in order, read by hand: the regex engine's set-up per token cost more than the matching, and
-/// most texts hold a dozen Zoom tokens. Linear in the token: each position's next host label
-/// and the last domain its label chain reaches are worked out once, backwards.
+/// `base` and handed to `found` in order, read by hand: the regex engine's set-up per token
+/// cost more than the matching, and most texts hold a dozen Zoom tokens. Linear in the token:
+/// a URL from the token's first byte (the usual token) is read forwards once; any other
+/// position's next host label and the last domain its label chain reaches are worked out
+/// once, backwards.
 ///
 /// The regex's leftmost-first choice, rule by rule: a match starts at the first position that
 /// can start one; there the scheme is taken if the rest can follow it; `(?:[a-z0-9-]+\.)*` takes
