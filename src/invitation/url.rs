@@ -180,6 +180,18 @@ fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// The bytes of a host label, `[a-z0-9-]` in any ASCII case, as a table: labels are read byte
+/// by byte for every Zoom URL.
+static LABEL_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b as u8 == b'-';
+        b += 1;
+    }
+    t
+};
+
 /// [`URL_RE`]'s alternatives after the optional scheme and host labels, in the regex's order
 /// of preference.
 const URL_DOMAINS: [&[u8]; 5] = [
@@ -207,10 +219,14 @@ fn ascii_token_matches(tok: &[u8], base: usize, found: &mut impl FnMut(std::ops:
         tok.get(q..q + lit.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(lit))
     };
+    // Every domain starts with "zoom": compared once, then only the tails, in the same order.
     let domain_end = |q: usize| {
+        if !at_ci(q, b"zoom") {
+            return None;
+        }
         URL_DOMAINS
             .iter()
-            .find(|d| at_ci(q, d))
+            .find(|d| at_ci(q + 4, d.get(4..).unwrap_or_default()))
             .map(|d| q + d.len())
     };
     // Every match holds a domain, and no position after the last domain's start can start a
@@ -227,7 +243,7 @@ fn ascii_token_matches(tok: &[u8], base: usize, found: &mut impl FnMut(std::ops:
         below = q;
     };
     let n = last_domain + 1;
-    let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+    let label = |b: u8| LABEL_BYTES[usize::from(b)];
     let scheme_len = |p: usize| {
         [&b"https://"[..], b"http://", b"zoommtg://", b"zoomus://"]
             .iter()
