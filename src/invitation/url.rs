@@ -62,14 +62,23 @@ impl JoinLink {
     }
 }
 
-/// "zoom" in any ASCII case: every [`URL_RE`] match holds it (each of its domains does, and
-/// none of z, o, m has a Unicode case variant outside ASCII).
-static ZOOM: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(["zoom"])
-        .expect("zoom searcher")
-});
+/// The first "zoom" in any ASCII case in `b` at or after `from`: every [`URL_RE`] match holds
+/// one (each of its domains does, and none of z, o, m has a Unicode case variant outside ASCII).
+/// A `memchr2` on 'z'/'Z' and a three-byte compare: 'z' is rare in text, and a generic
+/// multi-pattern searcher for one short needle cost several times more per text.
+fn find_zoom(b: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(i) = memchr::memchr2(b'z', b'Z', b.get(at..)?) {
+        let z = at + i;
+        if b.get(z + 1..z + 4)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"oom"))
+        {
+            return Some(z);
+        }
+        at = z + 1;
+    }
+    None
+}
 
 /// True for a byte that can stand in a [`URL_RE`] match: ASCII letters and digits, the path
 /// class's punctuation, and every non-ASCII byte (under `(?i)` the Kelvin sign and the long s
@@ -111,16 +120,15 @@ static URL_BYTES: [bool; 256] = {
     t
 };
 
-/// The byte ranges `URL_RE.find_iter(text)` yields, without running the regex over the whole
-/// text: a match never spans a byte [`url_byte`] refuses, so the matches are those of each
-/// maximal run of URL bytes (a "token") on its own, the pattern having no anchors or word
-/// boundaries; and a token without "zoom" holds none. So only tokens around a "zoom" are read.
-fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
+/// The byte ranges `URL_RE.find_iter(text)` yields, in order, each handed to `found`, without
+/// running the regex over the whole text: a match never spans a byte [`url_byte`] refuses, so
+/// the matches are those of each maximal run of URL bytes (a "token") on its own, the pattern
+/// having no anchors or word boundaries; and a token without "zoom" holds none. So only tokens
+/// around a "zoom" are read.
+fn for_each_url_match(text: &str, mut found: impl FnMut(std::ops::Range<usize>)) {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
     let mut from = 0;
-    while let Some(z) = ZOOM.find(&text[from..]) {
-        let z = from + z.start();
+    while let Some(z) = find_zoom(bytes, from) {
         // Token bounds: ASCII bytes, so both are char boundaries.
         let start = bytes[..z]
             .iter()
@@ -132,22 +140,57 @@ fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
             .map_or(bytes.len(), |i| z + i);
         let token = &text[start..end];
         if token.is_ascii() {
-            ascii_token_matches(token.as_bytes(), start, &mut out);
+            ascii_token_matches(token.as_bytes(), start, &mut found);
+        } else if !token.contains(['\u{212a}', '\u{17f}']) {
+            // Without the Kelvin sign and the long s (the only non-ASCII characters `(?i)` lets
+            // the pattern match) no match holds a non-ASCII byte: the token's ASCII runs are
+            // tokens of their own.
+            let tb = token.as_bytes();
+            let mut i = 0;
+            while i < tb.len() {
+                let run = tb[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii())
+                    .map_or(tb.len(), |k| i + k);
+                ascii_token_matches(&tb[i..run], start + i, &mut found);
+                i = run
+                    + tb[run..]
+                        .iter()
+                        .position(|b| b.is_ascii())
+                        .unwrap_or(tb.len() - run);
+            }
         } else {
             // Under `(?i)` the Kelvin sign and the long s match `k` and `s`: left to the regex.
-            out.extend(
-                URL_RE
-                    .find_iter(token)
-                    .map(|m| start + m.start()..start + m.end()),
-            );
+            for m in URL_RE.find_iter(token) {
+                found(start + m.start()..start + m.end());
+            }
         }
         from = end;
         if from >= text.len() {
             break;
         }
     }
+}
+
+/// [`for_each_url_match`] collected: the form the tests compare with the regex.
+#[cfg(test)]
+fn url_matches(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    for_each_url_match(text, |r| out.push(r));
     out
 }
+
+/// The bytes of a host label, `[a-z0-9-]` in any ASCII case, as a table: labels are read byte
+/// by byte for every Zoom URL.
+static LABEL_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b as u8 == b'-';
+        b += 1;
+    }
+    t
+};
 
 /// [`URL_RE`]'s alternatives after the optional scheme and host labels, in the regex's order
 /// of preference.
@@ -160,40 +203,120 @@ const URL_DOMAINS: [&[u8]; 5] = [
 ];
 
 /// `URL_RE.find_iter(token)` for an ASCII token (a maximal run of [`url_byte`]s), offset by
-/// `base`, read by hand: the regex engine's set-up per token cost more than the matching, and
-/// most texts hold a dozen Zoom tokens. Linear in the token: each position's next host label
-/// and the last domain its label chain reaches are worked out once, backwards.
+/// `base` and handed to `found` in order, read by hand: the regex engine's set-up per token
+/// cost more than the matching, and most texts hold a dozen Zoom tokens. Linear in the token:
+/// a URL from the token's first byte (the usual token) is read forwards once; any other
+/// position's next host label and the last domain its label chain reaches are worked out
+/// once, backwards.
 ///
 /// The regex's leftmost-first choice, rule by rule: a match starts at the first position that
 /// can start one; there the scheme is taken if the rest can follow it; `(?:[a-z0-9-]+\.)*` takes
 /// as many labels as still leave a domain after them, and the first domain alternative that
 /// fits wins; then a port of up to five digits, and a path, query or fragment, whose class is
 /// every byte a token holds, so it runs to the token's end.
-fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<usize>>) {
+fn ascii_token_matches(tok: &[u8], base: usize, found: &mut impl FnMut(std::ops::Range<usize>)) {
     let at_ci = |q: usize, lit: &[u8]| {
         tok.get(q..q + lit.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(lit))
     };
-    // Every domain starts with "zoom": nothing after the last one can start or lead to one.
-    let Some(last_zoom) = (0..tok.len())
-        .rev()
-        .find(|&q| tok[q] | 0x20 == b'z' && at_ci(q, b"zoom"))
-    else {
-        return;
-    };
-    let n = last_zoom + 1;
-    let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+    // Every domain starts with "zoom": compared once, then only the tails, in the same order.
     let domain_end = |q: usize| {
+        if !at_ci(q, b"zoom") {
+            return None;
+        }
         URL_DOMAINS
             .iter()
-            .find(|d| at_ci(q, d))
+            .find(|d| at_ci(q + 4, d.get(4..).unwrap_or_default()))
             .map(|d| q + d.len())
     };
-    // reach[q]: the end of the domain after the longest label chain from q that is followed by
-    // one; NONE when no chain from q reaches a domain. Worked out backwards from the last
-    // "zoom": the label starting at q ends where the one starting at q + 1 does.
+    // Every match holds a domain, and no position after the last domain's start can start a
+    // match or lead to a domain: a token without one (a "Zoom" in prose) ends here, and the
+    // others are read up to it. Domains all start with 'z'.
+    let mut below = tok.len();
+    let last_domain = loop {
+        let Some(q) = memchr::memrchr2(b'z', b'Z', tok.get(..below).unwrap_or_default()) else {
+            return;
+        };
+        if domain_end(q).is_some() {
+            break q;
+        }
+        below = q;
+    };
+    let n = last_domain + 1;
+    let label = |b: u8| LABEL_BYTES[usize::from(b)];
+    let scheme_len = |p: usize| {
+        [&b"https://"[..], b"http://", b"zoommtg://", b"zoomus://"]
+            .iter()
+            .find(|s| at_ci(p, s))
+            .map(|s| s.len())
+    };
+    // The end of a match whose host ends at `end`: a port, then a path to the token's end.
+    let match_end = |mut end: usize| {
+        if tok.get(end) == Some(&b':') {
+            let digits = tok
+                .get(end + 1..)
+                .unwrap_or_default()
+                .iter()
+                .take(5)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits > 0 {
+                end += 1 + digits;
+            }
+        }
+        if matches!(tok.get(end), Some(b'/' | b'?' | b'#')) {
+            end = tok.len();
+        }
+        end
+    };
+    // The end of the domain after the longest label chain from q that is followed by one, if
+    // any, read forwards label by label: the deepest domain the chain passes wins.
+    let chain_end = |q: usize| {
+        let mut best = None;
+        let mut r = q;
+        while let Some(&b) = tok.get(r).filter(|_| r < n) {
+            if b | 0x20 == b'z' {
+                best = domain_end(r).or(best);
+            }
+            let run = tok
+                .get(r..)
+                .unwrap_or_default()
+                .iter()
+                .position(|&c| !label(c))
+                .map_or(tok.len(), |k| r + k);
+            if run == r || tok.get(run) != Some(&b'.') {
+                break;
+            }
+            r = run + 1;
+        }
+        best
+    };
+    // Most tokens are one URL from their first byte: read it forwards, once, and stop there
+    // when it runs to the last domain or past it.
+    let mut p = 0;
+    if let Some(host_end) = scheme_len(0).and_then(chain_end).or_else(|| chain_end(0)) {
+        let end = match_end(host_end);
+        found(base..base + end);
+        p = end;
+        if p >= n {
+            return;
+        }
+    }
+    // Otherwise every later position may start a match, and forward walks from each could
+    // cost the square of a long chain of labels. reach[q]: what `chain_end(q)` returns, NONE
+    // for nothing; worked out backwards from the last domain: the label starting at q ends
+    // where the one starting at q + 1 does. On the stack for the usual host of a few dozen
+    // bytes.
     const NONE: u32 = u32::MAX;
-    let mut reach: Vec<u32> = vec![NONE; n + 1];
+    let mut small = [NONE; 64];
+    let mut big = Vec::new();
+    let reach: &mut [u32] = match small.get_mut(..=n) {
+        Some(r) => r,
+        None => {
+            big.resize(n + 1, NONE);
+            &mut big
+        }
+    };
     let mut label_end: Option<usize> = None; // after the '.' ending the label holding q + 1
     for q in (0..n).rev() {
         let b = tok[q];
@@ -224,35 +347,16 @@ fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<us
             .filter(|&e| e != NONE)
             .map(|e| e as usize)
     };
-    let scheme_len = |p: usize| {
-        [&b"https://"[..], b"http://", b"zoommtg://", b"zoomus://"]
-            .iter()
-            .find(|s| at_ci(p, s))
-            .map(|s| s.len())
-    };
-    let mut p = 0;
     while p < n {
         let host_end = scheme_len(p)
             .and_then(|s| reach_at(p + s))
             .or_else(|| reach_at(p));
-        let Some(mut end) = host_end else {
+        let Some(host_end) = host_end else {
             p += 1;
             continue;
         };
-        if tok.get(end) == Some(&b':') {
-            let digits = tok[end + 1..]
-                .iter()
-                .take(5)
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            if digits > 0 {
-                end += 1 + digits;
-            }
-        }
-        if matches!(tok.get(end), Some(b'/' | b'?' | b'#')) {
-            end = tok.len();
-        }
-        out.push(base + p..base + end);
+        let end = match_end(host_end);
+        found(base + p..base + end);
         p = end;
     }
 }
@@ -260,25 +364,25 @@ fn ascii_token_matches(tok: &[u8], base: usize, out: &mut Vec<std::ops::Range<us
 /// Every Zoom join link in `text`, in order.
 pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
     let mut out = Vec::new();
-    for r in url_matches(text) {
+    for_each_url_match(text, |r| {
         let start = r.start;
         let m_end = r.end;
         let raw = &text[r];
-        let has_scheme = raw.contains("://");
+        let has_scheme = has_colon_slashes(raw.as_bytes());
         if !has_scheme {
             if let Some(prev) = text[..start].chars().last() {
                 if prev.is_alphanumeric() || matches!(prev, '@' | '.' | '-' | '/' | '%' | '_') {
-                    continue;
+                    return;
                 }
             }
         } else if let Some(prev) = text[..start].chars().last() {
             if prev.is_ascii_alphanumeric() {
-                continue;
+                return;
             }
         }
         if let Some(next) = text[m_end..].chars().next() {
-            if next.is_alphanumeric() && !raw.contains('/') && !raw.contains('?') {
-                continue;
+            if next.is_alphanumeric() && memchr::memchr2(b'/', b'?', raw.as_bytes()).is_none() {
+                return;
             }
         }
         let trimmed = trim_trailing(raw);
@@ -286,13 +390,19 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
             link.pos = start;
             out.push(link);
         }
-    }
+    });
     out
 }
 
 /// True when `url` is a Zoom join link.
 pub(crate) fn is_join_link(url: &str) -> bool {
     classify(trim_trailing(url.trim())).is_some()
+}
+
+/// True when `b` holds "://": found from each ':' (a few per URL), without the set-up of a
+/// substring searcher.
+fn has_colon_slashes(b: &[u8]) -> bool {
+    memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//"))
 }
 
 /// Drops punctuation glued to the end of a URL.
@@ -319,32 +429,33 @@ fn zoom_host(host: &str) -> bool {
 }
 
 /// Reads a (trimmed) URL as a join link. Allocates only for a link it accepts: it runs on every
-/// Zoom-looking URL and every HTML href.
+/// Zoom-looking URL and every HTML href. Cut by bytes: every delimiter it looks for is ASCII,
+/// which no byte of a multi-byte character equals, so each cut is a char boundary, and a byte
+/// search costs a fraction of a char pattern's.
 pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
-    let (scheme, rest_at) = if starts_with_ci(raw, "https://") {
-        ("https", 8)
+    let (app, rest_at) = if starts_with_ci(raw, "https://") {
+        (false, 8)
     } else if starts_with_ci(raw, "http://") {
-        ("http", 7)
+        (false, 7)
     } else if starts_with_ci(raw, "zoommtg://") {
-        ("zoommtg", 10)
+        (true, 10)
     } else if starts_with_ci(raw, "zoomus://") {
-        ("zoomus", 9)
-    } else if raw.contains("://") {
+        (true, 9)
+    } else if has_colon_slashes(raw.as_bytes()) {
         return None;
     } else {
-        ("", 0)
+        (false, 0)
     };
-    let rest = &raw[rest_at..];
-    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host_port = &rest[..host_end];
-    let host = host_port.split(':').next().unwrap_or("");
+    let rest = raw.get(rest_at..)?;
+    let cut = |s: &str, stop: fn(u8) -> bool| s.bytes().position(stop).unwrap_or(s.len());
+    let host_end = cut(rest, |c| matches!(c, b'/' | b'?' | b'#'));
+    let (host_port, after) = rest.split_at(host_end);
+    let host = &host_port[..cut(host_port, |c| c == b':')];
     if !zoom_host(host) {
         return None;
     }
-    let after = &rest[host_end..];
-    let path_end = after.find(['?', '#']).unwrap_or(after.len());
-    let path = &after[..path_end];
-    let query = after[path_end..].trim_start_matches('?');
+    let (path, query) = after.split_at(cut(after, |c| matches!(c, b'?' | b'#')));
+    let query = &query[cut(query, |c| c != b'?')..];
     // The path's non-empty segments: how many, and the first three (all a join link has).
     let mut segs = [""; 3];
     let mut n = 0;
@@ -355,7 +466,7 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
         n += 1;
     }
     let id_ok = |s: &str| (6..=13).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
-    let (kind, meeting_id) = if scheme == "zoommtg" || scheme == "zoomus" {
+    let (kind, meeting_id) = if app {
         let id = query_param(query, "confno")?;
         if !id_ok(&id) {
             return None;
@@ -389,7 +500,7 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
             _ => return None,
         }
     };
-    let url = if scheme.is_empty() {
+    let url = if rest_at == 0 {
         format!("https://{raw}")
     } else {
         raw.to_owned()
@@ -449,13 +560,71 @@ pub(crate) fn unwrap_redirect(url: &str) -> String {
 
 /// Replaces redirect wrappers in text by their targets.
 pub(crate) fn unwrap_redirects_in_text(text: &str) -> Cow<'_, str> {
-    if !REDIRECT_RE.is_match(text) {
+    if !may_hold_redirect(text.as_bytes()) || !REDIRECT_RE.is_match(text) {
         return Cow::Borrowed(text);
     }
     REDIRECT_RE.replace_all(text, |c: &regex::Captures<'_>| {
         unwrap_redirect(c.get(0).map(|m| m.as_str()).unwrap_or(""))
     })
 }
+
+/// "://", searched for once per text by [`may_hold_redirect`]: built once, and one SIMD pass
+/// over the text instead of a `memchr` restarted at every ':' (texts hold a dozen, of times
+/// and labels).
+static COLON_SLASHES: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
+
+/// A necessary condition for a [`REDIRECT_RE`] match, cheap enough to spare most texts the
+/// regex (which runs on every body and every HTML line with "://"). A match is "http(s)://",
+/// a run of `[A-Za-z0-9.-]` (under `(?i)` also the Kelvin sign and the long s: non-ASCII bytes
+/// are taken as run bytes), then one of four literals starting at most at the run's end. The
+/// literals hold pieces free of k and s, so matched in ASCII case only: "google.com/url" and
+/// "urldefen" start where the literal does, "afelin" one character in (the 's' of "safelinks",
+/// one byte, or two for a long s). So one of them starts within two bytes of the run's end.
+fn may_hold_redirect(b: &[u8]) -> bool {
+    let at_ci = |q: usize, lit: &[u8]| {
+        b.get(q..q + lit.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(lit))
+    };
+    let piece_at = |q: usize| match b.get(q).map(|c| c | 0x20) {
+        Some(b'a') => at_ci(q, b"afelin"),
+        Some(b'u') => at_ci(q, b"urldefen"),
+        Some(b'g') => at_ci(q, b"google.com/url"),
+        _ => false,
+    };
+    COLON_SLASHES.find_iter(b).any(|i| {
+        // One pass over the run: RUN_BYTES marks run bytes, and those a piece starts with.
+        let mut q = i + 3;
+        while let Some(&c) = b.get(q) {
+            match RUN_BYTES[usize::from(c)] {
+                0 => break,
+                2 if piece_at(q) => return true,
+                _ => q += 1,
+            }
+        }
+        (q..q + 3).any(piece_at)
+    })
+}
+
+/// For [`may_hold_redirect`]: 0 for a byte that ends a host run, 1 for one in it (ASCII
+/// letters, digits, '.', '-', and every non-ASCII byte), 2 for a run byte a piece it looks
+/// for can start with (a, g, u in either case).
+static RUN_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if matches!(c | 0x20, b'a' | b'g' | b'u') && c.is_ascii_alphabetic() {
+            2
+        } else if c >= 0x80 || c.is_ascii_alphanumeric() || c == b'.' || c == b'-' {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Removes every Zoom URL from a piece of anchor text.
 pub(crate) fn remove_zoom_urls(text: &str) -> String {
@@ -543,7 +712,19 @@ mod tests {
                     b -= 1;
                 }
                 s.push_str(&t[a..b]);
-                s.push_str(["", "zoom", ".", " ", "/", "\u{212a}", "ZOOM.US/j/"][next(7)]);
+                const GLUE: [&str; 10] = [
+                    "",
+                    "zoom",
+                    ".",
+                    " ",
+                    "/",
+                    "\u{212a}",
+                    "ZOOM.US/j/",
+                    "\u{17f}",
+                    "会議",
+                    "é.zoom.us/j/123456789?pwd=x",
+                ];
+                s.push_str(GLUE[next(GLUE.len())]);
             }
             check(&s);
         }
@@ -615,7 +796,7 @@ mod tests {
                 .map(|m| 3 + m.start()..3 + m.end())
                 .collect();
             let mut got = Vec::new();
-            ascii_token_matches(tok.as_bytes(), 3, &mut got);
+            ascii_token_matches(tok.as_bytes(), 3, &mut |r| got.push(r));
             assert_eq!(got, want, "{tok}");
             matched += usize::from(!want.is_empty());
         }
@@ -623,7 +804,7 @@ mod tests {
         // A long chain of labels that never reaches a domain stays linear (and finds nothing).
         let long = "a.".repeat(50_000) + "zoom";
         let mut got = Vec::new();
-        ascii_token_matches(long.as_bytes(), 0, &mut got);
+        ascii_token_matches(long.as_bytes(), 0, &mut |r| got.push(r));
         assert!(got.is_empty());
     }
 
@@ -708,6 +889,94 @@ mod tests {
         })
     }
 
+    /// `classify` as it was before it cut by bytes (char patterns, `str::contains`).
+    fn classify_by_chars(raw: &str) -> Option<JoinLink> {
+        let (scheme, rest_at) = if starts_with_ci(raw, "https://") {
+            ("https", 8)
+        } else if starts_with_ci(raw, "http://") {
+            ("http", 7)
+        } else if starts_with_ci(raw, "zoommtg://") {
+            ("zoommtg", 10)
+        } else if starts_with_ci(raw, "zoomus://") {
+            ("zoomus", 9)
+        } else if raw.contains("://") {
+            return None;
+        } else {
+            ("", 0)
+        };
+        let rest = &raw[rest_at..];
+        let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let host_port = &rest[..host_end];
+        let host = host_port.split(':').next().unwrap_or("");
+        if !zoom_host(host) {
+            return None;
+        }
+        let after = &rest[host_end..];
+        let path_end = after.find(['?', '#']).unwrap_or(after.len());
+        let path = &after[..path_end];
+        let query = after[path_end..].trim_start_matches('?');
+        // The path's non-empty segments: how many, and the first three (all a join link has).
+        let mut segs = [""; 3];
+        let mut n = 0;
+        for s in path.split('/').filter(|s| !s.is_empty()) {
+            if let Some(slot) = segs.get_mut(n) {
+                *slot = s;
+            }
+            n += 1;
+        }
+        let id_ok = |s: &str| (6..=13).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+        let (kind, meeting_id) = if scheme == "zoommtg" || scheme == "zoomus" {
+            let id = query_param(query, "confno")?;
+            if !id_ok(&id) {
+                return None;
+            }
+            (LinkKind::App, Some(id))
+        } else {
+            let seg_is = |i: usize, word: &str| segs[i].eq_ignore_ascii_case(word);
+            match n {
+                2 if seg_is(0, "j") && id_ok(segs[1]) => {
+                    (LinkKind::Meeting, Some(segs[1].to_owned()))
+                }
+                2 if seg_is(0, "w") && id_ok(segs[1]) => {
+                    (LinkKind::Webinar, Some(segs[1].to_owned()))
+                }
+                2 if seg_is(0, "my")
+                    && segs[1]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) =>
+                {
+                    (LinkKind::Personal, None)
+                }
+                3 if seg_is(0, "wc") && seg_is(1, "join") && id_ok(segs[2]) => {
+                    (LinkKind::Meeting, Some(segs[2].to_owned()))
+                }
+                3 if seg_is(0, "wc") && seg_is(2, "join") && id_ok(segs[1]) => {
+                    (LinkKind::Meeting, Some(segs[1].to_owned()))
+                }
+                1 if seg_is(0, "join") => {
+                    let id = query_param(query, "confno")?;
+                    if !id_ok(&id) {
+                        return None;
+                    }
+                    (LinkKind::Meeting, Some(id))
+                }
+                _ => return None,
+            }
+        };
+        let url = if scheme.is_empty() {
+            format!("https://{raw}")
+        } else {
+            raw.to_owned()
+        };
+        Some(JoinLink {
+            pos: 0,
+            url,
+            host: host.to_ascii_lowercase(),
+            kind,
+            meeting_id,
+        })
+    }
+
     /// `classify` against the copying version it replaced, on every URL-looking token of every
     /// fixture, upper-cased too, and on edge cases.
     #[test]
@@ -727,6 +996,17 @@ mod tests {
             "https://zoom.us/\u{212a}/1".into(),
             "ftp://zoom.us/j/81234567890".into(),
             "https://zoom.us".into(),
+            "zoom.us/join??confno=81234567890".into(),
+            "zoom.us/j/81234567890?x=http://a".into(),
+            "https://zoom.us#/j/81234567890?pwd=1".into(),
+            "https://zoom.us:443:1/j/81234567890".into(),
+            "https://zoöm.us/j/81234567890".into(),
+            "https://é.zoom.us/wc/81234567890/join?x=ü".into(),
+            "https://zoom.us/my/ana/".into(),
+            "ZoomMtg://Zoom.US/join?ConfNo=81234567890".into(),
+            "zoomus://zoom.us/join?confno=12345".into(),
+            "http://".into(),
+            "HTTPS://ZOOM.US/J/81234567890".into(),
             String::new(),
         ];
         for t in super::super::fixture_texts() {
@@ -738,6 +1018,115 @@ mod tests {
         assert!(urls.len() > 100, "urls found: {}", urls.len());
         for u in &urls {
             assert_eq!(classify(u), old_classify(u), "{u}");
+            assert_eq!(classify(u), classify_by_chars(u), "{u}");
+        }
+    }
+
+    /// `find_zoom` against a plain scan for every "zoom" start, on every fixture and its upper-
+    /// and lower-cased copies, from every start offset near each hit.
+    #[test]
+    fn zoom_search_finds_every_zoom() {
+        let mut texts = super::super::fixture_texts();
+        texts.extend([
+            "zzoom zoo zoOm z".to_owned(),
+            "zoo".to_owned(),
+            String::new(),
+        ]);
+        for t in &texts {
+            for t in [t.clone(), t.to_uppercase(), t.to_lowercase()] {
+                let b = t.as_bytes();
+                let want: Vec<usize> = (0..b.len())
+                    .filter(|&i| b[i..].len() >= 4 && b[i..i + 4].eq_ignore_ascii_case(b"zoom"))
+                    .collect();
+                let mut got = Vec::new();
+                let mut from = 0;
+                while let Some(z) = find_zoom(b, from) {
+                    got.push(z);
+                    from = z + 1;
+                }
+                assert_eq!(got, want);
+                assert_eq!(find_zoom(b, b.len() + 1), None);
+            }
+        }
+    }
+
+    /// `unwrap_redirects_in_text` as it was: the regex on every text, with no cheaper test first.
+    fn old_unwrap_redirects_in_text(text: &str) -> Cow<'_, str> {
+        if !REDIRECT_RE.is_match(text) {
+            return Cow::Borrowed(text);
+        }
+        REDIRECT_RE.replace_all(text, |c: &regex::Captures<'_>| {
+            unwrap_redirect(c.get(0).map(|m| m.as_str()).unwrap_or(""))
+        })
+    }
+
+    /// The prefiltered unwrapping against the regex-only one, on every fixture (as is, upper-
+    /// and lower-cased), on redirect links written with the Kelvin sign and the long s where the
+    /// regex's `(?i)` accepts them, and on splices of all these with glue that cuts them.
+    #[test]
+    fn redirect_prefilter_keeps_every_redirect() {
+        let mut texts = super::super::fixture_texts();
+        let links = [
+            "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fzoom.us%2Fj%2F1",
+            "HTTP\u{17f}://eu.\u{17f}afelin\u{212a}\u{17f}.protection.outlook.com/?url=x",
+            "https://\u{17f}afelinks.protection.outlook.com/?url=https%3A%2F%2Fzoom.us",
+            "http://www.google.com/url?q=https://zoom.us/j/81234567890&sa=D",
+            "https://urldefense.com/v3/__https://zoom.us/j/81234567890__;!!x",
+            "https://urldefen\u{17f}e.proofpoint.com/v2/url?u=https-3A__zoom.us_j_1&d=x",
+            "https://a-b.9.\u{212a}.google.com/url?q=x",
+            "https://google.com/URL",
+            "https://safelinks.protection.outlook.co",
+            "https://x y.safelinks.protection.outlook.com/?url=z",
+            "https:/urldefense.com/v3/__x",
+            "ftp://safelinks.protection.outlook.com/?url=z https://",
+            "日本://urldefense.proofpoint.com/v2/url?u=x",
+            "https://",
+            "",
+        ];
+        let found = links
+            .iter()
+            .filter(|l| REDIRECT_RE.is_match(l) && may_hold_redirect(l.as_bytes()))
+            .count();
+        assert!(found >= 8, "redirects the regex takes: {found}");
+        texts.extend(links.iter().map(|l| l.to_string()));
+        let mut state: u64 = 0x0dd_b1a5_e5ca_1ab1;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n.max(1)
+        };
+        let base = texts.clone();
+        for _ in 0..2_000 {
+            let mut s = String::new();
+            for _ in 0..3 {
+                let t = &base[next(base.len())];
+                let mut a = next(t.len() + 1);
+                while !t.is_char_boundary(a) {
+                    a -= 1;
+                }
+                let mut b = (a + next(200)).min(t.len());
+                while !t.is_char_boundary(b) {
+                    b -= 1;
+                }
+                s.push_str(&t[a..b]);
+                s.push_str(links[next(links.len())]);
+            }
+            texts.push(s);
+        }
+        for t in &texts {
+            for t in [t.clone(), t.to_uppercase(), t.to_lowercase()] {
+                assert_eq!(
+                    unwrap_redirects_in_text(&t),
+                    old_unwrap_redirects_in_text(&t),
+                    "{t}"
+                );
+                // Necessary: never false where the regex matches.
+                assert!(
+                    may_hold_redirect(t.as_bytes()) || !REDIRECT_RE.is_match(&t),
+                    "{t}"
+                );
+            }
         }
     }
 
