@@ -55,7 +55,7 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
     }
     let message = parse_message(bytes)
         .ok_or_else(|| NotAnInvitation::Malformed("the MIME structure cannot be read".into()))?;
-    // The sender, read once for `automation` and for the result.
+    // The sender, read once for `automation_from` and for the result.
     let from = first_addr(message.from()).map(|(a, _)| a);
     if let Some((kind, reason)) = automation_from(&message, from.as_deref()) {
         match kind {
@@ -98,10 +98,10 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded, NotAnInvitation> {
 ///
 /// Kept, as `default()` parses them: Content-Type and Content-Disposition (the part structure
 /// and attachment names), Content-Transfer-Encoding (how bodies are decoded), From and Subject
-/// (read by `load` and [`automation`]), and the List-* and Return-Path headers (whose raw text
-/// `automation` reads: parsed as before, their extent is exactly what it was). A skipped
-/// header ends where `parse_raw` ends it, so `automation`'s raw reads of the others (and
-/// every later header) are unchanged. The cost: one hash-map look-up per header.
+/// (read by `load` and [`automation_from`]), and the List-* and Return-Path headers (whose raw
+/// text `automation_from` reads: parsed as before, their extent is exactly what it was). A
+/// skipped header ends where `parse_raw` ends it, so `automation_from`'s raw reads of the
+/// others (and every later header) are unchanged. The cost: one hash-map look-up per header.
 fn load_parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
     PARSER.get_or_init(|| {
@@ -909,7 +909,7 @@ enum Automated {
     Bulk,
 }
 
-/// The root headers [`automation`] reads, found in one pass over the header list (one
+/// The root headers [`automation_from`] reads, found in one pass over the header list (one
 /// `header_raw` call per name converted the name and scanned the whole list each time).
 #[derive(Default)]
 struct AutoHeaders<'m, 'x> {

@@ -577,10 +577,10 @@ static COLON_SLASHES: LazyLock<memchr::memmem::Finder<'static>> =
 /// A necessary condition for a [`REDIRECT_RE`] match, cheap enough to spare most texts the
 /// regex (which runs on every body and every HTML line with "://"). A match is "http(s)://",
 /// a run of `[A-Za-z0-9.-]` (under `(?i)` also the Kelvin sign and the long s: non-ASCII bytes
-/// are taken as run bytes), then one of four literals starting at most at the run's end. The
-/// literals hold pieces free of k and s, so matched in ASCII case only: "google.com/url" and
-/// "urldefen" start where the literal does, "afelin" one character in (the 's' of "safelinks",
-/// one byte, or two for a long s). So one of them starts within two bytes of the run's end.
+/// are taken as run bytes), then one of four literals. Every literal is made of run characters,
+/// so the maximal run after "://" holds the whole literal, and with it a piece of it free of k
+/// and s, matched in ASCII case only: "google.com/url" and "urldefen" where the literal starts,
+/// "afelin" one character in (after the 's' of "safelinks", one byte, or two for a long s).
 fn may_hold_redirect(b: &[u8]) -> bool {
     let at_ci = |q: usize, lit: &[u8]| {
         b.get(q..q + lit.len())
@@ -602,7 +602,7 @@ fn may_hold_redirect(b: &[u8]) -> bool {
                 _ => q += 1,
             }
         }
-        (q..q + 3).any(piece_at)
+        false
     })
 }
 
