@@ -45,7 +45,7 @@ pub(super) fn clean_tail(text: &mut String, from: usize) {
         colon |= c == b':';
         lf |= c == b'\n';
     }
-    if colon && memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//")) {
+    if colon && url::has_colon_slashes(b) {
         if let std::borrow::Cow::Owned(unwrapped) = url::unwrap_redirects_in_text(tail) {
             text.truncate(from);
             push_clean_lines(text, &unwrapped);

@@ -215,10 +215,7 @@ const URL_DOMAINS: [&[u8]; 5] = [
 /// fits wins; then a port of up to five digits, and a path, query or fragment, whose class is
 /// every byte a token holds, so it runs to the token's end.
 fn ascii_token_matches(tok: &[u8], base: usize, found: &mut impl FnMut(std::ops::Range<usize>)) {
-    let at_ci = |q: usize, lit: &[u8]| {
-        tok.get(q..q + lit.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(lit))
-    };
+    let at_ci = |q: usize, lit: &[u8]| at_ci(tok, q, lit);
     // Every domain starts with "zoom": compared once, then only the tails, in the same order.
     let domain_end = |q: usize| {
         if !at_ci(q, b"zoom") {
@@ -399,9 +396,9 @@ pub(crate) fn is_join_link(url: &str) -> bool {
     classify(trim_trailing(url.trim())).is_some()
 }
 
-/// True when `b` holds "://": found from each ':' (a few per URL), without the set-up of a
-/// substring searcher.
-fn has_colon_slashes(b: &[u8]) -> bool {
+/// True when `b` holds "://": found from each ':' (a few per URL or line), without the set-up
+/// of a substring searcher. Every redirect and scheme'd Zoom link holds one.
+pub(crate) fn has_colon_slashes(b: &[u8]) -> bool {
     memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//"))
 }
 
@@ -412,9 +409,13 @@ fn trim_trailing(raw: &str) -> &str {
 
 /// True when `s` starts with `prefix`, ignoring ASCII case.
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.as_bytes()
-        .get(..prefix.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+    at_ci(s.as_bytes(), 0, prefix.as_bytes())
+}
+
+/// True when `b` holds `lit` at byte `q`, ignoring ASCII case (false past the end).
+fn at_ci(b: &[u8], q: usize, lit: &[u8]) -> bool {
+    b.get(q..q + lit.len())
+        .is_some_and(|w| w.eq_ignore_ascii_case(lit))
 }
 
 /// True when `host` (any ASCII case) is one of [`DOMAINS`] or a subdomain of one.
@@ -582,14 +583,10 @@ static COLON_SLASHES: LazyLock<memchr::memmem::Finder<'static>> =
 /// and s, matched in ASCII case only: "google.com/url" and "urldefen" where the literal starts,
 /// "afelin" one character in (after the 's' of "safelinks", one byte, or two for a long s).
 fn may_hold_redirect(b: &[u8]) -> bool {
-    let at_ci = |q: usize, lit: &[u8]| {
-        b.get(q..q + lit.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(lit))
-    };
     let piece_at = |q: usize| match b.get(q).map(|c| c | 0x20) {
-        Some(b'a') => at_ci(q, b"afelin"),
-        Some(b'u') => at_ci(q, b"urldefen"),
-        Some(b'g') => at_ci(q, b"google.com/url"),
+        Some(b'a') => at_ci(b, q, b"afelin"),
+        Some(b'u') => at_ci(b, q, b"urldefen"),
+        Some(b'g') => at_ci(b, q, b"google.com/url"),
         _ => false,
     };
     COLON_SLASHES.find_iter(b).any(|i| {
