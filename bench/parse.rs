@@ -15,10 +15,6 @@ use dragoman::invitation::{mime_baseline, parse};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The daemon's allocator (src/main.rs), so both sides allocate as they would in it.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)

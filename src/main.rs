@@ -16,11 +16,6 @@ use dragoman::app::App;
 use dragoman::config::{Config, ConfigError, DEFAULT_DATA_DIR};
 use dragoman::store::RequestDetail;
 
-/// mimalloc for the whole process (Cargo.toml says why); the parse bench uses it too, so it
-/// measures the allocator the daemon runs on.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const EX_CONFIG: u8 = 78;
 
 #[derive(Parser)]
