@@ -578,10 +578,11 @@ static COLON_SLASHES: LazyLock<memchr::memmem::Finder<'static>> =
 /// A necessary condition for a [`REDIRECT_RE`] match, cheap enough to spare most texts the
 /// regex (which runs on every body and every HTML line with "://"). A match is "http(s)://",
 /// a run of `[A-Za-z0-9.-]` (under `(?i)` also the Kelvin sign and the long s: non-ASCII bytes
-/// are taken as run bytes), then one of four literals. Every literal is made of run characters,
-/// so the maximal run after "://" holds the whole literal, and with it a piece of it free of k
-/// and s, matched in ASCII case only: "google.com/url" and "urldefen" where the literal starts,
-/// "afelin" one character in (after the 's' of "safelinks", one byte, or two for a long s).
+/// are taken as run bytes), then one of four literals. Each literal is made of run characters
+/// up to its first '/' (all of "safelinks.protection.outlook.com"), so the maximal run after
+/// "://" holds the start of a piece of it free of k and s, matched in ASCII case only:
+/// "google.com/url" and "urldefen" where the literal starts, "afelin" one character in (after
+/// the 's' of "safelinks", one byte, or two for a long s).
 fn may_hold_redirect(b: &[u8]) -> bool {
     let piece_at = |q: usize| match b.get(q).map(|c| c | 0x20) {
         Some(b'a') => at_ci(b, q, b"afelin"),
