@@ -420,13 +420,16 @@ fn at_ci(b: &[u8], q: usize, lit: &[u8]) -> bool {
 
 /// True when `host` (any ASCII case) is one of [`DOMAINS`] or a subdomain of one.
 fn zoom_host(host: &str) -> bool {
-    let h = host.as_bytes();
-    DOMAINS.iter().any(|d| {
-        let d = d.as_bytes();
-        h.len() >= d.len()
-            && h[h.len() - d.len()..].eq_ignore_ascii_case(d)
-            && (h.len() == d.len() || h[h.len() - d.len() - 1] == b'.')
-    })
+    DOMAINS.iter().any(|d| host_under(host, d))
+}
+
+/// True when `host` (any ASCII case) is `domain` or a subdomain of it. By bytes: a host may
+/// hold non-ASCII characters, and a cut inside one is simply no match.
+fn host_under(host: &str, domain: &str) -> bool {
+    let (h, d) = (host.as_bytes(), domain.as_bytes());
+    h.len() >= d.len()
+        && h[h.len() - d.len()..].eq_ignore_ascii_case(d)
+        && (h.len() == d.len() || h[h.len() - d.len() - 1] == b'.')
 }
 
 /// Reads a (trimmed) URL as a join link. Allocates only for a link it accepts: it runs on every
@@ -526,37 +529,65 @@ fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-/// The target of an Outlook Safe Links, Google or URL Defense redirect; other URLs unchanged.
+/// How many redirect wrappers [`unwrap_redirect`] takes off one URL: Safe Links wraps every
+/// link it passes again, a Google Calendar redirect included, and a wrapped link stays wrapped
+/// when the mail is forwarded to another protected tenant.
+const MAX_REDIRECT_LAYERS: usize = 4;
+
+/// The target of an Outlook Safe Links, Google or URL Defense redirect, unwrapped layer by layer
+/// (a Safe Links wrapper around Google's, say); other URLs unchanged.
 pub(crate) fn unwrap_redirect(url: &str) -> String {
-    let lower = url.to_ascii_lowercase();
-    if lower.contains("urldefense.com/v3/__") {
-        if let Some(start) = lower.find("/v3/__") {
-            let inner = &url[start + 6..];
-            let end = inner.find("__").unwrap_or(inner.len());
-            return inner[..end].to_owned();
+    let mut url = Cow::Borrowed(url);
+    for _ in 0..MAX_REDIRECT_LAYERS {
+        match unwrap_one_redirect(&url) {
+            Some(inner) => url = Cow::Owned(inner),
+            None => break,
         }
     }
-    if lower.contains("urldefense.proofpoint.com/v2/url") {
-        if let Some(u) = url.split_once('?').and_then(|(_, q)| query_param(q, "u")) {
-            // Proofpoint v2: "-XX" is a percent escape, "_" a slash.
-            return percent_decode(&u.replace('-', "%").replace('_', "/"));
-        }
-    }
-    let param = if lower.contains("safelinks.protection.outlook.com") {
-        "url"
-    } else if lower.contains("google.com/url") {
-        "q"
+    url.into_owned()
+}
+
+/// The target of `url` if its host and path are one of the redirectors' own, whatever its query
+/// mentions: a join link whose query happens to name a redirector is not one.
+fn unwrap_one_redirect(url: &str) -> Option<String> {
+    let rest_at = if starts_with_ci(url, "https://") {
+        8
+    } else if starts_with_ci(url, "http://") {
+        7
     } else {
-        return url.to_owned();
+        return None;
     };
-    let query = match url.split_once('?') {
-        Some((_, q)) => q,
-        None => return url.to_owned(),
-    };
-    match query_param(query, param) {
-        Some(v) => percent_decode(&v),
-        None => url.to_owned(),
+    let rest = &url[rest_at..];
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host_port = &rest[..host_end];
+    let host = host_port.split(':').next().unwrap_or(host_port);
+    let after = &rest[host_end..];
+    let path_end = after.find(['?', '#']).unwrap_or(after.len());
+    let path = &after[..path_end];
+    let query = after[path_end..]
+        .strip_prefix('?')
+        .map(|q| q.split('#').next().unwrap_or(q));
+    let under = |domain: &str| host_under(host, domain);
+    let param = |name: &str| query.and_then(|q| query_param(q, name));
+    if under("urldefense.com") && starts_with_ci(path, "/v3/__") {
+        // URL Defense v3: the target stands as it is between "/v3/__" and the next "__".
+        let inner = &after["/v3/__".len()..];
+        let end = inner.find("__").unwrap_or(inner.len());
+        return Some(inner[..end].to_owned());
     }
+    if under("urldefense.proofpoint.com") && path.eq_ignore_ascii_case("/v2/url") {
+        // Proofpoint v2: "-XX" is a percent escape, "_" a slash.
+        let u = param("u")?;
+        return Some(percent_decode(&u.replace('-', "%").replace('_', "/")));
+    }
+    let target = if under("safelinks.protection.outlook.com") {
+        param("url")
+    } else if under("google.com") && path.eq_ignore_ascii_case("/url") {
+        param("q").or_else(|| param("url"))
+    } else {
+        None
+    };
+    target.map(|t| percent_decode(&t))
 }
 
 /// Replaces redirect wrappers in text by their targets.
@@ -1132,5 +1163,62 @@ mod tests {
     fn safelinks() {
         let u = "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fzoom.us%2Fj%2F81234567890%3Fpwd%3Dab.1&data=x";
         assert_eq!(unwrap_redirect(u), "https://zoom.us/j/81234567890?pwd=ab.1");
+    }
+
+    /// Every redirector's shape, one wrapped in another (Safe Links around Google Calendar's
+    /// redirect, as an Outlook recipient gets a Google invitation; Safe Links around Safe Links,
+    /// as a protected tenant forwards to another), and URLs that only mention a redirector.
+    #[test]
+    fn redirects_by_host_and_path_layer_by_layer() {
+        let join = "https://us02web.zoom.us/j/81234567890?pwd=ab.1";
+        let google = "https://www.google.com/url?q=https://us02web.zoom.us/j/81234567890?pwd%3Dab.1&sa=D&source=calendar&usg=AOvVaw0";
+        assert_eq!(unwrap_redirect(google), join);
+        let outer = |inner: &str| {
+            let mut enc = String::new();
+            for b in inner.bytes() {
+                if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                    enc.push(char::from(b));
+                } else {
+                    enc.push_str(&format!("%{b:02X}"));
+                }
+            }
+            format!(
+                "https://eur01.safelinks.protection.outlook.com/?url={enc}&data=05%7C01&reserved=0"
+            )
+        };
+        assert_eq!(unwrap_redirect(&outer(google)), join);
+        assert_eq!(unwrap_redirect(&outer(&outer(join))), join);
+        assert_eq!(
+            unwrap_redirect("HTTPS://URLDEFENSE.COM/v3/__https://zoom.us/j/81234567890__;!!x"),
+            "https://zoom.us/j/81234567890"
+        );
+        assert_eq!(
+            unwrap_redirect(
+                "https://urldefense.proofpoint.com/v2/url?u=https-3A__zoom.us_j_81234567890&d=x"
+            ),
+            "https://zoom.us/j/81234567890"
+        );
+        assert_eq!(
+            unwrap_redirect(
+                "https://www.google.com:443/url?sa=t&url=https%3A%2F%2Fzoom.us%2Fj%2F81234567890"
+            ),
+            "https://zoom.us/j/81234567890"
+        );
+        // Named only in a query or a path, or by a look-alike host: not a redirect.
+        for u in [
+            "https://zoom.us/j/81234567890?pwd=ab&ref=nam02.safelinks.protection.outlook.com&url=https://x.example",
+            "https://zoom.us/j/81234567890?from=google.com/url&q=https://x.example",
+            "https://x.example/google.com/url?q=https://zoom.us/j/81234567890",
+            "https://notgoogle.com/url?q=https://zoom.us/j/81234567890",
+            "https://safelinks.protection.outlook.com.x.example/?url=https://zoom.us/j/1",
+            "https://example.com/v3/__https://zoom.us/j/81234567890__?via=urldefense.com/v3/__",
+            "https://www.google.com/calendar/event?q=https://zoom.us/j/81234567890",
+            "ftp://www.google.com/url?q=https://zoom.us/j/81234567890",
+        ] {
+            assert_eq!(unwrap_redirect(u), u);
+        }
+        // A wrapper without a target is left as it is.
+        let bare = "https://nam02.safelinks.protection.outlook.com/?data=x";
+        assert_eq!(unwrap_redirect(bare), bare);
     }
 }
