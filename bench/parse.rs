@@ -5,9 +5,11 @@
 //! The headline ratio is over every fixture; a second one beside it is over the whole messages
 //! (`.eml`) only, what the daemon receives (on a bare body mail-parser finds no header block and
 //! does almost nothing). `PARSE_BENCH_PER_FILE=1` prints each input's own times and ratio
-//! instead. `PARSE_BENCH_LOOP=extract|bare|none` (with `PARSE_BENCH_SET=all|eml|other` and
-//! `PARSE_BENCH_N` passes) only loops one side over the set, for `bench/parse_ir.sh`, which counts
-//! the instructions each side executes under valgrind: a figure machine load cannot move.
+//! instead, and `PARSE_BENCH_RATIO=1` only the interleaved ratio; both over `PARSE_BENCH_SET`
+//! (see [`selected`]: `all`, `eml`, `other`, a file-name prefix, or `-` and one). And
+//! `PARSE_BENCH_LOOP=extract|bare|none` (with `PARSE_BENCH_SET` and `PARSE_BENCH_N` passes) only
+//! loops one side over the set, for `bench/parse_ir.sh`, which counts the instructions each
+//! side executes under valgrind: a figure machine load cannot move.
 //! Must never write anywhere but stdout and criterion's own target directory.
 
 use criterion::{black_box, Criterion, Throughput};
@@ -129,17 +131,38 @@ fn measured_loop(set: &[&Vec<u8>], passes: usize, side: &str) {
 
 /// `PARSE_BENCH_LOOP`: one side over one set, after a warm-up pass of both (so lazily built
 /// statics are not counted).
+/// The inputs `PARSE_BENCH_SET` names: `all` (the default), `eml` (whole messages), `other`
+/// (bare texts, HTML and calendars), a file-name prefix (`008`, `1`), or `-` and a prefix for
+/// every input but those.
+fn selected(named: &[(String, Vec<u8>)]) -> impl Iterator<Item = &(String, Vec<u8>)> {
+    let set = std::env::var("PARSE_BENCH_SET").unwrap_or_else(|_| "all".into());
+    named.iter().filter(move |(name, _)| match set.as_str() {
+        "all" => true,
+        "eml" => name.ends_with(".eml"),
+        "other" => !name.ends_with(".eml"),
+        s => match s.strip_prefix('-') {
+            Some(prefix) => !name.starts_with(prefix),
+            None => name.starts_with(s),
+        },
+    })
+}
+
+/// `PARSE_BENCH_RATIO=1`: the interleaved ratio over `PARSE_BENCH_SET` alone, without criterion:
+/// how much of the whole ratio one kind of input, or one input, accounts for.
+fn set_ratio(named: &[(String, Vec<u8>)]) {
+    let set: Vec<Vec<u8>> = selected(named).map(|(_, b)| b.clone()).collect();
+    let (ex, mi) = ratio(&set);
+    println!(
+        "{} inputs: extraction {:.1} us, bare parse {:.1} us per pass over them; ratio {:.2}x",
+        set.len(),
+        ex * 1e6,
+        mi * 1e6,
+        ex / mi
+    );
+}
+
 fn loop_only(named: &[(String, Vec<u8>)], side: &str) {
-    let set_name = std::env::var("PARSE_BENCH_SET").unwrap_or_else(|_| "all".into());
-    let set: Vec<&Vec<u8>> = named
-        .iter()
-        .filter(|(name, _)| match set_name.as_str() {
-            "eml" => name.ends_with(".eml"),
-            "other" => !name.ends_with(".eml"),
-            _ => true,
-        })
-        .map(|(_, b)| b)
-        .collect();
+    let set: Vec<&Vec<u8>> = selected(named).map(|(_, b)| b).collect();
     let passes = std::env::var("PARSE_BENCH_N")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -157,8 +180,13 @@ fn main() {
         loop_only(&named, &side);
         return;
     }
+    if std::env::var_os("PARSE_BENCH_RATIO").is_some() {
+        set_ratio(&named);
+        return;
+    }
     if std::env::var_os("PARSE_BENCH_PER_FILE").is_some() {
-        per_file(&named);
+        let set: Vec<(String, Vec<u8>)> = selected(&named).cloned().collect();
+        per_file(&set);
         return;
     }
     let messages: Vec<Vec<u8>> = named
