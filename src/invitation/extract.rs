@@ -1132,6 +1132,46 @@ fn read_facts(
     f.old_format = scan.old_format;
     f.has_phone_section = scan.phone_header || has_one_tap(text);
 
+    // Meeting IDs the text labels (where each label starts, and its value). The one read from
+    // the text (serving only where the URL has none) is the first at or after the link's line,
+    // else the first; its digits copied only once chosen.
+    let mut id_labels: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
+        if ascii_letter_before(text, label.start) {
+            continue;
+        }
+        let label_text = &low[label.clone()];
+        f.vote(lang_of(labels::MEETING_ID, label_text).filter(|_| label_text != "id"));
+        let digits = low[value.clone()]
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .count();
+        if (9..=11).contains(&digits) {
+            id_labels.push((label.start, value));
+        }
+    }
+    let id_digits = |v: &std::ops::Range<usize>| low[v.clone()].bytes().filter(u8::is_ascii_digit);
+    // Under another meeting's ID: the nearest ID label above `pos` names a meeting that one of
+    // the text's other links joins (a page listing several meetings, each with its passcode).
+    // An ID that merely differs from the link's (a typo, an anonymised text) does not count.
+    let under_other_meeting = |pos: usize| {
+        let Some(link_id) = link_id else {
+            return false;
+        };
+        id_labels
+            .iter()
+            .rev()
+            .find(|(start, _)| *start < pos)
+            .is_some_and(|(_, v)| {
+                !id_digits(v).eq(link_id.bytes())
+                    && other_links.iter().any(|l| {
+                        l.meeting_id
+                            .as_deref()
+                            .is_some_and(|m| id_digits(v).eq(m.bytes()))
+                    })
+            })
+    };
+
     // Passcodes: values borrowed from `text` until the one kept is known. The phone part runs
     // from the first phone line below the link's line to the next other link; it is looked
     // for only as far down as a label below the link asks.
@@ -1155,6 +1195,9 @@ fn read_facts(
         }
         f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
         let pos = label.start;
+        if under_other_meeting(pos) {
+            continue;
+        }
         if pos < link_line_start {
             // A phone line between the label's line and the link's line?
             let from = next_line_start(text, pos).unwrap_or(link_line_start);
@@ -1178,31 +1221,12 @@ fn read_facts(
         }
     }
     f.passcode = after.or(before).or(in_phone_typed).map(str::to_owned);
-
-    // Meeting ID from the text (serves only where the URL has none): the first one at or after
-    // the link's line, else the first; its digits copied only once chosen.
-    let mut first_id = None;
-    let mut id_after_link = None;
-    for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
-        if ascii_letter_before(text, label.start) {
-            continue;
-        }
-        let label_text = &low[label.clone()];
-        f.vote(lang_of(labels::MEETING_ID, label_text).filter(|_| label_text != "id"));
-        let digits = low[value.clone()]
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .count();
-        if (9..=11).contains(&digits) {
-            if label.start >= link_line_start && id_after_link.is_none() {
-                id_after_link = Some(value.clone());
-            }
-            first_id.get_or_insert(value);
-        }
-    }
-    f.text_meeting_id = id_after_link.or(first_id).map(|v| {
+    let id_after_link = id_labels
+        .iter()
+        .find(|(start, _)| *start >= link_line_start);
+    f.text_meeting_id = id_after_link.or(id_labels.first()).map(|(_, v)| {
         let mut id = String::with_capacity(11);
-        id.extend(low[v].bytes().filter(u8::is_ascii_digit).map(char::from));
+        id.extend(id_digits(v).map(char::from));
         id
     });
 
@@ -1471,6 +1495,32 @@ mod facts_tests {
             .map(|l| l.pos)
             .unwrap_or(text.len());
 
+        // Meeting IDs the text labels (the one from the text serves only where the URL has none).
+        let mut ids: Vec<(usize, String)> = Vec::new();
+        for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
+            if old_ascii_letter_before(text, label.start) {
+                continue;
+            }
+            let label_text = &low[label.clone()];
+            f.vote(lang_of(labels::MEETING_ID, label_text).filter(|_| label_text != "id"));
+            let digits: String = low[value].chars().filter(char::is_ascii_digit).collect();
+            if (9..=11).contains(&digits.len()) {
+                ids.push((label.start, digits));
+            }
+        }
+        // A passcode under another meeting's ID label: that of one of the other links.
+        let under_other_meeting = |pos: usize| {
+            let Some(link_id) = link.meeting_id.as_deref() else {
+                return false;
+            };
+            ids.iter().rfind(|(p, _)| *p < pos).is_some_and(|(_, d)| {
+                d != link_id
+                    && other_links
+                        .iter()
+                        .any(|l| l.meeting_id.as_deref() == Some(d.as_str()))
+            })
+        };
+
         // Passcodes.
         let mut after: Option<String> = None;
         let mut before: Option<(usize, String)> = None;
@@ -1490,6 +1540,9 @@ mod facts_tests {
             }
             f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
             let pos = label.start;
+            if under_other_meeting(pos) {
+                continue;
+            }
             if pos >= link_line_start && pos < phone_start {
                 if after.is_none() {
                     after = Some(v);
@@ -1508,19 +1561,6 @@ mod facts_tests {
         }
         f.passcode = after.or(before.map(|(_, v)| v)).or(in_phone_typed);
 
-        // Meeting ID from the text (serves only where the URL has none).
-        let mut ids: Vec<(usize, String)> = Vec::new();
-        for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
-            if old_ascii_letter_before(text, label.start) {
-                continue;
-            }
-            let label_text = &low[label.clone()];
-            f.vote(lang_of(labels::MEETING_ID, label_text).filter(|_| label_text != "id"));
-            let digits: String = low[value].chars().filter(char::is_ascii_digit).collect();
-            if (9..=11).contains(&digits.len()) {
-                ids.push((label.start, digits));
-            }
-        }
         f.text_meeting_id = ids
             .iter()
             .find(|(p, _)| *p >= link_line_start)
