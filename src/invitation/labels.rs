@@ -31,6 +31,9 @@ pub(crate) const TOPIC: &[(&str, &str)] = &[
     ("會議主題", "zh"),
     ("주제", "ko"),
     ("Тема", "ru"),
+    // Zoom's Indonesian invitation ("… mengundang Anda ke Rapat Zoom.", github: an .ics event
+    // description in a JS file).
+    ("Topik", "id"),
 ];
 
 /// A time-zone line of its own, read only when the time line names no zone ("Date & Time: ... at
@@ -56,6 +59,9 @@ pub(crate) const TIME: &[(&str, &str)] = &[
     ("Datum & Tijd", "nl"),
     ("時間", "ja"),
     ("日時", "ja"),
+    // Zoom's current Japanese invitation ("時刻: 2025年7月17日 18:00 大阪、札幌、東京", a
+    // forwarded one in a public SQL dump of mail bodies).
+    ("時刻", "ja"),
     ("时间", "zh"),
     ("시간", "ko"),
     ("Время", "ru"),
@@ -97,6 +103,11 @@ pub(crate) const MEETING_ID: &[(&str, &str)] = &[
     ("회의ID", "ko"),
     ("Идентификатор конференции", "ru"),
     ("Идентификатор встречи", "ru"),
+    ("ID Rapat", "id"),
+    // A Vietnamese chat broadcast of a meeting ("🔹 ID cuộc họp: …", "🔹 Mật mã: 88").
+    ("ID cuộc họp", "vi"),
+    // A Turkish event poster ("Toplantı Kimliği: 581 740 2617 · Parola: 103038").
+    ("Toplantı Kimliği", "tr"),
 ];
 
 pub(crate) const PASSCODE: &[(&str, &str)] = &[
@@ -136,6 +147,9 @@ pub(crate) const PASSCODE: &[(&str, &str)] = &[
     ("패스코드", "ko"),
     ("Код доступа", "ru"),
     ("Пароль", "ru"),
+    ("Kode Sandi", "id"),
+    ("Mật mã", "vi"),
+    ("Parola", "tr"),
 ];
 
 /// Phrases near the join link that only the invitation's own language uses.
@@ -335,6 +349,7 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
     (r"^(.+?) ?邀請您參加", "zh"),
     (r"^(.+?)님이 .*초대합니다", "ko"),
     (r"(?i)^(.+?) приглашает вас", "ru"),
+    (r"(?i)^(.+?) mengundang anda ke rapat zoom", "id"),
 ];
 
 /// Every label as it is matched against ASCII-lower-cased text (the fully lower-cased label,
@@ -498,8 +513,9 @@ pub(crate) struct LineScan {
     /// For [`ORGANIZER_RE`]: each sentence of [`ORGANIZER`], read by hand instead of running
     /// `line`'s capture engines (see [`Sentence`]).
     sentences: Option<Vec<Sentence>>,
-    /// When set, a match's word is the first thing on its line after these characters only.
-    lead: Option<&'static [char]>,
+    /// When set, a match's word is the first thing on its line after [`is_label_lead`]
+    /// characters only.
+    lead: bool,
 }
 
 /// One [`ORGANIZER`] pattern `^(.+?)REST`, its REST expanded into literal `heads` (every way
@@ -618,11 +634,19 @@ fn rfind_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// What may stand before a label at the start of its line (see [`line_label`]).
-const LABEL_LEAD: &[char] = &[' ', '\t', '>', '*', '_', '#', '•', '·', '-'];
+/// What may stand before a label at the start of its line (see [`line_label`]): anything but a
+/// letter or a digit. Blanks, quote marks, bullets and Markdown, and the emoji chat pastes put
+/// before their labels ("📅 Hora: …", "🔹 Passcode: …"); a line with a word before the label
+/// is prose ("Meeting at 10, Time: …"), not a label line.
+fn is_label_lead(c: char) -> bool {
+    !c.is_alphanumeric()
+}
+
+/// [`is_label_lead`] as a regex class (the reference the tests compare it with).
+const LABEL_LEAD_CLASS: &str = r"[^\p{Alphabetic}\p{N}\n]";
 
 impl LineScan {
-    fn new(line: &str, lead: Option<&'static [char]>) -> Self {
+    fn new(line: &str, lead: bool) -> Self {
         LineScan {
             line: Regex::new(line).expect("line regex"),
             labels: None,
@@ -645,10 +669,8 @@ impl LineScan {
             next_line = end;
             // A label opens its line after `lead` characters only; no later word on the line
             // can then open it either, since this word's own characters stand before them.
-            if let Some(lead) = self.lead {
-                if !text[start..h].chars().all(|c| lead.contains(&c)) {
-                    continue;
-                }
+            if self.lead && !text[start..h].chars().all(is_label_lead) {
+                continue;
             }
             if let Some(labels) = &self.labels {
                 if let Some((label_end, value)) = Self::label_at(labels, &text[h..end]) {
@@ -733,10 +755,10 @@ fn first_words(labels: &[(&str, &str)]) -> Vec<String> {
 /// A label at the start of a line: group 1 the label, group 2 the rest of the line.
 fn line_label(labels: &[(&str, &str)]) -> LineScan {
     let pat = format!(
-        r"(?m)^[ \t>*_#•·\-]*({})[ \t*_]*[:：][ \t*_]*(.*)$",
+        r"(?m)^{LABEL_LEAD_CLASS}*({})[ \t*_]*[:：][ \t*_]*(.*)$",
         alternation(labels)
     );
-    let mut scan = LineScan::new(&pat, Some(LABEL_LEAD));
+    let mut scan = LineScan::new(&pat, true);
     scan.labels = Some(Variants::new(labels));
     scan
 }
@@ -949,6 +971,7 @@ const ORGANIZER_MARKERS: &[&str] = &[
     "邀請您參加",
     "초대합니다",
     "приглашает вас",
+    "mengundang anda ke rapat zoom",
 ];
 
 /// All organizer sentences in one line regex: group i+1 is ORGANIZER[i]'s name.
@@ -965,7 +988,7 @@ pub(crate) static ORGANIZER_RE: LazyLock<LineScan> = LazyLock::new(|| {
             format!("([^\\n]+?)(?:{rest})")
         })
         .collect();
-    let mut scan = LineScan::new(&format!("(?m)^(?:{})", alts.join("|")), None);
+    let mut scan = LineScan::new(&format!("(?m)^(?:{})", alts.join("|")), false);
     scan.sentences = Some(
         ORGANIZER
             .iter()
