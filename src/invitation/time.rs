@@ -72,6 +72,13 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("北京", "Asia/Shanghai"),
     ("上海", "Asia/Shanghai"),
     ("台北", "Asia/Taipei"),
+    // Zoom's Chinese "Eastern Time (US and Canada)" ("時間: 2026年6月17日 10:15 下午 東部時間",
+    // a Traditional Chinese invitation in a public repository); Europe's eastern time first,
+    // which holds the same characters.
+    ("歐洲東部時間", "Europe/Bucharest"),
+    ("欧洲东部时间", "Europe/Bucharest"),
+    ("東部時間", "America/New_York"),
+    ("东部时间", "America/New_York"),
     ("香港", "Asia/Hong_Kong"),
     ("irkutsk, ulaanbaatar", "Asia/Irkutsk"),
     ("osaka, sapporo, tokyo", "Asia/Tokyo"),
@@ -332,16 +339,25 @@ fn canonical(tz: Tz) -> Tz {
         .unwrap_or(tz)
 }
 
+/// Whether `hay[at..end]` stands as a word: no ASCII letter or digit glued to it where its own
+/// edge is one. A name ending in a CJK character is whole even with Latin text right after it
+/// ("大阪、札幌、東京Zoom ミーティングに参加する", a flattened invitation).
+fn stands_alone(hay: &str, at: usize, end: usize) -> bool {
+    let glued = |a: Option<char>, b: Option<char>| {
+        a.zip(b)
+            .is_some_and(|(a, b)| a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric())
+    };
+    let word = &hay[at..end];
+    !glued(hay[..at].chars().last(), word.chars().next())
+        && !glued(word.chars().last(), hay[end..].chars().next())
+}
+
 fn contains_word(hay: &str, needle: &str) -> bool {
     let mut from = 0;
     while let Some(pos) = hay[from..].find(needle) {
         let at = from + pos;
         let end = at + needle.len();
-        let before = hay[..at].chars().last();
-        let after = hay[end..].chars().next();
-        let ok_b = before.is_none_or(|c| !c.is_ascii_alphanumeric());
-        let ok_a = after.is_none_or(|c| !c.is_ascii_alphanumeric());
-        if ok_b && ok_a {
+        if stands_alone(hay, at, end) {
             return true;
         }
         from = at + needle.len().max(1);
@@ -383,15 +399,7 @@ fn first_display_word(n: &str) -> Option<Tz> {
             Some(entry) => entry.1 = m.end(),
             None => chain_end.push((k, m.end())),
         }
-        let ok_b = n[..m.start()]
-            .chars()
-            .last()
-            .is_none_or(|c| !c.is_ascii_alphanumeric());
-        let ok_a = n[m.end()..]
-            .chars()
-            .next()
-            .is_none_or(|c| !c.is_ascii_alphanumeric());
-        if ok_b && ok_a {
+        if stands_alone(n, m.start(), m.end()) {
             best = Some(k);
         }
     }
@@ -1406,15 +1414,8 @@ mod old {
                 continue;
             }
             chain_end.insert(k, m.end());
-            let ok_b = n[..m.start()]
-                .chars()
-                .last()
-                .is_none_or(|c| !c.is_ascii_alphanumeric());
-            let ok_a = n[m.end()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !c.is_ascii_alphanumeric());
-            if ok_b && ok_a {
+            // The word rule is the module's (a later change of it, not of the search).
+            if super::stands_alone(n, m.start(), m.end()) {
                 best = Some(k);
             }
         }
