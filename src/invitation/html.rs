@@ -41,11 +41,39 @@ fn tag_kind(name: &str) -> Tag {
     }
 }
 
-/// Converts an HTML document (or fragment) to the clean text lines the extractor reads: the
-/// same as [`extract::clean_text`] of the raw converted text (`tests::old::to_text`), each line
-/// cleaned as it ends. White space a line's cleaning would trim is never written: indentation
-/// at a line's start, and spaces before a line break (HTML has many before each `</tr>`).
+/// Converts an HTML document (or fragment) to the clean text lines the extractor reads, white
+/// space inside a line collapsed as a browser shows it: a paragraph's source line breaks and
+/// indentation are one space ("1 occurrence(s)" and the next occurrence's date, 33 spaces
+/// apart in the source, in a real pasted invitation).
 pub(crate) fn to_clean_text(html: &str) -> String {
+    let mut text = to_clean_lines(html);
+    collapse_spaces(&mut text);
+    text
+}
+
+/// Each run of spaces in `text` as one space. Lines hold no tab, line break or no-break space by
+/// now (the converter wrote each as a space), and cleaning left none at a line's ends.
+fn collapse_spaces(text: &mut String) {
+    if memchr::memmem::find(text.as_bytes(), b"  ").is_none() {
+        return;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(run) = memchr::memmem::find(rest.as_bytes(), b"  ") {
+        // ' ' is ASCII: every cut here is a char boundary.
+        out.push_str(&rest[..run + 1]);
+        let more = rest[run..].bytes().take_while(|&b| b == b' ').count();
+        rest = &rest[run + more..];
+    }
+    out.push_str(rest);
+    *text = out;
+}
+
+/// The lines of [`to_clean_text`] before spaces are collapsed: the same as
+/// [`extract::clean_text`] of the raw converted text (`tests::old::to_text`), each line cleaned
+/// as it ends. White space a line's cleaning would trim is never written: indentation at a
+/// line's start, and spaces before a line break (HTML has many before each `</tr>`).
+fn to_clean_lines(html: &str) -> String {
     let mut out = Out {
         text: String::with_capacity(html.len() / 2),
         dirty: 0,
@@ -683,6 +711,28 @@ mod tests {
         }
     }
 
+    /// A paragraph's source line breaks and indentation read as one space, as a browser shows
+    /// them; block tags still end lines.
+    #[test]
+    fn white_space_inside_a_line_collapses() {
+        let h = "<p>X is inviting you.\n      Topic: A  B <br>\n   Time: x <br>\n\
+                 \t\tEvery week on Tue, 2 occurrence(s)\n        Jan 6, 2026 <br>&nbsp; &nbsp;y  z</p>";
+        assert_eq!(
+            to_clean_text(h),
+            "\nX is inviting you. Topic: A B\nTime: x\nEvery week on Tue, 2 occurrence(s) Jan 6, 2026\ny z\n\n"
+        );
+        for (t, want) in [
+            ("a  b   c", "a b c"),
+            ("a b", "a b"),
+            ("", ""),
+            ("ab  ", "ab "),
+        ] {
+            let mut t = t.to_owned();
+            collapse_spaces(&mut t);
+            assert_eq!(t, want);
+        }
+    }
+
     #[test]
     fn br_and_entities() {
         let t = to_text("Topic: A&amp;B<br>Time: x<p>y</p>");
@@ -733,7 +783,7 @@ mod tests {
     }
 
     fn assert_same(h: &str) {
-        let new = to_clean_text(h);
+        let new = to_clean_lines(h);
         let head = || h.chars().take(120).collect::<String>();
         assert_eq!(new, extract::clean_text(&to_text(h)), "{}", head());
         assert_eq!(new, old::to_clean_text(h), "{}", head());
