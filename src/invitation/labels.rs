@@ -645,6 +645,18 @@ fn is_label_lead(c: char) -> bool {
 /// [`is_label_lead`] as a regex class (the reference the tests compare it with).
 const LABEL_LEAD_CLASS: &str = r"[^\p{Alphabetic}\p{N}\n]";
 
+/// What ends a sentence a line label may follow on its line (see [`opens_label`]).
+const SENTENCE_END: [char; 6] = ['.', '。', '!', '?', '！', '？'];
+
+/// Whether a label after `before` (its line up to the label) opens a line label: only
+/// [`is_label_lead`] characters stand before it, or a sentence that ends right before it, as
+/// when an HTML paragraph without breaks is one line ("… is inviting you to a scheduled Zoom
+/// meeting. Topic: …").
+fn opens_label(before: &str) -> bool {
+    before.chars().all(is_label_lead)
+        || before.trim_end_matches([' ', '\t']).ends_with(SENTENCE_END)
+}
+
 impl LineScan {
     fn new(line: &str, lead: bool) -> Self {
         LineScan {
@@ -666,10 +678,12 @@ impl LineScan {
             }
             let start = text[..h].rfind('\n').map_or(0, |i| i + 1);
             let end = text[h..].find('\n').map_or(text.len(), |i| h + i);
-            next_line = end;
-            // A label opens its line after `lead` characters only; no later word on the line
-            // can then open it either, since this word's own characters stand before them.
-            if self.lead && !text[start..h].chars().all(is_label_lead) {
+            // A sentence or a whole-line pattern reads the line at once; a label is tried at
+            // each of its words (a later one may follow a sentence's end).
+            if self.labels.is_none() {
+                next_line = end;
+            }
+            if self.lead && !opens_label(&text[start..h]) {
                 continue;
             }
             if let Some(labels) = &self.labels {
@@ -717,6 +731,18 @@ impl LineScan {
         None
     }
 
+    /// A [`line_label`]'s label at `h` in `text` (where one of its words starts) read to `end`,
+    /// wherever `h` stands on its line: the label's range and its value's.
+    pub(crate) fn label_from(
+        &self,
+        text: &str,
+        h: usize,
+        end: usize,
+    ) -> Option<(Range<usize>, Range<usize>)> {
+        let (label_end, value) = Self::label_at(self.labels.as_ref()?, text.get(h..end)?)?;
+        Some((h..h + label_end, h + value..end))
+    }
+
     /// [`line_label`]'s pattern after its lead, read at the start of `rest` (the line from the
     /// label's first word on): the first label variant, in alternation order, followed by
     /// `[ \t*_]*[:：][ \t*_]*`; returns where the label ends and where the value starts. The
@@ -754,8 +780,9 @@ fn first_words(labels: &[(&str, &str)]) -> Vec<String> {
 
 /// A label at the start of a line: group 1 the label, group 2 the rest of the line.
 fn line_label(labels: &[(&str, &str)]) -> LineScan {
+    let ends: String = SENTENCE_END.iter().collect();
     let pat = format!(
-        r"(?m)^{LABEL_LEAD_CLASS}*({})[ \t*_]*[:：][ \t*_]*(.*)$",
+        r"(?m)^(?:{LABEL_LEAD_CLASS}*|.*?[{ends}][ \t]*)({})[ \t*_]*[:：][ \t*_]*(.*)$",
         alternation(labels)
     );
     let mut scan = LineScan::new(&pat, true);
@@ -2440,6 +2467,26 @@ mod tests {
         assert!(texts.len() > 40, "fixtures found: {}", texts.len());
         for t in &texts {
             check(t);
+        }
+    }
+
+    /// Line labels after the leads and sentence ends [`opens_label`] accepts, and after text it
+    /// does not, on one line with others, against the whole-text regexes.
+    #[test]
+    fn line_labels_after_leads_and_sentence_ends_match_the_regexes() {
+        let lines = [
+            "X is inviting you to a scheduled Zoom meeting. Topic: A\nTime: Jan 5",
+            "meeting Topic: not a label\nmeeting. Meeting Topic: yes",
+            "📅 Hora: 24 ago 2025\n🔹 Mật mã: 88",
+            "a. b. Time:x\n1.Time: y\nDone! Time: z\n会议。时间：2026年",
+            "| Topic | no\n| Topic: yes |\n— Time: q\n(Time): r",
+            "Meeting ID. Topic. Topic: twice\nv1.2 Time:\t t",
+            "Topic: A Time: B\nTema: C Hora: D",
+        ];
+        for l in lines {
+            check(l);
+            check(&l.to_uppercase());
+            check(&l.replace('\n', "\r\n"));
         }
     }
 
