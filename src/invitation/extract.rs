@@ -9,6 +9,7 @@ use super::labels::{self, lang_of};
 use super::mime::{DocKind, Loaded};
 use super::url::{self, JoinLink, LinkKind};
 use super::{html, ics, time, CalendarRef, Invitation, MeetingKind, NotAnInvitation};
+use std::ops::Range;
 
 /// One body as clean text lines.
 struct TextDoc {
@@ -1107,6 +1108,38 @@ fn says_recurring(v: &str) -> bool {
 /// `t.to_lowercase().starts_with(p)` without the copy, `t` lower-cased a character at a time
 /// only as far as `p` goes. That differs from `str::to_lowercase` only on a final capital sigma
 /// ('ς' rather than 'σ'), and a `p` holding neither reads both as a mismatch.
+/// The topic's value `v` up to a time label on its line ("Topic: X Time: Y", an HTML paragraph
+/// or a table cell read as one line), where one stands after a space: that label and its value
+/// go to `inline_time`, the time line when no line of its own has one. `time_hits` are where
+/// the time labels' words start in `low`.
+fn split_inline_time(
+    low: &str,
+    time_hits: &[usize],
+    v: Range<usize>,
+    inline_time: &mut Option<(Range<usize>, Range<usize>)>,
+) -> Range<usize> {
+    let b = low.as_bytes();
+    let found = time_hits
+        .iter()
+        .filter(|&&h| h > v.start && h < v.end && b[h - 1] == b' ')
+        .find_map(|&h| labels::TIME_RE.label_from(low, h, v.end));
+    match found {
+        Some((label, value)) => {
+            let topic = v.start..label.start;
+            *inline_time = Some((label, value));
+            topic
+        }
+        None => v,
+    }
+}
+
+/// A recurrence line up to its count of occurrences: the first occurrence's date run onto the
+/// line (an HTML paragraph without a break) is not part of it.
+fn recurrence_text(line: &str) -> &str {
+    const COUNT: &str = "occurrence(s)";
+    line.find(COUNT).map_or(line, |i| &line[..i + COUNT.len()])
+}
+
 fn starts_with_lowercased(t: &str, p: &str) -> bool {
     let mut lower = t.chars().flat_map(char::to_lowercase);
     p.chars().all(|c| lower.next() == Some(c))
@@ -1241,8 +1274,10 @@ fn read_facts(
         let g = g?;
         Some((g.get(1).cloned()??, g.get(2).cloned()??))
     };
+    let mut inline_time = None;
     if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low, &scan.topic)) {
         f.vote(lang_of(labels::TOPIC, &low[l]));
+        let v = split_inline_time(&low, &scan.time, v, &mut inline_time);
         f.topic = clean_value(&text[v]);
     } else if google {
         if let Some((_, v)) = label_and_value(labels::TITLE_RE.first(&low, &scan.title)) {
@@ -1251,7 +1286,7 @@ fn read_facts(
     }
     // The time line: where the line after it starts (if one does), and its value.
     let mut time_line: Option<(Option<usize>, &str)> = None;
-    if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low, &scan.time)) {
+    if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low, &scan.time)).or(inline_time) {
         f.vote(lang_of(labels::TIME, &low[l.clone()]));
         time_line = Some((next_line_start(text, l.start), text[v].trim()));
     }
@@ -1289,17 +1324,15 @@ fn read_facts(
         if f.time.no_fixed || says_recurring(value) {
             f.recurrence = Some(value.to_owned());
         }
-        // "Every week on Tue, until ..." on the next lines.
-        for (_, l) in below().take(3) {
+        // "Every week on Tue, until ..." on the next lines (blank lines between, as HTML with
+        // a <div> per line and an empty one between them gives).
+        for (_, l) in below().filter(|(_, l)| !l.trim().is_empty()).take(3) {
             let t = l.trim();
-            if t.is_empty() {
-                break;
-            }
             if labels::RECURRENCE_LINE
                 .iter()
                 .any(|p| starts_with_lowercased(t, p))
             {
-                f.recurrence = Some(t.to_owned());
+                f.recurrence = Some(recurrence_text(t).to_owned());
                 break;
             }
         }
@@ -1578,8 +1611,10 @@ mod facts_tests {
             let g = g?;
             Some((g.get(1).cloned()??, g.get(2).cloned()??))
         };
+        let mut inline_time = None;
         if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low, &scan.topic)) {
             f.vote(lang_of(labels::TOPIC, &low[l]));
+            let v = split_inline_time(&low, &scan.time, v, &mut inline_time);
             f.topic = clean_value(&text[v]);
         } else if google {
             if let Some((_, v)) = label_and_value(labels::TITLE_RE.first(&low, &scan.title)) {
@@ -1587,7 +1622,9 @@ mod facts_tests {
             }
         }
         let mut time_line: Option<(usize, String)> = None;
-        if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low, &scan.time)) {
+        if let Some((l, v)) =
+            label_and_value(labels::TIME_RE.first(&low, &scan.time)).or(inline_time)
+        {
             f.vote(lang_of(labels::TIME, &low[l.clone()]));
             time_line = Some((line_of(l.start), text[v].trim().to_owned()));
         }
@@ -1629,14 +1666,16 @@ mod facts_tests {
                 f.recurrence = Some(value.clone());
             }
             // "Every week on Tue, until ..." on the next lines.
-            for l in lines.iter().skip(i + 1).take(3) {
+            for l in lines
+                .iter()
+                .skip(i + 1)
+                .filter(|l| !l.trim().is_empty())
+                .take(3)
+            {
                 let t = l.trim();
-                if t.is_empty() {
-                    break;
-                }
                 let tl = t.to_lowercase();
                 if labels::RECURRENCE_LINE.iter().any(|p| tl.starts_with(p)) {
-                    f.recurrence = Some(t.to_owned());
+                    f.recurrence = Some(recurrence_text(t).to_owned());
                     break;
                 }
             }
