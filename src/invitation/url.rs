@@ -358,9 +358,13 @@ fn ascii_token_matches(tok: &[u8], base: usize, found: &mut impl FnMut(std::ops:
     }
 }
 
-/// Every Zoom join link in `text`, in order.
+/// Every Zoom join link in `text`, in order. A Markdown link's target replaces a join link shown
+/// as its text (`[https://…/j/1](https://…/j/2)`): the target is what a click opens, as an
+/// HTML anchor's href is.
 pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
-    let mut out = Vec::new();
+    let mut out: Vec<JoinLink> = Vec::new();
+    // Where the target of the last link pushed would start, had it been a Markdown link's text.
+    let mut markdown_target: Option<usize> = None;
     for_each_url_match(text, |r| {
         let start = r.start;
         let m_end = r.end;
@@ -385,6 +389,11 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
         let trimmed = trim_trailing(raw);
         if let Some(mut link) = classify(trimmed) {
             link.pos = start;
+            if markdown_target == Some(start) {
+                out.pop();
+            }
+            let after = start + trimmed.len();
+            markdown_target = text[after..].starts_with("](").then_some(after + 2);
             out.push(link);
         }
     });
@@ -699,6 +708,34 @@ mod tests {
                 "https://zoom.us/my/ana",
                 "zoommtg://zoom.us/join?action=join&confno=81234567890&pwd=x",
                 "https://acme.zoomgov.com/j/1612345678",
+            ]
+        );
+    }
+
+    #[test]
+    fn markdown_target_replaces_the_link_shown() {
+        let t = "[https://us06web.zoom.us/j/81679782107?pwd=abc](https://us06web.zoom.us/j/84721071832)\n\
+                 [Join](https://zoom.us/j/91234567890) [https://zoom.us/j/81234567890](https://zoom.us/j/81234567890).\n\
+                 https://zoom.us/j/71234567890 (https://zoom.us/j/61234567890)";
+        let ids: Vec<_> = find_join_links(t)
+            .iter()
+            .map(|l| (l.meeting_id.clone().unwrap_or_default(), l.pos))
+            .collect();
+        let at = |s: &str| t.find(s).expect("in the text");
+        assert_eq!(
+            ids,
+            vec![
+                (
+                    "84721071832".to_owned(),
+                    at("https://us06web.zoom.us/j/847")
+                ),
+                ("91234567890".to_owned(), at("https://zoom.us/j/912")),
+                (
+                    "81234567890".to_owned(),
+                    at("https://zoom.us/j/81234567890)")
+                ),
+                ("71234567890".to_owned(), at("https://zoom.us/j/712")),
+                ("61234567890".to_owned(), at("https://zoom.us/j/612")),
             ]
         );
     }
