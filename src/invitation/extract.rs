@@ -1086,8 +1086,12 @@ fn ascii_letter_before(text: &str, pos: usize) -> bool {
         .is_some_and(u8::is_ascii_alphabetic)
 }
 
+/// A topic's or organizer's value as kept: [`on_its_own`] (never a URL run onto its line: the
+/// topic goes into offers, to interpreters who have not accepted), Markdown emphasis trimmed.
 fn clean_value(v: &str) -> Option<String> {
-    let v = v.trim().trim_matches(|c: char| c == '*' || c == '_').trim();
+    let v = on_its_own(v)
+        .trim_matches(|c: char| c == '*' || c == '_')
+        .trim();
     (!v.is_empty()).then(|| v.to_owned())
 }
 
@@ -1130,6 +1134,49 @@ fn split_inline_time(
             topic
         }
         None => v,
+    }
+}
+
+/// A time or recurrence value, trimmed, up to where something else starts on its line: a URL
+/// (the join link run onto the line by a flattened invitation must never end up in the
+/// recurrence text, which is shown before anyone has accepted) or a table cell's tab.
+fn on_its_own(v: &str) -> &str {
+    let mut end = v.find('\t').unwrap_or(v.len());
+    if let Some(i) = v[..end].find("://") {
+        // Back over the scheme's letters: ASCII, so the cut is a char boundary.
+        end = v[..i]
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .len();
+    }
+    v[..end].trim()
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::*;
+
+    /// Values end where a URL or a table cell starts on their line; nothing else is cut.
+    #[test]
+    fn values_stop_at_a_url_or_a_tab() {
+        for (v, want) in [
+            (" Weekly sync ", "Weekly sync"),
+            (
+                "Sync Join Zoom Meeting https://zoom.us/j/81234567890?pwd=x",
+                "Sync Join Zoom Meeting",
+            ),
+            ("Sync zoommtg://zoom.us/join?confno=1", "Sync"),
+            ("a\tb https://x", "a"),
+            ("https://zoom.us/j/1", ""),
+            ("Q&A: what is ://", "Q&A: what is"),
+            ("日本語https://x", "日本語"),
+        ] {
+            assert_eq!(on_its_own(v), want, "{v:?}");
+        }
+        assert_eq!(
+            clean_value("**Topic https://zoom.us/j/1**"),
+            Some("Topic".into())
+        );
+        assert_eq!(clean_value("https://zoom.us/j/1"), None);
     }
 }
 
@@ -1288,7 +1335,7 @@ fn read_facts(
     let mut time_line: Option<(Option<usize>, &str)> = None;
     if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low, &scan.time)).or(inline_time) {
         f.vote(lang_of(labels::TIME, &low[l.clone()]));
-        time_line = Some((next_line_start(text, l.start), text[v].trim()));
+        time_line = Some((next_line_start(text, l.start), on_its_own(&text[v])));
     }
     if let Some(groups) = labels::ORGANIZER_RE.first(&low, &scan.organizer) {
         if let Some((i, name)) = groups
@@ -1332,7 +1379,7 @@ fn read_facts(
                 .iter()
                 .any(|p| starts_with_lowercased(t, p))
             {
-                f.recurrence = Some(recurrence_text(t).to_owned());
+                f.recurrence = Some(on_its_own(recurrence_text(t)).to_owned());
                 break;
             }
         }
@@ -1626,7 +1673,7 @@ mod facts_tests {
             label_and_value(labels::TIME_RE.first(&low, &scan.time)).or(inline_time)
         {
             f.vote(lang_of(labels::TIME, &low[l.clone()]));
-            time_line = Some((line_of(l.start), text[v].trim().to_owned()));
+            time_line = Some((line_of(l.start), on_its_own(&text[v]).to_owned()));
         }
         if let Some(groups) = labels::ORGANIZER_RE.first(&low, &scan.organizer) {
             if let Some((i, name)) = groups
@@ -1675,7 +1722,7 @@ mod facts_tests {
                 let t = l.trim();
                 let tl = t.to_lowercase();
                 if labels::RECURRENCE_LINE.iter().any(|p| tl.starts_with(p)) {
-                    f.recurrence = Some(recurrence_text(t).to_owned());
+                    f.recurrence = Some(on_its_own(recurrence_text(t)).to_owned());
                     break;
                 }
             }
