@@ -55,6 +55,16 @@ fn sane(inv: &Invitation) {
     if let Some(t) = &inv.topic {
         assert!(!t.contains('\n'), "topic spans lines: {t:?}");
     }
+    // What offers show before anyone accepts never holds a URL (the join link above all).
+    for (what, v) in [
+        ("topic", &inv.topic),
+        ("organizer", &inv.organizer),
+        ("recurrence", &inv.recurrence),
+    ] {
+        if let Some(v) = v {
+            assert!(!v.contains("://"), "{what} holds a URL: {v:?}");
+        }
+    }
 }
 
 fn check(bytes: &[u8]) {
