@@ -140,10 +140,12 @@ pub fn parse_with_limit(bytes: &[u8], max_bytes: usize) -> Result<Invitation, No
     extract::extract(&loaded)
 }
 
-/// One SPEC §3 JSON object for `dragoman parse --json`.
+/// One SPEC §3 JSON object for `dragoman parse --json`, with a `calendar` object (`uid`,
+/// `sequence`, `method`) after the SPEC's fields when the invitation came with a calendar.
 pub fn to_json(file: &str, result: &Result<Invitation, NotAnInvitation>) -> serde_json::Value {
     match result {
-        Ok(inv) => serde_json::json!({
+        Ok(inv) => {
+            let mut v = serde_json::json!({
             "file": file,
             "ok": true,
             "meeting_id": inv.meeting_id,
@@ -157,7 +159,15 @@ pub fn to_json(file: &str, result: &Result<Invitation, NotAnInvitation>) -> serd
             "recurrence": inv.recurrence,
             "organizer": inv.organizer,
             "locale": inv.locale,
-        }),
+            });
+            if let (Some(c), Some(obj)) = (&inv.calendar, v.as_object_mut()) {
+                obj.insert(
+                    "calendar".into(),
+                    serde_json::json!({"uid": c.uid, "sequence": c.sequence, "method": c.method}),
+                );
+            }
+            v
+        }
         Err(e) => serde_json::json!({
             "file": file,
             "ok": false,
