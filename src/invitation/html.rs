@@ -7,6 +7,7 @@
 
 use super::{extract, url};
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// What a tag means to the converter.
 #[derive(Clone, Copy, PartialEq)]
@@ -54,19 +55,21 @@ pub(crate) fn to_clean_text(html: &str) -> String {
 /// Each run of spaces in `text` as one space. Lines hold no tab, line break or no-break space by
 /// now (the converter wrote each as a space), and cleaning left none at a line's ends.
 fn collapse_spaces(text: &mut String) {
-    if memchr::memmem::find(text.as_bytes(), b"  ").is_none() {
+    // Built once: one SIMD pass finds the first run, and most texts have none.
+    static DOUBLE_SPACE: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+    let Some(first) = DOUBLE_SPACE.find(text.as_bytes()) else {
         return;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text.as_str();
-    while let Some(run) = memchr::memmem::find(rest.as_bytes(), b"  ") {
-        // ' ' is ASCII: every cut here is a char boundary.
-        out.push_str(&rest[..run + 1]);
-        let more = rest[run..].bytes().take_while(|&b| b == b' ').count();
-        rest = &rest[run + more..];
-    }
-    out.push_str(rest);
-    *text = out;
+    };
+    // ' ' is ASCII: `first` is a char boundary.
+    let mut tail = text.split_off(first);
+    let mut after_space = false;
+    tail.retain(|c| {
+        let keep = !(after_space && c == ' ');
+        after_space = c == ' ';
+        keep
+    });
+    text.push_str(&tail);
 }
 
 /// The lines of [`to_clean_text`] before spaces are collapsed: the same as

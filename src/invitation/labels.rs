@@ -672,12 +672,19 @@ impl LineScan {
     /// scanner's words in `text`, ascending (from [`TextScan`]).
     pub(crate) fn first(&self, text: &str, hits: &[usize]) -> Option<Vec<Option<Range<usize>>>> {
         let mut next_line = 0;
+        // The line of the last hit (a later hit on it is not looked for again).
+        let mut line = 0..0;
+        let b = text.as_bytes();
         for (k, &h) in hits.iter().enumerate() {
             if h < next_line {
                 continue;
             }
-            let start = text[..h].rfind('\n').map_or(0, |i| i + 1);
-            let end = text[h..].find('\n').map_or(text.len(), |i| h + i);
+            if h >= line.end || h < line.start {
+                let start = memchr::memrchr(b'\n', &b[..h]).map_or(0, |i| i + 1);
+                let end = memchr::memchr(b'\n', &b[h..]).map_or(text.len(), |i| h + i);
+                line = start..end;
+            }
+            let (start, end) = (line.start, line.end);
             // A sentence or a whole-line pattern reads the line at once; a label is tried at
             // each of its words (a later one may follow a sentence's end).
             if self.labels.is_none() {
