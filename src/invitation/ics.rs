@@ -48,7 +48,10 @@ impl Prop<'_> {
 }
 
 /// The logical lines of a calendar: a line starting with a space or tab continues the one
-/// before it (RFC 5545 folding). A line is copied only when it is really folded.
+/// before it (RFC 5545 folding). So does a line that is no property at all, under a property
+/// other than BEGIN and END: a fold whose space was lost (a calendar pasted into a text or a
+/// code comment, its URL cut at "…/w/86167548999?" and "tk=…" on the next line). A line is
+/// copied only when it is really folded.
 fn unfold(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
     let mut raw = super::split_lf(text)
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
@@ -56,12 +59,32 @@ fn unfold(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
     std::iter::from_fn(move || {
         let first = raw.next()?;
         let mut line = Cow::Borrowed(first);
-        while let Some(cont) = raw.peek().and_then(|l| l.strip_prefix([' ', '\t'])) {
+        let bounds = |l: &str| {
+            l.get(..6).is_some_and(|h| h.eq_ignore_ascii_case("BEGIN:"))
+                || l.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("END:"))
+        };
+        let joins = is_property(first) && !bounds(first);
+        while let Some(&next) = raw.peek() {
+            let cont = match next.strip_prefix([' ', '\t']) {
+                Some(cont) => cont,
+                None if joins && !is_property(next) => next,
+                None => break,
+            };
             line.to_mut().push_str(cont);
             raw.next();
         }
         Some(line)
     })
+}
+
+/// Whether `line` has a property's shape: a name of ASCII letters, digits and '-', then ';' or
+/// ':'.
+fn is_property(line: &str) -> bool {
+    let name_len = line
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        .count();
+    name_len > 0 && matches!(line.as_bytes().get(name_len), Some(b':' | b';'))
 }
 
 fn split_prop(line: &str) -> Option<Prop<'_>> {
@@ -135,9 +158,23 @@ struct VTimezone {
 
 /// Reads a calendar; `None` when the text holds no VCALENDAR.
 pub(crate) fn parse(text: &str) -> Option<Calendar> {
-    if !text.contains("BEGIN:VCALENDAR") {
-        return None;
+    let begin = text.find("BEGIN:VCALENDAR")?;
+    // A calendar pasted indented or quoted (in a code comment, under "> "): its lines without
+    // the prefix its BEGIN line has, so that only the lines indented further are folded ones.
+    let prefix = &text[text[..begin].rfind('\n').map_or(0, |i| i + 1)..begin];
+    if !prefix.is_empty() && prefix.bytes().all(|b| matches!(b, b' ' | b'\t' | b'>')) {
+        let mut lines = String::with_capacity(text.len());
+        for l in super::split_lf(text) {
+            lines.push_str(l.strip_prefix(prefix).unwrap_or(l));
+            lines.push('\n');
+        }
+        return parse_lines(&lines);
     }
+    parse_lines(text)
+}
+
+/// [`parse`] of a calendar whose lines start at the line start.
+fn parse_lines(text: &str) -> Option<Calendar> {
     let mut cal = Calendar::default();
     let mut stack: Vec<String> = Vec::new();
     let mut in_first_event = false;
@@ -340,6 +377,58 @@ mod tests {
         }
     }
 
+    /// A calendar pasted indented or quoted reads as the calendar itself: its lines lose the
+    /// BEGIN line's prefix, and only lines indented further are folded.
+    #[test]
+    fn indented_or_quoted_calendar_reads_as_itself() {
+        let ics = "BEGIN:VCALENDAR\nMETHOD:REQUEST\nBEGIN:VEVENT\nDTSTART;TZID=America/New_York:20260313T150000\nSUMMARY:Weekly\n  sync\nUID:u-1\nLOCATION:https://zoom.us/w/8123456\n 7890?tk=x\nEND:VEVENT\nEND:VCALENDAR\n";
+        let want = parse(ics).expect("calendar");
+        assert_eq!(want.summary.as_deref(), Some("Weekly sync"));
+        for prefix in ["        ", "\t", "> ", ">> ", " * "] {
+            let pasted: String = ics.lines().map(|l| format!("{prefix}{l}\n")).collect();
+            let text = format!("Here it is:\n{pasted}thanks\n");
+            let got = parse(&text);
+            if prefix == " * " {
+                // Not white space or quoting: the lines are left as they are.
+                assert_ne!(got.and_then(|c| c.uid), Some("u-1".into()), "{prefix:?}");
+                continue;
+            }
+            let got = got.expect("calendar");
+            assert_eq!(got.uid, want.uid, "{prefix:?}");
+            assert_eq!(got.summary, want.summary, "{prefix:?}");
+            assert_eq!(got.location, want.location, "{prefix:?}");
+            assert_eq!(got.start, want.start, "{prefix:?}");
+        }
+    }
+
+    /// Lines that lost their fold's space join the property above them; the calendar's
+    /// structure and text around it are left alone.
+    #[test]
+    fn folds_without_their_space_join_the_property_above() {
+        let ics = "Hi\nBEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:u-2\nSUMMARY:Identificadores Persist\nentes Alternativos\nLOCATION:https://zoom.us/w/86167548999?\ntk=abc_DEF.1&uuid=WN_x\nnot a property\nEND:VEVENT\nstray\nEND:VCALENDAR\nBye\n";
+        let c = parse(ics).expect("calendar");
+        assert_eq!(c.uid.as_deref(), Some("u-2"));
+        assert_eq!(
+            c.summary.as_deref(),
+            Some("Identificadores Persistentes Alternativos")
+        );
+        assert_eq!(
+            c.location.as_deref(),
+            Some("https://zoom.us/w/86167548999?tk=abc_DEF.1&uuid=WN_xnot a property")
+        );
+        for (l, want) in [
+            ("DTSTART;TZID=X:1", true),
+            ("X-MS-OLK:1", true),
+            ("tk=abc", false),
+            ("https://x", true),
+            ("a b:c", false),
+            (":x", false),
+            ("", false),
+        ] {
+            assert_eq!(is_property(l), want, "{l:?}");
+        }
+    }
+
     #[test]
     fn reads_zoom_calendar() {
         let ics = "BEGIN:VCALENDAR\r\nMETHOD:CANCEL\r\nBEGIN:VTIMEZONE\r\nTZID:America/New_York\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nDTSTART;TZID=America/New_York:20260313T150000\r\nSUMMARY:A\\, B\r\nUID:abc\r\nSEQUENCE:3\r\nLOCATION:https://zoom.us/j/1\r\n 23456789\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
@@ -362,12 +451,24 @@ mod tests {
     /// The copying reader this one replaced: every line owned, every name and parameter key
     /// upper-cased.
     fn old_lines(text: &str) -> Vec<PropLine> {
+        let property = regex::Regex::new("^[A-Za-z0-9-]+[:;]").expect("regex");
+        let bound = regex::Regex::new("(?i)^(?:BEGIN|END):").expect("regex");
         let mut lines: Vec<String> = Vec::new();
         for raw in text.split('\n') {
             let line = raw.strip_suffix('\r').unwrap_or(raw);
             if let Some(cont) = line.strip_prefix([' ', '\t']) {
                 if let Some(last) = lines.last_mut() {
                     last.push_str(cont);
+                    continue;
+                }
+            }
+            // A fold that lost its space, under a property other than BEGIN and END.
+            if !property.is_match(line) {
+                if let Some(last) = lines
+                    .last_mut()
+                    .filter(|l| property.is_match(l) && !bound.is_match(l))
+                {
+                    last.push_str(line);
                     continue;
                 }
             }
