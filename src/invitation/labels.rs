@@ -113,6 +113,8 @@ pub(crate) const MEETING_ID: &[(&str, &str)] = &[
 pub(crate) const PASSCODE: &[(&str, &str)] = &[
     ("Passcode", "en"),
     ("Password", "en"),
+    // "Pass: vJJ9Zu" on the line under the link (a GitHub issue's pasted meeting).
+    ("Pass", "en"),
     ("Meeting Passcode", "en"),
     ("Meeting Password", "en"),
     ("Webinar Passcode", "en"),
@@ -761,9 +763,16 @@ impl LineScan {
         labels.ends(rest.as_bytes()).find_map(|label_end| {
             let after = &rest[label_end..];
             let colon_at = after.len() - after.trim_start_matches(sep).len();
-            let after_colon = after[colon_at..]
+            let after_colon = match after[colon_at..]
                 .strip_prefix(':')
-                .or_else(|| after[colon_at..].strip_prefix('：'))?;
+                .or_else(|| after[colon_at..].strip_prefix('：'))
+            {
+                Some(after_colon) => after_colon,
+                // A tab instead of the colon ("Date & Time\tApr 23, 2024 …", a table copied
+                // as text): the value starts after the blanks.
+                None if after[..colon_at].contains('\t') => &after[colon_at..],
+                None => return None,
+            };
             let value = rest.len() - after_colon.trim_start_matches(sep).len();
             Some((label_end, value))
         })
@@ -789,7 +798,7 @@ fn first_words(labels: &[(&str, &str)]) -> Vec<String> {
 fn line_label(labels: &[(&str, &str)]) -> LineScan {
     let ends: String = SENTENCE_END.iter().collect();
     let pat = format!(
-        r"(?m)^(?:{LABEL_LEAD_CLASS}*|.*?[{ends}][ \t]*)({})[ \t*_]*[:：][ \t*_]*(.*)$",
+        r"(?m)^(?:{LABEL_LEAD_CLASS}*|.*?[{ends}][ \t]*)({})(?:[ \t*_]*[:：]|[ \t*_]*\t)[ \t*_]*(.*)$",
         alternation(labels)
     );
     let mut scan = LineScan::new(&pat, true);
@@ -862,7 +871,7 @@ impl LabelScan {
     fn new(labels: &[(&str, &str)], value: LabelValue) -> Self {
         let pattern = match value {
             LabelValue::Passcode => format!(
-                r"({})[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{{1,40}})",
+                r"({})(?:[\s*_]*[:：][\s*_]*|[ \t*_]*\t[ \t*_]*)([a-z0-9@_*!\-]{{1,40}})",
                 alternation(labels)
             ),
             LabelValue::MeetingId => format!(
@@ -890,10 +899,6 @@ impl LabelScan {
             let sep = skip_sep(b, label_end)?;
             let value = match self.value {
                 LabelValue::Passcode => {
-                    let Some(after_colon) = colon_at(b, sep) else {
-                        continue;
-                    };
-                    let v0 = skip_sep(b, after_colon)?;
                     let class = |c: u8| {
                         c.is_ascii_lowercase()
                             || c.is_ascii_digit()
@@ -901,15 +906,42 @@ impl LabelScan {
                     };
                     let run =
                         |from: usize| b[from..].iter().take(40).take_while(|c| class(**c)).count();
-                    let n = run(v0);
-                    if n > 0 {
-                        v0..v0 + n
-                    } else if let Some(k) = (after_colon..v0).rev().find(|&k| class(b[k])) {
-                        // The separator gives back its last `*` or `_`: a one-character value
-                        // (white space or the refused character follows it).
-                        k..k + run(k)
-                    } else {
-                        continue;
+                    let by_colon = match colon_at(b, sep) {
+                        Some(after_colon) => {
+                            let v0 = skip_sep(b, after_colon)?;
+                            let n = run(v0);
+                            if n > 0 {
+                                Some(v0..v0 + n)
+                            } else {
+                                // The separator gives back its last `*` or `_`: a one-character
+                                // value (white space or the refused character follows it).
+                                (after_colon..v0)
+                                    .rev()
+                                    .find(|&k| class(b[k]))
+                                    .map(|k| k..k + run(k))
+                            }
+                        }
+                        None => None,
+                    };
+                    match by_colon {
+                        Some(v) => v,
+                        None => {
+                            // A tab instead of the colon, on the label's line ("Passcode\t417531",
+                            // a table copied as text).
+                            let blanks = b[label_end..]
+                                .iter()
+                                .take_while(|c| matches!(c, b' ' | b'\t' | b'*' | b'_'))
+                                .count();
+                            if !b[label_end..label_end + blanks].contains(&b'\t') {
+                                continue;
+                            }
+                            let v0 = label_end + blanks;
+                            match run(v0) {
+                                // What the blanks could give back is the regex's to work out.
+                                0 => return Err(Undecided),
+                                n => v0..v0 + n,
+                            }
+                        }
                     }
                 }
                 LabelValue::MeetingId => {
@@ -2489,6 +2521,9 @@ mod tests {
             "| Topic | no\n| Topic: yes |\n— Time: q\n(Time): r",
             "Meeting ID. Topic. Topic: twice\nv1.2 Time:\t t",
             "Topic: A Time: B\nTema: C Hora: D",
+            "Passcode\t417531\nPasscode: \t417531\nDate & Time\tApr 23, 2024 09:00 AM\nTopic \t*x*",
+            "Passcode\t*\nPasscode *\t_ y\nPass: vJJ9Zu\nPasscode\t\nx\nMeeting ID\t845 1553 6711",
+            "Time\t: a\nTopic\n\tb\nPasscode \n\tc\nPasscode\t*\t* d\nPasscode*\t\t",
         ];
         for l in lines {
             check(l);
