@@ -6,10 +6,10 @@
 //! (`.eml`) only, what the daemon receives (on a bare body mail-parser finds no header block and
 //! does almost nothing). `PARSE_BENCH_PER_FILE=1` prints each input's own times and ratio
 //! instead, and `PARSE_BENCH_RATIO=1` only the interleaved ratio; both over `PARSE_BENCH_SET`
-//! (see [`selected`]: `all`, `eml`, `other`, a file-name prefix, or `-` and one). And
-//! `PARSE_BENCH_LOOP=extract|bare|none` (with `PARSE_BENCH_SET` and `PARSE_BENCH_N` passes) only
-//! loops one side over the set, for `bench/parse_ir.sh`, which counts the instructions each
-//! side executes under valgrind: a figure machine load cannot move.
+//! (see [`selected`]: `all`, `eml`, `other`, a file-name prefix, or `-` and one, joined by
+//! commas). And `PARSE_BENCH_LOOP=extract|bare|none` (with `PARSE_BENCH_SET` and `PARSE_BENCH_N`
+//! passes) only loops one side over the set, for `bench/parse_ir.sh`, which counts the
+//! instructions each side executes under valgrind: a figure machine load cannot move.
 //! Must never write anywhere but stdout and criterion's own target directory.
 
 use criterion::{black_box, Criterion, Throughput};
@@ -133,17 +133,20 @@ fn measured_loop(set: &[&Vec<u8>], passes: usize, side: &str) {
 /// statics are not counted).
 /// The inputs `PARSE_BENCH_SET` names: `all` (the default), `eml` (whole messages), `other`
 /// (bare texts, HTML and calendars), a file-name prefix (`008`, `1`), or `-` and a prefix for
-/// every input but those.
+/// every input but those; several terms joined by commas are all applied (`-16,-17`: every
+/// input but 160-179).
 fn selected(named: &[(String, Vec<u8>)]) -> impl Iterator<Item = &(String, Vec<u8>)> {
     let set = std::env::var("PARSE_BENCH_SET").unwrap_or_else(|_| "all".into());
-    named.iter().filter(move |(name, _)| match set.as_str() {
-        "all" => true,
-        "eml" => name.ends_with(".eml"),
-        "other" => !name.ends_with(".eml"),
-        s => match s.strip_prefix('-') {
-            Some(prefix) => !name.starts_with(prefix),
-            None => name.starts_with(s),
-        },
+    named.iter().filter(move |(name, _)| {
+        set.split(',').all(|term| match term {
+            "all" => true,
+            "eml" => name.ends_with(".eml"),
+            "other" => !name.ends_with(".eml"),
+            s => match s.strip_prefix('-') {
+                Some(prefix) => !name.starts_with(prefix),
+                None => name.starts_with(s),
+            },
+        })
     })
 }
 
