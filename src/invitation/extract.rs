@@ -1109,9 +1109,6 @@ fn says_recurring(v: &str) -> bool {
     })
 }
 
-/// `t.to_lowercase().starts_with(p)` without the copy, `t` lower-cased a character at a time
-/// only as far as `p` goes. That differs from `str::to_lowercase` only on a final capital sigma
-/// ('ς' rather than 'σ'), and a `p` holding neither reads both as a mismatch.
 /// The topic's value `v` up to a time label on its line ("Topic: X Time: Y", an HTML paragraph
 /// or a table cell read as one line), where one stands after a space: that label and its value
 /// go to `inline_time`, the time line when no line of its own has one. `time_hits` are where
@@ -1151,35 +1148,6 @@ fn on_its_own(v: &str) -> &str {
     v[..end].trim()
 }
 
-#[cfg(test)]
-mod value_tests {
-    use super::*;
-
-    /// Values end where a URL or a table cell starts on their line; nothing else is cut.
-    #[test]
-    fn values_stop_at_a_url_or_a_tab() {
-        for (v, want) in [
-            (" Weekly sync ", "Weekly sync"),
-            (
-                "Sync Join Zoom Meeting https://zoom.us/j/81234567890?pwd=x",
-                "Sync Join Zoom Meeting",
-            ),
-            ("Sync zoommtg://zoom.us/join?confno=1", "Sync"),
-            ("a\tb https://x", "a"),
-            ("https://zoom.us/j/1", ""),
-            ("Q&A: what is ://", "Q&A: what is"),
-            ("日本語https://x", "日本語"),
-        ] {
-            assert_eq!(on_its_own(v), want, "{v:?}");
-        }
-        assert_eq!(
-            clean_value("**Topic https://zoom.us/j/1**"),
-            Some("Topic".into())
-        );
-        assert_eq!(clean_value("https://zoom.us/j/1"), None);
-    }
-}
-
 /// A recurrence line up to its count of occurrences: the first occurrence's date run onto the
 /// line (an HTML paragraph without a break) is not part of it.
 fn recurrence_text(line: &str) -> &str {
@@ -1187,6 +1155,9 @@ fn recurrence_text(line: &str) -> &str {
     line.find(COUNT).map_or(line, |i| &line[..i + COUNT.len()])
 }
 
+/// `t.to_lowercase().starts_with(p)` without the copy, `t` lower-cased a character at a time
+/// only as far as `p` goes. That differs from `str::to_lowercase` only on a final capital sigma
+/// ('ς' rather than 'σ'), and a `p` holding neither reads both as a mismatch.
 fn starts_with_lowercased(t: &str, p: &str) -> bool {
     let mut lower = t.chars().flat_map(char::to_lowercase);
     p.chars().all(|c| lower.next() == Some(c))
@@ -1215,7 +1186,7 @@ fn read_facts(
     // Meeting IDs the text labels (where each label starts, and its value). The one read from
     // the text (serving only where the URL has none) is the first at or after the link's line,
     // else the first; its digits copied only once chosen.
-    let mut id_labels: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    let mut id_labels: Vec<(usize, Range<usize>)> = Vec::new();
     for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
         if ascii_letter_before(text, label.start) {
             continue;
@@ -1230,7 +1201,7 @@ fn read_facts(
             id_labels.push((label.start, value));
         }
     }
-    let id_digits = |v: &std::ops::Range<usize>| low[v.clone()].bytes().filter(u8::is_ascii_digit);
+    let id_digits = |v: &Range<usize>| low[v.clone()].bytes().filter(u8::is_ascii_digit);
     // Under another meeting's ID: the nearest ID label above `pos` names a meeting that one of
     // the text's other links joins (a page listing several meetings, each with its passcode).
     // An ID that merely differs from the link's (a typo, an anonymised text) does not count.
@@ -1317,7 +1288,7 @@ fn read_facts(
     let google = scan.flags.google;
 
     // Topic, time and organizer: the first line holding each.
-    let label_and_value = |g: Option<Vec<Option<std::ops::Range<usize>>>>| {
+    let label_and_value = |g: Option<Vec<Option<Range<usize>>>>| {
         let g = g?;
         Some((g.get(1).cloned()??, g.get(2).cloned()??))
     };
@@ -1654,7 +1625,7 @@ mod facts_tests {
         let google = scan.flags.google;
 
         // Topic, time and organizer: the first line holding each.
-        let label_and_value = |g: Option<Vec<Option<std::ops::Range<usize>>>>| {
+        let label_and_value = |g: Option<Vec<Option<Range<usize>>>>| {
             let g = g?;
             Some((g.get(1).cloned()??, g.get(2).cloned()??))
         };
@@ -2306,5 +2277,34 @@ mod facts_tests {
             n += 1;
         }
         assert!(n > 40, "{n}");
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::*;
+
+    /// Values end where a URL or a table cell starts on their line; nothing else is cut.
+    #[test]
+    fn values_stop_at_a_url_or_a_tab() {
+        for (v, want) in [
+            (" Weekly sync ", "Weekly sync"),
+            (
+                "Sync Join Zoom Meeting https://zoom.us/j/81234567890?pwd=x",
+                "Sync Join Zoom Meeting",
+            ),
+            ("Sync zoommtg://zoom.us/join?confno=1", "Sync"),
+            ("a\tb https://x", "a"),
+            ("https://zoom.us/j/1", ""),
+            ("Q&A: what is ://", "Q&A: what is"),
+            ("日本語https://x", "日本語"),
+        ] {
+            assert_eq!(on_its_own(v), want, "{v:?}");
+        }
+        assert_eq!(
+            clean_value("**Topic https://zoom.us/j/1**"),
+            Some("Topic".into())
+        );
+        assert_eq!(clean_value("https://zoom.us/j/1"), None);
     }
 }
