@@ -3,7 +3,9 @@
 # parse of the same fixtures, counted by valgrind (cachegrind, no cache simulation): unlike
 # times, these counts do not move with machine load, so a change can be judged on a busy
 # machine. Instructions are not time (cache misses and branch mispredictions are not in them):
-# BENCHMARKS.md gives both. Usage: bench/parse_ir.sh [all|eml|other] [passes]
+# BENCHMARKS.md gives both. Usage: bench/parse_ir.sh [set] [passes], the set as PARSE_BENCH_SET
+# takes it: all, eml, other, a file-name prefix or -prefix, comma-joined terms all applying
+# (-16,-17: the corpus before the fifth session's fixtures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 set_name=${1:-all}
