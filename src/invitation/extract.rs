@@ -1109,28 +1109,26 @@ fn says_recurring(v: &str) -> bool {
     })
 }
 
+/// A label and its value, as byte ranges.
+type LabelRanges = (Range<usize>, Range<usize>);
+
 /// The topic's value `v` up to a time label on its line ("Topic: X Time: Y", an HTML paragraph
-/// or a table cell read as one line), where one stands after a space: that label and its value
-/// go to `inline_time`, the time line when no line of its own has one. `time_hits` are where
-/// the time labels' words start in `low`.
+/// or a table cell read as one line), where one stands after a space; and that label with its
+/// value, the time line when no line of its own has one. `time_hits` are where the time
+/// labels' words start in `low`.
 fn split_inline_time(
     low: &str,
     time_hits: &[usize],
     v: Range<usize>,
-    inline_time: &mut Option<(Range<usize>, Range<usize>)>,
-) -> Range<usize> {
+) -> (Range<usize>, Option<LabelRanges>) {
     let b = low.as_bytes();
     let found = time_hits
         .iter()
         .filter(|&&h| h > v.start && h < v.end && b[h - 1] == b' ')
         .find_map(|&h| labels::TIME_RE.label_from(low, h, v.end));
     match found {
-        Some((label, value)) => {
-            let topic = v.start..label.start;
-            *inline_time = Some((label, value));
-            topic
-        }
-        None => v,
+        Some((label, value)) => (v.start..label.start, Some((label, value))),
+        None => (v, None),
     }
 }
 
@@ -1295,7 +1293,8 @@ fn read_facts(
     let mut inline_time = None;
     if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low, &scan.topic)) {
         f.vote(lang_of(labels::TOPIC, &low[l]));
-        let v = split_inline_time(&low, &scan.time, v, &mut inline_time);
+        let (v, time) = split_inline_time(&low, &scan.time, v);
+        inline_time = time;
         f.topic = clean_value(&text[v]);
     } else if google {
         if let Some((_, v)) = label_and_value(labels::TITLE_RE.first(&low, &scan.title)) {
@@ -1632,7 +1631,8 @@ mod facts_tests {
         let mut inline_time = None;
         if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low, &scan.topic)) {
             f.vote(lang_of(labels::TOPIC, &low[l]));
-            let v = split_inline_time(&low, &scan.time, v, &mut inline_time);
+            let (v, time) = split_inline_time(&low, &scan.time, v);
+            inline_time = time;
             f.topic = clean_value(&text[v]);
         } else if google {
             if let Some((_, v)) = label_and_value(labels::TITLE_RE.first(&low, &scan.title)) {

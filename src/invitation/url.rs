@@ -441,6 +441,16 @@ fn host_under(host: &str, domain: &str) -> bool {
         && (h.len() == d.len() || h[h.len() - d.len() - 1] == b'.')
 }
 
+/// A URL after its scheme, as (host without port, path, the rest from its '?' or '#' on). Cut
+/// by bytes: every delimiter is ASCII, so each cut is a char boundary.
+fn split_after_scheme(rest: &str) -> (&str, &str, &str) {
+    let cut = |s: &str, stop: fn(u8) -> bool| s.bytes().position(stop).unwrap_or(s.len());
+    let (host_port, after) = rest.split_at(cut(rest, |c| matches!(c, b'/' | b'?' | b'#')));
+    let host = &host_port[..cut(host_port, |c| c == b':')];
+    let (path, tail) = after.split_at(cut(after, |c| matches!(c, b'?' | b'#')));
+    (host, path, tail)
+}
+
 /// Reads a (trimmed) URL as a join link. Allocates only for a link it accepts: it runs on every
 /// Zoom-looking URL and every HTML href. Cut by bytes: every delimiter it looks for is ASCII,
 /// which no byte of a multi-byte character equals, so each cut is a char boundary, and a byte
@@ -459,16 +469,11 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
     } else {
         (false, 0)
     };
-    let rest = raw.get(rest_at..)?;
-    let cut = |s: &str, stop: fn(u8) -> bool| s.bytes().position(stop).unwrap_or(s.len());
-    let host_end = cut(rest, |c| matches!(c, b'/' | b'?' | b'#'));
-    let (host_port, after) = rest.split_at(host_end);
-    let host = &host_port[..cut(host_port, |c| c == b':')];
+    let (host, path, tail) = split_after_scheme(raw.get(rest_at..)?);
     if !zoom_host(host) {
         return None;
     }
-    let (path, query) = after.split_at(cut(after, |c| matches!(c, b'?' | b'#')));
-    let query = &query[cut(query, |c| c != b'?')..];
+    let query = tail.trim_start_matches('?');
     // The path's non-empty segments: how many, and the first three (all a join link has).
     let mut segs = [""; 3];
     let mut n = 0;
@@ -566,14 +571,10 @@ fn unwrap_one_redirect(url: &str) -> Option<String> {
     } else {
         return None;
     };
-    let rest = &url[rest_at..];
-    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host_port = &rest[..host_end];
-    let host = host_port.split(':').next().unwrap_or(host_port);
-    let after = &rest[host_end..];
-    let path_end = after.find(['?', '#']).unwrap_or(after.len());
-    let path = &after[..path_end];
-    let query = after[path_end..]
+    let (host, path, tail) = split_after_scheme(&url[rest_at..]);
+    // The path and all that follows it (they end the URL).
+    let after = &url[url.len() - path.len() - tail.len()..];
+    let query = tail
         .strip_prefix('?')
         .map(|q| q.split('#').next().unwrap_or(q));
     let under = |domain: &str| host_under(host, domain);
