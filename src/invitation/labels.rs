@@ -34,6 +34,8 @@ pub(crate) const TOPIC: &[(&str, &str)] = &[
     // Zoom's Indonesian invitation ("… mengundang Anda ke Rapat Zoom.", github: an .ics event
     // description in a JS file).
     ("Topik", "id"),
+    // Zoom's Turkish invitation ("Konu: … Personal Meeting Room", a course README on GitHub).
+    ("Konu", "tr"),
 ];
 
 /// A time-zone line of its own, read only when the time line names no zone ("Date & Time: ... at
@@ -49,6 +51,8 @@ pub(crate) const TIME: &[(&str, &str)] = &[
     ("When", "en"),
     ("Date & Time", "en"),
     ("Date and Time", "en"),
+    // Zoom's webinar reminder ("Date Time: Feb 24, 2022 01:00 PM Eastern Time (US and Canada)").
+    ("Date Time", "en"),
     ("Uhrzeit", "de"),
     ("Zeit", "de"),
     ("Hora", "es"),
@@ -65,6 +69,11 @@ pub(crate) const TIME: &[(&str, &str)] = &[
     ("时间", "zh"),
     ("시간", "ko"),
     ("Время", "ru"),
+    // Zoom's Ukrainian invitation ("Час: 23 вересня 2026 9:00 AM Київ", a Google Classroom post
+    // copied into a public bot's test).
+    ("Час", "uk"),
+    // Zoom's Indonesian time label ("Waktu: …", a church's schedule on GitHub).
+    ("Waktu", "id"),
 ];
 
 pub(crate) const MEETING_ID: &[(&str, &str)] = &[
@@ -103,6 +112,7 @@ pub(crate) const MEETING_ID: &[(&str, &str)] = &[
     ("회의ID", "ko"),
     ("Идентификатор конференции", "ru"),
     ("Идентификатор встречи", "ru"),
+    ("Ідентифікатор конференції", "uk"),
     ("ID Rapat", "id"),
     // A Vietnamese chat broadcast of a meeting ("🔹 ID cuộc họp: …", "🔹 Mật mã: 88").
     ("ID cuộc họp", "vi"),
@@ -149,6 +159,7 @@ pub(crate) const PASSCODE: &[(&str, &str)] = &[
     ("패스코드", "ko"),
     ("Код доступа", "ru"),
     ("Пароль", "ru"),
+    ("Код доступу", "uk"),
     ("Kode Sandi", "id"),
     ("Mật mã", "vi"),
     ("Parola", "tr"),
@@ -178,6 +189,9 @@ pub(crate) const JOIN_PHRASES: &[(&str, &str)] = &[
     ("加入zoom會議", "zh"),
     ("zoom 회의 참가", "ko"),
     ("подключиться к конференции zoom", "ru"),
+    ("приєднатися до конференції zoom", "uk"),
+    ("zoom toplantısına katılın", "tr"),
+    ("bergabung ke rapat zoom", "id"),
 ];
 
 /// Lines that open the phone / room-system part of an invitation (passcodes after them are the
@@ -351,7 +365,23 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
     (r"^(.+?) ?邀請您參加", "zh"),
     (r"^(.+?)님이 .*초대합니다", "ko"),
     (r"(?i)^(.+?) приглашает вас", "ru"),
-    (r"(?i)^(.+?) mengundang anda ke rapat zoom", "id"),
+    // Also "… mengundang Anda untuk bergabung ke rapat Zoom yang terjadwal." (a church's public
+    // schedule page on GitHub).
+    (
+        r"(?i)^(.+?) mengundang anda (?:untuk bergabung )?ke rapat zoom",
+        "id",
+    ),
+    (
+        r"(?i)^(.+?) запрошує (?:вас )?на (?:заплановану )?конференцію zoom",
+        "uk",
+    ),
+    (
+        r"(?i)^(.+?) sizi (?:planlanmış )?zoom toplantısına davet ediyor",
+        "tr",
+    ),
+    // Zoom's Korean sentence with its particle placeholder ("ABC이(가) 예약된 Zoom 회의에 귀하를
+    // 초대합니다.", a public test of a Korean meeting bot).
+    (r"^(.+?)이\(가\) .*초대합니다", "ko"),
 ];
 
 /// Every label as it is matched against ASCII-lower-cased text (the fully lower-cased label,
@@ -534,8 +564,9 @@ struct Sentence {
 }
 
 impl Sentence {
-    /// REST as [`ORGANIZER_RE`] holds it: literal characters, `X?` for one character,
-    /// `(?:a|b)` and `(?:a|b)?` groups, and at most one `.*` followed by literal characters.
+    /// REST as [`ORGANIZER_RE`] holds it: literal characters (`\\(` for a parenthesis), `X?` for
+    /// one character, `(?:a|b)` and `(?:a|b)?` groups, and at most one `.*` followed by literal
+    /// characters.
     fn parse(rest: &str, marker: &'static str) -> Sentence {
         let (head, tail) = match rest.split_once(".*") {
             Some((h, t)) => (h, Some(t.to_owned())),
@@ -554,6 +585,8 @@ impl Sentence {
                 }
                 let group = group.strip_prefix("?:").unwrap_or(&group);
                 group.split('|').map(str::to_owned).collect()
+            } else if c == '\\' {
+                vec![chars.next().unwrap_or('\\').to_string()]
             } else {
                 vec![c.to_string()]
             };
@@ -1037,7 +1070,10 @@ const ORGANIZER_MARKERS: &[&str] = &[
     "邀請您參加",
     "초대합니다",
     "приглашает вас",
-    "mengundang anda ke rapat zoom",
+    "ke rapat zoom",
+    "запрошує ",
+    "zoom toplantısına davet ediyor",
+    "초대합니다",
 ];
 
 /// All organizer sentences in one line regex: group i+1 is ORGANIZER[i]'s name.
@@ -2140,6 +2176,14 @@ mod tests {
             "王小明 邀請您參加已排程的 Zoom 會議",
             "Иван Петров приглашает вас на запланированную конференцию: Zoom.",
             "Ana is inviting you to a Zoom meeting. 田中さんがあなたを招待しています",
+            "ABC이(가) 예약된 Zoom 회의에 귀하를 초대합니다.",
+            "이(가) 초대합니다 ABC이(가)초대합니다 ABC이(가) x 초대합니다",
+            "Олена Коваль запрошує на заплановану конференцію Zoom студентів",
+            "Олена запрошує вас на конференцію Zoom, Ігор запрошує на конференцію zoom",
+            "Ayşe Yılmaz sizi planlanmış Zoom toplantısına davet ediyor.",
+            "X sizi zoom toplantısına davet ediyor",
+            "GMAHK Sepanjang mengundang Anda untuk bergabung ke rapat Zoom yang terjadwal.",
+            "Ani mengundang Anda ke rapat Zoom terjadwal. untuk bergabung ke rapat zoom",
         ];
         for l in lines {
             check(l);
@@ -2524,6 +2568,8 @@ mod tests {
             "Passcode\t417531\nPasscode: \t417531\nDate & Time\tApr 23, 2024 09:00 AM\nTopic \t*x*",
             "Passcode\t*\nPasscode *\t_ y\nPass: vJJ9Zu\nPasscode\t\nx\nMeeting ID\t845 1553 6711",
             "Time\t: a\nTopic\n\tb\nPasscode \n\tc\nPasscode\t*\t* d\nPasscode*\t\t",
+            "Date Time: Feb 24, 2022 01:00 PM Eastern Time\nКонференція. Час: 23 вересня\nКод доступу: 111",
+            "Konu: Oda\nWaktu: Rabu; Jam: 19:00 WIB\nІдентифікатор конференції: 361 234 5078",
         ];
         for l in lines {
             check(l);

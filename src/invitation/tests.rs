@@ -105,3 +105,20 @@ fn invisible_characters_inside_a_url_are_dropped() {
         "https://us02web.zoom.us/j/81234567890?pwd=abc.1"
     );
 }
+
+/// Zoom's Korean sentence with its particle placeholder (a Korean meeting bot's public test),
+/// and the webinar reminder's `Date Time:` label (Zoom's own reminder mail).
+#[test]
+fn korean_placeholder_sentence_and_date_time_label() {
+    let ko = "ABC이(가) 예약된 Zoom 회의에 귀하를 초대합니다.\n\nZoom 회의 참가\nhttps://us02web.zoom.us/j/81234567890?pwd=abc\n\n회의 ID: 812 3456 7890\n암호: 123456\n";
+    let inv = parse(ko.as_bytes()).expect("invitation");
+    assert_eq!(inv.organizer.as_deref(), Some("ABC"));
+    assert_eq!(inv.locale.as_deref(), Some("ko"));
+
+    let reminder = "This is a reminder that \"Weekly\" will begin in 1 hour on:\nDate Time: Feb 24, 2022 01:00 PM Eastern Time (US and Canada)\n\nJoin from a PC, Mac, iPad, iPhone or Android device:\nhttps://zoom.us/w/94209094905?tk=x\nPasscode: 940194\n";
+    let inv = parse(reminder.as_bytes()).expect("invitation");
+    assert_eq!(
+        to_json("f", &Ok(inv))["start"],
+        serde_json::json!("2022-02-24T13:00:00-05:00")
+    );
+}

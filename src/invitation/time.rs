@@ -97,6 +97,12 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("kiev", "Europe/Kyiv"),
     ("киев", "Europe/Kyiv"),
     ("київ", "Europe/Kyiv"),
+    // Names that hold a generic one below ("Australian Eastern Time - Sydney", Google
+    // Calendar's, is not New York's): before them.
+    ("australian eastern time", "Australia/Sydney"),
+    ("australian central time", "Australia/Adelaide"),
+    ("australian western time", "Australia/Perth"),
+    ("mexican pacific time", "America/Mazatlan"),
     // Generic names (Google Calendar writes "Eastern Time - New York", Outlook "Eastern Time").
     ("eastern time", "America/New_York"),
     ("central time", "America/Chicago"),
@@ -406,6 +412,14 @@ fn first_display_word(n: &str) -> Option<Tz> {
     best.and_then(|k| DISPLAY.get(k)).map(|(_, tz)| *tz)
 }
 
+/// Google Calendar's "<zone name> - <city>" (normalized): the city names an IANA zone exactly,
+/// where a name before it may hold another zone's ("Australian Eastern Time - Sydney" holds
+/// "Eastern Time").
+fn google_city(n: &str) -> Option<Tz> {
+    let (_, city) = n.rsplit_once(" - ")?;
+    CITIES.get(city.trim()).copied()
+}
+
 /// A zone from display text: a Zoom/Google/Outlook name or an IANA city inside it.
 pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
     let mut buf = [0u8; 128];
@@ -423,6 +437,9 @@ pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
     // The common case first: the whole remainder is one known name.
     if let Some(tz) = DISPLAY_EXACT.get(n).or_else(|| CITIES.get(n)) {
         return Some(*tz);
+    }
+    if let Some(tz) = google_city(n) {
+        return Some(tz);
     }
     if let Some(tz) = first_display_word(n) {
         return Some(tz);
@@ -509,59 +526,72 @@ const NO_FIXED: &[&str] = &[
     "в любое время",
 ];
 
-/// (prefix, month) for month names and abbreviations in the supported languages.
+/// (prefix, month) for month names and abbreviations in the supported languages (Ukrainian's
+/// after Russian's: "23 вересня 2026 9:00 AM Київ", Zoom's Ukrainian time line).
 const MONTHS: &[(&str, u32)] = &[
     ("jan", 1),
     ("ene", 1),
     ("gen", 1),
     ("янв", 1),
+    ("січ", 1),
     ("feb", 2),
     ("fev", 2),
     ("fév", 2),
     ("фев", 2),
+    ("лют", 2),
     ("mar", 3),
     ("mär", 3),
     ("mrz", 3),
     ("mrt", 3),
     ("мар", 3),
+    ("бер", 3),
     ("apr", 4),
     ("abr", 4),
     ("avr", 4),
     ("апр", 4),
+    ("кві", 4),
     ("may", 5),
     ("mai", 5),
     ("mag", 5),
     ("mei", 5),
     ("мая", 5),
     ("май", 5),
+    ("тра", 5),
     ("juin", 6),
     ("jun", 6),
     ("giu", 6),
     ("июн", 6),
+    ("чер", 6),
     ("juil", 7),
     ("jul", 7),
     ("lug", 7),
     ("июл", 7),
+    ("лип", 7),
     ("aug", 8),
     ("ago", 8),
     ("aoû", 8),
     ("aou", 8),
     ("авг", 8),
+    ("сер", 8),
     ("sep", 9),
     ("set", 9),
     ("сен", 9),
+    ("вер", 9),
     ("oct", 10),
     ("okt", 10),
     ("ott", 10),
     ("out", 10),
     ("окт", 10),
+    ("жов", 10),
     ("nov", 11),
     ("ноя", 11),
+    ("лис", 11),
     ("dec", 12),
     ("dez", 12),
     ("déc", 12),
     ("dic", 12),
     ("дек", 12),
+    ("гру", 12),
 ];
 
 /// The month a name starts with (case-insensitively), by [`MONTHS`].
@@ -1435,6 +1465,9 @@ mod old {
         {
             return Some(*tz);
         }
+        if let Some(tz) = super::google_city(&n) {
+            return Some(tz);
+        }
         if let Some(tz) = first_display_word(&n) {
             return Some(tz);
         }
@@ -1976,6 +2009,56 @@ mod tests {
             )
         );
         assert!(parse_text_time("Это регулярная конференция Начать в любое время", false).no_fixed);
+        // Zoom's Ukrainian time line (a Google Classroom post), and a Ukrainian month in the
+        // Russian template (a public Go test).
+        assert_eq!(
+            t("23 вересня 2026 9:00 AM Київ"),
+            (
+                Some("2026-09-23T09:00:00+03:00".into()),
+                Some("Europe/Kyiv".into())
+            )
+        );
+        assert_eq!(
+            t("29 травня 2023 01:30 PM Киев").0,
+            Some("2023-05-29T13:30:00+03:00".into())
+        );
+    }
+
+    /// Google Calendar's zone names, some holding a generic name of another zone.
+    #[test]
+    fn google_zone_names_with_their_city() {
+        for (v, want) in [
+            (
+                "Mar 10, 2026 10:00 AM Australian Eastern Time - Sydney",
+                "2026-03-10T10:00:00+11:00",
+            ),
+            (
+                "Mar 10, 2026 10:00 AM Australian Central Time - Adelaide",
+                "2026-03-10T10:00:00+10:30",
+            ),
+            (
+                "Mar 10, 2026 10:00 AM Australian Eastern Time",
+                "2026-03-10T10:00:00+11:00",
+            ),
+            (
+                "Mar 10, 2026 10:00 AM Eastern Time - Toronto",
+                "2026-03-10T10:00:00-04:00",
+            ),
+            (
+                "Mar 10, 2026 10:00 AM Mountain Standard Time - Phoenix",
+                "2026-03-10T10:00:00-07:00",
+            ),
+            (
+                "Mar 10, 2026 10:00 AM India Standard Time - Kolkata",
+                "2026-03-10T10:00:00+05:30",
+            ),
+            (
+                "Mar 10, 2026 10:00 AM Eastern Time (US and Canada)",
+                "2026-03-10T10:00:00-04:00",
+            ),
+        ] {
+            assert_eq!(t(v).0.as_deref(), Some(want), "{v}");
+        }
     }
 
     #[test]
