@@ -1095,6 +1095,67 @@ fn clean_value(v: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_owned())
 }
 
+/// An organizer sentence's name as kept: [`clean_value`], but never the Japanese honorific
+/// alone, which is what "さんがあなたを…招待しています" leaves when the name is blank (Google
+/// Calendar's copy of a Zoom invitation in a public test).
+fn organizer_name(v: &str) -> Option<String> {
+    let name = clean_value(v)?;
+    let kept = after_prose(&name);
+    (!kept.is_empty() && kept != "さん").then(|| kept.to_owned())
+}
+
+/// Words a '.' ends without ending a sentence, lower-cased: titles and company suffixes.
+const ABBREVIATIONS: &[&str] = &[
+    "dr", "mr", "mrs", "ms", "prof", "st", "jr", "sr", "rev", "fr", "inc", "co", "ltd", "corp",
+];
+
+/// Greetings a name can follow on its line ("Hi there, Isabella Ferguson is inviting you…",
+/// a Google Calendar description read as a browser shows it), lower-cased.
+const GREETINGS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "greetings",
+    "good morning",
+    "good afternoon",
+    "good evening",
+];
+
+/// An organizer sentence's name without the prose run onto its line before it: what follows
+/// the last sentence end ("Thanks. Ana Ruiz"), colon ("Reminder: Ana Ruiz") or greeting
+/// ("Hi there, Ana Ruiz"). A '.' after a title or an initial ends nothing ("Dr. Ana Ruiz",
+/// "J. Smith", "U.S. Office"), nor does a comma after anything else ("Ruiz, Ana").
+fn after_prose(name: &str) -> &str {
+    let mut cut = 0;
+    // The marks are ASCII: `i + 2` (past the mark and its space) is a char boundary.
+    for (i, c) in name.char_indices() {
+        if !matches!(c, '.' | '!' | '?' | ':' | ';' | ',') || !name[i + 1..].starts_with(' ') {
+            continue;
+        }
+        let before = &name[cut..i];
+        let word = before.rsplit(' ').next().unwrap_or("");
+        let ends = match c {
+            '.' => {
+                word.chars().count() > 1
+                    && !word.contains('.')
+                    && !ABBREVIATIONS.contains(&word.to_lowercase().as_str())
+            }
+            ',' => {
+                let b = before.trim().to_lowercase();
+                GREETINGS
+                    .iter()
+                    .any(|g| b == *g || b.strip_prefix(g).is_some_and(|r| r.starts_with(' ')))
+            }
+            _ => true,
+        };
+        if ends {
+            cut = i + 2;
+        }
+    }
+    name[cut..].trim()
+}
+
 /// `v.to_lowercase().contains("recurring")` without the copy: the ASCII letters are the only
 /// characters whose lower case holds "recurring"'s letters, but for U+212A (Kelvin sign, which no
 /// "recurring" holds) and 'İ', whose "i̇" puts a combining dot after its 'i' where "recurring"
@@ -1148,6 +1209,78 @@ fn on_its_own(v: &str) -> &str {
 
 /// A recurrence line up to its count of occurrences: the first occurrence's date run onto the
 /// line (an HTML paragraph without a break) is not part of it.
+/// True when the last URL between the join link (at `link_pos`) and a passcode label at `pos`
+/// is a Zoom recording's (`/rec/share/…`, `/rec/play/…`): the passcode is the recording's
+/// (meeting notes list the meeting, then "Recording: <link>" and its "Passcode:").
+fn follows_recording_link(text: &str, link_pos: usize, pos: usize) -> bool {
+    let Some(between) = text.get(link_pos..pos) else {
+        return false;
+    };
+    let Some(at) = memchr::memmem::rfind(between.as_bytes(), b"://") else {
+        return false;
+    };
+    // The URL runs to the first blank or closing mark ('://' and those are ASCII: boundaries).
+    let url = &between[at..];
+    let url = &url[..url
+        .find(|c: char| c.is_whitespace() || matches!(c, '>' | ')' | ']'))
+        .unwrap_or(url.len())];
+    url.contains("/rec/share/") || url.contains("/rec/play/")
+}
+
+/// Google Calendar's current invitation layout, which labels nothing: the event's title, then
+/// its date and times joined by '⋅', then its zone ("黃柏堯's Zoom Meeting" / "Tuesday Mar 10,
+/// 2026 ⋅ 10am – 10:30am" / "Australian Eastern Time - Sydney", a mail in a public test). The
+/// title (the line above, if any) and the time read, when the line holds a date and time.
+fn google_when(text: &str) -> Option<(Option<&str>, time::TextTime)> {
+    let dot = memchr::memmem::find(text.as_bytes(), "⋅".as_bytes())?;
+    let start = line_start(text, dot);
+    let next = next_line_start(text, dot);
+    let line = text[start..next.map_or(text.len(), |n| n - 1)].trim();
+    // The zone line right below, when there is one.
+    let zone = next
+        .and_then(|n| text[n..].split('\n').next())
+        .map(str::trim)
+        .filter(|z| !z.is_empty());
+    let mut time = time::parse_text_time(&format!("{line} {}", zone.unwrap_or("")), true);
+    if time.start.is_none() {
+        time = time::parse_text_time(line, true);
+    }
+    if time.naive.is_none() && time.start.is_none() {
+        return None;
+    }
+    let title = text[..start]
+        .strip_suffix('\n')
+        .map(|above| above[line_start(above, above.len())..].trim())
+        .filter(|t| !t.is_empty());
+    Some((title, time))
+}
+
+/// The recurrence a flattened invitation ran onto its time line, after the blanks its line
+/// break left: "Feb 13, 2024 10:00 AM Eastern Time (US and Canada)  Every 2 weeks on Tuesday"
+/// (a GitHub issue's pasted invitation).
+fn recurrence_after_time(value: &str) -> Option<&str> {
+    let b = value.as_bytes();
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if blank(b[i]) && blank(b[i + 1]) {
+            // ASCII blanks: `i` and where they end are char boundaries.
+            let rest = value[i..].trim_start_matches([' ', '\t']);
+            if labels::RECURRENCE_LINE
+                .iter()
+                .any(|p| starts_with_lowercased(rest, p))
+            {
+                let r = on_its_own(recurrence_text(rest)).trim_end();
+                return (!r.is_empty()).then_some(r);
+            }
+            i = value.len() - rest.len();
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
 fn recurrence_text(line: &str) -> &str {
     const COUNT: &str = "occurrence(s)";
     line.find(COUNT).map_or(line, |i| &line[..i + COUNT.len()])
@@ -1185,6 +1318,10 @@ fn read_facts(
     // the text (serving only where the URL has none) is the first at or after the link's line,
     // else the first; its digits copied only once chosen.
     let mut id_labels: Vec<(usize, Range<usize>)> = Vec::new();
+    // Every ID label's start, and whether its value is longer than any Zoom meeting ID (12 or
+    // more digits: a Microsoft Teams block Outlook put under the Zoom one, "Meeting ID: 421 216
+    // 602 896" then its own "Passcode:").
+    let mut id_kinds: Vec<(usize, bool)> = Vec::new();
     for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
         if ascii_letter_before(text, label.start) {
             continue;
@@ -1195,6 +1332,7 @@ fn read_facts(
             .bytes()
             .filter(u8::is_ascii_digit)
             .count();
+        id_kinds.push((label.start, digits > 11));
         if (9..=11).contains(&digits) {
             id_labels.push((label.start, value));
         }
@@ -1202,8 +1340,17 @@ fn read_facts(
     let id_digits = |v: &Range<usize>| low[v.clone()].bytes().filter(u8::is_ascii_digit);
     // Under another meeting's ID: the nearest ID label above `pos` names a meeting that one of
     // the text's other links joins (a page listing several meetings, each with its passcode).
-    // An ID that merely differs from the link's (a typo, an anonymised text) does not count.
+    // An ID that merely differs from the link's (a typo, an anonymised text) does not count;
+    // one no Zoom meeting can have (another service's) does.
     let under_other_meeting = |pos: usize| {
+        if id_kinds
+            .iter()
+            .rev()
+            .find(|(start, _)| *start < pos)
+            .is_some_and(|(_, foreign)| *foreign)
+        {
+            return true;
+        }
         let Some(link_id) = link_id else {
             return false;
         };
@@ -1244,7 +1391,7 @@ fn read_facts(
         }
         f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
         let pos = label.start;
-        if under_other_meeting(pos) {
+        if under_other_meeting(pos) || follows_recording_link(text, link_pos, pos) {
             continue;
         }
         if pos < link_line_start {
@@ -1314,7 +1461,7 @@ fn read_facts(
             .skip(1)
             .find_map(|(i, m)| Some((i, m?)))
         {
-            f.organizer = clean_value(&text[name]);
+            f.organizer = organizer_name(&text[name]);
             f.vote(labels::ORGANIZER.get(i - 1).map(|(_, l)| *l));
         }
     }
@@ -1341,6 +1488,9 @@ fn read_facts(
         if f.time.no_fixed || says_recurring(value) {
             f.recurrence = Some(value.to_owned());
         }
+        if f.recurrence.is_none() {
+            f.recurrence = recurrence_after_time(value).map(str::to_owned);
+        }
         // "Every week on Tue, until ..." on the next lines (blank lines between, as HTML with
         // a <div> per line and an empty one between them gives).
         for (_, l) in below().filter(|(_, l)| !l.trim().is_empty()).take(3) {
@@ -1351,6 +1501,14 @@ fn read_facts(
             {
                 f.recurrence = Some(on_its_own(recurrence_text(t)).to_owned());
                 break;
+            }
+        }
+    }
+    if !f.has_time_label {
+        if let Some((title, time)) = google_when(text) {
+            f.time = time;
+            if f.topic.is_none() {
+                f.topic = title.and_then(clean_value);
             }
         }
     }
@@ -1547,6 +1705,7 @@ mod facts_tests {
 
         // Meeting IDs the text labels (the one from the text serves only where the URL has none).
         let mut ids: Vec<(usize, String)> = Vec::new();
+        let mut foreign: Vec<(usize, bool)> = Vec::new();
         for (label, value) in labels::MEETING_ID_RE.all(&low, &scan.meeting_id) {
             if old_ascii_letter_before(text, label.start) {
                 continue;
@@ -1554,12 +1713,21 @@ mod facts_tests {
             let label_text = &low[label.clone()];
             f.vote(lang_of(labels::MEETING_ID, label_text).filter(|_| label_text != "id"));
             let digits: String = low[value].chars().filter(char::is_ascii_digit).collect();
+            foreign.push((label.start, digits.len() > 11));
             if (9..=11).contains(&digits.len()) {
                 ids.push((label.start, digits));
             }
         }
-        // A passcode under another meeting's ID label: that of one of the other links.
+        // A passcode under another meeting's ID label: that of one of the other links, or one
+        // longer than any Zoom ID.
         let under_other_meeting = |pos: usize| {
+            if foreign
+                .iter()
+                .rfind(|(p, _)| *p < pos)
+                .is_some_and(|(_, f)| *f)
+            {
+                return true;
+            }
             let Some(link_id) = link.meeting_id.as_deref() else {
                 return false;
             };
@@ -1590,7 +1758,7 @@ mod facts_tests {
             }
             f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
             let pos = label.start;
-            if under_other_meeting(pos) {
+            if under_other_meeting(pos) || follows_recording_link(text, link.pos, pos) {
                 continue;
             }
             if pos >= link_line_start && pos < phone_start {
@@ -1653,7 +1821,7 @@ mod facts_tests {
                 .skip(1)
                 .find_map(|(i, m)| Some((i, m?)))
             {
-                f.organizer = clean_value(&text[name]);
+                f.organizer = organizer_name(&text[name]);
                 f.vote(labels::ORGANIZER.get(i - 1).map(|(_, l)| *l));
             }
         }
@@ -1683,6 +1851,9 @@ mod facts_tests {
             if f.time.no_fixed || vl.contains("recurring") {
                 f.recurrence = Some(value.clone());
             }
+            if f.recurrence.is_none() {
+                f.recurrence = recurrence_after_time(&value).map(str::to_owned);
+            }
             // "Every week on Tue, until ..." on the next lines.
             for l in lines
                 .iter()
@@ -1695,6 +1866,14 @@ mod facts_tests {
                 if labels::RECURRENCE_LINE.iter().any(|p| tl.starts_with(p)) {
                     f.recurrence = Some(on_its_own(recurrence_text(t)).to_owned());
                     break;
+                }
+            }
+        }
+        if !f.has_time_label {
+            if let Some((title, time)) = google_when(text) {
+                f.time = time;
+                if f.topic.is_none() {
+                    f.topic = title.and_then(clean_value);
                 }
             }
         }
@@ -2306,5 +2485,70 @@ mod value_tests {
             Some("Topic".into())
         );
         assert_eq!(clean_value("https://zoom.us/j/1"), None);
+    }
+
+    #[test]
+    fn organizer_names_lose_the_prose_before_them() {
+        for (v, want) in [
+            ("Hi there, Isabella Ferguson", Some("Isabella Ferguson")),
+            ("Hello all, Ana Ruiz", Some("Ana Ruiz")),
+            ("Thanks. Ana Ruiz", Some("Ana Ruiz")),
+            ("Reminder: Ana Ruiz", Some("Ana Ruiz")),
+            ("Dr. Ana Ruiz", Some("Dr. Ana Ruiz")),
+            ("J. Smith", Some("J. Smith")),
+            ("U.S. Office of Ruiz", Some("U.S. Office of Ruiz")),
+            ("Acme Inc. Team", Some("Acme Inc. Team")),
+            ("Ruiz, Ana", Some("Ruiz, Ana")),
+            ("Hiroshi, Tanaka", Some("Hiroshi, Tanaka")),
+            ("Ana Ruiz Jr.", Some("Ana Ruiz Jr.")),
+            ("さん", None),
+            ("田中", Some("田中")),
+            ("Done. ", Some("Done.")),
+            ("Hi, ", Some("Hi,")),
+        ] {
+            assert_eq!(organizer_name(v).as_deref(), want, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn a_passcode_under_a_recording_link_is_the_recordings() {
+        let t = "## Meeting\n- https://zoom.us/j/93387192601\n## Recording\n- https://zoom.us/rec/share/rqS.VHp\n- Passcode: Ex3gesis\n";
+        let link = t.find("https").expect("link");
+        let pass = t.find("Passcode").expect("label");
+        assert!(follows_recording_link(t, link, pass));
+        let t2 = t.replace("/rec/share/", "/j/");
+        assert!(!follows_recording_link(&t2, link, pass));
+        let t3 = "https://zoom.us/rec/play/x\nhttps://zoom.us/j/93387192601\nPasscode: a";
+        let link = t3.find("https://zoom.us/j").expect("link");
+        assert!(!follows_recording_link(
+            t3,
+            link,
+            t3.find("Passcode").expect("label")
+        ));
+        assert!(!follows_recording_link(t3, 40, 10));
+    }
+
+    #[test]
+    fn recurrence_run_onto_the_time_line() {
+        for (v, want) in [
+            (
+                "Feb 13, 2024 10:00 AM Eastern Time (US and Canada)  Every 2 weeks on Tuesday ",
+                Some("Every 2 weeks on Tuesday"),
+            ),
+            (
+                "Jan 6, 2026 09:00 AM Paris \t Every week on Tue, 2 occurrence(s) Jan 13",
+                Some("Every week on Tue, 2 occurrence(s)"),
+            ),
+            (
+                "Jan 6, 2026 09:00 AM Paris  Jede Woche am Di",
+                Some("Jede Woche am Di"),
+            ),
+            ("Jan 6, 2026 09:00 AM  London   ", None),
+            ("Jan 6, 2026 09:00 AM Every week", None),
+            ("Jan 6  Everyone welcome", None),
+            ("  Every day", Some("Every day")),
+        ] {
+            assert_eq!(recurrence_after_time(v), want, "{v:?}");
+        }
     }
 }

@@ -42,6 +42,13 @@ fn tag_kind(name: &str) -> Tag {
     }
 }
 
+/// A Markdown autolink read as a tag, `<https://…>`: kept as its text. A Markdown page that
+/// holds one real tag (`<a name="top"/></a>` beside a heading) reads as HTML, and its
+/// `**Zoom link:** <https://….zoomgov.com/j/…>` (a public newsletter's) is the join link.
+fn is_autolink(name: &str) -> bool {
+    name.eq_ignore_ascii_case("https:") || name.eq_ignore_ascii_case("http:")
+}
+
 /// Converts an HTML document (or fragment) to the clean text lines the extractor reads, white
 /// space inside a line collapsed as a browser shows it: a paragraph's source line breaks and
 /// indentation are one space ("1 occurrence(s)" and the next occurrence's date, 33 spaces
@@ -108,6 +115,10 @@ fn to_clean_lines(html: &str) -> String {
         rest = &after[gt + 1..];
         let (closing, name) = tag_name(tag);
         if name.is_empty() {
+            continue;
+        }
+        if !closing && is_autolink(name) {
+            out.push_text(tag);
             continue;
         }
         match tag_kind(name) {
@@ -598,6 +609,10 @@ mod tests {
                     continue;
                 }
                 let name = &bare[..name_len];
+                if !closing && super::is_autolink(name) {
+                    out.push_text(tag, anchor.is_none());
+                    continue;
+                }
                 match tag_kind(name) {
                     Tag::Skip if !closing => rest = skip_to_close(rest, name),
                     Tag::Anchor if closing => {
@@ -734,6 +749,20 @@ mod tests {
             collapse_spaces(&mut t);
             assert_eq!(t, want);
         }
+    }
+
+    #[test]
+    fn markdown_autolinks_stay_as_text() {
+        let t = to_clean_text(
+            "### News <a name=\"x\"/></a>\n\n**Zoom link:** <https://a.zoomgov.com/j/1602639518?pwd=Zn&amp;x=1>\n<HTTP://b> <httpx://c>",
+        );
+        assert!(
+            t.contains("**Zoom link:** https://a.zoomgov.com/j/1602639518?pwd=Zn&x=1"),
+            "{t}"
+        );
+        assert!(t.contains("HTTP://b"), "{t}");
+        assert!(!t.contains("httpx"), "{t}");
+        assert_same("<p>x <https://zoom.us/j/123456789> y</p><a href=\"https://zoom.us/j/1\"><https://q></a>");
     }
 
     #[test]

@@ -250,9 +250,13 @@ fn parse_lines(text: &str) -> Option<Calendar> {
                         .strip_prefix("mailto:")
                         .or_else(|| mail.strip_prefix("MAILTO:"))
                         .unwrap_or(mail);
-                    cal.organizer = cn
-                        .map(str::to_owned)
-                        .or_else(|| (!mail.is_empty()).then(|| mail.to_owned()));
+                    // Zoom's own sender in the calendars its webinar registration mails
+                    // carry ("CN=Zoom Webinar:no-reply@zoom.us"): not the one inviting.
+                    if !zoom_no_reply(mail) {
+                        cal.organizer = cn
+                            .map(str::to_owned)
+                            .or_else(|| (!mail.is_empty()).then(|| mail.to_owned()));
+                    }
                 }
                 "DTSTART" => {
                     dtstart = Some((
@@ -334,6 +338,18 @@ fn resolve_start(cal: &mut Calendar, value: &str, tzid: Option<&str>, zones: &[V
     }
 }
 
+/// True for Zoom's no-reply sender addresses (`no-reply@zoom.us`, `noreply@zoomgov.com`).
+fn zoom_no_reply(mail: &str) -> bool {
+    let Some((local, domain)) = mail.rsplit_once('@') else {
+        return false;
+    };
+    let local = local.to_ascii_lowercase();
+    let domain = domain.to_ascii_lowercase();
+    matches!(local.as_str(), "no-reply" | "noreply")
+        && ["zoom.us", "zoomgov.com"]
+            .iter()
+            .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +415,30 @@ mod tests {
             assert_eq!(got.location, want.location, "{prefix:?}");
             assert_eq!(got.start, want.start, "{prefix:?}");
         }
+    }
+
+    /// Zoom's no-reply sender is not an organizer; a person, or an address alone, is.
+    #[test]
+    fn zoom_no_reply_is_not_the_organizer() {
+        let cal = |org: &str| {
+            let ics =
+                format!("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:u\n{org}\nEND:VEVENT\nEND:VCALENDAR\n");
+            parse(&ics).expect("calendar").organizer
+        };
+        assert_eq!(
+            cal("ORGANIZER;ROLE=REQ-PARTICIPANT;CN=Zoom Webinar:no-reply@zoom.us"),
+            None
+        );
+        assert_eq!(cal("ORGANIZER:mailto:NoReply@us02web.zoom.us"), None);
+        assert_eq!(
+            cal("ORGANIZER;CN=Ana Ruiz:mailto:ana@zoom.us"),
+            Some("Ana Ruiz".into())
+        );
+        assert_eq!(
+            cal("ORGANIZER:mailto:no-reply@agency.example"),
+            Some("no-reply@agency.example".into())
+        );
+        assert!(!zoom_no_reply("no-reply@notzoom.us"));
     }
 
     /// Lines that lost their fold's space join the property above them; the calendar's

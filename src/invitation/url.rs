@@ -411,9 +411,20 @@ pub(crate) fn has_colon_slashes(b: &[u8]) -> bool {
     memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//"))
 }
 
-/// Drops punctuation glued to the end of a URL.
+/// Drops punctuation glued to the end of a URL, and a `pwd=` left empty at its end (a page's
+/// placeholder, `?pwd=...` or `?pwd=[REDACTED]`, whose value is not part of the URL).
 fn trim_trailing(raw: &str) -> &str {
-    raw.trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '\'', '&'])
+    const PUNCT: [char; 9] = ['.', ',', ';', ':', '!', '?', '*', '\'', '&'];
+    let t = raw.trim_end_matches(PUNCT);
+    let b = t.as_bytes();
+    // "pwd=" and the '?' or '&' before it are ASCII: the cut is a char boundary.
+    if b.len() >= 5
+        && b[b.len() - 4..].eq_ignore_ascii_case(b"pwd=")
+        && matches!(b[b.len() - 5], b'?' | b'&')
+    {
+        return t[..t.len() - 5].trim_end_matches(PUNCT);
+    }
+    t
 }
 
 /// True when `s` starts with `prefix`, ignoring ASCII case.
@@ -693,6 +704,35 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_pwd_at_the_end_is_dropped() {
+        for (raw, want) in [
+            (
+                "https://zoom.us/j/834434601?pwd=...",
+                "https://zoom.us/j/834434601",
+            ),
+            (
+                "https://zoom.us/j/834434601?PWD=",
+                "https://zoom.us/j/834434601",
+            ),
+            (
+                "https://zoom.us/j/834434601?x=1&pwd=.",
+                "https://zoom.us/j/834434601?x=1",
+            ),
+            (
+                "https://zoom.us/j/834434601?pwd=a.",
+                "https://zoom.us/j/834434601?pwd=a",
+            ),
+            (
+                "https://zoom.us/j/834434601?xpwd=",
+                "https://zoom.us/j/834434601?xpwd=",
+            ),
+            ("pwd=", "pwd="),
+        ] {
+            assert_eq!(trim_trailing(raw), want, "{raw:?}");
+        }
+    }
 
     #[test]
     fn shapes() {
