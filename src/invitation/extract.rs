@@ -1209,6 +1209,63 @@ fn on_its_own(v: &str) -> &str {
 
 /// A recurrence line up to its count of occurrences: the first occurrence's date run onto the
 /// line (an HTML paragraph without a break) is not part of it.
+/// A passcode on the line under its label, the label alone on its line ("Passcode:" then
+/// "417531", as a mail list's HTML invitation gives it): looked for from the join link's line
+/// to the phone part's header or one-tap lines or the next URL, the value one token of a
+/// passcode's characters.
+fn passcode_below_its_label(text: &str, link_line_start: usize) -> Option<&str> {
+    let mut lines = lines_from(text, link_line_start).map(|(_, l)| l.trim());
+    // The link's own line.
+    lines.next();
+    while let Some(l) = lines.next() {
+        let low = l.to_ascii_lowercase();
+        // The phone part's header or one-tap lines end it (a bare number line may be the
+        // meeting ID under its own label).
+        if low.contains("://") || labels::is_phone_header(&low) || has_one_tap(l) {
+            return None;
+        }
+        let Some(label) = low
+            .trim_end_matches([' ', '*', '_'])
+            .strip_suffix(':')
+            .or_else(|| low.trim_end_matches([' ', '*', '_']).strip_suffix('：'))
+            .map(|b| {
+                b.trim_end_matches([' ', '*', '_'])
+                    .trim_start_matches(['*', '_', '-', '•'])
+            })
+        else {
+            continue;
+        };
+        if !labels::PASSCODE
+            .iter()
+            .any(|(p, _)| p.to_lowercase() == label.trim())
+        {
+            continue;
+        }
+        let v = lines.find(|l| !l.is_empty())?.trim_matches(['*', '_']);
+        let ok = (1..=10).contains(&v.chars().count())
+            && v.bytes().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'@' | b'_'
+                            | b'*'
+                            | b'-'
+                            | b'!'
+                            | b'.'
+                            | b'#'
+                            | b'$'
+                            | b'%'
+                            | b'^'
+                            | b'&'
+                            | b'+'
+                            | b'='
+                    )
+            });
+        return ok.then_some(v);
+    }
+    None
+}
+
 /// True when the last URL between the join link (at `link_pos`) and a passcode label at `pos`
 /// is a Zoom recording's (`/rec/share/…`, `/rec/play/…`): the passcode is the recording's
 /// (meeting notes list the meeting, then "Recording: <link>" and its "Passcode:").
@@ -1416,7 +1473,11 @@ fn read_facts(
             after = Some(v);
         }
     }
-    f.passcode = after.or(before).or(in_phone_typed).map(str::to_owned);
+    f.passcode = after
+        .or(before)
+        .or(in_phone_typed)
+        .or_else(|| passcode_below_its_label(text, link_line_start))
+        .map(str::to_owned);
     let id_after_link = id_labels
         .iter()
         .find(|(start, _)| *start >= link_line_start);
@@ -1777,7 +1838,10 @@ mod facts_tests {
                 in_phone_typed = Some(v);
             }
         }
-        f.passcode = after.or(before.map(|(_, v)| v)).or(in_phone_typed);
+        f.passcode = after
+            .or(before.map(|(_, v)| v))
+            .or(in_phone_typed)
+            .or_else(|| passcode_below_its_label(text, link_line_start).map(str::to_owned));
 
         f.text_meeting_id = ids
             .iter()
@@ -2508,6 +2572,36 @@ mod value_tests {
         ] {
             assert_eq!(organizer_name(v).as_deref(), want, "{v:?}");
         }
+    }
+
+    #[test]
+    fn a_passcode_on_the_line_under_its_label() {
+        fn read(t: &str) -> Option<&str> {
+            passcode_below_its_label(t, 0)
+        }
+        assert_eq!(
+            read("https://zoom.us/j/1\nMeeting ID:\n812\nPasscode:\n\n417531\n"),
+            Some("417531")
+        );
+        assert_eq!(
+            read("https://zoom.us/j/1\n**Kenncode：**\nAb1.x\n"),
+            Some("Ab1.x")
+        );
+        assert_eq!(read("https://zoom.us/j/1\nPasscode:\nsee the chat\n"), None);
+        assert_eq!(
+            read("https://zoom.us/j/1\nMeeting ID:\n812 3456 7890\nPasscode:\n417531\n"),
+            Some("417531")
+        );
+        assert_eq!(
+            read("https://zoom.us/j/1\nOne tap mobile\nPasscode:\n417531\n"),
+            None
+        );
+        assert_eq!(
+            read("https://zoom.us/j/1\nhttps://x.example\nPasscode:\n417531\n"),
+            None
+        );
+        assert_eq!(read("https://zoom.us/j/1\nPasscode:\n"), None);
+        assert_eq!(read("Passcode:\n417531\nhttps://zoom.us/j/1\n"), None);
     }
 
     #[test]
