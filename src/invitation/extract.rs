@@ -1210,60 +1210,71 @@ fn on_its_own(v: &str) -> &str {
 /// A recurrence line up to its count of occurrences: the first occurrence's date run onto the
 /// line (an HTML paragraph without a break) is not part of it.
 /// A passcode on the line under its label, the label alone on its line ("Passcode:" then
-/// "417531", as a mail list's HTML invitation gives it): looked for from the join link's line
-/// to the phone part's header or one-tap lines or the next URL, the value one token of a
-/// passcode's characters.
-fn passcode_below_its_label(text: &str, link_line_start: usize) -> Option<&str> {
-    let mut lines = lines_from(text, link_line_start).map(|(_, l)| l.trim());
-    // The link's own line.
-    lines.next();
-    while let Some(l) = lines.next() {
-        let low = l.to_ascii_lowercase();
-        // The phone part's header or one-tap lines end it (a bare number line may be the
-        // meeting ID under its own label).
-        if low.contains("://") || labels::is_phone_header(&low) || has_one_tap(l) {
-            return None;
-        }
-        let Some(label) = low
+/// "417531", as a mail list's HTML invitation gives it): the first such label below the join
+/// link's line, with no URL, phone header or one-tap line between them, and the value one
+/// token of a passcode's characters. `hits` are where the word scan found passcode words:
+/// only their lines are looked at, so a text without one costs nothing.
+fn passcode_below_its_label<'t>(
+    text: &'t str,
+    hits: &[usize],
+    link_line_start: usize,
+) -> Option<&'t str> {
+    let below_link = next_line_start(text, link_line_start)?;
+    let label_line = hits.iter().filter(|&&h| h >= below_link).find_map(|&h| {
+        let start = line_start(text, h);
+        let end = next_line_start(text, h).map_or(text.len(), |n| n - 1);
+        let t = text[start..end].trim().trim_end_matches([' ', '*', '_']);
+        let label = t.strip_suffix(':').or_else(|| t.strip_suffix('：'))?;
+        let label = label
             .trim_end_matches([' ', '*', '_'])
-            .strip_suffix(':')
-            .or_else(|| low.trim_end_matches([' ', '*', '_']).strip_suffix('：'))
-            .map(|b| {
-                b.trim_end_matches([' ', '*', '_'])
-                    .trim_start_matches(['*', '_', '-', '•'])
-            })
-        else {
-            continue;
-        };
-        if !labels::PASSCODE
+            .trim_start_matches(['*', '_', '-', '•', ' ']);
+        // Compared lower-cased a character at a time: no copy per label.
+        let lower = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<Vec<_>>();
+        let label = lower(label);
+        labels::PASSCODE
             .iter()
-            .any(|(p, _)| p.to_lowercase() == label.trim())
-        {
-            continue;
-        }
-        let v = lines.find(|l| !l.is_empty())?.trim_matches(['*', '_']);
-        let ok = (1..=10).contains(&v.chars().count())
-            && v.bytes().all(|b| {
-                b.is_ascii_alphanumeric()
-                    || matches!(
-                        b,
-                        b'@' | b'_'
-                            | b'*'
-                            | b'-'
-                            | b'!'
-                            | b'.'
-                            | b'#'
-                            | b'$'
-                            | b'%'
-                            | b'^'
-                            | b'&'
-                            | b'+'
-                            | b'='
-                    )
-            });
-        return ok.then_some(v);
+            .any(|(p, _)| {
+                p.chars()
+                    .flat_map(char::to_lowercase)
+                    .eq(label.iter().copied())
+            })
+            .then_some((start, end))
+    });
+    let (start, end) = label_line?;
+    // The phone part's header or one-tap lines end the search, as a URL does (a bare number
+    // line may be the meeting ID under its own label).
+    if text[below_link..start].split('\n').any(|l| {
+        let l = l.trim();
+        l.contains("://") || labels::is_phone_header(&l.to_ascii_lowercase()) || has_one_tap(l)
+    }) {
+        return None;
     }
-    None
+    let v = text
+        .get(end..)?
+        .split('\n')
+        .map(str::trim)
+        .find(|l| !l.is_empty())?
+        .trim_matches(['*', '_']);
+    let ok = (1..=10).contains(&v.chars().count())
+        && v.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'@' | b'_'
+                        | b'*'
+                        | b'-'
+                        | b'!'
+                        | b'.'
+                        | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'^'
+                        | b'&'
+                        | b'+'
+                        | b'='
+                )
+        });
+    ok.then_some(v)
 }
 
 /// True when the last URL between the join link (at `link_pos`) and a passcode label at `pos`
@@ -1273,6 +1284,10 @@ fn follows_recording_link(text: &str, link_pos: usize, pos: usize) -> bool {
     let Some(between) = text.get(link_pos..pos) else {
         return false;
     };
+    // Most texts hold no recording link: one forward (vectorized) search says so.
+    if memchr::memmem::find(between.as_bytes(), b"/rec/").is_none() {
+        return false;
+    }
     let Some(at) = memchr::memmem::rfind(between.as_bytes(), b"://") else {
         return false;
     };
@@ -1323,9 +1338,12 @@ fn recurrence_after_time(value: &str) -> Option<&str> {
         if blank(b[i]) && blank(b[i + 1]) {
             // ASCII blanks: `i` and where they end are char boundaries.
             let rest = value[i..].trim_start_matches([' ', '\t']);
+            // First bytes compared before whole prefixes: an opener's first character and its
+            // capital share their first byte (ASCII letters lower-cased; 'К'/'к'; CJK).
+            let first = rest.as_bytes().first().map(u8::to_ascii_lowercase);
             if labels::RECURRENCE_LINE
                 .iter()
-                .any(|p| starts_with_lowercased(rest, p))
+                .any(|p| p.as_bytes().first() == first.as_ref() && starts_with_lowercased(rest, p))
             {
                 let r = on_its_own(recurrence_text(rest)).trim_end();
                 return (!r.is_empty()).then_some(r);
@@ -1476,7 +1494,7 @@ fn read_facts(
     f.passcode = after
         .or(before)
         .or(in_phone_typed)
-        .or_else(|| passcode_below_its_label(text, link_line_start))
+        .or_else(|| passcode_below_its_label(text, &scan.passcode, link_line_start))
         .map(str::to_owned);
     let id_after_link = id_labels
         .iter()
@@ -1841,7 +1859,9 @@ mod facts_tests {
         f.passcode = after
             .or(before.map(|(_, v)| v))
             .or(in_phone_typed)
-            .or_else(|| passcode_below_its_label(text, link_line_start).map(str::to_owned));
+            .or_else(|| {
+                passcode_below_its_label(text, &scan.passcode, link_line_start).map(str::to_owned)
+            });
 
         f.text_meeting_id = ids
             .iter()
@@ -2577,7 +2597,8 @@ mod value_tests {
     #[test]
     fn a_passcode_on_the_line_under_its_label() {
         fn read(t: &str) -> Option<&str> {
-            passcode_below_its_label(t, 0)
+            let low = t.to_ascii_lowercase();
+            passcode_below_its_label(t, &labels::scan_text(t, &low).passcode, 0)
         }
         assert_eq!(
             read("https://zoom.us/j/1\nMeeting ID:\n812\nPasscode:\n\n417531\n"),
