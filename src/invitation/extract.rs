@@ -1095,9 +1095,10 @@ fn clean_value(v: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_owned())
 }
 
-/// An organizer sentence's name as kept: [`clean_value`], but never the Japanese honorific
-/// alone, which is what "さんがあなたを…招待しています" leaves when the name is blank (Google
-/// Calendar's copy of a Zoom invitation in a public test).
+/// An organizer sentence's name as kept: [`clean_value`], without the prose before it on its
+/// line ([`after_prose`]), and never the Japanese honorific alone, which is what
+/// "さんがあなたを…招待しています" leaves when the name is blank (Google Calendar's copy of a Zoom
+/// invitation in a public test).
 fn organizer_name(v: &str) -> Option<String> {
     let name = clean_value(v)?;
     let kept = after_prose(&name);
@@ -1195,9 +1196,13 @@ fn split_inline_time(
 
 /// A time or recurrence value, trimmed, up to where something else starts on its line: a URL
 /// (the join link run onto the line by a flattened invitation must never end up in the
-/// recurrence text, which is shown before anyone has accepted) or a table cell's tab.
+/// recurrence text, which is shown before anyone has accepted), a table cell's tab, or the
+/// join label run onto it ([`labels::join_phrase_at`]).
 fn on_its_own(v: &str) -> &str {
     let mut end = v.find('\t').unwrap_or(v.len());
+    if let Some(j) = labels::join_phrase_at(&v[..end]) {
+        end = j;
+    }
     if let Some(i) = v[..end].find("://") {
         // Back over the scheme's letters: ASCII, so the cut is a char boundary.
         end = v[..i]
@@ -1207,8 +1212,6 @@ fn on_its_own(v: &str) -> &str {
     v[..end].trim()
 }
 
-/// A recurrence line up to its count of occurrences: the first occurrence's date run onto the
-/// line (an HTML paragraph without a break) is not part of it.
 /// A passcode on the line under its label, the label alone on its line ("Passcode:" then
 /// "417531", as a mail list's HTML invitation gives it): the first such label below the join
 /// link's line, with no URL, phone header or one-tap line between them, and the value one
@@ -1356,6 +1359,8 @@ fn recurrence_after_time(value: &str) -> Option<&str> {
     None
 }
 
+/// A recurrence line up to its count of occurrences: the first occurrence's date run onto the
+/// line (an HTML paragraph without a break) is not part of it.
 fn recurrence_text(line: &str) -> &str {
     const COUNT: &str = "occurrence(s)";
     line.find(COUNT).map_or(line, |i| &line[..i + COUNT.len()])
@@ -2554,13 +2559,23 @@ mod value_tests {
             (" Weekly sync ", "Weekly sync"),
             (
                 "Sync Join Zoom Meeting https://zoom.us/j/81234567890?pwd=x",
-                "Sync Join Zoom Meeting",
+                "Sync",
             ),
             ("Sync zoommtg://zoom.us/join?confno=1", "Sync"),
             ("a\tb https://x", "a"),
             ("https://zoom.us/j/1", ""),
             ("Q&A: what is ://", "Q&A: what is"),
             ("日本語https://x", "日本語"),
+            (
+                "This is a recurring meeting Meet anytime Join Zoom Meeting",
+                "This is a recurring meeting Meet anytime",
+            ),
+            (
+                "Это регулярная конференция Начать в любое время  Подключиться к конференции Zoom",
+                "Это регулярная конференция Начать в любое время",
+            ),
+            ("Zoom sync", "Zoom sync"),
+            ("JOIN ZOOM MEETING", ""),
         ] {
             assert_eq!(on_its_own(v), want, "{v:?}");
         }

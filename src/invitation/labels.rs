@@ -194,6 +194,36 @@ pub(crate) const JOIN_PHRASES: &[(&str, &str)] = &[
     ("bergabung ke rapat zoom", "id"),
 ];
 
+/// Where the first of [`JOIN_PHRASES`] starts in `v` (a value read from a line), as Zoom's text
+/// writes it: all lower-case or with its first letter capital, other ASCII letters in any case
+/// ("Join Zoom Meeting", "Подключиться к конференции Zoom"). A flattened invitation runs the
+/// join label onto the value before it ("Time: This is a recurring meeting Meet anytime Join
+/// Zoom Meeting <link>").
+pub(crate) fn join_phrase_at(v: &str) -> Option<usize> {
+    static FORMS: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let mut forms = Vec::new();
+        for (p, _) in JOIN_PHRASES {
+            forms.push((*p).to_owned());
+            let mut c = p.chars();
+            if let Some(first) = c.next() {
+                let cap: String = first.to_uppercase().chain(c).collect();
+                if cap.to_ascii_lowercase() != *p {
+                    forms.push(cap);
+                }
+            }
+        }
+        forms
+    });
+    // Every phrase holds "zoom": most values hold none, and are not searched further.
+    let b = v.as_bytes();
+    if !b.windows(4).any(|w| w.eq_ignore_ascii_case(b"zoom")) {
+        return None;
+    }
+    // ASCII lower-casing keeps every byte offset, so a match's start is a boundary of `v`.
+    let low = v.to_ascii_lowercase();
+    FORMS.iter().filter_map(|f| low.find(f.as_str())).min()
+}
+
 /// Lines that open the phone / room-system part of an invitation (passcodes after them are the
 /// numeric dial-in ones). Lower-case; matched at the start of a trimmed line.
 pub(crate) const PHONE_HEADERS: &[&str] = &[

@@ -137,6 +137,8 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("tokio", "Asia/Tokyo"),
     ("ciudad de méxico", "America/Mexico_City"),
     ("são paulo", "America/Sao_Paulo"),
+    // Zoom's Portuguese name for its "Brasilia" zone.
+    ("brasília", "America/Sao_Paulo"),
     ("bogotá", "America/Bogota"),
 ];
 
@@ -180,6 +182,8 @@ const ALIASES: &[(&str, &str)] = &[
     ("Asia/Dacca", "Asia/Dhaka"),
     ("Asia/Katmandu", "Asia/Kathmandu"),
     ("Europe/Kiev", "Europe/Kyiv"),
+    // Both names are in the database; "Istanbul" in a Zoom time line found Asia's first.
+    ("Asia/Istanbul", "Europe/Istanbul"),
     ("America/Godthab", "America/Nuuk"),
     ("America/Indianapolis", "America/Indiana/Indianapolis"),
     ("Canada/Atlantic", "America/Halifax"),
