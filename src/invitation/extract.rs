@@ -1095,12 +1095,15 @@ fn clean_value(v: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_owned())
 }
 
-/// An organizer sentence's name as kept: [`clean_value`], without the prose before it on its
-/// line ([`after_prose`]), and never the Japanese honorific alone, which is what
-/// "さんがあなたを…招待しています" leaves when the name is blank (Google Calendar's copy of a Zoom
-/// invitation in a public test).
+/// An organizer sentence's name as kept: [`clean_value`] of what follows the line's last tab
+/// (the name stands right before the sentence's marker, so a table cell before it is not
+/// the name: a timetable's row ends in "…\tТатьяна Серегина приглашает вас…"), without the
+/// prose before it on its line ([`after_prose`]), and never the Japanese honorific alone,
+/// which is what "さんがあなたを…招待しています" leaves when the name is blank (Google Calendar's
+/// copy of a Zoom invitation in a public test).
 fn organizer_name(v: &str) -> Option<String> {
-    let name = clean_value(v)?;
+    let v = v.trim_end();
+    let name = clean_value(v.rsplit('\t').next().unwrap_or(v))?;
     let kept = after_prose(&name);
     (!kept.is_empty() && kept != "さん").then(|| kept.to_owned())
 }
@@ -1108,6 +1111,9 @@ fn organizer_name(v: &str) -> Option<String> {
 /// Words a '.' ends without ending a sentence, lower-cased: titles and company suffixes.
 const ABBREVIATIONS: &[&str] = &[
     "dr", "mr", "mrs", "ms", "prof", "st", "jr", "sr", "rev", "fr", "inc", "co", "ltd", "corp",
+    // Indonesian company forms, written before the name ("PT. Supranusa Sindata … is inviting
+    // you", a public training app's stored invitation).
+    "pt", "cv",
 ];
 
 /// Greetings a name can follow on its line ("Hi there, Isabella Ferguson is inviting you…",
@@ -1192,6 +1198,25 @@ fn split_inline_time(
         Some((label, value)) => (v.start..label.start, Some((label, value))),
         None => (v, None),
     }
+}
+
+/// The webinar a Zoom registration confirmation names, where no label gives a topic: "Thank
+/// you for registering for <topic>." (the sentence's end cut, and the "You can find information
+/// about this webinar below." a flattened copy runs onto it), quotes around it dropped.
+fn registered_topic(text: &str) -> Option<String> {
+    const SAYS: &str = "hank you for registering for ";
+    let at = memchr::memmem::find(text.as_bytes(), SAYS.as_bytes())?;
+    if !matches!(text.as_bytes().get(at.wrapping_sub(1)), Some(b'T' | b't')) {
+        return None;
+    }
+    // The needle is ASCII: `at + SAYS.len()` is a char boundary.
+    let rest = &text[at + SAYS.len()..];
+    let line = rest.split('\n').next().unwrap_or(rest);
+    let topic = match line.find(". You can find information") {
+        Some(end) => &line[..end],
+        None => line.trim_end().strip_suffix('.').unwrap_or(line),
+    };
+    clean_value(topic.trim().trim_matches(|c| matches!(c, '"' | '“' | '”' | '\'')))
 }
 
 /// A time or recurrence value, trimmed, up to where something else starts on its line: a URL
@@ -1596,6 +1621,9 @@ fn read_facts(
             }
         }
     }
+    if f.topic.is_none() {
+        f.topic = registered_topic(text);
+    }
     // A date and time without a zone, the zone on a line of its own ("Timezone: ...").
     if f.time.start.is_none() && !f.time.no_fixed {
         if let Some(naive) = f.time.naive {
@@ -1965,6 +1993,9 @@ mod facts_tests {
                     f.topic = title.and_then(clean_value);
                 }
             }
+        }
+        if f.topic.is_none() {
+            f.topic = registered_topic(text);
         }
         // A date and time without a zone, the zone on a line of its own ("Timezone: ...").
         if f.time.start.is_none() && !f.time.no_fixed {
@@ -2586,6 +2617,26 @@ mod value_tests {
         assert_eq!(clean_value("https://zoom.us/j/1"), None);
     }
 
+    /// Zoom's registration confirmation names its webinar in a sentence, not under a label.
+    #[test]
+    fn a_registration_confirmation_names_its_webinar() {
+        for (t, want) in [
+            (
+                "Hi Ana,\nThank you for registering for 8090 Software Factory Demo + Q&A. You can find information about this webinar below.\n",
+                Some("8090 Software Factory Demo + Q&A"),
+            ),
+            (
+                "Thank you for registering for \"Intro to Rust\".\n\nPlease submit any questions",
+                Some("Intro to Rust"),
+            ),
+            ("thank you for registering for Dr. Ruiz's talk.", Some("Dr. Ruiz's talk")),
+            ("Thank you for registering for .\n", None),
+            ("Thanks for registering!", None),
+        ] {
+            assert_eq!(registered_topic(t).as_deref(), want, "{t:?}");
+        }
+    }
+
     #[test]
     fn organizer_names_lose_the_prose_before_them() {
         for (v, want) in [
@@ -2604,6 +2655,9 @@ mod value_tests {
             ("田中", Some("田中")),
             ("Done. ", Some("Done.")),
             ("Hi, ", Some("Hi,")),
+            ("PT. Supranusa Sindata", Some("PT. Supranusa Sindata")),
+            ("390758\t0\tлек\tТатьяна Серегина", Some("Татьяна Серегина")),
+            ("Ana Ruiz\t", Some("Ana Ruiz")),
         ] {
             assert_eq!(organizer_name(v).as_deref(), want, "{v:?}");
         }

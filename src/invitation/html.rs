@@ -59,24 +59,45 @@ pub(crate) fn to_clean_text(html: &str) -> String {
     text
 }
 
-/// Each run of spaces in `text` as one space. Lines hold no tab, line break or no-break space by
-/// now (the converter wrote each as a space), and cleaning left none at a line's ends.
+/// Each run of spaces in `text` as one space, and each run of spaces and tabs holding a tab (a
+/// table's cell ends, and the indentation around them) as one tab. Lines hold no line break or
+/// no-break space by now (the converter wrote each as a space), and cleaning left no white
+/// space at a line's ends.
 fn collapse_spaces(text: &mut String) {
     // Built once: one SIMD pass finds the first run, and most texts have none.
     static DOUBLE_SPACE: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
-    let Some(first) = DOUBLE_SPACE.find(text.as_bytes()) else {
-        return;
+    let b = text.as_bytes();
+    let first = match (DOUBLE_SPACE.find(b), memchr::memchr(b'\t', b)) {
+        (Some(s), Some(t)) => s.min(t),
+        (Some(i), None) | (None, Some(i)) => i,
+        (None, None) => return,
     };
-    // ' ' is ASCII: `first` is a char boundary.
-    let mut tail = text.split_off(first);
-    let mut after_space = false;
-    tail.retain(|c| {
-        let keep = !(after_space && c == ' ');
-        after_space = c == ' ';
-        keep
-    });
-    text.push_str(&tail);
+    // From the start of the run the first one is in.
+    let first = b[..first]
+        .iter()
+        .rposition(|&c| c != b' ')
+        .map_or(0, |i| i + 1);
+    // ' ' and '\t' are ASCII: `first` is a char boundary, and so is every cut below.
+    let tail = text.split_off(first);
+    let mut gap: Option<char> = None;
+    for c in tail.chars() {
+        match (c, gap) {
+            (' ', None) => gap = Some(' '),
+            ('\t', _) => gap = Some('\t'),
+            (' ', Some(_)) => {}
+            (c, g) => {
+                if let Some(g) = g {
+                    text.push(g);
+                }
+                gap = None;
+                text.push(c);
+            }
+        }
+    }
+    if let Some(g) = gap {
+        text.push(g);
+    }
 }
 
 /// The lines of [`to_clean_text`] before spaces are collapsed: the same as
@@ -136,6 +157,7 @@ fn to_clean_lines(html: &str) -> String {
                 }
             }
             Tag::Block => out.line_break(),
+            Tag::Cell if closing => out.cell_end(),
             Tag::Cell => out.space(),
             Tag::Skip | Tag::Other => {}
         }
@@ -258,6 +280,20 @@ impl Out {
             self.spaces += 1;
         } else {
             self.text.push(' ');
+        }
+    }
+
+    /// The end of a table cell: a tab, as a browser's text of a table row has between its cells
+    /// ("Date & Time", tab, "Apr 5, 2026 03:00 PM …": Zoom's webinar registration mail), so a
+    /// label cell reads as a label and a value stops at its cell's end. Not written at a line's
+    /// start, where cleaning would strip it; a space inside an open anchor.
+    fn cell_end(&mut self) {
+        if self.anchor.is_some() {
+            self.text.push(' ');
+        } else if self.text.len() != self.dirty {
+            push_spaces(&mut self.text, self.spaces);
+            self.spaces = 0;
+            self.text.push('\t');
         }
     }
 
@@ -627,6 +663,10 @@ mod tests {
                         }
                     }
                     Tag::Block => out.line_break(anchor.is_some()),
+                    Tag::Cell if closing && anchor.is_none() => {
+                        out.flush();
+                        out.text.push('\t');
+                    }
                     Tag::Cell => out.space(anchor.is_none()),
                     Tag::Skip | Tag::Other => {}
                 }
@@ -744,6 +784,8 @@ mod tests {
             ("a b", "a b"),
             ("", ""),
             ("ab  ", "ab "),
+            ("a \t  b\t\tc\td", "a\tb\tc\td"),
+            ("a\t", "a\t"),
         ] {
             let mut t = t.to_owned();
             collapse_spaces(&mut t);

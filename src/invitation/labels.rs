@@ -200,28 +200,55 @@ pub(crate) const JOIN_PHRASES: &[(&str, &str)] = &[
 /// join label onto the value before it ("Time: This is a recurring meeting Meet anytime Join
 /// Zoom Meeting <link>").
 pub(crate) fn join_phrase_at(v: &str) -> Option<usize> {
-    static FORMS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    // Each form (a phrase, and its capitalised form where that is not ASCII) with where its
+    // "zoom" starts: a form is looked for only around each "zoom" of `v` (or, for the one
+    // form without it, at each of its first letter), so most values cost two byte searches.
+    static FORMS: LazyLock<Vec<(String, Option<usize>)>> = LazyLock::new(|| {
         let mut forms = Vec::new();
         for (p, _) in JOIN_PHRASES {
-            forms.push((*p).to_owned());
+            forms.push(((*p).to_owned(), p.find("zoom")));
             let mut c = p.chars();
             if let Some(first) = c.next() {
                 let cap: String = first.to_uppercase().chain(c).collect();
                 if cap.to_ascii_lowercase() != *p {
-                    forms.push(cap);
+                    let zoom = cap.find("zoom");
+                    forms.push((cap, zoom));
                 }
             }
         }
         forms
     });
-    // Every phrase holds "zoom": most values hold none, and are not searched further.
     let b = v.as_bytes();
-    if !b.windows(4).any(|w| w.eq_ignore_ascii_case(b"zoom")) {
-        return None;
+    let mut first: Option<usize> = None;
+    // A form is lower-case but for a non-ASCII capital, so comparing ASCII letters without
+    // case is comparing with `v` lower-cased. A match starts with the form's first byte, a
+    // char's first byte: the offset is a boundary of `v`.
+    let mut try_at = |start: usize, form: &str| {
+        if first.is_none_or(|f| start < f)
+            && b[start..]
+                .get(..form.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(form.as_bytes()))
+        {
+            first = Some(start);
+        }
+    };
+    for z in memchr::memchr2_iter(b'z', b'Z', b) {
+        if b[z..].get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b"zoom")) {
+            for (form, at) in FORMS.iter() {
+                if let Some(start) = at.and_then(|at| z.checked_sub(at)) {
+                    try_at(start, form);
+                }
+            }
+        }
     }
-    // ASCII lower-casing keeps every byte offset, so a match's start is a boundary of `v`.
-    let low = v.to_ascii_lowercase();
-    FORMS.iter().filter_map(|f| low.find(f.as_str())).min()
+    for (form, _) in FORMS.iter().filter(|(_, at)| at.is_none()) {
+        // Every form starts with a letter.
+        let lead = form.as_bytes()[0];
+        for j in memchr::memchr2_iter(lead, lead.to_ascii_uppercase(), b) {
+            try_at(j, form);
+        }
+    }
+    first
 }
 
 /// Lines that open the phone / room-system part of an invitation (passcodes after them are the
@@ -1901,6 +1928,58 @@ mod tests {
     //! The one-pass scan against the whole-text regexes it replaces: same matches on every
     //! fixture and on splices of fixtures (labels in new neighbourhoods, cut mid-word).
     use super::*;
+
+    /// [`join_phrase_at`] against what it replaced (a search of a lower-cased copy for every
+    /// form), on each fixture's lines, on values holding each phrase in both cases and in
+    /// upper case, and on lines cut at every char boundary.
+    #[test]
+    fn join_phrase_at_matches_a_search_per_form() {
+        fn reference(v: &str) -> Option<usize> {
+            let mut forms = Vec::new();
+            for (p, _) in JOIN_PHRASES {
+                forms.push((*p).to_owned());
+                let mut c = p.chars();
+                if let Some(first) = c.next() {
+                    let cap: String = first.to_uppercase().chain(c).collect();
+                    if cap.to_ascii_lowercase() != *p {
+                        forms.push(cap);
+                    }
+                }
+            }
+            let low = v.to_ascii_lowercase();
+            forms.iter().filter_map(|f| low.find(f.as_str())).min()
+        }
+        let mut values: Vec<String> = Vec::new();
+        for (p, _) in JOIN_PHRASES {
+            let mut c = p.chars();
+            let cap: String = c.next().into_iter().flat_map(char::to_uppercase).chain(c).collect();
+            for form in [p.to_string(), cap.clone(), p.to_uppercase()] {
+                values.push(format!("Weekly sync {form} https://zoom.us/j/1"));
+                values.push(format!("{form}"));
+                values.push(format!("Zoom call: zoom {form}{form}"));
+            }
+        }
+        values.push("Ana's Zoom Meeting zoomzoom Zoo".into());
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/invitations");
+        for e in std::fs::read_dir(dir).expect("fixtures") {
+            let p = e.expect("entry").path();
+            if p.extension().is_some_and(|x| x != "json") {
+                let t = String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned();
+                values.extend(t.lines().map(str::to_owned));
+            }
+        }
+        let mut cut = Vec::new();
+        for v in values.iter().filter(|v| {
+            let low = v.to_ascii_lowercase();
+            low.contains("zoom") || low.contains("join")
+        }) {
+            cut.extend(v.char_indices().map(|(i, _)| v[i..].to_owned()));
+        }
+        values.extend(cut);
+        for v in &values {
+            assert_eq!(join_phrase_at(v), reference(v), "{v:?}");
+        }
+    }
 
     /// The reference: each list's whole-text regex, as the scanners were before the shared pass.
     fn reference_phrases(low: &str) -> (PhraseFlags, Vec<&'static str>) {
