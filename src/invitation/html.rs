@@ -793,6 +793,18 @@ mod tests {
         }
     }
 
+    /// A table row reads as a browser's text of it: a tab between cells, none at the row's
+    /// ends, the indentation around it gone (Zoom's webinar registration mail).
+    #[test]
+    fn table_cells_end_with_a_tab() {
+        let h = "<table>\n  <tr>\n    <td valign=\"top\">Date & Time</td>\n    <td>Apr 5, 2026 03:00 PM</td>\n  </tr>\n\
+                 <tr><td></td><td> Passcode </td><td></td><td>620874</td></tr><tr><td><a href=\"https://zoom.us/j/1\">x</td></a></td></tr></table>";
+        let t = to_clean_text(h);
+        assert!(t.contains("\nDate & Time\tApr 5, 2026 03:00 PM\n"), "{t:?}");
+        assert!(t.contains("\nPasscode\t620874\n"), "{t:?}");
+        assert_same(h);
+    }
+
     #[test]
     fn markdown_autolinks_stay_as_text() {
         let t = to_clean_text(
