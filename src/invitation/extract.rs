@@ -1216,7 +1216,11 @@ fn registered_topic(text: &str) -> Option<String> {
         Some(end) => &line[..end],
         None => line.trim_end().strip_suffix('.').unwrap_or(line),
     };
-    clean_value(topic.trim().trim_matches(|c| matches!(c, '"' | '“' | '”' | '\'')))
+    clean_value(
+        topic
+            .trim()
+            .trim_matches(|c| matches!(c, '"' | '“' | '”' | '\'')),
+    )
 }
 
 /// A time or recurrence value, trimmed, up to where something else starts on its line: a URL
@@ -1399,6 +1403,18 @@ fn starts_with_lowercased(t: &str, p: &str) -> bool {
     p.chars().all(|c| lower.next() == Some(c))
 }
 
+/// Where each of a text's join links starts, and whether it is to the meeting `link_id` (a
+/// link without a meeting ID, such as a personal `/my/` one, counts as to it).
+fn meeting_links<'a>(
+    links: &'a [JoinLink],
+    link_id: Option<&'a str>,
+) -> impl Iterator<Item = (usize, bool)> + Clone + 'a {
+    links.iter().map(move |l| {
+        let id = l.meeting_id.as_deref();
+        (l.pos, id.is_none() || id == link_id)
+    })
+}
+
 /// What `text` says around its join link, which is at byte `link_pos` and has the meeting ID
 /// `link_id`; `other_links` are the text's links.
 fn read_facts(
@@ -1535,7 +1551,7 @@ fn read_facts(
         id
     });
 
-    f.flags = scan.flags;
+    f.flags = scan.meeting_flags(meeting_links(other_links, link_id));
     for &lang in &scan.join_langs {
         f.vote(Some(lang));
     }
@@ -1902,7 +1918,7 @@ mod facts_tests {
             .or_else(|| ids.first())
             .map(|(_, d)| d.clone());
 
-        f.flags = scan.flags;
+        f.flags = scan.meeting_flags(meeting_links(other_links, link.meeting_id.as_deref()));
         for &lang in &scan.join_langs {
             f.vote(Some(lang));
         }

@@ -233,7 +233,10 @@ pub(crate) fn join_phrase_at(v: &str) -> Option<usize> {
         }
     };
     for z in memchr::memchr2_iter(b'z', b'Z', b) {
-        if b[z..].get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b"zoom")) {
+        if b[z..]
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"zoom"))
+        {
             for (form, at) in FORMS.iter() {
                 if let Some(start) = at.and_then(|at| z.checked_sub(at)) {
                     try_at(start, form);
@@ -1530,6 +1533,10 @@ pub(crate) struct TextScan {
     pub organizer: Hits,
     pub timezone: Hits,
     pub flags: PhraseFlags,
+    /// Where each phrase that sets a webinar, personal or recurring flag starts, with its
+    /// flags, ascending: on a page listing several meetings, a phrase speaks of the nearest
+    /// one ([`TextScan::meeting_flags`]).
+    pub flag_hits: smallvec::SmallVec<[(usize, PhraseFlags); 4]>,
     /// Languages of the join phrases found, in order of first appearance.
     pub join_langs: Vec<&'static str>,
     /// A phone/SIP header opens a line (after blanks, bullets, `*` or `-`).
@@ -1566,7 +1573,44 @@ impl TextScan {
         }
     }
 
-    fn take_phrase(&mut self, (f, lang): PhraseEntry) {
+    /// The flags of the phrases that speak of one meeting, `links` being where each join link
+    /// of the text starts and whether it is to that meeting: a phrase's flags count unless a
+    /// link to another meeting is nearer to it than every link to this one. A text about one
+    /// meeting keeps every flag; on a page of two seminars, "join the webinar" over the second
+    /// one's link does not make the first a webinar. Google's flag is the whole text's.
+    pub(crate) fn meeting_flags(
+        &self,
+        links: impl Iterator<Item = (usize, bool)> + Clone,
+    ) -> PhraseFlags {
+        let mut f = PhraseFlags {
+            google: self.flags.google,
+            ..PhraseFlags::default()
+        };
+        for &(at, hit) in &self.flag_hits {
+            let nearest = |same: bool| {
+                links
+                    .clone()
+                    .filter(|&(_, s)| s == same)
+                    .map(|(pos, _)| pos.abs_diff(at))
+                    .min()
+            };
+            let ours = match nearest(false) {
+                None => true,
+                Some(other) => nearest(true).is_none_or(|d| d <= other),
+            };
+            if ours {
+                f.webinar |= hit.webinar;
+                f.personal |= hit.personal;
+                f.recurring |= hit.recurring;
+            }
+        }
+        f
+    }
+
+    fn take_phrase(&mut self, start: usize, (f, lang): PhraseEntry) {
+        if f.webinar || f.personal || f.recurring {
+            self.flag_hits.push((start, f));
+        }
         self.flags.webinar |= f.webinar;
         self.flags.personal |= f.personal;
         self.flags.recurring |= f.recurring;
@@ -1625,7 +1669,7 @@ impl Scan<'_> {
         if let Some((len, entry)) = longest {
             if start >= self.taken_to {
                 self.taken_to = start + len;
-                self.out.take_phrase(entry);
+                self.out.take_phrase(start, entry);
             }
         }
     }
@@ -1952,7 +1996,12 @@ mod tests {
         let mut values: Vec<String> = Vec::new();
         for (p, _) in JOIN_PHRASES {
             let mut c = p.chars();
-            let cap: String = c.next().into_iter().flat_map(char::to_uppercase).chain(c).collect();
+            let cap: String = c
+                .next()
+                .into_iter()
+                .flat_map(char::to_uppercase)
+                .chain(c)
+                .collect();
             for form in [p.to_string(), cap.clone(), p.to_uppercase()] {
                 values.push(format!("Weekly sync {form} https://zoom.us/j/1"));
                 values.push(format!("{form}"));
@@ -2049,7 +2098,7 @@ mod tests {
             }
             last_start = Some(start);
             taken_to = end;
-            out.take_phrase(entry);
+            out.take_phrase(start, entry);
         }
         out
     }
