@@ -10,6 +10,7 @@ use super::mime::{DocKind, Loaded};
 use super::url::{self, JoinLink, LinkKind};
 use super::{html, ics, time, CalendarRef, Invitation, MeetingKind, NotAnInvitation};
 use std::ops::Range;
+use std::sync::LazyLock;
 
 /// One body as clean text lines.
 struct TextDoc {
@@ -1205,7 +1206,10 @@ fn split_inline_time(
 /// about this webinar below." a flattened copy runs onto it), quotes around it dropped.
 fn registered_topic(text: &str) -> Option<String> {
     const SAYS: &str = "hank you for registering for ";
-    let at = memchr::memmem::find(text.as_bytes(), SAYS.as_bytes())?;
+    // Built once: most texts are searched and hold none.
+    static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(SAYS));
+    let at = FINDER.find(text.as_bytes())?;
     if !matches!(text.as_bytes().get(at.wrapping_sub(1)), Some(b'T' | b't')) {
         return None;
     }

@@ -80,24 +80,21 @@ fn collapse_spaces(text: &mut String) {
         .map_or(0, |i| i + 1);
     // ' ' and '\t' are ASCII: `first` is a char boundary, and so is every cut below.
     let tail = text.split_off(first);
-    let mut gap: Option<char> = None;
-    for c in tail.chars() {
-        match (c, gap) {
-            (' ', None) => gap = Some(' '),
-            ('\t', _) => gap = Some('\t'),
-            (' ', Some(_)) => {}
-            (c, g) => {
-                if let Some(g) = g {
-                    text.push(g);
-                }
-                gap = None;
-                text.push(c);
-            }
-        }
+    let b = tail.as_bytes();
+    let mut i = 0;
+    // Each run of spaces and tabs as its one character, the text between runs copied whole.
+    while let Some(k) = memchr::memchr2(b' ', b'\t', &b[i..]) {
+        let start = i + k;
+        text.push_str(&tail[i..start]);
+        let run = b[start..]
+            .iter()
+            .position(|&c| c != b' ' && c != b'\t')
+            .unwrap_or(b.len() - start);
+        let tab = memchr::memchr(b'\t', &b[start..start + run]).is_some();
+        text.push(if tab { '\t' } else { ' ' });
+        i = start + run;
     }
-    if let Some(g) = gap {
-        text.push(g);
-    }
+    text.push_str(&tail[i..]);
 }
 
 /// The lines of [`to_clean_text`] before spaces are collapsed: the same as
