@@ -504,8 +504,12 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
     } else {
         let seg_is = |i: usize, word: &str| segs[i].eq_ignore_ascii_case(word);
         match n {
-            2 if seg_is(0, "j") && id_ok(segs[1]) => (LinkKind::Meeting, Some(segs[1].to_owned())),
-            2 if seg_is(0, "w") && id_ok(segs[1]) => (LinkKind::Webinar, Some(segs[1].to_owned())),
+            2 if seg_is(0, "j") && id_segment(segs[1]).is_some() => {
+                (LinkKind::Meeting, id_segment(segs[1]).map(str::to_owned))
+            }
+            2 if seg_is(0, "w") && id_segment(segs[1]).is_some() => {
+                (LinkKind::Webinar, id_segment(segs[1]).map(str::to_owned))
+            }
             2 if seg_is(0, "my")
                 && segs[1]
                     .bytes()
@@ -541,6 +545,16 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
         kind,
         meeting_id,
     })
+}
+
+/// The meeting ID a `/j/` or `/w/` path segment holds: 6 to 13 digits, alone or with the
+/// query run onto them when its `?` was typed away (`/j/89630613401pwd=…`, a university's
+/// mailed invitation), which a browser would still send to that meeting.
+pub(crate) fn id_segment(seg: &str) -> Option<&str> {
+    let digits = seg.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &seg.as_bytes()[digits..];
+    let glued_pwd = rest.len() > 4 && rest[..4].eq_ignore_ascii_case(b"pwd=");
+    ((6..=13).contains(&digits) && (rest.is_empty() || glued_pwd)).then(|| &seg[..digits])
 }
 
 fn query_param(query: &str, name: &str) -> Option<String> {
@@ -704,6 +718,30 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A link whose `?` before `pwd=` was typed away still names its meeting; digits with
+    /// anything else after them do not.
+    #[test]
+    fn a_pwd_glued_to_the_meeting_id() {
+        for (raw, id) in [
+            (
+                "https://us02web.zoom.us/j/89630613401pwd=NXRh",
+                Some("89630613401"),
+            ),
+            ("https://zoom.us/w/896306134PWD=x", Some("896306134")),
+            ("https://zoom.us/j/89630613401", Some("89630613401")),
+            ("https://zoom.us/j/89630pwd=x", None),
+            ("https://zoom.us/j/89630613401pwd=", None),
+            ("https://zoom.us/j/89630613401pwdx", None),
+            ("https://zoom.us/j/89630613401x", None),
+        ] {
+            assert_eq!(
+                classify(raw).and_then(|l| l.meeting_id).as_deref(),
+                id,
+                "{raw:?}"
+            );
+        }
+    }
 
     #[test]
     fn an_empty_pwd_at_the_end_is_dropped() {
@@ -962,8 +1000,12 @@ mod tests {
         } else {
             let seg = |i: usize| segs.get(i).map(|s| s.to_ascii_lowercase());
             match (seg(0).as_deref(), segs.len()) {
-                (Some("j"), 2) if id_ok(segs[1]) => (LinkKind::Meeting, Some(segs[1].to_owned())),
-                (Some("w"), 2) if id_ok(segs[1]) => (LinkKind::Webinar, Some(segs[1].to_owned())),
+                (Some("j"), 2) if id_segment(segs[1]).is_some() => {
+                    (LinkKind::Meeting, id_segment(segs[1]).map(str::to_owned))
+                }
+                (Some("w"), 2) if id_segment(segs[1]).is_some() => {
+                    (LinkKind::Webinar, id_segment(segs[1]).map(str::to_owned))
+                }
                 (Some("my"), 2)
                     if segs[1]
                         .bytes()
@@ -1041,11 +1083,11 @@ mod tests {
         } else {
             let seg_is = |i: usize, word: &str| segs[i].eq_ignore_ascii_case(word);
             match n {
-                2 if seg_is(0, "j") && id_ok(segs[1]) => {
-                    (LinkKind::Meeting, Some(segs[1].to_owned()))
+                2 if seg_is(0, "j") && id_segment(segs[1]).is_some() => {
+                    (LinkKind::Meeting, id_segment(segs[1]).map(str::to_owned))
                 }
-                2 if seg_is(0, "w") && id_ok(segs[1]) => {
-                    (LinkKind::Webinar, Some(segs[1].to_owned()))
+                2 if seg_is(0, "w") && id_segment(segs[1]).is_some() => {
+                    (LinkKind::Webinar, id_segment(segs[1]).map(str::to_owned))
                 }
                 2 if seg_is(0, "my")
                     && segs[1]
@@ -1114,6 +1156,11 @@ mod tests {
             "zoomus://zoom.us/join?confno=12345".into(),
             "http://".into(),
             "HTTPS://ZOOM.US/J/81234567890".into(),
+            "https://us02web.zoom.us/j/89630613401pwd=NXRhU3ZC".into(),
+            "https://zoom.us/w/89630613401PWD=x".into(),
+            "https://zoom.us/j/89630pwd=x".into(),
+            "https://zoom.us/j/89630613401pwd=".into(),
+            "https://zoom.us/j/89630613401pwdx".into(),
             String::new(),
         ];
         for t in super::super::fixture_texts() {
