@@ -1,4 +1,5 @@
-//! A small iCalendar (RFC 5545) reader: unfolds lines, reads METHOD and the first VEVENT (UID,
+//! A small iCalendar (RFC 5545) reader: unfolds lines, reads METHOD and one VEVENT, the first
+//! that mentions Zoom or else the first (UID,
 //! SEQUENCE, DTSTART with its TZID and VTIMEZONE, SUMMARY, DESCRIPTION, LOCATION, URL, ORGANIZER,
 //! RRULE, `X-` properties holding Zoom links), unescapes text values.
 //!
@@ -168,17 +169,49 @@ pub(crate) fn parse(text: &str) -> Option<Calendar> {
             lines.push_str(l.strip_prefix(prefix).unwrap_or(l));
             lines.push('\n');
         }
-        return parse_lines(&lines);
+        return parse_events(&lines);
     }
-    parse_lines(text)
+    parse_events(text)
 }
 
-/// [`parse`] of a calendar whose lines start at the line start.
-fn parse_lines(text: &str) -> Option<Calendar> {
+/// The most events [`parse_events`] looks through for one that mentions Zoom.
+const MAX_EVENTS: usize = 16;
+
+/// [`parse_lines`] of the first event that mentions Zoom in its text values (an exported
+/// calendar holds other meetings before it: a Google Meet, an office visit), else of the first.
+fn parse_events(text: &str) -> Option<Calendar> {
+    let first = parse_lines(text, 0)?;
+    if mentions_zoom(&first) {
+        return Some(first);
+    }
+    let events = memchr::memmem::find_iter(text.as_bytes(), "BEGIN:VEVENT").count();
+    (1..events.min(MAX_EVENTS))
+        .filter_map(|n| parse_lines(text, n))
+        .find(mentions_zoom)
+        .or(Some(first))
+}
+
+/// Whether an event's description, location or link properties say "zoom" (any ASCII case).
+fn mentions_zoom(cal: &Calendar) -> bool {
+    let zoom = |t: &str| {
+        t.as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"zoom"))
+    };
+    [&cal.description, &cal.location]
+        .into_iter()
+        .flatten()
+        .any(|t| zoom(t))
+        || cal.links.iter().any(|l| zoom(l))
+}
+
+/// [`parse`] of a calendar whose lines start at the line start, reading its `wanted`th
+/// top-level VEVENT (from 0).
+fn parse_lines(text: &str, wanted: usize) -> Option<Calendar> {
     let mut cal = Calendar::default();
     let mut stack: Vec<String> = Vec::new();
-    let mut in_first_event = false;
-    let mut seen_event = false;
+    let mut in_wanted = false;
+    let mut events = 0;
     let mut zones: Vec<VTimezone> = Vec::new();
     let mut dtstart: Option<(String, Option<String>)> = None;
     for line in unfold(text) {
@@ -194,9 +227,9 @@ fn parse_lines(text: &str) -> Option<Calendar> {
         match &*name {
             "BEGIN" => {
                 let what = p.value.trim().to_ascii_uppercase();
-                if what == "VEVENT" && !seen_event && stack.len() <= 1 {
-                    in_first_event = true;
-                    seen_event = true;
+                if what == "VEVENT" && stack.len() <= 1 {
+                    in_wanted = events == wanted;
+                    events += 1;
                 }
                 if what == "VTIMEZONE" {
                     zones.push(VTimezone::default());
@@ -210,7 +243,7 @@ fn parse_lines(text: &str) -> Option<Calendar> {
             "END" => {
                 let what = stack.pop();
                 if what.as_deref() == Some("VEVENT") {
-                    in_first_event = false;
+                    in_wanted = false;
                 }
                 continue;
             }
@@ -235,7 +268,7 @@ fn parse_lines(text: &str) -> Option<Calendar> {
                     z.standard_offset = parse_utc_offset(p.value.trim());
                 }
             }
-            Some("VEVENT") if in_first_event => match &*name {
+            Some("VEVENT") if in_wanted => match &*name {
                 "UID" => cal.uid = Some(p.value.trim().to_owned()),
                 "SEQUENCE" => cal.sequence = p.value.trim().parse().unwrap_or(0),
                 "SUMMARY" => cal.summary = Some(unescape(p.value).trim().to_owned()),
@@ -418,6 +451,26 @@ mod tests {
     }
 
     /// Zoom's no-reply sender is not an organizer; a person, or an address alone, is.
+    /// An exported calendar's Zoom meeting after other events is the one read; a calendar
+    /// with no Zoom event gives its first.
+    #[test]
+    fn the_first_event_that_mentions_zoom() {
+        let ev =
+            |uid: &str, loc: &str| format!("BEGIN:VEVENT\nUID:{uid}\nLOCATION:{loc}\nEND:VEVENT\n");
+        let cal =
+            |events: &[String]| format!("BEGIN:VCALENDAR\n{}END:VCALENDAR\n", events.concat());
+        let meet = ev("meet", "https://meet.google.com/abc-defg-hij");
+        let zoom = ev("zoom", "https://zoom.us/j/81234567890");
+        let office = ev("office", "Room 4");
+        let c = parse(&cal(&[meet.clone(), office.clone(), zoom.clone()])).expect("calendar");
+        assert_eq!(c.uid.as_deref(), Some("zoom"));
+        assert_eq!(c.location.as_deref(), Some("https://zoom.us/j/81234567890"));
+        let c = parse(&cal(&[meet.clone(), office])).expect("calendar");
+        assert_eq!(c.uid.as_deref(), Some("meet"));
+        let c = parse(&cal(&[zoom, meet])).expect("calendar");
+        assert_eq!(c.uid.as_deref(), Some("zoom"));
+    }
+
     #[test]
     fn zoom_no_reply_is_not_the_organizer() {
         let cal = |org: &str| {
