@@ -1088,11 +1088,15 @@ fn ascii_letter_before(text: &str, pos: usize) -> bool {
 }
 
 /// A topic's or organizer's value as kept: [`on_its_own`] (never a URL run onto its line: the
-/// topic goes into offers, to interpreters who have not accepted), Markdown emphasis trimmed.
+/// topic goes into offers, to interpreters who have not accepted), Markdown emphasis trimmed,
+/// and a Markdown escape left at its end ("ana@example.org \- organizer" in a Google Calendar
+/// invitation stored as Markdown).
 fn clean_value(v: &str) -> Option<String> {
     let v = on_its_own(v)
         .trim_matches(|c: char| c == '*' || c == '_')
-        .trim();
+        .trim()
+        .trim_end_matches('\\')
+        .trim_end();
     (!v.is_empty()).then(|| v.to_owned())
 }
 
@@ -1340,7 +1344,9 @@ fn follows_recording_link(text: &str, link_pos: usize, pos: usize) -> bool {
 /// 2026 ⋅ 10am – 10:30am" / "Australian Eastern Time - Sydney", a mail in a public test). The
 /// title (the line above, if any) and the time read, when the line holds a date and time.
 fn google_when(text: &str) -> Option<(Option<&str>, time::TextTime)> {
-    let dot = memchr::memmem::find(text.as_bytes(), "⋅".as_bytes())?;
+    let Some(dot) = memchr::memmem::find(text.as_bytes(), "⋅".as_bytes()) else {
+        return google_when_line(text).map(|t| (None, t));
+    };
     let start = line_start(text, dot);
     let next = next_line_start(text, dot);
     let line = text[start..next.map_or(text.len(), |n| n - 1)].trim();
@@ -1361,6 +1367,21 @@ fn google_when(text: &str) -> Option<(Option<&str>, time::TextTime)> {
         .map(|above| above[line_start(above, above.len())..].trim())
         .filter(|t| !t.is_empty());
     Some((title, time))
+}
+
+/// Google Calendar's older plain-text layout: "When" alone on its line, the date, times and
+/// zone on the next line that is not blank ("Tue Apr 20, 2021 11am – 11:30am Central Time -
+/// Chicago", an updated invitation quoted in a mail API's public documentation).
+fn google_when_line(text: &str) -> Option<time::TextTime> {
+    let b = text.as_bytes();
+    let at = memchr::memmem::find_iter(b, b"When\n").find(|&i| i == 0 || b[i - 1] == b'\n')?;
+    // "When\n" is ASCII: `at + 5` is a char boundary.
+    let value = super::split_lf(&text[at + 5..])
+        .take(3)
+        .map(str::trim)
+        .find(|l| !l.is_empty())?;
+    let time = time::parse_text_time(value, true);
+    (time.start.is_some() || time.naive.is_some()).then_some(time)
 }
 
 /// The recurrence a flattened invitation ran onto its time line, after the blanks its line
@@ -2635,6 +2656,25 @@ mod value_tests {
             Some("Topic".into())
         );
         assert_eq!(clean_value("https://zoom.us/j/1"), None);
+        assert_eq!(
+            clean_value("ana@example.org \\"),
+            Some("ana@example.org".into())
+        );
+    }
+
+    /// Google Calendar's older layout: "When" alone, the time on the next line not blank.
+    #[test]
+    fn google_when_alone_on_its_line() {
+        let t = "When\n\nTue Apr 20, 2021 11am – 11:30am Central Time - Chicago\n\nJoining info\n";
+        let (title, time) = google_when(t).expect("a time");
+        assert_eq!(title, None);
+        assert_eq!(
+            time.start.map(|s| s.to_rfc3339()).as_deref(),
+            Some("2021-04-20T11:00:00-05:00")
+        );
+        assert_eq!(time.timezone.as_deref(), Some("America/Chicago"));
+        assert!(google_when("Whenever\nTue Apr 20, 2021 11am CT\n").is_none());
+        assert!(google_when("When\n\n\n\nTue Apr 20, 2021 11am\n").is_none());
     }
 
     /// Zoom's registration confirmation names its webinar in a sentence, not under a label.
