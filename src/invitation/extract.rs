@@ -1369,6 +1369,63 @@ fn google_when(text: &str) -> Option<(Option<&str>, time::TextTime)> {
     Some((title, time))
 }
 
+/// Zoom's English recurrence on a line of its own that no time label is above ("Every month on
+/// the Last Wed, 07:00 AM Pacific Time (US and Canada)", a project's community-call page): the
+/// line from a recurring phrase that opens it in Zoom's form ("Every week on Thu", "Every
+/// day,", "Every weekday"), up to where a value ends, a Markdown link after it cut off.
+/// `hits` are the recurring phrases about the meeting read.
+fn recurrence_line(
+    text: &str,
+    hits: impl Iterator<Item = (usize, labels::PhraseFlags)>,
+) -> Option<String> {
+    for (at, _) in hits.filter(|(_, f)| f.recurring) {
+        let start = line_start(text, at);
+        // Only marks before it on its line (a bullet, '#', '*').
+        if text[start..at].chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        let line = text[at..].split('\n').next().unwrap_or("");
+        let zoom_form = ["every day", "every weekday", "every week", "every month"]
+            .iter()
+            .any(|p| {
+                line.get(..p.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(p))
+                    && line.get(p.len()..).is_some_and(|r| {
+                        r.is_empty() || r.starts_with(',') || r.starts_with(" on ")
+                    })
+            });
+        if !zoom_form {
+            continue;
+        }
+        let v = on_its_own(recurrence_text(line));
+        let v = v.split('[').next().unwrap_or(v);
+        let v = v.trim_end_matches(['(', ' ']).trim();
+        if !v.is_empty() {
+            return Some(v.to_owned());
+        }
+    }
+    None
+}
+
+/// A time value whose "AM" or "PM" a mail's line wrap moved to the next line ("Time: Nov 9,
+/// 2023 03:00" over "PM Universal Time UTC Join Zoom Meeting https://…", a mailing list's
+/// copy): the value joined with that line, up to where a value ends on it ([`on_its_own`]).
+fn meridiem_wrapped(value: &str, next: Option<&str>) -> Option<String> {
+    let next = on_its_own(next?.trim());
+    let b = next.as_bytes();
+    let meridiem = b
+        .get(..2)
+        .is_some_and(|m| m.eq_ignore_ascii_case(b"am") || m.eq_ignore_ascii_case(b"pm"));
+    let alone = !b.get(2).is_some_and(u8::is_ascii_alphanumeric);
+    // The value ends with a clock time ("03:00"), as a wrapped one does.
+    let v = value.as_bytes();
+    let clock = v.len() >= 4
+        && v[v.len() - 3] == b':'
+        && v[v.len() - 2..].iter().all(u8::is_ascii_digit)
+        && v[v.len() - 4].is_ascii_digit();
+    (meridiem && alone && clock).then(|| format!("{value} {next}"))
+}
+
 /// Google Calendar's older plain-text layout: "When" alone on its line, the date, times and
 /// zone on the next line that is not blank ("Tue Apr 20, 2021 11am – 11:30am Central Time -
 /// Chicago", an updated invitation quoted in a mail API's public documentation).
@@ -1635,6 +1692,14 @@ fn read_facts(
         };
         let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
         f.time = time::parse_text_time(value, month_first);
+        if f.time.start.is_none() {
+            if let Some(joined) = meridiem_wrapped(value, below().next().map(|(_, l)| l)) {
+                let t = time::parse_text_time(&joined, month_first);
+                if t.start.is_some() {
+                    f.time = t;
+                }
+            }
+        }
         if f.time.no_fixed || says_recurring(value) {
             f.recurrence = Some(value.to_owned());
         }
@@ -1664,6 +1729,10 @@ fn read_facts(
     }
     if f.topic.is_none() {
         f.topic = registered_topic(text);
+    }
+    if f.recurrence.is_none() {
+        f.recurrence =
+            recurrence_line(text, scan.meeting_hits(meeting_links(other_links, link_id)));
     }
     // A date and time without a zone, the zone on a line of its own ("Timezone: ...").
     if f.time.start.is_none() && !f.time.no_fixed {
@@ -2005,6 +2074,14 @@ mod facts_tests {
             };
             let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
             f.time = time::parse_text_time(&value, month_first);
+            if f.time.start.is_none() {
+                if let Some(joined) = meridiem_wrapped(&value, lines.get(i + 1)) {
+                    let t = time::parse_text_time(&joined, month_first);
+                    if t.start.is_some() {
+                        f.time = t;
+                    }
+                }
+            }
             let vl = value.to_lowercase();
             if f.time.no_fixed || vl.contains("recurring") {
                 f.recurrence = Some(value.clone());
@@ -2037,6 +2114,10 @@ mod facts_tests {
         }
         if f.topic.is_none() {
             f.topic = registered_topic(text);
+        }
+        if f.recurrence.is_none() {
+            let links = meeting_links(other_links, link.meeting_id.as_deref());
+            f.recurrence = recurrence_line(text, scan.meeting_hits(links));
         }
         // A date and time without a zone, the zone on a line of its own ("Timezone: ...").
         if f.time.start.is_none() && !f.time.no_fixed {
@@ -2660,6 +2741,46 @@ mod value_tests {
             clean_value("ana@example.org \\"),
             Some("ana@example.org".into())
         );
+    }
+
+    /// Zoom's English recurrence on a line of its own counts; prose opening with its words and
+    /// a phrase inside a line do not.
+    #[test]
+    fn a_recurrence_line_of_its_own() {
+        for (t, want) in [
+            (
+                "## Call\n\nEvery month on the Last Wed, 07:00 AM Pacific Time (US and Canada)([x](https://a.example))\n",
+                Some("Every month on the Last Wed, 07:00 AM Pacific Time (US and Canada)"),
+            ),
+            ("* Every week on Thu, 08:00 AM\n", Some("Every week on Thu, 08:00 AM")),
+            ("Every weekday, 3 occurrence(s) Jan 1\n", Some("Every weekday, 3 occurrence(s)")),
+            ("Every week we talk.\n", None),
+            ("We meet every week on Thu.\n", None),
+        ] {
+            let low = t.to_ascii_lowercase();
+            let scan = labels::scan_text(t, &low);
+            let hits = scan.meeting_hits(std::iter::empty());
+            assert_eq!(recurrence_line(t, hits).as_deref(), want, "{t:?}");
+        }
+    }
+
+    /// A meridiem wrapped onto the next line joins its time; nothing else does.
+    #[test]
+    fn a_meridiem_wrapped_onto_the_next_line() {
+        assert_eq!(
+            meridiem_wrapped(
+                "Nov 9, 2023 03:00",
+                Some("PM Universal Time UTC Join Zoom Meeting https://cloud.zoom.us/j/1")
+            )
+            .as_deref(),
+            Some("Nov 9, 2023 03:00 PM Universal Time UTC")
+        );
+        assert_eq!(
+            meridiem_wrapped("Nov 9, 2023 03:00", Some("Pmeeting")),
+            None
+        );
+        assert_eq!(meridiem_wrapped("Nov 9, 2023", Some("PM x")), None);
+        assert_eq!(meridiem_wrapped("03:00", None), None);
     }
 
     /// Google Calendar's older layout: "When" alone, the time on the next line not blank.

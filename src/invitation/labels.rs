@@ -1573,11 +1573,8 @@ impl TextScan {
         }
     }
 
-    /// The flags of the phrases that speak of one meeting, `links` being where each join link
-    /// of the text starts and whether it is to that meeting: a phrase's flags count unless a
-    /// link to another meeting is nearer to it than every link to this one. A text about one
-    /// meeting keeps every flag; on a page of two seminars, "join the webinar" over the second
-    /// one's link does not make the first a webinar. Google's flag is the whole text's.
+    /// The flags of the phrases that speak of one meeting ([`TextScan::meeting_hits`]), and
+    /// Google's flag, which is the whole text's.
     pub(crate) fn meeting_flags(
         &self,
         links: impl Iterator<Item = (usize, bool)> + Clone,
@@ -1586,7 +1583,24 @@ impl TextScan {
             google: self.flags.google,
             ..PhraseFlags::default()
         };
-        for &(at, hit) in &self.flag_hits {
+        for (_, hit) in self.meeting_hits(links) {
+            f.webinar |= hit.webinar;
+            f.personal |= hit.personal;
+            f.recurring |= hit.recurring;
+        }
+        f
+    }
+
+    /// The webinar, personal and recurring phrases that speak of one meeting, `links` being
+    /// where each join link of the text starts and whether it is to that meeting: a phrase
+    /// counts unless a link to another meeting is nearer to it than every link to this one. A
+    /// text about one meeting keeps every phrase; on a page of two seminars, "join the
+    /// webinar" over the second one's link does not make the first a webinar.
+    pub(crate) fn meeting_hits<'s>(
+        &'s self,
+        links: impl Iterator<Item = (usize, bool)> + Clone + 's,
+    ) -> impl Iterator<Item = (usize, PhraseFlags)> + 's {
+        self.flag_hits.iter().copied().filter(move |&(at, _)| {
             let nearest = |same: bool| {
                 links
                     .clone()
@@ -1594,17 +1608,11 @@ impl TextScan {
                     .map(|(pos, _)| pos.abs_diff(at))
                     .min()
             };
-            let ours = match nearest(false) {
+            match nearest(false) {
                 None => true,
                 Some(other) => nearest(true).is_none_or(|d| d <= other),
-            };
-            if ours {
-                f.webinar |= hit.webinar;
-                f.personal |= hit.personal;
-                f.recurring |= hit.recurring;
             }
-        }
-        f
+        })
     }
 
     fn take_phrase(&mut self, start: usize, (f, lang): PhraseEntry) {
