@@ -2012,7 +2012,7 @@ mod tests {
                 .collect();
             for form in [p.to_string(), cap.clone(), p.to_uppercase()] {
                 values.push(format!("Weekly sync {form} https://zoom.us/j/1"));
-                values.push(format!("{form}"));
+                values.push(form.clone());
                 values.push(format!("Zoom call: zoom {form}{form}"));
             }
         }
