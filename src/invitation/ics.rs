@@ -1,7 +1,7 @@
 //! A small iCalendar (RFC 5545) reader: unfolds lines, reads METHOD and one VEVENT, the first
-//! that mentions Zoom or else the first (UID,
-//! SEQUENCE, DTSTART with its TZID and VTIMEZONE, SUMMARY, DESCRIPTION, LOCATION, URL, ORGANIZER,
-//! RRULE, `X-` properties holding Zoom links), unescapes text values.
+//! that mentions Zoom or else the first (UID, SEQUENCE, DTSTART with its TZID and VTIMEZONE,
+//! SUMMARY, DESCRIPTION, LOCATION, URL, ORGANIZER, RRULE, `X-` properties holding Zoom links),
+//! unescapes text values.
 //!
 //! Must never: expand recurrences, or trust a TZID it cannot map (the offset then comes from the
 //! VTIMEZONE's standard offset, with no zone name).
@@ -181,7 +181,8 @@ const MAX_EVENTS: usize = 16;
 /// calendar holds other meetings before it: a Google Meet, an office visit), else of the first.
 fn parse_events(text: &str) -> Option<Calendar> {
     let first = parse_lines(text, 0)?;
-    if mentions_zoom(&first) {
+    // A calendar that nowhere says "zoom" is read once.
+    if mentions_zoom(&first) || !has_zoom(text) {
         return Some(first);
     }
     let events = memchr::memmem::find_iter(text.as_bytes(), "BEGIN:VEVENT").count();
@@ -191,18 +192,20 @@ fn parse_events(text: &str) -> Option<Calendar> {
         .or(Some(first))
 }
 
-/// Whether an event's description, location or link properties say "zoom" (any ASCII case).
+/// Whether an event's description, location or link properties say "zoom".
 fn mentions_zoom(cal: &Calendar) -> bool {
-    let zoom = |t: &str| {
-        t.as_bytes()
-            .windows(4)
-            .any(|w| w.eq_ignore_ascii_case(b"zoom"))
-    };
     [&cal.description, &cal.location]
         .into_iter()
         .flatten()
-        .any(|t| zoom(t))
-        || cal.links.iter().any(|l| zoom(l))
+        .any(|t| has_zoom(t))
+        || cal.links.iter().any(|l| has_zoom(l))
+}
+
+/// Whether `t` says "zoom", in any ASCII case.
+fn has_zoom(t: &str) -> bool {
+    t.as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"zoom"))
 }
 
 /// [`parse`] of a calendar whose lines start at the line start, reading its `wanted`th
@@ -450,7 +453,6 @@ mod tests {
         }
     }
 
-    /// Zoom's no-reply sender is not an organizer; a person, or an address alone, is.
     /// An exported calendar's Zoom meeting after other events is the one read; a calendar
     /// with no Zoom event gives its first.
     #[test]
@@ -471,6 +473,7 @@ mod tests {
         assert_eq!(c.uid.as_deref(), Some("zoom"));
     }
 
+    /// Zoom's no-reply sender is not an organizer; a person, or an address alone, is.
     #[test]
     fn zoom_no_reply_is_not_the_organizer() {
         let cal = |org: &str| {

@@ -1535,7 +1535,7 @@ pub(crate) struct TextScan {
     pub flags: PhraseFlags,
     /// Where each phrase that sets a webinar, personal or recurring flag starts, with its
     /// flags, ascending: on a page listing several meetings, a phrase speaks of the nearest
-    /// one ([`TextScan::meeting_flags`]).
+    /// one ([`TextScan::meeting_hits`]).
     pub flag_hits: smallvec::SmallVec<[(usize, PhraseFlags); 4]>,
     /// Languages of the join phrases found, in order of first appearance.
     pub join_langs: Vec<&'static str>,
