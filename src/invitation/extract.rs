@@ -1231,6 +1231,25 @@ fn registered_topic(text: &str) -> Option<String> {
     )
 }
 
+/// The time label read: the first line holding one (`line`), unless its value reads no date,
+/// time or "no fixed time" at all and the topic's line carries a time label (`inline`) whose
+/// value does: a forwarded invitation's "Topic: … Time: Nov 9, 2023 03:00" above its link, the
+/// forwarding mail's own "*Time: 3 - 4pm*" further down (a mailing list's copy).
+fn pick_time_label(
+    text: &str,
+    line: Option<LabelRanges>,
+    inline: Option<LabelRanges>,
+) -> Option<LabelRanges> {
+    let reads = |v: &Range<usize>| {
+        let t = time::parse_text_time(on_its_own(&text[v.clone()]), true);
+        t.start.is_some() || t.naive.is_some() || t.no_fixed
+    };
+    match (line, inline) {
+        (Some(l), Some(i)) if !reads(&l.1) && reads(&i.1) => Some(i),
+        (l, i) => l.or(i),
+    }
+}
+
 /// A time or recurrence value, trimmed, up to where something else starts on its line: a URL
 /// (the join link run onto the line by a flattened invitation must never end up in the
 /// recurrence text, which is shown before anyone has accepted), a table cell's tab, or the
@@ -1657,7 +1676,8 @@ fn read_facts(
     }
     // The time line: where the line after it starts (if one does), and its value.
     let mut time_line: Option<(Option<usize>, &str)> = None;
-    if let Some((l, v)) = label_and_value(labels::TIME_RE.first(&low, &scan.time)).or(inline_time) {
+    let line_time = label_and_value(labels::TIME_RE.first(&low, &scan.time));
+    if let Some((l, v)) = pick_time_label(text, line_time, inline_time) {
         f.vote(lang_of(labels::TIME, &low[l.clone()]));
         time_line = Some((next_line_start(text, l.start), on_its_own(&text[v])));
     }
@@ -2035,9 +2055,8 @@ mod facts_tests {
             }
         }
         let mut time_line: Option<(usize, String)> = None;
-        if let Some((l, v)) =
-            label_and_value(labels::TIME_RE.first(&low, &scan.time)).or(inline_time)
-        {
+        let line_time = label_and_value(labels::TIME_RE.first(&low, &scan.time));
+        if let Some((l, v)) = pick_time_label(text, line_time, inline_time) {
             f.vote(lang_of(labels::TIME, &low[l.clone()]));
             time_line = Some((line_of(l.start), on_its_own(&text[v]).to_owned()));
         }
@@ -2762,6 +2781,26 @@ mod value_tests {
             let hits = scan.meeting_hits(std::iter::empty());
             assert_eq!(recurrence_line(t, hits).as_deref(), want, "{t:?}");
         }
+    }
+
+    /// A time line that reads no time gives way to the topic line's inline one; one that does
+    /// read a time is kept.
+    #[test]
+    fn a_time_line_reading_nothing_gives_way_to_the_topics() {
+        let read = |t: &str| {
+            let links = url::find_join_links(t);
+            let f = read_facts(t, &links, links[0].pos, links[0].meeting_id.as_deref());
+            f.time.start.map(|s| s.to_rfc3339())
+        };
+        let invitation = "Topic: Talk Time: Nov 9, 2023 03:00\nPM Universal Time UTC Join Zoom Meeting https://cloud.zoom.us/j/95208394179\n";
+        assert_eq!(
+            read(&format!("{invitation}\n*Time: 3 - 4pm *\n")).as_deref(),
+            Some("2023-11-09T15:00:00+00:00")
+        );
+        assert_eq!(
+            read(&format!("{invitation}\nTime: Nov 10, 2023 09:00 AM UTC\n")).as_deref(),
+            Some("2023-11-10T09:00:00+00:00")
+        );
     }
 
     /// A meridiem wrapped onto the next line joins its time; nothing else does.
