@@ -464,7 +464,38 @@ pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
             }
         }
     }
-    None
+    abbreviation_zone(text)
+}
+
+/// Zone abbreviations people write in their own invitations ("11:00 EDT", "16:00 CET"), in
+/// capitals, as a word. Read only when no zone name matched, and only the ones that name one
+/// zone: CST (US or China), IST (India, Israel or Ireland), BST, MST (Denver or Phoenix) and the
+/// like are left out, and so are two-letter ones ("ET" is French for "and").
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("EST", "America/New_York"),
+    ("EDT", "America/New_York"),
+    ("CDT", "America/Chicago"),
+    ("MDT", "America/Denver"),
+    ("PST", "America/Los_Angeles"),
+    ("PDT", "America/Los_Angeles"),
+    ("AKST", "America/Anchorage"),
+    ("AKDT", "America/Anchorage"),
+    ("HST", "Pacific/Honolulu"),
+    ("CET", "Europe/Berlin"),
+    ("CEST", "Europe/Berlin"),
+    ("JST", "Asia/Tokyo"),
+    ("KST", "Asia/Seoul"),
+    ("AEST", "Australia/Sydney"),
+    ("AEDT", "Australia/Sydney"),
+    ("NZST", "Pacific/Auckland"),
+    ("NZDT", "Pacific/Auckland"),
+];
+
+/// The zone of the first of [`ABBREVIATIONS`] standing as a word in `text`.
+pub(crate) fn abbreviation_zone(text: &str) -> Option<Tz> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .find_map(|w| ABBREVIATIONS.iter().find(|(a, _)| *a == w))
+        .and_then(|(_, z)| z.parse().ok())
 }
 
 /// A calendar TZID (IANA, Windows, or "(UTC-05:00) Eastern Time (US & Canada)").
@@ -1492,7 +1523,7 @@ mod old {
                 }
             }
         }
-        None
+        super::abbreviation_zone(text)
     }
 
     pub(super) fn month(name: &str) -> Option<u32> {
@@ -2029,6 +2060,47 @@ mod tests {
     }
 
     /// Google Calendar's zone names, some holding a generic name of another zone.
+    /// Zone abbreviations in capitals, as words, where no name matched; ambiguous ones and
+    /// lower-case words are not zones.
+    #[test]
+    fn zone_abbreviations() {
+        for (v, want) in [
+            (
+                "Oct 3, 2018 11:00 AM EDT",
+                Some("2018-10-03T11:00:00-04:00"),
+            ),
+            (
+                "Wednesday, Oct 3, 2018, at 11:00 EDT",
+                Some("2018-10-03T11:00:00-04:00"),
+            ),
+            ("Jan 9, 2026 16:00 CET", Some("2026-01-09T16:00:00+01:00")),
+            (
+                "Jan 9, 2026 10:00 AM (PST)",
+                Some("2026-01-09T10:00:00-08:00"),
+            ),
+            ("Jan 9, 2026 10:00 JST", Some("2026-01-09T10:00:00+09:00")),
+            ("Jan 9, 2026 10:00 CST", None),
+            ("Jan 9, 2026 10:00 IST", None),
+            ("Jan 9, 2026 10:00 est", None),
+            ("Jan 9, 2026 10:00 ESTONIA", None),
+        ] {
+            assert_eq!(
+                parse_text_time(v, true)
+                    .start
+                    .map(|s| s.to_rfc3339())
+                    .as_deref(),
+                want,
+                "{v:?}"
+            );
+        }
+        assert_eq!(
+            parse_text_time("Oct 3, 2018 11:00 AM EDT", true)
+                .timezone
+                .as_deref(),
+            Some("America/New_York")
+        );
+    }
+
     #[test]
     fn google_zone_names_with_their_city() {
         for (v, want) in [
