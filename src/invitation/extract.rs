@@ -1426,6 +1426,19 @@ fn recurrence_line(
     None
 }
 
+/// The time a time line's `value` reads, or, when that places no start, the value joined with
+/// the meridiem wrapped onto the `next` line ([`meridiem_wrapped`]) if that does.
+fn time_of(value: &str, next: Option<&str>, month_first: bool) -> time::TextTime {
+    let t = time::parse_text_time(value, month_first);
+    if t.start.is_some() {
+        return t;
+    }
+    meridiem_wrapped(value, next)
+        .map(|joined| time::parse_text_time(&joined, month_first))
+        .filter(|w| w.start.is_some())
+        .unwrap_or(t)
+}
+
 /// A time value whose "AM" or "PM" a mail's line wrap moved to the next line ("Time: Nov 9,
 /// 2023 03:00" over "PM Universal Time UTC Join Zoom Meeting https://…", a mailing list's
 /// copy): the value joined with that line, up to where a value ends on it ([`on_its_own`]).
@@ -1711,15 +1724,7 @@ fn read_facts(
             value
         };
         let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
-        f.time = time::parse_text_time(value, month_first);
-        if f.time.start.is_none() {
-            if let Some(joined) = meridiem_wrapped(value, below().next().map(|(_, l)| l)) {
-                let t = time::parse_text_time(&joined, month_first);
-                if t.start.is_some() {
-                    f.time = t;
-                }
-            }
-        }
+        f.time = time_of(value, below().next().map(|(_, l)| l), month_first);
         if f.time.no_fixed || says_recurring(value) {
             f.recurrence = Some(value.to_owned());
         }
@@ -2092,15 +2097,7 @@ mod facts_tests {
                 value
             };
             let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
-            f.time = time::parse_text_time(&value, month_first);
-            if f.time.start.is_none() {
-                if let Some(joined) = meridiem_wrapped(&value, lines.get(i + 1)) {
-                    let t = time::parse_text_time(&joined, month_first);
-                    if t.start.is_some() {
-                        f.time = t;
-                    }
-                }
-            }
+            f.time = time_of(&value, lines.get(i + 1), month_first);
             let vl = value.to_lowercase();
             if f.time.no_fixed || vl.contains("recurring") {
                 f.recurrence = Some(value.clone());

@@ -203,9 +203,7 @@ fn mentions_zoom(cal: &Calendar) -> bool {
 
 /// Whether `t` says "zoom", in any ASCII case.
 fn has_zoom(t: &str) -> bool {
-    t.as_bytes()
-        .windows(4)
-        .any(|w| w.eq_ignore_ascii_case(b"zoom"))
+    super::url::find_zoom(t.as_bytes(), 0).is_some()
 }
 
 /// [`parse`] of a calendar whose lines start at the line start, reading its `wanted`th
@@ -302,7 +300,7 @@ fn parse_lines(text: &str, wanted: usize) -> Option<Calendar> {
                 }
                 name if name.starts_with("X-") => {
                     let v = unescape(p.value);
-                    if v.to_ascii_lowercase().contains("zoom") {
+                    if has_zoom(&v) {
                         cal.links.push(v);
                     }
                 }

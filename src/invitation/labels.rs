@@ -232,17 +232,14 @@ pub(crate) fn join_phrase_at(v: &str) -> Option<usize> {
             first = Some(start);
         }
     };
-    for z in memchr::memchr2_iter(b'z', b'Z', b) {
-        if b[z..]
-            .get(..4)
-            .is_some_and(|w| w.eq_ignore_ascii_case(b"zoom"))
-        {
-            for (form, at) in FORMS.iter() {
-                if let Some(start) = at.and_then(|at| z.checked_sub(at)) {
-                    try_at(start, form);
-                }
+    let mut from = 0;
+    while let Some(z) = super::url::find_zoom(b, from) {
+        for (form, at) in FORMS.iter() {
+            if let Some(start) = at.and_then(|at| z.checked_sub(at)) {
+                try_at(start, form);
             }
         }
+        from = z + 1;
     }
     for (form, _) in FORMS.iter().filter(|(_, at)| at.is_none()) {
         // Every form starts with a letter.

@@ -66,7 +66,7 @@ impl JoinLink {
 /// one (each of its domains does, and none of z, o, m has a Unicode case variant outside ASCII).
 /// A `memchr2` on 'z'/'Z' and a three-byte compare: 'z' is rare in text, and a generic
 /// multi-pattern searcher for one short needle cost several times more per text.
-fn find_zoom(b: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find_zoom(b: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     while let Some(i) = memchr::memchr2(b'z', b'Z', b.get(at..)?) {
         let z = at + i;
