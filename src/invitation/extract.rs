@@ -1185,8 +1185,9 @@ fn says_recurring(v: &str) -> bool {
 /// A label and its value, as byte ranges.
 type LabelRanges = (Range<usize>, Range<usize>);
 
-/// The topic's value `v` up to a time label on its line ("Topic: X Time: Y", an HTML paragraph
-/// or a table cell read as one line), where one stands after a space; and that label with its
+/// The topic's value `v` up to a time label on its line ("Topic: X. Time: Y", an HTML paragraph
+/// or a table cell read as one line), where one stands after a space, without the full stop
+/// before it; and that label with its
 /// value, the time line when no line of its own has one. `time_hits` are where the time
 /// labels' words start in `low`.
 fn split_inline_time(
@@ -1200,20 +1201,44 @@ fn split_inline_time(
         .filter(|&&h| h > v.start && h < v.end && b[h - 1] == b' ')
         .find_map(|&h| labels::TIME_RE.label_from(low, h, v.end));
     match found {
-        Some((label, value)) => (v.start..label.start, Some((label, value))),
+        Some((label, value)) => {
+            // The full stop that ended the topic's sentence is not the topic's ("Konu: MEVZUAT.
+            // Zaman: …", Zoom's Turkish invitation run onto one line); an ellipsis stays.
+            let mut end = label.start;
+            while end > v.start && b[end - 1] == b' ' {
+                end -= 1;
+            }
+            if end > v.start + 1 && b[end - 1] == b'.' && b[end - 2] != b'.' {
+                end -= 1;
+            }
+            (v.start..end, Some((label, value)))
+        }
         None => (v, None),
     }
 }
 
-/// The webinar a Zoom registration confirmation names, where no label gives a topic: "Thank
-/// you for registering for <topic>." (the sentence's end cut, and the "You can find information
-/// about this webinar below." a flattened copy runs onto it), quotes around it dropped.
+/// The webinar a Zoom registration confirmation or reminder names, where no label gives a
+/// topic: "Thank you for registering for <topic>." (the sentence's end cut, and the "You can
+/// find information about this webinar below." a flattened copy runs onto it), quotes around it
+/// dropped; or the line under "This is a reminder that your webinar will begin in 1 day:"
+/// (Zoom's reminder, quoted in a public mail).
 fn registered_topic(text: &str) -> Option<String> {
     const SAYS: &str = "hank you for registering for ";
+    const REMINDS: &str = "your webinar will begin in ";
     // Built once: most texts are searched and hold none.
     static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new(SAYS));
-    let at = FINDER.find(text.as_bytes())?;
+    static REMINDER: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(REMINDS));
+    let Some(at) = FINDER.find(text.as_bytes()) else {
+        // The needle is ASCII: `at + REMINDS.len()` is a char boundary.
+        let at = REMINDER.find(text.as_bytes())? + REMINDS.len();
+        let mut lines = text[at..].split('\n');
+        if !lines.next()?.trim_end().ends_with(':') {
+            return None;
+        }
+        return clean_value(lines.find(|l| !l.trim().is_empty())?.trim());
+    };
     if !matches!(text.as_bytes().get(at.wrapping_sub(1)), Some(b'T' | b't')) {
         return None;
     }
@@ -2849,6 +2874,16 @@ mod value_tests {
             ("thank you for registering for Dr. Ruiz's talk.", Some("Dr. Ruiz's talk")),
             ("Thank you for registering for .\n", None),
             ("Thanks for registering!", None),
+            (
+                "Hi Ana,\nThis is a reminder that your webinar will begin in 1 day: \nHybrid BILT Bridging Event: Towards inclusive excellence in TVET\nDate & Time\tApr 23, 2024",
+                Some("Hybrid BILT Bridging Event: Towards inclusive excellence in TVET"),
+            ),
+            (
+                "This is a reminder that your webinar will begin in 1 hour:\r\n\r\n  Intro to Rust  \r\nDate",
+                Some("Intro to Rust"),
+            ),
+            ("your webinar will begin in 1 hour. See you there!\nIntro", None),
+            ("your webinar will begin in 1 hour:\n\n", None),
         ] {
             assert_eq!(registered_topic(t).as_deref(), want, "{t:?}");
         }

@@ -74,10 +74,14 @@ pub(crate) const TIME: &[(&str, &str)] = &[
     ("Час", "uk"),
     // Zoom's Indonesian time label ("Waktu: …", a church's schedule on GitHub).
     ("Waktu", "id"),
+    // Zoom's Turkish one ("Konu: MEVZUAT. Zaman: 13 Eyl 2024 09:00 ÖÖ İstanbul", a course page).
+    ("Zaman", "tr"),
 ];
 
 pub(crate) const MEETING_ID: &[(&str, &str)] = &[
     ("Meeting ID", "en"),
+    // Under a personal room's `/my/` link: "My meeting ID is: 806 378 7231" (a public chat log).
+    ("Meeting ID is", "en"),
     ("Webinar ID", "en"),
     ("Personal Meeting ID", "en"),
     ("Conference ID", "en"),

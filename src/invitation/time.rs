@@ -80,6 +80,9 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("東部時間", "America/New_York"),
     ("东部时间", "America/New_York"),
     ("香港", "Asia/Hong_Kong"),
+    // Zoom's current English name for the zone ("Time: Jan 15, 2024 04:00 PM Hong Kong SAR", a
+    // GitHub issue's pasted invitation).
+    ("hong kong sar", "Asia/Hong_Kong"),
     ("irkutsk, ulaanbaatar", "Asia/Irkutsk"),
     ("osaka, sapporo, tokyo", "Asia/Tokyo"),
     ("大阪,札幌,東京", "Asia/Tokyo"),
@@ -95,6 +98,9 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("solomon islands", "Pacific/Guadalcanal"),
     ("cape verde islands", "Atlantic/Cape_Verde"),
     ("kiev", "Europe/Kyiv"),
+    // Zoom's Turkish zone name ("Zaman: 13 Eyl 2024 09:00 ÖÖ İstanbul", a course page): its
+    // dotted capital lowercases to "i" and a combining dot, which no IANA city holds.
+    ("İstanbul", "Europe/Istanbul"),
     ("киев", "Europe/Kyiv"),
     ("київ", "Europe/Kyiv"),
     // Names that hold a generic one below ("Australian Eastern Time - Sydney", Google
@@ -470,7 +476,8 @@ pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
 /// Zone abbreviations people write in their own invitations ("11:00 EDT", "16:00 CET"), in
 /// capitals, as a word. Read only when no zone name matched, and only the ones that name one
 /// zone: CST (US or China), IST (India, Israel or Ireland), BST, MST (Denver or Phoenix) and the
-/// like are left out, and so are two-letter ones ("ET" is French for "and").
+/// like are left out, and so are two-letter ones ("ET" is French for "and"; [`us_short_zone`]
+/// reads those right after a time only).
 const ABBREVIATIONS: &[(&str, &str)] = &[
     ("EST", "America/New_York"),
     ("EDT", "America/New_York"),
@@ -490,6 +497,43 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("NZST", "Pacific/Auckland"),
     ("NZDT", "Pacific/Auckland"),
 ];
+
+/// The text after a time that can name its zone: up to a " / " or " | " before another time,
+/// which gives the same time in other zones ("Jun 11, 2019 12:30 ET / 16:30 UK / 22:00 India",
+/// a GitHub issue: India is the last time's zone, not the first's).
+fn own_zone_text(rest: &str) -> &str {
+    let b = rest.as_bytes();
+    let other = memchr::memchr2_iter(b'/', b'|', b).find(|&i| {
+        i > 0 && b[i - 1] == b' ' && b.get(i + 1) == Some(&b' ') && {
+            let j = spaces(rest, i + 1);
+            b.get(j).is_some_and(u8::is_ascii_digit) && !rest[..i].trim().is_empty()
+        }
+    });
+    // '/' and '|' are ASCII: the cut is a char boundary.
+    other.map_or(rest, |i| &rest[..i])
+}
+
+/// The US zones' two-letter names ("12:30 ET", "10am PT"), read only as the first word after
+/// the time, in capitals, and not before a number ("10:00 ET 12:00" is French for "and"). Both
+/// Mountain zones say "MT"; Denver's is the one Zoom calls "Mountain Time".
+fn us_short_zone(rest: &str) -> Option<Tz> {
+    let t = rest.trim_start();
+    let word = t.get(..2)?;
+    let after = t[2..].trim_start();
+    if t[2..].starts_with(|c: char| c.is_alphanumeric())
+        || after.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let name = match word {
+        "ET" => "America/New_York",
+        "CT" => "America/Chicago",
+        "MT" => "America/Denver",
+        "PT" => "America/Los_Angeles",
+        _ => return None,
+    };
+    name.parse().ok()
+}
 
 /// The zone of the first of [`ABBREVIATIONS`] standing as a word in `text`.
 pub(crate) fn abbreviation_zone(text: &str) -> Option<Tz> {
@@ -562,7 +606,8 @@ const NO_FIXED: &[&str] = &[
 ];
 
 /// (prefix, month) for month names and abbreviations in the supported languages (Ukrainian's
-/// after Russian's: "23 вересня 2026 9:00 AM Київ", Zoom's Ukrainian time line).
+/// after Russian's: "23 вересня 2026 9:00 AM Київ", Zoom's Ukrainian time line; Turkish last:
+/// "13 Eyl 2024 09:00 ÖÖ İstanbul", Zoom's Turkish one).
 const MONTHS: &[(&str, u32)] = &[
     ("jan", 1),
     ("ene", 1),
@@ -627,6 +672,16 @@ const MONTHS: &[(&str, u32)] = &[
     ("dic", 12),
     ("дек", 12),
     ("гру", 12),
+    ("oca", 1),
+    ("şub", 2),
+    ("nis", 4),
+    ("haz", 6),
+    ("tem", 7),
+    ("ağu", 8),
+    ("eyl", 9),
+    ("eki", 10),
+    ("kas", 11),
+    ("ara", 12),
 ];
 
 /// The month a name starts with (case-insensitively), by [`MONTHS`].
@@ -1156,13 +1211,17 @@ fn is_pm(marker: &str) -> Option<bool> {
         return None;
     }
     // A marker is a Latin "a.m."/"p.m." form or one of the CJK words (none changes in case).
-    Some(marker.starts_with(['p', 'P']) || ["午後", "下午", "오후"].contains(&marker))
+    Some(marker.starts_with(['p', 'P']) || ["午後", "下午", "오후", "ÖS"].contains(&marker))
 }
 
 const CJK_MARKERS: [&str; 6] = ["午前", "午後", "上午", "下午", "오전", "오후"];
 
-/// `(?i)a\.?\s?m\b\.?|p\.?\s?m\b\.?`, and with `cjk` also `|午前|午後|上午|下午|오전|오후`, at
-/// `i`: where it ends.
+/// Turkish's markers, öğleden önce / sonra ("09:00 ÖÖ İstanbul", Zoom's Turkish time line):
+/// read after a time only, and in these capitals only.
+const TURKISH_MARKERS: [&str; 2] = ["ÖÖ", "ÖS"];
+
+/// `(?i)a\.?\s?m\b\.?|p\.?\s?m\b\.?`, and with `cjk` also `|午前|午後|上午|下午|오전|오후|(?-i:ÖÖ|ÖS)`,
+/// at `i`: where it ends.
 fn marker_at(s: &str, i: usize, cjk: bool) -> Option<usize> {
     if matches!(at(s, i), Some('a' | 'A' | 'p' | 'P')) {
         let j = one_of(s, i + 1, &['.']).unwrap_or(i + 1);
@@ -1172,6 +1231,7 @@ fn marker_at(s: &str, i: usize, cjk: bool) -> Option<usize> {
     let rest = s.get(i..)?;
     CJK_MARKERS
         .iter()
+        .chain(&TURKISH_MARKERS)
         .find(|m| cjk && rest.starts_with(**m))
         .map(|m| i + m.len())
 }
@@ -1184,7 +1244,7 @@ struct TimeAt {
     end: usize,
 }
 
-/// `(?i)(\d{1,2})[:：](\d{2})(?:[:：]\d{2})?\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?|午前|午後|上午|下午|오전|오후)?`
+/// `(?i)(\d{1,2})[:：](\d{2})(?:[:：]\d{2})?\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?|午前|午後|上午|下午|오전|오후|(?-i:ÖÖ|ÖS))?`
 /// at `p`.
 fn colon_time_at(s: &str, p: usize) -> Option<TimeAt> {
     let h = digits_1_to(s, p, 2)?;
@@ -1411,7 +1471,10 @@ pub(crate) fn parse_text_time(value: &str, month_first_numeric: bool) -> TextTim
         return out;
     };
     out.naive = Some(naive);
-    let zone = zone_from_display(rest).or_else(|| zone_from_display(&value[..date.start]));
+    let rest = own_zone_text(rest);
+    let zone = zone_from_display(rest)
+        .or_else(|| us_short_zone(rest))
+        .or_else(|| zone_from_display(&value[..date.start]));
     if let Some(tz) = zone {
         out.start = localize(&tz, naive);
         out.timezone = Some(tz.name().to_owned());
@@ -1557,7 +1620,7 @@ mod old {
     re!(DATE_NUM, r"\b(\d{1,2})([./])(\d{1,2})[./](\d{4})\b");
     re!(
         TIME_COLON,
-        r"(?i)(\d{1,2})[:：](\d{2})(?:[:：]\d{2})?\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?|午前|午後|上午|下午|오전|오후)?"
+        r"(?i)(\d{1,2})[:：](\d{2})(?:[:：]\d{2})?\s*(a\.?\s?m\b\.?|p\.?\s?m\b\.?|午前|午後|上午|下午|오전|오후|(?-i:ÖÖ|ÖS))?"
     );
     re!(
         TIME_AMPM,
@@ -1686,7 +1749,8 @@ mod old {
         if m.is_empty() {
             return None;
         }
-        if m.starts_with('p') || m == "午後" || m == "下午" || m == "오후" {
+        if m.starts_with('p') || m == "午後" || m == "下午" || m == "오후" || marker == "ÖS"
+        {
             Some(true)
         } else {
             Some(false)
@@ -1812,7 +1876,10 @@ mod old {
             return out;
         };
         out.naive = Some(naive);
-        let zone = zone_from_display(rest).or_else(|| zone_from_display(&value[..date.start]));
+        let rest = super::own_zone_text(rest);
+        let zone = zone_from_display(rest)
+            .or_else(|| super::us_short_zone(rest))
+            .or_else(|| zone_from_display(&value[..date.start]));
         if let Some(tz) = zone {
             out.start = localize(&tz, naive);
             out.timezone = Some(tz.name().to_owned());
@@ -2297,7 +2364,8 @@ mod tests {
         ];
         let markers = [
             "", " AM", " PM", "am", "pm", "a.m.", "p.m.", " a. m.", " p. m.", " A.M", "amx",
-            " a .m", " 午前", " 午後", " 上午", " 下午", " 오전", " 오후", "午後",
+            " a .m", " 午前", " 午後", " 上午", " 下午", " 오전", " 오후", "午後", " ÖÖ", " ÖS",
+            " öö", " ÖSx",
         ];
         // Each date with each time and each marker (the other one taken in turn).
         let mut time = times.iter().cycle();

@@ -411,11 +411,20 @@ pub(crate) fn has_colon_slashes(b: &[u8]) -> bool {
     memchr::memchr_iter(b':', b).any(|i| b.get(i + 1..i + 3) == Some(b"//"))
 }
 
-/// Drops punctuation glued to the end of a URL, and a `pwd=` left empty at its end (a page's
-/// placeholder, `?pwd=...` or `?pwd=[REDACTED]`, whose value is not part of the URL).
+/// Drops punctuation glued to the end of a URL, a dash after a pwd token's closing ".1" (Zoom's
+/// tokens end there: "…pwd=…QlP.1- Toplantı Kimliği", a course page run onto one line), and a
+/// `pwd=` left empty at its end (a page's placeholder, `?pwd=...` or `?pwd=[REDACTED]`, whose
+/// value is not part of the URL).
 fn trim_trailing(raw: &str) -> &str {
     const PUNCT: [char; 9] = ['.', ',', ';', ':', '!', '?', '*', '\'', '&'];
-    let t = raw.trim_end_matches(PUNCT);
+    let mut t = raw.trim_end_matches(PUNCT);
+    if let Some(token) = t.trim_end_matches('-').strip_suffix(".1") {
+        // '?', '&' and ".1" are ASCII: each cut is a char boundary.
+        let last_param = token.rfind(['?', '&']).map(|q| &token[q + 1..]);
+        if token.len() + 2 < t.len() && last_param.is_some_and(|p| starts_with_ci(p, "pwd=")) {
+            t = &t[..token.len() + 2];
+        }
+    }
     let b = t.as_bytes();
     // "pwd=" and the '?' or '&' before it are ASCII: the cut is a char boundary.
     if b.len() >= 5
@@ -767,6 +776,22 @@ mod tests {
                 "https://zoom.us/j/834434601?xpwd=",
             ),
             ("pwd=", "pwd="),
+            (
+                "https://zoom.us/j/834434601?pwd=aBc.1-",
+                "https://zoom.us/j/834434601?pwd=aBc.1",
+            ),
+            (
+                "https://zoom.us/j/834434601?pwd=aBc.1--.",
+                "https://zoom.us/j/834434601?pwd=aBc.1",
+            ),
+            (
+                "https://zoom.us/j/834434601?pwd=aBc-",
+                "https://zoom.us/j/834434601?pwd=aBc-",
+            ),
+            (
+                "https://zoom.us/j/834434601?tk=x.1-",
+                "https://zoom.us/j/834434601?tk=x.1-",
+            ),
         ] {
             assert_eq!(trim_trailing(raw), want, "{raw:?}");
         }
