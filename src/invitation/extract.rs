@@ -2825,6 +2825,27 @@ mod value_tests {
         );
     }
 
+    /// A topic cut at a time label on its line loses the full stop that ended its sentence,
+    /// not an ellipsis; both `read_facts` agree.
+    #[test]
+    fn a_topic_cut_at_its_lines_time_label_loses_its_full_stop() {
+        for (topic, want) in [
+            ("Konu: MEVZUAT. Zaman:", "MEVZUAT"),
+            ("Topic: Board call.  Time:", "Board call"),
+            ("Topic: Wait... Time:", "Wait..."),
+            ("Topic: Q&A Time:", "Q&A"),
+        ] {
+            let t = format!(
+                "{topic} Jun 11, 2019 10:00 AM Eastern Time (US and Canada)\nhttps://zoom.us/j/95208394179\n"
+            );
+            let links = url::find_join_links(&t);
+            let f = read_facts(&t, &links, links[0].pos, links[0].meeting_id.as_deref());
+            assert_eq!(f.topic.as_deref(), Some(want), "{t:?}");
+            let old = facts_tests::old_read_facts(&t, &links, &links[0]);
+            assert_eq!(old.topic.as_deref(), Some(want), "{t:?}");
+        }
+    }
+
     /// A meridiem wrapped onto the next line joins its time; nothing else does.
     #[test]
     fn a_meridiem_wrapped_onto_the_next_line() {

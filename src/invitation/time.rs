@@ -2130,6 +2130,58 @@ mod tests {
     /// Zone abbreviations in capitals, as words, where no name matched; ambiguous ones and
     /// lower-case words are not zones.
     #[test]
+    fn a_times_zone_is_its_own() {
+        for (v, want) in [
+            // The same time given in three zones: the first time's zone, not India's.
+            (
+                "Jun 11, 2019 12:30 ET / 16:30 UK / 22:00 India",
+                Some("2019-06-11T12:30:00-04:00"),
+            ),
+            ("Jun 11, 2019 12:30 / 16:30 UK / 22:00 India", None),
+            (
+                "Jun 11, 2019 12:30 PM / 1:30 PM Eastern Time (US and Canada)",
+                Some("2019-06-11T12:30:00-04:00"),
+            ),
+            ("Jun 11, 2019 10am PT", Some("2019-06-11T10:00:00-07:00")),
+            ("Jan 9, 2026 10:00 CT.", Some("2026-01-09T10:00:00-06:00")),
+            (
+                "Jan 9, 2026 10:00 MT (Denver)",
+                Some("2026-01-09T10:00:00-07:00"),
+            ),
+            ("11 juin 2019 10:00 ET 12:00", None),
+            ("Jun 11, 2019 10:00 ETA", None),
+            ("Jun 11, 2019 10:00 et", None),
+            (
+                "Jan 15, 2024 04:00 PM Hong Kong SAR",
+                Some("2024-01-15T16:00:00+08:00"),
+            ),
+            // Zoom's Turkish time line: month, marker and zone in Turkish.
+            (
+                "13 Eyl 2024 09:00 ÖÖ İstanbul",
+                Some("2024-09-13T09:00:00+03:00"),
+            ),
+            (
+                "13 Eyl 2024 09:00 ÖS İstanbul-",
+                Some("2024-09-13T21:00:00+03:00"),
+            ),
+            (
+                "5 Ara 2024 09:00 öö İstanbul",
+                Some("2024-12-05T09:00:00+03:00"),
+            ),
+        ] {
+            assert_eq!(
+                parse_text_time(v, true)
+                    .start
+                    .map(|s| s.to_rfc3339())
+                    .as_deref(),
+                want,
+                "{v:?}"
+            );
+            check(v);
+        }
+    }
+
+    #[test]
     fn zone_abbreviations() {
         for (v, want) in [
             (
