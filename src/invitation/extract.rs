@@ -1079,6 +1079,44 @@ impl<'t> PhoneBelow<'t> {
     }
 }
 
+/// A word after a passcode label that is prose, not a passcode: "(passcode: same as the
+/// class, announced at KLMS.)" in a course's GitHub issue, "Passcode: none", "Password: see
+/// below".
+fn says_no_passcode(v: &str) -> bool {
+    const WORDS: [&str; 14] = [
+        "same", "none", "tba", "tbd", "see", "below", "above", "will", "is", "not", "provided",
+        "required", "sent", "the",
+    ];
+    WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
+}
+
+/// Where a passcode the label scan read up to `end` really ends. The scan reads Zoom's
+/// documented characters (`[A-Za-z0-9@_*!-]`), but real passcodes hold others too
+/// ("yV39aa%pi0" in an Outlook add-in invitation on a mailing list): a value that goes on in
+/// `%`, `+`, `^`, `$`, `=` or `~` runs on to its end. Never `#`, which ends a dial-in
+/// passcode, nor sentence punctuation.
+fn passcode_end(text: &str, end: usize) -> usize {
+    let b = text.as_bytes();
+    if !b
+        .get(end)
+        .is_some_and(|c| matches!(c, b'%' | b'+' | b'^' | b'$' | b'=' | b'~'))
+    {
+        return end;
+    }
+    // Every byte taken is ASCII: the end is a char boundary.
+    end + b[end..]
+        .iter()
+        .take(40)
+        .take_while(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'@' | b'_' | b'*' | b'!' | b'-' | b'%' | b'+' | b'^' | b'$' | b'=' | b'~'
+                )
+        })
+        .count()
+}
+
 /// Whether the character before byte `pos` is an ASCII letter (an ASCII byte is never part of
 /// another character).
 fn ascii_letter_before(text: &str, pos: usize) -> bool {
@@ -1231,6 +1269,9 @@ fn registered_topic(text: &str) -> Option<String> {
     static REMINDER: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new(REMINDS));
     let Some(at) = FINDER.find(text.as_bytes()) else {
+        if let Some(topic) = reminded_topic(text) {
+            return Some(topic);
+        }
         // The needle is ASCII: `at + REMINDS.len()` is a char boundary.
         let at = REMINDER.find(text.as_bytes())? + REMINDS.len();
         let mut lines = text[at..].split('\n');
@@ -1254,6 +1295,22 @@ fn registered_topic(text: &str) -> Option<String> {
             .trim()
             .trim_matches(|c| matches!(c, '"' | '“' | '”' | '\'')),
     )
+}
+
+/// Zoom's reminder of a registered meeting: `This is a reminder that "<topic>" will begin in
+/// 1 hour on:` (an HTML reminder mail in a public repository).
+fn reminded_topic(text: &str) -> Option<String> {
+    const SAYS: &str = "is a reminder that ";
+    static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(SAYS));
+    // The needle is ASCII: the cut is a char boundary.
+    let rest = &text[FINDER.find(text.as_bytes())? + SAYS.len()..];
+    let rest = rest.strip_prefix(['"', '“'])?;
+    let end = rest.find(['"', '”', '\n'])?;
+    rest[end..]
+        .trim_start_matches(['"', '”'])
+        .starts_with(" will begin in ")
+        .then(|| clean_value(&rest[..end]))?
 }
 
 /// The time label read: the first line holding one (`line`), unless its value reads no date,
@@ -1645,8 +1702,9 @@ fn read_facts(
         }) {
             continue;
         }
+        let value = value.start..passcode_end(text, value.end);
         let v = text[value].trim_end_matches(['-', '*', '_']);
-        if v.is_empty() {
+        if v.is_empty() || says_no_passcode(v) {
             continue;
         }
         f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
@@ -2024,8 +2082,9 @@ mod facts_tests {
             }) {
                 continue;
             }
+            let value = value.start..passcode_end(text, value.end);
             let v = text[value].trim_end_matches(['-', '*', '_']).to_owned();
-            if v.is_empty() {
+            if v.is_empty() || says_no_passcode(&v) {
                 continue;
             }
             f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
@@ -2846,6 +2905,29 @@ mod value_tests {
         }
     }
 
+    /// Prose after a passcode label is not a passcode; a passcode that goes on in characters
+    /// outside Zoom's documented set is read whole; both `read_facts` agree.
+    #[test]
+    fn passcodes_that_are_prose_or_hold_other_characters() {
+        for (line, want) in [
+            ("(passcode: same as the class, announced at KLMS.)", None),
+            ("Passcode: none", None),
+            ("Passcode: Same", None),
+            ("Passcode: sameday", Some("sameday")),
+            ("Passcode: yV39aa%pi0", Some("yV39aa%pi0")),
+            ("Passcode: sAS9=.", Some("sAS9=")),
+            ("Passcode: 123456#", Some("123456")),
+            ("Passcode: abc.", Some("abc")),
+        ] {
+            let t = format!("Join Zoom Meeting\nhttps://zoom.us/j/95208394179\n{line}\n");
+            let links = url::find_join_links(&t);
+            let f = read_facts(&t, &links, links[0].pos, links[0].meeting_id.as_deref());
+            assert_eq!(f.passcode.as_deref(), want, "{t:?}");
+            let old = facts_tests::old_read_facts(&t, &links, &links[0]);
+            assert_eq!(old.passcode.as_deref(), want, "{t:?}");
+        }
+    }
+
     /// A meridiem wrapped onto the next line joins its time; nothing else does.
     #[test]
     fn a_meridiem_wrapped_onto_the_next_line() {
@@ -2905,6 +2987,12 @@ mod value_tests {
             ),
             ("your webinar will begin in 1 hour. See you there!\nIntro", None),
             ("your webinar will begin in 1 hour:\n\n", None),
+            (
+                "This is a reminder that \"Transitioning from Student to Professional\" will begin in 1 hour on:",
+                Some("Transitioning from Student to Professional"),
+            ),
+            ("This is a reminder that “Intro” will begin in 1 day.", Some("Intro")),
+            ("This is a reminder that \"Intro\" starts soon.", None),
         ] {
             assert_eq!(registered_topic(t).as_deref(), want, "{t:?}");
         }

@@ -66,6 +66,8 @@ pub(crate) const TIME: &[(&str, &str)] = &[
     // Zoom's current Japanese invitation ("時刻: 2025年7月17日 18:00 大阪、札幌、東京", a
     // forwarded one in a public SQL dump of mail bodies).
     ("時刻", "ja"),
+    // "開催日時：2026/02/22 08:30 JST" (a Japanese study group's page).
+    ("開催日時", "ja"),
     ("时间", "zh"),
     ("시간", "ko"),
     ("Время", "ru"),
@@ -277,7 +279,6 @@ pub(crate) const PHONE_HEADERS: &[&str] = &[
     "join by h.323",
     "join by skype",
     "join via audio",
-    "join instructions",
     "find your local number",
     "international numbers available",
     "mobile direkteinwahl",
@@ -744,13 +745,46 @@ const LABEL_LEAD_CLASS: &str = r"[^\p{Alphabetic}\p{N}\n]";
 /// What ends a sentence a line label may follow on its line (see [`opens_label`]).
 const SENTENCE_END: [char; 6] = ['.', '。', '!', '?', '！', '？'];
 
+/// An emoji's shortcode, `:alarm_clock:` (GitHub and chat write them for the emoji), as a
+/// regex: what may stand before a line label besides [`is_label_lead`] characters.
+const SHORTCODE: &str = r":[a-z0-9_+\-]+:";
+
 /// Whether a label after `before` (its line up to the label) opens a line label: only
-/// [`is_label_lead`] characters stand before it, or a sentence that ends right before it, as
-/// when an HTML paragraph without breaks is one line ("… is inviting you to a scheduled Zoom
-/// meeting. Topic: …").
+/// [`is_label_lead`] characters and emoji shortcodes stand before it (":alarm_clock: Time:",
+/// a GitHub issue), or a sentence that ends right before it, as when an HTML paragraph without
+/// breaks is one line ("… is inviting you to a scheduled Zoom meeting. Topic: …").
 fn opens_label(before: &str) -> bool {
-    before.chars().all(is_label_lead)
-        || before.trim_end_matches([' ', '\t']).ends_with(SENTENCE_END)
+    leads_and_shortcodes(before) || before.trim_end_matches([' ', '\t']).ends_with(SENTENCE_END)
+}
+
+/// Whether `s` is a run of [`is_label_lead`] characters and [`SHORTCODE`]s: which prefixes
+/// are such runs, worked out from the start (a ':' may open a shortcode or be a lead).
+fn leads_and_shortcodes(s: &str) -> bool {
+    if s.chars().all(is_label_lead) {
+        return true;
+    }
+    let b = s.as_bytes();
+    let code_byte =
+        |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'+' | b'-');
+    // reach[i]: s[..i] is such a run. Only char boundaries are ever reached.
+    let mut reach = vec![false; b.len() + 1];
+    reach[0] = true;
+    for (i, c) in s.char_indices() {
+        if !reach[i] {
+            continue;
+        }
+        if is_label_lead(c) {
+            reach[i + c.len_utf8()] = true;
+        }
+        if c == ':' {
+            let run = b[i + 1..].iter().take_while(|&&x| code_byte(x)).count();
+            // ASCII bytes up to the closing ':': the end is a char boundary.
+            if run > 0 && b.get(i + 1 + run) == Some(&b':') {
+                reach[i + run + 2] = true;
+            }
+        }
+    }
+    reach[b.len()]
 }
 
 impl LineScan {
@@ -892,7 +926,7 @@ fn first_words(labels: &[(&str, &str)]) -> Vec<String> {
 fn line_label(labels: &[(&str, &str)]) -> LineScan {
     let ends: String = SENTENCE_END.iter().collect();
     let pat = format!(
-        r"(?m)^(?:{LABEL_LEAD_CLASS}*|.*?[{ends}][ \t]*)({})(?:[ \t*_]*[:：]|[ \t*_]*\t)[ \t*_]*(.*)$",
+        r"(?m)^(?:(?:{LABEL_LEAD_CLASS}|{SHORTCODE})*|.*?[{ends}][ \t]*)({})(?:[ \t*_]*[:：]|[ \t*_]*\t)[ \t*_]*(.*)$",
         alternation(labels)
     );
     let mut scan = LineScan::new(&pat, true);
@@ -2737,6 +2771,8 @@ mod tests {
             "Time\t: a\nTopic\n\tb\nPasscode \n\tc\nPasscode\t*\t* d\nPasscode*\t\t",
             "Date Time: Feb 24, 2022 01:00 PM Eastern Time\nКонференція. Час: 23 вересня\nКод доступу: 111",
             "Konu: Oda\nWaktu: Rabu; Jam: 19:00 WIB\nІдентифікатор конференції: 361 234 5078",
+            ":alarm_clock: Time: 16 Jul\n:spiral_calendar:: :+1: Topic: x\n:x Time: no\nab: Topic: no",
+            "::: Topic: y\n:a:b: Time: z\n:a::b: Passcode: p\n:a b: Topic: no\n:é: Time: no",
         ];
         for l in lines {
             check(l);

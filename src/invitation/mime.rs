@@ -5,7 +5,7 @@
 //! Must never: interpret invitation text (that is `extract`'s job), panic on any input, or
 //! refuse a message for being bulk or list mail (Zoom's own webinar mails are both).
 
-use super::{ics, Envelope, NotAnInvitation};
+use super::{ics, json, Envelope, NotAnInvitation};
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::parsers::MessageStream;
 use mail_parser::Encoding;
@@ -669,6 +669,12 @@ fn add_calendar(out: &mut Loaded, seen: &mut Vec<String>, text: Cow<'_, str>) {
 /// end, into the document's text; a calendar is parsed from it without any copy.
 fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
     let mut text = decode_bytes_cow(bytes);
+    if let Some(strings) = json::strings(&text) {
+        for s in strings {
+            add_bare_body(out, s.as_bytes());
+        }
+        return;
+    }
     if looks_quoted_printable(&text) {
         text = Cow::Owned(decode_bytes(&decode_qp(text.as_bytes())));
     }
@@ -1331,6 +1337,12 @@ mod old {
     /// A bare body: `.ics`, HTML or plain text, in whatever charset and transfer encoding it came.
     fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
         let mut text = decode_bytes(bytes);
+        if let Some(strings) = super::json::strings(&text) {
+            for s in strings {
+                add_bare_body(out, s.as_bytes());
+            }
+            return;
+        }
         if looks_quoted_printable(&text) {
             text = decode_bytes(&decode_qp(text.as_bytes()));
         }

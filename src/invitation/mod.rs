@@ -8,13 +8,15 @@
 //! Must never: panic on any input, do I/O, read the clock, log passcodes or join URLs, or guess
 //! a value it did not read (a field it cannot find is `None`, never a default).
 //!
-//! Layout: [`mime`] (bytes to documents), [`html`] (HTML to text), [`ics`] (iCalendar),
+//! Layout: [`mime`] (bytes to documents), [`json`] (a bare JSON export's strings), [`html`]
+//! (HTML to text), [`ics`] (iCalendar),
 //! [`url`] (join links), [`labels`] (localized labels), [`time`] (dates and zones),
 //! [`extract`] (documents to an invitation).
 
 mod extract;
 mod html;
 mod ics;
+mod json;
 mod labels;
 mod mime;
 mod time;

@@ -470,7 +470,7 @@ pub(crate) fn zone_from_display(text: &str) -> Option<Tz> {
             }
         }
     }
-    abbreviation_zone(text)
+    last_resort_zone(text)
 }
 
 /// Zone abbreviations people write in their own invitations ("11:00 EDT", "16:00 CET"), in
@@ -533,6 +533,22 @@ fn us_short_zone(rest: &str) -> Option<Tz> {
         _ => return None,
     };
     name.parse().ok()
+}
+
+/// What [`zone_from_display`] tries when no name matched: an IANA name written with a comma
+/// for its slash ("03:32 PM America, Los_Angeles", the invitation text of Zoom's API in a public
+/// project's sample answer), else a zone abbreviation.
+fn last_resort_zone(text: &str) -> Option<Tz> {
+    comma_iana(text).or_else(|| abbreviation_zone(text))
+}
+
+/// "America, Los_Angeles" (the whole text, trimmed) as America/Los_Angeles.
+fn comma_iana(text: &str) -> Option<Tz> {
+    let (area, city) = text.trim().split_once(", ")?;
+    if !area.bytes().all(|b| b.is_ascii_alphabetic()) || city.contains([' ', ',']) {
+        return None;
+    }
+    format!("{area}/{city}").parse::<Tz>().ok().map(canonical)
 }
 
 /// The zone of the first of [`ABBREVIATIONS`] standing as a word in `text`.
@@ -1586,7 +1602,7 @@ mod old {
                 }
             }
         }
-        super::abbreviation_zone(text)
+        super::last_resort_zone(text)
     }
 
     pub(super) fn month(name: &str) -> Option<u32> {
@@ -2168,6 +2184,32 @@ mod tests {
                 "5 Ara 2024 09:00 öö İstanbul",
                 Some("2024-12-05T09:00:00+03:00"),
             ),
+        ] {
+            assert_eq!(
+                parse_text_time(v, true)
+                    .start
+                    .map(|s| s.to_rfc3339())
+                    .as_deref(),
+                want,
+                "{v:?}"
+            );
+            check(v);
+        }
+    }
+
+    #[test]
+    fn an_iana_name_written_with_a_comma() {
+        for (v, want) in [
+            (
+                "Mar 25, 2022 03:32 PM America, Los_Angeles",
+                Some("2022-03-25T15:32:00-07:00"),
+            ),
+            (
+                "Mar 25, 2022 03:32 PM Europe, Kiev",
+                Some("2022-03-25T15:32:00+02:00"),
+            ),
+            ("Mar 25, 2022 03:32 PM America, Nowhere", None),
+            ("Mar 25, 2022 03:32 PM America, Los_Angeles, CA", None),
         ] {
             assert_eq!(
                 parse_text_time(v, true)

@@ -377,7 +377,10 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
                 }
             }
         } else if let Some(prev) = text[..start].chars().last() {
-            if prev.is_ascii_alphanumeric() {
+            // A word glued before "http(s)://" is prose that lost its space ("live
+            // athttps://…", a PDF's text; "\nhttps://…", a JSON string's escape); before any
+            // other scheme it may be the scheme's own start.
+            if prev.is_ascii_alphanumeric() && !starts_with_ci(raw, "http") {
                 return;
             }
         }
@@ -514,10 +517,10 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
         let seg_is = |i: usize, word: &str| segs[i].eq_ignore_ascii_case(word);
         match n {
             2 if seg_is(0, "j") && id_segment(segs[1]).is_some() => {
-                (LinkKind::Meeting, id_segment(segs[1]).map(str::to_owned))
+                (LinkKind::Meeting, id_segment(segs[1]).map(Cow::into_owned))
             }
             2 if seg_is(0, "w") && id_segment(segs[1]).is_some() => {
-                (LinkKind::Webinar, id_segment(segs[1]).map(str::to_owned))
+                (LinkKind::Webinar, id_segment(segs[1]).map(Cow::into_owned))
             }
             2 if seg_is(0, "my")
                 && segs[1]
@@ -558,12 +561,25 @@ pub(crate) fn classify(raw: &str) -> Option<JoinLink> {
 
 /// The meeting ID a `/j/` or `/w/` path segment holds: 6 to 13 digits, alone or with the
 /// query run onto them when its `?` was typed away (`/j/89630613401pwd=…`, a university's
-/// mailed invitation), which a browser would still send to that meeting.
-pub(crate) fn id_segment(seg: &str) -> Option<&str> {
+/// mailed invitation), which a browser would still send to that meeting; or 9 to 11 digits in
+/// dash-separated groups.
+pub(crate) fn id_segment(seg: &str) -> Option<Cow<'_, str>> {
     let digits = seg.bytes().take_while(u8::is_ascii_digit).count();
     let rest = &seg.as_bytes()[digits..];
     let glued_pwd = rest.len() > 4 && rest[..4].eq_ignore_ascii_case(b"pwd=");
-    ((6..=13).contains(&digits) && (rest.is_empty() || glued_pwd)).then(|| &seg[..digits])
+    if (6..=13).contains(&digits) && (rest.is_empty() || glued_pwd) {
+        // ASCII digits: the cut is a char boundary.
+        return Some(Cow::Borrowed(&seg[..digits]));
+    }
+    // The ID typed into the link the way it is read out, "/j/779-351-365" (a project's
+    // GitHub issue): dash-separated groups of digits, a Zoom ID's 9 to 11 in all.
+    let b = seg.as_bytes();
+    let dashed = digits > 0
+        && b.iter().all(|c| c.is_ascii_digit() || *c == b'-')
+        && b.last().is_some_and(u8::is_ascii_digit)
+        && !seg.contains("--");
+    let id: String = seg.chars().filter(char::is_ascii_digit).collect();
+    (dashed && (9..=11).contains(&id.len())).then_some(Cow::Owned(id))
 }
 
 fn query_param(query: &str, name: &str) -> Option<String> {
@@ -743,6 +759,14 @@ mod tests {
             ("https://zoom.us/j/89630613401pwd=", None),
             ("https://zoom.us/j/89630613401pwdx", None),
             ("https://zoom.us/j/89630613401x", None),
+            // Dashed groups, as an ID is read out.
+            ("https://zoom.us/j/779-351-365", Some("779351365")),
+            ("https://zoom.us/w/896-3061-3401?pwd=x", Some("89630613401")),
+            ("https://zoom.us/j/779-351-36", None),
+            ("https://zoom.us/j/779--351-365", None),
+            ("https://zoom.us/j/779-351-365-", None),
+            ("https://zoom.us/j/-779-351-365", None),
+            ("https://zoom.us/j/779-351-365-123", None),
         ] {
             assert_eq!(
                 classify(raw).and_then(|l| l.meeting_id).as_deref(),
@@ -812,6 +836,21 @@ mod tests {
                 "https://zoom.us/my/ana",
                 "zoommtg://zoom.us/join?action=join&confno=81234567890&pwd=x",
                 "https://acme.zoomgov.com/j/1612345678",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_word_glued_before_the_scheme() {
+        let t = "live athttps://us06web.zoom.us/j/87031160717 and\\nhttps://zoom.us/j/91234567890 \
+                 xzoommtg://zoom.us/join?confno=81234567890 ab.zoom.us/j/71234567890";
+        let urls: Vec<String> = find_join_links(t).into_iter().map(|l| l.url).collect();
+        assert_eq!(
+            urls,
+            vec![
+                "https://us06web.zoom.us/j/87031160717",
+                "https://zoom.us/j/91234567890",
+                "https://ab.zoom.us/j/71234567890",
             ]
         );
     }
@@ -1026,10 +1065,10 @@ mod tests {
             let seg = |i: usize| segs.get(i).map(|s| s.to_ascii_lowercase());
             match (seg(0).as_deref(), segs.len()) {
                 (Some("j"), 2) if id_segment(segs[1]).is_some() => {
-                    (LinkKind::Meeting, id_segment(segs[1]).map(str::to_owned))
+                    (LinkKind::Meeting, id_segment(segs[1]).map(Cow::into_owned))
                 }
                 (Some("w"), 2) if id_segment(segs[1]).is_some() => {
-                    (LinkKind::Webinar, id_segment(segs[1]).map(str::to_owned))
+                    (LinkKind::Webinar, id_segment(segs[1]).map(Cow::into_owned))
                 }
                 (Some("my"), 2)
                     if segs[1]
@@ -1109,10 +1148,10 @@ mod tests {
             let seg_is = |i: usize, word: &str| segs[i].eq_ignore_ascii_case(word);
             match n {
                 2 if seg_is(0, "j") && id_segment(segs[1]).is_some() => {
-                    (LinkKind::Meeting, id_segment(segs[1]).map(str::to_owned))
+                    (LinkKind::Meeting, id_segment(segs[1]).map(Cow::into_owned))
                 }
                 2 if seg_is(0, "w") && id_segment(segs[1]).is_some() => {
-                    (LinkKind::Webinar, id_segment(segs[1]).map(str::to_owned))
+                    (LinkKind::Webinar, id_segment(segs[1]).map(Cow::into_owned))
                 }
                 2 if seg_is(0, "my")
                     && segs[1]
