@@ -122,3 +122,33 @@ fn korean_placeholder_sentence_and_date_time_label() {
         serde_json::json!("2022-02-24T13:00:00-05:00")
     );
 }
+
+/// People's own words for a series make the meeting recurring; a single date does not.
+#[test]
+fn a_series_in_peoples_own_words() {
+    for (text, want) in [
+        (
+            "Weekly on Wednesdays @ 10:00 PT on [Zoom](https://zoom.us/j/812345678)",
+            MeetingKind::Recurring,
+        ),
+        (
+            "We will have our bi-weekly telecon tomorrow: https://zoom.us/j/812345678",
+            MeetingKind::Recurring,
+        ),
+        (
+            "Meetings are held every other week: https://zoom.us/j/812345678",
+            MeetingKind::Recurring,
+        ),
+        (
+            "* When: Every Wednesday @ 16:00 CET\n* Where: https://zoom.us/j/812345678",
+            MeetingKind::Recurring,
+        ),
+        (
+            "Our meeting this Wednesday: https://zoom.us/j/812345678",
+            MeetingKind::Meeting,
+        ),
+    ] {
+        let inv = parse(text.as_bytes()).expect("invitation");
+        assert_eq!(inv.kind, want, "{text:?}");
+    }
+}
