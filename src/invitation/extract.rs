@@ -1258,27 +1258,14 @@ fn split_inline_time(
 /// The webinar a Zoom registration confirmation or reminder names, where no label gives a
 /// topic: "Thank you for registering for <topic>." (the sentence's end cut, and the "You can
 /// find information about this webinar below." a flattened copy runs onto it), quotes around it
-/// dropped; or the line under "This is a reminder that your webinar will begin in 1 day:"
-/// (Zoom's reminder, quoted in a public mail).
+/// dropped; else what [`reminded_topic`] reads.
 fn registered_topic(text: &str) -> Option<String> {
     const SAYS: &str = "hank you for registering for ";
-    const REMINDS: &str = "your webinar will begin in ";
     // Built once: most texts are searched and hold none.
     static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new(SAYS));
-    static REMINDER: LazyLock<memchr::memmem::Finder<'static>> =
-        LazyLock::new(|| memchr::memmem::Finder::new(REMINDS));
     let Some(at) = FINDER.find(text.as_bytes()) else {
-        if let Some(topic) = reminded_topic(text) {
-            return Some(topic);
-        }
-        // The needle is ASCII: `at + REMINDS.len()` is a char boundary.
-        let at = REMINDER.find(text.as_bytes())? + REMINDS.len();
-        let mut lines = text[at..].split('\n');
-        if !lines.next()?.trim_end().ends_with(':') {
-            return None;
-        }
-        return clean_value(lines.find(|l| !l.trim().is_empty())?.trim());
+        return reminded_topic(text);
     };
     if !matches!(text.as_bytes().get(at.wrapping_sub(1)), Some(b'T' | b't')) {
         return None;
@@ -1297,14 +1284,22 @@ fn registered_topic(text: &str) -> Option<String> {
     )
 }
 
-/// Zoom's reminder of a registered meeting: `This is a reminder that "<topic>" will begin in
-/// 1 hour on:` (an HTML reminder mail in a public repository).
+/// The meeting or webinar Zoom's reminders name: `This is a reminder that "<topic>" will begin
+/// in 1 hour on:` (an HTML reminder mail in a public repository), or the line under `This is a
+/// reminder that your webinar will begin in 1 day:` (a reminder quoted in a public mail).
 fn reminded_topic(text: &str) -> Option<String> {
     const SAYS: &str = "is a reminder that ";
     static FINDER: LazyLock<memchr::memmem::Finder<'static>> =
         LazyLock::new(|| memchr::memmem::Finder::new(SAYS));
     // The needle is ASCII: the cut is a char boundary.
     let rest = &text[FINDER.find(text.as_bytes())? + SAYS.len()..];
+    if let Some(after) = rest.strip_prefix("your webinar will begin in ") {
+        let mut lines = after.split('\n');
+        if !lines.next()?.trim_end().ends_with(':') {
+            return None;
+        }
+        return clean_value(lines.find(|l| !l.trim().is_empty())?.trim());
+    }
     let rest = rest.strip_prefix(['"', '“'])?;
     let end = rest.find(['"', '”', '\n'])?;
     rest[end..]
@@ -2985,8 +2980,11 @@ mod value_tests {
                 "This is a reminder that your webinar will begin in 1 hour:\r\n\r\n  Intro to Rust  \r\nDate",
                 Some("Intro to Rust"),
             ),
-            ("your webinar will begin in 1 hour. See you there!\nIntro", None),
-            ("your webinar will begin in 1 hour:\n\n", None),
+            (
+                "This is a reminder that your webinar will begin in 1 hour. See you!\nIntro",
+                None,
+            ),
+            ("This is a reminder that your webinar will begin in 1 hour:\n\n", None),
             (
                 "This is a reminder that \"Transitioning from Student to Professional\" will begin in 1 hour on:",
                 Some("Transitioning from Student to Professional"),

@@ -777,6 +777,10 @@ fn leads_and_shortcodes(s: &str) -> bool {
     if s.chars().all(is_label_lead) {
         return true;
     }
+    // Text before a label mid-line is most often prose: without a ':' it holds no shortcode.
+    if memchr::memchr(b':', s.as_bytes()).is_none() {
+        return false;
+    }
     let b = s.as_bytes();
     let code_byte =
         |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'+' | b'-');

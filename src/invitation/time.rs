@@ -544,11 +544,19 @@ fn last_resort_zone(text: &str) -> Option<Tz> {
 
 /// "America, Los_Angeles" (the whole text, trimmed) as America/Los_Angeles.
 fn comma_iana(text: &str) -> Option<Tz> {
-    let (area, city) = text.trim().split_once(", ")?;
-    if !area.bytes().all(|b| b.is_ascii_alphabetic()) || city.contains([' ', ',']) {
+    let t = text.trim();
+    // The area is ASCII letters, so its comma is the first byte that is not one; most texts
+    // tried here (a time line's prose) fail on that byte.
+    let comma = t.bytes().position(|b| !b.is_ascii_alphabetic())?;
+    // ", " is ASCII: both cuts are char boundaries.
+    let city = t[comma..].strip_prefix(", ")?;
+    if comma == 0 || city.is_empty() || city.contains([' ', ',']) {
         return None;
     }
-    format!("{area}/{city}").parse::<Tz>().ok().map(canonical)
+    format!("{}/{city}", &t[..comma])
+        .parse::<Tz>()
+        .ok()
+        .map(canonical)
 }
 
 /// The zone of the first of [`ABBREVIATIONS`] standing as a word in `text`.
