@@ -1225,9 +1225,8 @@ type LabelRanges = (Range<usize>, Range<usize>);
 
 /// The topic's value `v` up to a time label on its line ("Topic: X. Time: Y", an HTML paragraph
 /// or a table cell read as one line), where one stands after a space, without the full stop
-/// before it; and that label with its
-/// value, the time line when no line of its own has one. `time_hits` are where the time
-/// labels' words start in `low`.
+/// before it; and that label with its value, the time line when no line of its own has one.
+/// `time_hits` are where the time labels' words start in `low`.
 fn split_inline_time(
     low: &str,
     time_hits: &[usize],

@@ -577,9 +577,10 @@ pub(crate) fn id_segment(seg: &str) -> Option<Cow<'_, str>> {
     let dashed = digits > 0
         && b.iter().all(|c| c.is_ascii_digit() || *c == b'-')
         && b.last().is_some_and(u8::is_ascii_digit)
-        && !seg.contains("--");
-    let id: String = seg.chars().filter(char::is_ascii_digit).collect();
-    (dashed && (9..=11).contains(&id.len())).then_some(Cow::Owned(id))
+        && !b.windows(2).any(|w| w == b"--");
+    let count = b.iter().filter(|c| c.is_ascii_digit()).count();
+    (dashed && (9..=11).contains(&count))
+        .then(|| Cow::Owned(seg.chars().filter(char::is_ascii_digit).collect()))
 }
 
 fn query_param(query: &str, name: &str) -> Option<String> {
