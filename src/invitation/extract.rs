@@ -1225,7 +1225,7 @@ type LabelRanges = (Range<usize>, Range<usize>);
 
 /// The topic's value `v` up to a time label on its line ("Topic: X. Time: Y", an HTML paragraph
 /// or a table cell read as one line), where one stands after a space, without the full stop
-/// before it; and that label with its value, the time line when no line of its own has one.
+/// or separator before it; and that label with its value, the time line when no line of its own has one.
 /// `time_hits` are where the time labels' words start in `low`.
 fn split_inline_time(
     low: &str,
@@ -1240,13 +1240,21 @@ fn split_inline_time(
     match found {
         Some((label, value)) => {
             // The full stop that ended the topic's sentence is not the topic's ("Konu: MEVZUAT.
-            // Zaman: …", Zoom's Turkish invitation run onto one line); an ellipsis stays.
-            let mut end = label.start;
-            while end > v.start && b[end - 1] == b' ' {
-                end -= 1;
-            }
-            if end > v.start + 1 && b[end - 1] == b'.' && b[end - 2] != b'.' {
-                end -= 1;
+            // Zaman: …", Zoom's Turkish invitation run onto one line), nor is a separator
+            // before the label ("Topic: Live Demo @ Time: …", a mail template); an ellipsis
+            // stays. All ASCII: each cut is a char boundary.
+            let trim_spaces = |mut end: usize| {
+                while end > v.start && b[end - 1] == b' ' {
+                    end -= 1;
+                }
+                end
+            };
+            let mut end = trim_spaces(label.start);
+            if end > v.start + 1
+                && (matches!(b[end - 1], b'@' | b'|' | b',' | b';' | b'-')
+                    || b[end - 1] == b'.' && b[end - 2] != b'.')
+            {
+                end = trim_spaces(end - 1);
             }
             (v.start..end, Some((label, value)))
         }
@@ -2887,6 +2895,9 @@ mod value_tests {
             ("Topic: Board call.  Time:", "Board call"),
             ("Topic: Wait... Time:", "Wait..."),
             ("Topic: Q&A Time:", "Q&A"),
+            ("Topic: Live Demo @ Time:", "Live Demo"),
+            ("Topic: Board | Time:", "Board"),
+            ("Topic: Q-and-A - Time:", "Q-and-A"),
         ] {
             let t = format!(
                 "{topic} Jun 11, 2019 10:00 AM Eastern Time (US and Canada)\nhttps://zoom.us/j/95208394179\n"
