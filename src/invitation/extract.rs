@@ -1094,9 +1094,18 @@ fn says_no_passcode(v: &str) -> bool {
 /// documented characters (`[A-Za-z0-9@_*!-]`), but real passcodes hold others too
 /// ("yV39aa%pi0" in an Outlook add-in invitation on a mailing list): a value that goes on in
 /// `%`, `+`, `^`, `$`, `=` or `~` runs on to its end. Never `#`, which ends a dial-in
-/// passcode, nor sentence punctuation.
+/// passcode, nor sentence punctuation, but for a '?' that ends its line after a value of six
+/// or more characters holding letters and digits both: Zoom's generated passcodes hold '?'
+/// ("Passcode: 7s2BQ2Q?", a stored calendar's invitation), and a question would not end there.
 fn passcode_end(text: &str, end: usize) -> usize {
     let b = text.as_bytes();
+    if b.get(end) == Some(&b'?') && generated_before(b, end) {
+        let rest = &b[end + 1..];
+        let line_end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+        if rest[..line_end].iter().all(u8::is_ascii_whitespace) {
+            return end + 1;
+        }
+    }
     if !b
         .get(end)
         .is_some_and(|c| matches!(c, b'%' | b'+' | b'^' | b'$' | b'=' | b'~'))
@@ -1115,6 +1124,18 @@ fn passcode_end(text: &str, end: usize) -> usize {
                 )
         })
         .count()
+}
+
+/// Whether the token before byte `end` (a passcode's characters, back to a space or the
+/// label's colon) is six or more characters long and holds both a letter and a digit.
+fn generated_before(b: &[u8], end: usize) -> bool {
+    let token = b[..end]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_graphic() && !matches!(c, b':' | b'(' | b'"' | b'\''))
+        .count();
+    let t = &b[end - token..end];
+    t.len() >= 6 && t.iter().any(u8::is_ascii_alphabetic) && t.iter().any(u8::is_ascii_digit)
 }
 
 /// Whether the character before byte `pos` is an ASCII letter (an ASCII byte is never part of
@@ -1523,6 +1544,86 @@ fn time_of(value: &str, next: Option<&str>, month_first: bool) -> time::TextTime
         .unwrap_or(t)
 }
 
+/// A date on a line of its own beside a time line that reads none ("Date: Dec 3, 2026" over
+/// "Time: 10:00 AM Eastern Time (US and Canada)", "Fecha:" over "Hora:", a table's two rows):
+/// the time the date's value and the time line's `value` read together. Only the three lines
+/// that are not blank either side of the time line (starting at `at`) are looked at, and never
+/// a mail header block's "Date:" ([`beside_a_mail_header`]).
+fn dated_beside(text: &str, at: usize, value: &str, month_first: bool) -> Option<time::TextTime> {
+    let not_blank = |&s: &usize| !line_at(text, s).trim().is_empty();
+    let above = std::iter::successors(prev_line_start(text, at), |&s| prev_line_start(text, s))
+        .filter(not_blank)
+        .take(3);
+    let below = std::iter::successors(next_line_start(text, at), |&s| next_line_start(text, s))
+        .filter(not_blank)
+        .take(3);
+    above.chain(below).find_map(|s| {
+        let date = labels::date_value(line_at(text, s))?;
+        if beside_a_mail_header(text, s) {
+            return None;
+        }
+        let t = time::parse_text_time(&format!("{} {value}", on_its_own(date)), month_first);
+        (t.start.is_some() || t.naive.is_some()).then_some(t)
+    })
+}
+
+/// A date line's own time, where no time label is: "Date: Thursday, December 3, 2026, 6:00
+/// PM ET" (a person's own invitation), the first [`labels::date_value`] line, not in a mail
+/// header block, that reads a date and a time. Only lines holding a ':', a full-width one or
+/// a tab are looked at.
+fn date_line_time(text: &str, month_first: bool) -> Option<time::TextTime> {
+    lines_from(text, 0).find_map(|(s, l)| {
+        if !l.contains([':', '：', '\t']) {
+            return None;
+        }
+        let date = labels::date_value(l)?;
+        let t = time::parse_text_time(on_its_own(date), month_first);
+        (t.naive.is_some() && !beside_a_mail_header(text, s)).then_some(t)
+    })
+}
+
+/// The line starting at `start`, without its '\n'.
+fn line_at(text: &str, start: usize) -> &str {
+    let rest = text.get(start..).unwrap_or("");
+    memchr::memchr(b'\n', rest.as_bytes()).map_or(rest, |i| &rest[..i])
+}
+
+/// Where the line before the one starting at `start` starts, if there is one.
+fn prev_line_start(text: &str, start: usize) -> Option<usize> {
+    (start > 0).then(|| line_start(text, start - 1))
+}
+
+/// Whether the line starting at `start` has a mail header line above or below it: a forward's
+/// or a reply's "From:", "Sent:", "To:" or "Subject:" block (in the languages of the mail
+/// clients' forward lines), whose "Date:" is when the mail was sent, not the meeting's.
+fn beside_a_mail_header(text: &str, start: usize) -> bool {
+    const HEADERS: &[&str] = &[
+        "from:",
+        "to:",
+        "cc:",
+        "sent:",
+        "subject:",
+        "von:",
+        "an:",
+        "gesendet:",
+        "betreff:",
+        "de:",
+        "para:",
+        "enviado:",
+        "asunto:",
+        "envoyé :",
+        "objet :",
+        "à :",
+    ];
+    [prev_line_start(text, start), next_line_start(text, start)]
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            let l = line_at(text, s).trim_start_matches(['>', ' ', '*', '\t']);
+            HEADERS.iter().any(|h| starts_with_lowercased(l, h))
+        })
+}
+
 /// A time value whose "AM" or "PM" a mail's line wrap moved to the next line ("Time: Nov 9,
 /// 2023 03:00" over "PM Universal Time UTC Join Zoom Meeting https://…", a mailing list's
 /// copy): the value joined with that line, up to where a value ends on it ([`on_its_own`]).
@@ -1773,11 +1874,15 @@ fn read_facts(
         }
     }
     // The time line: where the line after it starts (if one does), and its value.
-    let mut time_line: Option<(Option<usize>, &str)> = None;
+    let mut time_line: Option<(usize, Option<usize>, &str)> = None;
     let line_time = label_and_value(labels::TIME_RE.first(&low, &scan.time));
     if let Some((l, v)) = pick_time_label(text, line_time, inline_time) {
         f.vote(lang_of(labels::TIME, &low[l.clone()]));
-        time_line = Some((next_line_start(text, l.start), on_its_own(&text[v])));
+        time_line = Some((
+            line_start(text, l.start),
+            next_line_start(text, l.start),
+            on_its_own(&text[v]),
+        ));
     }
     if let Some(groups) = labels::ORGANIZER_RE.first(&low, &scan.organizer) {
         if let Some((i, name)) = groups
@@ -1799,7 +1904,7 @@ fn read_facts(
         });
     }
 
-    if let Some((next, value)) = time_line {
+    if let Some((at, next, value)) = time_line {
         f.has_time_label = true;
         let below = || next.into_iter().flat_map(|n| lines_from(text, n));
         // A label alone on its line: the value is on the next one.
@@ -1810,6 +1915,9 @@ fn read_facts(
         };
         let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
         f.time = time_of(value, below().next().map(|(_, l)| l), month_first);
+        if !f.time.has_date && !f.time.no_fixed {
+            f.time = dated_beside(text, at, value, month_first).unwrap_or(f.time);
+        }
         if f.time.no_fixed || says_recurring(value) {
             f.recurrence = Some(value.to_owned());
         }
@@ -1835,6 +1943,9 @@ fn read_facts(
             if f.topic.is_none() {
                 f.topic = title.and_then(clean_value);
             }
+        } else {
+            let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
+            f.time = date_line_time(text, month_first).unwrap_or(f.time);
         }
     }
     if f.topic.is_none() {
@@ -2145,11 +2256,15 @@ mod facts_tests {
                 f.topic = clean_value(&text[v]);
             }
         }
-        let mut time_line: Option<(usize, String)> = None;
+        let mut time_line: Option<(usize, usize, String)> = None;
         let line_time = label_and_value(labels::TIME_RE.first(&low, &scan.time));
         if let Some((l, v)) = pick_time_label(text, line_time, inline_time) {
             f.vote(lang_of(labels::TIME, &low[l.clone()]));
-            time_line = Some((line_of(l.start), on_its_own(&text[v]).to_owned()));
+            time_line = Some((
+                line_of(l.start),
+                line_start(text, l.start),
+                on_its_own(&text[v]).to_owned(),
+            ));
         }
         if let Some(groups) = labels::ORGANIZER_RE.first(&low, &scan.organizer) {
             if let Some((i, name)) = groups
@@ -2171,7 +2286,7 @@ mod facts_tests {
             });
         }
 
-        if let Some((i, value)) = time_line {
+        if let Some((i, at, value)) = time_line {
             f.has_time_label = true;
             // A label alone on its line: the value is on the next one.
             let value = if value.is_empty() {
@@ -2184,6 +2299,9 @@ mod facts_tests {
             };
             let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
             f.time = time_of(&value, lines.get(i + 1), month_first);
+            if !f.time.has_date && !f.time.no_fixed {
+                f.time = dated_beside(text, at, &value, month_first).unwrap_or(f.time);
+            }
             let vl = value.to_lowercase();
             if f.time.no_fixed || vl.contains("recurring") {
                 f.recurrence = Some(value.clone());
@@ -2212,6 +2330,9 @@ mod facts_tests {
                 if f.topic.is_none() {
                     f.topic = title.and_then(clean_value);
                 }
+            } else {
+                let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
+                f.time = date_line_time(text, month_first).unwrap_or(f.time);
             }
         }
         if f.topic.is_none() {
@@ -2888,6 +3009,60 @@ mod value_tests {
 
     /// A topic cut at a time label on its line loses the full stop that ended its sentence,
     /// not an ellipsis; both `read_facts` agree.
+    /// A date on a line of its own: beside a time line that gives none, or alone where no time
+    /// label is; never a mail header block's "Date:".
+    #[test]
+    fn a_date_on_a_line_of_its_own() {
+        let link = "Join Zoom Meeting\nhttps://us02web.zoom.us/j/81234567890\n";
+        for (text, want) in [
+            (
+                "Date: Dec 3, 2026\nTime: 10:00 AM Eastern Time (US and Canada)\n",
+                Some("2026-12-03T10:00:00-05:00"),
+            ),
+            (
+                "Tema: Reunión\nHora: 10:00 a. m. Ciudad de México\n\n📅 Fecha: 3 dic 2026\n",
+                Some("2026-12-03T10:00:00-06:00"),
+            ),
+            // A table's two rows, as the HTML converter leaves them.
+            (
+                "**Date:**\tDecember 3, 2026\nTime:\t6:00 PM ET\n",
+                Some("2026-12-03T18:00:00-05:00"),
+            ),
+            (
+                "Date: Thursday, December 3, 2026, 6:00 PM ET\n",
+                Some("2026-12-03T18:00:00-05:00"),
+            ),
+            // Too far from the time line, or a word that only starts like the label.
+            (
+                "Date: Dec 3, 2026\n1\n2\n3\nTime: 10:00 AM Eastern Time (US and Canada)\n",
+                None,
+            ),
+            (
+                "Dates: Dec 3, 2026\nTime: 10:00 AM Eastern Time (US and Canada)\n",
+                None,
+            ),
+            // A forward's header block: when the mail was sent, not the meeting.
+            (
+                "From: Ana <ana@example.org>\nDate: Mon, Nov 30, 2026 at 9:12 AM EST\n\
+                 Subject: Board\n",
+                None,
+            ),
+            (
+                "From: Ana <ana@example.org>\nDate: Mon, Nov 30, 2026\n\
+                 Time: 10:00 AM Eastern Time (US and Canada)\n",
+                None,
+            ),
+        ] {
+            let t = format!("{text}\n{link}");
+            let links = url::find_join_links(&t);
+            let f = read_facts(&t, &links, links[0].pos, links[0].meeting_id.as_deref());
+            let start = f.time.start.map(|s| s.to_rfc3339());
+            assert_eq!(start.as_deref(), want, "{t:?}");
+            let old = facts_tests::old_read_facts(&t, &links, &links[0]);
+            assert_eq!(old.time.start.map(|s| s.to_rfc3339()), start, "{t:?}");
+        }
+    }
+
     #[test]
     fn a_topic_cut_at_its_lines_time_label_loses_its_full_stop() {
         for (topic, want) in [
@@ -2923,6 +3098,11 @@ mod value_tests {
             ("Passcode: sAS9=.", Some("sAS9=")),
             ("Passcode: 123456#", Some("123456")),
             ("Passcode: abc.", Some("abc")),
+            ("Passcode: 7s2BQ2Q?", Some("7s2BQ2Q?")),
+            ("Passcode: 7s2BQ2Q? (ask the host)", Some("7s2BQ2Q")),
+            ("Passcode: 123456?", Some("123456")),
+            ("Passcode: meeting?", Some("meeting")),
+            ("Passcode: a1?", Some("a1")),
         ] {
             let t = format!("Join Zoom Meeting\nhttps://zoom.us/j/95208394179\n{line}\n");
             let links = url::find_join_links(&t);

@@ -4,8 +4,12 @@
 //! label. Read as JSON, its strings are the texts a person sees: each is read as a body of its
 //! own.
 //!
+//! Such a string also turns up inside text that is not JSON as a whole: a JSON fragment, or
+//! source code holding an event (`description: "…is inviting you…\nJoin Zoom Meeting\n…"`).
+//! A string literal there that mentions Zoom and holds a `\n` escape is read the same way.
+//!
 //! Must never: panic on any input (serde_json's own depth limit bounds the nesting), or read
-//! a text that is not one whole JSON object or array.
+//! anything but a whole JSON object or array, or such a string literal.
 
 use serde_json::Value;
 
@@ -32,6 +36,49 @@ pub(crate) fn strings(text: &str) -> Option<Vec<String>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// The double-quoted string literals of `text` (each on one line, as JSON writes them) that
+/// mention Zoom and hold a `\n` escape, read as JSON strings, [`MAX_STRINGS`] at most: the
+/// invitations a JSON fragment or a program's source holds. A literal JSON cannot read (a
+/// JavaScript `\'`, say) is left out. `None` when there is none, most texts decided by a
+/// search for `\n`. The text itself is still read as well: a link may stand in a literal of
+/// its own, without a line escape.
+pub(crate) fn escaped_strings(text: &str) -> Option<Vec<String>> {
+    let b = text.as_bytes();
+    memchr::memmem::find(b, br"\n")?;
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(q) = memchr::memchr(b'"', &b[from..]) {
+        let start = from + q;
+        let mut i = start + 1;
+        let end = loop {
+            match b.get(i) {
+                Some(b'\\') => i += 2,
+                Some(b'"') => break Some(i),
+                Some(b'\n') | None => break None,
+                Some(_) => i += 1,
+            }
+        };
+        let Some(end) = end else {
+            from = i.min(b.len());
+            continue;
+        };
+        from = end + 1;
+        // Both ends are '"' bytes: char boundaries.
+        let literal = &text[start..=end];
+        if memchr::memmem::find(literal.as_bytes(), br"\n").is_some()
+            && literal.to_ascii_lowercase().contains("zoom")
+        {
+            if let Ok(s) = serde_json::from_str::<String>(literal) {
+                out.push(s);
+                if out.len() == MAX_STRINGS {
+                    break;
+                }
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// Moves `v`'s non-blank strings into `out`. serde_json refuses input nested deeper than 128
 /// levels, so the recursion is bounded.
 fn collect(v: Value, out: &mut Vec<String>) {
@@ -45,7 +92,37 @@ fn collect(v: Value, out: &mut Vec<String>) {
 
 #[cfg(test)]
 mod tests {
-    use super::strings;
+    use super::{escaped_strings, strings};
+
+    #[test]
+    fn escaped_invitations_inside_other_text() {
+        // A program's source holding an event (a calendar app's test fixture), and a JSON
+        // fragment cut from an export: the literals that mention Zoom and hold a line escape.
+        let source = "export const EVENT = {\n  title: \"Ty & Tim\",\n  description:\n    \
+                      \"Tim is inviting you to a scheduled Zoom meeting.\\n\\nJoin Zoom Meeting\\n\
+                      https://us02web.zoom.us/j/87324397243\\n\\nPasscode: 305275\\n\",\n  \
+                      other: \"zoom without a line escape\",\n  odd: \"zoom\\n\\'x\",\n};\n";
+        assert_eq!(
+            escaped_strings(source),
+            Some(vec![
+                "Tim is inviting you to a scheduled Zoom meeting.\n\nJoin Zoom \
+                       Meeting\nhttps://us02web.zoom.us/j/87324397243\n\nPasscode: 305275\n"
+                    .to_owned()
+            ])
+        );
+        let fragment =
+            "  {\n    \"description\": \"Join Zoom\\nhttps://zoom.us/j/83925314649\",\n  },";
+        assert_eq!(
+            escaped_strings(fragment),
+            Some(vec!["Join Zoom\nhttps://zoom.us/j/83925314649".to_owned()])
+        );
+        // An unclosed literal ends at its line; a text without a "\n" escape is not searched.
+        assert_eq!(escaped_strings("say \"zoom\\n\n\"x\""), None);
+        assert_eq!(
+            escaped_strings("Join: \"https://zoom.us/j/83925314649\""),
+            None
+        );
+    }
 
     #[test]
     fn the_strings_of_a_json_document() {

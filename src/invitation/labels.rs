@@ -51,6 +51,10 @@ pub(crate) const TIME: &[(&str, &str)] = &[
     ("When", "en"),
     ("Date & Time", "en"),
     ("Date and Time", "en"),
+    // Calendly's notification mail ("Event Date/Time:" alone on its line, then "12:45pm -
+    // Wednesday, September 24, 2025 (Central Time - US & Canada)"), and forms like it.
+    ("Date/Time", "en"),
+    ("Event Date/Time", "en"),
     // Zoom's webinar reminder ("Date Time: Feb 24, 2022 01:00 PM Eastern Time (US and Canada)").
     ("Date Time", "en"),
     ("Uhrzeit", "de"),
@@ -79,6 +83,39 @@ pub(crate) const TIME: &[(&str, &str)] = &[
     // Zoom's Turkish one ("Konu: MEVZUAT. Zaman: 13 Eyl 2024 09:00 ÖÖ İstanbul", a course page).
     ("Zaman", "tr"),
 ];
+
+/// A date on a line of its own, read only beside a time line that gives no date ("Date: Dec 3,
+/// 2026" over "Time: 10:00 AM …", "Fecha:" over "Hora:"; see [`date_value`]). Lower case; no
+/// language vote: "Date" and "Data" are shared by several.
+pub(crate) const DATE: &[&str] = &[
+    "date", "fecha", "datum", "data", "dia", "日付", "日期", "날짜", "дата", "tanggal", "tarih",
+    "ngày",
+];
+
+/// The value of a [`DATE`] line: the label first on its line after [`is_label_lead`]
+/// characters ("**Date:**", "📅 Fecha:"), then a ':' (ASCII or full-width) or a table cell's
+/// tab, and something after it.
+pub(crate) fn date_value(line: &str) -> Option<&str> {
+    let at = line.find(|c: char| !is_label_lead(c))?;
+    let rest = &line[at..];
+    let label = DATE.iter().find_map(|l| {
+        let mut chars = rest.char_indices();
+        for want in l.chars() {
+            let (_, c) = chars.next()?;
+            if !c.to_lowercase().eq(std::iter::once(want)) {
+                return None;
+            }
+        }
+        let end = chars.next().map_or(rest.len(), |(i, _)| i);
+        (!rest[end..].starts_with(char::is_alphanumeric)).then_some(end)
+    })?;
+    let after = rest[label..].trim_start_matches([' ', '*', '_']);
+    let value = after
+        .strip_prefix([':', '：', '\t'])?
+        .trim_start_matches([' ', '\t', '*', '_'])
+        .trim_end();
+    (!value.is_empty()).then_some(value)
+}
 
 pub(crate) const MEETING_ID: &[(&str, &str)] = &[
     ("Meeting ID", "en"),

@@ -675,6 +675,9 @@ fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
         }
         return;
     }
+    for s in json::escaped_strings(&text).into_iter().flatten() {
+        add_bare_body(out, s.as_bytes());
+    }
     if looks_quoted_printable(&text) {
         text = Cow::Owned(decode_bytes(&decode_qp(text.as_bytes())));
     }
@@ -1342,6 +1345,9 @@ mod old {
                 add_bare_body(out, s.as_bytes());
             }
             return;
+        }
+        for s in super::json::escaped_strings(&text).into_iter().flatten() {
+            add_bare_body(out, s.as_bytes());
         }
         if looks_quoted_printable(&text) {
             text = decode_bytes(&decode_qp(text.as_bytes()));

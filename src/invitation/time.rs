@@ -490,6 +490,17 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("HST", "Pacific/Honolulu"),
     ("CET", "Europe/Berlin"),
     ("CEST", "Europe/Berlin"),
+    // German names of the same two ("10:00 Uhr MEZ").
+    ("MEZ", "Europe/Berlin"),
+    ("MESZ", "Europe/Berlin"),
+    ("EET", "Europe/Athens"),
+    ("EEST", "Europe/Athens"),
+    ("MSK", "Europe/Moscow"),
+    ("SGT", "Asia/Singapore"),
+    ("HKT", "Asia/Hong_Kong"),
+    ("AWST", "Australia/Perth"),
+    ("ACST", "Australia/Adelaide"),
+    ("ACDT", "Australia/Adelaide"),
     ("JST", "Asia/Tokyo"),
     ("KST", "Asia/Seoul"),
     ("AEST", "Australia/Sydney"),
@@ -500,14 +511,20 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
 
 /// The text after a time that can name its zone: up to a " / " or " | " before another time,
 /// which gives the same time in other zones ("Jun 11, 2019 12:30 ET / 16:30 UK / 22:00 India",
-/// a GitHub issue: India is the last time's zone, not the first's).
+/// a GitHub issue: India is the last time's zone, not the first's), or a '/' between a word
+/// and the next time ("7am Boston/11am London/12pm Berlin", a working group's notes).
 fn own_zone_text(rest: &str) -> &str {
     let b = rest.as_bytes();
     let other = memchr::memchr2_iter(b'/', b'|', b).find(|&i| {
-        i > 0 && b[i - 1] == b' ' && b.get(i + 1) == Some(&b' ') && {
+        let spaced = i > 0 && b[i - 1] == b' ' && b.get(i + 1) == Some(&b' ') && {
             let j = spaces(rest, i + 1);
             b.get(j).is_some_and(u8::is_ascii_digit) && !rest[..i].trim().is_empty()
-        }
+        };
+        let glued = b[i] == b'/'
+            && i > 0
+            && b[i - 1].is_ascii_alphabetic()
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        spaced || glued
     });
     // '/' and '|' are ASCII: the cut is a char boundary.
     other.map_or(rest, |i| &rest[..i])
@@ -2167,6 +2184,14 @@ mod tests {
             ),
             ("Jun 11, 2019 12:30 / 16:30 UK / 22:00 India", None),
             (
+                "Friday, 1 November 2019, 7am Boston/11am London/12pm Berlin",
+                None,
+            ),
+            (
+                "Friday, 1 November 2019, 7am EDT/11am London",
+                Some("2019-11-01T07:00:00-04:00"),
+            ),
+            (
                 "Jun 11, 2019 12:30 PM / 1:30 PM Eastern Time (US and Canada)",
                 Some("2019-06-11T12:30:00-04:00"),
             ),
@@ -2241,12 +2266,24 @@ mod tests {
                 Some("2026-01-09T10:00:00-08:00"),
             ),
             ("Jan 9, 2026 10:00 JST", Some("2026-01-09T10:00:00+09:00")),
+            (
+                "Donnerstag, 3. Dezember 2026 10:00 Uhr MEZ",
+                Some("2026-12-03T10:00:00+01:00"),
+            ),
+            (
+                "3. Juni 2026 10:00 Uhr (MESZ)",
+                Some("2026-06-03T10:00:00+02:00"),
+            ),
+            ("Jun 3, 2026 18:00 MSK", Some("2026-06-03T18:00:00+03:00")),
             ("Jan 9, 2026 10:00 CST", None),
             ("Jan 9, 2026 10:00 IST", None),
             ("Jan 9, 2026 10:00 est", None),
             ("Jan 9, 2026 10:00 ESTONIA", None),
         ] {
             assert_eq!(start_of(v).as_deref(), want, "{v:?}");
+        }
+        for (abbreviation, zone) in ABBREVIATIONS {
+            assert!(zone.parse::<Tz>().is_ok(), "{abbreviation}: {zone}");
         }
         assert_eq!(
             parse_text_time("Oct 3, 2018 11:00 AM EDT", true)

@@ -390,7 +390,7 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
             }
         }
         let trimmed = trim_trailing(raw);
-        if let Some(mut link) = classify(trimmed) {
+        if let Some(mut link) = classify(trimmed).or_else(|| without_bold_marks(trimmed)) {
             link.pos = start;
             if markdown_target == Some(start) {
                 out.pop();
@@ -401,6 +401,14 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
         }
     });
     out
+}
+
+/// A join link whose parts a plain-text rendering of bold type starred
+/// ("https://zoom.us/j/**71944238011**?pwd=**A7f…", a Mexican university's invitation as
+/// Gmail's plain text gave it), read without the stars: no join link's ID or token holds one.
+fn without_bold_marks(raw: &str) -> Option<JoinLink> {
+    memchr::memchr(b'*', raw.as_bytes())?;
+    classify(&raw.replace('*', ""))
 }
 
 /// True when `url` is a Zoom join link.
@@ -839,6 +847,17 @@ mod tests {
                 "https://acme.zoomgov.com/j/1612345678",
             ]
         );
+    }
+
+    #[test]
+    fn a_link_starred_for_bold_type() {
+        let t = "Entrar Zoom Reunión\nhttps://zoom.us/j/**71944238011**?pwd=**A7f39PLm.1\n**\n";
+        let links = find_join_links(t);
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].url, "https://zoom.us/j/71944238011?pwd=A7f39PLm.1");
+        assert_eq!(links[0].meeting_id.as_deref(), Some("71944238011"));
+        // A star that is no bold mark leaves a link that is not a join link as it was.
+        assert!(find_join_links("https://zoom.us/**/rec/share/abc").is_empty());
     }
 
     #[test]
