@@ -347,7 +347,12 @@ impl Source<'_> {
             Source::Calendar(c) => {
                 let mut t = String::new();
                 if let Some(d) = &c.description {
-                    t.push_str(d);
+                    // Google Calendar keeps a description typed with formatting as HTML.
+                    if super::mime::looks_like_html(d) {
+                        t.push_str(&html::to_clean_text(d));
+                    } else {
+                        t.push_str(d);
+                    }
                     t.push('\n');
                 }
                 if let Some(l) = &c.location {
@@ -486,11 +491,12 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
     };
     let meeting_id = link.meeting_id.take().or(facts.text_meeting_id.take());
 
-    // Start: a calendar's zoned DTSTART, unless the text says there is no fixed time; else the
-    // text's time.
+    // Start: a calendar's zoned DTSTART, unless the text says there is no fixed time and Zoom
+    // made the calendar (its DTSTART is then only when the meeting was set up: a person's
+    // calendar event holding such a meeting's text is at the event's time); else the text's.
     let mut start = None;
     let mut timezone = None;
-    if !facts.time.no_fixed {
+    if !facts.time.no_fixed || calendar.is_some_and(|c| !c.made_by_zoom) {
         if let Some(c) = calendar.filter(|c| c.start_zoned && c.timezone.as_deref() != Some("UTC"))
         {
             start = c.start;
@@ -535,11 +541,14 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         || facts.time.no_fixed
         || recurrence.is_some()
         // Zoom's pre-2020 text left the Time line out for meetings with no fixed time; a
-        // current one without it is an instant meeting, not a recurring one.
+        // current one without it is an instant meeting, not a recurring one. A date given
+        // elsewhere ("**Date**: Friday, 1 November 2019, 7am Boston/…") is a fixed time, even
+        // where no zone places it.
         || (!facts.has_time_label
             && facts.has_phone_section
             && facts.old_format
-            && start.is_none())
+            && start.is_none()
+            && !facts.time.has_date)
     {
         MeetingKind::Recurring
     } else if meeting_id.as_ref().is_some_and(|id| id.len() == 10)
@@ -2427,7 +2436,7 @@ mod facts_tests {
         // text's time.
         let mut start = None;
         let mut timezone = None;
-        if !facts.time.no_fixed {
+        if !facts.time.no_fixed || calendar.is_some_and(|c| !c.made_by_zoom) {
             if let Some(c) =
                 calendar.filter(|c| c.start_zoned && c.timezone.as_deref() != Some("UTC"))
             {
@@ -2476,7 +2485,8 @@ mod facts_tests {
             || (!facts.has_time_label
                 && facts.has_phone_section
                 && facts.old_format
-                && start.is_none())
+                && start.is_none()
+                && !facts.time.has_date)
         {
             MeetingKind::Recurring
         } else if meeting_id.as_ref().is_some_and(|id| id.len() == 10)

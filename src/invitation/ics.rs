@@ -26,6 +26,9 @@ pub(crate) struct Calendar {
     pub timezone: Option<String>,
     /// True when DTSTART named a zone (or UTC) we could place; false for floating times.
     pub start_zoned: bool,
+    /// The calendar's PRODID names Zoom ("-//zoom.us//iCalendar Event//EN"): Zoom made it,
+    /// not a person's calendar.
+    pub made_by_zoom: bool,
 }
 
 /// One content line split at its first unquoted ':', borrowing the line.
@@ -254,6 +257,9 @@ fn parse_lines(text: &str, wanted: usize) -> Option<Calendar> {
         match top {
             Some("VCALENDAR") if name == "METHOD" => {
                 cal.method = Some(p.value.trim().to_ascii_uppercase());
+            }
+            Some("VCALENDAR") if name == "PRODID" => {
+                cal.made_by_zoom = p.value.to_ascii_lowercase().contains("zoom");
             }
             Some("VTIMEZONE") => {
                 if let Some(z) = zones.last_mut() {

@@ -88,8 +88,21 @@ pub(crate) const TIME: &[(&str, &str)] = &[
 /// 2026" over "Time: 10:00 AM …", "Fecha:" over "Hora:"; see [`date_value`]). Lower case; no
 /// language vote: "Date" and "Data" are shared by several.
 pub(crate) const DATE: &[&str] = &[
-    "date", "fecha", "datum", "data", "dia", "日付", "日期", "날짜", "дата", "tanggal", "tarih",
+    "date",
+    "fecha",
+    "datum",
+    "data",
+    "dia",
+    "日付",
+    "日期",
+    "날짜",
+    "дата",
+    "tanggal",
+    "tarih",
     "ngày",
+    // Indonesian letters' "day, date" ("Hari, tanggal : Senin, 2 Maret 2026").
+    "hari, tanggal",
+    "hari/tanggal",
 ];
 
 /// The value of a [`DATE`] line: the label first on its line after [`is_label_lead`]

@@ -678,10 +678,13 @@ fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
     for s in json::escaped_strings(&text).into_iter().flatten() {
         add_bare_body(out, s.as_bytes());
     }
-    if looks_quoted_printable(&text) {
+    // A calendar is never quoted-printable as a whole; its "UNTIL=2024…" and an HTML
+    // description's line ending in "href=" only look it.
+    let calendar = has_vcalendar(text.as_bytes());
+    if !calendar && looks_quoted_printable(&text) {
         text = Cow::Owned(decode_bytes(&decode_qp(text.as_bytes())));
     }
-    if has_vcalendar(text.as_bytes()) {
+    if calendar || has_vcalendar(text.as_bytes()) {
         // The only calendar of the input: nothing to compare it with.
         if let Some(cal) = ics::parse(&text) {
             out.calendars.push(cal);
@@ -790,7 +793,7 @@ pub(crate) fn looks_like_message(bytes: &[u8]) -> bool {
     strong && lines > 1
 }
 
-fn looks_like_html(text: &str) -> bool {
+pub(super) fn looks_like_html(text: &str) -> bool {
     // Within the first 64 Ki characters, a tag opening ignoring ASCII case. (The same as
     // searching the Unicode-lower-cased text: no non-ASCII character lower-cases into one of
     // these tags, and UTF-8 never hides an ASCII byte inside another character.)
@@ -1349,10 +1352,11 @@ mod old {
         for s in super::json::escaped_strings(&text).into_iter().flatten() {
             add_bare_body(out, s.as_bytes());
         }
-        if looks_quoted_printable(&text) {
+        let calendar = text.contains("BEGIN:VCALENDAR");
+        if !calendar && looks_quoted_printable(&text) {
             text = decode_bytes(&decode_qp(text.as_bytes()));
         }
-        if text.contains("BEGIN:VCALENDAR") {
+        if calendar || text.contains("BEGIN:VCALENDAR") {
             add_calendar(out, &mut Vec::new(), &text);
             return;
         }

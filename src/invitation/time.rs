@@ -498,6 +498,10 @@ const ABBREVIATIONS: &[(&str, &str)] = &[
     ("MSK", "Europe/Moscow"),
     ("SGT", "Asia/Singapore"),
     ("HKT", "Asia/Hong_Kong"),
+    // Indonesia's three ("Waktu : 10.00 - 12.00 WIB", a government agency's invitation).
+    ("WIB", "Asia/Jakarta"),
+    ("WITA", "Asia/Makassar"),
+    ("WIT", "Asia/Jayapura"),
     ("AWST", "Australia/Perth"),
     ("ACST", "Australia/Adelaide"),
     ("ACDT", "Australia/Adelaide"),
@@ -1378,8 +1382,49 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
             }
         }
     }
+    if let Some(d) = dotted_time(s) {
+        if best.is_none_or(|b| (d.0..d.3).contains(&b.0)) {
+            best = Some(d);
+        }
+    }
     let (_, h, m, end) = best?;
     (m < 60).then_some((h, m, end))
+}
+
+/// A clock time written with a dot, "10.00" or "2.00 PM" (Indonesian and Sri Lankan
+/// invitations write them so), as (start, hour, minute, end): one or two digits starting a
+/// word, '.', two digits, then neither another digit nor a '.' (so never a date, "22.07.2021"
+/// or "3.12."), and the AM or PM after it, if there is one. [`find_time`] takes it only where
+/// it found no other time, or one inside it (the "00 PM" of "2.00 PM").
+fn dotted_time(s: &str) -> Option<(usize, u32, u32, usize)> {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'.', b).find_map(|i| {
+        let hour_digits = b[..i]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let start = i.checked_sub(hour_digits)?;
+        let minute = b.get(i + 1..i + 3)?;
+        let after = b.get(i + 3);
+        if !(1..=2).contains(&hour_digits)
+            || !word_starts(s, start)
+            || matches!(start.checked_sub(1).map(|j| b[j]), Some(b'.' | b':' | b','))
+            || !minute.iter().all(u8::is_ascii_digit)
+            || after.is_some_and(|c| c.is_ascii_digit() || *c == b'.')
+        {
+            return None;
+        }
+        // ASCII digits and '.': every cut is a char boundary.
+        let h: u32 = s[start..i].parse().ok()?;
+        let m: u32 = s[i + 1..i + 3].parse().ok()?;
+        let j = spaces(s, i + 3);
+        let (pm, end) = match marker_at(s, j, false) {
+            Some(e) => (is_pm(&s[j..e]), e),
+            None => (None, i + 3),
+        };
+        Some((start, to_24h(h, pm)?, m, end)).filter(|_| m < 60)
+    })
 }
 
 fn to_24h(h: u32, pm: Option<bool>) -> Option<u32> {
@@ -1855,6 +1900,11 @@ mod old {
                 }
             }
         }
+        if let Some(d) = super::dotted_time(s) {
+            if best.is_none_or(|b| (d.0..d.3).contains(&b.0)) {
+                best = Some(d);
+            }
+        }
         let (_, h, m, end) = best?;
         (m < 60).then_some((h, m, end))
     }
@@ -2241,6 +2291,34 @@ mod tests {
             ),
             ("Mar 25, 2022 03:32 PM America, Nowhere", None),
             ("Mar 25, 2022 03:32 PM America, Los_Angeles, CA", None),
+        ] {
+            assert_eq!(start_of(v).as_deref(), want, "{v:?}");
+            check(v);
+        }
+    }
+
+    /// Clock times written with a dot; never a date's numbers, nor the "00 PM" of "2.00 PM".
+    #[test]
+    fn dotted_clock_times() {
+        for (v, want) in [
+            (
+                "Senin, 2 Maret 2026 10.00 - 12.00 WIB",
+                Some("2026-03-02T10:00:00+07:00"),
+            ),
+            (
+                "Jul 22, 2021 2.00 PM Colombo",
+                Some("2021-07-22T14:00:00+05:30"),
+            ),
+            (
+                "Jul 22, 2021 2.00pm WITA",
+                Some("2021-07-22T14:00:00+08:00"),
+            ),
+            ("22.07.2021 10:00 CET", Some("2021-07-22T10:00:00+02:00")),
+            ("22.07.2021 CET", None),
+            ("Dec 3, 2026 10.00. CET", None),
+            ("Dec 3, 2026 v1.10 CET", None),
+            ("Dec 3, 2026 10.5 CET", None),
+            ("Dec 3, 2026 25.00 CET", None),
         ] {
             assert_eq!(start_of(v).as_deref(), want, "{v:?}");
             check(v);
