@@ -1165,7 +1165,52 @@ fn clean_value(v: &str) -> Option<String> {
         .trim()
         .trim_end_matches('\\')
         .trim_end();
+    let v = unquoted(without_shortcode_at_end(v));
     (!v.is_empty()).then(|| v.to_owned())
+}
+
+/// `v` without the emoji shortcodes at its end ("\"…coinfection\" :dna:", "… :lab_coat:
+/// :dna:", a lab's Markdown calendar): each `:`, lower-case letters, digits, '_', '+' or '-',
+/// `:`, after a space.
+fn without_shortcode_at_end(v: &str) -> &str {
+    let shorter = without_one_shortcode_at_end(v);
+    if shorter.len() < v.len() {
+        without_shortcode_at_end(shorter)
+    } else {
+        v
+    }
+}
+
+fn without_one_shortcode_at_end(v: &str) -> &str {
+    let Some(inner) = v.strip_suffix(':') else {
+        return v;
+    };
+    let code = inner
+        .bytes()
+        .rev()
+        .take_while(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'+' | b'-')
+        })
+        .count();
+    // ASCII bytes: each cut is a char boundary.
+    let before = &inner[..inner.len() - code];
+    match before.strip_suffix(':') {
+        Some(rest) if code > 0 && rest.ends_with(' ') => rest.trim_end(),
+        _ => v,
+    }
+}
+
+/// `v` without the quotation marks around all of it ("\"Intrapatient dynamics …\""), when
+/// it holds no other.
+fn unquoted(v: &str) -> &str {
+    for (open, close) in [('"', '"'), ('“', '”'), ('«', '»'), ('「', '」')] {
+        if let Some(inner) = v.strip_prefix(open).and_then(|r| r.strip_suffix(close)) {
+            if !inner.contains([open, close]) {
+                return inner.trim();
+            }
+        }
+    }
+    v
 }
 
 /// An organizer sentence's name as kept: [`clean_value`] of what follows the line's last tab
@@ -3070,6 +3115,30 @@ mod value_tests {
             assert_eq!(start.as_deref(), want, "{t:?}");
             let old = facts_tests::old_read_facts(&t, &links, &links[0]);
             assert_eq!(old.time.start.map(|s| s.to_rfc3339()), start, "{t:?}");
+        }
+    }
+
+    /// A value's own quotation marks and an emoji shortcode after it are not part of it.
+    #[test]
+    fn values_lose_their_quotes_and_a_shortcode_after_them() {
+        for (v, want) in [
+            (
+                "\"Intrapatient dynamics of early drug resistance\" :dna:",
+                Some("Intrapatient dynamics of early drug resistance"),
+            ),
+            ("“Weekly sync”", Some("Weekly sync")),
+            (
+                "\"Rust\" and \"Go\" night",
+                Some("\"Rust\" and \"Go\" night"),
+            ),
+            ("\"A\" or \"B\"", Some("\"A\" or \"B\"")),
+            ("Ratio 1:2:", Some("Ratio 1:2:")),
+            ("Launch :rocket:", Some("Launch")),
+            ("\"Diversity\" :lab_coat: :dna: :scroll:", Some("Diversity")),
+            ("Launch:rocket:", Some("Launch:rocket:")),
+            ("\"\"", None),
+        ] {
+            assert_eq!(clean_value(v).as_deref(), want, "{v:?}");
         }
     }
 
