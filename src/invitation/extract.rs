@@ -1623,18 +1623,35 @@ fn dated_beside(text: &str, at: usize, value: &str, month_first: bool) -> Option
 
 /// A date line's own time, where no time label is: "Date: Thursday, December 3, 2026, 6:00
 /// PM ET" (a person's own invitation), the first [`labels::date_value`] line, not in a mail
-/// header block, that reads a date and a time. Only lines holding a ':', a full-width one or
-/// a tab are looked at.
+/// header block, that reads a date and a time. Only lines with a ':', a tab or a full-width
+/// colon within their first [`DATE_LABEL_REACH`] bytes are looked at, found by one vectorised
+/// search over the text (0xEF is the full-width colon's first byte).
 fn date_line_time(text: &str, month_first: bool) -> Option<time::TextTime> {
-    lines_from(text, 0).find_map(|(s, l)| {
-        if !l.contains([':', '：', '\t']) {
-            return None;
+    let b = text.as_bytes();
+    let mut next_line = 0;
+    for hit in memchr::memchr3_iter(b':', b'\t', 0xEF, b) {
+        if hit < next_line {
+            continue;
         }
-        let date = labels::date_value(l)?;
+        let start = line_start(text, hit);
+        next_line = next_line_start(text, hit).unwrap_or(b.len());
+        if hit - start > DATE_LABEL_REACH {
+            continue;
+        }
+        let Some(date) = labels::date_value(line_at(text, start)) else {
+            continue;
+        };
         let t = time::parse_text_time(on_its_own(date), month_first);
-        (t.naive.is_some() && !beside_a_mail_header(text, s)).then_some(t)
-    })
+        if t.naive.is_some() && !beside_a_mail_header(text, start) {
+            return Some(t);
+        }
+    }
+    None
 }
+
+/// How far into its line a date label's separator can stand: leads (Markdown, an emoji or
+/// two) and the longest [`labels::DATE`] label, with room to spare.
+const DATE_LABEL_REACH: usize = 48;
 
 /// The line starting at `start`, without its '\n'.
 fn line_at(text: &str, start: usize) -> &str {

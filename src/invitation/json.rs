@@ -44,7 +44,9 @@ pub(crate) fn strings(text: &str) -> Option<Vec<String>> {
 /// its own, without a line escape.
 pub(crate) fn escaped_strings(text: &str) -> Option<Vec<String>> {
     let b = text.as_bytes();
-    memchr::memmem::find(b, br"\n")?;
+    if !has_line_escape(b) {
+        return None;
+    }
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(q) = memchr::memchr(b'"', &b[from..]) {
@@ -65,9 +67,7 @@ pub(crate) fn escaped_strings(text: &str) -> Option<Vec<String>> {
         from = end + 1;
         // Both ends are '"' bytes: char boundaries.
         let literal = &text[start..=end];
-        if memchr::memmem::find(literal.as_bytes(), br"\n").is_some()
-            && literal.to_ascii_lowercase().contains("zoom")
-        {
+        if has_line_escape(literal.as_bytes()) && literal.to_ascii_lowercase().contains("zoom") {
             if let Ok(s) = serde_json::from_str::<String>(literal) {
                 out.push(s);
                 if out.len() == MAX_STRINGS {
@@ -77,6 +77,12 @@ pub(crate) fn escaped_strings(text: &str) -> Option<Vec<String>> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// Whether `b` holds a `\n` escape, found from each backslash (none in most texts) without
+/// the set-up of a substring searcher.
+fn has_line_escape(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'\\', b).any(|i| b.get(i + 1) == Some(&b'n'))
 }
 
 /// Moves `v`'s non-blank strings into `out`. serde_json refuses input nested deeper than 128

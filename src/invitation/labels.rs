@@ -111,7 +111,28 @@ pub(crate) const DATE: &[&str] = &[
 pub(crate) fn date_value(line: &str) -> Option<&str> {
     let at = line.find(|c: char| !is_label_lead(c))?;
     let rest = &line[at..];
+    // Every label starts with one of these letters or is not ASCII: most lines end here.
+    let first = rest.as_bytes()[0];
+    if first.is_ascii() && !matches!(first.to_ascii_lowercase(), b'd' | b'f' | b't' | b'h' | b'n') {
+        return None;
+    }
     let label = DATE.iter().find_map(|l| {
+        // The first bytes tell most labels apart (no label's first letter has a capital of
+        // another first byte, nor a non-ASCII one an ASCII capital).
+        let l0 = l.as_bytes()[0];
+        if (l0.is_ascii() && first.to_ascii_lowercase() != l0)
+            || (!l0.is_ascii() && first.is_ascii())
+        {
+            return None;
+        }
+        if l.is_ascii() {
+            let n = l.len();
+            let word = rest.as_bytes().get(..n)?;
+            // An ASCII label matched byte for byte: `n` is a char boundary.
+            return (word.eq_ignore_ascii_case(l.as_bytes())
+                && !rest[n..].starts_with(char::is_alphanumeric))
+            .then_some(n);
+        }
         let mut chars = rest.char_indices();
         for want in l.chars() {
             let (_, c) = chars.next()?;
