@@ -2494,8 +2494,8 @@ mod facts_tests {
 
         let meeting_id = link.meeting_id.clone().or(facts.text_meeting_id.clone());
 
-        // Start: a calendar's zoned DTSTART, unless the text says there is no fixed time; else the
-        // text's time.
+        // Start: a calendar's zoned DTSTART, unless the text says there is no fixed time and
+        // Zoom made the calendar; else the text's time.
         let mut start = None;
         let mut timezone = None;
         if !facts.time.no_fixed || calendar.is_some_and(|c| !c.made_by_zoom) {
@@ -3079,8 +3079,6 @@ mod value_tests {
         );
     }
 
-    /// A topic cut at a time label on its line loses the full stop that ended its sentence,
-    /// not an ellipsis; both `read_facts` agree.
     /// A date on a line of its own: beside a time line that gives none, or alone where no time
     /// label is; never a mail header block's "Date:".
     #[test]
@@ -3159,6 +3157,8 @@ mod value_tests {
         }
     }
 
+    /// A topic cut at a time label on its line loses the full stop that ended its sentence,
+    /// not an ellipsis; both `read_facts` agree.
     #[test]
     fn a_topic_cut_at_its_lines_time_label_loses_its_full_stop() {
         for (topic, want) in [

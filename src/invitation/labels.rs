@@ -85,8 +85,9 @@ pub(crate) const TIME: &[(&str, &str)] = &[
 ];
 
 /// A date on a line of its own, read only beside a time line that gives no date ("Date: Dec 3,
-/// 2026" over "Time: 10:00 AM …", "Fecha:" over "Hora:"; see [`date_value`]). Lower case; no
-/// language vote: "Date" and "Data" are shared by several.
+/// 2026" over "Time: 10:00 AM …", "Fecha:" over "Hora:"), or where no time label is ("Date:
+/// Thursday, December 3, 2026, 6:00 PM ET"); see [`date_value`]. Lower case; no language
+/// vote: "Date" and "Data" are shared by several.
 pub(crate) const DATE: &[&str] = &[
     "date",
     "fecha",
