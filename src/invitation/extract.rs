@@ -678,6 +678,11 @@ impl Facts {
         }
     }
 
+    /// Whether a numeric date reads month first ("3/4/2021" as March 4): English has a vote.
+    fn month_first(&self) -> bool {
+        self.votes.iter().any(|(l, n)| *l == "en" && *n > 0)
+    }
+
     fn vote(&mut self, lang: Option<&'static str>) {
         if let Some(l) = lang {
             match self.votes.iter_mut().find(|(v, _)| *v == l) {
@@ -1984,7 +1989,7 @@ fn read_facts(
         } else {
             value
         };
-        let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
+        let month_first = f.month_first();
         f.time = time_of(value, below().next().map(|(_, l)| l), month_first);
         if !f.time.has_date && !f.time.no_fixed {
             f.time = dated_beside(text, at, value, month_first).unwrap_or(f.time);
@@ -2015,7 +2020,7 @@ fn read_facts(
                 f.topic = title.and_then(clean_value);
             }
         } else {
-            let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
+            let month_first = f.month_first();
             f.time = date_line_time(text, month_first).unwrap_or(f.time);
         }
     }
@@ -2368,7 +2373,7 @@ mod facts_tests {
             } else {
                 value
             };
-            let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
+            let month_first = f.month_first();
             f.time = time_of(&value, lines.get(i + 1), month_first);
             if !f.time.has_date && !f.time.no_fixed {
                 f.time = dated_beside(text, at, &value, month_first).unwrap_or(f.time);
@@ -2402,7 +2407,7 @@ mod facts_tests {
                     f.topic = title.and_then(clean_value);
                 }
             } else {
-                let month_first = f.votes.iter().any(|(l, n)| *l == "en" && *n > 0);
+                let month_first = f.month_first();
                 f.time = date_line_time(text, month_first).unwrap_or(f.time);
             }
         }

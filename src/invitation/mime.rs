@@ -680,11 +680,12 @@ fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
     }
     // A calendar is never quoted-printable as a whole; its "UNTIL=2024…" and an HTML
     // description's line ending in "href=" only look it.
-    let calendar = has_vcalendar(text.as_bytes());
+    let mut calendar = has_vcalendar(text.as_bytes());
     if !calendar && looks_quoted_printable(&text) {
         text = Cow::Owned(decode_bytes(&decode_qp(text.as_bytes())));
+        calendar = has_vcalendar(text.as_bytes());
     }
-    if calendar || has_vcalendar(text.as_bytes()) {
+    if calendar {
         // The only calendar of the input: nothing to compare it with.
         if let Some(cal) = ics::parse(&text) {
             out.calendars.push(cal);
@@ -1352,11 +1353,12 @@ mod old {
         for s in super::json::escaped_strings(&text).into_iter().flatten() {
             add_bare_body(out, s.as_bytes());
         }
-        let calendar = text.contains("BEGIN:VCALENDAR");
+        let mut calendar = text.contains("BEGIN:VCALENDAR");
         if !calendar && looks_quoted_printable(&text) {
             text = decode_bytes(&decode_qp(text.as_bytes()));
+            calendar = text.contains("BEGIN:VCALENDAR");
         }
-        if calendar || text.contains("BEGIN:VCALENDAR") {
+        if calendar {
             add_calendar(out, &mut Vec::new(), &text);
             return;
         }
