@@ -400,6 +400,20 @@ impl<'a> Docs<'a> {
         self.entries.len()
     }
 
+    /// Where no body holds a join link: each HTML body's source read as plain text, its tags
+    /// kept, and the first of them that holds one. A page's join link may sit in an attribute
+    /// that is not an anchor's href (`<Zoom link={'https://uio.zoom.us/j/…'} />`, a React
+    /// component on a university's event page).
+    fn html_read_as_plain(&mut self, loaded: &'a Loaded) -> Option<usize> {
+        let from = self.entries.len();
+        self.entries.extend(
+            (loaded.docs.iter())
+                .filter(|d| d.kind == DocKind::Html)
+                .map(|d| (Source::Plain(&d.text), None)),
+        );
+        (from..self.entries.len()).find(|&i| !self.get(i).links.is_empty())
+    }
+
     /// Body `i`, converted on first use.
     fn get(&mut self, i: usize) -> &TextDoc {
         let (source, done) = &mut self.entries[i];
@@ -415,7 +429,10 @@ impl<'a> Docs<'a> {
 /// Reads the invitation, or says why there is none.
 pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
     let mut docs = Docs::new(loaded);
-    let Some(primary_ix) = (0..docs.len()).find(|&i| !docs.get(i).links.is_empty()) else {
+    let Some(primary_ix) = (0..docs.len())
+        .find(|&i| !docs.get(i).links.is_empty())
+        .or_else(|| docs.html_read_as_plain(loaded))
+    else {
         return Err(no_link_reason(loaded));
     };
     let mut primary = docs.take(primary_ix);
@@ -1152,6 +1169,20 @@ fn generated_before(b: &[u8], end: usize) -> bool {
     t.len() >= 6 && t.iter().any(u8::is_ascii_alphabetic) && t.iter().any(u8::is_ascii_digit)
 }
 
+/// Whether a passcode label's value read up to `end` goes on in a character the scan does not
+/// take: a longer word the label scan cut (`Password: abc#def`), or a dotted name
+/// (`pass: process.env.EMAIL_PASSWORD`, a mail server's login in a page's source).
+fn value_goes_on(text: &str, end: usize) -> bool {
+    let b = text.as_bytes();
+    match b.get(end) {
+        Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'@' | b'_' | b'*' | b'!' | b'-') => {
+            true
+        }
+        Some(b'.') => b.get(end + 1).is_some_and(|c| c.is_ascii_alphabetic()),
+        _ => false,
+    }
+}
+
 /// Whether the character before byte `pos` is an ASCII letter (an ASCII byte is never part of
 /// another character).
 fn ascii_letter_before(text: &str, pos: usize) -> bool {
@@ -1227,8 +1258,26 @@ fn unquoted(v: &str) -> &str {
 fn organizer_name(v: &str) -> Option<String> {
     let v = v.trim_end();
     let name = clean_value(v.rsplit('\t').next().unwrap_or(v))?;
-    let kept = after_prose(&name);
+    let kept = after_open_quote(after_prose(&name));
     (!kept.is_empty() && kept != "さん").then(|| kept.to_owned())
+}
+
+/// A name without the quotation mark a program's string opened before it, on its line
+/// (`text: "Kazuya Isawaさんがあなたを…`, a test file's stored invitation): what follows the
+/// last `"`, `` ` `` or `“` that nothing closes.
+fn after_open_quote(name: &str) -> &str {
+    let odd = |q: char| name.matches(q).count() % 2 == 1;
+    let curly = name
+        .rfind('“')
+        .filter(|&i| !name[i..].contains('”'))
+        .map(|i| i + '“'.len_utf8());
+    let cut = ['"', '`']
+        .into_iter()
+        .filter(|&q| odd(q))
+        .filter_map(|q| name.rfind(q).map(|i| i + 1))
+        .chain(curly)
+        .max();
+    cut.map_or(name, |c| name[c..].trim())
 }
 
 /// Words a '.' ends without ending a sentence, lower-cased: titles and company suffixes.
@@ -1500,6 +1549,96 @@ fn passcode_below_its_label<'t>(
     ok.then_some(v)
 }
 
+/// A passcode written in a sentence, without the label's colon, where no labelled one was found:
+/// "The password is 994922", "Zoom passcode 7858384090", "the Passcode for this meeting is
+/// x7Kq2p." (mailing-list announcements). The label's value is the word right after it, or the
+/// word after a linking "is" (or its equivalent: "ist", "est", "es", "é", "è", "=") within the
+/// next five words. Prose is full of passwords that are not ones ("password protected", "the
+/// passcode is in the calendar"), so the value must be 4 to 10 characters (Zoom's limit) of a
+/// passcode's characters and hold a digit, and must not end in the '#' that ends a dial-in
+/// passcode. The first such value at or below the link's line wins, else the last one above it;
+/// `keep` says whether a label's position counts (not under another meeting's ID, not after a
+/// recording's link).
+fn passcode_in_prose<'t>(
+    text: &'t str,
+    hits: &[usize],
+    link_line_start: usize,
+    keep: impl Fn(usize) -> bool,
+) -> Option<&'t str> {
+    let mut above = None;
+    for &h in hits {
+        if ascii_letter_before(text, h) || !keep(h) {
+            continue;
+        }
+        let Some(v) = prose_passcode_at(text, h) else {
+            continue;
+        };
+        if h >= link_line_start {
+            return Some(v);
+        }
+        above = Some(v);
+    }
+    above
+}
+
+/// The value of a passcode label at `h` written in a sentence (see [`passcode_in_prose`]).
+fn prose_passcode_at(text: &str, h: usize) -> Option<&str> {
+    const LINKS: [&str; 8] = ["is", "is:", "ist", "est", "es", "é", "è", "="];
+    let rest = &text[h..];
+    // The longest label at `h` (ASCII case ignored), never the bare "Pass" ("pass 2 hours").
+    let label_len = labels::PASSCODE
+        .iter()
+        .map(|(p, _)| p.as_bytes())
+        .filter(|p| p.len() > 4)
+        .filter(|p| {
+            rest.as_bytes()
+                .get(..p.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(p))
+        })
+        .map(<[u8]>::len)
+        .max()?;
+    let after = &rest[label_len..];
+    // The label ends at a word's end, on the same line as its value.
+    if after.starts_with(|c: char| c.is_alphanumeric()) {
+        return None;
+    }
+    let line = &after[..after.find('\n').unwrap_or(after.len())];
+    let mut words = line.split_whitespace().take(7);
+    let first = words.next()?;
+    if let Some(v) = prose_passcode_value(first) {
+        return Some(v);
+    }
+    let mut words = std::iter::once(first).chain(words);
+    words.position(|w| LINKS.iter().any(|l| w.eq_ignore_ascii_case(l)))?;
+    prose_passcode_value(words.next()?)
+}
+
+/// A word as a passcode written in a sentence: quotation and emphasis marks around it and
+/// sentence punctuation after it dropped; 4 to 10 passcode characters holding a digit, or
+/// any of them in quotation marks (`The passcode for the Zoom call is "classics".`, a meetup's
+/// event text).
+fn prose_passcode_value(word: &str) -> Option<&str> {
+    const OPEN: [char; 4] = ['"', '“', '`', '\''];
+    const CLOSE: [char; 4] = ['"', '”', '`', '\''];
+    let quoted = word.starts_with(OPEN)
+        && word
+            .trim_end_matches(['.', ',', ';', ':', ')'])
+            .ends_with(CLOSE);
+    let v = word
+        .trim_start_matches(['"', '\'', '“', '‘', '*', '_', '`', '('])
+        .trim_end_matches(['.', ',', ';', ':', ')', '"', '\'', '”', '’', '*', '_', '`']);
+    let ok = (4..=10).contains(&v.len())
+        && (quoted || v.bytes().any(|b| b.is_ascii_digit()))
+        && v.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'@' | b'_' | b'*' | b'!' | b'-' | b'%' | b'+' | b'^' | b'$' | b'=' | b'~'
+                )
+        });
+    ok.then_some(v)
+}
+
 /// True when the last URL between the join link (at `link_pos`) and a passcode label at `pos`
 /// is a Zoom recording's (`/rec/share/…`, `/rec/play/…`): the passcode is the recording's
 /// (meeting notes list the meeting, then "Recording: <link>" and its "Passcode:").
@@ -1616,13 +1755,35 @@ fn dated_beside(text: &str, at: usize, value: &str, month_first: bool) -> Option
     let below = std::iter::successors(next_line_start(text, at), |&s| next_line_start(text, s))
         .filter(not_blank)
         .take(3);
-    above.chain(below).find_map(|s| {
-        let date = labels::date_value(line_at(text, s))?;
+    let above = above.map(|s| (s, true));
+    let below = below.map(|s| (s, false));
+    above.chain(below).find_map(|(s, is_above)| {
+        let line = line_at(text, s);
+        let date = labels::date_value(line).or_else(|| is_above.then(|| heading_date(line))?)?;
         if beside_a_mail_header(text, s) {
             return None;
         }
         let t = time::parse_text_time(&format!("{} {value}", on_its_own(date)), month_first);
         (t.start.is_some() || t.naive.is_some()).then_some(t)
+    })
+}
+
+/// The ISO date (`2022-09-07`) a Markdown heading holds: a project's meeting notes head each
+/// meeting with its date ("# 2022-09-07 Community Meeting" over "- Time: 8pm UTC").
+fn heading_date(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix('#')?;
+    let b = rest.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    (0..b.len().saturating_sub(9)).find_map(|i| {
+        let iso = (0..10).all(|k| {
+            if k == 4 || k == 7 {
+                b[i + k] == b'-'
+            } else {
+                digit(i + k)
+            }
+        });
+        // All ASCII: the slice's ends are char boundaries.
+        (iso && !(i > 0 && digit(i - 1)) && !digit(i + 10)).then(|| &rest[i..i + 10])
     })
 }
 
@@ -1876,9 +2037,7 @@ fn read_facts(
         if ascii_letter_before(text, label.start) {
             continue;
         }
-        if text[value.end..].chars().next().is_some_and(|ch| {
-            ch.is_ascii_alphanumeric() || matches!(ch, '@' | '_' | '*' | '!' | '-')
-        }) {
+        if value_goes_on(text, value.end) {
             continue;
         }
         let value = value.start..passcode_end(text, value.end);
@@ -1917,6 +2076,11 @@ fn read_facts(
         .or(before)
         .or(in_phone_typed)
         .or_else(|| passcode_below_its_label(text, &scan.passcode, link_line_start))
+        .or_else(|| {
+            passcode_in_prose(text, &scan.passcode, link_line_start, |pos| {
+                !under_other_meeting(pos) && !follows_recording_link(text, link_pos, pos)
+            })
+        })
         .map(str::to_owned);
     let id_after_link = id_labels
         .iter()
@@ -2266,9 +2430,7 @@ mod facts_tests {
             if old_ascii_letter_before(text, label.start) {
                 continue;
             }
-            if text[value.end..].chars().next().is_some_and(|ch| {
-                ch.is_ascii_alphanumeric() || matches!(ch, '@' | '_' | '*' | '!' | '-')
-            }) {
+            if value_goes_on(text, value.end) {
                 continue;
             }
             let value = value.start..passcode_end(text, value.end);
@@ -2301,7 +2463,14 @@ mod facts_tests {
             .or(before.map(|(_, v)| v))
             .or(in_phone_typed)
             .or_else(|| {
-                passcode_below_its_label(text, &scan.passcode, link_line_start).map(str::to_owned)
+                passcode_below_its_label(text, &scan.passcode, link_line_start)
+                    .or_else(|| {
+                        passcode_in_prose(text, &scan.passcode, link_line_start, |pos| {
+                            !under_other_meeting(pos)
+                                && !follows_recording_link(text, link.pos, pos)
+                        })
+                    })
+                    .map(str::to_owned)
             });
 
         f.text_meeting_id = ids
@@ -2437,7 +2606,10 @@ mod facts_tests {
     /// Reads the invitation, or says why there is none.
     fn old_extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         let mut docs = Docs::new(loaded);
-        let Some(primary_ix) = (0..docs.len()).find(|&i| !docs.get(i).links.is_empty()) else {
+        let Some(primary_ix) = (0..docs.len())
+            .find(|&i| !docs.get(i).links.is_empty())
+            .or_else(|| docs.html_read_as_plain(loaded))
+        else {
             return Err(no_link_reason(loaded));
         };
         let primary = docs.take(primary_ix);
@@ -3204,6 +3376,27 @@ mod value_tests {
             ("Passcode: 123456?", Some("123456")),
             ("Passcode: meeting?", Some("meeting")),
             ("Passcode: a1?", Some("a1")),
+            // Written in a sentence, without a colon (fixtures 221, 222).
+            ("The password is 994922.", Some("994922")),
+            ("Zoom passcode 7858384090", Some("7858384090")),
+            (
+                "The passcode is **221011**, you could find it in Canvas.",
+                Some("221011"),
+            ),
+            (
+                "The passcode for the Zoom call is \"classics\".",
+                Some("classics"),
+            ),
+            ("the password for this meeting is `x7Kq2p`", Some("x7Kq2p")),
+            ("Password is: ab12cd", Some("ab12cd")),
+            ("This meeting is password protected.", None),
+            ("Password is required.", None),
+            ("The password will be sent to you on 2024-05-01.", None),
+            ("The passcode is same as the class.", None),
+            ("pass 2024 on", None),
+            ("Passcode 123456# (dial-in)", None),
+            // A dotted name is no value (fixture 228).
+            ("pass: process.env.EMAIL_PASSWORD", None),
         ] {
             let t = format!("Join Zoom Meeting\nhttps://zoom.us/j/95208394179\n{line}\n");
             let links = url::find_join_links(&t);
@@ -3211,6 +3404,21 @@ mod value_tests {
             assert_eq!(f.passcode.as_deref(), want, "{t:?}");
             let old = facts_tests::old_read_facts(&t, &links, &links[0]);
             assert_eq!(old.passcode.as_deref(), want, "{t:?}");
+        }
+    }
+
+    /// A Markdown heading's ISO date, and nothing else in a line.
+    #[test]
+    fn a_date_in_a_heading() {
+        for (line, want) in [
+            ("# 2022-09-07 Community Meeting", Some("2022-09-07")),
+            ("## NumPy meeting 2020-03-18", Some("2020-03-18")),
+            ("2022-09-07 Community Meeting", None),
+            ("# Meeting 12022-09-07", None),
+            ("# 2022-9-7 Meeting", None),
+            ("#", None),
+        ] {
+            assert_eq!(heading_date(line), want, "{line:?}");
         }
     }
 
@@ -3308,6 +3516,10 @@ mod value_tests {
             ("PT. Supranusa Sindata", Some("PT. Supranusa Sindata")),
             ("390758\t0\tлек\tТатьяна Серегина", Some("Татьяна Серегина")),
             ("Ana Ruiz\t", Some("Ana Ruiz")),
+            ("\"Kazuya Isawa", Some("Kazuya Isawa")),
+            ("text: `Ana Ruiz", Some("Ana Ruiz")),
+            ("“Ana Ruiz", Some("Ana Ruiz")),
+            ("Ana \"Nena\" Ruiz", Some("Ana \"Nena\" Ruiz")),
         ] {
             assert_eq!(organizer_name(v).as_deref(), want, "{v:?}");
         }

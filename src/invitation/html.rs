@@ -438,6 +438,11 @@ fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
             continue;
         }
         let value = rest[1..].trim_start();
+        // A JSX expression holding a string literal: `href={'https://…'}` (a React page).
+        let value = value
+            .strip_prefix('{')
+            .map(|v| v.trim_start().trim_start_matches('`'))
+            .unwrap_or(value);
         let v = if let Some(v) = value.strip_prefix('"') {
             v.split('"').next().unwrap_or("")
         } else if let Some(v) = value.strip_prefix('\'') {

@@ -67,11 +67,12 @@ fn unfold(text: &str) -> impl Iterator<Item = Cow<'_, str>> {
             l.get(..6).is_some_and(|h| h.eq_ignore_ascii_case("BEGIN:"))
                 || l.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("END:"))
         };
-        let joins = is_property(first) && !bounds(first);
         while let Some(&next) = raw.peek() {
             let cont = match next.strip_prefix([' ', '\t']) {
                 Some(cont) => cont,
-                None if joins && !is_property(next) => next,
+                // Whether the line joined so far is a property: its first raw line may be only
+                // the start of one ("---", then a folded "tags: x").
+                None if is_property(&line) && !bounds(&line) && !is_property(next) => next,
                 None => break,
             };
             line.to_mut().push_str(cont);

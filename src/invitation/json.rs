@@ -6,7 +6,8 @@
 //!
 //! Such a string also turns up inside text that is not JSON as a whole: a JSON fragment, or
 //! source code holding an event (`description: "…is inviting you…\nJoin Zoom Meeting\n…"`).
-//! A string literal there that mentions Zoom and holds a `\n` escape is read the same way.
+//! A string literal there that mentions Zoom and holds a `\n` escape is read the same way; where
+//! no double-quoted one is, a single-quoted one (an SQL dump's row, a JavaScript string).
 //!
 //! Must never: panic on any input (serde_json's own depth limit bounds the nesting), or read
 //! anything but a whole JSON object or array, or such a string literal.
@@ -76,7 +77,76 @@ pub(crate) fn escaped_strings(text: &str) -> Option<Vec<String>> {
             }
         }
     }
+    if out.is_empty() {
+        out = quoted_by(text, b'\'');
+    }
+    if out.is_empty() {
+        out = quoted_by(text, b'`');
+    }
     (!out.is_empty()).then_some(out)
+}
+
+/// The literals of `text` between `quote`s (`'` or `` ` ``, on one line) that mention Zoom
+/// and hold a `\n` escape, unescaped (`\n`, `\r`, `\t`, `\\`, `\'`, `\"`, and SQL's
+/// doubled `''`), [`MAX_STRINGS`] at most: an SQL dump's row (`(10, 'SFT paper class 2', …,
+/// '… is inviting you…\nPasscode: SQS8ezA', 2, 1)`), a JavaScript string or template
+/// (`` `──────────\n\nXXX is inviting you…` ``). Read only where no double-quoted one was:
+/// an apostrophe in prose opens a "literal" too, and such a one rarely holds both.
+fn quoted_by(text: &str, quote: u8) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(q) = memchr::memchr(quote, &b[from..]) {
+        let start = from + q;
+        let mut i = start + 1;
+        let end = loop {
+            match b.get(i) {
+                Some(b'\\') => i += 2,
+                Some(b'\'') if quote == b'\'' && b.get(i + 1) == Some(&b'\'') => i += 2,
+                Some(&c) if c == quote => break Some(i),
+                Some(b'\n') | None => break None,
+                Some(_) => i += 1,
+            }
+        };
+        let Some(end) = end else {
+            from = i.min(b.len());
+            continue;
+        };
+        from = end + 1;
+        // Both ends are ASCII quotes: char boundaries.
+        let inner = &text[start + 1..end];
+        if has_line_escape(inner.as_bytes()) && inner.to_ascii_lowercase().contains("zoom") {
+            out.push(unescaped(inner));
+            if out.len() == MAX_STRINGS {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// A quoted literal's inside with its escapes undone (see [`quoted_by`]).
+fn unescaped(inner: &str) -> String {
+    let mut s = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n') => s.push('\n'),
+                Some('r') => s.push('\r'),
+                Some('t') => s.push('\t'),
+                Some(other) => s.push(other),
+                None => {}
+            },
+            '\'' => {
+                // SQL's doubled quote: one apostrophe.
+                chars.next();
+                s.push('\'');
+            }
+            c => s.push(c),
+        }
+    }
+    s
 }
 
 /// Whether `b` holds a `\n` escape, found from each backslash (none in most texts) without
@@ -127,6 +197,35 @@ mod tests {
         assert_eq!(
             escaped_strings("Join: \"https://zoom.us/j/83925314649\""),
             None
+        );
+    }
+
+    #[test]
+    fn single_quoted_and_template_literals() {
+        // An SQL dump's row (fixture 225), with SQL's doubled quote and an escaped one.
+        let sql = "\t(10, 'class 2', '2024-08-11', 'Ana''s Zoom meeting.\\nJoin Zoom \
+                   Meeting\\nhttps://us05web.zoom.us/j/3917462058\\nPasscode: Rk4tPwQ', 2, 1),\n\
+                   \t(11, 'it\\'s zoom\\n', 1);";
+        assert_eq!(
+            escaped_strings(sql),
+            Some(vec![
+                "Ana's Zoom meeting.\nJoin Zoom Meeting\nhttps://us05web.zoom.us/j/3917462058\n\
+                 Passcode: Rk4tPwQ"
+                    .to_owned(),
+                "it's zoom\n".to_owned(),
+            ])
+        );
+        // A JavaScript template literal (fixture 224).
+        assert_eq!(
+            escaped_strings("const d = `XXX is inviting you to a Zoom meeting.\\nPasscode: 615`;"),
+            Some(vec![
+                "XXX is inviting you to a Zoom meeting.\nPasscode: 615".to_owned()
+            ])
+        );
+        // A double-quoted literal that qualifies: single quotes are not read.
+        assert_eq!(
+            escaped_strings("a: \"zoom\\nx\", b: 'zoom\\ny'"),
+            Some(vec!["zoom\nx".to_owned()])
         );
     }
 

@@ -17,6 +17,9 @@ pub(crate) const TOPIC: &[(&str, &str)] = &[
     ("Topic", "en"),
     ("Meeting Topic", "en"),
     ("Webinar Topic", "en"),
+    // Calendly's mails and calendar descriptions name the event type ("Event Name: Technical
+    // Interview" over "Location: This is a Zoom web conference.").
+    ("Event Name", "en"),
     ("Thema", "de"),
     ("Tema", "es"),
     ("Sujet", "fr"),
