@@ -335,6 +335,8 @@ mod clean_text_tests {
 /// then calendars.
 enum Source<'a> {
     Plain(&'a str),
+    /// A plain body with its HTML character references decoded (see [`Docs::fallbacks`]).
+    Decoded(String),
     Html(&'a str),
     Calendar(&'a ics::Calendar),
 }
@@ -343,6 +345,7 @@ impl Source<'_> {
     fn text(&self) -> TextDoc {
         let raw = match self {
             Source::Plain(t) => clean_text(t),
+            Source::Decoded(t) => clean_text(t),
             Source::Html(h) => html::to_clean_text(h),
             Source::Calendar(c) => {
                 let mut t = String::new();
@@ -401,15 +404,25 @@ impl<'a> Docs<'a> {
     }
 
     /// Where no body holds a join link: each HTML body's source read as plain text, its tags
-    /// kept, and the first of them that holds one. A page's join link may sit in an attribute
-    /// that is not an anchor's href (`<Zoom link={'https://uio.zoom.us/j/…'} />`, a React
-    /// component on a university's event page).
-    fn html_read_as_plain(&mut self, loaded: &'a Loaded) -> Option<usize> {
+    /// kept, then each plain body that holds character references with them decoded; the
+    /// first of these that holds a join link. A page's join link may sit in an attribute that
+    /// is not an anchor's href (`<Zoom link={'https://uio.zoom.us/j/…'} />`, a React component
+    /// on a university's event page); a database dump may keep a text HTML-escaped
+    /// (`https:&#047;&#047;us04web.zoom.us&#047;j&#047;…`, a complaints portal's SQL dump).
+    fn fallbacks(&mut self, loaded: &'a Loaded) -> Option<usize> {
         let from = self.entries.len();
         self.entries.extend(
             (loaded.docs.iter())
                 .filter(|d| d.kind == DocKind::Html)
                 .map(|d| (Source::Plain(&d.text), None)),
+        );
+        self.entries.extend(
+            (loaded.docs.iter())
+                .filter(|d| d.kind == DocKind::Plain && d.text.contains("&#"))
+                .map(|d| {
+                    let decoded = html::decode_references(&d.text);
+                    (Source::Decoded(decoded), None)
+                }),
         );
         (from..self.entries.len()).find(|&i| !self.get(i).links.is_empty())
     }
@@ -431,7 +444,7 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
     let mut docs = Docs::new(loaded);
     let Some(primary_ix) = (0..docs.len())
         .find(|&i| !docs.get(i).links.is_empty())
-        .or_else(|| docs.html_read_as_plain(loaded))
+        .or_else(|| docs.fallbacks(loaded))
     else {
         return Err(no_link_reason(loaded));
     };
@@ -2608,7 +2621,7 @@ mod facts_tests {
         let mut docs = Docs::new(loaded);
         let Some(primary_ix) = (0..docs.len())
             .find(|&i| !docs.get(i).links.is_empty())
-            .or_else(|| docs.html_read_as_plain(loaded))
+            .or_else(|| docs.fallbacks(loaded))
         else {
             return Err(no_link_reason(loaded));
         };

@@ -335,6 +335,11 @@ fn skip_to_close<'a>(rest: &'a str, name: &str) -> &'a str {
     ""
 }
 
+/// `text` with its HTML character references decoded (`&#047;` → `/`, `&amp;` → `&`).
+pub(crate) fn decode_references(text: &str) -> String {
+    html_escape::decode_html_entities(text).into_owned()
+}
+
 /// The join link an `<a>` tag's href holds (a redirect unwrapped), if any.
 fn join_href(tag: &str) -> Option<String> {
     let href = attr(tag, "href")?;

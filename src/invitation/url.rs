@@ -390,7 +390,10 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
             }
         }
         let trimmed = trim_trailing(raw);
-        if let Some(mut link) = classify(trimmed).or_else(|| without_bold_marks(trimmed)) {
+        if let Some(mut link) = classify(trimmed)
+            .or_else(|| without_bold_marks(trimmed))
+            .or_else(|| without_glued_word(trimmed))
+        {
             link.pos = start;
             if markdown_target == Some(start) {
                 out.pop();
@@ -409,6 +412,25 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
 fn without_bold_marks(raw: &str) -> Option<JoinLink> {
     memchr::memchr(b'*', raw.as_bytes())?;
     classify(&raw.replace('*', ""))
+}
+
+/// A join link glued to the word after it ("visit https://zoom.us/j/8599664354or dial …", a
+/// newspaper's text): without a query, its ID's digits end it where only letters follow them.
+fn without_glued_word(raw: &str) -> Option<JoinLink> {
+    if raw.contains(['?', '#']) {
+        return None;
+    }
+    // ASCII letters: the cut is a char boundary.
+    let letters = raw
+        .bytes()
+        .rev()
+        .take_while(u8::is_ascii_alphabetic)
+        .count();
+    let head = &raw[..raw.len() - letters];
+    if letters == 0 || !head.ends_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    classify(head)
 }
 
 /// True when `url` is a Zoom join link.
@@ -858,6 +880,23 @@ mod tests {
         assert_eq!(links[0].meeting_id.as_deref(), Some("71944238011"));
         // A star that is no bold mark leaves a link that is not a join link as it was.
         assert!(find_join_links("https://zoom.us/**/rec/share/abc").is_empty());
+    }
+
+    #[test]
+    fn a_word_glued_after_the_id() {
+        let t =
+            "visit https://zoom.us/j/8599664354or dial; https://zoom.us/j/8599664354?pwd=abcor \
+                 https://zoom.us/j/abcdef https://zoom.us/meeting/register/tZabc1x";
+        let urls: Vec<String> = find_join_links(t).into_iter().map(|l| l.url).collect();
+        // Only a query-less link whose digits end before the glued word is cut; a pwd token's
+        // letters are its own.
+        assert_eq!(
+            urls,
+            vec![
+                "https://zoom.us/j/8599664354",
+                "https://zoom.us/j/8599664354?pwd=abcor"
+            ]
+        );
     }
 
     #[test]
