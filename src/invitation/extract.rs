@@ -411,9 +411,16 @@ impl<'a> Docs<'a> {
     /// (`https:&#047;&#047;us04web.zoom.us&#047;j&#047;…`, a complaints portal's SQL dump).
     fn fallbacks(&mut self, loaded: &'a Loaded) -> Option<usize> {
         let from = self.entries.len();
+        // Only a body that could hold a join link's path is read again (a refusal's bodies,
+        // most often, hold none).
+        let has_path = |t: &str| {
+            ["/j/", "/w/", "/my/", "confno", "&#"]
+                .iter()
+                .any(|p| t.contains(p))
+        };
         self.entries.extend(
             (loaded.docs.iter())
-                .filter(|d| d.kind == DocKind::Html)
+                .filter(|d| d.kind == DocKind::Html && has_path(&d.text))
                 .map(|d| (Source::Plain(&d.text), None)),
         );
         self.entries.extend(
@@ -1277,8 +1284,10 @@ fn organizer_name(v: &str) -> Option<String> {
 
 /// A name without the quotation mark a program's string opened before it, on its line
 /// (`text: "Kazuya Isawaさんがあなたを…`, a test file's stored invitation): what follows the
-/// last `"`, `` ` `` or `“` that nothing closes.
+/// last `"`, `` ` `` or `“` that nothing closes; and without a comment's marks before it
+/// (`// Arjun Chouhan is inviting you…`, an invitation kept in a source file's comments).
 fn after_open_quote(name: &str) -> &str {
+    let name = name.trim_start_matches(['/', '#', '>', ' ', '\t']);
     let odd = |q: char| name.matches(q).count() % 2 == 1;
     let curly = name
         .rfind('“')
@@ -1421,7 +1430,13 @@ fn registered_topic(text: &str) -> Option<String> {
     }
     // The needle is ASCII: `at + SAYS.len()` is a char boundary.
     let rest = &text[at + SAYS.len()..];
-    let line = rest.split('\n').next().unwrap_or(rest);
+    let mut lines = rest.split('\n');
+    let mut line = lines.next().unwrap_or(rest);
+    // The sentence names the webinar on the next line ("Thank you for registering for our FREE
+    // webinar:" over the title as a heading, a registration mail's HTML).
+    if line.trim_end().ends_with(':') {
+        line = lines.find(|l| !l.trim().is_empty()).unwrap_or("");
+    }
     let topic = match line.find(". You can find information") {
         Some(end) => &line[..end],
         None => line.trim_end().strip_suffix('.').unwrap_or(line),
@@ -1580,10 +1595,10 @@ fn passcode_in_prose<'t>(
 ) -> Option<&'t str> {
     let mut above = None;
     for &h in hits {
-        if ascii_letter_before(text, h) || !keep(h) {
+        if ascii_letter_before(text, h) {
             continue;
         }
-        let Some(v) = prose_passcode_at(text, h) else {
+        let Some(v) = prose_passcode_at(text, h).filter(|_| keep(h)) else {
             continue;
         };
         if h >= link_line_start {
@@ -1598,11 +1613,14 @@ fn passcode_in_prose<'t>(
 fn prose_passcode_at(text: &str, h: usize) -> Option<&str> {
     const LINKS: [&str; 8] = ["is", "is:", "ist", "est", "es", "é", "è", "="];
     let rest = &text[h..];
-    // The longest label at `h` (ASCII case ignored), never the bare "Pass" ("pass 2 hours").
+    let first = rest.as_bytes().first()?.to_ascii_lowercase();
+    // The longest label at `h` (ASCII case ignored), never the bare "Pass" ("pass 2 hours");
+    // most hits are "meeting" (of "Meeting Passcode"), so labels are told apart by their
+    // first byte before they are compared.
     let label_len = labels::PASSCODE
         .iter()
         .map(|(p, _)| p.as_bytes())
-        .filter(|p| p.len() > 4)
+        .filter(|p| p.len() > 4 && p[0].to_ascii_lowercase() == first)
         .filter(|p| {
             rest.as_bytes()
                 .get(..p.len())
@@ -1615,6 +1633,10 @@ fn prose_passcode_at(text: &str, h: usize) -> Option<&str> {
     if after.starts_with(|c: char| c.is_alphanumeric()) {
         return None;
     }
+    // A program's field, its value quoted (`senha: 'jw1010',`, a congregation app's constants):
+    // the colon the label scan read is passed, the value still has to be a prose one.
+    let after = after.trim_start_matches([' ', '\t', '*', '_']);
+    let after = after.strip_prefix([':', '：']).unwrap_or(after);
     let line = &after[..after.find('\n').unwrap_or(after.len())];
     let mut words = line.split_whitespace().take(7);
     let first = words.next()?;
@@ -1642,6 +1664,7 @@ fn prose_passcode_value(word: &str) -> Option<&str> {
         .trim_end_matches(['.', ',', ';', ':', ')', '"', '\'', '”', '’', '*', '_', '`']);
     let ok = (4..=10).contains(&v.len())
         && (quoted || v.bytes().any(|b| b.is_ascii_digit()))
+        && !says_no_passcode(v)
         && v.bytes().all(|b| {
             b.is_ascii_alphanumeric()
                 || matches!(
@@ -3410,6 +3433,9 @@ mod value_tests {
             ("Passcode 123456# (dial-in)", None),
             // A dotted name is no value (fixture 228).
             ("pass: process.env.EMAIL_PASSWORD", None),
+            // A program's field with its value quoted.
+            ("    senha: 'jw1010',", Some("jw1010")),
+            ("Passcode: 'none'", None),
         ] {
             let t = format!("Join Zoom Meeting\nhttps://zoom.us/j/95208394179\n{line}\n");
             let links = url::find_join_links(&t);
@@ -3483,6 +3509,10 @@ mod value_tests {
             ),
             ("thank you for registering for Dr. Ruiz's talk.", Some("Dr. Ruiz's talk")),
             ("Thank you for registering for .\n", None),
+            (
+                "Thank you for registering for our FREE webinar:\n\nHow to Recover Lost Leads\n",
+                Some("How to Recover Lost Leads"),
+            ),
             ("Thanks for registering!", None),
             (
                 "Hi Ana,\nThis is a reminder that your webinar will begin in 1 day: \nHybrid BILT Bridging Event: Towards inclusive excellence in TVET\nDate & Time\tApr 23, 2024",
@@ -3532,6 +3562,8 @@ mod value_tests {
             ("\"Kazuya Isawa", Some("Kazuya Isawa")),
             ("text: `Ana Ruiz", Some("Ana Ruiz")),
             ("“Ana Ruiz", Some("Ana Ruiz")),
+            ("// Arjun Chouhan", Some("Arjun Chouhan")),
+            ("# Ana Ruiz", Some("Ana Ruiz")),
             ("Ana \"Nena\" Ruiz", Some("Ana \"Nena\" Ruiz")),
         ] {
             assert_eq!(organizer_name(v).as_deref(), want, "{v:?}");

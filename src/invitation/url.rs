@@ -417,9 +417,6 @@ fn without_bold_marks(raw: &str) -> Option<JoinLink> {
 /// A join link glued to the word after it ("visit https://zoom.us/j/8599664354or dial …", a
 /// newspaper's text): without a query, its ID's digits end it where only letters follow them.
 fn without_glued_word(raw: &str) -> Option<JoinLink> {
-    if raw.contains(['?', '#']) {
-        return None;
-    }
     // ASCII letters: the cut is a char boundary.
     let letters = raw
         .bytes()
@@ -427,7 +424,10 @@ fn without_glued_word(raw: &str) -> Option<JoinLink> {
         .take_while(u8::is_ascii_alphabetic)
         .count();
     let head = &raw[..raw.len() - letters];
-    if letters == 0 || !head.ends_with(|c: char| c.is_ascii_digit()) {
+    if letters == 0
+        || !head.ends_with(|c: char| c.is_ascii_digit())
+        || memchr::memchr2(b'?', b'#', head.as_bytes()).is_some()
+    {
         return None;
     }
     classify(head)
