@@ -1851,6 +1851,54 @@ fn date_line_time(text: &str, month_first: bool) -> Option<time::TextTime> {
     None
 }
 
+/// A line without a label that gives a whole start, where nothing labelled does: "15 May 2026,
+/// 18:00 Europe/Vienna" under a workshop's name (a confirmation mail), "Dec 3, 2024 10am
+/// Eastern". Only the six lines that are not blank either side of the link's line (starting at
+/// `link_line_start`) are read, only those of at most [`UNLABELLED_TIME_MAX`] bytes holding a
+/// digit and a time's ':' or meridiem, and no URL, phone number, date label or mail header;
+/// and only a date, a time and a zone read together count.
+fn unlabelled_time(
+    text: &str,
+    link_line_start: usize,
+    month_first: bool,
+) -> Option<time::TextTime> {
+    let not_blank = |&s: &usize| !line_at(text, s).trim().is_empty();
+    let above = std::iter::successors(prev_line_start(text, link_line_start), |&s| {
+        prev_line_start(text, s)
+    })
+    .filter(not_blank)
+    .take(6);
+    let below = std::iter::successors(next_line_start(text, link_line_start), |&s| {
+        next_line_start(text, s)
+    })
+    .filter(not_blank)
+    .take(6);
+    above.chain(below).find_map(|s| {
+        let line = line_at(text, s).trim();
+        let b = line.as_bytes();
+        let timeish = b.contains(&b':')
+            || b.windows(2)
+                .any(|w| w.eq_ignore_ascii_case(b"am") || w.eq_ignore_ascii_case(b"pm"));
+        if line.len() > UNLABELLED_TIME_MAX
+            || !b.iter().any(u8::is_ascii_digit)
+            || !timeish
+            || line.contains("://")
+            || b.windows(2).any(|w| w[0] == b'+' && w[1].is_ascii_digit())
+            // A date line is [`date_line_time`]'s to read, and a mail header's is the mail's.
+            || labels::date_value(line).is_some()
+            || is_mail_header(line)
+            || beside_a_mail_header(text, s)
+        {
+            return None;
+        }
+        let t = time::parse_text_time(line, month_first);
+        (t.start.is_some() && t.has_date && !t.no_fixed).then_some(t)
+    })
+}
+
+/// The longest line [`unlabelled_time`] reads: a date, a time and a zone's name, with room.
+const UNLABELLED_TIME_MAX: usize = 100;
+
 /// How far into its line a date label's separator can stand: leads (Markdown, an emoji or
 /// two) and the longest [`labels::DATE`] label, with room to spare.
 const DATE_LABEL_REACH: usize = 48;
@@ -1870,6 +1918,14 @@ fn prev_line_start(text: &str, start: usize) -> Option<usize> {
 /// or a reply's "From:", "Sent:", "To:" or "Subject:" block (in the languages of the mail
 /// clients' forward lines), whose "Date:" is when the mail was sent, not the meeting's.
 fn beside_a_mail_header(text: &str, start: usize) -> bool {
+    [prev_line_start(text, start), next_line_start(text, start)]
+        .into_iter()
+        .flatten()
+        .any(|s| is_mail_header(line_at(text, s)))
+}
+
+/// Whether `line` is a forward's or a reply's header line ([`beside_a_mail_header`]'s).
+fn is_mail_header(line: &str) -> bool {
     const HEADERS: &[&str] = &[
         "from:",
         "to:",
@@ -1888,13 +1944,8 @@ fn beside_a_mail_header(text: &str, start: usize) -> bool {
         "objet :",
         "à :",
     ];
-    [prev_line_start(text, start), next_line_start(text, start)]
-        .into_iter()
-        .flatten()
-        .any(|s| {
-            let l = line_at(text, s).trim_start_matches(['>', ' ', '*', '\t']);
-            HEADERS.iter().any(|h| starts_with_lowercased(l, h))
-        })
+    let l = line.trim_start_matches(['>', ' ', '*', '\t']);
+    HEADERS.iter().any(|h| starts_with_lowercased(l, h))
 }
 
 /// A time value whose "AM" or "PM" a mail's line wrap moved to the next line ("Time: Nov 9,
@@ -2221,7 +2272,9 @@ fn read_facts(
             }
         } else {
             let month_first = f.month_first();
-            f.time = date_line_time(text, month_first).unwrap_or(f.time);
+            f.time = date_line_time(text, month_first)
+                .or_else(|| unlabelled_time(text, link_line_start, month_first))
+                .unwrap_or(f.time);
         }
     }
     if f.topic.is_none() {
@@ -2613,7 +2666,9 @@ mod facts_tests {
                 }
             } else {
                 let month_first = f.month_first();
-                f.time = date_line_time(text, month_first).unwrap_or(f.time);
+                f.time = date_line_time(text, month_first)
+                    .or_else(|| unlabelled_time(text, link_line_start, month_first))
+                    .unwrap_or(f.time);
             }
         }
         if f.topic.is_none() {
@@ -3458,6 +3513,30 @@ mod value_tests {
             ("#", None),
         ] {
             assert_eq!(heading_date(line), want, "{line:?}");
+        }
+    }
+
+    /// A line with no label near the link gives the start only with a date, a time and a zone.
+    #[test]
+    fn an_unlabelled_time_near_the_link() {
+        let start = |t: &str| {
+            let at = t.find("https://").expect("a link");
+            unlabelled_time(t, line_start(t, at), true).and_then(|t| t.start)
+        };
+        let t =
+            "AI for Life & Work\n15 May 2026, 18:00 Europe/Vienna\n\nZoom: https://zoom.us/j/1\n";
+        assert_eq!(
+            start(t).map(|s| s.to_rfc3339()).as_deref(),
+            Some("2026-05-15T18:00:00+02:00")
+        );
+        for t in [
+            // No zone, no date, a phone line, or too far from the link.
+            "15 May 2026, 18:00\nhttps://zoom.us/j/1\n",
+            "Every Monday 18:00 Europe/Vienna\nhttps://zoom.us/j/1\n",
+            "https://zoom.us/j/1\n+1 312 626 6799 US (Chicago) 15 May 2026 18:00\n",
+            "15 May 2026, 18:00 Europe/Vienna\n1\n2\n3\n4\n5\n6\nhttps://zoom.us/j/1\n",
+        ] {
+            assert_eq!(start(t), None, "{t:?}");
         }
     }
 
