@@ -1853,35 +1853,35 @@ fn date_line_time(text: &str, month_first: bool) -> Option<time::TextTime> {
 
 /// A line without a label that gives a whole start, where nothing labelled does: "15 May 2026,
 /// 18:00 Europe/Vienna" under a workshop's name (a confirmation mail), "Dec 3, 2024 10am
-/// Eastern". Only the six lines that are not blank either side of the link's line (starting at
-/// `link_line_start`) are read, only those of at most [`UNLABELLED_TIME_MAX`] bytes holding a
-/// digit and a time's ':' or meridiem, and no URL, phone number, date label or mail header;
-/// and only a date, a time and a zone read together count.
+/// Eastern". Only the [`UNLABELLED_TIME_REACH`] lines either side of the link's line (starting
+/// at `link_line_start`) are read, only those of at most [`UNLABELLED_TIME_MAX`] bytes holding a
+/// year (`20` and two digits, alone) and a time's ':' or meridiem, and no URL, phone number,
+/// date label or mail header; and only a date, a time and a zone read together count.
 fn unlabelled_time(
     text: &str,
     link_line_start: usize,
     month_first: bool,
 ) -> Option<time::TextTime> {
-    let not_blank = |&s: &usize| !line_at(text, s).trim().is_empty();
     let above = std::iter::successors(prev_line_start(text, link_line_start), |&s| {
         prev_line_start(text, s)
     })
-    .filter(not_blank)
-    .take(6);
+    .take(UNLABELLED_TIME_REACH);
     let below = std::iter::successors(next_line_start(text, link_line_start), |&s| {
         next_line_start(text, s)
     })
-    .filter(not_blank)
-    .take(6);
+    .take(UNLABELLED_TIME_REACH);
     above.chain(below).find_map(|s| {
-        let line = line_at(text, s).trim();
+        let raw = line_at(text, s);
+        // Most lines hold no year: decided before anything else is looked at.
+        if raw.len() > UNLABELLED_TIME_MAX || !has_year(raw.as_bytes()) {
+            return None;
+        }
+        let line = raw.trim();
         let b = line.as_bytes();
         let timeish = b.contains(&b':')
             || b.windows(2)
                 .any(|w| w.eq_ignore_ascii_case(b"am") || w.eq_ignore_ascii_case(b"pm"));
-        if line.len() > UNLABELLED_TIME_MAX
-            || !b.iter().any(u8::is_ascii_digit)
-            || !timeish
+        if !timeish
             || line.contains("://")
             || b.windows(2).any(|w| w[0] == b'+' && w[1].is_ascii_digit())
             // A date line is [`date_line_time`]'s to read, and a mail header's is the mail's.
@@ -1895,6 +1895,21 @@ fn unlabelled_time(
         (t.start.is_some() && t.has_date && !t.no_fixed).then_some(t)
     })
 }
+
+/// Whether `b` holds a year of this century as a number of its own ("2026", not "12026").
+fn has_year(b: &[u8]) -> bool {
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    memchr::memchr_iter(b'2', b).any(|i| {
+        b.get(i + 1) == Some(&b'0')
+            && digit(i + 2)
+            && digit(i + 3)
+            && !digit(i + 4)
+            && !(i > 0 && digit(i - 1))
+    })
+}
+
+/// How many lines either side of the link's [`unlabelled_time`] reads, blank ones included.
+const UNLABELLED_TIME_REACH: usize = 8;
 
 /// The longest line [`unlabelled_time`] reads: a date, a time and a zone's name, with room.
 const UNLABELLED_TIME_MAX: usize = 100;
@@ -3534,7 +3549,7 @@ mod value_tests {
             "15 May 2026, 18:00\nhttps://zoom.us/j/1\n",
             "Every Monday 18:00 Europe/Vienna\nhttps://zoom.us/j/1\n",
             "https://zoom.us/j/1\n+1 312 626 6799 US (Chicago) 15 May 2026 18:00\n",
-            "15 May 2026, 18:00 Europe/Vienna\n1\n2\n3\n4\n5\n6\nhttps://zoom.us/j/1\n",
+            "15 May 2026, 18:00 Europe/Vienna\n1\n2\n\n4\n5\n6\n7\n8\nhttps://zoom.us/j/1\n",
         ] {
             assert_eq!(start(t), None, "{t:?}");
         }
