@@ -1579,14 +1579,15 @@ fn passcode_below_its_label<'t>(
 
 /// A passcode written in a sentence, without the label's colon, where no labelled one was found:
 /// "The password is 994922", "Zoom passcode 7858384090", "the Passcode for this meeting is
-/// x7Kq2p." (mailing-list announcements). The label's value is the word right after it, or the
-/// word after a linking "is" (or its equivalent: "ist", "est", "es", "é", "è", "=") within the
-/// next five words. Prose is full of passwords that are not ones ("password protected", "the
-/// passcode is in the calendar"), so the value must be 4 to 10 characters (Zoom's limit) of a
-/// passcode's characters and hold a digit, and must not end in the '#' that ends a dial-in
-/// passcode. The first such value at or below the link's line wins, else the last one above it;
-/// `keep` says whether a label's position counts (not under another meeting's ID, not after a
-/// recording's link).
+/// x7Kq2p." (mailing-list announcements), and a program's quoted field (`senha: 'jw1010',`).
+/// The label's value is the word right after it (past a colon), or the word after a linking
+/// "is" (or its equivalent: "ist", "est", "es", "é", "è", "=") among the next six words. Prose
+/// is full of passwords that are not ones ("password protected", "the passcode is in the
+/// calendar"), so the value must be 4 to 10 characters (Zoom's limit) of a passcode's
+/// characters, hold a digit or stand in quotation marks, and not end in the '#' that ends a
+/// dial-in passcode. The first such value at or below the link's line wins, else the last one
+/// above it; `keep` says whether a label's position counts (not under another meeting's ID, not
+/// after a recording's link).
 fn passcode_in_prose<'t>(
     text: &'t str,
     hits: &[usize],
@@ -1852,8 +1853,8 @@ fn date_line_time(text: &str, month_first: bool) -> Option<time::TextTime> {
 }
 
 /// A line without a label that gives a whole start, where nothing labelled does: "15 May 2026,
-/// 18:00 Europe/Vienna" under a workshop's name (a confirmation mail), "Dec 3, 2024 10am
-/// Eastern". Only the [`UNLABELLED_TIME_REACH`] lines either side of the link's line (starting
+/// 18:00 Europe/Vienna" under a workshop's name (a confirmation mail), "📅 Friday, August 30,
+/// 2026 @ 6:00 PM EST" (a registration mail). Only the [`UNLABELLED_TIME_REACH`] lines either side of the link's line (starting
 /// at `link_line_start`) are read, only those of at most [`UNLABELLED_TIME_MAX`] bytes holding a
 /// year (`20` and two digits, alone) and a time's ':' or meridiem, and no URL, phone number,
 /// date label or mail header; and only a date, a time and a zone read together count.

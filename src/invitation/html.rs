@@ -444,11 +444,10 @@ fn attr<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
         }
         let value = rest[1..].trim_start();
         // A JSX expression holding a string literal: `href={'https://…'}` (a React page).
-        let value = value
-            .strip_prefix('{')
-            .map(|v| v.trim_start().trim_start_matches('`'))
-            .unwrap_or(value);
-        let v = if let Some(v) = value.strip_prefix('"') {
+        let value = value.strip_prefix('{').map_or(value, str::trim_start);
+        let v = if let Some(v) = value.strip_prefix('`') {
+            v.split('`').next().unwrap_or("")
+        } else if let Some(v) = value.strip_prefix('"') {
             v.split('"').next().unwrap_or("")
         } else if let Some(v) = value.strip_prefix('\'') {
             v.split('\'').next().unwrap_or("")
@@ -810,6 +809,22 @@ mod tests {
         assert!(t.contains("\nDate & Time\tApr 5, 2026 03:00 PM\n"), "{t:?}");
         assert!(t.contains("\nPasscode\t620874\n"), "{t:?}");
         assert_same(h);
+    }
+
+    /// A React page's href is a JSX expression holding a string literal.
+    #[test]
+    fn jsx_hrefs_are_read() {
+        for h in [
+            "<a href={'https://zoom.us/j/981646663'}>Kliknij</a>",
+            "<a href={ \"https://zoom.us/j/981646663\" }>Kliknij</a>",
+            "<a href={`https://zoom.us/j/981646663`}>Kliknij</a>",
+        ] {
+            let t = to_clean_text(h);
+            assert!(
+                t.contains("Kliknij https://zoom.us/j/981646663"),
+                "{h:?}: {t:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! Such a string also turns up inside text that is not JSON as a whole: a JSON fragment, or
 //! source code holding an event (`description: "…is inviting you…\nJoin Zoom Meeting\n…"`).
 //! A string literal there that mentions Zoom and holds a `\n` escape is read the same way; where
-//! no double-quoted one is, a single-quoted one (an SQL dump's row, a JavaScript string).
+//! no double-quoted one is, a single-quoted or template one (an SQL dump's row, a JavaScript
+//! string or template).
 //!
 //! Must never: panic on any input (serde_json's own depth limit bounds the nesting), or read
 //! anything but a whole JSON object or array, or such a string literal.
@@ -116,7 +117,7 @@ fn quoted_by(text: &str, quote: u8) -> Vec<String> {
         // Both ends are ASCII quotes: char boundaries.
         let inner = &text[start + 1..end];
         if has_line_escape(inner.as_bytes()) && inner.to_ascii_lowercase().contains("zoom") {
-            out.push(unescaped(inner));
+            out.push(unescaped(inner, quote));
             if out.len() == MAX_STRINGS {
                 break;
             }
@@ -125,10 +126,10 @@ fn quoted_by(text: &str, quote: u8) -> Vec<String> {
     out
 }
 
-/// A quoted literal's inside with its escapes undone (see [`quoted_by`]).
-fn unescaped(inner: &str) -> String {
+/// A literal's inside, between `quote`s, with its escapes undone (see [`quoted_by`]).
+fn unescaped(inner: &str, quote: u8) -> String {
     let mut s = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
+    let mut chars = inner.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             '\\' => match chars.next() {
@@ -138,8 +139,8 @@ fn unescaped(inner: &str) -> String {
                 Some(other) => s.push(other),
                 None => {}
             },
-            '\'' => {
-                // SQL's doubled quote: one apostrophe.
+            // SQL's doubled quote inside a single-quoted literal: one apostrophe.
+            '\'' if quote == b'\'' && chars.peek() == Some(&'\'') => {
                 chars.next();
                 s.push('\'');
             }
@@ -215,12 +216,10 @@ mod tests {
                 "it's zoom\n".to_owned(),
             ])
         );
-        // A JavaScript template literal (fixture 224).
+        // A JavaScript template literal (fixture 224), an apostrophe in it kept as it is.
         assert_eq!(
-            escaped_strings("const d = `XXX is inviting you to a Zoom meeting.\\nPasscode: 615`;"),
-            Some(vec![
-                "XXX is inviting you to a Zoom meeting.\nPasscode: 615".to_owned()
-            ])
+            escaped_strings("const d = `Ana's Zoom meeting.\\nPasscode: 615`;"),
+            Some(vec!["Ana's Zoom meeting.\nPasscode: 615".to_owned()])
         );
         // A double-quoted literal that qualifies: single quotes are not read.
         assert_eq!(
