@@ -335,7 +335,8 @@ mod clean_text_tests {
 /// then calendars.
 enum Source<'a> {
     Plain(&'a str),
-    /// A plain body with its HTML character references decoded (see [`Docs::fallbacks`]).
+    /// A body made for [`Docs::fallbacks`]: an HTML body's text with the join links of its
+    /// tags after it, or a plain body with its HTML character references decoded.
     Decoded(String),
     Html(&'a str),
     Calendar(&'a ics::Calendar),
@@ -403,9 +404,9 @@ impl<'a> Docs<'a> {
         self.entries.len()
     }
 
-    /// Where no body holds a join link: each HTML body's source read as plain text, its tags
-    /// kept, then each plain body that holds character references with them decoded; the
-    /// first of these that holds a join link. A page's join link may sit in an attribute that
+    /// Where no body holds a join link: each HTML body whose source (tags included) holds one,
+    /// as its text with those links after it, then each plain body that holds character
+    /// references with them decoded; the first of these that holds a join link. A page's join link may sit in an attribute that
     /// is not an anchor's href (`<Zoom link={'https://uio.zoom.us/j/…'} />`, a React component
     /// on a university's event page); a database dump may keep a text HTML-escaped
     /// (`https:&#047;&#047;us04web.zoom.us&#047;j&#047;…`, a complaints portal's SQL dump).
@@ -418,10 +419,24 @@ impl<'a> Docs<'a> {
                 .iter()
                 .any(|p| t.contains(p))
         };
+        // The HTML body as text, its source's join links on lines after it: what the labels
+        // say is read from the text a reader sees, never from tags.
         self.entries.extend(
             (loaded.docs.iter())
                 .filter(|d| d.kind == DocKind::Html && has_path(&d.text))
-                .map(|d| (Source::Plain(&d.text), None)),
+                .filter_map(|d| {
+                    let links = url::find_join_links(&d.text);
+                    if links.is_empty() {
+                        return None;
+                    }
+                    let mut text = html::to_clean_text(&d.text);
+                    for l in links {
+                        text.push('\n');
+                        text.push_str(&l.url);
+                    }
+                    text.push('\n');
+                    Some((Source::Decoded(text), None))
+                }),
         );
         self.entries.extend(
             (loaded.docs.iter())
@@ -603,11 +618,11 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         join_url: link.url,
         host: link.host,
         kind,
-        topic,
+        topic: without_url(topic),
         start,
         timezone,
-        recurrence,
-        organizer,
+        recurrence: without_url(recurrence),
+        organizer: without_url(organizer),
         locale,
         calendar: calendar.and_then(|c| {
             c.uid.as_ref().map(|uid| CalendarRef {
@@ -617,6 +632,25 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
             })
         }),
     })
+}
+
+/// A value offers show before anyone accepts, up to any URL in it ([`on_its_own`]'s cut):
+/// whatever body or calendar field it came from (a calendar's SUMMARY or RRULE holding a
+/// pasted link), the join link is never shown to interpreters who have not accepted. `None`
+/// when nothing is left.
+fn without_url(v: Option<String>) -> Option<String> {
+    let v = v?;
+    if !v.contains("://") {
+        return Some(v);
+    }
+    let kept = on_its_own(&v);
+    // A tag the URL stood in, left open by the cut (`<a href="`): dropped from its '<'.
+    let kept = match (kept.rfind('<'), kept.rfind('>')) {
+        (Some(lt), gt) if gt.is_none_or(|g| g < lt) => &kept[..lt],
+        _ => kept,
+    };
+    let kept = kept.trim_end_matches(['"', '\'', '=', '(', '[', ':', ' ']);
+    (!kept.is_empty()).then(|| kept.to_owned())
 }
 
 fn pick_calendar<'a>(cals: &'a [ics::Calendar], link: &JoinLink) -> Option<&'a ics::Calendar> {
@@ -2850,11 +2884,11 @@ mod facts_tests {
             join_url: link.url.clone(),
             host: link.host.clone(),
             kind,
-            topic,
+            topic: without_url(topic),
             start,
             timezone,
-            recurrence,
-            organizer,
+            recurrence: without_url(recurrence),
+            organizer: without_url(organizer),
             locale: old_locale(&facts, &primary.text),
             calendar: calendar.and_then(|c| {
                 c.uid.as_ref().map(|uid| CalendarRef {
@@ -3553,6 +3587,22 @@ mod value_tests {
             "15 May 2026, 18:00 Europe/Vienna\n1\n2\n\n4\n5\n6\n7\n8\nhttps://zoom.us/j/1\n",
         ] {
             assert_eq!(start(t), None, "{t:?}");
+        }
+    }
+
+    /// What offers show never holds a URL, whichever field it came from.
+    #[test]
+    fn shown_values_lose_their_urls() {
+        for (v, want) in [
+            ("<a href=\"https://zoom.us/j/Investor call", None),
+            (
+                "Investor call <a href=\"https://zoom.us/j/1\">",
+                Some("Investor call"),
+            ),
+            ("FREQ=WEEKLY (see https://x.example/a)", Some("FREQ=WEEKLY (see")),
+            ("Weekly sync", Some("Weekly sync")),
+        ] {
+            assert_eq!(without_url(Some(v.to_owned())).as_deref(), want, "{v:?}");
         }
     }
 
