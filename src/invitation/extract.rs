@@ -3599,7 +3599,10 @@ mod value_tests {
                 "Investor call <a href=\"https://zoom.us/j/1\">",
                 Some("Investor call"),
             ),
-            ("FREQ=WEEKLY (see https://x.example/a)", Some("FREQ=WEEKLY (see")),
+            (
+                "FREQ=WEEKLY (see https://x.example/a)",
+                Some("FREQ=WEEKLY (see"),
+            ),
             ("Weekly sync", Some("Weekly sync")),
         ] {
             assert_eq!(without_url(Some(v.to_owned())).as_deref(), want, "{v:?}");
