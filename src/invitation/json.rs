@@ -41,7 +41,8 @@ pub(crate) fn strings(text: &str) -> Option<Vec<String>> {
 /// The double-quoted string literals of `text` (each on one line, as JSON writes them) that
 /// mention Zoom and hold a `\n` escape, read as JSON strings, [`MAX_STRINGS`] at most: the
 /// invitations a JSON fragment or a program's source holds. A literal JSON cannot read (a
-/// JavaScript `\'`, say) is left out. `None` when there is none, most texts decided by a
+/// JavaScript `\'`, say) is left out; where none qualifies, the single-quoted or template ones
+/// ([`quoted_literals`]). `None` when there is none, most texts decided by a
 /// search for `\n`. The text itself is still read as well: a link may stand in a literal of
 /// its own, without a line escape.
 pub(crate) fn escaped_strings(text: &str) -> Option<Vec<String>> {
@@ -49,51 +50,27 @@ pub(crate) fn escaped_strings(text: &str) -> Option<Vec<String>> {
     if !has_line_escape(b) {
         return None;
     }
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(q) = memchr::memchr(b'"', &b[from..]) {
-        let start = from + q;
-        let mut i = start + 1;
-        let end = loop {
-            match b.get(i) {
-                Some(b'\\') => i += 2,
-                Some(b'"') => break Some(i),
-                Some(b'\n') | None => break None,
-                Some(_) => i += 1,
-            }
-        };
-        let Some(end) = end else {
-            from = i.min(b.len());
-            continue;
-        };
-        from = end + 1;
-        // Both ends are '"' bytes: char boundaries.
-        let literal = &text[start..=end];
-        if has_line_escape(literal.as_bytes()) && literal.to_ascii_lowercase().contains("zoom") {
-            if let Ok(s) = serde_json::from_str::<String>(literal) {
-                out.push(s);
-                if out.len() == MAX_STRINGS {
-                    break;
-                }
-            }
+    let mut out = quoted_literals(text, b'"', |literal| serde_json::from_str(literal).ok());
+    for quote in [b'\'', b'`'] {
+        if out.is_empty() {
+            // The quotes at both ends are ASCII: the cut is at char boundaries.
+            out = quoted_literals(text, quote, |literal| {
+                Some(unescaped(&literal[1..literal.len() - 1], quote))
+            });
         }
-    }
-    if out.is_empty() {
-        out = quoted_by(text, b'\'');
-    }
-    if out.is_empty() {
-        out = quoted_by(text, b'`');
     }
     (!out.is_empty()).then_some(out)
 }
 
-/// The literals of `text` between `quote`s (`'` or `` ` ``, on one line) that mention Zoom
-/// and hold a `\n` escape, unescaped (`\n`, `\r`, `\t`, `\\`, `\'`, `\"`, and SQL's
-/// doubled `''`), [`MAX_STRINGS`] at most: an SQL dump's row (`(10, 'SFT paper class 2', …,
+/// The literals of `text` between `quote`s (on one line) that mention Zoom and hold a `\n`
+/// escape, each as `read` gives it (from the literal with its quotes), [`MAX_STRINGS`] at most.
+/// A double-quoted one is read as a JSON string (a literal JSON cannot read, a JavaScript
+/// `\'` say, is left out). A single-quoted or template one is read where no double-quoted one
+/// was, its escapes undone ([`unescaped`]): an SQL dump's row (`(10, 'SFT paper class 2', …,
 /// '… is inviting you…\nPasscode: SQS8ezA', 2, 1)`), a JavaScript string or template
-/// (`` `──────────\n\nXXX is inviting you…` ``). Read only where no double-quoted one was:
-/// an apostrophe in prose opens a "literal" too, and such a one rarely holds both.
-fn quoted_by(text: &str, quote: u8) -> Vec<String> {
+/// (`` `──────────\n\nXXX is inviting you…` ``); an apostrophe in prose opens a "literal"
+/// too, and such a one rarely holds both.
+fn quoted_literals(text: &str, quote: u8, read: impl Fn(&str) -> Option<String>) -> Vec<String> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut from = 0;
@@ -103,6 +80,7 @@ fn quoted_by(text: &str, quote: u8) -> Vec<String> {
         let end = loop {
             match b.get(i) {
                 Some(b'\\') => i += 2,
+                // SQL's doubled quote inside a single-quoted literal.
                 Some(b'\'') if quote == b'\'' && b.get(i + 1) == Some(&b'\'') => i += 2,
                 Some(&c) if c == quote => break Some(i),
                 Some(b'\n') | None => break None,
@@ -115,18 +93,20 @@ fn quoted_by(text: &str, quote: u8) -> Vec<String> {
         };
         from = end + 1;
         // Both ends are ASCII quotes: char boundaries.
-        let inner = &text[start + 1..end];
-        if has_line_escape(inner.as_bytes()) && inner.to_ascii_lowercase().contains("zoom") {
-            out.push(unescaped(inner, quote));
-            if out.len() == MAX_STRINGS {
-                break;
+        let literal = &text[start..=end];
+        if has_line_escape(literal.as_bytes()) && literal.to_ascii_lowercase().contains("zoom") {
+            if let Some(s) = read(literal) {
+                out.push(s);
+                if out.len() == MAX_STRINGS {
+                    break;
+                }
             }
         }
     }
     out
 }
 
-/// A literal's inside, between `quote`s, with its escapes undone (see [`quoted_by`]).
+/// A literal's inside, between `quote`s, with its escapes undone (see [`quoted_literals`]).
 fn unescaped(inner: &str, quote: u8) -> String {
     let mut s = String::with_capacity(inner.len());
     let mut chars = inner.chars().peekable();
