@@ -6,9 +6,10 @@
 //! text's meeting ID override the URL's, or return an invitation without a join link.
 
 use super::labels::{self, lang_of};
-use super::mime::{DocKind, Loaded};
+use super::mime::{Doc, DocKind, Loaded};
 use super::url::{self, JoinLink, LinkKind};
 use super::{html, ics, time, CalendarRef, Invitation, MeetingKind, NotAnInvitation};
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -336,8 +337,13 @@ mod clean_text_tests {
 enum Source<'a> {
     Plain(&'a str),
     /// A body made for [`Docs::fallbacks`]: an HTML body's text with the join links of its
-    /// tags after it, or a plain body with its HTML character references decoded.
+    /// tags after it, a plain body with its HTML character references decoded, or one with
+    /// its links' broken pieces joined.
     Decoded(String),
+    /// A body made for [`Docs::fallbacks`] whose only links are a host's start links without
+    /// the host's token ([`url::find_start_links`]); an HTML body as its text, those links
+    /// after it.
+    StartLinks(String),
     Html(&'a str),
     Calendar(&'a ics::Calendar),
 }
@@ -347,6 +353,11 @@ impl Source<'_> {
         let raw = match self {
             Source::Plain(t) => clean_text(t),
             Source::Decoded(t) => clean_text(t),
+            Source::StartLinks(t) => {
+                let text = clean_text(t);
+                let links = url::find_start_links(&text);
+                return TextDoc { text, links };
+            }
             Source::Html(h) => html::to_clean_text(h),
             Source::Calendar(c) => {
                 let mut t = String::new();
@@ -406,10 +417,14 @@ impl<'a> Docs<'a> {
 
     /// Where no body holds a join link: each HTML body whose source (tags included) holds one,
     /// as its text with those links after it, then each plain body that holds character
-    /// references with them decoded; the first of these that holds a join link. A page's join link may sit in an attribute that
-    /// is not an anchor's href (`<Zoom link={'https://uio.zoom.us/j/…'} />`, a React component
-    /// on a university's event page); a database dump may keep a text HTML-escaped
-    /// (`https:&#047;&#047;us04web.zoom.us&#047;j&#047;…`, a complaints portal's SQL dump).
+    /// references with them decoded; the first of these that holds a join link. A page's join
+    /// link may sit in an attribute that is not an anchor's href (`<Zoom link={'https://uio.zoom.us/j/…'} />`,
+    /// a React component on a university's event page); a database dump may keep a text
+    /// HTML-escaped (`https:&#047;&#047;us04web.zoom.us&#047;j&#047;…`, a complaints portal's
+    /// SQL dump). Where none of those holds one either: each body with its links' pieces
+    /// joined where blanks broke them ([`url::with_broken_links_joined`]), then the start
+    /// links without the host's token ([`url::find_start_links`]) of each body that says
+    /// "URL to join".
     fn fallbacks(&mut self, loaded: &'a Loaded) -> Option<usize> {
         let from = self.entries.len();
         // Only a body that could hold a join link's path is read again (a refusal's bodies,
@@ -446,6 +461,42 @@ impl<'a> Docs<'a> {
                     (Source::Decoded(decoded), None)
                 }),
         );
+        if let Some(i) = (from..self.entries.len()).find(|&i| !self.get(i).links.is_empty()) {
+            return Some(i);
+        }
+        // Then links broken by blanks, and last a host's start link without its token.
+        let from = self.entries.len();
+        fn as_text(d: &Doc) -> Cow<'_, str> {
+            match d.kind {
+                DocKind::Plain => Cow::Borrowed(d.text.as_str()),
+                DocKind::Html => Cow::Owned(html::to_clean_text(&d.text)),
+            }
+        }
+        self.entries.extend(
+            (loaded.docs.iter())
+                .filter(|d| memchr::memmem::find(d.text.as_bytes(), b"://").is_some())
+                .filter_map(|d| url::with_broken_links_joined(&as_text(d)))
+                .map(|t| (Source::Decoded(t), None)),
+        );
+        self.entries.extend(
+            (loaded.docs.iter())
+                // Only under Zoom's "Please click this URL to join.": Zoom's notices to a
+                // host ("… has joined your Personal Meeting Room") carry a start link too.
+                .filter(|d| {
+                    d.text.contains("/s/") && d.text.to_ascii_lowercase().contains("url to join")
+                })
+                .map(|d| {
+                    let mut text = as_text(d).into_owned();
+                    if d.kind == DocKind::Html {
+                        for l in url::find_start_links(&d.text) {
+                            text.push('\n');
+                            text.push_str(&l.url);
+                        }
+                        text.push('\n');
+                    }
+                    (Source::StartLinks(text), None)
+                }),
+        );
         (from..self.entries.len()).find(|&i| !self.get(i).links.is_empty())
     }
 
@@ -471,6 +522,9 @@ pub(crate) fn extract(loaded: &Loaded) -> Result<Invitation, NotAnInvitation> {
         return Err(no_link_reason(loaded));
     };
     let mut primary = docs.take(primary_ix);
+    if cancelled_in_text(loaded, &primary.text) {
+        return Err(cancellation());
+    }
     // The link is borrowed from the primary body until the invitation is built, then moved out
     // of it; only a better one from elsewhere is copied.
     let link_ix = primary
@@ -690,6 +744,29 @@ fn no_link_reason(loaded: &Loaded) -> NotAnInvitation {
     NotAnInvitation::NotInvitation(format!(
         "a Zoom account email ({what}), not a meeting invitation: no join link"
     ))
+}
+
+/// Whether the text the invitation would be read from is Google Calendar's notice that the
+/// event was cancelled ("This event has been canceled and removed from your calendar.", a
+/// reply quoting one), where no calendar states a method (a calendar's `METHOD:CANCEL` is
+/// read as the cancellation it is, and finds its request by UID). A cancelled meeting must
+/// never send an interpreter.
+fn cancelled_in_text(loaded: &Loaded, text: &str) -> bool {
+    loaded.calendars.iter().all(|c| c.method.is_none())
+        && super::split_lf(text).any(|l| {
+            let l = l.trim_start();
+            l.starts_with("This event has been canceled")
+                || l.starts_with("This event has been cancelled")
+        })
+}
+
+/// The refusal of a cancellation notice without a calendar to find its request by.
+fn cancellation() -> NotAnInvitation {
+    NotAnInvitation::NotInvitation(
+        "a notice that the meeting was cancelled (to cancel a request, reply \"cancel\" to \
+         our confirmation of it)"
+            .to_owned(),
+    )
 }
 
 /// What one text says around its join link.
@@ -1321,7 +1398,7 @@ fn organizer_name(v: &str) -> Option<String> {
 /// last `"`, `` ` `` or `“` that nothing closes; and without a comment's marks before it
 /// (`// Arjun Chouhan is inviting you…`, an invitation kept in a source file's comments).
 fn after_open_quote(name: &str) -> &str {
-    let name = name.trim_start_matches(['/', '#', '>', ' ', '\t']);
+    let name = after_escapes(name.trim_start_matches(['/', '#', '>', ' ', '\t']));
     let odd = |q: char| name.matches(q).count() % 2 == 1;
     let curly = name
         .rfind('“')
@@ -1334,6 +1411,36 @@ fn after_open_quote(name: &str) -> &str {
         .chain(curly)
         .max();
     cut.map_or(name, |c| name[c..].trim())
+}
+
+/// A name without the escapes a program's string or an escaped page left before it: `\n`
+/// written out (`DESCRIPTION:Hi there, \\n\\nAndrew Knackstedt is inviting you…`, a calendar in
+/// a template literal) and character references (`&amp;#65279;Татьяна Серегина приглашает
+/// вас…`, a byte-order mark escaped twice in a database dump).
+fn after_escapes(mut name: &str) -> &str {
+    loop {
+        let t = name.trim_start_matches([' ', '\t', '\\']);
+        let t = match t.strip_prefix(['n', 'r', 't']) {
+            // A letter after a backslash the trim dropped: an escape, not the name's initial.
+            Some(r) if name.trim_start_matches([' ', '\t']).starts_with('\\') => r,
+            _ => t,
+        };
+        let reference = t
+            .strip_prefix("&amp;#")
+            .or_else(|| t.strip_prefix("&#"))
+            .and_then(|r| {
+                let end = r.find(';').filter(|&e| e <= 8)?;
+                r[..end]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric())
+                    .then(|| &r[end + 1..])
+            });
+        match reference {
+            Some(r) => name = r,
+            None if t.len() < name.len() => name = t,
+            None => return t,
+        }
+    }
 }
 
 /// Words a '.' ends without ending a sentence, lower-cased: titles and company suffixes.
@@ -1710,6 +1817,24 @@ fn prose_passcode_value(word: &str) -> Option<&str> {
     ok.then_some(v)
 }
 
+/// A passcode labelled only "Code:" on the line under the meeting's ID label ("Zoom
+/// Meeting-ID: 622 1548 6938" over "Code: 598361", a university's consultation-hours page):
+/// read only where no passcode label is found, and only there, since "Code" alone labels many
+/// other things. `id_labels` are where the labels of this meeting's ID start.
+fn code_under_meeting_id(text: &str, id_labels: impl Iterator<Item = usize>) -> Option<&str> {
+    id_labels.into_iter().find_map(|at| {
+        let next = next_line_start(text, at)?;
+        let line = line_at(text, next).trim_start_matches(['*', '_', '-', '•', ' ', '\t']);
+        let rest = line
+            .get(..4)
+            .filter(|w| w.eq_ignore_ascii_case("code"))
+            .map(|_| line[4..].trim_start_matches(['*', '_', ' ']))?;
+        let value = rest.strip_prefix(':').or_else(|| rest.strip_prefix('：'))?;
+        let value = value.trim_start_matches(['*', '_', ' ']);
+        prose_passcode_value(value.split_whitespace().next()?)
+    })
+}
+
 /// True when the last URL between the join link (at `link_pos`) and a passcode label at `pos`
 /// is a Zoom recording's (`/rec/share/…`, `/rec/play/…`): the passcode is the recording's
 /// (meeting notes list the meeting, then "Recording: <link>" and its "Passcode:").
@@ -2040,7 +2165,7 @@ fn recurrence_after_time(value: &str) -> Option<&str> {
     let blank = |c: u8| c == b' ' || c == b'\t';
     let mut i = 0;
     while i + 1 < b.len() {
-        if blank(b[i]) && blank(b[i + 1]) {
+        if blank(b[i]) && (blank(b[i + 1]) || zoom_every(&value[i + 1..])) {
             // ASCII blanks: `i` and where they end are char boundaries.
             let rest = value[i..].trim_start_matches([' ', '\t']);
             // First bytes compared before whole prefixes: an opener's first character and its
@@ -2059,6 +2184,33 @@ fn recurrence_after_time(value: &str) -> Option<&str> {
         }
     }
     None
+}
+
+/// Whether `rest` opens with Zoom's own English recurrence, capital and unit and what follows
+/// as Zoom writes them ("Every day, until Jun 9, 2024, 7 occurrence(s)", "Every 2 weeks on
+/// Tue"): such a line run onto the time line by one blank (an HTML `<div>` whose lines are
+/// read as one, "10:00 AM Rome Every day, until …") is a recurrence, not part of the zone.
+fn zoom_every(rest: &str) -> bool {
+    let Some(r) = rest.strip_prefix("Every ") else {
+        return false;
+    };
+    let r = r.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+    ["day", "week", "month", "weekday"].iter().any(|unit| {
+        r.strip_prefix(unit).is_some_and(|after| {
+            let after = after.strip_prefix('s').unwrap_or(after);
+            after.starts_with(',') || after.starts_with(" on ") || after.starts_with(" until")
+        })
+    })
+}
+
+/// A time line's value without the recurrence run onto it ([`recurrence_after_time`]): what
+/// the start and zone are read from.
+fn before_recurrence(value: &str) -> &str {
+    match recurrence_after_time(value) {
+        // A subslice of `value`: its offset is where the recurrence starts.
+        Some(r) => value[..r.as_ptr() as usize - value.as_ptr() as usize].trim_end(),
+        None => value,
+    }
 }
 
 /// A recurrence line up to its count of occurrences: the first occurrence's date run onto the
@@ -2218,6 +2370,11 @@ fn read_facts(
                 !under_other_meeting(pos) && !follows_recording_link(text, link_pos, pos)
             })
         })
+        .or_else(|| {
+            let ids = id_labels.iter();
+            let ids = ids.filter(|(_, v)| link_id.is_none_or(|id| id_digits(v).eq(id.bytes())));
+            code_under_meeting_id(text, ids.map(|(start, _)| *start))
+        })
         .map(str::to_owned);
     let id_after_link = id_labels
         .iter()
@@ -2291,7 +2448,11 @@ fn read_facts(
             value
         };
         let month_first = f.month_first();
-        f.time = time_of(value, below().next().map(|(_, l)| l), month_first);
+        f.time = time_of(
+            before_recurrence(value),
+            below().next().map(|(_, l)| l),
+            month_first,
+        );
         if !f.time.has_date && !f.time.no_fixed {
             f.time = dated_beside(text, at, value, month_first).unwrap_or(f.time);
         }
@@ -2609,6 +2770,11 @@ mod facts_tests {
                                 && !follows_recording_link(text, link.pos, pos)
                         })
                     })
+                    .or_else(|| {
+                        let this = |d: &String| link.meeting_id.as_ref().is_none_or(|m| m == d);
+                        let ids = ids.iter().filter(|(_, d)| this(d)).map(|(p, _)| *p);
+                        code_under_meeting_id(text, ids)
+                    })
                     .map(str::to_owned)
             });
 
@@ -2682,7 +2848,7 @@ mod facts_tests {
                 value
             };
             let month_first = f.month_first();
-            f.time = time_of(&value, lines.get(i + 1), month_first);
+            f.time = time_of(before_recurrence(&value), lines.get(i + 1), month_first);
             if !f.time.has_date && !f.time.no_fixed {
                 f.time = dated_beside(text, at, &value, month_first).unwrap_or(f.time);
             }
@@ -2754,6 +2920,9 @@ mod facts_tests {
             return Err(no_link_reason(loaded));
         };
         let primary = docs.take(primary_ix);
+        if cancelled_in_text(loaded, &primary.text) {
+            return Err(cancellation());
+        }
         let mut link = primary
             .links
             .iter()
@@ -3687,6 +3856,25 @@ mod value_tests {
     }
 
     #[test]
+    fn a_code_under_the_meeting_id() {
+        for (t, want) in [
+            (
+                "Meeting-ID: 622 1548 6938\n**Code:** 598361\n",
+                Some("598361"),
+            ),
+            ("Meeting-ID: 622 1548 6938\nCode : Ab12cd\n", Some("Ab12cd")),
+            // Not on the next line, not a passcode's shape, or another word.
+            ("Meeting-ID: 622 1548 6938\n\nCode: 598361\n", None),
+            ("Meeting-ID: 622 1548 6938\nCode: see below\n", None),
+            ("Meeting-ID: 622 1548 6938\nCodes: 598361\n", None),
+            ("Meeting-ID: 622 1548 6938\nZip Code: 12345\n", None),
+        ] {
+            assert_eq!(code_under_meeting_id(t, [0].into_iter()), want, "{t:?}");
+        }
+        assert_eq!(code_under_meeting_id("Code: 598361", [].into_iter()), None);
+    }
+
+    #[test]
     fn organizer_names_lose_the_prose_before_them() {
         for (v, want) in [
             ("Hi there, Isabella Ferguson", Some("Isabella Ferguson")),
@@ -3705,6 +3893,10 @@ mod value_tests {
             ("Done. ", Some("Done.")),
             ("Hi, ", Some("Hi,")),
             ("PT. Supranusa Sindata", Some("PT. Supranusa Sindata")),
+            ("\\n\\nAndrew Knackstedt", Some("Andrew Knackstedt")),
+            ("&amp;#65279;Татьяна Серегина", Some("Татьяна Серегина")),
+            ("&#xFEFF; Ana Ruiz", Some("Ana Ruiz")),
+            ("nina Ruiz", Some("nina Ruiz")),
             ("390758\t0\tлек\tТатьяна Серегина", Some("Татьяна Серегина")),
             ("Ana Ruiz\t", Some("Ana Ruiz")),
             ("\"Kazuya Isawa", Some("Kazuya Isawa")),
@@ -3786,6 +3978,17 @@ mod value_tests {
             ("Jan 6, 2026 09:00 AM Every week", None),
             ("Jan 6  Everyone welcome", None),
             ("  Every day", Some("Every day")),
+            // One blank, where the text after it is Zoom's own recurrence (a `<div>` page).
+            (
+                "Jun 3, 2024 10:00 AM Rome Every day, until Jun 9, 2024, 7 occurrence(s)",
+                Some("Every day, until Jun 9, 2024, 7 occurrence(s)"),
+            ),
+            (
+                "Jun 3, 2024 10:00 AM Rome Every 2 weeks on Mon, until Jun 9, 2024",
+                Some("Every 2 weeks on Mon, until Jun 9, 2024"),
+            ),
+            ("Jun 3, 2024 10:00 AM Rome Every day", None),
+            ("Jun 3, 2024 10:00 AM Rome every day, until Jun 9", None),
         ] {
             assert_eq!(recurrence_after_time(v), want, "{v:?}");
         }

@@ -196,6 +196,14 @@ fn parse_events(text: &str) -> Option<Calendar> {
         .or(Some(first))
 }
 
+/// Whether a text holding a calendar says "zoom" where the calendar's event `cal` (if one was
+/// read) does not: a program's string array of calendar lines (`'LOCATION:https://…',`, whose
+/// quotes hide every property) beside the mail it sends (a Russian Apps Script). Such a text is
+/// read as a body too.
+pub(crate) fn zoom_outside(text: &str, cal: Option<&Calendar>) -> bool {
+    !cal.is_some_and(mentions_zoom) && has_zoom(text)
+}
+
 /// Whether an event's description, location or link properties say "zoom".
 fn mentions_zoom(cal: &Calendar) -> bool {
     [&cal.description, &cal.location]

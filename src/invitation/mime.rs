@@ -687,10 +687,12 @@ fn add_bare_body(out: &mut Loaded, bytes: &[u8]) {
     }
     if calendar {
         // The only calendar of the input: nothing to compare it with.
-        if let Some(cal) = ics::parse(&text) {
-            out.calendars.push(cal);
+        let cal = ics::parse(&text);
+        let read_text = ics::zoom_outside(&text, cal.as_ref());
+        out.calendars.extend(cal);
+        if !read_text {
+            return;
         }
-        return;
     }
     let kind = if looks_like_html(&text) {
         DocKind::Html
@@ -1360,7 +1362,9 @@ mod old {
         }
         if calendar {
             add_calendar(out, &mut Vec::new(), &text);
-            return;
+            if !ics::zoom_outside(&text, ics::parse(&text).as_ref()) {
+                return;
+            }
         }
         let kind = if looks_like_html(&text) {
             DocKind::Html

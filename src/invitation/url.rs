@@ -406,6 +406,117 @@ pub(crate) fn find_join_links(text: &str) -> Vec<JoinLink> {
     out
 }
 
+/// A host's start link without the host's token, `https://zscaler.zoom.us/s/108184677` under
+/// "Please click this URL to join." (Zoom's 2020 webinar text on a community page): the meeting's
+/// ID is in it. Read only where a text holds no join link (the extraction's fallbacks). A start
+/// link that carries its `zak` is the host's own sign-in and is never taken.
+pub(crate) fn find_start_links(text: &str) -> Vec<JoinLink> {
+    let mut out = Vec::new();
+    for_each_url_match(text, |r| {
+        if let Some(mut link) = start_link(trim_trailing(&text[r.clone()])) {
+            link.pos = r.start;
+            out.push(link);
+        }
+    });
+    out
+}
+
+/// [`find_start_links`]'s reading of one URL: `http(s)://<zoom host>/s/<id>`, no `zak`.
+fn start_link(raw: &str) -> Option<JoinLink> {
+    let rest_at = if starts_with_ci(raw, "https://") {
+        8
+    } else if starts_with_ci(raw, "http://") {
+        7
+    } else {
+        return None;
+    };
+    let (host, path, tail) = split_after_scheme(&raw[rest_at..]);
+    if !zoom_host(host)
+        || tail
+            .split(['?', '&', '#'])
+            .any(|kv| starts_with_ci(kv, "zak="))
+    {
+        return None;
+    }
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    let (Some(s), Some(id), None) = (segs.next(), segs.next(), segs.next()) else {
+        return None;
+    };
+    if !s.eq_ignore_ascii_case("s") {
+        return None;
+    }
+    let id = id_segment(id)?.into_owned();
+    Some(JoinLink {
+        pos: 0,
+        url: raw.to_owned(),
+        host: host.to_ascii_lowercase(),
+        kind: LinkKind::Meeting,
+        meeting_id: Some(id),
+    })
+}
+
+/// A text whose join links a PDF's layout broke with blanks ("https:// trt2- jus- br.zoom.us/
+/// j/88631726170?" then "pwd=…" on the next line, a court order's text), with each such link's
+/// pieces joined again; `None` when no link was broken so. A piece joins the one before it
+/// only where that one ends inside a URL (after `/`, `-`, `?`, `=` or `&`) or where it opens a
+/// query, and only a joined URL that reads as a join link is kept. Read only where a text
+/// holds no join link (the extraction's fallbacks).
+pub(crate) fn with_broken_links_joined(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let mut out = String::new();
+    // How far `text` has been copied to `out`.
+    let mut copied = 0;
+    for at in memchr::memmem::find_iter(b, b"://") {
+        // The scheme's letters before "://" (ASCII: every cut below is a char boundary).
+        let start = at
+            - b[..at]
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+        if start < copied || !starts_with_ci(&text[start..], "http") {
+            continue;
+        }
+        let mut url = String::from(&text[start..at + 3]);
+        let mut end = at + 3;
+        let mut broken = false;
+        for _ in 0..12 {
+            let blanks = b[end..]
+                .iter()
+                .take_while(|c| c.is_ascii_whitespace())
+                .count();
+            let from = end + blanks;
+            let len = b[from..]
+                .iter()
+                .take_while(|c| !c.is_ascii_whitespace())
+                .count();
+            let piece = &text[from..from + len];
+            let joins = blanks == 0
+                || url.ends_with(['/', '-', '?', '=', '&'])
+                || piece.starts_with('?')
+                || starts_with_ci(piece, "pwd=");
+            if piece.is_empty() || !joins {
+                break;
+            }
+            broken |= blanks > 0;
+            url.push_str(piece);
+            end = from + len;
+        }
+        let link = trim_trailing(&url);
+        if broken && classify(link).is_some() {
+            out.push_str(&text[copied..start]);
+            out.push_str(link);
+            // What `trim_trailing` cut stays in the text.
+            out.push_str(&url[link.len()..]);
+            copied = end;
+        }
+    }
+    (copied > 0).then(|| {
+        out.push_str(&text[copied..]);
+        out
+    })
+}
+
 /// A join link whose parts a plain-text rendering of bold type starred
 /// ("https://zoom.us/j/**71944238011**?pwd=**A7f…", a Mexican university's invitation as
 /// Gmail's plain text gave it), read without the stars: no join link's ID or token holds one.
@@ -869,6 +980,47 @@ mod tests {
                 "https://acme.zoomgov.com/j/1612345678",
             ]
         );
+    }
+
+    #[test]
+    fn start_links_without_the_hosts_token() {
+        let t = "Please click this URL to join. https://zscaler.zoom.us/s/108184677) and \
+                 https://zoom.us/s/81234567890?zak=eyJ0 https://zoom.us/s/81234567890?a=1&ZAK=x \
+                 https://zoom.us/s/1234 https://zoom.us/s/81234567890/x https://zoom.us/j/812345678";
+        let links = find_start_links(t);
+        let got: Vec<(&str, Option<&str>)> = links
+            .iter()
+            .map(|l| (l.url.as_str(), l.meeting_id.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("https://zscaler.zoom.us/s/108184677", Some("108184677"))]
+        );
+        // Never a join link of the ordinary kind.
+        assert!(find_join_links("https://zscaler.zoom.us/s/108184677").is_empty());
+    }
+
+    #[test]
+    fn links_broken_by_blanks_are_joined() {
+        for (t, want) in [
+            (
+                "citação. https:// trt2- jus- br.zoom.us/ j/88631726170?\npwd=Cxy9.1 ID da reunião",
+                Some("citação. https://trt2-jus-br.zoom.us/j/88631726170?pwd=Cxy9.1 ID da reunião"),
+            ),
+            (
+                "Link: https://us02web.zoom.us/j/81234567890 ?pwd=abc. Next",
+                Some("Link: https://us02web.zoom.us/j/81234567890?pwd=abc. Next"),
+            ),
+            // Nothing broken, or joining gives no join link: no text.
+            ("https://us02web.zoom.us/j/81234567890 and more", None),
+            (
+                "see https:// example.org/ x and https://jte.csjt.jus.br/",
+                None,
+            ),
+            ("https:// zoom.us/ u/abc", None),
+        ] {
+            assert_eq!(with_broken_links_joined(t).as_deref(), want, "{t:?}");
+        }
     }
 
     #[test]
