@@ -2084,6 +2084,32 @@ fn line_at(text: &str, start: usize) -> &str {
     memchr::memchr(b'\n', rest.as_bytes()).map_or(rest, |i| &rest[..i])
 }
 
+/// The subject of an Outlook meeting block beside its time line ("Subject: FW: Xen FuSa
+/// Upstream meeting" over "When: Tuesday, July 22, 2025 3:00 PM-4:00 PM (UTC+00:00) Dublin, …",
+/// a forwarded request quoted in a list mail): the meeting's title, without its "FW:" or
+/// "RE:" marks. Read only where no label names a topic, and only on the two lines either side
+/// of the time line, which starts at `at`.
+fn subject_beside(text: &str, at: usize) -> Option<String> {
+    const MARKS: [&str; 5] = ["fw:", "fwd:", "re:", "aw:", "wg:"];
+    let above = std::iter::successors(prev_line_start(text, at), |&s| prev_line_start(text, s));
+    let below = std::iter::successors(next_line_start(text, at), |&s| next_line_start(text, s));
+    above.take(2).chain(below.take(2)).find_map(|s| {
+        let mut v = line_at(text, s)
+            .trim()
+            .strip_prefix("Subject:")?
+            .trim_start();
+        // ASCII marks: a match ends on a char boundary.
+        while let Some(m) = MARKS.iter().find(|m| {
+            v.as_bytes()
+                .get(..m.len())
+                .is_some_and(|b| b.eq_ignore_ascii_case(m.as_bytes()))
+        }) {
+            v = v[m.len()..].trim_start();
+        }
+        clean_value(v)
+    })
+}
+
 /// Where the line before the one starting at `start` starts, if there is one.
 fn prev_line_start(text: &str, start: usize) -> Option<usize> {
     (start > 0).then(|| line_start(text, start - 1))
@@ -2491,6 +2517,9 @@ fn read_facts(
     if f.topic.is_none() {
         f.topic = registered_topic(text);
     }
+    if f.topic.is_none() {
+        f.topic = time_line.and_then(|(at, _, _)| subject_beside(text, at));
+    }
     if f.recurrence.is_none() {
         f.recurrence =
             recurrence_line(text, scan.meeting_hits(meeting_links(other_links, link_id)));
@@ -2836,6 +2865,7 @@ mod facts_tests {
             });
         }
 
+        let time_at = time_line.as_ref().map(|(_, at, _)| *at);
         if let Some((i, at, value)) = time_line {
             f.has_time_label = true;
             // A label alone on its line: the value is on the next one.
@@ -2889,6 +2919,9 @@ mod facts_tests {
         }
         if f.topic.is_none() {
             f.topic = registered_topic(text);
+        }
+        if f.topic.is_none() {
+            f.topic = time_at.and_then(|at| subject_beside(text, at));
         }
         if f.recurrence.is_none() {
             let links = meeting_links(other_links, link.meeting_id.as_deref());
@@ -3853,6 +3886,22 @@ mod value_tests {
         ] {
             assert_eq!(registered_topic(t).as_deref(), want, "{t:?}");
         }
+    }
+
+    #[test]
+    fn an_outlook_subject_beside_the_time_line() {
+        let block =
+            "From: Ana\nSubject: FW: RE: Xen FuSa Upstream meeting\nWhen: Tuesday, July 22\n";
+        let at = block.find("When").unwrap();
+        assert_eq!(
+            subject_beside(block, at).as_deref(),
+            Some("Xen FuSa Upstream meeting")
+        );
+        let below = "When: 15:00 - 16:00 21 January 2025\nSubject: Weekly sync\n";
+        assert_eq!(subject_beside(below, 0).as_deref(), Some("Weekly sync"));
+        let far = "Subject: Old thread\na\nb\nWhen: Tuesday\n";
+        assert_eq!(subject_beside(far, far.find("When").unwrap()), None);
+        assert_eq!(subject_beside("Subject: RE:\nWhen: Tuesday\n", 13), None);
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub(crate) const TOPIC: &[(&str, &str)] = &[
     ("主題", "zh"),
     ("会议主题", "zh"),
     ("會議主題", "zh"),
+    // A talk's title in a Chinese seminar notice ("- 题目：CGM 第202期 …" over "- 时间：…" and the
+    // Zoom link, a seminar series' Markdown page on GitHub).
+    ("题目", "zh"),
+    ("題目", "zh"),
     ("주제", "ko"),
     ("Тема", "ru"),
     // Zoom's Indonesian invitation ("… mengundang Anda ke Rapat Zoom.", github: an .ics event
