@@ -19,11 +19,12 @@ struct TextDoc {
     links: Vec<JoinLink>,
 }
 
-/// A body as clean text: redirect links unwrapped, each line trimmed, quoting (`>`) stripped,
+/// A body as clean text: JSON's escapes of URL characters read, redirect links unwrapped, each line trimmed, quoting (`>`) stripped,
 /// no-break and ideographic spaces made plain, invisible characters dropped; every line, the last
 /// one too, ends with '\n'.
 pub(super) fn clean_text(raw: &str) -> String {
-    let raw = url::unwrap_redirects_in_text(raw);
+    let raw = super::json::url_escapes_decoded(raw);
+    let raw = url::unwrap_redirects_in_text(&raw);
     let mut out = String::with_capacity(raw.len() + 1);
     push_clean_lines(&mut out, &raw);
     out.push('\n');
@@ -1327,13 +1328,32 @@ fn ascii_letter_before(text: &str, pos: usize) -> bool {
 /// and a Markdown escape left at its end ("ana@example.org \- organizer" in a Google Calendar
 /// invitation stored as Markdown).
 fn clean_value(v: &str) -> Option<String> {
-    let v = on_its_own(v)
+    let v = before_string_end(on_its_own(v))
         .trim_matches(|c: char| c == '*' || c == '_')
         .trim()
         .trim_end_matches('\\')
         .trim_end();
     let v = unquoted(without_shortcode_at_end(v));
-    (!v.is_empty()).then(|| v.to_owned())
+    (!v.is_empty() && !is_placeholder(v)).then(|| v.to_owned())
+}
+
+/// `v` up to a program's string ending after a written-out line break (`Atención a dudas\n" +`,
+/// a Java string concatenated line by line): the `\n` and what follows are code.
+fn before_string_end(v: &str) -> &str {
+    [r#"\n" "#, r#"\n"+"#, r#"\n","#, r#"\n";"#, "\\n' ", "\\n`"]
+        .iter()
+        .filter_map(|end| v.find(end))
+        .min()
+        .map_or(v, |i| &v[..i])
+}
+
+/// Whether a value is a template's unfilled placeholder (`${topic}`, `{{ meeting.topic }}`,
+/// `{topic}`, a mail template's text before its values are put in), not a value.
+fn is_placeholder(v: &str) -> bool {
+    let inner = (v.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")))
+        .or_else(|| v.strip_prefix("${").and_then(|r| r.strip_suffix('}')))
+        .or_else(|| v.strip_prefix('{').and_then(|r| r.strip_suffix('}')));
+    inner.is_some_and(|i| !i.trim().is_empty() && !i.contains(['{', '}']))
 }
 
 /// `v` without the emoji shortcodes at its end ("\"…coinfection\" :dna:", "… :lab_coat:
@@ -1449,6 +1469,8 @@ const ABBREVIATIONS: &[&str] = &[
     // Indonesian company forms, written before the name ("PT. Supranusa Sindata … is inviting
     // you", a public training app's stored invitation).
     "pt", "cv",
+    // An Indonesian regency ("Diskominfo kab. Muara Enim mengundang Anda…", a public SQL dump).
+    "kab",
 ];
 
 /// Greetings a name can follow on its line ("Hi there, Isabella Ferguson is inviting you…",
@@ -1835,6 +1857,57 @@ fn code_under_meeting_id(text: &str, id_labels: impl Iterator<Item = usize>) -> 
     })
 }
 
+/// How far from the join link [`keyed_passcode`] looks, either way, in bytes.
+const KEYED_PASSCODE_REACH: usize = 800;
+
+/// A passcode a program's data gives under a key of the meeting's object: `"password":
+/// "qwerty123"` beside `"join_url"` in a Zoom API response, `"passcode":"296305"` in a Google
+/// Calendar event's conference entry point, `'password': '106747'` in a Python dict. Read only
+/// where no label gives one, only within [`KEYED_PASSCODE_REACH`] bytes of the join link (at
+/// `link_pos`; a mail server's login elsewhere in the file is not it), the nearest there; the
+/// quoted value must have a passcode's shape ([`prose_passcode_value`]).
+fn keyed_passcode(text: &str, link_pos: usize) -> Option<&str> {
+    let boundary = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let from = boundary(link_pos.saturating_sub(KEYED_PASSCODE_REACH));
+    let to = boundary((link_pos + KEYED_PASSCODE_REACH).min(text.len()));
+    let b = text.as_bytes();
+    let mut best: Option<(usize, &str)> = None;
+    for key in ["password", "passcode"] {
+        for at in memchr::memmem::find_iter(&b[from..to], key.as_bytes()).map(|i| from + i) {
+            let end = at + key.len();
+            let quote = b.get(at.wrapping_sub(1)).copied();
+            if !matches!(quote, Some(b'"' | b'\'')) || b.get(end).copied() != quote {
+                continue;
+            }
+            // `: "value"` after the key's closing quote (all ASCII up to the value).
+            let rest = text[end + 1..].trim_start_matches([' ', '\t']);
+            let Some(rest) = rest.strip_prefix(':') else {
+                continue;
+            };
+            let rest = rest.trim_start_matches([' ', '\t']);
+            let Some(q) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
+                continue;
+            };
+            let Some(close) = rest[1..].find(q) else {
+                continue;
+            };
+            let Some(v) = prose_passcode_value(&rest[..close + 2]) else {
+                continue;
+            };
+            let distance = at.abs_diff(link_pos);
+            if best.is_none_or(|(d, _)| distance < d) {
+                best = Some((distance, v));
+            }
+        }
+    }
+    best.map(|(_, v)| v)
+}
+
 /// True when the last URL between the join link (at `link_pos`) and a passcode label at `pos`
 /// is a Zoom recording's (`/rec/share/…`, `/rec/play/…`): the passcode is the recording's
 /// (meeting notes list the meeting, then "Recording: <link>" and its "Passcode:").
@@ -2082,6 +2155,22 @@ const DATE_LABEL_REACH: usize = 48;
 fn line_at(text: &str, start: usize) -> &str {
     let rest = text.get(start..).unwrap_or("");
     memchr::memchr(b'\n', rest.as_bytes()).map_or(rest, |i| &rest[..i])
+}
+
+/// The value of a label alone on its line, from the lines below it: the next one, or the one
+/// after a blank line (a wiki's `**Time:**`, a blank line, then `- Wednesday April 15, 2022 at
+/// 09 AM Pacific`), without a list item's mark.
+fn value_under_label<'a>(mut below: impl Iterator<Item = &'a str>) -> &'a str {
+    let next = below.next().map(str::trim).unwrap_or("");
+    let line = if next.is_empty() {
+        below.next().map(str::trim).unwrap_or("")
+    } else {
+        next
+    };
+    match line.strip_prefix(['-', '*', '•']) {
+        Some(item) if item.starts_with(' ') => item.trim_start(),
+        _ => line,
+    }
 }
 
 /// The subject of an Outlook meeting block beside its time line ("Subject: FW: Xen FuSa
@@ -2401,6 +2490,7 @@ fn read_facts(
             let ids = ids.filter(|(_, v)| link_id.is_none_or(|id| id_digits(v).eq(id.bytes())));
             code_under_meeting_id(text, ids.map(|(start, _)| *start))
         })
+        .or_else(|| keyed_passcode(text, link_pos))
         .map(str::to_owned);
     let id_after_link = id_labels
         .iter()
@@ -2469,7 +2559,7 @@ fn read_facts(
         let below = || next.into_iter().flat_map(|n| lines_from(text, n));
         // A label alone on its line: the value is on the next one.
         let value = if value.is_empty() {
-            below().next().map_or("", |(_, l)| l.trim())
+            value_under_label(below().map(|(_, l)| l))
         } else {
             value
         };
@@ -2804,6 +2894,7 @@ mod facts_tests {
                         let ids = ids.iter().filter(|(_, d)| this(d)).map(|(p, _)| *p);
                         code_under_meeting_id(text, ids)
                     })
+                    .or_else(|| keyed_passcode(text, link.pos))
                     .map(str::to_owned)
             });
 
@@ -2870,10 +2961,7 @@ mod facts_tests {
             f.has_time_label = true;
             // A label alone on its line: the value is on the next one.
             let value = if value.is_empty() {
-                lines
-                    .get(i + 1)
-                    .map(|l| l.trim().to_owned())
-                    .unwrap_or_default()
+                value_under_label(lines.iter().skip(i + 1)).to_owned()
             } else {
                 value
             };
@@ -3902,6 +3990,64 @@ mod value_tests {
         let far = "Subject: Old thread\na\nb\nWhen: Tuesday\n";
         assert_eq!(subject_beside(far, far.find("When").unwrap()), None);
         assert_eq!(subject_beside("Subject: RE:\nWhen: Tuesday\n", 13), None);
+    }
+
+    #[test]
+    fn a_passcode_under_a_key_of_the_meetings_object() {
+        for (t, want) in [
+            (
+                "{\"join_url\": \"https://zoom.us/j/1\", \"password\": \"qwerty123\"}",
+                Some("qwerty123"),
+            ),
+            (
+                "{'join_url': 'https://zoom.us/j/1', 'password': '106747'}",
+                Some("106747"),
+            ),
+            (
+                "[{\"uri\":\"https://zoom.us/j/1\",\"passcode\":\"296305\"}]",
+                Some("296305"),
+            ),
+            // Another key, an empty value, no quotes, or not a passcode's shape.
+            (
+                "{\"join_url\": \"https://zoom.us/j/1\", \"h323_password\": \"12345\"}",
+                None,
+            ),
+            (
+                "{\"join_url\": \"https://zoom.us/j/1\", \"password\": \"\"}",
+                None,
+            ),
+            (
+                "{join_url: 'https://zoom.us/j/1', password: process.env.PASS}",
+                None,
+            ),
+            (
+                "{\"join_url\": \"https://zoom.us/j/1\", \"password\": \"a very long pass\"}",
+                None,
+            ),
+        ] {
+            assert_eq!(keyed_passcode(t, t.find("https").unwrap()), want, "{t:?}");
+        }
+        let far = format!(
+            "\"password\": \"hunter22\"{}https://zoom.us/j/1",
+            " ".repeat(900)
+        );
+        assert_eq!(keyed_passcode(&far, far.find("https").unwrap()), None);
+    }
+
+    #[test]
+    fn values_of_programs_and_templates() {
+        for (v, want) in [
+            (r#"Atención a dudas\n" +"#, Some("Atención a dudas")),
+            (r#"Topic X\n", "#, Some("Topic X")),
+            ("${topic}", None),
+            ("{{ meeting.topic }}", None),
+            ("{topic}", None),
+            ("${order.name}", None),
+            ("{a} and {b}", Some("{a} and {b}")),
+            ("Ana {Ruiz}", Some("Ana {Ruiz}")),
+        ] {
+            assert_eq!(clean_value(v).as_deref(), want, "{v:?}");
+        }
     }
 
     #[test]

@@ -14,6 +14,44 @@
 //! anything but a whole JSON object or array, or such a string literal.
 
 use serde_json::Value;
+use std::borrow::Cow;
+
+/// `text` with the `\u00XX` escapes JSON writers use for a URL's characters read as those
+/// characters: Go's and Gson's HTML-safe output writes `=`, `&`, `<`, `>` and `'` so
+/// (`"join_url":"https://…/j/89199048779?pwd\u003djUdh…"`, a meeting in a Go test's raw
+/// string), which would end the link at its `pwd`. Borrowed when there are none.
+pub(crate) fn url_escapes_decoded(text: &str) -> Cow<'_, str> {
+    const ESCAPES: [(&[u8; 6], char); 6] = [
+        (b"\\u003d", '='),
+        (b"\\u0026", '&'),
+        (b"\\u003f", '?'),
+        (b"\\u003c", '<'),
+        (b"\\u003e", '>'),
+        (b"\\u0027", '\''),
+    ];
+    let b = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    for at in memchr::memmem::find_iter(b, b"\\u00") {
+        let Some(seq) = b.get(at..at + 6) else {
+            break;
+        };
+        if at < copied {
+            continue;
+        }
+        if let Some((_, c)) = ESCAPES.iter().find(|(e, _)| e.eq_ignore_ascii_case(seq)) {
+            // The escape is ASCII: both cuts are char boundaries.
+            out.push_str(&text[copied..at]);
+            out.push(*c);
+            copied = at + 6;
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
 
 /// How many of a document's strings are read: an export's attendee list can hold thousands,
 /// and each string read is a body of its own.
@@ -50,7 +88,9 @@ pub(crate) fn escaped_strings(text: &str) -> Option<Vec<String>> {
     if !has_line_escape(b) {
         return None;
     }
-    let mut out = quoted_literals(text, b'"', |literal| serde_json::from_str(literal).ok());
+    let mut out = quoted_literals(text, b'"', |literal| {
+        serde_json::from_str(literal).ok().map(escaped_twice)
+    });
     for quote in [b'\'', b'`'] {
         if out.is_empty() {
             // The quotes at both ends are ASCII: the cut is at char boundaries.
@@ -60,6 +100,17 @@ pub(crate) fn escaped_strings(text: &str) -> Option<Vec<String>> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// A JSON string read from a literal that was escaped twice (a JSON document stored in an SQL
+/// string, `…meeting.\\n\\nTopic: …\\nPasscode: 483019\\n…`, an audit log's row), read once
+/// more: one whose lines are still `\n` escapes, with no line break of its own. As it was when
+/// that second reading fails.
+fn escaped_twice(s: String) -> String {
+    if s.contains('\n') || !s.contains("\\n") {
+        return s;
+    }
+    serde_json::from_str(&format!("\"{s}\"")).unwrap_or(s)
 }
 
 /// The literals of `text` between `quote`s (on one line) that mention Zoom and hold a `\n`
@@ -142,14 +193,84 @@ fn collect(v: Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) if !s.trim().is_empty() => out.push(s),
         Value::Array(items) => items.into_iter().for_each(|i| collect(i, out)),
-        Value::Object(fields) => fields.into_iter().for_each(|(_, f)| collect(f, out)),
+        Value::Object(fields) => {
+            let keyed = keyed_invitation(&fields);
+            fields.into_iter().for_each(|(_, f)| collect(f, out));
+            out.extend(keyed);
+        }
         _ => {}
     }
+}
+
+/// An object that gives a meeting's passcode under a key beside its join link (Zoom's API
+/// answer: `"join_url"`, `"password"`, `"topic"`; a Google Calendar event's conference entry
+/// point: `"uri"`, `"passcode"`), written as the lines an invitation has ("Topic:", the link,
+/// "Passcode:"): the strings alone say nothing of which is the passcode. A `start_url` is never
+/// taken (it holds the host's token); without a join link or a passcode, nothing.
+fn keyed_invitation(fields: &serde_json::Map<String, Value>) -> Option<String> {
+    let text = |key: &str| {
+        fields
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let passcode = text("password").or_else(|| text("passcode"))?;
+    let link = text("join_url")
+        .or_else(|| text("uri"))
+        .filter(|l| l.starts_with("http") && l.to_ascii_lowercase().contains("zoom"))?;
+    let mut body = String::new();
+    if let Some(topic) = text("topic") {
+        body.push_str("Topic: ");
+        body.push_str(topic);
+        body.push('\n');
+    }
+    body.push_str(link);
+    body.push_str("\nPasscode: ");
+    body.push_str(passcode);
+    body.push('\n');
+    Some(body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::{escaped_strings, strings};
+
+    #[test]
+    fn a_literal_escaped_twice() {
+        let row = r#"(44, '{"zoom_link":"X is inviting you to a Zoom meeting.\\n\\nTopic: T\\nhttps://zoom.us/j/84237044357\\nPasscode: 483019\\n"}', '::1'),"#;
+        assert_eq!(
+            escaped_strings(row),
+            Some(vec![
+                "X is inviting you to a Zoom meeting.\n\nTopic: T\nhttps://zoom.us/j/84237044357\nPasscode: 483019\n".to_owned()
+            ])
+        );
+    }
+
+    #[test]
+    fn a_passcode_under_a_key_beside_the_join_link() {
+        let api = r#"{"topic": "Staff meeting", "start_url": "https://zoom.us/s/4157326842?zak=x",
+            "join_url": "https://zoom.us/j/4157326842", "password": "qwerty123"}"#;
+        let got = strings(api).unwrap();
+        assert!(got.contains(
+            &"Topic: Staff meeting\nhttps://zoom.us/j/4157326842\nPasscode: qwerty123\n".to_owned()
+        ));
+        let google = r#"{"conferenceData": {"entryPoints": [{"entryPointType": "video",
+            "uri": "https://rho-co.zoom.us/j/83815239874", "passcode": "296305"},
+            {"entryPointType": "phone", "uri": "tel:+13017158592", "passcode": "296305"}]}}"#;
+        let got = strings(google).unwrap();
+        let keyed: Vec<&String> = got.iter().filter(|s| s.contains("Passcode:")).collect();
+        assert_eq!(
+            keyed,
+            ["https://rho-co.zoom.us/j/83815239874\nPasscode: 296305\n"]
+        );
+        // No passcode key, or only a start URL: nothing made up.
+        let none = r#"{"start_url": "https://zoom.us/s/1?zak=x", "password": "x1"}"#;
+        assert!(!strings(none)
+            .unwrap()
+            .iter()
+            .any(|s| s.contains("Passcode:")));
+    }
 
     #[test]
     fn escaped_invitations_inside_other_text() {

@@ -537,6 +537,12 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
     // Zoom's Korean sentence with its particle placeholder ("ABC이(가) 예약된 Zoom 회의에 귀하를
     // 초대합니다.", a public test of a Korean meeting bot).
     (r"^(.+?)이\(가\) .*초대합니다", "ko"),
+    // A shorter Spanish sentence ("REFIVIDRIO le invita a la reunión de Zoom programada.", a
+    // Mexican company's mail template on GitHub).
+    (
+        r"(?i)^(.+?) (?:le|te|los|las) invita a (?:la|una) reunión",
+        "es",
+    ),
 ];
 
 /// Every label as it is matched against ASCII-lower-cased text (the fully lower-cased label,
@@ -1266,6 +1272,7 @@ const ORGANIZER_MARKERS: &[&str] = &[
     "запрошує ",
     "zoom toplantısına davet ediyor",
     "초대합니다",
+    " invita a ",
 ];
 
 /// All organizer sentences in one line regex: group i+1 is ORGANIZER[i]'s name.
@@ -2458,6 +2465,8 @@ mod tests {
             "Marta le está invitando a una reunión de Zoom programada.",
             "Los está invitando a una reunión",
             "Marta los está invitando a una reunión y te está invitando a una reunión",
+            "REFIVIDRIO le invita a la reunión de Zoom programada.",
+            "Ana te invita a una reunión; Bob los invita a la reunión",
             "Paul vous invite à une réunion Zoom planifiée.",
             "Anna ti sta invitando a una riunione Zoom pianificata.",
             "João está convidando você para uma reunião Zoom agendada.",

@@ -138,6 +138,9 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("viena", "Europe/Vienna"),
     ("zürich", "Europe/Zurich"),
     ("moscú", "Europe/Moscow"),
+    // Mexico City's own short name ("Lunes 23 de octubre de 2023" / "11 a 13 horas CDMX", a
+    // Mexican university's event app on GitHub).
+    ("cdmx", "America/Mexico_City"),
     ("moskau", "Europe/Moscow"),
     ("moscou", "Europe/Moscow"),
     ("tokio", "Asia/Tokyo"),
@@ -332,7 +335,13 @@ static DISPLAY_EXACT: LazyLock<NameMap> = LazyLock::new(|| DISPLAY.iter().cloned
 /// Last components of IANA names ("new york" -> America/New_York).
 static CITIES: LazyLock<NameMap> = LazyLock::new(|| {
     let mut m = NameMap::default();
-    for tz in chrono_tz::TZ_VARIANTS.iter() {
+    // The first zone of a last name is kept, and the database sorts "Canada/Pacific" before
+    // "US/Pacific": the Canadian ones come last, so that "Pacific", "Eastern", "Central" and
+    // "Mountain" alone ("- Wednesday April 15, 2022 at 09 AM Pacific", a wiki page) name the
+    // United States' zones, as people mean them (the offsets are the same).
+    let (canada, rest): (Vec<&Tz>, Vec<&Tz>) =
+        (chrono_tz::TZ_VARIANTS.iter()).partition(|tz| tz.name().starts_with("Canada/"));
+    for tz in rest.into_iter().chain(canada) {
         let name = tz.name();
         if !name.contains('/') || name.starts_with("Etc/") {
             continue;
