@@ -1864,8 +1864,9 @@ const KEYED_PASSCODE_REACH: usize = 800;
 /// "qwerty123"` beside `"join_url"` in a Zoom API response, `"passcode":"296305"` in a Google
 /// Calendar event's conference entry point, `'password': '106747'` in a Python dict. Read only
 /// where no label gives one, only within [`KEYED_PASSCODE_REACH`] bytes of the join link (at
-/// `link_pos`; a mail server's login elsewhere in the file is not it), the nearest there; the
-/// quoted value must have a passcode's shape ([`prose_passcode_value`]).
+/// `link_pos`; a mail server's login elsewhere in the file is not it) and with no brace
+/// between key and link, the nearest there; the quoted value must have a passcode's shape
+/// ([`prose_passcode_value`]).
 fn keyed_passcode(text: &str, link_pos: usize) -> Option<&str> {
     let boundary = |mut i: usize| {
         while !text.is_char_boundary(i) {
@@ -1899,6 +1900,12 @@ fn keyed_passcode(text: &str, link_pos: usize) -> Option<&str> {
             let Some(v) = prose_passcode_value(&rest[..close + 2]) else {
                 continue;
             };
+            // In the link's own object: no brace between them (a mail server's login in a
+            // settings object beside the link is not the meeting's).
+            let between = &b[at.min(link_pos)..at.max(link_pos)];
+            if memchr::memchr2(b'{', b'}', between).is_some() {
+                continue;
+            }
             let distance = at.abs_diff(link_pos);
             if best.is_none_or(|(d, _)| distance < d) {
                 best = Some((distance, v));
@@ -4027,6 +4034,8 @@ mod value_tests {
         ] {
             assert_eq!(keyed_passcode(t, t.find("https").unwrap()), want, "{t:?}");
         }
+        let other = "{\"link\": \"https://zoom.us/j/1\", \"smtp\": {\"password\": \"hunter22\"}}";
+        assert_eq!(keyed_passcode(other, other.find("https").unwrap()), None);
         let far = format!(
             "\"password\": \"hunter22\"{}https://zoom.us/j/1",
             " ".repeat(900)
