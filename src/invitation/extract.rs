@@ -19,12 +19,11 @@ struct TextDoc {
     links: Vec<JoinLink>,
 }
 
-/// A body as clean text: JSON's escapes of URL characters read, redirect links unwrapped, each line trimmed, quoting (`>`) stripped,
+/// A body as clean text: redirect links unwrapped, each line trimmed, quoting (`>`) stripped,
 /// no-break and ideographic spaces made plain, invisible characters dropped; every line, the last
 /// one too, ends with '\n'.
 pub(super) fn clean_text(raw: &str) -> String {
-    let raw = super::json::url_escapes_decoded(raw);
-    let raw = url::unwrap_redirects_in_text(&raw);
+    let raw = url::unwrap_redirects_in_text(raw);
     let mut out = String::with_capacity(raw.len() + 1);
     push_clean_lines(&mut out, &raw);
     out.push('\n');
@@ -352,8 +351,9 @@ enum Source<'a> {
 impl Source<'_> {
     fn text(&self) -> TextDoc {
         let raw = match self {
-            Source::Plain(t) => clean_text(t),
-            Source::Decoded(t) => clean_text(t),
+            // JSON's escapes of a URL's characters read first (`?pwd\u003d…`, Go's output).
+            Source::Plain(t) => clean_text(&super::json::url_escapes_decoded(t)),
+            Source::Decoded(t) => clean_text(&super::json::url_escapes_decoded(t)),
             Source::StartLinks(t) => {
                 let text = clean_text(t);
                 let links = url::find_start_links(&text);
@@ -1340,10 +1340,16 @@ fn clean_value(v: &str) -> Option<String> {
 /// `v` up to a program's string ending after a written-out line break (`Atención a dudas\n" +`,
 /// a Java string concatenated line by line): the `\n` and what follows are code.
 fn before_string_end(v: &str) -> &str {
-    [r#"\n" "#, r#"\n"+"#, r#"\n","#, r#"\n";"#, "\\n' ", "\\n`"]
-        .iter()
-        .filter_map(|end| v.find(end))
-        .min()
+    let b = v.as_bytes();
+    // `\n` then a closing quote and what follows one in code: `" `, `"+`, `",`, `";`, `' `, `` ` ``.
+    let ends = |i: usize| match (b.get(i + 1), b.get(i + 2), b.get(i + 3)) {
+        (Some(b'n'), Some(b'"'), Some(b' ' | b'+' | b',' | b';')) => true,
+        (Some(b'n'), Some(b'\''), Some(b' ')) | (Some(b'n'), Some(b'`'), _) => true,
+        _ => false,
+    };
+    // ASCII backslash: the cut is a char boundary.
+    memchr::memchr_iter(b'\\', b)
+        .find(|&i| ends(i))
         .map_or(v, |i| &v[..i])
 }
 
@@ -1868,6 +1874,7 @@ const KEYED_PASSCODE_REACH: usize = 800;
 /// between key and link, the nearest there; the quoted value must have a passcode's shape
 /// ([`prose_passcode_value`]).
 fn keyed_passcode(text: &str, link_pos: usize) -> Option<&str> {
+    let link_pos = link_pos.min(text.len());
     let boundary = |mut i: usize| {
         while !text.is_char_boundary(i) {
             i -= 1;
@@ -1876,11 +1883,16 @@ fn keyed_passcode(text: &str, link_pos: usize) -> Option<&str> {
     };
     let from = boundary(link_pos.saturating_sub(KEYED_PASSCODE_REACH));
     let to = boundary((link_pos + KEYED_PASSCODE_REACH).min(text.len()));
+    static PASS: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new("pass"));
     let b = text.as_bytes();
     let mut best: Option<(usize, &str)> = None;
-    for key in ["password", "passcode"] {
-        for at in memchr::memmem::find_iter(&b[from..to], key.as_bytes()).map(|i| from + i) {
-            let end = at + key.len();
+    for at in PASS.find_iter(&b[from..to]).map(|i| from + i) {
+        {
+            let end = at + "password".len();
+            if !matches!(b.get(at + 4..end), Some(b"word" | b"code")) {
+                continue;
+            }
             let quote = b.get(at.wrapping_sub(1)).copied();
             if !matches!(quote, Some(b'"' | b'\'')) || b.get(end).copied() != quote {
                 continue;
@@ -2287,7 +2299,7 @@ fn recurrence_after_time(value: &str) -> Option<&str> {
     let blank = |c: u8| c == b' ' || c == b'\t';
     let mut i = 0;
     while i + 1 < b.len() {
-        if blank(b[i]) && (blank(b[i + 1]) || zoom_every(&value[i + 1..])) {
+        if blank(b[i]) && (blank(b[i + 1]) || b[i + 1] == b'E' && zoom_every(&value[i + 1..])) {
             // ASCII blanks: `i` and where they end are char boundaries.
             let rest = value[i..].trim_start_matches([' ', '\t']);
             // First bytes compared before whole prefixes: an opener's first character and its
