@@ -753,12 +753,18 @@ fn no_link_reason(loaded: &Loaded) -> NotAnInvitation {
 /// read as the cancellation it is, and finds its request by UID). A cancelled meeting must
 /// never send an interpreter.
 fn cancelled_in_text(loaded: &Loaded, text: &str) -> bool {
-    loaded.calendars.iter().all(|c| c.method.is_none())
-        && super::split_lf(text).any(|l| {
-            let l = l.trim_start();
-            l.starts_with("This event has been canceled")
-                || l.starts_with("This event has been cancelled")
-        })
+    static NOTICE: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new("This event has been cancel"));
+    let b = text.as_bytes();
+    // Where the sentence opens a line (only blanks before it; quoting is already gone),
+    // spelt "canceled" or "cancelled".
+    let opens_line = |at: usize| {
+        let before = &b[..at];
+        let start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        before[start..].iter().all(|c| c.is_ascii_whitespace())
+            && matches!(b.get(at + 26..at + 28), Some(b"ed" | b"le"))
+    };
+    loaded.calendars.iter().all(|c| c.method.is_none()) && NOTICE.find_iter(b).any(opens_line)
 }
 
 /// The refusal of a cancellation notice without a calendar to find its request by.
@@ -1337,19 +1343,29 @@ fn clean_value(v: &str) -> Option<String> {
     (!v.is_empty() && !is_placeholder(v)).then(|| v.to_owned())
 }
 
-/// `v` up to a program's string ending after a written-out line break (`Atención a dudas\n" +`,
-/// a Java string concatenated line by line): the `\n` and what follows are code.
+/// `v` up to a written-out line break that ends a program's string (`Atención a dudas\n" +`,
+/// a Java string concatenated line by line; `My Webinar\n\n"`): one before a quote, another
+/// escape or the value's end. The `\n` and what follows are code.
 fn before_string_end(v: &str) -> &str {
     let b = v.as_bytes();
-    // `\n` then a closing quote and what follows one in code: `" `, `"+`, `",`, `";`, `' `, `` ` ``.
-    let ends = |i: usize| match (b.get(i + 1), b.get(i + 2), b.get(i + 3)) {
-        (Some(b'n'), Some(b'"'), Some(b' ' | b'+' | b',' | b';')) => true,
-        (Some(b'n'), Some(b'\''), Some(b' ')) | (Some(b'n'), Some(b'`'), _) => true,
-        _ => false,
+    // `\n` then a closing quote, another escape, or the value's end.
+    let ends = |i: usize| {
+        b.get(i + 1) == Some(&b'n')
+            && b.get(i + 2)
+                .is_none_or(|c| matches!(c, b'"' | b'\'' | b'`' | b'\\'))
     };
+    // Escapes before any text are not its end ([`after_escapes`] drops them).
+    let mut lead = v.trim_start();
+    while let Some(r) = ["\\n", "\\r", "\\t"]
+        .iter()
+        .find_map(|e| lead.strip_prefix(e))
+    {
+        lead = r.trim_start();
+    }
+    let from = v.len() - lead.len();
     // ASCII backslash: the cut is a char boundary.
     memchr::memchr_iter(b'\\', b)
-        .find(|&i| ends(i))
+        .find(|&i| i >= from && ends(i))
         .map_or(v, |i| &v[..i])
 }
 
@@ -4060,6 +4076,9 @@ mod value_tests {
         for (v, want) in [
             (r#"Atención a dudas\n" +"#, Some("Atención a dudas")),
             (r#"Topic X\n", "#, Some("Topic X")),
+            (r#"My Webinar\n\n""#, Some("My Webinar")),
+            (r#"Line\n"#, Some("Line")),
+            (r#"C:\new folder"#, Some(r#"C:\new folder"#)),
             ("${topic}", None),
             ("{{ meeting.topic }}", None),
             ("{topic}", None),

@@ -63,6 +63,9 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("islamabad, karachi, tashkent", "Asia/Tashkent"),
     ("mumbai, kolkata, new delhi", "Asia/Kolkata"),
     ("india standard time", "Asia/Kolkata"),
+    // Google Calendar's name for Manila's zone ("Wed May 5, 2021 10:30am – 12pm Philippine
+    // Standard Time", a Gmail snippet of an updated event).
+    ("philippine standard time", "Asia/Manila"),
     ("india", "Asia/Kolkata"),
     ("astana, dhaka", "Asia/Dhaka"),
     ("dacca", "Asia/Dhaka"),
