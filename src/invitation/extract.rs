@@ -1344,28 +1344,21 @@ fn clean_value(v: &str) -> Option<String> {
 }
 
 /// `v` up to a written-out line break that ends a program's string (`Atención a dudas\n" +`,
-/// a Java string concatenated line by line; `My Webinar\n\n"`): one before a quote, another
-/// escape or the value's end. The `\n` and what follows are code.
+/// a Java string concatenated line by line; `My Webinar\n\n"`): one that only escapes and then
+/// a quote or the value's end follow. The `\n` and what follows are code.
 fn before_string_end(v: &str) -> &str {
     let b = v.as_bytes();
-    // `\n` then a closing quote, another escape, or the value's end.
+    // `\n` (and any escapes right after it) then a closing quote or the value's end.
     let ends = |i: usize| {
-        b.get(i + 1) == Some(&b'n')
-            && b.get(i + 2)
-                .is_none_or(|c| matches!(c, b'"' | b'\'' | b'`' | b'\\'))
+        let mut j = i;
+        while b.get(j) == Some(&b'\\') && matches!(b.get(j + 1), Some(b'n' | b'r' | b't')) {
+            j += 2;
+        }
+        b.get(i + 1) == Some(&b'n') && b.get(j).is_none_or(|c| matches!(c, b'"' | b'\'' | b'`'))
     };
-    // Escapes before any text are not its end ([`after_escapes`] drops them).
-    let mut lead = v.trim_start();
-    while let Some(r) = ["\\n", "\\r", "\\t"]
-        .iter()
-        .find_map(|e| lead.strip_prefix(e))
-    {
-        lead = r.trim_start();
-    }
-    let from = v.len() - lead.len();
     // ASCII backslash: the cut is a char boundary.
     memchr::memchr_iter(b'\\', b)
-        .find(|&i| i >= from && ends(i))
+        .find(|&i| ends(i))
         .map_or(v, |i| &v[..i])
 }
 
@@ -4077,6 +4070,10 @@ mod value_tests {
             (r#"Atención a dudas\n" +"#, Some("Atención a dudas")),
             (r#"Topic X\n", "#, Some("Topic X")),
             (r#"My Webinar\n\n""#, Some("My Webinar")),
+            (
+                r#"Hi there, \n\nAna Ruiz"#,
+                Some(r#"Hi there, \n\nAna Ruiz"#),
+            ),
             (r#"Line\n"#, Some("Line")),
             (r#"C:\new folder"#, Some(r#"C:\new folder"#)),
             ("${topic}", None),
