@@ -10,8 +10,13 @@
 //! no double-quoted one is, a single-quoted or template one (an SQL dump's row, a JavaScript
 //! string or template).
 //!
+//! An object that gives the passcode under a key beside its join link (`"password"` beside
+//! `"join_url"`) is also written out as an invitation's lines, and a plain body's `\u003d`-style
+//! escapes of a URL's characters (Go's JSON output) are read as those characters.
+//!
 //! Must never: panic on any input (serde_json's own depth limit bounds the nesting), or read
-//! anything but a whole JSON object or array, or such a string literal.
+//! anything but a whole JSON object or array, such a string literal, or those escapes; never
+//! take an object's `start_url` (it holds the host's token).
 
 use serde_json::Value;
 use std::borrow::Cow;
