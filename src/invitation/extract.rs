@@ -1897,40 +1897,39 @@ fn keyed_passcode(text: &str, link_pos: usize) -> Option<&str> {
     let b = text.as_bytes();
     let mut best: Option<(usize, &str)> = None;
     for at in PASS.find_iter(&b[from..to]).map(|i| from + i) {
-        {
-            let end = at + "password".len();
-            if !matches!(b.get(at + 4..end), Some(b"word" | b"code")) {
-                continue;
-            }
-            let quote = b.get(at.wrapping_sub(1)).copied();
-            if !matches!(quote, Some(b'"' | b'\'')) || b.get(end).copied() != quote {
-                continue;
-            }
-            // `: "value"` after the key's closing quote (all ASCII up to the value).
-            let rest = text[end + 1..].trim_start_matches([' ', '\t']);
-            let Some(rest) = rest.strip_prefix(':') else {
-                continue;
-            };
-            let rest = rest.trim_start_matches([' ', '\t']);
-            let Some(q) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
-                continue;
-            };
-            let Some(close) = rest[1..].find(q) else {
-                continue;
-            };
-            let Some(v) = prose_passcode_value(&rest[..close + 2]) else {
-                continue;
-            };
-            // In the link's own object: no brace between them (a mail server's login in a
-            // settings object beside the link is not the meeting's).
-            let between = &b[at.min(link_pos)..at.max(link_pos)];
-            if memchr::memchr2(b'{', b'}', between).is_some() {
-                continue;
-            }
-            let distance = at.abs_diff(link_pos);
-            if best.is_none_or(|(d, _)| distance < d) {
-                best = Some((distance, v));
-            }
+        // "password" and "passcode" are as long.
+        let end = at + "password".len();
+        if !matches!(b.get(at + 4..end), Some(b"word" | b"code")) {
+            continue;
+        }
+        let quote = b.get(at.wrapping_sub(1)).copied();
+        if !matches!(quote, Some(b'"' | b'\'')) || b.get(end).copied() != quote {
+            continue;
+        }
+        // `: "value"` after the key's closing quote (all ASCII up to the value).
+        let rest = text[end + 1..].trim_start_matches([' ', '\t']);
+        let Some(rest) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let Some(q) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
+            continue;
+        };
+        let Some(close) = rest[1..].find(q) else {
+            continue;
+        };
+        let Some(v) = prose_passcode_value(&rest[..close + 2]) else {
+            continue;
+        };
+        // In the link's own object: no brace between them (a mail server's login in a
+        // settings object beside the link is not the meeting's).
+        let between = &b[at.min(link_pos)..at.max(link_pos)];
+        if memchr::memchr2(b'{', b'}', between).is_some() {
+            continue;
+        }
+        let distance = at.abs_diff(link_pos);
+        if best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, v));
         }
     }
     best.map(|(_, v)| v)
