@@ -421,16 +421,22 @@ pub(crate) fn find_start_links(text: &str) -> Vec<JoinLink> {
     out
 }
 
+/// What follows `https://` or `http://` (any case) at the start of `url`; `None` for any other
+/// start.
+fn after_http_scheme(url: &str) -> Option<&str> {
+    // ASCII schemes: the cut is a char boundary.
+    if starts_with_ci(url, "https://") {
+        Some(&url[8..])
+    } else if starts_with_ci(url, "http://") {
+        Some(&url[7..])
+    } else {
+        None
+    }
+}
+
 /// [`find_start_links`]'s reading of one URL: `http(s)://<zoom host>/s/<id>`, no `zak`.
 fn start_link(raw: &str) -> Option<JoinLink> {
-    let rest_at = if starts_with_ci(raw, "https://") {
-        8
-    } else if starts_with_ci(raw, "http://") {
-        7
-    } else {
-        return None;
-    };
-    let (host, path, tail) = split_after_scheme(&raw[rest_at..]);
+    let (host, path, tail) = split_after_scheme(after_http_scheme(raw)?);
     if !zoom_host(host)
         || tail
             .split(['?', '&', '#'])
@@ -756,14 +762,7 @@ pub(crate) fn unwrap_redirect(url: &str) -> String {
 /// The target of `url` if its host and path are one of the redirectors' own, whatever its query
 /// mentions: a join link whose query happens to name a redirector is not one.
 fn unwrap_one_redirect(url: &str) -> Option<String> {
-    let rest_at = if starts_with_ci(url, "https://") {
-        8
-    } else if starts_with_ci(url, "http://") {
-        7
-    } else {
-        return None;
-    };
-    let (host, path, tail) = split_after_scheme(&url[rest_at..]);
+    let (host, path, tail) = split_after_scheme(after_http_scheme(url)?);
     // The path and all that follows it (they end the URL).
     let after = &url[url.len() - path.len() - tail.len()..];
     let query = tail
