@@ -1269,9 +1269,10 @@ fn says_no_passcode(v: &str) -> bool {
 fn passcode_end(text: &str, end: usize) -> usize {
     let b = text.as_bytes();
     if b.get(end) == Some(&b'?') && generated_before(b, end) {
-        let rest = &b[end + 1..];
-        let line_end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
-        if rest[..line_end].iter().all(u8::is_ascii_whitespace) {
+        // Read only up to the first byte that is not blank: a long line after the value would
+        // otherwise be read whole for each of its labels.
+        let rest = b[end + 1..].iter().take_while(|&&c| c != b'\n');
+        if rest.copied().all(|c| c.is_ascii_whitespace()) {
             return end + 1;
         }
     }
@@ -1816,8 +1817,18 @@ fn prose_passcode_at(text: &str, h: usize) -> Option<&str> {
     // the colon the label scan read is passed, the value still has to be a prose one.
     let after = after.trim_start_matches([' ', '\t', '*', '_']);
     let after = after.strip_prefix([':', '：']).unwrap_or(after);
-    let line = &after[..after.find('\n').unwrap_or(after.len())];
-    let mut words = line.split_whitespace().take(7);
+    // The first seven words on the label's line, read one at a time: a long line is not read
+    // to its end for each label on it.
+    let mut words = after
+        .split_inclusive(char::is_whitespace)
+        .scan(false, |line_ended, piece| {
+            (!*line_ended).then(|| {
+                *line_ended = piece.ends_with('\n');
+                piece.trim_end()
+            })
+        })
+        .filter(|w| !w.is_empty())
+        .take(7);
     let first = words.next()?;
     if let Some(v) = prose_passcode_value(first) {
         return Some(v);
@@ -1937,7 +1948,10 @@ fn keyed_passcode(text: &str, link_pos: usize) -> Option<&str> {
 
 /// True when the last URL between the join link (at `link_pos`) and a passcode label at `pos`
 /// is a Zoom recording's (`/rec/share/…`, `/rec/play/…`): the passcode is the recording's
-/// (meeting notes list the meeting, then "Recording: <link>" and its "Passcode:").
+/// (meeting notes list the meeting, then "Recording: <link>" and its "Passcode:"). The
+/// reference [`RecordingLinks::follows`] is tested against; it reads the text between anew for
+/// each label, so a text of many labels costs the square of its length.
+#[cfg(test)]
 fn follows_recording_link(text: &str, link_pos: usize, pos: usize) -> bool {
     let Some(between) = text.get(link_pos..pos) else {
         return false;
@@ -1955,6 +1969,62 @@ fn follows_recording_link(text: &str, link_pos: usize, pos: usize) -> bool {
         .find(|c: char| c.is_whitespace() || matches!(c, '>' | ')' | ']'))
         .unwrap_or(url.len())];
     url.contains("/rec/share/") || url.contains("/rec/play/")
+}
+
+/// [`follows_recording_link`] for every passcode label of one text: the text after the join
+/// link is read once, when the first label asks, however many labels follow.
+struct RecordingLinks<'t> {
+    text: &'t str,
+    link_pos: usize,
+    /// Each URL after the join link: where its `://` starts, and where the first `/rec/share/`
+    /// or `/rec/play/` in it ends (the URL runs to the first blank or closing mark). Empty when
+    /// no `/rec/` follows the link at all (most texts); read when first asked.
+    urls: std::cell::OnceCell<Vec<(usize, Option<usize>)>>,
+}
+
+impl<'t> RecordingLinks<'t> {
+    fn new(text: &'t str, link_pos: usize) -> Self {
+        RecordingLinks {
+            text,
+            link_pos,
+            urls: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Whether the last URL between the join link and `pos` is a recording's, as far as it
+    /// runs before `pos`.
+    fn follows(&self, pos: usize) -> bool {
+        let (text, link_pos) = (self.text, self.link_pos);
+        if pos < link_pos || pos > text.len() {
+            return false;
+        }
+        let urls = self.urls.get_or_init(|| {
+            let after = &text.as_bytes()[link_pos..];
+            if memchr::memmem::find(after, b"/rec/").is_none() {
+                return Vec::new();
+            }
+            memchr::memmem::find_iter(after, b"://")
+                .map(|i| {
+                    let at = link_pos + i;
+                    let url = &text[at..];
+                    let url = &url[..url
+                        .find(|c: char| c.is_whitespace() || matches!(c, '>' | ')' | ']'))
+                        .unwrap_or(url.len())];
+                    let rec = ["/rec/share/", "/rec/play/"]
+                        .iter()
+                        .filter_map(|p| url.find(p).map(|k| at + k + p.len()))
+                        .min();
+                    (at, rec)
+                })
+                .collect()
+        });
+        // The last URL whose `://` lies wholly before `pos`.
+        let k = urls.partition_point(|&(at, _)| at + 3 <= pos);
+        let Some(&(_, rec)) = k.checked_sub(1).and_then(|k| urls.get(k)) else {
+            return false;
+        };
+        rec.is_some_and(|end| end <= pos)
+    }
 }
 
 /// Google Calendar's current invitation layout, which labels nothing: the event's title, then
@@ -2430,30 +2500,33 @@ fn read_facts(
     // the text's other links joins (a page listing several meetings, each with its passcode).
     // An ID that merely differs from the link's (a typo, an anonymised text) does not count;
     // one no Zoom meeting can have (another service's) does.
+    // Labels come in the text's order, so the nearest above is found by halving; the other
+    // links' IDs are gathered once, when first asked (a text of many links and labels would
+    // otherwise compare each label with each link).
+    let link_ids: std::cell::OnceCell<std::collections::HashSet<&str>> = std::cell::OnceCell::new();
     let under_other_meeting = |pos: usize| {
-        if id_kinds
-            .iter()
-            .rev()
-            .find(|(start, _)| *start < pos)
-            .is_some_and(|(_, foreign)| *foreign)
-        {
+        let above = id_kinds.partition_point(|(start, _)| *start < pos);
+        if above > 0 && id_kinds[above - 1].1 {
             return true;
         }
         let Some(link_id) = link_id else {
             return false;
         };
-        id_labels
-            .iter()
-            .rev()
-            .find(|(start, _)| *start < pos)
-            .is_some_and(|(_, v)| {
-                !id_digits(v).eq(link_id.bytes())
-                    && other_links.iter().any(|l| {
-                        l.meeting_id
-                            .as_deref()
-                            .is_some_and(|m| id_digits(v).eq(m.bytes()))
-                    })
-            })
+        let above = id_labels.partition_point(|(start, _)| *start < pos);
+        above.checked_sub(1).is_some_and(|k| {
+            let v = &id_labels[k].1;
+            if id_digits(v).eq(link_id.bytes()) {
+                return false;
+            }
+            let ids = link_ids.get_or_init(|| {
+                other_links
+                    .iter()
+                    .filter_map(|l| l.meeting_id.as_deref())
+                    .collect()
+            });
+            let digits: String = id_digits(v).map(char::from).collect();
+            ids.contains(digits.as_str())
+        })
     };
 
     // Passcodes: values borrowed from `text` until the one kept is known. The phone part runs
@@ -2464,6 +2537,8 @@ fn read_facts(
     let mut after: Option<&str> = None;
     let mut before: Option<&str> = None;
     let mut in_phone_typed: Option<&str> = None;
+    let recordings = RecordingLinks::new(text, link_pos);
+    let mut phone_end: Option<usize> = None;
     for (label, value) in labels::PASSCODE_RE.all(&low, &scan.passcode) {
         if ascii_letter_before(text, label.start) {
             continue;
@@ -2478,7 +2553,7 @@ fn read_facts(
         }
         f.vote(lang_of(labels::PASSCODE, &low[label.clone()]));
         let pos = label.start;
-        if under_other_meeting(pos) || follows_recording_link(text, link_pos, pos) {
+        if under_other_meeting(pos) || recordings.follows(pos) {
             continue;
         }
         if pos < link_line_start {
@@ -2490,11 +2565,14 @@ fn read_facts(
         } else if let Some(phone_start) = below.first_up_to(pos) {
             // In or after the phone part: a typed (not all-digit) passcode before the next
             // other link counts, if no better one is found.
-            let phone_end = other_links
-                .iter()
-                .find(|l| l.pos > phone_start && l.meeting_id.as_deref() != link_id)
-                .map(|l| l.pos)
-                .unwrap_or(text.len());
+            // (The phone part's start, once found, stays: its end is looked for once.)
+            let phone_end = *phone_end.get_or_insert_with(|| {
+                other_links
+                    .iter()
+                    .find(|l| l.pos > phone_start && l.meeting_id.as_deref() != link_id)
+                    .map(|l| l.pos)
+                    .unwrap_or(text.len())
+            });
             if pos < phone_end && !v.bytes().all(|b| b.is_ascii_digit()) && in_phone_typed.is_none()
             {
                 in_phone_typed = Some(v);
@@ -2509,7 +2587,7 @@ fn read_facts(
         .or_else(|| passcode_below_its_label(text, &scan.passcode, link_line_start))
         .or_else(|| {
             passcode_in_prose(text, &scan.passcode, link_line_start, |pos| {
-                !under_other_meeting(pos) && !follows_recording_link(text, link_pos, pos)
+                !under_other_meeting(pos) && !recordings.follows(pos)
             })
         })
         .or_else(|| {
@@ -4188,6 +4266,31 @@ mod value_tests {
             t3.find("Passcode").expect("label")
         ));
         assert!(!follows_recording_link(t3, 40, 10));
+    }
+
+    /// [`RecordingLinks`] answers as [`follows_recording_link`] at every place of texts with
+    /// recording links, other links, blanks and closing marks between them.
+    #[test]
+    fn recording_links_read_once_match_the_reference() {
+        let texts = [
+            "## Meeting\n- https://zoom.us/j/93387192601\n## Recording\n- https://zoom.us/rec/share/rqS.VHp\n- Passcode: Ex3gesis\nhttps://x.example/a Passcode: b",
+            "https://zoom.us/j/1 (https://zoom.us/rec/play/x) Passcode: a https://zoom.us/rec/sha",
+            "https://zoom.us/j/1 <https://zoom.us/rec/share/x>://rec/play/ P: a ://://rec/share/y]z",
+            "https://zoom.us/rec/play/x\nhttps://zoom.us/j/93387192601\nPasscode: a /rec/ ://b",
+            "https://zoom.us/j/1 https://zoom.us/x/rec/share/ é https://a.example/rec/play/ü",
+        ];
+        for t in texts {
+            for link in t.match_indices("://").map(|(i, _)| i.saturating_sub(5)) {
+                let fast = RecordingLinks::new(t, link);
+                for pos in (0..=t.len()).filter(|&p| t.is_char_boundary(p)) {
+                    assert_eq!(
+                        fast.follows(pos),
+                        follows_recording_link(t, link, pos),
+                        "{t:?} link {link} pos {pos}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -848,46 +848,54 @@ const SENTENCE_END: [char; 6] = ['.', '。', '!', '?', '！', '？'];
 /// regex: what may stand before a line label besides [`is_label_lead`] characters.
 const SHORTCODE: &str = r":[a-z0-9_+\-]+:";
 
-/// Whether a label after `before` (its line up to the label) opens a line label: only
-/// [`is_label_lead`] characters and emoji shortcodes stand before it (":alarm_clock: Time:",
-/// a GitHub issue), or a sentence that ends right before it, as when an HTML paragraph without
-/// breaks is one line ("… is inviting you to a scheduled Zoom meeting. Topic: …").
-fn opens_label(before: &str) -> bool {
-    leads_and_shortcodes(before) || before.trim_end_matches([' ', '\t']).ends_with(SENTENCE_END)
+/// Whether a label at `at` in `line` opens a line label: only [`is_label_lead`] characters and
+/// emoji shortcodes stand before it (":alarm_clock: Time:", a GitHub issue), or a sentence that
+/// ends right before it, as when an HTML paragraph without breaks is one line ("… is inviting
+/// you to a scheduled Zoom meeting. Topic: …"). `leads` is [`lead_runs`] of `line`.
+fn opens_label(line: &str, leads: &[bool], at: usize) -> bool {
+    leads.get(at) == Some(&true)
+        || line[..at]
+            .trim_end_matches([' ', '\t'])
+            .ends_with(SENTENCE_END)
 }
 
-/// Whether `s` is a run of [`is_label_lead`] characters and [`SHORTCODE`]s: which prefixes
-/// are such runs, worked out from the start (a ':' may open a shortcode or be a lead).
-fn leads_and_shortcodes(s: &str) -> bool {
-    if s.chars().all(is_label_lead) {
-        return true;
-    }
-    // Text before a label mid-line is most often prose: without a ':' it holds no shortcode.
-    if memchr::memchr(b':', s.as_bytes()).is_none() {
-        return false;
-    }
-    let b = s.as_bytes();
+/// For each byte offset of `line` (and its end), whether the line up to it is a run of
+/// [`is_label_lead`] characters and [`SHORTCODE`]s, worked out from the start (a ':' may open a
+/// shortcode or be a lead). Read once per line, not once per label word on it: a long line
+/// with many words would otherwise be read again for each (quadratic in the line's length).
+/// The reading stops at the first place no run reaches or passes, so prose costs only its
+/// first word; every later offset stays `false`.
+fn lead_runs(line: &str) -> Vec<bool> {
+    let b = line.as_bytes();
     let code_byte =
         |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'+' | b'-');
-    // reach[i]: s[..i] is such a run. Only char boundaries are ever reached.
     let mut reach = vec![false; b.len() + 1];
     reach[0] = true;
-    for (i, c) in s.char_indices() {
+    // The furthest offset reached so far: past it, nothing more can be.
+    let mut furthest = 0;
+    for (i, c) in line.char_indices() {
+        if i > furthest {
+            break;
+        }
         if !reach[i] {
             continue;
         }
         if is_label_lead(c) {
-            reach[i + c.len_utf8()] = true;
+            let end = i + c.len_utf8();
+            reach[end] = true;
+            furthest = furthest.max(end);
         }
         if c == ':' {
             let run = b[i + 1..].iter().take_while(|&&x| code_byte(x)).count();
             // ASCII bytes up to the closing ':': the end is a char boundary.
             if run > 0 && b.get(i + 1 + run) == Some(&b':') {
-                reach[i + run + 2] = true;
+                let end = i + run + 2;
+                reach[end] = true;
+                furthest = furthest.max(end);
             }
         }
     }
-    reach[b.len()]
+    reach
 }
 
 impl LineScan {
@@ -907,6 +915,8 @@ impl LineScan {
         let mut next_line = 0;
         // The line of the last hit (a later hit on it is not looked for again).
         let mut line = 0..0;
+        // The last line's [`lead_runs`], by the line's start (none read yet: `usize::MAX`).
+        let mut leads = (usize::MAX, Vec::new());
         let b = text.as_bytes();
         for (k, &h) in hits.iter().enumerate() {
             if h < next_line {
@@ -923,8 +933,13 @@ impl LineScan {
             if self.labels.is_none() {
                 next_line = end;
             }
-            if self.lead && !opens_label(&text[start..h]) {
-                continue;
+            if self.lead {
+                if leads.0 != start {
+                    leads = (start, lead_runs(&text[start..end]));
+                }
+                if !opens_label(&text[start..end], &leads.1, h - start) {
+                    continue;
+                }
             }
             if let Some(labels) = &self.labels {
                 if let Some((label_end, value)) = Self::label_at(labels, &text[h..end]) {
@@ -1702,9 +1717,12 @@ impl TextScan {
         push(TIMEZONE_WORD, &mut self.timezone);
         if kinds & PHONE_HEADER_WORD != 0 && !self.phone_header {
             // Same as `PHONE_HEADER_RE` matching: only lead characters before it on its line.
-            let line_start = low[..start].rfind('\n').map_or(0, |i| i + 1);
-            self.phone_header = low[line_start..start]
+            // Read back from the word, not forward from the line's start: on a long line with
+            // many such words, each would read the whole line before it again.
+            self.phone_header = low[..start]
                 .chars()
+                .rev()
+                .take_while(|&c| c != '\n')
                 .all(|c| matches!(c, ' ' | '\t' | '•' | '·' | '*' | '-'));
         }
         if kinds & OLD_FORMAT_WORD != 0 && !self.old_format {
@@ -1739,19 +1757,31 @@ impl TextScan {
         &'s self,
         links: impl Iterator<Item = (usize, bool)> + Clone + 's,
     ) -> impl Iterator<Item = (usize, PhraseFlags)> + 's {
-        self.flag_hits.iter().copied().filter(move |&(at, _)| {
-            let nearest = |same: bool| {
-                links
-                    .clone()
-                    .filter(|&(_, s)| s == same)
-                    .map(|(pos, _)| pos.abs_diff(at))
-                    .min()
-            };
-            match nearest(false) {
-                None => true,
-                Some(other) => nearest(true).is_none_or(|d| d <= other),
+        // The links to this meeting and to others, each sorted: the nearest of each to a
+        // phrase is found by halving, not by reading every link for every phrase.
+        let (mut same, mut other): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+        for (pos, s) in links {
+            if s {
+                same.push(pos)
+            } else {
+                other.push(pos)
             }
-        })
+        }
+        same.sort_unstable();
+        other.sort_unstable();
+        let nearest = |sorted: &[usize], at: usize| {
+            let k = sorted.partition_point(|&p| p < at);
+            let after = sorted.get(k).map(|&p| p - at);
+            let before = k.checked_sub(1).map(|k| at - sorted[k]);
+            after.into_iter().chain(before).min()
+        };
+        self.flag_hits
+            .iter()
+            .copied()
+            .filter(move |&(at, _)| match nearest(&other, at) {
+                None => true,
+                Some(o) => nearest(&same, at).is_none_or(|d| d <= o),
+            })
     }
 
     fn take_phrase(&mut self, start: usize, (f, lang): PhraseEntry) {
