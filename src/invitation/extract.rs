@@ -352,14 +352,18 @@ impl Source<'_> {
     fn text(&self) -> TextDoc {
         let raw = match self {
             // JSON's escapes of a URL's characters read first (`?pwd\u003d…`, Go's output).
-            Source::Plain(t) => clean_text(&super::json::url_escapes_decoded(t)),
-            Source::Decoded(t) => clean_text(&super::json::url_escapes_decoded(t)),
+            Source::Plain(t) => clean_text(&html::jsx_spacers_blank(
+                &super::json::url_escapes_decoded(t),
+            )),
+            Source::Decoded(t) => clean_text(&html::jsx_spacers_blank(
+                &super::json::url_escapes_decoded(t),
+            )),
             Source::StartLinks(t) => {
                 let text = clean_text(t);
                 let links = url::find_start_links(&text);
                 return TextDoc { text, links };
             }
-            Source::Html(h) => html::to_clean_text(h),
+            Source::Html(h) => html::to_clean_text(&html::jsx_spacers_blank(h)),
             Source::Calendar(c) => {
                 let mut t = String::new();
                 if let Some(d) = &c.description {

@@ -335,6 +335,30 @@ fn skip_to_close<'a>(rest: &'a str, name: &str) -> &'a str {
     ""
 }
 
+/// `text` with React's JSX spacers (`{' '}`, `{" "}`) written as the blank they render: a
+/// component's source puts one where a line of HTML ends in a blank ("Код доступа:{' '}" over
+/// "<strong>3ft6uQ</strong>", a project's promo component), and a label's value must not be
+/// read as the spacer's braces. Most texts hold no '}' at all.
+pub(crate) fn jsx_spacers_blank(text: &str) -> Cow<'_, str> {
+    let b = text.as_bytes();
+    let is_spacer = |end: usize| {
+        end >= 4 && matches!(&b[end - 4..end], [b'{', q @ (b'\'' | b'"'), b' ', r] if q == r)
+    };
+    if !memchr::memchr_iter(b'}', b).any(is_spacer) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for end in memchr::memchr_iter(b'}', b).filter(|&e| is_spacer(e)) {
+        // The spacer is ASCII: its bounds are char boundaries.
+        out.push_str(&text[from..end - 4]);
+        out.push(' ');
+        from = end + 1;
+    }
+    out.push_str(&text[from..]);
+    Cow::Owned(out)
+}
+
 /// `text` with its HTML character references decoded (`&#047;` → `/`, `&amp;` → `&`).
 pub(crate) fn decode_references(text: &str) -> String {
     html_escape::decode_html_entities(text).into_owned()
@@ -519,6 +543,29 @@ fn push_spaces(out: &mut String, mut n: usize) {
 mod tests {
     use super::*;
     use old::to_text;
+
+    #[test]
+    fn jsx_spacers_are_blanks() {
+        for (t, want) in [
+            (
+                "Код доступа:{' '}\n<strong>7kq2Wd</strong>",
+                "Код доступа: \n<strong>7kq2Wd</strong>",
+            ),
+            ("408212{\" \"}x {' '}{\" \"}", "408212 x   "),
+            // Not spacers: other quotes, other contents, a brace alone.
+            (
+                "{' \"} {\" '} {'  '} {' x'} a} {}",
+                "{' \"} {\" '} {'  '} {' x'} a} {}",
+            ),
+            ("é{' '}ü", "é ü"),
+        ] {
+            assert_eq!(jsx_spacers_blank(t), want, "{t:?}");
+        }
+        assert!(matches!(
+            jsx_spacers_blank("no braces {x}"),
+            Cow::Borrowed(_)
+        ));
+    }
 
     /// The converter as it was before it held back the white space cleaning trims: raw text
     /// (`clean` false) is what the new converter is checked against, through
