@@ -2206,10 +2206,16 @@ fn unlabelled_time(
     .take(UNLABELLED_TIME_REACH);
     above.chain(below).find_map(|s| {
         let raw = line_at(text, s);
-        // Most lines hold no year: decided before anything else is looked at.
-        if raw.len() > UNLABELLED_TIME_MAX || !has_year(raw.as_bytes()) {
+        if raw.len() > UNLABELLED_TIME_MAX {
             return None;
         }
+        // Most lines hold no year: decided before anything else is looked at. A line without
+        // one may still have its date in the Markdown heading above it.
+        let heading = if has_year(raw.as_bytes()) {
+            None
+        } else {
+            Some(dated_heading_above(text, s)?)
+        };
         let line = raw.trim();
         let b = line.as_bytes();
         let timeish = b.contains(&b':')
@@ -2225,8 +2231,26 @@ fn unlabelled_time(
         {
             return None;
         }
-        let t = time::parse_text_time(line, month_first);
+        let t = match heading {
+            Some(date) => time::parse_text_time(&format!("{date} {line}"), month_first),
+            None => time::parse_text_time(line, month_first),
+        };
         (t.start.is_some() && t.has_date && !t.no_fixed).then_some(t)
+    })
+}
+
+/// The date of the nearest Markdown heading above the line starting at `s` (within
+/// [`UNLABELLED_TIME_REACH`] lines), when that heading holds a year: its ISO date, or else its
+/// whole text ("## FRIDAY, October 10, 2025" over "FRIB IReNA Online Seminar, 2:00pm.,
+/// Eastern Time.", a course's slides), for the time parser to read with the line.
+fn dated_heading_above(text: &str, s: usize) -> Option<&str> {
+    let heading = std::iter::successors(prev_line_start(text, s), |&p| prev_line_start(text, p))
+        .take(UNLABELLED_TIME_REACH)
+        .map(|p| line_at(text, p).trim())
+        .find(|l| l.starts_with('#'))?;
+    heading_date(heading).or_else(|| {
+        let words = heading.trim_start_matches('#').trim();
+        (words.len() <= UNLABELLED_TIME_MAX && has_year(words.as_bytes())).then_some(words)
     })
 }
 
@@ -3984,8 +4008,25 @@ mod value_tests {
             "Every Monday 18:00 Europe/Vienna\nhttps://zoom.us/j/1\n",
             "https://zoom.us/j/1\n+1 312 626 6799 US (Chicago) 15 May 2026 18:00\n",
             "15 May 2026, 18:00 Europe/Vienna\n1\n2\n\n4\n5\n6\n7\n8\nhttps://zoom.us/j/1\n",
+            // A heading's date, but a nearer heading without one, or no zone on the line.
+            "## FRIDAY, October 10, 2025\n\n### Seminar\n2:00pm Eastern Time\nhttps://zoom.us/j/1\n",
+            "## FRIDAY, October 10, 2025\n\nSeminar, 2:00pm.\nhttps://zoom.us/j/1\n",
+            "## Seminars 2025\n\nSeminar, 2:00pm Eastern Time\nhttps://zoom.us/j/1\n",
         ] {
             assert_eq!(start(t), None, "{t:?}");
+        }
+        // The date only in the Markdown heading above the time's line (a course's slides).
+        for (t, want) in [
+            (
+                "## FRIDAY, October 10, 2025 \n\nFRIB IReNA Online Seminar, 2:00pm., Eastern Time.\nJoin Zoom: https://msu.zoom.us/j/1\n",
+                "2025-10-10T14:00:00-04:00",
+            ),
+            (
+                "# 2022-09-07 Community Meeting\n8pm UTC\nhttps://zoom.us/j/1\n",
+                "2022-09-07T20:00:00+00:00",
+            ),
+        ] {
+            assert_eq!(start(t).map(|s| s.to_rfc3339()).as_deref(), Some(want), "{t:?}");
         }
     }
 
