@@ -443,6 +443,18 @@ pub(crate) const RECURRING: &[&str] = &[
     "every friday",
     "every saturday",
     "every sunday",
+    // A weekday of each month ("every first Wednesday of a month at 14:00 CET", "the 2nd and
+    // 4th Wednesday of every month": project pages).
+    "every first ",
+    "every 1st ",
+    "every 2nd ",
+    "every third ",
+    "every 3rd ",
+    "every 4th ",
+    "every last ",
+    "every 2 weeks",
+    "of every month",
+    "of each month",
     "occurrence(s)",
     "no fixed time",
     "meet anytime",
