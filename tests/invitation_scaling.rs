@@ -23,6 +23,8 @@ enum Shape {
     Glued,
     /// Every line quoted twice (`> > `), as a reply quotes it.
     Quoted,
+    /// Every blank taken out (one word as long as the input).
+    NoBlanks,
 }
 
 fn fixture(prefix: &str) -> Vec<u8> {
@@ -56,6 +58,11 @@ fn long(text: &[u8], shape: Shape, len: usize) -> Vec<u8> {
         }
         Shape::Glued => lines.collect::<Vec<_>>().concat(),
         Shape::Quoted => lines.flat_map(|l| [b"> > ", l, b"\n"].concat()).collect(),
+        Shape::NoBlanks => text
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect(),
     };
     let mut out = Vec::with_capacity(len + unit.len());
     while out.len() < len {
@@ -79,7 +86,7 @@ fn cost(input: &[u8]) -> Duration {
 #[test]
 fn long_inputs_cost_in_proportion_to_their_length() {
     // Each case names what once read its whole line, or every link, once per label.
-    let cases: [(&str, Vec<u8>, Shape); 8] = [
+    let cases: [(&str, Vec<u8>, Shape); 10] = [
         // A label word many times on one line after a ':' (lead runs read per word).
         (
             "label words on one line",
@@ -122,6 +129,19 @@ fn long_inputs_cost_in_proportion_to_their_length() {
             Shape::Quoted,
         ),
         ("many links and labels", fixture("036"), Shape::Text),
+        // No blanks at all: each `://` read to the text's end for a link blanks broke.
+        (
+            "an old invitation without blanks",
+            fixture("016"),
+            Shape::NoBlanks,
+        ),
+        // A JSON array on one line: each "password" read to the end as a passcode in prose.
+        (
+            "meetings as JSON on one line",
+            br#"{"join_url":"https://zoom.us/j/91234567890?pwd=abc123","password":"417531"},"#
+                .to_vec(),
+            Shape::Text,
+        ),
     ];
     const SMALL: usize = 128 * 1024;
     const GROWTH: usize = 16;

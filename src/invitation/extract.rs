@@ -1821,8 +1821,18 @@ fn prose_passcode_at(text: &str, h: usize) -> Option<&str> {
     // the colon the label scan read is passed, the value still has to be a prose one.
     let after = after.trim_start_matches([' ', '\t', '*', '_']);
     let after = after.strip_prefix([':', '：']).unwrap_or(after);
-    // The first seven words on the label's line, read one at a time: a long line is not read
-    // to its end for each label on it.
+    // The first seven words on the label's line, read one at a time and only within
+    // [`PROSE_REACH`] bytes (a word cut there is not read): a long line, or one long word (a
+    // JSON array on one line), is not read to its end for each label on it.
+    let after = if after.len() > PROSE_REACH {
+        let end = (0..=PROSE_REACH)
+            .rev()
+            .find(|&e| after.is_char_boundary(e))
+            .unwrap_or(0);
+        &after[..after[..end].rfind(char::is_whitespace).unwrap_or(0)]
+    } else {
+        after
+    };
     let mut words = after
         .split_inclusive(char::is_whitespace)
         .scan(false, |line_ended, piece| {
@@ -1841,6 +1851,10 @@ fn prose_passcode_at(text: &str, h: usize) -> Option<&str> {
     words.position(|w| LINKS.iter().any(|l| w.eq_ignore_ascii_case(l)))?;
     prose_passcode_value(words.next()?)
 }
+
+/// How far after a passcode label [`prose_passcode_at`] reads: seven words of a sentence, with
+/// room to spare.
+const PROSE_REACH: usize = 256;
 
 /// A word as a passcode written in a sentence: quotation and emphasis marks around it and
 /// sentence punctuation after it dropped; 4 to 10 passcode characters holding a digit, or

@@ -466,7 +466,9 @@ fn start_link(raw: &str) -> Option<JoinLink> {
 /// pieces joined again; `None` when no link was broken so. A piece joins the one before it
 /// only where that one ends inside a URL (after `/`, `-`, `?`, `=` or `&`) or where it opens a
 /// query, and only a joined URL that reads as a join link is kept. Read only where a text
-/// holds no join link (the extraction's fallbacks).
+/// holds no join link (the extraction's fallbacks). A URL is read only up to
+/// [`BROKEN_LINK_MAX`] bytes: each `://` costs at most that much, however long the text's
+/// runs without blanks are (a text without any would otherwise be read to its end per `://`).
 pub(crate) fn with_broken_links_joined(text: &str) -> Option<String> {
     let b = text.as_bytes();
     let mut out = String::new();
@@ -489,13 +491,20 @@ pub(crate) fn with_broken_links_joined(text: &str) -> Option<String> {
         for _ in 0..12 {
             let blanks = b[end..]
                 .iter()
+                .take(BROKEN_LINK_MAX)
                 .take_while(|c| c.is_ascii_whitespace())
                 .count();
             let from = end + blanks;
+            let room = BROKEN_LINK_MAX.saturating_sub(url.len());
             let len = b[from..]
                 .iter()
+                .take(room + 1)
                 .take_while(|c| !c.is_ascii_whitespace())
                 .count();
+            if len > room {
+                // Longer than any join link: not joined, and not read further.
+                break;
+            }
             let piece = &text[from..from + len];
             let joins = blanks == 0
                 || url.ends_with(['/', '-', '?', '=', '&'])
@@ -522,6 +531,10 @@ pub(crate) fn with_broken_links_joined(text: &str) -> Option<String> {
         out
     })
 }
+
+/// The longest URL [`with_broken_links_joined`] joins: a join link with its query is under
+/// 200 bytes.
+const BROKEN_LINK_MAX: usize = 512;
 
 /// A join link whose parts a plain-text rendering of bold type starred
 /// ("https://zoom.us/j/**71944238011**?pwd=**A7f…", a Mexican university's invitation as
@@ -1020,6 +1033,14 @@ mod tests {
         ] {
             assert_eq!(with_broken_links_joined(t).as_deref(), want, "{t:?}");
         }
+        // A URL longer than any join link is not joined (nor read past the cap).
+        let long = format!(
+            "https://us02web.zoom.us/j/81234567890?x={}& pwd=abc",
+            "a".repeat(600)
+        );
+        assert_eq!(with_broken_links_joined(&long), None);
+        let short = long.replace(&"a".repeat(600), "a");
+        assert!(with_broken_links_joined(&short).is_some());
     }
 
     #[test]
