@@ -1888,8 +1888,16 @@ fn prose_passcode_value(word: &str) -> Option<&str> {
 /// read only where no passcode label is found, and only there, since "Code" alone labels many
 /// other things. `id_labels` are where the labels of this meeting's ID start.
 fn code_under_meeting_id(text: &str, id_labels: impl Iterator<Item = usize>) -> Option<&str> {
+    // Where the last label's line ends: the labels (in the text's order) on a line already
+    // read have the same line under them, which is not looked for again.
+    let mut line_end = 0;
     id_labels.into_iter().find_map(|at| {
-        let next = next_line_start(text, at)?;
+        if at < line_end {
+            return None;
+        }
+        let next = next_line_start(text, at);
+        line_end = next.unwrap_or(text.len());
+        let next = next?;
         let line = line_at(text, next).trim_start_matches(['*', '_', '-', '•', ' ', '\t']);
         let rest = line
             .get(..4)
@@ -2218,18 +2226,15 @@ fn unlabelled_time(
         next_line_start(text, s)
     })
     .take(UNLABELLED_TIME_REACH);
+    // Whether any line opens with '#' (a Markdown heading): one search for the whole text.
+    let headings = text.starts_with('#') || memchr::memmem::find(text.as_bytes(), b"\n#").is_some();
     above.chain(below).find_map(|s| {
         let raw = line_at(text, s);
-        if raw.len() > UNLABELLED_TIME_MAX {
+        // Most lines hold no year: decided before anything else is looked at, unless a
+        // heading above may give the date.
+        if raw.len() > UNLABELLED_TIME_MAX || !(headings || has_year(raw.as_bytes())) {
             return None;
         }
-        // Most lines hold no year: decided before anything else is looked at. A line without
-        // one may still have its date in the Markdown heading above it.
-        let heading = if has_year(raw.as_bytes()) {
-            None
-        } else {
-            Some(dated_heading_above(text, s)?)
-        };
         let line = raw.trim();
         let b = line.as_bytes();
         let timeish = b.contains(&b':')
@@ -2238,8 +2243,17 @@ fn unlabelled_time(
         if !timeish
             || line.contains("://")
             || b.windows(2).any(|w| w[0] == b'+' && w[1].is_ascii_digit())
-            // A date line is [`date_line_time`]'s to read, and a mail header's is the mail's.
-            || labels::date_value(line).is_some()
+        {
+            return None;
+        }
+        // A line without a year may have its date in the Markdown heading above it.
+        let heading = if has_year(b) {
+            None
+        } else {
+            Some(dated_heading_above(text, s)?)
+        };
+        // A date line is [`date_line_time`]'s to read, and a mail header's is the mail's.
+        if labels::date_value(line).is_some()
             || is_mail_header(line)
             || beside_a_mail_header(text, s)
         {
@@ -2260,8 +2274,9 @@ fn unlabelled_time(
 fn dated_heading_above(text: &str, s: usize) -> Option<&str> {
     let heading = std::iter::successors(prev_line_start(text, s), |&p| prev_line_start(text, p))
         .take(UNLABELLED_TIME_REACH)
-        .map(|p| line_at(text, p).trim())
-        .find(|l| l.starts_with('#'))?;
+        .map(|p| line_at(text, p))
+        .find(|l| l.starts_with('#'))?
+        .trim();
     heading_date(heading).or_else(|| {
         let words = heading.trim_start_matches('#').trim();
         (words.len() <= UNLABELLED_TIME_MAX && has_year(words.as_bytes())).then_some(words)

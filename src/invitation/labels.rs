@@ -871,17 +871,19 @@ fn opens_label(line: &str, leads: &[bool], at: usize) -> bool {
             .ends_with(SENTENCE_END)
 }
 
-/// For each byte offset of `line` (and its end), whether the line up to it is a run of
-/// [`is_label_lead`] characters and [`SHORTCODE`]s, worked out from the start (a ':' may open a
-/// shortcode or be a lead). Read once per line, not once per label word on it: a long line
-/// with many words would otherwise be read again for each (quadratic in the line's length).
-/// The reading stops at the first place no run reaches or passes, so prose costs only its
-/// first word; every later offset stays `false`.
-fn lead_runs(line: &str) -> Vec<bool> {
+/// Sets `reach` to tell, for each byte offset of `line` (and its end), whether the line up to
+/// it is a run of [`is_label_lead`] characters and [`SHORTCODE`]s, worked out from the start
+/// (a ':' may open a shortcode or be a lead). Read once per line, not once per label word on
+/// it: a long line with many words would otherwise be read again for each (quadratic in the
+/// line's length). The reading stops at the first place no run reaches or passes, so prose
+/// costs only its first word; every later offset stays `false`. `reach` is the caller's, kept
+/// from line to line.
+fn lead_runs(line: &str, reach: &mut Vec<bool>) {
     let b = line.as_bytes();
     let code_byte =
         |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'+' | b'-');
-    let mut reach = vec![false; b.len() + 1];
+    reach.clear();
+    reach.resize(b.len() + 1, false);
     reach[0] = true;
     // The furthest offset reached so far: past it, nothing more can be.
     let mut furthest = 0;
@@ -907,7 +909,6 @@ fn lead_runs(line: &str) -> Vec<bool> {
             }
         }
     }
-    reach
 }
 
 impl LineScan {
@@ -947,7 +948,8 @@ impl LineScan {
             }
             if self.lead {
                 if leads.0 != start {
-                    leads = (start, lead_runs(&text[start..end]));
+                    leads.0 = start;
+                    lead_runs(&text[start..end], &mut leads.1);
                 }
                 if !opens_label(&text[start..end], &leads.1, h - start) {
                     continue;
@@ -1769,19 +1771,31 @@ impl TextScan {
         &'s self,
         links: impl Iterator<Item = (usize, bool)> + Clone + 's,
     ) -> impl Iterator<Item = (usize, PhraseFlags)> + 's {
-        // The links to this meeting and to others, each sorted: the nearest of each to a
-        // phrase is found by halving, not by reading every link for every phrase.
+        // With many links, those to this meeting and to others are sorted apart, and the
+        // nearest of each to a phrase is found by halving, not by reading every link for every
+        // phrase; a few (most texts) are read as they are, without the copies.
+        let many = links.clone().nth(8).is_some();
         let (mut same, mut other): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
-        for (pos, s) in links {
-            if s {
-                same.push(pos)
-            } else {
-                other.push(pos)
+        if many {
+            for (pos, s) in links.clone() {
+                if s {
+                    same.push(pos)
+                } else {
+                    other.push(pos)
+                }
             }
+            same.sort_unstable();
+            other.sort_unstable();
         }
-        same.sort_unstable();
-        other.sort_unstable();
-        let nearest = |sorted: &[usize], at: usize| {
+        let nearest = move |want: bool, at: usize| {
+            if !many {
+                return links
+                    .clone()
+                    .filter(|&(_, s)| s == want)
+                    .map(|(pos, _)| pos.abs_diff(at))
+                    .min();
+            }
+            let sorted = if want { &same } else { &other };
             let k = sorted.partition_point(|&p| p < at);
             let after = sorted.get(k).map(|&p| p - at);
             let before = k.checked_sub(1).map(|k| at - sorted[k]);
@@ -1790,9 +1804,9 @@ impl TextScan {
         self.flag_hits
             .iter()
             .copied()
-            .filter(move |&(at, _)| match nearest(&other, at) {
+            .filter(move |&(at, _)| match nearest(false, at) {
                 None => true,
-                Some(o) => nearest(&same, at).is_none_or(|d| d <= o),
+                Some(o) => nearest(true, at).is_none_or(|d| d <= o),
             })
     }
 
