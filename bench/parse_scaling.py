@@ -61,6 +61,7 @@ CASES = [
     ("passcodes in prose on one line", fixture("227"), "oneline"),
     ("many links and labels, quoted", fixture("150"), "quoted"),
     ("many links and labels", fixture("036"), "text"),
+    ("recurrence phrases on one line", fixture("186"), "oneline"),
     ("an old invitation without blanks", fixture("016"), "noblanks"),
     (
         "meetings as JSON on one line",

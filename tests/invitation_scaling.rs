@@ -86,7 +86,7 @@ fn cost(input: &[u8]) -> Duration {
 #[test]
 fn long_inputs_cost_in_proportion_to_their_length() {
     // Each case names what once read its whole line, or every link, once per label.
-    let cases: [(&str, Vec<u8>, Shape); 10] = [
+    let cases: [(&str, Vec<u8>, Shape); 11] = [
         // A label word many times on one line after a ':' (lead runs read per word).
         (
             "label words on one line",
@@ -129,6 +129,12 @@ fn long_inputs_cost_in_proportion_to_their_length() {
             Shape::Quoted,
         ),
         ("many links and labels", fixture("036"), Shape::Text),
+        // Recurrence phrases on one line (the line read back and forth per phrase).
+        (
+            "recurrence phrases on one line",
+            fixture("186"),
+            Shape::OneLine,
+        ),
         // No blanks at all: each `://` read to the text's end for a link blanks broke.
         (
             "an old invitation without blanks",

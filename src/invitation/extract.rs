@@ -2093,24 +2093,31 @@ fn recurrence_line(
     hits: impl Iterator<Item = (usize, labels::PhraseFlags)>,
 ) -> Option<String> {
     for (at, _) in hits.filter(|(_, f)| f.recurring) {
-        let start = line_start(text, at);
-        // Only marks before it on its line (a bullet, '#', '*').
-        if text[start..at].chars().any(char::is_alphanumeric) {
+        // Only marks before it on its line (a bullet, '#', '*'), read back from the phrase and
+        // the line after it only once Zoom's form is known: a long line with many phrases is
+        // not read whole for each.
+        if text[..at]
+            .chars()
+            .rev()
+            .take_while(|&c| c != '\n')
+            .any(char::is_alphanumeric)
+        {
             continue;
         }
-        let line = text[at..].split('\n').next().unwrap_or("");
+        let rest = &text[at..];
         let zoom_form = ["every day", "every weekday", "every week", "every month"]
             .iter()
             .any(|p| {
-                line.get(..p.len())
+                rest.get(..p.len())
                     .is_some_and(|h| h.eq_ignore_ascii_case(p))
-                    && line.get(p.len()..).is_some_and(|r| {
-                        r.is_empty() || r.starts_with(',') || r.starts_with(" on ")
+                    && rest.get(p.len()..).is_some_and(|r| {
+                        r.is_empty() || r.starts_with(['\n', ',']) || r.starts_with(" on ")
                     })
             });
         if !zoom_form {
             continue;
         }
+        let line = rest.split('\n').next().unwrap_or("");
         let v = on_its_own(recurrence_text(line));
         let v = v.split('[').next().unwrap_or(v);
         let v = v.trim_end_matches(['(', ' ']).trim();
