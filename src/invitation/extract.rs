@@ -348,16 +348,19 @@ enum Source<'a> {
     Calendar(&'a ics::Calendar),
 }
 
+/// A plain body's clean text: JSON's escapes of a URL's characters read first (`?pwd\u003d…`,
+/// Go's output), and JSX's spacers (`{' '}`) as the blanks they render.
+fn plain_text(t: &str) -> String {
+    clean_text(&html::jsx_spacers_blank(&super::json::url_escapes_decoded(
+        t,
+    )))
+}
+
 impl Source<'_> {
     fn text(&self) -> TextDoc {
         let raw = match self {
-            // JSON's escapes of a URL's characters read first (`?pwd\u003d…`, Go's output).
-            Source::Plain(t) => clean_text(&html::jsx_spacers_blank(
-                &super::json::url_escapes_decoded(t),
-            )),
-            Source::Decoded(t) => clean_text(&html::jsx_spacers_blank(
-                &super::json::url_escapes_decoded(t),
-            )),
+            Source::Plain(t) => plain_text(t),
+            Source::Decoded(t) => plain_text(t),
             Source::StartLinks(t) => {
                 let text = clean_text(t);
                 let links = url::find_start_links(&text);
