@@ -64,6 +64,11 @@ CASES = [
     ("recurrence phrases on one line", fixture("186"), "oneline"),
     ("an old invitation without blanks", fixture("016"), "noblanks"),
     (
+        "cancellation sentences on one line",
+        b"https://zoom.us/j/91234567890\n" + b"x This event has been canceled " * 8,
+        "oneline",
+    ),
+    (
         "meetings as JSON on one line",
         b'{"join_url":"https://zoom.us/j/91234567890?pwd=abc123","password":"417531"},',
         "text",

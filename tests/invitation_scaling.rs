@@ -86,7 +86,7 @@ fn cost(input: &[u8]) -> Duration {
 #[test]
 fn long_inputs_cost_in_proportion_to_their_length() {
     // Each case names what once read its whole line, or every link, once per label.
-    let cases: [(&str, Vec<u8>, Shape); 11] = [
+    let cases: [(&str, Vec<u8>, Shape); 12] = [
         // A label word many times on one line after a ':' (lead runs read per word).
         (
             "label words on one line",
@@ -140,6 +140,16 @@ fn long_inputs_cost_in_proportion_to_their_length() {
             "an old invitation without blanks",
             fixture("016"),
             Shape::NoBlanks,
+        ),
+        // Google's cancellation sentence many times on one line (the line read back per one).
+        (
+            "cancellation sentences on one line",
+            b"https://zoom.us/j/91234567890\n"
+                .iter()
+                .copied()
+                .chain(b"x This event has been canceled ".repeat(8))
+                .collect(),
+            Shape::OneLine,
         ),
         // A JSON array on one line: each "password" read to the end as a passcode in prose.
         (

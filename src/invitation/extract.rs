@@ -765,10 +765,14 @@ fn cancelled_in_text(loaded: &Loaded, text: &str) -> bool {
     let b = text.as_bytes();
     // Where the sentence opens a line (only blanks before it; quoting is already gone),
     // spelt "canceled" or "cancelled".
+    // Read back from the sentence to the first byte that is not blank: a long line holding it
+    // many times is not read back to its start for each.
     let opens_line = |at: usize| {
-        let before = &b[..at];
-        let start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
-        before[start..].iter().all(|c| c.is_ascii_whitespace())
+        b[..at]
+            .iter()
+            .rev()
+            .take_while(|&&c| c != b'\n')
+            .all(u8::is_ascii_whitespace)
             && matches!(b.get(at + 26..at + 28), Some(b"ed" | b"le"))
     };
     loaded.calendars.iter().all(|c| c.method.is_none()) && NOTICE.find_iter(b).any(opens_line)
