@@ -10,6 +10,8 @@
 //! commas). And `PARSE_BENCH_LOOP=extract|bare|none` (with `PARSE_BENCH_SET` and `PARSE_BENCH_N`
 //! passes) only loops one side over the set, for `bench/parse_ir.sh`, which counts the
 //! instructions each side executes under valgrind: a figure machine load cannot move.
+//! `PARSE_BENCH_FLOOR=1` times plain readings of the same inputs (no extraction) beside the
+//! bare parse: the cost a single Unicode-aware pass over the text has, whatever reads it.
 //! Must never write anywhere but stdout and criterion's own target directory.
 
 use criterion::{black_box, Criterion, Throughput};
@@ -164,6 +166,73 @@ fn set_ratio(named: &[(String, Vec<u8>)]) {
     );
 }
 
+/// The reference readings [`floor`] times: each reads every byte of an input once, the way any
+/// extraction must at least, and none extracts anything.
+const READINGS: [(&str, fn(&[u8]) -> usize); 4] = [
+    ("as text, lower-cased (Unicode)", |b| {
+        String::from_utf8_lossy(b).to_lowercase().len()
+    }),
+    ("as text, each line's characters counted", |b| {
+        String::from_utf8_lossy(b)
+            .lines()
+            .map(|l| l.chars().count())
+            .sum()
+    }),
+    ("as text, each character's class asked", |b| {
+        String::from_utf8_lossy(b)
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .count()
+    }),
+    ("the three above in one reading", |b| {
+        String::from_utf8_lossy(b)
+            .to_lowercase()
+            .lines()
+            .map(|l| l.chars().filter(|c| c.is_alphanumeric()).count())
+            .sum()
+    }),
+];
+
+/// `PARSE_BENCH_FLOOR=1`: what one plain reading of the text costs beside mail-parser's bare
+/// parse, over `PARSE_BENCH_SET`, in interleaved rounds. On a bare body mail-parser finds no
+/// header block and reads little more than the bytes; the ratios say how much of the goal's
+/// budget (2x) a single Unicode-aware pass already takes, before any extraction.
+fn floor(named: &[(String, Vec<u8>)]) {
+    let set: Vec<Vec<u8>> = selected(named).map(|(_, b)| b.clone()).collect();
+    let (rounds, passes) = (30, 10);
+    let mut bare = Duration::ZERO;
+    let mut read = [Duration::ZERO; READINGS.len()];
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for _ in 0..passes {
+            black_box(mime_all(&set));
+        }
+        bare += t.elapsed();
+        for ((_, reading), time) in READINGS.iter().zip(&mut read) {
+            let t = Instant::now();
+            for _ in 0..passes {
+                for m in &set {
+                    black_box(reading(black_box(m)));
+                }
+            }
+            *time += t.elapsed();
+        }
+    }
+    let per_pass = |d: Duration| d.as_secs_f64() / f64::from(rounds * passes) * 1e6;
+    println!(
+        "{} inputs: bare parse {:.1} us per pass over them",
+        set.len(),
+        per_pass(bare)
+    );
+    for ((name, _), time) in READINGS.iter().zip(read) {
+        println!(
+            "  {name}: {:.1} us, {:.2}x the bare parse",
+            per_pass(time),
+            time.as_secs_f64() / bare.as_secs_f64()
+        );
+    }
+}
+
 fn loop_only(named: &[(String, Vec<u8>)], side: &str) {
     let set: Vec<&Vec<u8>> = selected(named).map(|(_, b)| b).collect();
     let passes = std::env::var("PARSE_BENCH_N")
@@ -185,6 +254,10 @@ fn main() {
     }
     if std::env::var_os("PARSE_BENCH_RATIO").is_some() {
         set_ratio(&named);
+        return;
+    }
+    if std::env::var_os("PARSE_BENCH_FLOOR").is_some() {
+        floor(&named);
         return;
     }
     if std::env::var_os("PARSE_BENCH_PER_FILE").is_some() {
