@@ -862,7 +862,7 @@ impl Facts {
         let max = self.votes.iter().map(|(_, n)| *n).max().unwrap_or(0);
         if max == 0 {
             return script_lang(text)
-                .or_else(|| labels::stopword_lang(text))
+                .or_else(|| labels::stopword_lang(&url::urls_blanked(text)))
                 .map(str::to_owned);
         }
         // The languages with the most votes (each language has one entry), without collecting
@@ -2683,13 +2683,17 @@ fn read_facts(
     }
     let google = scan.flags.google;
 
-    // Topic, time and organizer: the first line holding each.
+    // Topic and time: the line holding each nearest above the link's line, else the first
+    // below (a text may list several sessions over one link, Zoom's own block last); the
+    // organizer: the first line holding one.
     let label_and_value = |g: Option<Vec<Option<Range<usize>>>>| {
         let g = g?;
         Some((g.get(1).cloned()??, g.get(2).cloned()??))
     };
     let mut inline_time = None;
-    if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low, &scan.topic)) {
+    if let Some((l, v)) =
+        label_and_value(labels::TOPIC_RE.nearest_above(&low, &scan.topic, link_line_start))
+    {
         f.vote(lang_of(labels::TOPIC, &low[l]));
         let (v, time) = split_inline_time(&low, &scan.time, v);
         inline_time = time;
@@ -2701,7 +2705,8 @@ fn read_facts(
     }
     // The time line: where the line after it starts (if one does), and its value.
     let mut time_line: Option<(usize, Option<usize>, &str)> = None;
-    let line_time = label_and_value(labels::TIME_RE.first(&low, &scan.time));
+    let line_time =
+        label_and_value(labels::TIME_RE.nearest_above(&low, &scan.time, link_line_start));
     if let Some((l, v)) = pick_time_label(text, line_time, inline_time) {
         f.vote(lang_of(labels::TIME, &low[l.clone()]));
         time_line = Some((
@@ -3086,13 +3091,16 @@ mod facts_tests {
         }
         let google = scan.flags.google;
 
-        // Topic, time and organizer: the first line holding each.
+        // Topic and time: the line holding each nearest above the link's line, else the first
+        // below; the organizer: the first line holding one.
         let label_and_value = |g: Option<Vec<Option<Range<usize>>>>| {
             let g = g?;
             Some((g.get(1).cloned()??, g.get(2).cloned()??))
         };
         let mut inline_time = None;
-        if let Some((l, v)) = label_and_value(labels::TOPIC_RE.first(&low, &scan.topic)) {
+        if let Some((l, v)) =
+            label_and_value(labels::TOPIC_RE.nearest_above(&low, &scan.topic, link_line_start))
+        {
             f.vote(lang_of(labels::TOPIC, &low[l]));
             let (v, time) = split_inline_time(&low, &scan.time, v);
             inline_time = time;
@@ -3103,7 +3111,8 @@ mod facts_tests {
             }
         }
         let mut time_line: Option<(usize, usize, String)> = None;
-        let line_time = label_and_value(labels::TIME_RE.first(&low, &scan.time));
+        let line_time =
+            label_and_value(labels::TIME_RE.nearest_above(&low, &scan.time, link_line_start));
         if let Some((l, v)) = pick_time_label(text, line_time, inline_time) {
             f.vote(lang_of(labels::TIME, &low[l.clone()]));
             time_line = Some((
@@ -3371,7 +3380,7 @@ mod facts_tests {
         let max = f.votes.iter().map(|(_, n)| *n).max().unwrap_or(0);
         if max == 0 {
             return script_lang(text)
-                .or_else(|| labels::stopword_lang(text))
+                .or_else(|| labels::stopword_lang(&url::urls_blanked(text)))
                 .map(str::to_owned);
         }
         let mut best: Vec<&'static str> = f

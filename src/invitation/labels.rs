@@ -925,79 +925,116 @@ impl LineScan {
     /// `text` (`None` for a group that did not take part). `hits` are the start offsets of this
     /// scanner's words in `text`, ascending (from [`TextScan`]).
     pub(crate) fn first(&self, text: &str, hits: &[usize]) -> Option<Vec<Option<Range<usize>>>> {
+        self.each(text, hits).next()
+    }
+
+    /// The last line before `limit` that `line` matches (a label's line starting before it),
+    /// else the first line after: the label nearest above an invitation's join link, where a
+    /// text lists several ("Session#1 / Topic: … / Time: …" then "Session#2 / Topic: … /
+    /// Time: …" over one link). Each line is read once.
+    pub(crate) fn nearest_above(
+        &self,
+        text: &str,
+        hits: &[usize],
+        limit: usize,
+    ) -> Option<Vec<Option<Range<usize>>>> {
+        let mut last = None;
+        for groups in self.each(text, hits) {
+            let starts_before =
+                (groups.first().cloned().flatten()).is_some_and(|l| l.start < limit);
+            if !starts_before {
+                return last.or(Some(groups));
+            }
+            last = Some(groups);
+        }
+        last
+    }
+
+    /// Every line of `text` that `line` matches, in order, as [`Self::first`] gives the first;
+    /// a line once (at its first match).
+    fn each<'s>(
+        &'s self,
+        text: &'s str,
+        hits: &'s [usize],
+    ) -> impl Iterator<Item = Vec<Option<Range<usize>>>> + 's {
         let mut next_line = 0;
         // The line of the last hit (a later hit on it is not looked for again).
         let mut line = 0..0;
         // The last line's [`lead_runs`], by the line's start (none read yet: `usize::MAX`).
         let mut leads = (usize::MAX, Vec::new());
         let b = text.as_bytes();
-        for (k, &h) in hits.iter().enumerate() {
-            if h < next_line {
-                continue;
-            }
-            if h >= line.end || h < line.start {
-                let start = memchr::memrchr(b'\n', &b[..h]).map_or(0, |i| i + 1);
-                let end = memchr::memchr(b'\n', &b[h..]).map_or(text.len(), |i| h + i);
-                line = start..end;
-            }
-            let (start, end) = (line.start, line.end);
-            // A sentence or a whole-line pattern reads the line at once; a label is tried at
-            // each of its words (a later one may follow a sentence's end).
-            if self.labels.is_none() {
-                next_line = end;
-            }
-            if self.lead {
-                if leads.0 != start {
-                    leads.0 = start;
-                    lead_runs(&text[start..end], &mut leads.1);
-                }
-                if !opens_label(&text[start..end], &leads.1, h - start) {
+        let mut k = 0;
+        std::iter::from_fn(move || {
+            while let Some(&h) = hits.get(k) {
+                k += 1;
+                if h < next_line {
                     continue;
                 }
-            }
-            if let Some(labels) = &self.labels {
-                if let Some((label_end, value)) = Self::label_at(labels, &text[h..end]) {
-                    return Some(vec![
-                        Some(start..end),
-                        Some(h..h + label_end),
-                        Some(h + value..end),
-                    ]);
+                if h >= line.end || h < line.start {
+                    let start = memchr::memrchr(b'\n', &b[..h]).map_or(0, |i| i + 1);
+                    let end = memchr::memchr(b'\n', &b[h..]).map_or(text.len(), |i| h + i);
+                    line = start..end;
                 }
-                continue;
-            }
-            if let Some(sentences) = &self.sentences {
-                let line = &text[start..end];
-                // The markers on this line are among its hits (the hits before `h` lie on
-                // earlier lines); a sentence whose marker is not there cannot match.
-                let on_line = &hits[k..];
-                let on_line = &on_line[..on_line.partition_point(|&x| x < end)];
-                let marked = |s: &Sentence| {
-                    on_line
+                let (start, end) = (line.start, line.end);
+                // A sentence or a whole-line pattern reads the line at once; a label is tried
+                // at each of its words (a later one may follow a sentence's end).
+                if self.labels.is_none() {
+                    next_line = end;
+                }
+                if self.lead {
+                    if leads.0 != start {
+                        leads.0 = start;
+                        lead_runs(&text[start..end], &mut leads.1);
+                    }
+                    if !opens_label(&text[start..end], &leads.1, h - start) {
+                        continue;
+                    }
+                }
+                if let Some(labels) = &self.labels {
+                    if let Some((label_end, value)) = Self::label_at(labels, &text[h..end]) {
+                        next_line = end;
+                        return Some(vec![
+                            Some(start..end),
+                            Some(h..h + label_end),
+                            Some(h + value..end),
+                        ]);
+                    }
+                    continue;
+                }
+                if let Some(sentences) = &self.sentences {
+                    let line = &text[start..end];
+                    // The markers on this line are among its hits (the hits before `h` lie on
+                    // earlier lines); a sentence whose marker is not there cannot match.
+                    let on_line = &hits[k - 1..];
+                    let on_line = &on_line[..on_line.partition_point(|&x| x < end)];
+                    let marked = |s: &Sentence| {
+                        on_line
+                            .iter()
+                            .any(|&x| text.as_bytes()[x..].starts_with(s.marker.as_bytes()))
+                    };
+                    if let Some((i, (name_end, match_end))) = sentences
                         .iter()
-                        .any(|&x| text.as_bytes()[x..].starts_with(s.marker.as_bytes()))
-                };
-                if let Some((i, (name_end, match_end))) = sentences
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| marked(s))
-                    .find_map(|(i, s)| Some((i, s.read(line)?)))
-                {
-                    let mut groups = vec![None; sentences.len() + 1];
-                    groups[0] = Some(start..start + match_end);
-                    groups[i + 1] = Some(start..start + name_end);
-                    return Some(groups);
+                        .enumerate()
+                        .filter(|(_, s)| marked(s))
+                        .find_map(|(i, s)| Some((i, s.read(line)?)))
+                    {
+                        let mut groups = vec![None; sentences.len() + 1];
+                        groups[0] = Some(start..start + match_end);
+                        groups[i + 1] = Some(start..start + name_end);
+                        return Some(groups);
+                    }
+                    continue;
                 }
-                continue;
+                if let Some(c) = self.line.captures(&text[start..end]) {
+                    return Some(
+                        c.iter()
+                            .map(|g| g.map(|g| start + g.start()..start + g.end()))
+                            .collect(),
+                    );
+                }
             }
-            if let Some(c) = self.line.captures(&text[start..end]) {
-                return Some(
-                    c.iter()
-                        .map(|g| g.map(|g| start + g.start()..start + g.end()))
-                        .collect(),
-                );
-            }
-        }
-        None
+            None
+        })
     }
 
     /// A [`line_label`]'s label at `h` in `text` (where one of its words starts) read to `end`,

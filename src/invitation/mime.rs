@@ -804,11 +804,19 @@ pub(super) fn looks_like_html(text: &str) -> bool {
         b"<br", b"<p>", b"<p ", b"<div", b"<html", b"<a ", b"<td", b"<table", b"<span", b"<body",
         b"</p>",
     ];
+    // A tag's name ends at a blank, '/' or '>' (`<br>`, `<br/>`, `<div class=…>`); a Perl
+    // mailer's `s/\n/<br\/>\n/g` under a pasted invitation is no tag, and read as HTML
+    // its lines would run together.
     let head = super::head_chars(text, 64 * 1024).as_bytes();
     memchr::memchr_iter(b'<', head).any(|i| {
         TAGS.iter().any(|t| {
             head.get(i..i + t.len())
                 .is_some_and(|w| w.eq_ignore_ascii_case(t))
+                && (t.ends_with(b">")
+                    || t.ends_with(b" ")
+                    || head
+                        .get(i + t.len())
+                        .is_none_or(|&c| c == b'/' || c == b'>' || c.is_ascii_whitespace()))
         })
     })
 }
@@ -1641,6 +1649,29 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&b)
             );
+        }
+    }
+
+    #[test]
+    fn a_tag_name_ends_at_a_blank_a_slash_or_a_bracket() {
+        for html in [
+            "a<br>b",
+            "a<BR/>b",
+            "a<br />b",
+            "<div\tclass=x>",
+            "x<td",
+            "<a href=y>",
+        ] {
+            assert!(looks_like_html(html), "{html}");
+        }
+        for text in [
+            "$body =~ s/\n/<br\\/>\n/g;",
+            "<bring>",
+            "<divide>",
+            "<a>",
+            "<tdx>",
+        ] {
+            assert!(!looks_like_html(text), "{text}");
         }
     }
 

@@ -869,6 +869,15 @@ static RUN_BYTES: [u8; 256] = {
     t
 };
 
+/// `text` with every URL (a scheme's `://` up to the next blank) blanked, for readers of prose
+/// whom a link's letters would mislead: a webinar link's `tk=E5YZhz_cGRVZ…O4.DQ…` holds the
+/// one-letter words "E" and "O", which are Portuguese stopwords. Borrowed when there is none.
+pub(crate) fn urls_blanked(text: &str) -> Cow<'_, str> {
+    static ANY_URL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)\b[a-z][a-z0-9+.\-]*://\S*").expect("static regex"));
+    ANY_URL.replace_all(text, " ")
+}
+
 /// Removes every Zoom URL from a piece of anchor text.
 pub(crate) fn remove_zoom_urls(text: &str) -> String {
     URL_RE.replace_all(text, "").into_owned()
@@ -897,6 +906,15 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_blanked_whole() {
+        assert_eq!(
+            urls_blanked("a https://x.zoom.us/w/1?tk=E5.O4&pwd=e b\nzoommtg://z.us/join?confno=1"),
+            "a   b\n "
+        );
+        assert!(matches!(urls_blanked("no link: here"), Cow::Borrowed(_)));
+    }
 
     /// A link whose `?` before `pwd=` was typed away still names its meeting; digits with
     /// anything else after them do not.
