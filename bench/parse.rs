@@ -166,9 +166,12 @@ fn set_ratio(named: &[(String, Vec<u8>)]) {
     );
 }
 
-/// The reference readings [`floor`] times: each reads every byte of an input once, the way any
-/// extraction must at least, and none extracts anything.
-const READINGS: [(&str, fn(&[u8]) -> usize); 4] = [
+/// A reference reading [`floor`] times, by name: each reads every byte of an input once, the
+/// way any extraction must at least, and none extracts anything.
+type Reading = (&'static str, fn(&[u8]) -> usize);
+
+/// See [`floor`].
+const READINGS: [Reading; 4] = [
     ("as text, lower-cased (Unicode)", |b| {
         String::from_utf8_lossy(b).to_lowercase().len()
     }),
