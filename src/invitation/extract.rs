@@ -1442,7 +1442,7 @@ fn organizer_name(v: &str) -> Option<String> {
 
 /// A name without the quotation mark a program's string opened before it, on its line
 /// (`text: "Kazuya Isawaさんがあなたを…`, a test file's stored invitation): what follows the
-/// last `"`, `` ` `` or `“` that nothing closes; and without a comment's marks before it
+/// last `"`, `` ` ``, `“` or string-opening `'` that nothing closes; and without a comment's marks before it
 /// (`// Arjun Chouhan is inviting you…`, an invitation kept in a source file's comments).
 fn after_open_quote(name: &str) -> &str {
     let name = after_escapes(name.trim_start_matches(['/', '#', '>', ' ', '\t']));
@@ -1451,11 +1451,24 @@ fn after_open_quote(name: &str) -> &str {
         .rfind('“')
         .filter(|&i| !name[i..].contains('”'))
         .map(|i| i + '“'.len_utf8());
+    // A `'` opens a string only where no letter stands before it (`value: 'Tomasz Nowak
+    // zaprasza Cię…`, a JavaScript object); in a word it is an apostrophe ("Dan O'Brien").
+    let single = name
+        .rfind('\'')
+        .filter(|_| odd('\''))
+        .filter(|&i| {
+            !name[..i]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphabetic)
+        })
+        .map(|i| i + 1);
     let cut = ['"', '`']
         .into_iter()
         .filter(|&q| odd(q))
         .filter_map(|q| name.rfind(q).map(|i| i + 1))
         .chain(curly)
+        .chain(single)
         .max();
     cut.map_or(name, |c| name[c..].trim())
 }

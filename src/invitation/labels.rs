@@ -43,6 +43,10 @@ pub(crate) const TOPIC: &[(&str, &str)] = &[
     ("Topik", "id"),
     // Zoom's Turkish invitation ("Konu: … Personal Meeting Room", a course README on GitHub).
     ("Konu", "tr"),
+    // Zoom's Polish web client (zoom/meetingsdk-web pl-PL.json, apac.rmc.topic) and a Polish
+    // phishing-awareness game's mock of Zoom's mail ("… zaprasza Cię na zaplanowane spotkanie
+    // Zoom. Temat: … Czas: …").
+    ("Temat", "pl"),
 ];
 
 /// A time-zone line of its own, read only when the time line names no zone ("Date & Time: ... at
@@ -89,6 +93,8 @@ pub(crate) const TIME: &[(&str, &str)] = &[
     ("Waktu", "id"),
     // Zoom's Turkish one ("Konu: MEVZUAT. Zaman: 13 Eyl 2024 09:00 ÖÖ İstanbul", a course page).
     ("Zaman", "tr"),
+    // The Polish mock of Zoom's mail above ("Czas: Jutro, 10:00.").
+    ("Czas", "pl"),
 ];
 
 /// A date on a line of its own, read only beside a time line that gives no date ("Date: Dec 3,
@@ -203,6 +209,9 @@ pub(crate) const MEETING_ID: &[(&str, &str)] = &[
     ("ID cuộc họp", "vi"),
     // A Turkish event poster ("Toplantı Kimliği: 581 740 2617 · Parola: 103038").
     ("Toplantı Kimliği", "tr"),
+    // Zoom's Polish web client (pl-PL.json, apac.dialog.presscode, apac.wc_meetingid) and its
+    // Polish help pages.
+    ("Identyfikator spotkania", "pl"),
 ];
 
 pub(crate) const PASSCODE: &[(&str, &str)] = &[
@@ -248,6 +257,9 @@ pub(crate) const PASSCODE: &[(&str, &str)] = &[
     ("Kode Sandi", "id"),
     ("Mật mã", "vi"),
     ("Parola", "tr"),
+    // Zoom's Polish web client (pl-PL.json, apac.wc_tel_password) and help pages.
+    ("Kod dostępu", "pl"),
+    ("Kod dostępu do spotkania", "pl"),
 ];
 
 /// Phrases near the join link that only the invitation's own language uses.
@@ -382,6 +394,8 @@ pub(crate) const PHONE_HEADERS: &[&str] = &[
     "kies nummer op basis van uw locatie",
     // Zoom's Dutch web client (zoom/meetingsdk-web nl-NL.json, apac.dialog.dial_in).
     "inbellen op basis van uw locatie",
+    // Zoom's Polish web client (pl-PL.json, apac.dialog.dial_in).
+    "połącz na podstawie swojej lokalizacji",
     "ワンタップモバイル",
     "所在地でダイアル",
     "所在地でダイヤル",
@@ -477,6 +491,9 @@ pub(crate) const RECURRING: &[&str] = &[
     "reunião recorrente",
     "toda semana",
     "terugkerende vergadering",
+    // Zoom's Polish web client (pl-PL.json, apac.recurring_meeting "Jest to spotkanie
+    // cykliczne") and help pages ("Spotkanie cykliczne").
+    "spotkanie cykliczne",
     "elke week",
     "定期ミーティング",
     "毎週",
@@ -545,6 +562,13 @@ pub(crate) const ORGANIZER: &[(&str, &str)] = &[
     (
         r"(?i)^(.+?) sizi (?:planlanmış )?zoom toplantısına davet ediyor",
         "tr",
+    ),
+    // The Polish mock of Zoom's mail ("Tomasz Nowak zaprasza Cię na zaplanowane spotkanie
+    // Zoom.", a phishing-awareness game's data on GitHub); Zoom's web client writes "{0}
+    // zaprasza Cię do …".
+    (
+        r"(?i)^(.+?) zaprasza cię na (?:zaplanowane )?spotkanie zoom",
+        "pl",
     ),
     // Zoom's Korean sentence with its particle placeholder ("ABC이(가) 예약된 Zoom 회의에 귀하를
     // 초대합니다.", a public test of a Korean meeting bot).
@@ -1337,6 +1361,7 @@ const ORGANIZER_MARKERS: &[&str] = &[
     "ke rapat zoom",
     "запрошує ",
     "zoom toplantısına davet ediyor",
+    "zaprasza cię na ",
     "초대합니다",
     " invita a ",
 ];
