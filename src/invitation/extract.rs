@@ -425,7 +425,8 @@ impl<'a> Docs<'a> {
 
     /// Where no body holds a join link: each HTML body whose source (tags included) holds one,
     /// as its text with those links after it, then each plain body that holds character
-    /// references with them decoded; the first of these that holds a join link. A page's join
+    /// references with them decoded, then each with its percent-encoded links decoded; the
+    /// first of these that holds a join link. A page's join
     /// link may sit in an attribute that is not an anchor's href (`<Zoom link={'https://uio.zoom.us/j/…'} />`,
     /// a React component on a university's event page); a database dump may keep a text
     /// HTML-escaped (`https:&#047;&#047;us04web.zoom.us&#047;j&#047;…`, a complaints portal's
@@ -468,6 +469,14 @@ impl<'a> Docs<'a> {
                     let decoded = html::decode_references(&d.text);
                     (Source::Decoded(decoded), None)
                 }),
+        );
+        // A link kept percent-encoded (`https%3A%2F%2Fus02web.zoom.us%2Fj%2F…`, a form's field
+        // in a database dump), decoded where it stands.
+        self.entries.extend(
+            (loaded.docs.iter())
+                .filter(|d| d.kind == DocKind::Plain)
+                .filter_map(|d| url::with_encoded_links_decoded(&d.text))
+                .map(|t| (Source::Decoded(t), None)),
         );
         if let Some(i) = (from..self.entries.len()).find(|&i| !self.get(i).links.is_empty()) {
             return Some(i);
@@ -862,7 +871,7 @@ impl Facts {
         let max = self.votes.iter().map(|(_, n)| *n).max().unwrap_or(0);
         if max == 0 {
             return script_lang(text)
-                .or_else(|| labels::stopword_lang(&url::urls_blanked(text)))
+                .or_else(|| labels::stopword_lang(&stopword_text(text)))
                 .map(str::to_owned);
         }
         // The languages with the most votes (each language has one entry), without collecting
@@ -889,6 +898,42 @@ impl Facts {
             .or(first)
             .map(str::to_owned)
     }
+}
+
+/// The text the stopword vote reads: URLs blanked ([`url::urls_blanked`]: a webinar link's
+/// `tk=E5YZhz_cGRVZ…O4.DQ…`), and each run of ASCII letters and digits that holds both
+/// (`7e44e3cf1bf5285e32b9…`, a hash in a database row): their one-letter pieces "e", "a" and
+/// "o" are Portuguese stopwords. Borrowed when there is nothing to blank.
+fn stopword_text(text: &str) -> Cow<'_, str> {
+    let mut t = url::urls_blanked(text);
+    let b = t.as_bytes();
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut digit, mut letter) = (false, false);
+        while i < b.len() && b[i].is_ascii_alphanumeric() {
+            digit |= b[i].is_ascii_digit();
+            letter |= b[i].is_ascii_alphabetic();
+            i += 1;
+        }
+        if digit && letter {
+            runs.push(start..i);
+        }
+    }
+    if !runs.is_empty() {
+        // ASCII runs: every byte replaced by a blank keeps the text UTF-8.
+        let mut bytes = t.into_owned().into_bytes();
+        for r in runs {
+            bytes[r].fill(b' ');
+        }
+        t = Cow::Owned(String::from_utf8(bytes).expect("ASCII bytes replaced by ASCII blanks"));
+    }
+    t
 }
 
 /// The language a script gives away (kana, hangul, Cyrillic, Han), if any, from the first
@@ -1438,6 +1483,37 @@ fn organizer_name(v: &str) -> Option<String> {
     let name = clean_value(v.rsplit('\t').next().unwrap_or(v))?;
     let kept = after_open_quote(after_prose(&name));
     (!kept.is_empty() && kept != "さん").then(|| kept.to_owned())
+}
+
+/// The organizer sentence's name (cleaned by [`organizer_name`]) and its language: the first
+/// line holding one, unless one of the next few names only the end of its name, after a
+/// blank: prose run onto the first line without a stop ("Will update the rebrandly link Dinesh
+/// Kumar is inviting you to a scheduled Zoom meeting.", a GitHub issue's comment over the
+/// invitation it pasted below, which names "Dinesh Kumar" alone).
+fn organizer_sentence(
+    text: &str,
+    low: &str,
+    hits: &[usize],
+) -> Option<(Option<String>, Option<&'static str>)> {
+    let named = |groups: Vec<Option<Range<usize>>>| {
+        let (i, name) = groups
+            .into_iter()
+            .enumerate()
+            .skip(1)
+            .find_map(|(i, m)| Some((i, m?)))?;
+        let lang = labels::ORGANIZER.get(i - 1).map(|(_, l)| *l);
+        Some((organizer_name(&text[name]), lang))
+    };
+    let mut found = labels::ORGANIZER_RE.each(low, hits).filter_map(named);
+    let (first, lang) = found.next()?;
+    let shorter = first.as_deref().and_then(|long| {
+        found.take(4).find_map(|(n, _)| {
+            let n = n?;
+            let head = long.strip_suffix(n.as_str())?;
+            head.ends_with(' ').then_some(n)
+        })
+    });
+    Some((shorter.or(first), lang))
 }
 
 /// A name without the quotation mark a program's string opened before it, on its line
@@ -2728,16 +2804,9 @@ fn read_facts(
             on_its_own(&text[v]),
         ));
     }
-    if let Some(groups) = labels::ORGANIZER_RE.first(&low, &scan.organizer) {
-        if let Some((i, name)) = groups
-            .into_iter()
-            .enumerate()
-            .skip(1)
-            .find_map(|(i, m)| Some((i, m?)))
-        {
-            f.organizer = organizer_name(&text[name]);
-            f.vote(labels::ORGANIZER.get(i - 1).map(|(_, l)| *l));
-        }
+    if let Some((name, lang)) = organizer_sentence(text, &low, &scan.organizer) {
+        f.organizer = name;
+        f.vote(lang);
     }
     if f.organizer.is_none() && google {
         f.organizer = super::split_lf(text).find_map(|l| {
@@ -2833,6 +2902,15 @@ mod char_scan_tests {
             counts.add(c);
         }
         counts.lang()
+    }
+
+    #[test]
+    fn stopword_text_blanks_links_and_tokens_of_letters_and_digits() {
+        assert_eq!(
+            stopword_text("o a e 7e44e3cf x2 é9a https://z.us/j/1?tk=E5.O4 3rd de"),
+            format!("o a e {}é{}de", " ".repeat(12), " ".repeat(9))
+        );
+        assert!(matches!(stopword_text("de la e o"), Cow::Borrowed(_)));
     }
 
     /// Same answer on every fixture, on texts where the script starts past the 20,000th
@@ -3134,16 +3212,9 @@ mod facts_tests {
                 on_its_own(&text[v]).to_owned(),
             ));
         }
-        if let Some(groups) = labels::ORGANIZER_RE.first(&low, &scan.organizer) {
-            if let Some((i, name)) = groups
-                .into_iter()
-                .enumerate()
-                .skip(1)
-                .find_map(|(i, m)| Some((i, m?)))
-            {
-                f.organizer = organizer_name(&text[name]);
-                f.vote(labels::ORGANIZER.get(i - 1).map(|(_, l)| *l));
-            }
+        if let Some((name, lang)) = organizer_sentence(text, &low, &scan.organizer) {
+            f.organizer = name;
+            f.vote(lang);
         }
         if f.organizer.is_none() && google {
             f.organizer = lines.iter().find_map(|l| {
@@ -3393,7 +3464,7 @@ mod facts_tests {
         let max = f.votes.iter().map(|(_, n)| *n).max().unwrap_or(0);
         if max == 0 {
             return script_lang(text)
-                .or_else(|| labels::stopword_lang(&url::urls_blanked(text)))
+                .or_else(|| labels::stopword_lang(&stopword_text(text)))
                 .map(str::to_owned);
         }
         let mut best: Vec<&'static str> = f

@@ -976,7 +976,7 @@ impl LineScan {
 
     /// Every line of `text` that `line` matches, in order, as [`Self::first`] gives the first;
     /// a line once (at its first match).
-    fn each<'s>(
+    pub(crate) fn each<'s>(
         &'s self,
         text: &'s str,
         hits: &'s [usize],
@@ -1075,7 +1075,7 @@ impl LineScan {
 
     /// [`line_label`]'s pattern after its lead, read at the start of `rest` (the line from the
     /// label's first word on): the first label variant, in alternation order, followed by
-    /// `[ \t*_]*[:：][ \t*_]*`; returns where the label ends and where the value starts. The
+    /// `[ \t*_]*[:：]-?[ \t*_]*`; returns where the label ends and where the value starts. The
     /// same match the regex finds: the label starts right after the lead (no label starts with
     /// a lead character), a space in a label is `[ \t\-]?`, and the separator is deterministic
     /// (its classes hold no colon, and `(.*)$` takes whatever is left).
@@ -1088,7 +1088,8 @@ impl LineScan {
                 .strip_prefix(':')
                 .or_else(|| after[colon_at..].strip_prefix('：'))
             {
-                Some(after_colon) => after_colon,
+                // A dash may follow the colon ("Time:- 11:00 AM", Indian English).
+                Some(after_colon) => after_colon.strip_prefix('-').unwrap_or(after_colon),
                 // A tab instead of the colon ("Date & Time\tApr 23, 2024 …", a table copied
                 // as text): the value starts after the blanks.
                 None if after[..colon_at].contains('\t') => &after[colon_at..],
@@ -1119,7 +1120,7 @@ fn first_words(labels: &[(&str, &str)]) -> Vec<String> {
 fn line_label(labels: &[(&str, &str)]) -> LineScan {
     let ends: String = SENTENCE_END.iter().collect();
     let pat = format!(
-        r"(?m)^(?:(?:{LABEL_LEAD_CLASS}|{SHORTCODE})*|.*?[{ends}][ \t]*)({})(?:[ \t*_]*[:：]|[ \t*_]*\t)[ \t*_]*(.*)$",
+        r"(?m)^(?:(?:{LABEL_LEAD_CLASS}|{SHORTCODE})*|.*?[{ends}][ \t]*)({})(?:[ \t*_]*[:：]-?|[ \t*_]*\t)[ \t*_]*(.*)$",
         alternation(labels)
     );
     let mut scan = LineScan::new(&pat, true);
@@ -1151,9 +1152,10 @@ pub(crate) struct LabelScan {
 /// What follows a [`LabelScan`]'s label, as its pattern says.
 #[derive(Clone, Copy)]
 enum LabelValue {
-    /// `[\s*_]*[:：][\s*_]*([a-z0-9@_*!\-]{1,40})`
+    /// `[\s*_]*[:：]-?[\s*_]*([a-z0-9@_*!\-]{1,40})`: a dash may follow the colon
+    /// ("Password:- 598398", Indian English)
     Passcode,
-    /// `[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{5,20}\d)`
+    /// `[\s*_]*(?:[:：]-?)?[\s*_]*(\d[\d \-‐.]{5,20}\d)`
     MeetingId,
 }
 
@@ -1192,11 +1194,11 @@ impl LabelScan {
     fn new(labels: &[(&str, &str)], value: LabelValue) -> Self {
         let pattern = match value {
             LabelValue::Passcode => format!(
-                r"({})(?:[\s*_]*[:：][\s*_]*|[ \t*_]*\t[ \t*_]*)([a-z0-9@_*!\-]{{1,40}})",
+                r"({})(?:[\s*_]*[:：]-?[\s*_]*|[ \t*_]*\t[ \t*_]*)([a-z0-9@_*!\-]{{1,40}})",
                 alternation(labels)
             ),
             LabelValue::MeetingId => format!(
-                r"({})[\s*_]*[:：]?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
+                r"({})[\s*_]*(?:[:：]-?)?[\s*_]*(\d[\d \-‐.]{{5,20}}\d)",
                 alternation(labels)
             ),
         };
@@ -1229,7 +1231,8 @@ impl LabelScan {
                         |from: usize| b[from..].iter().take(40).take_while(|c| class(**c)).count();
                     let by_colon = match colon_at(b, sep) {
                         Some(after_colon) => {
-                            let v0 = skip_sep(b, after_colon)?;
+                            let dash = usize::from(b.get(after_colon) == Some(&b'-'));
+                            let v0 = skip_sep(b, after_colon + dash)?;
                             let n = run(v0);
                             if n > 0 {
                                 Some(v0..v0 + n)
@@ -1267,7 +1270,10 @@ impl LabelScan {
                 }
                 LabelValue::MeetingId => {
                     let v0 = match colon_at(b, sep) {
-                        Some(after_colon) => skip_sep(b, after_colon)?,
+                        Some(after_colon) => {
+                            let dash = usize::from(b.get(after_colon) == Some(&b'-'));
+                            skip_sep(b, after_colon + dash)?
+                        }
                         None => sep,
                     };
                     match b.get(v0) {

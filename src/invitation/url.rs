@@ -872,10 +872,87 @@ static RUN_BYTES: [u8; 256] = {
 /// `text` with every URL (a scheme's `://` up to the next blank) blanked, for readers of prose
 /// whom a link's letters would mislead: a webinar link's `tk=E5YZhz_cGRVZ…O4.DQ…` holds the
 /// one-letter words "E" and "O", which are Portuguese stopwords. Borrowed when there is none.
+/// Each `://` is found by memchr's substring search, its scheme read back over ASCII letters,
+/// digits and `+.-` (so the cut is a char boundary), its end at the next ASCII blank.
 pub(crate) fn urls_blanked(text: &str) -> Cow<'_, str> {
-    static ANY_URL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)\b[a-z][a-z0-9+.\-]*://\S*").expect("static regex"));
-    ANY_URL.replace_all(text, " ")
+    let b = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&b[from..], b"://").map(|i| from + i) {
+        let scheme = b[..at]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+            .count();
+        let end = b[at..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .map_or(b.len(), |i| at + i);
+        // A scheme starts with a letter: read forward to the first one.
+        let start = (at - scheme..at)
+            .find(|&i| b[i].is_ascii_alphabetic())
+            .unwrap_or(at);
+        if start < at {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..start]);
+            o.push(' ');
+            copied = end;
+        }
+        from = end.max(at + 3);
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Cow::Owned(o)
+        }
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// `text` with each percent-encoded URL (`https%3A%2F%2Fus02web.zoom.us%2Fj%2F…%3Fpwd%3D…`, a
+/// form's field kept encoded in a database dump) decoded where it stands: from its scheme's
+/// letters to the next blank, quotation mark or bracket. `None` when there is none. Only these
+/// tokens are decoded: a passcode elsewhere in the text may hold a `%`.
+pub(crate) fn with_encoded_links_decoded(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i + 9 <= b.len() {
+        // Case-insensitively ("%3a%2f%2f" too), from each '%'.
+        let Some(at) = memchr::memchr(b'%', &b[i..]).map(|k| i + k) else {
+            break;
+        };
+        if !b[at..]
+            .get(..9)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"%3A%2F%2F"))
+        {
+            i = at + 1;
+            continue;
+        }
+        let scheme = b[..at]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        let end = b[at..]
+            .iter()
+            .position(|&c| c.is_ascii_whitespace() || b"'\"<>()[]{}`|\\^".contains(&c) || c >= 0x80)
+            .map_or(b.len(), |k| at + k);
+        if scheme > 0 {
+            let start = at - scheme;
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..start]);
+            o.push_str(&percent_decode(&text[start..end]));
+            copied = end;
+        }
+        i = end.max(at + 9);
+    }
+    out.map(|mut o| {
+        o.push_str(&text[copied..]);
+        o
+    })
 }
 
 /// Removes every Zoom URL from a piece of anchor text.
@@ -908,12 +985,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn encoded_links_are_decoded_in_place() {
+        assert_eq!(
+            with_encoded_links_decoded(
+                "'Zoom', 'https%3A%2F%2Fus02web.zoom.us%2Fj%2F8310%3Fpwd%3DVTJ', 100%, x%3a%2f%2fy"
+            )
+            .as_deref(),
+            Some("'Zoom', 'https://us02web.zoom.us/j/8310?pwd=VTJ', 100%, x://y")
+        );
+        assert_eq!(with_encoded_links_decoded("%3A%2F%2Fx 50% off"), None);
+    }
+
+    #[test]
     fn urls_are_blanked_whole() {
         assert_eq!(
             urls_blanked("a https://x.zoom.us/w/1?tk=E5.O4&pwd=e b\nzoommtg://z.us/join?confno=1"),
             "a   b\n "
         );
         assert!(matches!(urls_blanked("no link: here"), Cow::Borrowed(_)));
+        assert_eq!(urls_blanked("://x é-https://y\tz"), "://x é- \tz");
+        assert_eq!(urls_blanked("a1+b://c"), " ");
     }
 
     /// A link whose `?` before `pwd=` was typed away still names its meeting; digits with
