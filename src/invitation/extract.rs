@@ -900,14 +900,15 @@ impl Facts {
     }
 }
 
-/// The text the stopword vote reads: URLs blanked ([`url::urls_blanked`]: a webinar link's
-/// `tk=E5YZhz_cGRVZ…O4.DQ…`), and each run of ASCII letters and digits that holds both
-/// (`7e44e3cf1bf5285e32b9…`, a hash in a database row): their one-letter pieces "e", "a" and
-/// "o" are Portuguese stopwords. Borrowed when there is nothing to blank.
+/// The text the stopword vote reads: URLs blanked (a run of ASCII letters and digits followed by
+/// `://`, to the next blank: a webinar link's `tk=E5YZhz_cGRVZ…O4.DQ…`), and each run of ASCII
+/// letters and digits that holds both (`7e44e3cf1bf5285e32b9…`, a hash in a database row):
+/// their one-letter pieces "e", "a" and "o" are Portuguese stopwords. Each is one blank in the
+/// copy; borrowed when there is nothing to blank.
 fn stopword_text(text: &str) -> Cow<'_, str> {
-    let mut t = url::urls_blanked(text);
-    let b = t.as_bytes();
-    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let b = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_alphanumeric() {
@@ -916,24 +917,32 @@ fn stopword_text(text: &str) -> Cow<'_, str> {
         }
         let start = i;
         let (mut digit, mut letter) = (false, false);
-        while i < b.len() && b[i].is_ascii_alphanumeric() {
-            digit |= b[i].is_ascii_digit();
-            letter |= b[i].is_ascii_alphabetic();
+        while let Some(c) = b.get(i).filter(|c| c.is_ascii_alphanumeric()) {
+            digit |= c.is_ascii_digit();
+            letter |= c.is_ascii_alphabetic();
             i += 1;
         }
-        if digit && letter {
-            runs.push(start..i);
+        if b[i..].starts_with(b"://") {
+            i = b[i..]
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .map_or(b.len(), |k| i + k);
+        } else if !(digit && letter) {
+            continue;
         }
+        // `start` and `i` stand at ASCII bytes (or the end): char boundaries.
+        let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        o.push_str(&text[copied..start]);
+        o.push(' ');
+        copied = i;
     }
-    if !runs.is_empty() {
-        // ASCII runs: every byte replaced by a blank keeps the text UTF-8.
-        let mut bytes = t.into_owned().into_bytes();
-        for r in runs {
-            bytes[r].fill(b' ');
+    match out {
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Cow::Owned(o)
         }
-        t = Cow::Owned(String::from_utf8(bytes).expect("ASCII bytes replaced by ASCII blanks"));
+        None => Cow::Borrowed(text),
     }
-    t
 }
 
 /// The language a script gives away (kana, hangul, Cyrillic, Han), if any, from the first
@@ -1506,7 +1515,9 @@ fn organizer_sentence(
     };
     let mut found = labels::ORGANIZER_RE.each(low, hits).filter_map(named);
     let (first, lang) = found.next()?;
-    let shorter = first.as_deref().and_then(|long| {
+    // A name of four words or more: most names are shorter, and their texts read no further.
+    let long = first.as_deref().filter(|n| n.matches(' ').count() >= 3);
+    let shorter = long.and_then(|long| {
         found.take(4).find_map(|(n, _)| {
             let n = n?;
             let head = long.strip_suffix(n.as_str())?;
@@ -2908,7 +2919,7 @@ mod char_scan_tests {
     fn stopword_text_blanks_links_and_tokens_of_letters_and_digits() {
         assert_eq!(
             stopword_text("o a e 7e44e3cf x2 é9a https://z.us/j/1?tk=E5.O4 3rd de"),
-            format!("o a e {}é{}de", " ".repeat(12), " ".repeat(9))
+            "o a e     é      de"
         );
         assert!(matches!(stopword_text("de la e o"), Cow::Borrowed(_)));
     }

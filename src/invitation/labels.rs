@@ -955,23 +955,60 @@ impl LineScan {
     /// The last line before `limit` that `line` matches (a label's line starting before it),
     /// else the first line after: the label nearest above an invitation's join link, where a
     /// text lists several ("Session#1 / Topic: … / Time: …" then "Session#2 / Topic: … /
-    /// Time: …" over one link). Each line is read once.
+    /// Time: …" over one link). A [`line_label`]'s hits are read back from the link, so most
+    /// texts read only the one line; on a line, the leftmost match counts (as [`Self::each`]
+    /// reads it). Each line's extent and lead runs are read once.
     pub(crate) fn nearest_above(
         &self,
         text: &str,
         hits: &[usize],
         limit: usize,
     ) -> Option<Vec<Option<Range<usize>>>> {
-        let mut last = None;
-        for groups in self.each(text, hits) {
-            let starts_before =
-                (groups.first().cloned().flatten()).is_some_and(|l| l.start < limit);
-            if !starts_before {
-                return last.or(Some(groups));
+        let m = hits.partition_point(|&h| h < limit);
+        let Some(labels) = &self.labels else {
+            let mut last = None;
+            for groups in self.each(text, hits) {
+                let before = (groups.first().cloned().flatten()).is_some_and(|l| l.start < limit);
+                if !before {
+                    return last.or(Some(groups));
+                }
+                last = Some(groups);
             }
-            last = Some(groups);
+            return last;
+        };
+        let b = text.as_bytes();
+        let mut line = 0..0;
+        let mut leads = (usize::MAX, Vec::new());
+        let mut found: Option<Vec<Option<Range<usize>>>> = None;
+        for &h in hits[..m].iter().rev() {
+            if h >= line.end || h < line.start {
+                if found.is_some() {
+                    // The matching line is read whole: an earlier line is farther from the link.
+                    break;
+                }
+                let start = memchr::memrchr(b'\n', &b[..h]).map_or(0, |i| i + 1);
+                let end = memchr::memchr(b'\n', &b[h..]).map_or(text.len(), |i| h + i);
+                line = start..end;
+            }
+            let (start, end) = (line.start, line.end);
+            if self.lead {
+                if leads.0 != start {
+                    leads.0 = start;
+                    lead_runs(&text[start..end], &mut leads.1);
+                }
+                if !opens_label(&text[start..end], &leads.1, h - start) {
+                    continue;
+                }
+            }
+            if let Some((label_end, value)) = Self::label_at(labels, &text[h..end]) {
+                found = Some(vec![
+                    Some(start..end),
+                    Some(h..h + label_end),
+                    Some(h + value..end),
+                ]);
+            }
         }
-        last
+        found.or_else(|| self.first(text, &hits[m..]))
     }
 
     /// Every line of `text` that `line` matches, in order, as [`Self::first`] gives the first;

@@ -869,47 +869,6 @@ static RUN_BYTES: [u8; 256] = {
     t
 };
 
-/// `text` with every URL (a scheme's `://` up to the next blank) blanked, for readers of prose
-/// whom a link's letters would mislead: a webinar link's `tk=E5YZhz_cGRVZ…O4.DQ…` holds the
-/// one-letter words "E" and "O", which are Portuguese stopwords. Borrowed when there is none.
-/// Each `://` is found by memchr's substring search, its scheme read back over ASCII letters,
-/// digits and `+.-` (so the cut is a char boundary), its end at the next ASCII blank.
-pub(crate) fn urls_blanked(text: &str) -> Cow<'_, str> {
-    let b = text.as_bytes();
-    let mut out: Option<String> = None;
-    let mut copied = 0;
-    let mut from = 0;
-    while let Some(at) = memchr::memmem::find(&b[from..], b"://").map(|i| from + i) {
-        let scheme = b[..at]
-            .iter()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
-            .count();
-        let end = b[at..]
-            .iter()
-            .position(u8::is_ascii_whitespace)
-            .map_or(b.len(), |i| at + i);
-        // A scheme starts with a letter: read forward to the first one.
-        let start = (at - scheme..at)
-            .find(|&i| b[i].is_ascii_alphabetic())
-            .unwrap_or(at);
-        if start < at {
-            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            o.push_str(&text[copied..start]);
-            o.push(' ');
-            copied = end;
-        }
-        from = end.max(at + 3);
-    }
-    match out {
-        Some(mut o) => {
-            o.push_str(&text[copied..]);
-            Cow::Owned(o)
-        }
-        None => Cow::Borrowed(text),
-    }
-}
-
 /// `text` with each percent-encoded URL (`https%3A%2F%2Fus02web.zoom.us%2Fj%2F…%3Fpwd%3D…`, a
 /// form's field kept encoded in a database dump) decoded where it stands: from its scheme's
 /// letters to the next blank, quotation mark or bracket. `None` when there is none. Only these
@@ -994,17 +953,6 @@ mod tests {
             Some("'Zoom', 'https://us02web.zoom.us/j/8310?pwd=VTJ', 100%, x://y")
         );
         assert_eq!(with_encoded_links_decoded("%3A%2F%2Fx 50% off"), None);
-    }
-
-    #[test]
-    fn urls_are_blanked_whole() {
-        assert_eq!(
-            urls_blanked("a https://x.zoom.us/w/1?tk=E5.O4&pwd=e b\nzoommtg://z.us/join?confno=1"),
-            "a   b\n "
-        );
-        assert!(matches!(urls_blanked("no link: here"), Cow::Borrowed(_)));
-        assert_eq!(urls_blanked("://x é-https://y\tz"), "://x é- \tz");
-        assert_eq!(urls_blanked("a1+b://c"), " ");
     }
 
     /// A link whose `?` before `pwd=` was typed away still names its meeting; digits with
