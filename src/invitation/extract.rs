@@ -426,8 +426,8 @@ impl<'a> Docs<'a> {
     /// Where no body holds a join link: each HTML body whose source (tags included) holds one,
     /// as its text with those links after it, then each plain body that holds character
     /// references with them decoded, then each with its percent-encoded links decoded; the
-    /// first of these that holds a join link. A page's join
-    /// link may sit in an attribute that is not an anchor's href (`<Zoom link={'https://uio.zoom.us/j/…'} />`,
+    /// first of these that holds a join link. A page's join link may sit in an attribute that
+    /// is not an anchor's href (`<Zoom link={'https://uio.zoom.us/j/…'} />`,
     /// a React component on a university's event page); a database dump may keep a text
     /// HTML-escaped (`https:&#047;&#047;us04web.zoom.us&#047;j&#047;…`, a complaints portal's
     /// SQL dump). Where none of those holds one either: each body with its links' pieces
@@ -1529,8 +1529,9 @@ fn organizer_sentence(
 
 /// A name without the quotation mark a program's string opened before it, on its line
 /// (`text: "Kazuya Isawaさんがあなたを…`, a test file's stored invitation): what follows the
-/// last `"`, `` ` ``, `“` or string-opening `'` that nothing closes; and without a comment's marks before it
-/// (`// Arjun Chouhan is inviting you…`, an invitation kept in a source file's comments).
+/// last `"`, `` ` ``, `“` or string-opening `'` that nothing closes; and without a comment's
+/// marks before it (`// Arjun Chouhan is inviting you…`, an invitation kept in a source file's
+/// comments).
 fn after_open_quote(name: &str) -> &str {
     let name = after_escapes(name.trim_start_matches(['/', '#', '>', ' ', '\t']));
     let odd = |q: char| name.matches(q).count() % 2 == 1;

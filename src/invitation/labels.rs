@@ -964,18 +964,11 @@ impl LineScan {
         hits: &[usize],
         limit: usize,
     ) -> Option<Vec<Option<Range<usize>>>> {
-        let m = hits.partition_point(|&h| h < limit);
         let Some(labels) = &self.labels else {
-            let mut last = None;
-            for groups in self.each(text, hits) {
-                let before = (groups.first().cloned().flatten()).is_some_and(|l| l.start < limit);
-                if !before {
-                    return last.or(Some(groups));
-                }
-                last = Some(groups);
-            }
-            return last;
+            // Only a label is read this way; any other pattern gives its first line.
+            return self.first(text, hits);
         };
+        let m = hits.partition_point(|&h| h < limit);
         let b = text.as_bytes();
         let mut line = 0..0;
         let mut leads = (usize::MAX, Vec::new());
