@@ -4,7 +4,8 @@
 //! unescapes text values.
 //!
 //! Must never: expand recurrences, or trust a TZID it cannot map (the offset then comes from the
-//! VTIMEZONE's standard offset, with no zone name).
+//! VTIMEZONE's STANDARD and DAYLIGHT parts, whichever took effect last before the start by
+//! their yearly rules, with no zone name).
 
 use super::time;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
@@ -159,6 +160,102 @@ struct VTimezone {
     tzid: String,
     location: Option<String>,
     standard_offset: Option<i32>,
+    /// Each STANDARD and DAYLIGHT part: when it starts and the offset it sets.
+    rules: Vec<ZoneRule>,
+}
+
+/// A VTIMEZONE's STANDARD or DAYLIGHT part: its DTSTART (local), the offset it sets
+/// (TZOFFSETTO), and its yearly rule's month and day (`RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU`:
+/// the second Sunday of March; `-1SU` the last), if it has one.
+#[derive(Default, Clone)]
+struct ZoneRule {
+    start: Option<NaiveDateTime>,
+    offset: Option<i32>,
+    yearly: Option<(u32, i8, chrono::Weekday)>,
+}
+
+impl ZoneRule {
+    /// When this part last took effect at or before `local`: its yearly day in `local`'s year
+    /// or the year before, at its DTSTART's time of day; or, without a yearly rule, its DTSTART.
+    fn last_start(&self, local: NaiveDateTime) -> Option<NaiveDateTime> {
+        let start = self.start?;
+        let Some((month, nth, weekday)) = self.yearly else {
+            return (start <= local).then_some(start);
+        };
+        use chrono::Datelike;
+        [local.year(), local.year() - 1]
+            .into_iter()
+            .find_map(|year| {
+                let day = if nth > 0 {
+                    chrono::NaiveDate::from_weekday_of_month_opt(year, month, weekday, nth as u8)?
+                } else {
+                    // The last (or n-th last) such weekday of the month.
+                    let first_next = if month == 12 {
+                        chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+                    } else {
+                        chrono::NaiveDate::from_ymd_opt(year, month + 1, 1)?
+                    };
+                    let last = first_next.pred_opt()?;
+                    let back = (last.weekday().num_days_from_monday() + 7
+                        - weekday.num_days_from_monday())
+                        % 7;
+                    last - chrono::Duration::days(i64::from(back) + 7 * i64::from(-nth - 1))
+                };
+                let at = day.and_time(start.time());
+                (at <= local && at >= start).then_some(at)
+            })
+    }
+}
+
+/// `FREQ=YEARLY;BYMONTH=3;BYDAY=2SU` as (3, 2, Sunday); `None` for any other rule.
+fn yearly_rule(rrule: &str) -> Option<(u32, i8, chrono::Weekday)> {
+    let mut freq_yearly = false;
+    let (mut month, mut byday) = (None, None);
+    for part in rrule.split(';') {
+        let (k, v) = part.split_once('=')?;
+        match k.trim().to_ascii_uppercase().as_str() {
+            "FREQ" => freq_yearly = v.trim().eq_ignore_ascii_case("YEARLY"),
+            "BYMONTH" => {
+                month = v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|m| (1..=12).contains(m))
+            }
+            "BYDAY" => byday = Some(v.trim().to_ascii_uppercase()),
+            _ => {}
+        }
+    }
+    let byday = byday?;
+    let (nth, day) = byday.split_at(byday.len().checked_sub(2)?);
+    let nth: i8 = match nth {
+        "" | "+" => return None,
+        n => n.trim_start_matches('+').parse().ok()?,
+    };
+    let weekday = match day {
+        "MO" => chrono::Weekday::Mon,
+        "TU" => chrono::Weekday::Tue,
+        "WE" => chrono::Weekday::Wed,
+        "TH" => chrono::Weekday::Thu,
+        "FR" => chrono::Weekday::Fri,
+        "SA" => chrono::Weekday::Sat,
+        "SU" => chrono::Weekday::Sun,
+        _ => return None,
+    };
+    (freq_yearly && (1..=5).contains(&nth.unsigned_abs())).then_some((month?, nth, weekday))
+}
+
+impl VTimezone {
+    /// The offset at `local` by the STANDARD and DAYLIGHT parts' rules (the part that took
+    /// effect last), else the standard offset.
+    fn offset_at(&self, local: NaiveDateTime) -> Option<i32> {
+        self.rules
+            .iter()
+            .filter_map(|r| Some((r.last_start(local)?, r.offset?)))
+            .max_by_key(|(at, _)| *at)
+            .map(|(_, off)| off)
+            .or(self.standard_offset)
+    }
 }
 
 /// Reads a calendar; `None` when the text holds no VCALENDAR.
@@ -247,6 +344,13 @@ fn parse_lines(text: &str, wanted: usize) -> Option<Calendar> {
                 if what == "VTIMEZONE" {
                     zones.push(VTimezone::default());
                 }
+                if matches!(what.as_str(), "STANDARD" | "DAYLIGHT")
+                    && stack.last().is_some_and(|t| t == "VTIMEZONE")
+                {
+                    if let Some(z) = zones.last_mut() {
+                        z.rules.push(ZoneRule::default());
+                    }
+                }
                 stack.push(what);
                 if stack.len() > 32 {
                     return Some(cal);
@@ -279,9 +383,25 @@ fn parse_lines(text: &str, wanted: usize) -> Option<Calendar> {
                     }
                 }
             }
-            Some("STANDARD") if name == "TZOFFSETTO" => {
+            Some(part @ ("STANDARD" | "DAYLIGHT")) => {
                 if let Some(z) = zones.last_mut() {
-                    z.standard_offset = parse_utc_offset(p.value.trim());
+                    if name == "TZOFFSETTO" && part == "STANDARD" {
+                        z.standard_offset = parse_utc_offset(p.value.trim());
+                    }
+                    // The rule opened at this part's BEGIN.
+                    if let Some(r) = z.rules.last_mut() {
+                        let v = p.value.trim();
+                        match &*name {
+                            "TZOFFSETTO" => r.offset = parse_utc_offset(v),
+                            "DTSTART" => {
+                                r.start = v.get(..15).and_then(|v| {
+                                    NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").ok()
+                                });
+                            }
+                            "RRULE" => r.yearly = yearly_rule(v),
+                            _ => {}
+                        }
+                    }
                 }
             }
             Some("VEVENT") if in_wanted => match &*name {
@@ -377,7 +497,7 @@ fn resolve_start(cal: &mut Calendar, value: &str, tzid: Option<&str>, zones: &[V
         return;
     }
     if let Some(off) = zone
-        .and_then(|z| z.standard_offset)
+        .and_then(|z| z.offset_at(naive))
         .and_then(FixedOffset::east_opt)
     {
         if let Some(dt) = off.from_local_datetime(&naive).single() {
@@ -402,6 +522,87 @@ fn zoom_no_reply(mail: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A TZID no table maps (Exchange's "GMT -0500 (Standard) / GMT -0400 (Daylight)", a
+    /// French Zoom add-in invitation in a mail library's test data): the offset comes from the
+    /// VTIMEZONE part that took effect last, by its yearly rule; in September that is DAYLIGHT.
+    #[test]
+    fn an_unmapped_tzid_takes_its_daylight_part_by_its_rule() {
+        let cal = |tzid: &str, std_rule: &str, dst_rule: &str, std: &str, dst: &str, at: &str| {
+            format!(
+                "BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:{tzid}\r\nBEGIN:STANDARD\r\n\
+                 DTSTART:16010101T020000\r\nTZOFFSETTO:{std}\r\nRRULE:{std_rule}\r\n\
+                 END:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\n\
+                 TZOFFSETTO:{dst}\r\nRRULE:{dst_rule}\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n\
+                 BEGIN:VEVENT\r\nDTSTART;TZID=\"{tzid}\":{at}\r\n\
+                 LOCATION:https://zoom.us/j/99542199327\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+            )
+        };
+        let us = |at: &str| {
+            let text = cal(
+                "GMT -0500 (Standard) / GMT -0400 (Daylight)",
+                "FREQ=YEARLY;WKST=MO;INTERVAL=1;BYMONTH=11;BYDAY=1SU",
+                "FREQ=YEARLY;WKST=MO;INTERVAL=1;BYMONTH=3;BYDAY=2SU",
+                "-0500",
+                "-0400",
+                at,
+            );
+            let c = parse(&text).expect("calendar");
+            assert_eq!(c.timezone, None);
+            c.start.map(|s| s.to_rfc3339())
+        };
+        assert_eq!(
+            us("20200917T133000").as_deref(),
+            Some("2020-09-17T13:30:00-04:00")
+        );
+        assert_eq!(
+            us("20200115T133000").as_deref(),
+            Some("2020-01-15T13:30:00-05:00")
+        );
+        // 2020: DST from Sunday 8 March, 02:00, to Sunday 1 November, 02:00.
+        assert_eq!(
+            us("20200308T013000").as_deref(),
+            Some("2020-03-08T01:30:00-05:00")
+        );
+        assert_eq!(
+            us("20200308T030000").as_deref(),
+            Some("2020-03-08T03:00:00-04:00")
+        );
+        assert_eq!(
+            us("20201101T030000").as_deref(),
+            Some("2020-11-01T03:00:00-05:00")
+        );
+        assert_eq!(
+            us("20201231T120000").as_deref(),
+            Some("2020-12-31T12:00:00-05:00")
+        );
+        // The last Sunday of March and of October (a European zone's rules).
+        let eu = |at: &str| {
+            let text = cal(
+                "Zone (Standard) / Zone (Daylight)",
+                "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+                "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+                "+0100",
+                "+0200",
+                at,
+            );
+            parse(&text).and_then(|c| c.start).map(|s| s.to_rfc3339())
+        };
+        assert_eq!(
+            eu("20260328T120000").as_deref(),
+            Some("2026-03-28T12:00:00+01:00")
+        );
+        assert_eq!(
+            eu("20260329T120000").as_deref(),
+            Some("2026-03-29T12:00:00+02:00")
+        );
+        assert_eq!(
+            eu("20261025T120000").as_deref(),
+            Some("2026-10-25T12:00:00+01:00")
+        );
+        assert_eq!(yearly_rule("FREQ=WEEKLY;BYDAY=SU"), None);
+        assert_eq!(yearly_rule("FREQ=YEARLY;BYMONTH=13;BYDAY=1SU"), None);
+    }
 
     /// `unescape` as it was before it searched with memchr.
     fn old_unescape(v: &str) -> String {
