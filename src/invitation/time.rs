@@ -1293,6 +1293,33 @@ fn marker_at(s: &str, i: usize, cjk: bool) -> Option<usize> {
         .map(|m| i + m.len())
 }
 
+/// The meridiem a range's end gives its start, for a start written without one ("2:00–4:00 PM
+/// EST", a datathon's page: two in the afternoon, not in the night): after `from` (where the
+/// start's time ends), a dash or "to" and a time with a marker. The start takes the end's
+/// meridiem when it is not later on the 12-hour dial ("2:00–4:00 PM"), else the other one
+/// ("11:00–1:00 PM" starts in the morning). `hour` is the start's hour as written; over 12 it
+/// needs no meridiem.
+fn range_meridiem(s: &str, from: usize, hour: u32) -> Option<bool> {
+    if !(1..=12).contains(&hour) {
+        return None;
+    }
+    let i = spaces(s, from);
+    let rest = s.get(i..)?;
+    let dash = ["-", "–", "—", "to ", "TO "]
+        .iter()
+        .find(|d| rest.starts_with(**d))?;
+    let j = spaces(s, i + dash.len());
+    let end = colon_time_at(s, j).or_else(|| ampm_time_at(s, j))?;
+    let (a, b) = end.marker?;
+    let end_pm = is_pm(&s[a..b])?;
+    let end_hour = end.hour.filter(|h| (1..=12).contains(h))?;
+    Some(if hour % 12 <= end_hour % 12 {
+        end_pm
+    } else {
+        !end_pm
+    })
+}
+
 /// A time read at some position: hour, minute, the am/pm marker's range, and the end.
 struct TimeAt {
     hour: Option<u32>,
@@ -1374,6 +1401,9 @@ fn find_time(s: &str) -> Option<(u32, u32, usize)> {
                 if let Some(m) = CJK_MARKERS.iter().find(|m| before.ends_with(**m)) {
                     pm = is_pm(m);
                 }
+            }
+            if pm.is_none() {
+                pm = range_meridiem(s, t.end, num(t.hour));
             }
             if let Some(h) = to_24h(num(t.hour), pm) {
                 consider(&mut best, p, h, num(t.minute), t.end);
@@ -1890,6 +1920,11 @@ mod old {
                         }
                     }
                 }
+                if pm.is_none() {
+                    // The range's end's meridiem (read by the new code's reader, which the
+                    // regexes here never had).
+                    pm = super::range_meridiem(s, m0.end(), h);
+                }
                 if let Some(h) = to_24h(h, pm) {
                     consider(m0.start(), h, mi, m0.end());
                 }
@@ -2147,6 +2182,24 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_range_gives_its_meridiem_to_a_start_without_one() {
+        let cases = [
+            ("2:00–4:00 PM EST", Some((14, 0))),
+            ("2:00 - 4:00 pm", Some((14, 0))),
+            ("11:00 – 1:00 PM", Some((11, 0))),
+            ("10:30 to 11:45 a.m.", Some((10, 30))),
+            ("11:00-2 PM", Some((11, 0))),
+            ("12:30-1:30 PM", Some((12, 30))),
+            ("10:00 AM - 2:00 PM", Some((10, 0))),
+            ("14:00-16:00 UTC", Some((14, 0))),
+            ("2:00-4:00 UTC", Some((2, 0))),
+        ];
+        for (s, want) in cases {
+            assert_eq!(find_time(s).map(|(h, m, _)| (h, m)), want, "{s}");
+        }
+    }
 
     fn t(s: &str) -> (Option<String>, Option<String>) {
         let r = parse_text_time(s, true);
