@@ -227,7 +227,10 @@ fn yearly_rule(rrule: &str) -> Option<(u32, i8, chrono::Weekday)> {
         }
     }
     let byday = byday?;
-    let (nth, day) = byday.split_at(byday.len().checked_sub(2)?);
+    // The weekday is the last two bytes: cut only at a char boundary (a BYDAY may hold
+    // anything, "-1SU" or "月17").
+    let cut = byday.len().checked_sub(2)?;
+    let (nth, day) = (byday.get(..cut)?, byday.get(cut..)?);
     let nth: i8 = match nth {
         "" | "+" => return None,
         n => n.trim_start_matches('+').parse().ok()?,
@@ -601,6 +604,9 @@ mod tests {
             Some("2026-10-25T12:00:00+01:00")
         );
         assert_eq!(yearly_rule("FREQ=WEEKLY;BYDAY=SU"), None);
+        // Found by fuzzing: a BYDAY whose last two bytes cut a character.
+        assert_eq!(yearly_rule("FREQ=YEARLY;BYMONTH=3;BYDAY=-1月"), None);
+        assert_eq!(yearly_rule("FREQ=YEARLY;BYMONTH=3;BYDAY=é"), None);
         assert_eq!(yearly_rule("FREQ=YEARLY;BYMONTH=13;BYDAY=1SU"), None);
     }
 
