@@ -935,6 +935,56 @@ fn lead_runs(line: &str, reach: &mut Vec<bool>) {
     }
 }
 
+/// The line holding each hit a [`LineScan`] tries, and that line's [`lead_runs`]: each read
+/// once per line, whichever way the hits are walked.
+struct HitLine {
+    line: Range<usize>,
+    /// The line's lead runs, by the line's start (none read yet: `usize::MAX`).
+    leads: (usize, Vec<bool>),
+}
+
+impl HitLine {
+    fn new() -> Self {
+        HitLine {
+            line: 0..0,
+            leads: (usize::MAX, Vec::new()),
+        }
+    }
+
+    /// Whether `h` lies on the line read last.
+    #[inline]
+    fn holds(&self, h: usize) -> bool {
+        self.line.contains(&h)
+    }
+
+    /// The line holding `h`, read anew only when `h` lies outside the last one.
+    #[inline]
+    fn line(&mut self, text: &str, h: usize) -> Range<usize> {
+        if !self.holds(h) {
+            let b = text.as_bytes();
+            let start = memchr::memrchr(b'\n', &b[..h]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &b[h..]).map_or(text.len(), |i| h + i);
+            self.line = start..end;
+        }
+        self.line.clone()
+    }
+
+    /// Whether `scan` may read a label at `h`, on the line [`Self::line`] gave for it: always
+    /// for a scanner without a lead, else where only lead characters stand before it.
+    #[inline]
+    fn opens(&mut self, scan: &LineScan, text: &str, h: usize) -> bool {
+        if !scan.lead {
+            return true;
+        }
+        let Range { start, end } = self.line;
+        if self.leads.0 != start {
+            self.leads.0 = start;
+            lead_runs(&text[start..end], &mut self.leads.1);
+        }
+        opens_label(&text[start..end], &self.leads.1, h - start)
+    }
+}
+
 impl LineScan {
     fn new(line: &str, lead: bool) -> Self {
         LineScan {
@@ -969,36 +1019,16 @@ impl LineScan {
             return self.first(text, hits);
         };
         let m = hits.partition_point(|&h| h < limit);
-        let b = text.as_bytes();
-        let mut line = 0..0;
-        let mut leads = (usize::MAX, Vec::new());
+        let mut at = HitLine::new();
         let mut found: Option<Vec<Option<Range<usize>>>> = None;
         for &h in hits[..m].iter().rev() {
-            if h >= line.end || h < line.start {
-                if found.is_some() {
-                    // The matching line is read whole: an earlier line is farther from the link.
-                    break;
-                }
-                let start = memchr::memrchr(b'\n', &b[..h]).map_or(0, |i| i + 1);
-                let end = memchr::memchr(b'\n', &b[h..]).map_or(text.len(), |i| h + i);
-                line = start..end;
+            if found.is_some() && !at.holds(h) {
+                // The matching line is read whole: an earlier line is farther from the link.
+                break;
             }
-            let (start, end) = (line.start, line.end);
-            if self.lead {
-                if leads.0 != start {
-                    leads.0 = start;
-                    lead_runs(&text[start..end], &mut leads.1);
-                }
-                if !opens_label(&text[start..end], &leads.1, h - start) {
-                    continue;
-                }
-            }
-            if let Some((label_end, value)) = Self::label_at(labels, &text[h..end]) {
-                found = Some(vec![
-                    Some(start..end),
-                    Some(h..h + label_end),
-                    Some(h + value..end),
-                ]);
+            let line = at.line(text, h);
+            if at.opens(self, text, h) {
+                found = Self::label_groups(labels, text, line, h).or(found);
             }
         }
         found.or_else(|| self.first(text, &hits[m..]))
@@ -1013,10 +1043,7 @@ impl LineScan {
     ) -> impl Iterator<Item = Vec<Option<Range<usize>>>> + 's {
         let mut next_line = 0;
         // The line of the last hit (a later hit on it is not looked for again).
-        let mut line = 0..0;
-        // The last line's [`lead_runs`], by the line's start (none read yet: `usize::MAX`).
-        let mut leads = (usize::MAX, Vec::new());
-        let b = text.as_bytes();
+        let mut at = HitLine::new();
         let mut k = 0;
         std::iter::from_fn(move || {
             while let Some(&h) = hits.get(k) {
@@ -1024,34 +1051,20 @@ impl LineScan {
                 if h < next_line {
                     continue;
                 }
-                if h >= line.end || h < line.start {
-                    let start = memchr::memrchr(b'\n', &b[..h]).map_or(0, |i| i + 1);
-                    let end = memchr::memchr(b'\n', &b[h..]).map_or(text.len(), |i| h + i);
-                    line = start..end;
-                }
+                let line = at.line(text, h);
                 let (start, end) = (line.start, line.end);
                 // A sentence or a whole-line pattern reads the line at once; a label is tried
                 // at each of its words (a later one may follow a sentence's end).
                 if self.labels.is_none() {
                     next_line = end;
                 }
-                if self.lead {
-                    if leads.0 != start {
-                        leads.0 = start;
-                        lead_runs(&text[start..end], &mut leads.1);
-                    }
-                    if !opens_label(&text[start..end], &leads.1, h - start) {
-                        continue;
-                    }
+                if !at.opens(self, text, h) {
+                    continue;
                 }
                 if let Some(labels) = &self.labels {
-                    if let Some((label_end, value)) = Self::label_at(labels, &text[h..end]) {
+                    if let Some(groups) = Self::label_groups(labels, text, line, h) {
                         next_line = end;
-                        return Some(vec![
-                            Some(start..end),
-                            Some(h..h + label_end),
-                            Some(h + value..end),
-                        ]);
+                        return Some(groups);
                     }
                     continue;
                 }
@@ -1089,6 +1102,23 @@ impl LineScan {
             }
             None
         })
+    }
+
+    /// A [`line_label`]'s match at `h` (where one of its words starts) on `line`: the line, the
+    /// label and the value, as the regex's groups.
+    fn label_groups(
+        labels: &Variants,
+        text: &str,
+        line: Range<usize>,
+        h: usize,
+    ) -> Option<Vec<Option<Range<usize>>>> {
+        let end = line.end;
+        let (label_end, value) = Self::label_at(labels, &text[h..end])?;
+        Some(vec![
+            Some(line),
+            Some(h..h + label_end),
+            Some(h + value..end),
+        ])
     }
 
     /// A [`line_label`]'s label at `h` in `text` (where one of its words starts) read to `end`,
